@@ -1,0 +1,235 @@
+//! The container's errors: every one names the types involved and where they were declared.
+
+use std::fmt;
+
+use crate::{Key, Location, Scope};
+
+/// A boxed error from a provider's factory.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with the container's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A provider as named in messages: the key it binds, what declared it, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRef {
+    /// The key the provider is bound to.
+    pub key: Key,
+    /// The struct or function that declared it.
+    pub declared_by: String,
+    /// Where it was declared.
+    pub location: Location,
+}
+
+impl fmt::Display for ProviderRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.key)?;
+        if self.declared_by != self.key.type_name() {
+            write!(f, " (provided by `{}`)", self.declared_by)?;
+        }
+        write!(f, " declared at {}", self.location)
+    }
+}
+
+/// One problem found while validating the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// A required dependency has no provider.
+    MissingProvider {
+        /// What was asked for.
+        dependency: Key,
+        /// Who asked.
+        required_by: ProviderRef,
+        /// The field or argument that asked, if known.
+        field: Option<&'static str>,
+        /// Other bindings of the same type (with other names), as a hint.
+        candidates: Vec<Key>,
+    },
+    /// Providers depend on each other in a loop; the path starts and ends with the same provider.
+    Cycle {
+        /// The providers along the loop, the first repeated at the end.
+        path: Vec<ProviderRef>,
+    },
+    /// A longer-lived provider depends on a shorter-lived one, which it would capture.
+    ScopeViolation {
+        /// The longer-lived provider.
+        provider: ProviderRef,
+        /// Its scope.
+        provider_scope: Scope,
+        /// The shorter-lived dependency.
+        dependency: ProviderRef,
+        /// Its scope.
+        dependency_scope: Scope,
+        /// The field or argument, if known.
+        field: Option<&'static str>,
+    },
+    /// Two providers are bound to the same key.
+    Duplicate {
+        /// The first provider registered.
+        first: ProviderRef,
+        /// The one registered after it.
+        second: ProviderRef,
+    },
+    /// A test override names a key that no provider is bound to.
+    OverrideWithoutTarget {
+        /// The override.
+        over: ProviderRef,
+    },
+}
+
+impl fmt::Display for GraphError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GraphError::MissingProvider { dependency, required_by, field, candidates } => {
+                write!(f, "no provider for `{dependency}`, required by {required_by}")?;
+                if let Some(field) = field {
+                    write!(f, " (field `{field}`)")?;
+                }
+                if candidates.is_empty() {
+                    write!(
+                        f,
+                        "; hint: annotate `{}` with #[injectable], add a #[provider] for it, or register it on the ContainerBuilder",
+                        dependency.type_name()
+                    )
+                } else {
+                    let names: Vec<String> = candidates.iter().map(|k| format!("`{k}`")).collect();
+                    write!(f, "; hint: these bindings exist: {}", names.join(", "))
+                }
+            }
+            GraphError::Cycle { path } => {
+                write!(f, "dependency cycle: ")?;
+                let names: Vec<String> = path.iter().map(|p| format!("`{}`", p.key)).collect();
+                write!(f, "{}", names.join(" -> "))?;
+                write!(f, " (")?;
+                let at: Vec<String> = path[..path.len().saturating_sub(1)]
+                    .iter()
+                    .map(|p| format!("`{}` at {}", p.key.type_name(), p.location))
+                    .collect();
+                write!(f, "{}", at.join(", "))?;
+                write!(f, "); hint: break the loop by resolving one side lazily or moving shared state into a third service")
+            }
+            GraphError::ScopeViolation { provider, provider_scope, dependency, dependency_scope, field } => {
+                write!(
+                    f,
+                    "scope violation: {provider_scope} {provider} depends on {dependency_scope} {dependency}"
+                )?;
+                if let Some(field) = field {
+                    write!(f, " (field `{field}`)")?;
+                }
+                write!(
+                    f,
+                    "; a {provider_scope} would capture one {dependency_scope} instance for its whole life; hint: make `{}` {dependency_scope} too, or make `{}` a singleton",
+                    provider.key.type_name(),
+                    dependency.key.type_name()
+                )
+            }
+            GraphError::Duplicate { first, second } => write!(
+                f,
+                "`{}` is bound twice: by {first} and by {second}; hint: give one of them a name (`name = \"...\"`), restrict one to a profile, or remove one",
+                first.key
+            ),
+            GraphError::OverrideWithoutTarget { over } => write!(
+                f,
+                "the override {over} replaces nothing: no provider is bound to `{}`; hint: register it with `add` instead",
+                over.key
+            ),
+        }
+    }
+}
+
+/// Every problem found in one graph, so they can all be fixed at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphErrors(pub Vec<GraphError>);
+
+impl GraphErrors {
+    /// The problems, in the order they were found.
+    pub fn errors(&self) -> &[GraphError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for GraphErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "invalid dependency graph: {one}"),
+            many => {
+                write!(f, "invalid dependency graph ({} problems):", many.len())?;
+                for (i, e) in many.iter().enumerate() {
+                    write!(f, "\n  {}. {e}", i + 1)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for GraphErrors {}
+
+/// Everything that can go wrong building a container or resolving from it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The graph is invalid; nothing was built.
+    #[error(transparent)]
+    Graph(#[from] GraphErrors),
+
+    /// A provider's factory failed.
+    #[error("provider {provider} failed: {source}")]
+    Provider {
+        /// The provider that failed.
+        provider: ProviderRef,
+        /// What its factory returned.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Nothing is bound to the key (only reachable through lookups the graph did not declare).
+    #[error("no provider for `{key}`; hint: annotate it with #[injectable], add a #[provider] for it, or register it on the ContainerBuilder")]
+    NotRegistered {
+        /// The key asked for.
+        key: Key,
+    },
+
+    /// The key's provider, or one it depends on, is `async` and not yet created.
+    #[error("`{key}` needs an async provider; hint: use `resolve().await` instead of `get()`")]
+    NeedsAsync {
+        /// The key asked for.
+        key: Key,
+    },
+
+    /// A request-scoped provider was resolved outside a request scope.
+    #[error("`{key}` is request-scoped; hint: resolve it from a RequestScope (`container.scope()`), not the container")]
+    RequestScopeRequired {
+        /// The key asked for.
+        key: Key,
+    },
+
+    /// A `#[inject(config = "...")]` value is missing or has the wrong type.
+    #[error("config key `{key}` {problem}, required by `{required_by}`")]
+    Config {
+        /// The configuration key.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+        /// The type that needs it.
+        required_by: &'static str,
+    },
+
+    /// The container was already shut down.
+    #[error("the container was shut down; `{key}` can no longer be created")]
+    ShutDown {
+        /// The key asked for.
+        key: Key,
+    },
+}
+
+impl Error {
+    /// The graph problems, if this is a graph error.
+    pub fn graph_errors(&self) -> Option<&[GraphError]> {
+        match self {
+            Error::Graph(g) => Some(g.errors()),
+            _ => None,
+        }
+    }
+}

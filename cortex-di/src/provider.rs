@@ -1,0 +1,499 @@
+//! Provider descriptors: what a binding is, how it is built, and what it needs.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::Location as StdLocation;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::condition::Env;
+use crate::resolve::{AsyncResolver, Resolver};
+use crate::{BoxError, Inject, Key, OnShutdown};
+
+/// A type-erased instance: always a `Box<Inject<T>>` for the provider's `T`.
+pub(crate) type Instance = Box<dyn Any + Send + Sync>;
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+pub(crate) type SyncFactory = Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+pub(crate) type AsyncFactory =
+    Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
+pub(crate) type ShutdownHook = fn(&Instance) -> BoxFuture<()>;
+pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
+
+/// How long an instance lives.
+///
+/// ```
+/// use cortex_di::Scope;
+/// assert_eq!("request".parse::<Scope>().unwrap(), Scope::Request);
+/// assert_eq!(Scope::default(), Scope::Singleton);
+/// assert!("session".parse::<Scope>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One instance for the whole container, created at build time (or on first use when lazy).
+    #[default]
+    Singleton,
+    /// A new instance on every resolve.
+    Transient,
+    /// One instance per [`RequestScope`](crate::RequestScope); the HTTP layer opens one per request.
+    Request,
+}
+
+impl Scope {
+    /// The scope's name as written in `#[injectable(scope = "...")]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Singleton => "singleton",
+            Scope::Transient => "transient",
+            Scope::Request => "request",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "singleton" => Ok(Scope::Singleton),
+            "transient" => Ok(Scope::Transient),
+            "request" => Ok(Scope::Request),
+            other => Err(format!(
+                "unknown scope `{other}`: expected `singleton`, `transient` or `request`"
+            )),
+        }
+    }
+}
+
+/// Where a provider was declared, for messages: a file and line.
+///
+/// `#[injectable]` records the annotated item; the builder methods record their caller.
+///
+/// ```
+/// use cortex_di::Location;
+/// let here = Location::caller();
+/// assert!(here.to_string().ends_with(&format!(":{}", line!() - 1)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The source file.
+    pub file: &'static str,
+    /// The line, starting at 1.
+    pub line: u32,
+}
+
+impl Location {
+    /// A location given by hand (the macros pass `file!()` and `line!()`).
+    pub const fn new(file: &'static str, line: u32) -> Self {
+        Location { file, line }
+    }
+
+    /// The location of the caller of the function that calls this.
+    #[track_caller]
+    pub fn caller() -> Self {
+        let l = StdLocation::caller();
+        Location { file: l.file(), line: l.line() }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One thing a provider needs: a key, whether it may be absent, and the field it fills.
+///
+/// ```
+/// use cortex_di::Dependency;
+/// struct Clock;
+/// let dep = Dependency::on::<Clock>().named("utc").optional().field("clock");
+/// assert_eq!(dep.key().name(), Some("utc"));
+/// assert!(dep.is_optional());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub(crate) key: Key,
+    pub(crate) optional: bool,
+    pub(crate) field: Option<&'static str>,
+}
+
+impl Dependency {
+    /// A required dependency on the unnamed binding of `T`.
+    pub fn on<T: ?Sized + 'static>() -> Self {
+        Dependency { key: Key::of::<T>(), optional: false, field: None }
+    }
+
+    /// A dependency on an arbitrary key.
+    pub fn on_key(key: Key) -> Self {
+        Dependency { key, optional: false, field: None }
+    }
+
+    /// Asks for the binding named `name` instead.
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.key = self.key.with_name(name);
+        self
+    }
+
+    /// Makes the dependency optional: a missing provider is not an error.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// Records the struct field or argument this dependency fills, for messages.
+    pub fn field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    /// The key asked for.
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Whether a missing provider is allowed.
+    pub fn is_optional(&self) -> bool {
+        self.optional
+    }
+}
+
+/// How a provider makes its instance; shown by introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    /// A struct built by `#[injectable]` or a synchronous factory.
+    Factory,
+    /// An `async` factory.
+    Async,
+    /// A ready-made value.
+    Value,
+    /// A trait-object binding that forwards to another provider.
+    Alias,
+    /// A test override.
+    Override,
+}
+
+#[derive(Clone)]
+pub(crate) enum Factory {
+    Sync(SyncFactory),
+    Async(AsyncFactory),
+    Value(Arc<dyn Fn() -> Instance + Send + Sync>),
+}
+
+#[derive(Clone)]
+pub(crate) enum ScopeSpec {
+    Fixed(Scope),
+    /// An alias takes the scope of its target.
+    Inherit,
+}
+
+/// The untyped provider record the container works with.
+#[derive(Clone)]
+pub(crate) struct RawProvider {
+    pub(crate) key: Key,
+    pub(crate) scope: ScopeSpec,
+    pub(crate) lazy: bool,
+    pub(crate) deps: Vec<Dependency>,
+    pub(crate) factory: Factory,
+    pub(crate) kind: ProviderKind,
+    pub(crate) location: Location,
+    pub(crate) declared_by: Cow<'static, str>,
+    pub(crate) profiles: Vec<Cow<'static, str>>,
+    pub(crate) predicate: Option<Predicate>,
+    pub(crate) shutdown: Option<ShutdownHook>,
+}
+
+/// A provider for `T`, built with the methods below and added with
+/// [`ContainerBuilder::add`](crate::ContainerBuilder::add).
+///
+/// Most applications never write one: `#[injectable]` and `#[provider]` generate them. Use them for
+/// explicit registration, for values made at runtime and in tests.
+///
+/// ```
+/// use cortex_di::{ContainerBuilder, Dependency, Inject, Provider, Scope};
+///
+/// struct Config { url: String }
+/// struct Client { url: String }
+///
+/// # tokio_test_block_on(async {
+/// let container = ContainerBuilder::new()
+///     .add(Provider::value(Config { url: "http://localhost".into() }))
+///     .add(
+///         Provider::factory(|r| {
+///             let cfg = r.get::<Config>()?;
+///             Ok(Client { url: cfg.url.clone() })
+///         })
+///         .depends_on(Dependency::on::<Config>())
+///         .scope(Scope::Transient),
+///     )
+///     .build()
+///     .await?;
+/// let a: Inject<Client> = container.get()?;
+/// let b: Inject<Client> = container.get()?;
+/// assert_eq!(a.url, "http://localhost");
+/// assert!(!Inject::ptr_eq(&a, &b)); // transient: a new one each time
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub struct Provider<T: ?Sized> {
+    pub(crate) raw: RawProvider,
+    _type: PhantomData<fn() -> Box<T>>,
+}
+
+impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
+    #[track_caller]
+    fn raw(factory: Factory, kind: ProviderKind, scope: ScopeSpec) -> Self {
+        Provider {
+            raw: RawProvider {
+                key: Key::of::<T>(),
+                scope,
+                lazy: false,
+                deps: Vec::new(),
+                factory,
+                kind,
+                location: Location::caller(),
+                declared_by: Cow::Borrowed(std::any::type_name::<T>()),
+                profiles: Vec::new(),
+                predicate: None,
+                shutdown: None,
+            },
+            _type: PhantomData,
+        }
+    }
+
+    /// A provider whose instance is an existing [`Arc`]; with `T = dyn Trait` this binds a trait
+    /// object. Singleton.
+    #[track_caller]
+    pub fn arc_value(value: Arc<T>) -> Self {
+        let make = move || -> Instance { Box::new(Inject::from_arc(value.clone())) };
+        Self::raw(Factory::Value(Arc::new(make)), ProviderKind::Value, ScopeSpec::Fixed(Scope::Singleton))
+    }
+
+    /// A synchronous factory returning an [`Arc<T>`]; with `T = dyn Trait` this binds a trait
+    /// object. Declare what it resolves with [`depends_on`](Self::depends_on).
+    #[track_caller]
+    pub fn arc_factory<F>(factory: F) -> Self
+    where
+        F: Fn(&Resolver<'_>) -> Result<Arc<T>, BoxError> + Send + Sync + 'static,
+    {
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+            Ok(Box::new(Inject::from_arc(factory(r)?)))
+        };
+        Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Factory, ScopeSpec::Fixed(Scope::Singleton))
+    }
+
+    /// An `async` factory returning an [`Arc<T>`].
+    #[track_caller]
+    pub fn async_arc_factory<F, Fut>(factory: F) -> Self
+    where
+        F: Fn(AsyncResolver) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Arc<T>, BoxError>> + Send + 'static,
+    {
+        let f = move |r: AsyncResolver| -> BoxFuture<Result<Instance, BoxError>> {
+            let fut = factory(r);
+            Box::pin(async move {
+                let arc = fut.await?;
+                Ok(Box::new(Inject::from_arc(arc)) as Instance)
+            })
+        };
+        Self::raw(Factory::Async(Arc::new(f)), ProviderKind::Async, ScopeSpec::Fixed(Scope::Singleton))
+    }
+
+    /// Binds `T` (usually `dyn Trait`) to the provider of `Impl`, converting with `cast`; the
+    /// binding takes the scope of `Impl`'s provider and shares its singleton.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Inject, Provider};
+    /// use std::sync::Arc;
+    ///
+    /// trait Mailer: Send + Sync { fn send(&self) -> &'static str; }
+    /// struct Smtp;
+    /// impl Mailer for Smtp { fn send(&self) -> &'static str { "smtp" } }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new()
+    ///     .add(Provider::value(Smtp))
+    ///     .add(Provider::<dyn Mailer>::alias::<Smtp>(|smtp| smtp))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// let mailer: Inject<dyn Mailer> = c.get().unwrap();
+    /// assert_eq!(mailer.send(), "smtp");
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn alias<Impl>(cast: fn(Arc<Impl>) -> Arc<T>) -> Self
+    where
+        Impl: ?Sized + Send + Sync + 'static,
+    {
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+            let target = r.get::<Impl>()?;
+            Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
+        };
+        let mut p = Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Alias, ScopeSpec::Inherit);
+        p.raw.deps.push(Dependency::on::<Impl>());
+        p.raw.declared_by = Cow::Borrowed(std::any::type_name::<Impl>());
+        p
+    }
+
+    /// Like [`alias`](Self::alias), to a named binding of `Impl`.
+    #[track_caller]
+    pub fn alias_named<Impl>(target: impl Into<Cow<'static, str>>, cast: fn(Arc<Impl>) -> Arc<T>) -> Self
+    where
+        Impl: ?Sized + Send + Sync + 'static,
+    {
+        let target: Cow<'static, str> = target.into();
+        let name = target.clone();
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+            let target = r.get_named::<Impl>(name.clone())?;
+            Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
+        };
+        let mut p = Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Alias, ScopeSpec::Inherit);
+        p.raw.deps.push(Dependency::on::<Impl>().named(target));
+        p.raw.declared_by = Cow::Borrowed(std::any::type_name::<Impl>());
+        p
+    }
+
+    /// Sets the scope (singleton by default).
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.raw.scope = ScopeSpec::Fixed(scope);
+        self
+    }
+
+    /// Binds under `name`, so several providers of one type can coexist.
+    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.raw.key = self.raw.key.with_name(name);
+        self
+    }
+
+    /// Creates a singleton on first use rather than at build time.
+    pub fn lazy(mut self, lazy: bool) -> Self {
+        self.raw.lazy = lazy;
+        self
+    }
+
+    /// Declares a dependency, so the graph is checked before anything is built.
+    pub fn depends_on(mut self, dependency: Dependency) -> Self {
+        self.raw.deps.push(dependency);
+        self
+    }
+
+    /// Registers the provider only when `profile` is active; `"!prod"` means "unless `prod` is
+    /// active". Several calls combine with *or*, as in Spring's `@Profile`.
+    pub fn profile(mut self, profile: impl Into<Cow<'static, str>>) -> Self {
+        self.raw.profiles.push(profile.into());
+        self
+    }
+
+    /// Registers the provider only when `predicate` holds for the builder's [`Env`].
+    pub fn when(mut self, predicate: impl Fn(&Env) -> bool + Send + Sync + 'static) -> Self {
+        self.raw.predicate = Some(Arc::new(predicate));
+        self
+    }
+
+    /// Records where the provider was declared (the macros pass the annotated item's position).
+    pub fn at(mut self, location: Location) -> Self {
+        self.raw.location = location;
+        self
+    }
+
+    /// Records what declared the provider (a struct or function path), for messages.
+    pub fn declared_by(mut self, what: impl Into<Cow<'static, str>>) -> Self {
+        self.raw.declared_by = what.into();
+        self
+    }
+
+    /// The key this provider is bound to.
+    pub fn key(&self) -> &Key {
+        &self.raw.key
+    }
+}
+
+impl<T: Send + Sync + 'static> Provider<T> {
+    /// A ready-made value. Singleton; the value is shared by every resolve.
+    #[track_caller]
+    pub fn value(value: T) -> Self {
+        Self::arc_value(Arc::new(value))
+    }
+
+    /// A synchronous factory. Declare what it resolves with [`depends_on`](Self::depends_on).
+    #[track_caller]
+    pub fn factory<F>(factory: F) -> Self
+    where
+        F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> { Ok(Box::new(Inject::new(factory(r)?))) };
+        Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Factory, ScopeSpec::Fixed(Scope::Singleton))
+    }
+
+    /// An `async` factory; singletons made by one are awaited at build time, in dependency order,
+    /// and a failure stops the build with the provider named.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Provider};
+    /// struct Pool { size: u32 }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new()
+    ///     .add(Provider::async_factory(|_r| async { Ok(Pool { size: 5 }) }))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(c.get::<Pool>().unwrap().size, 5);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn async_factory<F, Fut>(factory: F) -> Self
+    where
+        F: Fn(AsyncResolver) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
+    {
+        let f = move |r: AsyncResolver| -> BoxFuture<Result<Instance, BoxError>> {
+            let fut = factory(r);
+            Box::pin(async move { Ok(Box::new(Inject::new(fut.await?)) as Instance) })
+        };
+        Self::raw(Factory::Async(Arc::new(f)), ProviderKind::Async, ScopeSpec::Fixed(Scope::Singleton))
+    }
+}
+
+impl<T: ?Sized + OnShutdown + 'static> Provider<T> {
+    /// Calls [`OnShutdown::on_shutdown`] on the instance when the container (or, for request-scoped
+    /// providers, the request scope) shuts down, in reverse creation order.
+    pub fn on_shutdown(mut self) -> Self {
+        self.raw.shutdown = Some(shutdown_hook::<T>);
+        self
+    }
+}
+
+fn shutdown_hook<T: ?Sized + OnShutdown + 'static>(instance: &Instance) -> BoxFuture<()> {
+    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    Box::pin(async move {
+        if let Some(handle) = handle {
+            handle.on_shutdown().await;
+        }
+    })
+}
+
+impl<T: ?Sized> fmt::Debug for Provider<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("key", &self.raw.key)
+            .field("kind", &self.raw.kind)
+            .field("location", &self.raw.location)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,1 @@
+//! `#[injectable]` and `#[provider]` end to end.

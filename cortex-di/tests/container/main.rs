@@ -1,0 +1,3 @@
+//! Integration tests for the container: one binary, one module per area.
+
+mod macros;
