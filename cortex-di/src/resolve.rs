@@ -297,9 +297,11 @@ impl OwnedCtx {
                 let mut stash = Vec::new();
                 for edge in &node.edges {
                     let Some(target) = edge.target else { continue };
-                    if self.inner.nodes[target].needs_async_for_dependents()
-                        && let Some(inst) = self.clone().ensure(target).await?
-                    {
+                    if !self.inner.nodes[target].needs_async_for_dependents() {
+                        continue;
+                    }
+                    let made = self.clone().ensure(target).await.map_err(|e| provider_error(node, e.into()))?;
+                    if let Some(inst) = made {
                         stash.push((target, inst));
                     }
                 }

@@ -1,3 +1,11 @@
 //! Integration tests for the container: one binary, one module per area.
 
+mod async_providers;
+mod config;
+mod graph_errors;
+mod introspection;
 mod macros;
+mod overrides;
+mod scopes;
+mod shutdown;
+mod support;
