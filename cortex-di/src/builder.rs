@@ -13,7 +13,9 @@ use crate::key::TypeIdMap;
 use crate::provider::{Factory, RawProvider, ScopeSpec};
 use crate::registry::Registration;
 use crate::resolve::{Cell, Edge, Inner, Node};
-use crate::{ConfigSource, Container, Injectable, Key, Location, Provider, ProviderKind, Result, Scope};
+use crate::{
+    ConfigSource, Container, Injectable, Key, Location, Provider, ProviderKind, Result, Scope,
+};
 
 /// Collects providers and builds a [`Container`], validating the whole graph first.
 ///
@@ -187,7 +189,12 @@ impl ContainerBuilder {
         self.discovered = false;
         async move {
             let plan = plan(providers, overrides, &env)?;
-            let Plan { nodes, order, unnamed, named } = plan;
+            let Plan {
+                nodes,
+                order,
+                unnamed,
+                named,
+            } = plan;
             let mut singleton_cells = Vec::new();
             let mut request_cells = Vec::new();
             let mut nodes = nodes;
@@ -204,8 +211,11 @@ impl ContainerBuilder {
                     Scope::Transient => {}
                 }
             }
-            let eager: Vec<usize> =
-                order.iter().copied().filter(|&i| nodes[i].scope == Scope::Singleton && !nodes[i].lazy).collect();
+            let eager: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|&i| nodes[i].scope == Scope::Singleton && !nodes[i].lazy)
+                .collect();
             let inner = Inner {
                 nodes,
                 unnamed,
@@ -238,34 +248,52 @@ pub(crate) struct Plan {
 }
 
 fn reference(p: &RawProvider) -> ProviderRef {
-    ProviderRef { key: p.key.clone(), declared_by: p.declared_by.to_string(), location: p.location }
+    ProviderRef {
+        key: p.key.clone(),
+        declared_by: p.declared_by.to_string(),
+        location: p.location,
+    }
 }
 
 fn same_declaration(a: &RawProvider, b: &RawProvider) -> bool {
     a.key == b.key && a.location == b.location && a.declared_by == b.declared_by && a.kind == b.kind
 }
 
-pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env: &Env) -> Result<Plan, GraphErrors> {
+pub(crate) fn plan(
+    providers: Vec<RawProvider>,
+    overrides: Vec<RawProvider>,
+    env: &Env,
+) -> Result<Plan, GraphErrors> {
     let mut errors = Vec::new();
 
     // 1. Conditions, and the same declaration registered twice (discover + register) counts once.
-    let mut active: Vec<RawProvider> = Vec::with_capacity(providers.len());
-    for p in providers {
-        if !env.matches_profiles(&p.profiles) || p.predicate.as_ref().is_some_and(|pred| !pred(env)) {
-            continue;
+    //    Only providers bound to one key can be the same declaration, so they are compared within
+    //    their key's bucket: linear in the number of providers, not quadratic.
+    let in_env = |p: &RawProvider| {
+        env.matches_profiles(&p.profiles) && p.predicate.as_ref().is_none_or(|pred| pred(env))
+    };
+    let mut active: Vec<RawProvider> = providers.into_iter().filter(in_env).collect();
+    let mut keep = vec![true; active.len()];
+    let mut by_key: HashMap<&Key, Vec<usize>> = HashMap::with_capacity(active.len());
+    for (i, p) in active.iter().enumerate() {
+        let same_key = by_key.entry(&p.key).or_default();
+        if same_key.iter().any(|&j| same_declaration(&active[j], p)) {
+            keep[i] = false;
+        } else {
+            same_key.push(i);
         }
-        if active.iter().any(|q| same_declaration(q, &p)) {
-            continue;
-        }
-        active.push(p);
     }
+    let mut keep = keep.into_iter();
+    active.retain(|_| keep.next().unwrap_or(true));
 
     // 2. Overrides replace every provider bound to their key.
     for o in overrides {
         let before = active.len();
         active.retain(|p| p.key != o.key);
         if active.len() == before {
-            errors.push(GraphError::OverrideWithoutTarget { over: reference(&o) });
+            errors.push(GraphError::OverrideWithoutTarget {
+                over: reference(&o),
+            });
         }
         active.push(o);
     }
@@ -275,7 +303,10 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
     let mut raws: Vec<RawProvider> = Vec::with_capacity(active.len());
     for p in active {
         if let Some(&first) = index.get(&p.key) {
-            errors.push(GraphError::Duplicate { first: reference(&raws[first]), second: reference(&p) });
+            errors.push(GraphError::Duplicate {
+                first: reference(&raws[first]),
+                second: reference(&p),
+            });
             continue;
         }
         index.insert(p.key.clone(), raws.len());
@@ -304,7 +335,10 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
                     candidates,
                 });
             }
-            list.push(Edge { dep: dep.clone(), target });
+            list.push(Edge {
+                dep: dep.clone(),
+                target,
+            });
         }
         edges.push(list);
     }
@@ -331,13 +365,16 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
                     }
                     1 => {
                         let start = stack.iter().position(|&(s, _)| s == t).unwrap_or(0);
-                        let mut members: Vec<usize> = stack[start..].iter().map(|&(s, _)| s).collect();
+                        let mut members: Vec<usize> =
+                            stack[start..].iter().map(|&(s, _)| s).collect();
                         let mut key = members.clone();
                         key.sort_unstable();
                         if !cycles_seen.contains(&key) {
                             cycles_seen.push(key);
                             members.push(t);
-                            errors.push(GraphError::Cycle { path: members.iter().map(|&i| reference(&raws[i])).collect() });
+                            errors.push(GraphError::Cycle {
+                                path: members.iter().map(|&i| reference(&raws[i])).collect(),
+                            });
                         }
                     }
                     _ => {}
@@ -360,12 +397,18 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
         .collect();
     for &i in &order {
         if scopes[i].is_none() {
-            let inherited = edges[i].first().and_then(|e| e.target).and_then(|t| scopes[t]);
+            let inherited = edges[i]
+                .first()
+                .and_then(|e| e.target)
+                .and_then(|t| scopes[t]);
             scopes[i] = Some(inherited.unwrap_or(Scope::Singleton));
         }
     }
     // Nodes on a cycle are not in `order` yet when it was found; give them a scope anyway.
-    let scopes: Vec<Scope> = scopes.into_iter().map(|s| s.unwrap_or(Scope::Singleton)).collect();
+    let scopes: Vec<Scope> = scopes
+        .into_iter()
+        .map(|s| s.unwrap_or(Scope::Singleton))
+        .collect();
     for (i, p) in raws.iter().enumerate() {
         if scopes[i] != Scope::Singleton {
             continue;
@@ -408,10 +451,10 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
         })
         .collect();
     for &i in &order {
-        let awaits = nodes[i]
-            .edges
-            .iter()
-            .any(|e| e.target.is_some_and(|t| nodes[t].needs_async_for_dependents()));
+        let awaits = nodes[i].edges.iter().any(|e| {
+            e.target
+                .is_some_and(|t| nodes[t].needs_async_for_dependents())
+        });
         nodes[i].init_async |= awaits;
     }
     let mut unnamed = TypeIdMap::default();
@@ -423,5 +466,10 @@ pub(crate) fn plan(providers: Vec<RawProvider>, overrides: Vec<RawProvider>, env
             named.insert(node.key.clone(), i);
         }
     }
-    Ok(Plan { nodes, order, unnamed, named })
+    Ok(Plan {
+        nodes,
+        order,
+        unnamed,
+        named,
+    })
 }

@@ -81,8 +81,16 @@ pub enum GraphError {
 impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GraphError::MissingProvider { dependency, required_by, field, candidates } => {
-                write!(f, "no provider for `{dependency}`, required by {required_by}")?;
+            GraphError::MissingProvider {
+                dependency,
+                required_by,
+                field,
+                candidates,
+            } => {
+                write!(
+                    f,
+                    "no provider for `{dependency}`, required by {required_by}"
+                )?;
                 if let Some(field) = field {
                     write!(f, " (field `{field}`)")?;
                 }
@@ -107,9 +115,18 @@ impl fmt::Display for GraphError {
                     .map(|p| format!("`{}` at {}", p.key.type_name(), p.location))
                     .collect();
                 write!(f, "{}", at.join(", "))?;
-                write!(f, "); hint: break the loop by resolving one side lazily or moving shared state into a third service")
+                write!(
+                    f,
+                    "); hint: break the loop by resolving one side lazily or moving shared state into a third service"
+                )
             }
-            GraphError::ScopeViolation { provider, provider_scope, dependency, dependency_scope, field } => {
+            GraphError::ScopeViolation {
+                provider,
+                provider_scope,
+                dependency,
+                dependency_scope,
+                field,
+            } => {
                 write!(
                     f,
                     "scope violation: {provider_scope} {provider} depends on {dependency_scope} {dependency}"
@@ -185,7 +202,9 @@ pub enum Error {
     },
 
     /// Nothing is bound to the key (only reachable through lookups the graph did not declare).
-    #[error("no provider for `{key}`; hint: annotate it with #[injectable], add a #[provider] for it, or register it on the ContainerBuilder")]
+    #[error(
+        "no provider for `{key}`; hint: annotate it with #[injectable], add a #[provider] for it, or register it on the ContainerBuilder"
+    )]
     NotRegistered {
         /// The key asked for.
         key: Key,
@@ -199,7 +218,9 @@ pub enum Error {
     },
 
     /// A request-scoped provider was resolved outside a request scope.
-    #[error("`{key}` is request-scoped; hint: resolve it from a RequestScope (`container.scope()`), not the container")]
+    #[error(
+        "`{key}` is request-scoped; hint: resolve it from a RequestScope (`container.scope()`), not the container"
+    )]
     RequestScopeRequired {
         /// The key asked for.
         key: Key,

@@ -174,9 +174,13 @@ fn label(p: &ProviderInfo) -> String {
 }
 
 fn mermaid_escape(s: &str) -> String {
-    s.replace('"', "#quot;").replace('\n', "<br/>").replace('|', "#124;")
+    s.replace('"', "#quot;")
+        .replace('\n', "<br/>")
+        .replace('|', "#124;")
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -120,7 +120,8 @@ impl Hasher for TypeIdHasher {
     }
 }
 
-pub(crate) type TypeIdMap<V> = std::collections::HashMap<TypeId, V, BuildHasherDefault<TypeIdHasher>>;
+pub(crate) type TypeIdMap<V> =
+    std::collections::HashMap<TypeId, V, BuildHasherDefault<TypeIdHasher>>;
 
 #[cfg(test)]
 mod tests {
@@ -131,13 +132,19 @@ mod tests {
         assert_eq!(Key::of::<u8>(), Key::of::<u8>());
         assert_ne!(Key::of::<u8>(), Key::of::<u16>());
         assert_ne!(Key::of::<u8>(), Key::of::<u8>().with_name("a"));
-        assert_eq!(Key::of::<u8>().with_name("a"), Key::of::<u8>().with_name(String::from("a")));
+        assert_eq!(
+            Key::of::<u8>().with_name("a"),
+            Key::of::<u8>().with_name(String::from("a"))
+        );
     }
 
     #[test]
     fn key_display_names_type_and_name() {
         assert_eq!(Key::of::<u8>().to_string(), "u8");
-        assert_eq!(Key::of::<u8>().with_name("x").to_string(), "u8 (named \"x\")");
+        assert_eq!(
+            Key::of::<u8>().with_name("x").to_string(),
+            "u8 (named \"x\")"
+        );
     }
 
     #[test]

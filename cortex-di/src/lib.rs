@@ -161,6 +161,7 @@ pub mod __private {
     pub struct ShutdownProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
 
     impl<T: ?Sized> ShutdownProbe<T> {
+        #[allow(clippy::new_without_default)]
         pub const fn new() -> Self {
             ShutdownProbe(PhantomData)
         }
@@ -192,7 +193,9 @@ pub mod __private {
     }
 
     /// Turns a provider function's `Result` into `Result<T, BoxError>`.
-    pub fn from_result<T, E: Into<crate::BoxError>>(value: Result<T, E>) -> Result<T, crate::BoxError> {
+    pub fn from_result<T, E: Into<crate::BoxError>>(
+        value: Result<T, E>,
+    ) -> Result<T, crate::BoxError> {
         value.map_err(Into::into)
     }
 }

@@ -18,7 +18,8 @@ use crate::{BoxError, Inject, Key, OnShutdown};
 /// A type-erased instance: always a `Box<Inject<T>>` for the provider's `T`.
 pub(crate) type Instance = Box<dyn Any + Send + Sync>;
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-pub(crate) type SyncFactory = Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+pub(crate) type SyncFactory =
+    Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 pub(crate) type ShutdownHook = fn(&Instance) -> BoxFuture<()>;
@@ -103,7 +104,10 @@ impl Location {
     #[track_caller]
     pub fn caller() -> Self {
         let l = StdLocation::caller();
-        Location { file: l.file(), line: l.line() }
+        Location {
+            file: l.file(),
+            line: l.line(),
+        }
     }
 }
 
@@ -132,12 +136,20 @@ pub struct Dependency {
 impl Dependency {
     /// A required dependency on the unnamed binding of `T`.
     pub fn on<T: ?Sized + 'static>() -> Self {
-        Dependency { key: Key::of::<T>(), optional: false, field: None }
+        Dependency {
+            key: Key::of::<T>(),
+            optional: false,
+            field: None,
+        }
     }
 
     /// A dependency on an arbitrary key.
     pub fn on_key(key: Key) -> Self {
-        Dependency { key, optional: false, field: None }
+        Dependency {
+            key,
+            optional: false,
+            field: None,
+        }
     }
 
     /// Asks for the binding named `name` instead.
@@ -281,7 +293,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     #[track_caller]
     pub fn arc_value(value: Arc<T>) -> Self {
         let make = move || -> Instance { Box::new(Inject::from_arc(value.clone())) };
-        Self::raw(Factory::Value(Arc::new(make)), ProviderKind::Value, ScopeSpec::Fixed(Scope::Singleton))
+        Self::raw(
+            Factory::Value(Arc::new(make)),
+            ProviderKind::Value,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
     }
 
     /// A synchronous factory returning an [`Arc<T>`]; with `T = dyn Trait` this binds a trait
@@ -294,7 +310,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
             Ok(Box::new(Inject::from_arc(factory(r)?)))
         };
-        Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Factory, ScopeSpec::Fixed(Scope::Singleton))
+        Self::raw(
+            Factory::Sync(Arc::new(f)),
+            ProviderKind::Factory,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
     }
 
     /// An `async` factory returning an [`Arc<T>`].
@@ -311,7 +331,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
                 Ok(Box::new(Inject::from_arc(arc)) as Instance)
             })
         };
-        Self::raw(Factory::Async(Arc::new(f)), ProviderKind::Async, ScopeSpec::Fixed(Scope::Singleton))
+        Self::raw(
+            Factory::Async(Arc::new(f)),
+            ProviderKind::Async,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
     }
 
     /// Binds `T` (usually `dyn Trait`) to the provider of `Impl`, converting with `cast`; the
@@ -345,7 +369,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             let target = r.get::<Impl>()?;
             Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
         };
-        let mut p = Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Alias, ScopeSpec::Inherit);
+        let mut p = Self::raw(
+            Factory::Sync(Arc::new(f)),
+            ProviderKind::Alias,
+            ScopeSpec::Inherit,
+        );
         p.raw.deps.push(Dependency::on::<Impl>());
         p.raw.declared_by = Cow::Borrowed(std::any::type_name::<Impl>());
         p
@@ -353,7 +381,10 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
 
     /// Like [`alias`](Self::alias), to a named binding of `Impl`.
     #[track_caller]
-    pub fn alias_named<Impl>(target: impl Into<Cow<'static, str>>, cast: fn(Arc<Impl>) -> Arc<T>) -> Self
+    pub fn alias_named<Impl>(
+        target: impl Into<Cow<'static, str>>,
+        cast: fn(Arc<Impl>) -> Arc<T>,
+    ) -> Self
     where
         Impl: ?Sized + Send + Sync + 'static,
     {
@@ -363,7 +394,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             let target = r.get_named::<Impl>(name.clone())?;
             Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
         };
-        let mut p = Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Alias, ScopeSpec::Inherit);
+        let mut p = Self::raw(
+            Factory::Sync(Arc::new(f)),
+            ProviderKind::Alias,
+            ScopeSpec::Inherit,
+        );
         p.raw.deps.push(Dependency::on::<Impl>().named(target));
         p.raw.declared_by = Cow::Borrowed(std::any::type_name::<Impl>());
         p
@@ -437,8 +472,14 @@ impl<T: Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> { Ok(Box::new(Inject::new(factory(r)?))) };
-        Self::raw(Factory::Sync(Arc::new(f)), ProviderKind::Factory, ScopeSpec::Fixed(Scope::Singleton))
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+            Ok(Box::new(Inject::new(factory(r)?)))
+        };
+        Self::raw(
+            Factory::Sync(Arc::new(f)),
+            ProviderKind::Factory,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
     }
 
     /// An `async` factory; singletons made by one are awaited at build time, in dependency order,
@@ -466,7 +507,11 @@ impl<T: Send + Sync + 'static> Provider<T> {
             let fut = factory(r);
             Box::pin(async move { Ok(Box::new(Inject::new(fut.await?)) as Instance) })
         };
-        Self::raw(Factory::Async(Arc::new(f)), ProviderKind::Async, ScopeSpec::Fixed(Scope::Singleton))
+        Self::raw(
+            Factory::Async(Arc::new(f)),
+            ProviderKind::Async,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
     }
 }
 

@@ -50,7 +50,7 @@ impl Node {
 
     /// Whether a dependent must await to obtain this node's instance.
     pub(crate) fn needs_async_for_dependents(&self) -> bool {
-        self.init_async && !(self.scope == Scope::Singleton && !self.lazy)
+        self.init_async && (self.scope != Scope::Singleton || self.lazy)
     }
 }
 
@@ -69,6 +69,7 @@ impl Cell {
         }
     }
 
+    #[inline]
     fn get(&self) -> Option<&Instance> {
         match self {
             Cell::Sync(c) => c.get(),
@@ -134,12 +135,19 @@ fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Res
     // provider lies about its type; say so rather than panic.
     found.ok_or_else(|| Error::Provider {
         provider: node.reference(),
-        source: format!("the provider's instance is not a `{}`", std::any::type_name::<T>()).into(),
+        source: format!(
+            "the provider's instance is not a `{}`",
+            std::any::type_name::<T>()
+        )
+        .into(),
     })
 }
 
 fn provider_error(node: &Node, source: crate::BoxError) -> Error {
-    Error::Provider { provider: node.reference(), source }
+    Error::Provider {
+        provider: node.reference(),
+        source,
+    }
 }
 
 /// A borrowed resolution context.
@@ -153,7 +161,9 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn index(&self, key: &Key) -> Result<usize> {
-        self.inner.lookup(key).ok_or_else(|| Error::NotRegistered { key: key.clone() })
+        self.inner
+            .lookup(key)
+            .ok_or_else(|| Error::NotRegistered { key: key.clone() })
     }
 
     fn cell(&self, idx: usize) -> Result<&'a Cell> {
@@ -162,7 +172,9 @@ impl<'a> Ctx<'a> {
             Scope::Singleton => Ok(&self.inner.singletons[node.slot]),
             Scope::Request => match self.scope {
                 Some(scope) => Ok(&scope.cells[node.slot]),
-                None => Err(Error::RequestScopeRequired { key: node.key.clone() }),
+                None => Err(Error::RequestScopeRequired {
+                    key: node.key.clone(),
+                }),
             },
             Scope::Transient => unreachable!("transient providers have no cell"),
         }
@@ -187,7 +199,9 @@ impl<'a> Ctx<'a> {
             _ => self.inner.shut_down.load(Ordering::Acquire),
         };
         if closed {
-            Err(Error::ShutDown { key: node.key.clone() })
+            Err(Error::ShutDown {
+                key: node.key.clone(),
+            })
         } else {
             Ok(())
         }
@@ -201,7 +215,9 @@ impl<'a> Ctx<'a> {
                 return Ok(Got::Borrowed(inst));
             }
             if node.init_async {
-                return Err(Error::NeedsAsync { key: node.key.clone() });
+                return Err(Error::NeedsAsync {
+                    key: node.key.clone(),
+                });
             }
             return self.create_sync(idx).map(Got::Owned);
         }
@@ -215,7 +231,9 @@ impl<'a> Ctx<'a> {
                 .map(Got::Borrowed),
             Cell::Async(cell) => match cell.get() {
                 Some(inst) => Ok(Got::Borrowed(inst)),
-                None => Err(Error::NeedsAsync { key: node.key.clone() }),
+                None => Err(Error::NeedsAsync {
+                    key: node.key.clone(),
+                }),
             },
         }
     }
@@ -226,14 +244,48 @@ impl<'a> Ctx<'a> {
         match &node.factory {
             Factory::Value(make) => Ok(make()),
             Factory::Sync(f) => {
-                let r = Resolver { ctx: Ctx { stash: &[], ..*self }, requester: node };
+                let r = Resolver {
+                    ctx: Ctx {
+                        stash: &[],
+                        ..*self
+                    },
+                    requester: node,
+                };
                 f(&r).map_err(|e| provider_error(node, e))
             }
-            Factory::Async(_) => Err(Error::NeedsAsync { key: node.key.clone() }),
+            Factory::Async(_) => Err(Error::NeedsAsync {
+                key: node.key.clone(),
+            }),
         }
     }
 
+    /// The instance of `idx` if it already exists in its cell: a created singleton, or a
+    /// request-scoped value this scope already made.
+    #[inline]
+    fn ready(&self, idx: usize) -> Option<&'a Instance> {
+        let node = &self.inner.nodes[idx];
+        let cell = match node.scope {
+            Scope::Singleton => &self.inner.singletons[node.slot],
+            Scope::Request => &self.scope?.cells[node.slot],
+            Scope::Transient => return None,
+        };
+        cell.get()
+    }
+
+    /// The hot path of every resolve: an instance that already exists is one lookup, one downcast
+    /// and one `Arc` clone; anything else (creating, errors) goes through [`Self::get_slow`].
+    #[inline]
     fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        if let Some(inst) = self.ready(idx)
+            && let Some(found) = inst.downcast_ref::<Inject<T>>()
+        {
+            return Ok(found.clone());
+        }
+        self.get_slow(idx)
+    }
+
+    #[inline(never)]
+    fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         let got = self.instance(idx)?;
         downcast(got, &self.inner.nodes[idx])
     }
@@ -248,7 +300,11 @@ struct OwnedCtx {
 
 impl OwnedCtx {
     fn borrow(&self) -> Ctx<'_> {
-        Ctx { inner: &self.inner, scope: self.scope.as_deref(), stash: &[] }
+        Ctx {
+            inner: &self.inner,
+            scope: self.scope.as_deref(),
+            stash: &[],
+        }
     }
 
     /// Makes sure the instance of `idx` exists: returns it when it is transient (owned), or `None`
@@ -288,7 +344,10 @@ impl OwnedCtx {
         match &node.factory {
             Factory::Value(make) => Ok(make()),
             Factory::Async(f) => {
-                let r = AsyncResolver { ctx: self.clone(), requester: node.key.type_name() };
+                let r = AsyncResolver {
+                    ctx: self.clone(),
+                    requester: node.key.type_name(),
+                };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
             Factory::Sync(f) => {
@@ -300,13 +359,24 @@ impl OwnedCtx {
                     if !self.inner.nodes[target].needs_async_for_dependents() {
                         continue;
                     }
-                    let made = self.clone().ensure(target).await.map_err(|e| provider_error(node, e.into()))?;
+                    let made = self
+                        .clone()
+                        .ensure(target)
+                        .await
+                        .map_err(|e| provider_error(node, e.into()))?;
                     if let Some(inst) = made {
                         stash.push((target, inst));
                     }
                 }
-                let ctx = Ctx { inner: &self.inner, scope: self.scope.as_deref(), stash: &stash };
-                let r = Resolver { ctx, requester: node };
+                let ctx = Ctx {
+                    inner: &self.inner,
+                    scope: self.scope.as_deref(),
+                    stash: &stash,
+                };
+                let r = Resolver {
+                    ctx,
+                    requester: node,
+                };
                 f(&r).map_err(|e| provider_error(node, e))
             }
         }
@@ -348,12 +418,17 @@ impl Resolver<'_> {
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.ctx.inner.lookup_type::<T>() {
             Some(idx) => self.ctx.get(idx),
-            None => Err(Error::NotRegistered { key: Key::of::<T>() }),
+            None => Err(Error::NotRegistered {
+                key: Key::of::<T>(),
+            }),
         }
     }
 
     /// Resolves the binding of `T` named `name`.
-    pub fn get_named<T: ?Sized + Send + Sync + 'static>(&self, name: impl Into<Cow<'static, str>>) -> Result<Inject<T>> {
+    pub fn get_named<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Result<Inject<T>> {
         let idx = self.ctx.index(&Key::of::<T>().with_name(name))?;
         self.ctx.get(idx)
     }
@@ -390,7 +465,11 @@ impl Resolver<'_> {
     }
 }
 
-pub(crate) fn read_config<T: DeserializeOwned>(source: &dyn ConfigSource, key: &str, required_by: &'static str) -> Result<T> {
+pub(crate) fn read_config<T: DeserializeOwned>(
+    source: &dyn ConfigSource,
+    key: &str,
+    required_by: &'static str,
+) -> Result<T> {
     let value = source.value(key).ok_or_else(|| Error::Config {
         key: key.to_string(),
         problem: "is missing".into(),
@@ -406,7 +485,10 @@ pub(crate) fn read_config<T: DeserializeOwned>(source: &dyn ConfigSource, key: &
     };
     serde_json::from_value(value).map_err(|_| Error::Config {
         key: key.to_string(),
-        problem: format!("cannot be read as `{}` (found {kind})", std::any::type_name::<T>()),
+        problem: format!(
+            "cannot be read as `{}` (found {kind})",
+            std::any::type_name::<T>()
+        ),
         required_by,
     })
 }
@@ -444,7 +526,9 @@ impl AsyncResolver {
     pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.ctx.inner.lookup_type::<T>() {
             Some(idx) => self.ctx.resolve(idx).await,
-            None => Err(Error::NotRegistered { key: Key::of::<T>() }),
+            None => Err(Error::NotRegistered {
+                key: Key::of::<T>(),
+            }),
         }
     }
 
@@ -458,8 +542,21 @@ impl AsyncResolver {
     }
 
     /// Resolves the unnamed binding of `T`, or `None` when nothing is bound to it.
-    pub async fn resolve_optional<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Option<Inject<T>>> {
+    pub async fn resolve_optional<T: ?Sized + Send + Sync + 'static>(
+        &self,
+    ) -> Result<Option<Inject<T>>> {
         match self.ctx.inner.lookup_type::<T>() {
+            Some(idx) => self.ctx.resolve(idx).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Resolves the binding of `T` named `name`, or `None` when nothing is bound to it.
+    pub async fn resolve_named_optional<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Result<Option<Inject<T>>> {
+        match self.ctx.inner.lookup(&Key::of::<T>().with_name(name)) {
             Some(idx) => self.ctx.resolve(idx).await.map(Some),
             None => Ok(None),
         }
@@ -508,7 +605,9 @@ pub struct ShutdownReport {
 
 impl Container {
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
-        Container { ctx: OwnedCtx { inner, scope: None } }
+        Container {
+            ctx: OwnedCtx { inner, scope: None },
+        }
     }
 
     pub(crate) async fn ensure_eager(&self, idx: usize) -> Result<()> {
@@ -521,12 +620,17 @@ impl Container {
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.ctx.inner.lookup_type::<T>() {
             Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered { key: Key::of::<T>() }),
+            None => Err(Error::NotRegistered {
+                key: Key::of::<T>(),
+            }),
         }
     }
 
     /// Resolves the binding of `T` named `name` without awaiting.
-    pub fn get_named<T: ?Sized + Send + Sync + 'static>(&self, name: impl Into<Cow<'static, str>>) -> Result<Inject<T>> {
+    pub fn get_named<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Result<Inject<T>> {
         let ctx = self.ctx.borrow();
         ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
     }
@@ -541,7 +645,12 @@ impl Container {
 
     /// Resolves the unnamed binding of `T`, awaiting `async` providers.
     pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        AsyncResolver { ctx: self.ctx.clone(), requester: "the caller" }.resolve().await
+        AsyncResolver {
+            ctx: self.ctx.clone(),
+            requester: "the caller",
+        }
+        .resolve()
+        .await
     }
 
     /// Resolves the binding of `T` named `name`, awaiting `async` providers.
@@ -549,7 +658,12 @@ impl Container {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        AsyncResolver { ctx: self.ctx.clone(), requester: "the caller" }.resolve_named(name).await
+        AsyncResolver {
+            ctx: self.ctx.clone(),
+            requester: "the caller",
+        }
+        .resolve_named(name)
+        .await
     }
 
     /// Whether anything is bound to `key`.
@@ -559,9 +673,25 @@ impl Container {
 
     /// Opens a request scope: request-scoped providers get one instance per scope.
     pub fn scope(&self) -> RequestScope {
-        let cells = self.ctx.inner.request_cells.iter().map(|&is_async| Cell::new(is_async)).collect();
-        let state = ScopeState { inner: self.ctx.inner.clone(), cells, created: Mutex::new(Vec::new()), closed: AtomicBool::new(false) };
-        RequestScope { ctx: OwnedCtx { inner: self.ctx.inner.clone(), scope: Some(Arc::new(state)) } }
+        let cells = self
+            .ctx
+            .inner
+            .request_cells
+            .iter()
+            .map(|&is_async| Cell::new(is_async))
+            .collect();
+        let state = ScopeState {
+            inner: self.ctx.inner.clone(),
+            cells,
+            created: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        };
+        RequestScope {
+            ctx: OwnedCtx {
+                inner: self.ctx.inner.clone(),
+                scope: Some(Arc::new(state)),
+            },
+        }
     }
 
     /// The providers, their scopes and dependencies.
@@ -612,16 +742,25 @@ async fn run_hooks(hooks: Vec<(String, BoxFuture<()>)>, timeout: Duration) -> Sh
 
 /// Takes the instances with hooks out of `cells` and, when a tokio runtime is at hand, runs their
 /// hooks on it; used when a container or scope is dropped without being shut down.
-fn dispose_on_drop(nodes: &[Node], cells: &mut [Cell], created: Vec<usize>, timeout: Duration, what: &str) {
+fn dispose_on_drop(
+    nodes: &[Node],
+    cells: &mut [Cell],
+    created: Vec<usize>,
+    timeout: Duration,
+    what: &str,
+) {
     let mut hooks = Vec::new();
     for idx in created.into_iter().rev() {
         let node = &nodes[idx];
         if let (Some(hook), Some(inst)) = (node.shutdown, cells[node.slot].take()) {
             let fut = hook(&inst);
-            hooks.push((node.key.to_string(), Box::pin(async move {
-                fut.await;
-                drop(inst);
-            }) as BoxFuture<()>));
+            hooks.push((
+                node.key.to_string(),
+                Box::pin(async move {
+                    fut.await;
+                    drop(inst);
+                }) as BoxFuture<()>,
+            ));
         }
     }
     if hooks.is_empty() {
@@ -644,7 +783,13 @@ impl Drop for Inner {
             return;
         }
         let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
-        dispose_on_drop(&self.nodes, &mut self.singletons, created, self.shutdown_timeout, "container");
+        dispose_on_drop(
+            &self.nodes,
+            &mut self.singletons,
+            created,
+            self.shutdown_timeout,
+            "container",
+        );
     }
 }
 
@@ -682,19 +827,29 @@ impl RequestScope {
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.ctx.inner.lookup_type::<T>() {
             Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered { key: Key::of::<T>() }),
+            None => Err(Error::NotRegistered {
+                key: Key::of::<T>(),
+            }),
         }
     }
 
     /// Resolves the binding of `T` named `name` without awaiting.
-    pub fn get_named<T: ?Sized + Send + Sync + 'static>(&self, name: impl Into<Cow<'static, str>>) -> Result<Inject<T>> {
+    pub fn get_named<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Result<Inject<T>> {
         let ctx = self.ctx.borrow();
         ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
     }
 
     /// Resolves the unnamed binding of `T`, awaiting `async` providers.
     pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        AsyncResolver { ctx: self.ctx.clone(), requester: "the caller" }.resolve().await
+        AsyncResolver {
+            ctx: self.ctx.clone(),
+            requester: "the caller",
+        }
+        .resolve()
+        .await
     }
 
     /// Resolves the binding of `T` named `name`, awaiting `async` providers.
@@ -702,7 +857,12 @@ impl RequestScope {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        AsyncResolver { ctx: self.ctx.clone(), requester: "the caller" }.resolve_named(name).await
+        AsyncResolver {
+            ctx: self.ctx.clone(),
+            requester: "the caller",
+        }
+        .resolve_named(name)
+        .await
     }
 
     /// The container this scope belongs to.
@@ -712,7 +872,9 @@ impl RequestScope {
 
     /// Runs the shutdown hooks of this scope's instances in reverse creation order.
     pub async fn close(&self) -> ShutdownReport {
-        let Some(state) = &self.ctx.scope else { return ShutdownReport::default() };
+        let Some(state) = &self.ctx.scope else {
+            return ShutdownReport::default();
+        };
         if state.closed.swap(true, Ordering::AcqRel) {
             return ShutdownReport::default();
         }
@@ -738,6 +900,12 @@ impl Drop for ScopeState {
         }
         let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
         let inner = &self.inner;
-        dispose_on_drop(&inner.nodes, &mut self.cells, created, inner.shutdown_timeout, "request scope");
+        dispose_on_drop(
+            &inner.nodes,
+            &mut self.cells,
+            created,
+            inner.shutdown_timeout,
+            "request scope",
+        );
     }
 }

@@ -1,14 +1,184 @@
-//! Procedural macros for Cortex (placeholder while the container lands).
+//! Procedural macros for Cortex: [`macro@injectable`] and [`macro@provider`].
+//!
+//! Use them through `cortex` (or `cortex-di`), which re-exports them; the generated code refers to
+//! the runtime by an absolute path (`::cortex::di` when the crate depends on the facade,
+//! `::cortex_di` otherwise, or the `crate = "..."` option).
+//!
+//! This crate stays thin: the entry points below call plain modules that parse and expand, each
+//! with unit tests; compile-fail cases live in `cortex-di/tests/ui`. Set `CORTEX_MACROS_DEBUG=1`
+//! while building to print every expansion.
+
+mod attrs;
+mod crate_path;
+mod debug;
+mod errors;
+mod injectable;
+mod provider_fn;
+mod registration;
+mod slot;
+mod types;
+
 use proc_macro::TokenStream;
 
-/// Marks a struct as injectable.
+/// Makes a struct a provider: the container builds it by filling its fields.
+///
+/// The struct is registered with the link-time registry, so
+/// [`ContainerBuilder::discover`](https://docs.rs/cortex-di) finds it with no list to maintain,
+/// and implements `Injectable`, so `builder.register::<Service>()` adds it by hand.
+///
+/// # Fields
+///
+/// | field | filled with |
+/// | --- | --- |
+/// | `Inject<T>` (`T` may be `dyn Trait`) | the unnamed binding of `T`; a missing one fails the build |
+/// | `#[inject(name = "primary")] Inject<T>` | the binding of `T` named `primary` |
+/// | `Option<Inject<T>>` | the binding of `T`, or `None` when nothing is bound |
+/// | `#[inject(default)] T` | `Default::default()` |
+/// | `#[inject(value = <expr>)] T` | the expression, evaluated on each creation |
+/// | `#[inject(config = "server.port")] T` | the configuration value at that key, deserialized; needs a bound `ConfigSource` |
+///
+/// Any other field is a compile error that says which forms are allowed.
+///
+/// # Options
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `scope = "singleton"` (default), `"transient"`, `"request"` | how long an instance lives |
+/// | `lazy` or `lazy = true` | create the singleton on first use rather than at build time |
+/// | `name = "primary"` | bind under a name (with `provides`, the trait binding gets the name) |
+/// | `provides = dyn Trait` | also bind `dyn Trait`, sharing the struct's instance |
+/// | `profile = "test"`, `profile = ["dev", "!prod"]` | register only when a profile is (or is not) active; repeatable |
+/// | `when = path::to::check` | register only when `fn check(&Env) -> bool` holds |
+/// | `crate = "::cortex::di"` | where the runtime crate is, when the manifest cannot tell |
+///
+/// A type that implements `OnShutdown` has its hook run when the container shuts down.
+///
+/// # Example
+///
+/// ```
+/// use cortex_di::{ContainerBuilder, Inject, injectable};
+///
+/// pub trait Mailer: Send + Sync {
+///     fn send(&self, to: &str) -> String;
+/// }
+///
+/// #[injectable(provides = dyn Mailer)]
+/// struct Smtp {
+///     #[inject(config = "mail.host")]
+///     host: String,
+/// }
+///
+/// impl Mailer for Smtp {
+///     fn send(&self, to: &str) -> String {
+///         format!("mail to {to} via {}", self.host)
+///     }
+/// }
+///
+/// #[injectable(scope = "transient")]
+/// struct Signup {
+///     mailer: Inject<dyn Mailer>,
+///     #[inject(value = 3)]
+///     retries: u32,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let container = ContainerBuilder::new()
+///     .config(serde_json::json!({ "mail": { "host": "smtp.example.com" } }))
+///     .register::<Smtp>()
+///     .register::<Signup>()
+///     .build()
+///     .await?;
+/// let signup: Inject<Signup> = container.get()?;
+/// assert_eq!(signup.mailer.send("ada"), "mail to ada via smtp.example.com");
+/// assert_eq!(signup.retries, 3);
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// Misuse is reported at the offending token:
+///
+/// ```compile_fail
+/// use cortex_di::injectable;
+/// struct Config;
+///
+/// #[injectable]
+/// struct Service {
+///     config: Config, // error: field `config` of type `Config` cannot be injected; hint: write `Inject<Config>` ...
+/// }
+/// ```
 #[proc_macro_attribute]
-pub fn injectable(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn injectable(attr: TokenStream, item: TokenStream) -> TokenStream {
+    injectable::expand(attr.into(), item.into()).into()
 }
 
-/// Marks a function as a provider.
+/// Makes a function a provider: the container calls it with its arguments resolved and binds
+/// what it returns.
+///
+/// The function stays callable by hand. A marker type with the function's name (in the type
+/// namespace, with the function's visibility) implements `Injectable`, so
+/// `builder.register::<pool>()` adds it explicitly; `discover()` finds it too.
+///
+/// # Arguments
+///
+/// `Inject<T>` (optionally `#[inject(name = "...")]`), `Option<Inject<T>>`,
+/// `#[inject(config = "key")] x: T`, `#[inject(default)]` and `#[inject(value = <expr>)]`, as
+/// for [`macro@injectable`] fields.
+///
+/// # Return type
+///
+/// | returns | provides |
+/// | --- | --- |
+/// | `T` | `T` |
+/// | `Result<T, E>`, `anyhow::Result<T>`, `io::Result<T>` (any type named `Result`) | `T`; an `Err` fails the build (or the resolve) naming the function; `E: Into<BoxError>` |
+/// | `Arc<T>`, `Inject<T>`, `Box<T>` (also inside a `Result`), `T` often `dyn Trait` | `T`, sharing the pointer |
+///
+/// An `async fn` is awaited: singletons at build time, in dependency order.
+///
+/// # Options
+///
+/// `scope`, `lazy`, `name`, `profile`, `when` and `crate`, as for [`macro@injectable`].
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use cortex_di::{ContainerBuilder, Inject, provider};
+///
+/// pub struct Pool { url: String }
+/// pub trait Clock: Send + Sync { fn now(&self) -> u64; }
+/// struct Fixed;
+/// impl Clock for Fixed { fn now(&self) -> u64 { 42 } }
+///
+/// #[provider]
+/// async fn pool(#[inject(config = "db.url")] url: String) -> Result<Pool, std::io::Error> {
+///     Ok(Pool { url })
+/// }
+///
+/// #[provider(name = "fixed")]
+/// fn clock() -> Arc<dyn Clock> {
+///     Arc::new(Fixed)
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let container = ContainerBuilder::new()
+///     .config(serde_json::json!({ "db": { "url": "sqlite::memory:" } }))
+///     .register::<pool>()
+///     .register::<clock>()
+///     .build()
+///     .await?;
+/// assert_eq!(container.get::<Pool>()?.url, "sqlite::memory:");
+/// assert_eq!(container.get_named::<dyn Clock>("fixed")?.now(), 42);
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+///
+/// ```compile_fail
+/// use cortex_di::provider;
+///
+/// #[provider]
+/// fn start() {} // error: #[provider] fn `start` returns nothing: a provider returns what it provides; ...
+/// ```
 #[proc_macro_attribute]
-pub fn provider(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn provider(attr: TokenStream, item: TokenStream) -> TokenStream {
+    provider_fn::expand(attr.into(), item.into()).into()
 }

@@ -50,8 +50,8 @@ pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
 /// What most applications need, in one import.
 pub mod prelude {
     pub use cortex_di::{
-        Container, ContainerBuilder, Dependency, Inject, Injectable, OnShutdown, Provider, RequestScope, Scope,
-        injectable, provider,
+        Container, ContainerBuilder, Dependency, Inject, Injectable, OnShutdown, Provider,
+        RequestScope, Scope, injectable, provider,
     };
 }
 

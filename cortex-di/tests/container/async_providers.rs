@@ -55,14 +55,18 @@ async fn an_async_provider_error_stops_the_build_naming_the_provider_and_closes_
     let err = ContainerBuilder::new()
         .add(Provider::factory(move |_| Ok(Closer(l.clone(), "first"))).on_shutdown())
         .add(
-            Provider::<Pool>::async_factory(|_r| async { Err("connection refused (127.0.0.1:1)".into()) })
-                .depends_on(Dependency::on::<Closer>()),
+            Provider::<Pool>::async_factory(|_r| async {
+                Err("connection refused (127.0.0.1:1)".into())
+            })
+            .depends_on(Dependency::on::<Closer>()),
         )
         .build()
         .await
         .err()
         .unwrap();
-    let Error::Provider { provider, source } = &err else { panic!("{err}") };
+    let Error::Provider { provider, source } = &err else {
+        panic!("{err}")
+    };
     assert!(provider.key.type_name().ends_with("::Pool"));
     assert_eq!(source.to_string(), "connection refused (127.0.0.1:1)");
     assert!(err.to_string().contains("async_providers.rs:"), "{err}");
@@ -73,7 +77,14 @@ async fn an_async_provider_error_stops_the_build_naming_the_provider_and_closes_
 async fn an_error_deep_in_the_graph_is_reported_through_its_dependents() {
     let err = ContainerBuilder::new()
         .add(Provider::<Url>::async_factory(|_r| async { Err("no such host".into()) }).lazy(true))
-        .add(Provider::factory(|r| Ok(Pool { url: r.get::<Url>()?.0 })).depends_on(Dependency::on::<Url>()))
+        .add(
+            Provider::factory(|r| {
+                Ok(Pool {
+                    url: r.get::<Url>()?.0,
+                })
+            })
+            .depends_on(Dependency::on::<Url>()),
+        )
         .build()
         .await
         .err()
@@ -102,7 +113,10 @@ async fn an_async_transient_needs_resolve_and_get_says_so() {
         .unwrap();
     let err = c.get::<Tx>().err().unwrap();
     assert!(matches!(err, Error::NeedsAsync { .. }));
-    assert!(err.to_string().contains("hint: use `resolve().await`"), "{err}");
+    assert!(
+        err.to_string().contains("hint: use `resolve().await`"),
+        "{err}"
+    );
     let a = c.resolve::<Tx>().await.unwrap();
     let b = c.resolve::<Tx>().await.unwrap();
     assert_ne!(a.id, b.id);
@@ -139,11 +153,17 @@ async fn synchronous_providers_over_an_async_request_scoped_one_resolve_within_a
     let made = Arc::new(AtomicUsize::new(0));
     let c = unit_of_work_graph(made.clone()).build().await.unwrap();
     let scope = c.scope();
-    assert!(matches!(scope.get::<Handler>(), Err(Error::NeedsAsync { .. })));
+    assert!(matches!(
+        scope.get::<Handler>(),
+        Err(Error::NeedsAsync { .. })
+    ));
     let h1 = scope.resolve::<Handler>().await.unwrap();
     let h2 = scope.resolve::<Handler>().await.unwrap();
     assert!(!Inject::ptr_eq(&h1, &h2), "handlers are transient");
-    assert!(Inject::ptr_eq(&h1.uow, &h2.uow), "one unit of work per request");
+    assert!(
+        Inject::ptr_eq(&h1.uow, &h2.uow),
+        "one unit of work per request"
+    );
     assert_eq!(h1.uow.tx.id, h2.uow.tx.id);
     // once made, the request-scoped values are reachable without awaiting
     assert!(Inject::ptr_eq(&scope.get::<UnitOfWork>().unwrap(), &h1.uow));

@@ -9,7 +9,11 @@ struct Service;
 fn app() -> ContainerBuilder {
     let mut b = ContainerBuilder::new();
     b.add(Provider::value(Config));
-    b.add(Provider::factory(|_| Ok(Repo)).scope(Scope::Request).depends_on(Dependency::on::<Config>().field("config")));
+    b.add(
+        Provider::factory(|_| Ok(Repo))
+            .scope(Scope::Request)
+            .depends_on(Dependency::on::<Config>().field("config")),
+    );
     b.add(
         Provider::factory(|_| Ok(Service))
             .scope(Scope::Request)
@@ -32,7 +36,10 @@ async fn the_graph_lists_each_provider_with_scope_kind_location_and_dependencies
     assert!(config.type_name.ends_with("::Config"));
     assert_eq!(config.scope, Scope::Singleton);
     assert_eq!(config.kind, ProviderKind::Value);
-    assert_eq!(config.location, format!("cortex-di/tests/container/introspection.rs:{line}"));
+    assert_eq!(
+        config.location,
+        format!("cortex-di/tests/container/introspection.rs:{line}")
+    );
     let service = &graph.providers[2];
     assert_eq!(service.scope, Scope::Request);
     assert_eq!(service.dependencies.len(), 2);
@@ -40,7 +47,11 @@ async fn the_graph_lists_each_provider_with_scope_kind_location_and_dependencies
     assert_eq!(service.dependencies[0].field.as_deref(), Some("repo"));
     assert!(service.dependencies[1].optional);
     assert_eq!(service.dependencies[1].provider, None);
-    assert_eq!(app().validate().unwrap(), graph, "validate describes the same graph without building");
+    assert_eq!(
+        app().validate().unwrap(),
+        graph,
+        "validate describes the same graph without building"
+    );
 }
 
 #[tokio::test]
@@ -54,7 +65,10 @@ async fn the_graph_exports_as_json() {
     assert_eq!(providers[1]["dependencies"][0]["field"], "config");
     assert_eq!(providers[1]["dependencies"][0]["provider"], 0);
     assert!(providers[1]["type"].as_str().unwrap().ends_with("::Repo"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&graph.to_json_pretty()).unwrap(), json);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&graph.to_json_pretty()).unwrap(),
+        json
+    );
 }
 
 #[tokio::test]
@@ -62,13 +76,23 @@ async fn the_graph_exports_as_mermaid_and_dot() {
     let graph = app().validate().unwrap();
     let mermaid = graph.to_mermaid();
     assert!(mermaid.starts_with("flowchart LR\n"));
-    assert!(mermaid.contains("    p0[\"container::introspection::Config<br/>singleton\"]\n"), "{mermaid}");
+    assert!(
+        mermaid.contains("    p0[\"container::introspection::Config<br/>singleton\"]\n"),
+        "{mermaid}"
+    );
     assert!(mermaid.contains("    p1 -->|config| p0\n"), "{mermaid}");
     assert!(mermaid.contains("    p2 -->|repo| p1\n"), "{mermaid}");
-    assert_eq!(mermaid.matches("-->").count(), 2, "no edge for the absent optional dependency");
+    assert_eq!(
+        mermaid.matches("-->").count(),
+        2,
+        "no edge for the absent optional dependency"
+    );
     let dot = graph.to_dot();
     assert!(dot.starts_with("digraph cortex {\n"));
-    assert!(dot.contains("    p1 [label=\"container::introspection::Repo\\nrequest\"];\n"), "{dot}");
+    assert!(
+        dot.contains("    p1 [label=\"container::introspection::Repo\\nrequest\"];\n"),
+        "{dot}"
+    );
     assert!(dot.contains("    p2 -> p1 [label=\"repo\"];\n"), "{dot}");
     assert!(dot.trim_end().ends_with('}'));
 }

@@ -29,16 +29,27 @@ fn app() -> ContainerBuilder {
     let mut b = ContainerBuilder::new();
     b.add(Provider::value(Smtp));
     b.add(Provider::<dyn Mailer>::alias::<Smtp>(|s| s));
-    b.add(Provider::factory(|r| Ok(Signup { mailer: r.get()? })).depends_on(Dependency::on::<dyn Mailer>()));
+    b.add(
+        Provider::factory(|r| Ok(Signup { mailer: r.get()? }))
+            .depends_on(Dependency::on::<dyn Mailer>()),
+    );
     b.add(Provider::value(Port(8080)));
     b
 }
 
 #[tokio::test]
 async fn an_override_replaces_a_binding_for_its_dependents() {
-    let c = app().override_arc::<dyn Mailer>(Arc::new(Fake)).build().await.unwrap();
+    let c = app()
+        .override_arc::<dyn Mailer>(Arc::new(Fake))
+        .build()
+        .await
+        .unwrap();
     assert_eq!(c.get::<Signup>().unwrap().mailer.name(), "fake");
-    assert_eq!(c.get::<Smtp>().unwrap().name(), "smtp", "other bindings stay");
+    assert_eq!(
+        c.get::<Smtp>().unwrap().name(),
+        "smtp",
+        "other bindings stay"
+    );
 }
 
 #[tokio::test]
@@ -46,7 +57,11 @@ async fn an_override_value_replaces_a_value() {
     let c = app().override_value(Port(0)).build().await.unwrap();
     assert_eq!(*c.get::<Port>().unwrap(), Port(0));
     let graph = c.graph();
-    let port = graph.providers.iter().find(|p| p.type_name.ends_with("::Port")).unwrap();
+    let port = graph
+        .providers
+        .iter()
+        .find(|p| p.type_name.ends_with("::Port"))
+        .unwrap();
     assert_eq!(port.kind, cortex_di::ProviderKind::Override);
 }
 
@@ -65,15 +80,31 @@ async fn an_override_of_a_named_binding_replaces_only_that_name() {
 
 #[tokio::test]
 async fn an_override_that_replaces_nothing_is_an_error() {
-    let err = ContainerBuilder::new().override_value(Port(1)).build().await.err().unwrap();
-    assert!(matches!(err.graph_errors().unwrap()[0], GraphError::OverrideWithoutTarget { .. }));
-    assert!(err.to_string().contains("replaces nothing: no provider is bound to `container::overrides::Port`"), "{err}");
+    let err = ContainerBuilder::new()
+        .override_value(Port(1))
+        .build()
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(
+        err.graph_errors().unwrap()[0],
+        GraphError::OverrideWithoutTarget { .. }
+    ));
+    assert!(
+        err.to_string()
+            .contains("replaces nothing: no provider is bound to `container::overrides::Port`"),
+        "{err}"
+    );
 }
 
 fn profiled() -> ContainerBuilder {
     let mut b = ContainerBuilder::new();
     b.add(Provider::<dyn Mailer>::arc_value(Arc::new(Smtp)).profile("!test"));
-    b.add(Provider::<dyn Mailer>::arc_value(Arc::new(Fake)).profile("test").profile("dev"));
+    b.add(
+        Provider::<dyn Mailer>::arc_value(Arc::new(Fake))
+            .profile("test")
+            .profile("dev"),
+    );
     b
 }
 
@@ -85,7 +116,10 @@ async fn profiles_select_providers() {
     assert_eq!(c.get::<dyn Mailer>().unwrap().name(), "fake");
     // In `dev` both match (`!test` and `dev`): two bindings of one key, reported as such.
     let err = profiled().profile("dev").build().await.err().unwrap();
-    assert!(matches!(err.graph_errors().unwrap()[0], GraphError::Duplicate { .. }), "{err}");
+    assert!(
+        matches!(err.graph_errors().unwrap()[0], GraphError::Duplicate { .. }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -103,5 +137,8 @@ async fn a_predicate_reads_properties_and_profiles() {
         .build()
         .await
         .unwrap();
-    assert!(matches!(c.get::<dyn Mailer>(), Err(Error::NotRegistered { .. })));
+    assert!(matches!(
+        c.get::<dyn Mailer>(),
+        Err(Error::NotRegistered { .. })
+    ));
 }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject, Provider, RequestScope, Scope};
+use cortex_di::{
+    Container, ContainerBuilder, Dependency, Error, Inject, Provider, RequestScope, Scope,
+};
 
 use crate::support::Log;
 
@@ -172,19 +174,29 @@ async fn a_request_scope_holds_one_instance_and_shares_singletons() {
         .build()
         .await
         .unwrap();
-    assert_eq!(made.load(Ordering::SeqCst), 0, "request-scoped providers are not created at build");
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        0,
+        "request-scoped providers are not created at build"
+    );
     let one = c.scope();
     let two = c.scope();
     let s1 = one.get::<Service>().unwrap();
     assert!(Inject::ptr_eq(&s1.repo, &one.get::<Repo>().unwrap()));
-    assert!(Inject::ptr_eq(&s1, &one.resolve::<Service>().await.unwrap()));
+    assert!(Inject::ptr_eq(
+        &s1,
+        &one.resolve::<Service>().await.unwrap()
+    ));
     let s2 = two.get::<Service>().unwrap();
     assert!(!Inject::ptr_eq(&s1, &s2));
     assert!(!Inject::ptr_eq(&s1.repo, &s2.repo));
     assert!(Inject::ptr_eq(&s1.repo.config, &s2.repo.config));
     assert_eq!(made.load(Ordering::SeqCst), 2);
     // singletons resolve from a scope too
-    assert!(Inject::ptr_eq(&one.get::<Config>().unwrap(), &c.get::<Config>().unwrap()));
+    assert!(Inject::ptr_eq(
+        &one.get::<Config>().unwrap(),
+        &c.get::<Config>().unwrap()
+    ));
 }
 
 #[tokio::test]
@@ -196,7 +208,11 @@ async fn a_request_scoped_provider_outside_a_scope_is_an_error_that_says_so() {
         .unwrap();
     let err = c.get::<Config>().err().unwrap();
     assert!(matches!(err, Error::RequestScopeRequired { .. }));
-    assert!(err.to_string().contains("is request-scoped; hint: resolve it from a RequestScope"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("is request-scoped; hint: resolve it from a RequestScope"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +221,11 @@ async fn a_type_nothing_is_bound_to_is_not_registered() {
     let err = c.get::<Config>().err().unwrap();
     assert!(matches!(err, Error::NotRegistered { .. }));
     assert!(c.get_optional::<Config>().unwrap().is_none());
-    assert!(err.to_string().starts_with("no provider for `container::scopes::Config`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("no provider for `container::scopes::Config`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -267,9 +287,15 @@ async fn a_factory_error_names_the_provider_and_its_cause() {
         .await
         .unwrap();
     let err = c.get::<Config>().err().unwrap();
-    let Error::Provider { provider, source } = &err else { panic!("{err}") };
+    let Error::Provider { provider, source } = &err else {
+        panic!("{err}")
+    };
     assert!(provider.key.type_name().ends_with("::Config"));
     assert_eq!(source.to_string(), "disk full");
-    assert!(err.to_string().starts_with("provider `container::scopes::Config` declared at "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("provider `container::scopes::Config` declared at "),
+        "{err}"
+    );
     assert!(err.to_string().ends_with("failed: disk full"), "{err}");
 }

@@ -43,7 +43,11 @@ fn app(log: &Log) -> ContainerBuilder {
             .on_shutdown(),
     );
     let l = log.clone();
-    b.add(Provider::factory(move |_| Ok(Cache(l.clone()))).depends_on(Dependency::on::<Db>()).on_shutdown());
+    b.add(
+        Provider::factory(move |_| Ok(Cache(l.clone())))
+            .depends_on(Dependency::on::<Db>())
+            .on_shutdown(),
+    );
     let l = log.clone();
     b.add(Provider::factory(move |_| Ok(Db(l.clone()))).on_shutdown());
     b
@@ -80,13 +84,22 @@ async fn shutting_down_twice_runs_hooks_once_and_nothing_new_is_created_after() 
 async fn a_hook_that_hangs_is_cut_off_by_the_timeout_and_the_rest_still_run() {
     let log = Log::default();
     let mut b = app(&log);
-    b.add(Provider::factory(|_| Ok(Stuck)).depends_on(Dependency::on::<Db>()).on_shutdown());
+    b.add(
+        Provider::factory(|_| Ok(Stuck))
+            .depends_on(Dependency::on::<Db>())
+            .on_shutdown(),
+    );
     b.shutdown_timeout(Duration::from_millis(50));
     let c = b.build().await.unwrap();
     let report = c.shutdown().await;
     assert_eq!(report.timed_out.len(), 1);
     assert!(report.timed_out[0].ends_with("::Stuck"));
-    assert_eq!(log.entries().len(), 3, "the others ran: {:?}", log.entries());
+    assert_eq!(
+        log.entries().len(),
+        3,
+        "the others ran: {:?}",
+        log.entries()
+    );
 }
 
 #[tokio::test]
@@ -104,7 +117,9 @@ async fn dropping_the_container_inside_a_runtime_runs_its_hooks() {
         .await
         .unwrap();
     drop(c);
-    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("hook ran within 5s");
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("hook ran within 5s");
     assert_eq!(got, Some("disposed"));
 }
 
@@ -115,7 +130,11 @@ async fn a_request_scope_runs_the_hooks_of_its_own_instances_on_close() {
     let l2 = log.clone();
     let c = ContainerBuilder::new()
         .add(Provider::factory(move |_| Ok(Db(l.clone()))).on_shutdown())
-        .add(Provider::factory(move |_| Ok(Cache(l2.clone()))).scope(Scope::Request).on_shutdown())
+        .add(
+            Provider::factory(move |_| Ok(Cache(l2.clone())))
+                .scope(Scope::Request)
+                .on_shutdown(),
+        )
         .build()
         .await
         .unwrap();
@@ -125,8 +144,11 @@ async fn a_request_scope_runs_the_hooks_of_its_own_instances_on_close() {
     let report = scope.close().await;
     assert_eq!(log.entries(), ["cache"]);
     assert_eq!(report.completed.len(), 1);
-    assert!(untouched.close().await.completed.is_empty(), "nothing was created in it");
-    assert!(matches!(scope.get::<Cache>(), Ok(_)), "what exists stays reachable");
+    assert!(
+        untouched.close().await.completed.is_empty(),
+        "nothing was created in it"
+    );
+    assert!(scope.get::<Cache>().is_ok(), "what exists stays reachable");
 }
 
 #[tokio::test]
@@ -139,13 +161,19 @@ async fn dropping_a_request_scope_inside_a_runtime_runs_its_hooks() {
         }
     }
     let c = ContainerBuilder::new()
-        .add(Provider::factory(move |_| Ok(Notifies(tx.clone()))).scope(Scope::Request).on_shutdown())
+        .add(
+            Provider::factory(move |_| Ok(Notifies(tx.clone())))
+                .scope(Scope::Request)
+                .on_shutdown(),
+        )
         .build()
         .await
         .unwrap();
     let scope = c.scope();
     scope.get::<Notifies>().unwrap();
     drop(scope);
-    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("hook ran within 5s");
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("hook ran within 5s");
     assert_eq!(got, Some("request disposed"));
 }

@@ -1,0 +1,6 @@
+use cortex_di::injectable;
+
+#[injectable(scope = "session")]
+struct Cart;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cortex_di::injectable;
+
+#[injectable(when = "prod")]
+struct Metrics;
+
+fn main() {}

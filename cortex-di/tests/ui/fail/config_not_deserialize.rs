@@ -1,0 +1,11 @@
+use cortex_di::injectable;
+
+struct Port(u16);
+
+#[injectable]
+struct Server {
+    #[inject(config = "server.port")]
+    port: Port,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use cortex_di::injectable;
+
+#[injectable]
+enum Mode {
+    Fast,
+    Safe,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use cortex_di::injectable;
+
+#[injectable]
+struct Server {
+    #[inject(name = "http")]
+    port: u16,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use cortex_di::injectable;
+
+struct Cache;
+
+#[injectable]
+struct Service {
+    cache: Option<Cache>,
+}
+
+fn main() {}

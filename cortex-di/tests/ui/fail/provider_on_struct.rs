@@ -1,0 +1,6 @@
+use cortex_di::provider;
+
+#[provider]
+struct Clock;
+
+fn main() {}

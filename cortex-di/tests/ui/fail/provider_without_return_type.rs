@@ -1,0 +1,6 @@
+use cortex_di::provider;
+
+#[provider]
+fn start_server() {}
+
+fn main() {}

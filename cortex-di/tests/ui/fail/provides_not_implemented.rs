@@ -1,0 +1,8 @@
+use cortex_di::injectable;
+
+trait Mailer: Send + Sync {}
+
+#[injectable(provides = dyn Mailer)]
+struct Smtp;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cortex_di::injectable;
+
+#[injectable(scop = "request")]
+struct Audit;
+
+fn main() {}

@@ -1,0 +1,85 @@
+//! Where the generated code finds the runtime: `::cortex::di` for apps on the facade,
+//! `::cortex_di` for crates that use the container alone.
+
+use proc_macro_crate::{FoundCrate, crate_name};
+use proc_macro2::Span;
+use syn::{Ident, Path, parse_quote};
+
+/// The path to `cortex-di` as the crate being compiled can name it.
+pub(crate) fn runtime() -> Path {
+    choose(crate_name("cortex").ok(), crate_name("cortex-di").ok())
+}
+
+/// Picks the path from what the manifest says about `cortex` and `cortex-di`.
+///
+/// The facade wins when it is a dependency (under whatever name it was renamed to); inside the
+/// facade itself (`Itself`), its own dependency on `cortex-di` is used. `cortex-di` names itself
+/// `cortex_di` (`extern crate self as cortex_di;`), so `Itself` needs no special case there.
+pub(crate) fn choose(cortex: Option<FoundCrate>, cortex_di: Option<FoundCrate>) -> Path {
+    if let Some(FoundCrate::Name(name)) = cortex {
+        let name = Ident::new(&name, Span::call_site());
+        return parse_quote!(::#name::di);
+    }
+    match cortex_di {
+        Some(FoundCrate::Name(name)) => {
+            let name = Ident::new(&name, Span::call_site());
+            parse_quote!(::#name)
+        }
+        Some(FoundCrate::Itself) | None => parse_quote!(::cortex_di),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::ToTokens;
+
+    use super::*;
+
+    fn shown(path: Path) -> String {
+        path.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn the_facade_wins() {
+        let path = choose(
+            Some(FoundCrate::Name("cortex".into())),
+            Some(FoundCrate::Name("cortex_di".into())),
+        );
+        assert_eq!(shown(path), "::cortex::di");
+    }
+
+    #[test]
+    fn a_renamed_facade_keeps_its_new_name() {
+        assert_eq!(
+            shown(choose(Some(FoundCrate::Name("cx".into())), None)),
+            "::cx::di"
+        );
+    }
+
+    #[test]
+    fn the_container_alone_is_named_directly() {
+        assert_eq!(
+            shown(choose(None, Some(FoundCrate::Name("cortex_di".into())))),
+            "::cortex_di"
+        );
+        assert_eq!(
+            shown(choose(None, Some(FoundCrate::Name("di".into())))),
+            "::di"
+        );
+    }
+
+    #[test]
+    fn inside_the_facade_its_dependency_on_the_container_is_used() {
+        let path = choose(
+            Some(FoundCrate::Itself),
+            Some(FoundCrate::Name("cortex_di".into())),
+        );
+        assert_eq!(shown(path), "::cortex_di");
+    }
+
+    #[test]
+    fn the_container_itself_and_unknown_manifests_fall_back_to_cortex_di() {
+        assert_eq!(shown(choose(None, Some(FoundCrate::Itself))), "::cortex_di");
+        assert_eq!(shown(choose(None, None)), "::cortex_di");
+    }
+}
