@@ -74,6 +74,13 @@ impl ContainerBuilder {
         self
     }
 
+    /// Runs a registration function (what `Injectable::register` is); registering the same
+    /// declaration twice adds it once.
+    pub fn register_with(&mut self, register: fn(&mut ContainerBuilder)) -> &mut Self {
+        register(self);
+        self
+    }
+
     /// Adds every `#[injectable]` and `#[provider]` linked into the binary. Calling it twice, or
     /// registering a discovered type again by hand, adds nothing twice.
     pub fn discover(&mut self) -> &mut Self {

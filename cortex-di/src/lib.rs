@@ -46,6 +46,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `macros` | yes | `#[injectable]` and `#[provider]` |
+//! | `axum` | no | `Inject<T>` as an axum extractor (resolved from the request's scope) |
 //! | `shaku` | no | `ContainerBuilder::shaku_module`, registering a shaku module's components |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -62,6 +63,8 @@ mod key;
 mod provider;
 mod registry;
 mod resolve;
+#[cfg(feature = "axum")]
+mod extract;
 #[cfg(feature = "shaku")]
 mod shaku_bridge;
 
@@ -76,6 +79,8 @@ pub use key::Key;
 pub use provider::{Dependency, Location, Provider, ProviderKind, Scope};
 pub use registry::{Injectable, Registration, registrations};
 pub use resolve::{AsyncResolver, Container, RequestScope, Resolver, ShutdownReport};
+#[cfg(feature = "axum")]
+pub use extract::InjectRejection;
 #[cfg(feature = "shaku")]
 pub use shaku_bridge::ShakuImport;
 

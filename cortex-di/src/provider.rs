@@ -175,6 +175,11 @@ impl Dependency {
         &self.key
     }
 
+    /// The field or argument this dependency fills, if recorded.
+    pub fn field_name(&self) -> Option<&'static str> {
+        self.field
+    }
+
     /// Whether a missing provider is allowed.
     pub fn is_optional(&self) -> bool {
         self.optional

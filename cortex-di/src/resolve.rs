@@ -671,6 +671,42 @@ impl Container {
         self.ctx.inner.lookup(key).is_some()
     }
 
+    /// Every binding of `T`, named or not, in registration order: the health checks of an app,
+    /// the plugins of a kind. Request-scoped bindings are skipped (there is no request here);
+    /// `async` ones not yet created answer [`Error::NeedsAsync`].
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Provider};
+    /// use std::sync::Arc;
+    /// trait Check: Send + Sync { fn name(&self) -> &'static str; }
+    /// struct Db;
+    /// impl Check for Db { fn name(&self) -> &'static str { "db" } }
+    /// struct Disk;
+    /// impl Check for Disk { fn name(&self) -> &'static str { "disk" } }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new()
+    ///     .add(Provider::<dyn Check>::arc_value(Arc::new(Db)).named("db"))
+    ///     .add(Provider::<dyn Check>::arc_value(Arc::new(Disk)).named("disk"))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// let names: Vec<_> = c.get_all::<dyn Check>().unwrap().iter().map(|c| c.name()).collect();
+    /// assert_eq!(names, ["db", "disk"]);
+    /// # });
+    /// ```
+    pub fn get_all<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Vec<Inject<T>>> {
+        let ctx = self.ctx.borrow();
+        let type_id = TypeId::of::<T>();
+        self.ctx
+            .inner
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.key.type_id() == type_id && n.scope != Scope::Request)
+            .map(|(idx, _)| ctx.get(idx))
+            .collect()
+    }
+
     /// Opens a request scope: request-scoped providers get one instance per scope.
     pub fn scope(&self) -> RequestScope {
         let cells = self

@@ -10,6 +10,27 @@ pub(crate) fn runtime() -> Path {
     choose(crate_name("cortex").ok(), crate_name("cortex-di").ok())
 }
 
+/// The path to `cortex-core` (controllers, routes, guards) as the crate being compiled can name
+/// it: `::cortex::__private::cortex_core` on the facade, `::cortex_core` otherwise.
+pub(crate) fn core_runtime() -> Path {
+    choose_core(crate_name("cortex").ok(), crate_name("cortex-core").ok())
+}
+
+/// Picks the path to `cortex-core`; `cortex-core` names itself `cortex_core` too.
+pub(crate) fn choose_core(cortex: Option<FoundCrate>, cortex_core: Option<FoundCrate>) -> Path {
+    if let Some(FoundCrate::Name(name)) = cortex {
+        let name = Ident::new(&name, Span::call_site());
+        return parse_quote!(::#name::__private::cortex_core);
+    }
+    match cortex_core {
+        Some(FoundCrate::Name(name)) => {
+            let name = Ident::new(&name, Span::call_site());
+            parse_quote!(::#name)
+        }
+        Some(FoundCrate::Itself) | None => parse_quote!(::cortex_core),
+    }
+}
+
 /// Picks the path from what the manifest says about `cortex` and `cortex-di`.
 ///
 /// The facade wins when it is a dependency (under whatever name it was renamed to); inside the
@@ -37,6 +58,15 @@ mod tests {
 
     fn shown(path: Path) -> String {
         path.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn controllers_find_the_core_through_the_facade_or_directly() {
+        let facade = choose_core(Some(FoundCrate::Name("cortex".into())), None);
+        assert_eq!(shown(facade), "::cortex::__private::cortex_core");
+        let direct = choose_core(None, Some(FoundCrate::Name("cortex_core".into())));
+        assert_eq!(shown(direct), "::cortex_core");
+        assert_eq!(shown(choose_core(None, Some(FoundCrate::Itself))), "::cortex_core");
     }
 
     #[test]

@@ -90,7 +90,7 @@ fn keyword_and_name(keyword: &impl ToTokens, name: &syn::Ident) -> TokenStream {
     quote!(#keyword #name)
 }
 
-fn item_keyword_span(item: &Item) -> proc_macro2::Span {
+pub(crate) fn item_keyword_span(item: &Item) -> proc_macro2::Span {
     // The first token after the attributes and visibility is the keyword (`impl`, `trait`, ...).
     let tokens: Vec<_> = item.to_token_stream().into_iter().collect();
     tokens

@@ -9,12 +9,14 @@
 //! while building to print every expansion.
 
 mod attrs;
+mod controller;
 mod crate_path;
 mod debug;
 mod errors;
 mod injectable;
 mod provider_fn;
 mod registration;
+mod routes;
 mod slot;
 mod types;
 
@@ -181,4 +183,42 @@ pub fn injectable(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn provider(attr: TokenStream, item: TokenStream) -> TokenStream {
     provider_fn::expand(attr.into(), item.into()).into()
+}
+
+/// Makes a struct a controller: injectable (a singleton), with its `#[routes]` served under the
+/// given path prefix.
+///
+/// Controller-wide `#[guard(..)]` and `#[middleware(..)]` go below it on the struct; the other
+/// options are those of `#[injectable]` (`profile`, `when`, ...).
+///
+/// ```ignore
+/// #[controller("/users")]
+/// #[guard(inject = ApiKeyGuard)]
+/// pub struct UserController {
+///     users: Inject<UserService>,
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn controller(attr: TokenStream, item: TokenStream) -> TokenStream {
+    controller::expand(attr.into(), item.into()).into()
+}
+
+/// Turns the methods of a controller's `impl` block that carry `#[get(..)]`, `#[post(..)]`,
+/// `#[put(..)]`, `#[patch(..)]`, `#[delete(..)]`, `#[head(..)]`, `#[options(..)]`, `#[trace(..)]`
+/// or `#[route(METHOD, "..")]` into routes; `#[guard(..)]` and `#[middleware(..)]` on a method
+/// apply to that route.
+///
+/// Handler arguments are axum extractors (the body extractor last) and `Inject<T>`, resolved from
+/// the request's scope; the return type is anything `IntoResponse`.
+///
+/// ```ignore
+/// #[routes]
+/// impl UserController {
+///     #[get("/{id}")]
+///     async fn show(&self, Path(id): Path<u64>) -> Result<Json<User>, HttpError> { .. }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn routes(attr: TokenStream, item: TokenStream) -> TokenStream {
+    routes::expand(attr.into(), item.into()).into()
 }

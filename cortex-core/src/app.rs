@@ -1,0 +1,510 @@
+//! [`App`]: configuration → container → routes → middleware → server, with lifecycle hooks and
+//! graceful shutdown.
+//!
+//! ```no_run
+//! use cortex_core::App;
+//!
+//! # async fn main_() -> Result<(), cortex_core::AppError> {
+//! App::from_config()?   // cortex.toml + cortex.{profile}.toml + CORTEX_* variables
+//!     .discover()       // every #[injectable], #[provider] and #[controller] in the binary
+//!     .run()            // serve until SIGTERM/SIGINT, then drain
+//!     .await
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use axum::{Extension, Router};
+use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
+
+use crate::config::{Config, ConfigError};
+use crate::health::{Health, HealthCheck};
+use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
+use crate::http::{ProblemLayer, problem_fallbacks};
+use crate::routing::{Route, RouteInfo, Routes};
+use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
+
+type Hook = Box<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync>;
+type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
+
+/// What a lifecycle hook returns on failure.
+pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can stop an app from starting or serving. Each message says what is wrong and
+/// how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The configuration could not be loaded or read.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The `[http]` section is invalid.
+    #[error("[http] in the configuration: {0}")]
+    Http(#[from] HttpConfigError),
+    /// The container could not be built (graph errors, a failing provider).
+    #[error(transparent)]
+    Container(#[from] cortex_di::Error),
+    /// Two handlers serve the same method and path, or a handler needs something nothing provides.
+    #[error("{0}")]
+    Routes(String),
+    /// A lifecycle hook failed.
+    #[error("the {stage} hook failed: {source}")]
+    Hook {
+        /// `on_start`, `on_ready` or `on_shutdown`.
+        stage: &'static str,
+        /// What the hook returned.
+        source: HookError,
+    },
+    /// The listening socket could not be opened or served.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// A plugin: a reusable bundle of providers, controllers and routes (a database integration, an
+/// auth module, ...). Any `Fn(App) -> App` is one.
+///
+/// ```
+/// use cortex_core::{App, Plugin};
+///
+/// struct Greetings;
+/// impl Plugin for Greetings {
+///     fn name(&self) -> &str { "greetings" }
+///     fn build(&self, app: App) -> App {
+///         app.provide(cortex_di::Provider::value(String::from("hello")))
+///     }
+/// }
+///
+/// let app = App::new().plugin(Greetings).plugin(|app: App| app);
+/// # let _ = app;
+/// ```
+pub trait Plugin: Send + Sync + 'static {
+    /// The plugin's name, for logs.
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
+
+    /// Adds the plugin's providers, controllers, routes and hooks.
+    fn build(&self, app: App) -> App;
+}
+
+impl<F: Fn(App) -> App + Send + Sync + 'static> Plugin for F {
+    fn build(&self, app: App) -> App {
+        self(app)
+    }
+}
+
+/// The application builder.
+///
+/// See the [module documentation](self) for the usual shape; [`build`](Self::build) returns an
+/// [`Application`] that can be served or exercised in-process by tests.
+pub struct App {
+    config: Config,
+    builder: ContainerBuilder,
+    routes: Vec<(&'static str, fn() -> cortex_di::Key, RoutesFn)>,
+    routers: Vec<Router>,
+    on_start: Vec<Hook>,
+    on_ready: Vec<Hook>,
+    on_shutdown: Vec<Hook>,
+    http: Option<HttpConfig>,
+    serve: Option<ServeOptions>,
+    discovered: bool,
+    health_timeout: Duration,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .field("controllers", &self.routes.iter().map(|(n, _, _)| *n).collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for App {
+    fn default() -> Self {
+        // An empty document always parses.
+        App::with_config(Config::from_toml("").expect("empty configuration"))
+    }
+}
+
+impl App {
+    /// An app on the built-in defaults, ignoring configuration files and the environment (tests,
+    /// examples).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An app configured from `cortex.toml`, `cortex.{profile}.toml`, `.env` (in dev) and `CORTEX_*`
+    /// variables in the current directory, the profile chosen by `CORTEX_PROFILE`.
+    pub fn from_config() -> Result<Self, AppError> {
+        Ok(Self::with_config(Config::load()?))
+    }
+
+    /// An app on the given configuration.
+    pub fn with_config(config: Config) -> Self {
+        let mut builder = ContainerBuilder::new();
+        let mut env = Env::default().with_profile(config.profile().as_str());
+        if let Ok(properties) = config.get::<BTreeMap<String, serde_json::Value>>("properties") {
+            for (k, v) in properties {
+                env = env.with_property(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+            }
+        }
+        builder.env(env);
+        builder.config(config.clone());
+        builder.add(Provider::value(config.clone()));
+        App {
+            config,
+            builder,
+            routes: Vec::new(),
+            routers: Vec::new(),
+            on_start: Vec::new(),
+            on_ready: Vec::new(),
+            on_shutdown: Vec::new(),
+            http: None,
+            serve: None,
+            discovered: false,
+            health_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Adds every `#[injectable]`, `#[provider]` and `#[controller]`/`#[routes]` linked into the
+    /// binary.
+    pub fn discover(mut self) -> Self {
+        if !self.discovered {
+            self.discovered = true;
+            self.builder.discover();
+            for registration in crate::routing::registrations() {
+                self.builder.register_with(registration.register);
+                let key = (registration.key)();
+                if !self.routes.iter().any(|(_, k, _)| k() == key) {
+                    self.routes.push((registration.controller, registration.key, registration.routes));
+                }
+            }
+        }
+        self
+    }
+
+    /// Adds a controller (and its providers) by hand.
+    pub fn controller<C: Routes>(mut self) -> Self {
+        let name = std::any::type_name::<C>();
+        let key = cortex_di::Key::of::<C>();
+        if !self.routes.iter().any(|(_, k, _)| k() == key) {
+            self.builder.register::<C>();
+            self.routes.push((name, cortex_di::Key::of::<C>, C::routes));
+        }
+        self
+    }
+
+    /// Registers an `#[injectable]` type or `#[provider]` by hand.
+    pub fn register<T: Injectable>(mut self) -> Self {
+        self.builder.register::<T>();
+        self
+    }
+
+    /// Adds a provider.
+    pub fn provide<T: ?Sized>(mut self, provider: Provider<T>) -> Self {
+        self.builder.add(provider);
+        self
+    }
+
+    /// Works on the container builder directly: overrides for tests, profiles, values.
+    pub fn container(mut self, configure: impl FnOnce(&mut ContainerBuilder)) -> Self {
+        configure(&mut self.builder);
+        self
+    }
+
+    /// Merges a plain axum router (its routes get the same middleware).
+    pub fn router(mut self, router: Router) -> Self {
+        self.routers.push(router);
+        self
+    }
+
+    /// Applies a plugin.
+    pub fn plugin(self, plugin: impl Plugin) -> Self {
+        tracing::debug!(plugin = plugin.name(), "plugin");
+        plugin.build(self)
+    }
+
+    /// Uses this middleware configuration instead of `[http]` from the configuration.
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = Some(config);
+        self
+    }
+
+    /// Uses these server options instead of `[server]` from the configuration.
+    pub fn serve_options(mut self, options: ServeOptions) -> Self {
+        self.serve = Some(options);
+        self
+    }
+
+    /// Runs `hook` after the container is built and before the server binds; an error stops the
+    /// start (migrations, warm-up).
+    pub fn on_start<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+    {
+        self.on_start.push(Box::new(move |c| Box::pin(hook(c))));
+        self
+    }
+
+    /// Runs `hook` once the server is listening.
+    pub fn on_ready<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+    {
+        self.on_ready.push(Box::new(move |c| Box::pin(hook(c))));
+        self
+    }
+
+    /// Runs `hook` after the server has drained and before the container disposes its singletons.
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+    {
+        self.on_shutdown.push(Box::new(move |c| Box::pin(hook(c))));
+        self
+    }
+
+    /// Builds the container (validating the graph), the routes (checking their dependencies and
+    /// that no two handlers serve one method and path) and the middleware stack, and runs the
+    /// `on_start` hooks.
+    pub async fn build(mut self) -> Result<Application, AppError> {
+        let http = match self.http.take() {
+            Some(h) => h,
+            None => self.config.get_or_default::<HttpConfig>("http")?,
+        };
+        let serve = match self.serve.take() {
+            Some(s) => s,
+            None => self.config.get_or_default::<ServeOptions>("server")?,
+        };
+        let stack = Stack::new(&http)?;
+        let container = self.builder.build().await?;
+
+        let mut table: Vec<RouteInfo> = Vec::new();
+        let mut router = Router::new();
+        let mut problems = Vec::new();
+        for (controller, key, routes_fn) in &self.routes {
+            if !container.contains(&key()) {
+                // Left out by a profile or condition, and its routes with it.
+                continue;
+            }
+            let routes = routes_fn(&container).map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
+            for route in routes {
+                let (info, method_router, dependencies) = route.into_parts();
+                for dep in &dependencies {
+                    if !dep.is_optional() && !container.contains(dep.key()) {
+                        problems.push(format!(
+                            "handler `{}` ({} {}) needs `{}` (argument `{}`), but nothing provides it; hint: annotate it with #[injectable] or register it",
+                            info.handler,
+                            info.method,
+                            info.path,
+                            dep.key(),
+                            dep.field_name().unwrap_or("?"),
+                        ));
+                    }
+                }
+                if let Some(other) = table.iter().find(|t| t.method == info.method && t.path == info.path) {
+                    problems.push(format!(
+                        "{} {} is served by both `{}` and `{}`; hint: change one path or method",
+                        info.method, info.path, other.handler, info.handler
+                    ));
+                    continue;
+                }
+                router = router.route(&info.path, method_router);
+                table.push(info);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(AppError::Routes(if problems.len() == 1 {
+                problems.remove(0)
+            } else {
+                format!("{} route problems:\n  - {}", problems.len(), problems.join("\n  - "))
+            }));
+        }
+        for extra in self.routers.drain(..) {
+            router = router.merge(extra);
+        }
+
+        let draining = Arc::new(AtomicBool::new(false));
+        let checks: Vec<Arc<dyn HealthCheck>> = container.get_all::<dyn HealthCheck>()?.into_iter().map(|c| c.into_arc()).collect();
+        let health = Health::new(checks, draining.clone(), self.health_timeout);
+        let router = router.merge(health.router());
+        let router = problem_fallbacks(router).layer(ProblemLayer::new()).layer(Extension(container.clone()));
+        let router = stack.apply(router);
+
+        for hook in &self.on_start {
+            hook(container.clone()).await.map_err(|source| AppError::Hook { stage: "on_start", source })?;
+        }
+        table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        Ok(Application {
+            config: self.config,
+            container,
+            router,
+            routes: table,
+            serve,
+            draining,
+            on_ready: self.on_ready,
+            on_shutdown: self.on_shutdown,
+        })
+    }
+
+    /// Builds, then serves on `[server] host:port` until SIGTERM or SIGINT, then drains and shuts
+    /// down.
+    pub async fn run(self) -> Result<(), AppError> {
+        self.build().await?.run().await
+    }
+}
+
+/// A built application: its router (with every middleware), container and route table.
+pub struct Application {
+    config: Config,
+    container: Container,
+    router: Router,
+    routes: Vec<RouteInfo>,
+    serve: ServeOptions,
+    draining: Arc<AtomicBool>,
+    on_ready: Vec<Hook>,
+    on_shutdown: Vec<Hook>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("routes", &self.routes).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// The complete router; `tower::ServiceExt::oneshot` on it serves a request in-process.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Container {
+        &self.container
+    }
+
+    /// The route table, sorted by path.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.routes
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Binds `[server] host:port` (see [`ServerConfig`](crate::config::ServerConfig)).
+    pub async fn bind(self) -> Result<Running, AppError> {
+        let addr = self.config.server()?.addr()?;
+        self.bind_to(addr).await
+    }
+
+    /// Binds `addr` (port 0 picks a free port) and starts serving in a background task.
+    pub async fn bind_to(self, addr: SocketAddr) -> Result<Running, AppError> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr}: {e}; hint: is another process using the port? set `server.port` or CORTEX_PORT"),
+            )
+        })?;
+        self.serve_on(listener).await
+    }
+
+    /// Serves on a listener the caller opened (or one inherited from `cortex serve`).
+    pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
+        let server = Server::from_listener(listener, self.serve.clone())?.with_draining_flag(self.draining.clone());
+        let handle = server.handle();
+        tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on http://{}", handle.local_addr());
+        let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
+        let router = self.router.clone();
+        let task = tokio::spawn(async move {
+            let signal = async move {
+                let _ = signal_rx.await;
+            };
+            server.serve(router, signal).await
+        });
+        for hook in &self.on_ready {
+            hook(self.container.clone()).await.map_err(|source| AppError::Hook { stage: "on_ready", source })?;
+        }
+        Ok(Running { app: self, handle, task, signal: Some(signal_tx) })
+    }
+
+    /// Serves on `[server] host:port` until SIGTERM or SIGINT, then drains and shuts down.
+    pub async fn run(self) -> Result<(), AppError> {
+        let running = self.bind().await?;
+        crate::server::shutdown_signal().await;
+        running.shutdown().await.map(drop)
+    }
+}
+
+/// A serving application.
+pub struct Running {
+    app: Application,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<ServeSummary>>,
+    signal: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.handle.local_addr()).finish_non_exhaustive()
+    }
+}
+
+impl Running {
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.handle.local_addr()
+    }
+
+    /// Counters and the draining state.
+    pub fn handle(&self) -> &ServerHandle {
+        &self.handle
+    }
+
+    /// The container.
+    pub fn container(&self) -> &Container {
+        &self.app.container
+    }
+
+    /// Stops accepting, drains in-flight requests (up to the drain timeout), runs the
+    /// `on_shutdown` hooks in order, then shuts the container down (its `OnShutdown` hooks, in
+    /// reverse creation order).
+    pub async fn shutdown(mut self) -> Result<ServeSummary, AppError> {
+        if let Some(signal) = self.signal.take() {
+            let _ = signal.send(());
+        }
+        let summary = (&mut self.task).await.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
+        let mut first_error = None;
+        for hook in &self.app.on_shutdown {
+            if let Err(source) = hook(self.app.container.clone()).await {
+                tracing::error!(error = %source, "on_shutdown hook failed");
+                first_error.get_or_insert(AppError::Hook { stage: "on_shutdown", source });
+            }
+        }
+        let report = self.app.container.shutdown().await;
+        if !report.timed_out.is_empty() {
+            tracing::warn!(providers = ?report.timed_out, "shutdown hooks timed out");
+        }
+        tracing::info!(forced_closed = summary.forced_closed, "stopped");
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The production middleware stack: request ids, a tracing span per request, trusted proxies,
+//! security headers, CORS, rate limiting, body limit, timeout, compression, ETags and static files,
+//! on by default and configured by the `[http]` table of `cortex.toml` ([`HttpConfig`]).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use cortex_core::http::middleware::{HttpConfig, Stack};
+//!
+//! let config = HttpConfig::default();
+//! let stack = Stack::new(&config)?;        // validates and builds shared state, once
+//! let app: Router = stack.apply(Router::new().route("/", get(|| async { "hello" })));
+//! // serve `app` with `into_make_service_with_connect_info::<SocketAddr>()` so that the client
+//! // address (rate limiting, trusted proxies, `ClientIp`) is known.
+//! # Ok::<(), cortex_core::http::middleware::HttpConfigError>(())
+//! ```
+//!
+//! # Layer order
+//!
+//! [`Stack::apply`] adds everything with one `Router::layer` call (one `ServiceBuilder`), so each
+//! route gets one statically composed service. Outermost first:
+//!
+//! | # | layer | why here |
+//! | --- | --- | --- |
+//! | 1 | **core**: trusted proxies → request id → span → security headers | runs first and sees every response, including every error answered below; the span covers all the work; the client IP is known before anything needs it |
+//! | 2 | **CORS** (tower-http, gated) | preflights are answered before rate limiting (cheap, cached by browsers); every error below (408, 413, 429) carries CORS headers, so browser code can read it |
+//! | 3 | **guard**: rate limit → body limit → timeout | rejects abusive or oversized requests before any work; the timeout also bounds a slow rate-limit store |
+//! | 4 | **compression** (tower-http encoders, gated) | sees the final body; compresses what the ETag layer produced |
+//! | 5 | **ETag / conditional GET** | hashes the uncompressed body, so one ETag (weak) fits every encoding |
+//! | — | your routes, static files, their own layers | |
+//!
+//! Static directories (`[[http.static]]`) are mounted on the router before the layers, so they get
+//! the whole stack too.
+//!
+//! # Why some layers are our own
+//!
+//! tower-http's CORS and compression layers do the protocol work here; they sit behind gates that
+//! skip them when a request does not need them (no `Origin`; nothing compressible). Request id,
+//! span, proxies and security headers are fused into one service because each is a few field
+//! accesses and a tower layer per concern costs a clone and a poll level per request. tower-http's
+//! timeout and body-limit layers answer in plain text or with an empty body and wrap every request;
+//! ours answer with problem details, arm the timer only when a handler does not answer on its first
+//! poll, and wrap only bodies of unknown length. tower-http has no ETag or rate-limit layer; rate
+//! limiting runs GCRA on `governor`, behind the [`RateLimitStore`] trait.
+//!
+//! # Defaults and cost
+//!
+//! | concern | default | per-request cost when it has nothing to do |
+//! | --- | --- | --- |
+//! | request id | on, `x-request-id`, incoming ids trusted | a per-thread generator, one allocation |
+//! | span | on | a disabled span when no subscriber listens: a few loads |
+//! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
+//! | body limit | 2 MiB, answers 413 | one header lookup |
+//! | CORS | off until `allow_origins` is set | one header lookup, `Vary: Origin` |
+//! | security headers | on; HSTS only over TLS | six header inserts |
+//! | rate limit | on, per IP, 100/s, bursts of 200 | one hash and one lock |
+//! | compression | on, ≥ 1 KiB, zstd/br/gzip | a size and content-type check |
+//! | ETag | on, bodies ≤ 256 KiB | one hash of the body |
+//!
+//! [`HttpConfig::minimal`] switches off everything optional.
+//!
+//! # What the server provides
+//!
+//! - the peer address as `ConnectInfo<SocketAddr>` (serve with
+//!   `into_make_service_with_connect_info::<SocketAddr>()`): without it, requests are not rate
+//!   limited by IP and [`ClientIp`] is unavailable;
+//! - the [`Secure`] marker in the extensions of requests that arrived over TLS: without it (or
+//!   `https` from a trusted proxy), `Strict-Transport-Security` is not sent.
+//!
+//! The guide's "Middleware" chapter (`docs/src/middleware.md`) covers every key.
+
+mod compression;
+mod config;
+mod core;
+mod cors;
+mod etag;
+mod forwarded;
+mod guard;
+mod rate_limit;
+mod request_id;
+mod static_files;
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::Router;
+use http::{Extensions, HeaderMap};
+use tower::ServiceBuilder;
+
+pub use config::{
+    CompressionAlgorithm, CompressionConfig, ConfigIssue, CorsConfig, EtagConfig, HttpConfig,
+    HttpConfigError, IpCidr, RateLimitConfig, RateLimitKeyKind, RequestIdConfig,
+    SecurityHeadersConfig, StaticFilesConfig, TraceConfig, TrustedProxiesConfig, parse_duration,
+    parse_size,
+};
+pub use forwarded::{ClientIp, ForwardedInfo, Secure};
+pub use rate_limit::{
+    Decision, DecisionFuture, InMemoryStore, Principal, RateLimitError, RateLimitKey,
+    RateLimitStore,
+};
+pub use request_id::RequestId;
+
+use self::compression::{CompressionGateLayer, CompressionShared};
+use self::core::{CoreLayer, CoreShared};
+use self::cors::{CorsGateLayer, CorsShared};
+use self::etag::EtagLayer;
+use self::guard::{GuardLayer, GuardShared, PrincipalResolver, RateLimiting};
+
+/// The middleware stack, built once from an [`HttpConfig`]: validated configuration, precomputed
+/// headers, the CORS policy and the rate-limit store, shared by every route it is applied to.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use cortex_core::http::middleware::{HttpConfig, Stack};
+///
+/// let mut config = HttpConfig::default();
+/// config.cors.allow_origins = vec!["https://app.example.com".into()];
+/// let stack = Stack::new(&config).unwrap();
+/// let app: Router = stack.apply(Router::new().route("/health", get(|| async { "ok" })));
+/// ```
+#[derive(Clone)]
+pub struct Stack {
+    config: HttpConfig,
+    core: Arc<CoreShared>,
+    cors: Option<Arc<CorsShared>>,
+    compression: Option<Arc<CompressionShared>>,
+    store: Option<Arc<dyn RateLimitStore>>,
+    resolver: Option<Arc<PrincipalResolver>>,
+}
+
+impl Stack {
+    /// Validates `config` ([`HttpConfig::validate`], plus that static directories exist) and
+    /// builds the shared state, including the in-memory rate-limit store.
+    pub fn new(config: &HttpConfig) -> Result<Self, HttpConfigError> {
+        config.validate()?;
+        static_files::check(&config.static_files)?;
+        let store: Option<Arc<dyn RateLimitStore>> = if config.rate_limit.enabled {
+            let store = InMemoryStore::new(config.rate_limit.per_second, config.rate_limit.burst)
+                .expect("validated: quotas are positive");
+            Some(Arc::new(store))
+        } else {
+            None
+        };
+        Ok(Stack {
+            config: config.clone(),
+            core: Arc::new(CoreShared::new(config)),
+            cors: CorsShared::new(&config.cors).map(Arc::new),
+            compression: CompressionShared::new(&config.compression).map(Arc::new),
+            store,
+            resolver: None,
+        })
+    }
+
+    /// Replaces the in-memory rate-limit store, for example with one on Redis so that several
+    /// instances share quotas. Has no effect when `[http.rate_limit] enabled = false`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use cortex_core::http::middleware::{Decision, DecisionFuture, HttpConfig, RateLimitKey, RateLimitStore, Stack};
+    ///
+    /// struct Everyone;
+    /// impl RateLimitStore for Everyone {
+    ///     fn check(&self, _: &RateLimitKey) -> DecisionFuture {
+    ///         DecisionFuture::ready(Decision::allow(1, 1))
+    ///     }
+    /// }
+    ///
+    /// let stack = Stack::new(&HttpConfig::default()).unwrap().with_rate_limit_store(Arc::new(Everyone));
+    /// assert!(stack.rate_limit_store().is_some());
+    /// ```
+    pub fn with_rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        if self.config.rate_limit.enabled {
+            self.store = Some(store);
+        }
+        self
+    }
+
+    /// Derives the [`Principal`] for `key = "user"` rate limiting when no middleware inserted one
+    /// (for example from an API key header). Requests it returns `None` for are keyed by IP.
+    ///
+    /// ```
+    /// use cortex_core::http::middleware::{HttpConfig, Principal, Stack};
+    ///
+    /// let stack = Stack::new(&HttpConfig::default()).unwrap().with_principal_resolver(|headers, _extensions| {
+    ///     let key = headers.get("x-api-key")?.to_str().ok()?;
+    ///     Some(Principal::new(key))
+    /// });
+    /// ```
+    pub fn with_principal_resolver<F>(mut self, resolver: F) -> Self
+    where
+        F: Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync + 'static,
+    {
+        self.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// The rate-limit store in use, if rate limiting is on.
+    pub fn rate_limit_store(&self) -> Option<&Arc<dyn RateLimitStore>> {
+        self.store.as_ref()
+    }
+
+    /// The configuration the stack was built from.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// Mounts the static directories and wraps every route of `router` (and its fallback) in the
+    /// stack, with one `Router::layer` call. Apply it last, after all routes are added (routes
+    /// added later are not covered).
+    pub fn apply<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = static_files::mount(router, &self.config.static_files);
+        let rate = self.store.clone().map(|store| RateLimiting {
+            store,
+            key: self.config.rate_limit.key.clone(),
+            headers: self.config.rate_limit.headers,
+            resolver: self.resolver.clone(),
+        });
+        let layers = ServiceBuilder::new()
+            .layer(CoreLayer(self.core.clone()))
+            .layer(CorsGateLayer(self.cors.clone()))
+            .layer(GuardLayer(Arc::new(GuardShared::new(&self.config, rate))))
+            .layer(CompressionGateLayer(self.compression.clone()))
+            .layer(EtagLayer::new(&self.config.etag));
+        router.layer(layers)
+    }
+}
+
+impl fmt::Debug for Stack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stack")
+            .field("config", &self.config)
+            .field("custom_principal_resolver", &self.resolver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the stack from `config` and applies it to `router`: [`Stack::new`] then
+/// [`Stack::apply`].
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use cortex_core::http::middleware::{HttpConfig, apply};
+///
+/// let app: Router = apply(Router::new().route("/", get(|| async { "hi" })), &HttpConfig::minimal()).unwrap();
+/// ```
+pub fn apply<S>(router: Router<S>, config: &HttpConfig) -> Result<Router<S>, HttpConfigError>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Ok(Stack::new(config)?.apply(router))
+}
+
+/// The guide page, compiled as doc tests so its examples stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../../docs/src/middleware.md")]
+struct MiddlewareGuide;

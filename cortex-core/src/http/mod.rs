@@ -1,0 +1,17 @@
+//! The HTTP layer: errors as RFC 9457 problem details, extractors, middleware.
+
+mod catch;
+mod error;
+mod extract;
+pub mod middleware;
+mod problem;
+mod validation;
+
+pub use catch::{
+    PanicHandler, ProblemFuture, ProblemLayer, ProblemService, current_request_id,
+    method_not_allowed, not_found, problem_fallbacks,
+};
+pub use error::{BoxError, Created, HttpError, HttpOptionExt, HttpResultExt, NoContent};
+pub use extract::{Form, Json, Path, Query, Valid, Validatable};
+pub use problem::{PROBLEM_JSON, Problem, problem_types};
+pub use validation::FieldError;

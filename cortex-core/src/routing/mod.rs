@@ -1,0 +1,185 @@
+//! Controllers and their routes: what `#[controller]` and `#[routes]` expand to, guards, and the
+//! route table.
+//!
+//! A controller is an injectable struct with a path prefix; its `#[routes]` impl turns each
+//! annotated method into an axum handler that calls the method on the controller's singleton.
+//! Handler arguments are any axum extractors, plus [`Inject<T>`](cortex_di::Inject), which resolves
+//! from the request's scope.
+
+mod guard;
+
+use std::fmt;
+
+use axum::routing::MethodRouter;
+use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
+use http::Method;
+use serde::Serialize;
+
+pub use guard::{Guard, GuardFuture, guard_fn};
+#[doc(hidden)]
+pub use guard::apply_guards;
+
+/// A controller: an injectable struct serving routes under a path prefix.
+///
+/// `#[controller("/users")]` implements it; controller-wide guards and middleware given on the
+/// struct are applied by [`decorate`](Self::decorate).
+pub trait Controller: Send + Sync + 'static {
+    /// The path prefix of every route (`""` for the root).
+    const PREFIX: &'static str;
+
+    /// Applies the controller's own guards and middleware to one of its routes.
+    fn decorate(route: MethodRouter, container: &Container) -> Result<MethodRouter, Error> {
+        let _ = container;
+        Ok(route)
+    }
+
+    /// The controller's guards, by name, for the route table.
+    fn guard_names() -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The routes of a controller: what `#[routes]` implements.
+pub trait Routes: Controller + cortex_di::Injectable {
+    /// Builds the routes, resolving the controller (and anything its guards need) from `container`.
+    fn routes(container: &Container) -> Result<Vec<Route>, Error>;
+}
+
+/// One route: its place in the route table and the axum handler that serves it.
+pub struct Route {
+    info: RouteInfo,
+    router: MethodRouter,
+    dependencies: Vec<Dependency>,
+}
+
+/// A route as the route table shows it (`cortex routes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteInfo {
+    /// The HTTP method.
+    pub method: String,
+    /// The full path, prefix included, in axum's syntax (`/users/{id}`).
+    pub path: String,
+    /// The handler (`UserController::show`).
+    pub handler: String,
+    /// The guards that run before it, controller-wide first.
+    pub guards: Vec<String>,
+}
+
+impl fmt::Display for RouteInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<7} {:<30} {}", self.method, self.path, self.handler)?;
+        if !self.guards.is_empty() {
+            write!(f, "  [{}]", self.guards.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Route {
+    /// A route for `method` at `path` (already joined with the prefix) served by `router`.
+    pub fn new(method: Method, path: impl Into<String>, handler: impl Into<String>, router: MethodRouter) -> Self {
+        Route {
+            info: RouteInfo { method: method.to_string(), path: path.into(), handler: handler.into(), guards: Vec::new() },
+            router,
+            dependencies: Vec::new(),
+        }
+    }
+
+    /// Records guards for the route table.
+    pub fn with_guards(mut self, guards: &[&str]) -> Self {
+        self.info.guards.extend(guards.iter().map(|g| g.to_string()));
+        self
+    }
+
+    /// Declares something the handler resolves per request (an `Inject<T>` argument), checked at
+    /// startup.
+    pub fn with_dependency(mut self, dependency: Dependency) -> Self {
+        self.dependencies.push(dependency);
+        self
+    }
+
+    /// The route's table entry.
+    pub fn info(&self) -> &RouteInfo {
+        &self.info
+    }
+
+    /// What the handler resolves per request.
+    pub fn dependencies(&self) -> &[Dependency] {
+        &self.dependencies
+    }
+
+    pub(crate) fn into_parts(self) -> (RouteInfo, MethodRouter, Vec<Dependency>) {
+        (self.info, self.router, self.dependencies)
+    }
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route").field("info", &self.info).field("dependencies", &self.dependencies).finish()
+    }
+}
+
+/// Joins a controller prefix and a route path: `("/users", "/{id}")` → `/users/{id}`,
+/// `("/users", "/")` → `/users`, `("", "/")` → `/`.
+///
+/// ```
+/// use cortex_core::routing::join_path;
+/// assert_eq!(join_path("/users", "/{id}"), "/users/{id}");
+/// assert_eq!(join_path("/users/", "/"), "/users");
+/// assert_eq!(join_path("", "/"), "/");
+/// assert_eq!(join_path("/", "/health"), "/health");
+/// ```
+pub fn join_path(prefix: &str, path: &str) -> String {
+    let prefix = prefix.trim_end_matches('/');
+    let path = path.trim_start_matches('/');
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, true) => "/".to_string(),
+        (true, false) => format!("/{path}"),
+        (false, true) => prefix.to_string(),
+        (false, false) => format!("{prefix}/{path}"),
+    }
+}
+
+/// The link-time registration `#[routes]` submits, collected by `App::discover`.
+pub struct RoutesRegistration {
+    /// The controller's type name.
+    pub controller: &'static str,
+    /// Registers the controller's providers.
+    pub register: fn(&mut ContainerBuilder),
+    /// The controller's key: when a profile or condition leaves it out of the container, its
+    /// routes are left out too.
+    pub key: fn() -> cortex_di::Key,
+    /// Builds its routes.
+    pub routes: fn(&Container) -> Result<Vec<Route>, Error>,
+}
+
+impl fmt::Debug for RoutesRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RoutesRegistration").field("controller", &self.controller).finish()
+    }
+}
+
+inventory::collect!(RoutesRegistration);
+
+/// Every `#[routes]` impl linked into the binary.
+pub fn registrations() -> impl Iterator<Item = &'static RoutesRegistration> {
+    inventory::iter::<RoutesRegistration>.into_iter()
+}
+
+impl RoutesRegistration {
+    /// The registration of `C`.
+    pub const fn of<C: Routes>(controller: &'static str) -> Self {
+        RoutesRegistration {
+            controller,
+            register: <C as cortex_di::Injectable>::register,
+            key: cortex_di::Key::of::<C>,
+            routes: C::routes,
+        }
+    }
+}
+
+/// Resolves the controller singleton for `#[routes]`, with a message naming it on failure.
+#[doc(hidden)]
+pub fn controller<C: Send + Sync + 'static>(container: &Container) -> Result<Inject<C>, Error> {
+    container.get::<C>()
+}

@@ -1,0 +1,6 @@
+//! Integration tests for the runtime: one binary, one module per area.
+
+mod app;
+mod config;
+mod errors;
+mod middleware;

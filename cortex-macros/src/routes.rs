@@ -1,0 +1,424 @@
+//! `#[routes]`: the route methods of a controller's `impl` block, each turned into an axum handler
+//! that calls the method on the controller's singleton.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl, LitStr, ReturnType, Type};
+
+use crate::controller::{self, Decorator};
+use crate::errors::Errors;
+use crate::{crate_path, debug, types};
+
+const METHODS: [&str; 8] = ["get", "post", "put", "patch", "delete", "head", "options", "trace"];
+
+/// Expands `#[routes] impl Controller { .. }`.
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let (item, generated) = generate(attr, item, &mut errors);
+    match errors.finish() {
+        Ok(()) => debug::show("routes", quote!(#item #generated)),
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+/// The same, as a `Result`, for tests.
+#[cfg(test)]
+pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let (item, generated) = generate(attr, item, &mut errors);
+    errors.finish().map(|()| quote!(#item #generated))
+}
+
+/// One route method, read from its attributes and signature.
+struct RouteMethod {
+    method: String,
+    method_span: Span,
+    path: LitStr,
+    decorators: Vec<Decorator>,
+    ident: syn::Ident,
+    receiver: bool,
+    asyncness: bool,
+    args: Vec<Type>,
+    arg_names: Vec<String>,
+    output: Option<Type>,
+}
+
+fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> (TokenStream, TokenStream) {
+    if !attr.is_empty() {
+        errors.at(&attr, "#[routes] takes no arguments; put the path prefix on #[controller(\"/prefix\")]");
+    }
+    let mut block = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Impl(block)) => block,
+        Ok(other) => {
+            errors.at_span(
+                crate::injectable::item_keyword_span(&other),
+                "#[routes] applies to the `impl` block of a #[controller] struct",
+            );
+            return (item, TokenStream::new());
+        }
+        Err(e) => {
+            errors.push(e);
+            return (item, TokenStream::new());
+        }
+    };
+    check_block(&block, errors);
+    let mut routes = Vec::new();
+    for impl_item in &mut block.items {
+        if let ImplItem::Fn(f) = impl_item
+            && let Some(route) = read_method(f, errors)
+        {
+            routes.push(route);
+        }
+    }
+    check_duplicates(&routes, errors);
+    if !errors.is_empty() {
+        return (block.into_token_stream(), TokenStream::new());
+    }
+    let generated = expansion(&block, &routes);
+    (block.into_token_stream(), generated)
+}
+
+fn check_block(block: &ItemImpl, errors: &mut Errors) {
+    if let Some((_, path, _)) = &block.trait_ {
+        errors.at(path, "#[routes] applies to an inherent `impl Controller { .. }` block, not a trait impl");
+    }
+    if !block.generics.params.is_empty() {
+        errors.at(&block.generics, "#[routes] cannot apply to a generic impl: a controller is one concrete type");
+    }
+    if !matches!(&*block.self_ty, Type::Path(_)) {
+        errors.at(&block.self_ty, "#[routes] applies to the impl block of a #[controller] struct");
+    }
+}
+
+fn route_attr_name(attr: &syn::Attribute) -> Option<String> {
+    let ident = attr.path().get_ident()?.to_string();
+    (METHODS.contains(&ident.as_str()) || ident == "route").then_some(ident)
+}
+
+/// Reads a method's route attribute (and removes it, with its guards and middleware).
+fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
+    let route_attrs: Vec<syn::Attribute> = f.attrs.iter().filter(|a| route_attr_name(a).is_some()).cloned().collect();
+    f.attrs.retain(|a| route_attr_name(a).is_none());
+    if route_attrs.is_empty() {
+        for attr in f.attrs.iter().filter(|a| controller::is_decorator(a)) {
+            errors.at(attr, "#[guard]/#[middleware] on a method without a route attribute (#[get(\"/\")], #[post(..)], ...)");
+        }
+        return None;
+    }
+    let decorators = controller::take_decorators(&mut f.attrs, errors);
+    if route_attrs.len() > 1 {
+        errors.at(&route_attrs[1], "a method serves one route; add another method for the second one");
+    }
+    let (method, method_span, path) = parse_route_attr(&route_attrs[0], errors)?;
+    check_path(&path, errors);
+
+    let sig = &f.sig;
+    if !sig.generics.params.is_empty() {
+        errors.at(&sig.generics, "a route handler cannot be generic");
+    }
+    let mut receiver = false;
+    let mut args = Vec::new();
+    let mut arg_names = Vec::new();
+    for (i, input) in sig.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(r) => {
+                if r.reference.is_none() || r.mutability.is_some() {
+                    errors.at(r, "a route handler takes `&self`: the controller is shared by every request");
+                }
+                receiver = true;
+            }
+            FnArg::Typed(pat) => {
+                if let Type::Reference(_) = &*pat.ty {
+                    errors.at(&pat.ty, "handler arguments are extractors, taken by value (`Json<T>`, `Path<T>`, `Inject<T>`, ...)");
+                }
+                args.push((*pat.ty).clone());
+                arg_names.push(match &*pat.pat {
+                    syn::Pat::Ident(id) => id.ident.to_string(),
+                    _ => format!("argument {i}"),
+                });
+            }
+        }
+    }
+    if args.len() > 16 {
+        errors.at(&sig.inputs, "a route handler takes at most 16 extractors");
+    }
+    let output = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => Some((**ty).clone()),
+    };
+    Some(RouteMethod {
+        method,
+        method_span,
+        path,
+        decorators,
+        ident: sig.ident.clone(),
+        receiver,
+        asyncness: sig.asyncness.is_some(),
+        args,
+        arg_names,
+        output,
+    })
+}
+
+fn parse_route_attr(attr: &syn::Attribute, errors: &mut Errors) -> Option<(String, Span, LitStr)> {
+    let name = route_attr_name(attr)?;
+    if name == "route" {
+        let parsed = attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let method: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let path: LitStr = input.parse()?;
+            Ok((method, path))
+        });
+        return match parsed {
+            Ok((method, path)) => {
+                let upper = method.to_string().to_ascii_uppercase();
+                if !METHODS.iter().any(|m| m.eq_ignore_ascii_case(&upper)) {
+                    errors.at(&method, format!("unknown HTTP method `{method}`; expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, TRACE"));
+                    return None;
+                }
+                Some((upper, method.span(), path))
+            }
+            Err(_) => {
+                errors.at(attr, "#[route] takes a method and a path: #[route(GET, \"/users/{id}\")]");
+                None
+            }
+        };
+    }
+    let span = attr.path().span();
+    let path = match &attr.meta {
+        syn::Meta::Path(_) => LitStr::new("/", span),
+        _ => match attr.parse_args::<LitStr>() {
+            Ok(path) => path,
+            Err(_) => {
+                errors.at(attr, format!("#[{name}] takes a path string: #[{name}(\"/users/{{id}}\")]"));
+                return None;
+            }
+        },
+    };
+    Some((name.to_ascii_uppercase(), span, path))
+}
+
+/// Checks a route path against axum's syntax, so a mistake is a compile error, not a panic at
+/// startup.
+fn check_path(path: &LitStr, errors: &mut Errors) {
+    let value = path.value();
+    if !value.starts_with('/') {
+        errors.at(path, format!("a route path starts with `/`: write \"/{value}\""));
+        return;
+    }
+    let mut depth = 0;
+    for segment in value.split('/') {
+        if segment.starts_with(':') || (segment.starts_with('*') && segment.len() > 1) {
+            errors.at(
+                path,
+                format!("`{segment}`: parameters are written in braces: `{{{}}}`", segment.trim_start_matches([':', '*'])),
+            );
+        }
+    }
+    for c in value.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if !(0..=1).contains(&depth) {
+            break;
+        }
+    }
+    if depth != 0 {
+        errors.at(path, "unbalanced braces in the route path: parameters look like `{id}` or `{*rest}`");
+    }
+}
+
+fn check_duplicates(routes: &[RouteMethod], errors: &mut Errors) {
+    for (i, a) in routes.iter().enumerate() {
+        for b in &routes[..i] {
+            if a.method == b.method && a.path.value() == b.path.value() {
+                errors.at(&a.path, format!("{} {} is already served by `{}`", a.method, a.path.value(), b.ident));
+            }
+        }
+    }
+}
+
+fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
+    let core = crate_path::core_runtime();
+    let di = crate_path::runtime();
+    let self_ty = &block.self_ty;
+    let type_name = match &**self_ty {
+        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let container = syn::Ident::new("__cortex_container", Span::mixed_site());
+    let this = syn::Ident::new("__cortex_this", Span::mixed_site());
+    let list = syn::Ident::new("__cortex_routes", Span::mixed_site());
+    let route_var = syn::Ident::new("__cortex_route", Span::mixed_site());
+    let any_receiver = routes.iter().any(|r| r.receiver);
+    let resolve_this = any_receiver.then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
+    let route_blocks = routes.iter().map(|r| {
+        let names: Vec<syn::Ident> = (0..r.args.len()).map(|i| format_ident!("__cortex_arg{}", i, span = Span::mixed_site())).collect();
+        let tys = &r.args;
+        let method_ident = &r.ident;
+        let call = if r.receiver {
+            quote!(#self_ty::#method_ident(&*#this, #(#names),*))
+        } else {
+            quote!(#self_ty::#method_ident(#(#names),*))
+        };
+        let call = if r.asyncness { quote!(#call.await) } else { call };
+        let handler = if r.receiver {
+            quote! {{
+                let #this = ::core::clone::Clone::clone(&#this);
+                move |#(#names: #tys),*| {
+                    let #this = ::core::clone::Clone::clone(&#this);
+                    async move { #call }
+                }
+            }}
+        } else {
+            quote! { move |#(#names: #tys),*| async move { #call } }
+        };
+        let checks = r.args.iter().enumerate().map(|(i, ty)| {
+            if i + 1 == r.args.len() {
+                quote_spanned!(ty.span()=> #core::__private::assert_last_extractor::<#ty, _>();)
+            } else {
+                quote_spanned!(ty.span()=> #core::__private::assert_parts_extractor::<#ty>();)
+            }
+        });
+        let output_check = r.output.as_ref().map(|ty| quote_spanned!(ty.span()=> #core::__private::assert_response::<#ty>();));
+        let filter = format_ident!("{}", r.method, span = r.method_span);
+        let path = &r.path;
+        let decorate = controller::decorate(&core, &route_var, &container, &r.decorators);
+        let guard_names = controller::guard_names(&r.decorators);
+        let handler_name = format!("{type_name}::{method_ident}");
+        let dependencies = r.args.iter().zip(&r.arg_names).filter_map(|(ty, name)| {
+            types::inject_inner(ty).map(|inner| quote! { .with_dependency(#di::Dependency::on::<#inner>().field(#name)) })
+        });
+        quote_spanned! {r.method_span=>
+            {
+                #(#checks)*
+                #output_check
+                let #route_var = #core::__private::axum::routing::on(
+                    #core::__private::axum::routing::MethodFilter::#filter,
+                    #handler,
+                );
+                #decorate
+                let #route_var = <#self_ty as #core::routing::Controller>::decorate(#route_var, #container)?;
+                #list.push(
+                    #core::routing::Route::new(
+                        #core::__private::http::Method::#filter,
+                        #core::routing::join_path(<#self_ty as #core::routing::Controller>::PREFIX, #path),
+                        #handler_name,
+                        #route_var,
+                    )
+                    .with_guards(<#self_ty as #core::routing::Controller>::guard_names())
+                    .with_guards(&[#(#guard_names),*])
+                    #(#dependencies)*
+                );
+            }
+        }
+    });
+    quote! {
+        impl #core::routing::Routes for #self_ty {
+            fn routes(
+                #container: &#di::Container,
+            ) -> ::core::result::Result<::std::vec::Vec<#core::routing::Route>, #di::Error> {
+                #resolve_this
+                let mut #list = ::std::vec::Vec::new();
+                #(#route_blocks)*
+                ::core::result::Result::Ok(#list)
+            }
+        }
+        #di::__private::inventory::submit! {
+            #core::routing::RoutesRegistration::of::<#self_ty>(::core::concat!(::core::module_path!(), "::", #type_name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(item: TokenStream) -> String {
+        try_expand(TokenStream::new(), item).err().expect("an error").to_string()
+    }
+
+    fn expanded(item: TokenStream) -> String {
+        try_expand(TokenStream::new(), item).unwrap().to_string()
+    }
+
+    #[test]
+    fn each_route_method_becomes_a_handler() {
+        let out = expanded(quote! {
+            impl Users {
+                #[get("/{id}")]
+                async fn show(&self, Path(id): Path<u32>) -> String { id.to_string() }
+                #[post]
+                async fn create(&self, body: Json<New>) -> StatusCode { StatusCode::CREATED }
+                fn helper(&self) {}
+            }
+        });
+        assert!(out.contains("MethodFilter :: GET"), "{out}");
+        assert!(out.contains("MethodFilter :: POST"), "{out}");
+        assert!(out.contains("\"Users::show\""), "{out}");
+        assert!(out.contains("join_path"), "{out}");
+        assert!(!out.contains("# [get"), "route attributes are removed: {out}");
+        assert!(out.contains("RoutesRegistration :: of :: < Users >"), "{out}");
+    }
+
+    #[test]
+    fn inject_arguments_are_declared_as_dependencies() {
+        let out = expanded(quote! {
+            impl Users {
+                #[get("/")]
+                async fn list(&self, audit: Inject<Audit>) -> String { String::new() }
+            }
+        });
+        assert!(out.contains("Dependency :: on :: < Audit > () . field (\"audit\")"), "{out}");
+    }
+
+    #[test]
+    fn a_static_handler_does_not_resolve_the_controller() {
+        let out = expanded(quote! {
+            impl Health {
+                #[get("/ping")]
+                async fn ping() -> &'static str { "pong" }
+            }
+        });
+        assert!(!out.contains("routing :: controller"), "{out}");
+    }
+
+    #[test]
+    fn paths_use_braces_for_parameters() {
+        assert!(error_of(quote! { impl U { #[get("/users/:id")] async fn f(&self) {} } }).contains("`{id}`"));
+        assert!(error_of(quote! { impl U { #[get("users")] async fn f(&self) {} } }).contains("starts with `/`"));
+        assert!(error_of(quote! { impl U { #[get("/users/{id")] async fn f(&self) {} } }).contains("unbalanced"));
+    }
+
+    #[test]
+    fn the_same_method_and_path_twice_is_an_error() {
+        let e = error_of(quote! { impl U { #[get("/")] async fn a(&self) {} #[get("/")] async fn b(&self) {} } });
+        assert!(e.contains("GET / is already served by `a`"), "{e}");
+    }
+
+    #[test]
+    fn handlers_take_shared_self() {
+        assert!(error_of(quote! { impl U { #[get("/")] async fn a(&mut self) {} } }).contains("`&self`"));
+    }
+
+    #[test]
+    fn unknown_methods_are_rejected() {
+        assert!(error_of(quote! { impl U { #[route(FETCH, "/")] async fn a(&self) {} } }).contains("unknown HTTP method `FETCH`"));
+    }
+
+    #[test]
+    fn trait_impls_are_rejected() {
+        assert!(error_of(quote! { impl Foo for U {} }).contains("inherent"));
+    }
+
+    #[test]
+    fn a_guard_without_a_route_is_an_error() {
+        assert!(error_of(quote! { impl U { #[guard(X)] fn helper(&self) {} } }).contains("without a route"));
+    }
+}
