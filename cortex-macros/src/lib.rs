@@ -14,6 +14,7 @@ mod crate_path;
 mod debug;
 mod errors;
 mod injectable;
+mod main_fn;
 mod provider_fn;
 mod registration;
 mod routes;
@@ -221,4 +222,18 @@ pub fn controller(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn routes(attr: TokenStream, item: TokenStream) -> TokenStream {
     routes::expand(attr.into(), item.into()).into()
+}
+
+/// Runs an `async fn main` on a multi-threaded tokio runtime, after installing Cortex's logging
+/// (`RUST_LOG`/`CORTEX_LOG` filters; human-readable in dev, JSON lines in prod).
+///
+/// ```ignore
+/// #[cortex::main]
+/// async fn main() -> cortex::Result<()> {
+///     App::from_config()?.discover().run().await
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    main_fn::expand(attr.into(), item.into()).into()
 }

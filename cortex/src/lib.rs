@@ -30,6 +30,12 @@
 //! | module | what it holds |
 //! | --- | --- |
 //! | [`di`] | the container: providers, scopes, graph validation, overrides, introspection |
+//! | [`App`] | configuration → container → routes → middleware → server, lifecycle hooks |
+//! | [`config`] | `cortex.toml`, profiles, `CORTEX_*` variables, typed sections, secrets masked |
+//! | [`http`] | problem details, `HttpError`, `Json`/`Query`/`Form`/`Path`/`Valid`, middleware |
+//! | [`routing`] | `#[controller]`/`#[routes]` runtime, guards, the route table |
+//! | [`server`] | HTTP/1.1 + HTTP/2 serving, connection limits, graceful drain |
+//! | [`health`] | `/health/live`, `/health/ready`, the `HealthCheck` trait |
 //!
 //! The guide (`docs/` in the repository) has a chapter per capability.
 //!
@@ -38,6 +44,7 @@
 //! | feature | default | what it adds |
 //! | --- | --- | --- |
 //! | `shaku` | no | `ContainerBuilder::shaku_module`: bring an existing shaku module's components in |
+//! | `tls` | no | TLS with rustls and ALPN (HTTP/2), when `[server] tls` names a certificate |
 
 #[allow(unused_extern_crates)]
 extern crate self as cortex;
@@ -45,14 +52,37 @@ extern crate self as cortex;
 /// The dependency-injection container (the `cortex-di` crate).
 pub use cortex_di as di;
 
+pub use cortex_core::{
+    App, Application, Plugin, Running, axum, config, health, http, logging, routing, server,
+};
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
+pub use cortex_macros::{controller, main, routes};
+
+/// The error an app's `main` returns: configuration, container, routes, hooks, I/O.
+pub type Error = cortex_core::AppError;
+
+/// `Result` with Cortex's [`Error`], `()` by default: `async fn main() -> cortex::Result`.
+pub type Result<T = (), E = Error> = std::result::Result<T, E>;
+
+/// Items the macros expand to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use cortex_core;
+}
 
 /// What most applications need, in one import.
 pub mod prelude {
+    pub use cortex_core::health::HealthCheck;
+    pub use cortex_core::http::{
+        Created, Form, HttpError, HttpResultExt, Json, NoContent, Path, Query, Valid,
+    };
+    pub use cortex_core::routing::{Guard, GuardFuture};
+    pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
         Container, ContainerBuilder, Dependency, Inject, Injectable, OnShutdown, Provider,
         RequestScope, Scope, injectable, provider,
     };
+    pub use cortex_macros::{controller, routes};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.
@@ -60,4 +90,7 @@ pub mod prelude {
 mod guide {
     #[doc = include_str!("../../docs/src/container.md")]
     struct Container;
+
+    #[doc = include_str!("../../docs/src/controllers.md")]
+    struct Controllers;
 }

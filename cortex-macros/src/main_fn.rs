@@ -1,0 +1,89 @@
+//! `#[cortex::main]`: runs an `async fn main` on a multi-threaded tokio runtime, after installing
+//! Cortex's logging.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ItemFn;
+use syn::spanned::Spanned;
+
+use crate::errors::Errors;
+use crate::{crate_path, debug};
+
+/// Expands `#[main] async fn main() { .. }`.
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(attr, item.clone()) {
+        Ok(tokens) => debug::show("main", tokens),
+        Err(error) => {
+            // Emit a `main` anyway so the only errors are ours ("`main` function not found" would
+            // otherwise follow).
+            let error = error.into_compile_error();
+            quote!(#error fn main() {})
+        }
+    }
+}
+
+pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    if !attr.is_empty() {
+        errors.at(&attr, "#[cortex::main] takes no arguments; the runtime is configured by `cortex.toml` and CORTEX_* variables");
+    }
+    let f: ItemFn = syn::parse2(item)?;
+    if f.sig.asyncness.is_none() {
+        errors.at(&f.sig.fn_token, "#[cortex::main] applies to an `async fn`; hint: write `async fn main()`");
+    }
+    if !f.sig.inputs.is_empty() {
+        errors.at(&f.sig.inputs, "#[cortex::main] functions take no arguments");
+    }
+    if !f.sig.generics.params.is_empty() {
+        errors.at(&f.sig.generics, "#[cortex::main] functions cannot be generic");
+    }
+    errors.finish()?;
+    let core = crate_path::core_runtime();
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let ident = &f.sig.ident;
+    let output = &f.sig.output;
+    let body = &f.block;
+    let span = f.sig.span();
+    let run = quote_spanned! {span=>
+        #core::__private::run_main(async move #body)
+    };
+    Ok(quote! {
+        #(#attrs)*
+        #vis fn #ident() #output {
+            #run
+        }
+    }
+    .into_token_stream())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_the_body_in_the_runtime() {
+        let out = try_expand(TokenStream::new(), quote!(async fn main() -> Result<(), E> { run().await })).unwrap().to_string();
+        assert!(out.contains("fn main () -> Result < () , E >"), "{out}");
+        assert!(out.contains("run_main (async move"), "{out}");
+    }
+
+    #[test]
+    fn needs_an_async_fn_without_arguments() {
+        let e = try_expand(TokenStream::new(), quote!(fn main(x: u8) {})).err().unwrap().to_string();
+        assert!(e.contains("applies to an `async fn`"), "{e}");
+        let all: Vec<String> = try_expand(TokenStream::new(), quote!(fn main(x: u8) {}))
+            .err()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(all.iter().any(|m| m.contains("take no arguments")), "{all:?}");
+    }
+
+    #[test]
+    fn takes_no_options() {
+        let e = try_expand(quote!(flavor = "current_thread"), quote!(async fn main() {})).err().unwrap().to_string();
+        assert!(e.contains("takes no arguments"), "{e}");
+    }
+}
