@@ -27,11 +27,13 @@ use crate::config::{Config, ConfigError};
 use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
 use crate::http::{ProblemLayer, problem_fallbacks};
+use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{Route, RouteInfo, Routes};
 use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
 type Hook = Box<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync>;
 type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
+type OpenApiHook = Box<dyn Fn(&mut utoipa::openapi::OpenApi) + Send + Sync>;
 
 /// What a lifecycle hook returns on failure.
 pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -115,6 +117,7 @@ pub struct App {
     serve: Option<ServeOptions>,
     discovered: bool,
     health_timeout: Duration,
+    openapi_hooks: Vec<OpenApiHook>,
 }
 
 impl std::fmt::Debug for App {
@@ -170,6 +173,7 @@ impl App {
             serve: None,
             discovered: false,
             health_timeout: Duration::from_secs(2),
+            openapi_hooks: Vec::new(),
         }
     }
 
@@ -248,8 +252,26 @@ impl App {
         self
     }
 
-    /// Runs `hook` after the container is built and before the server binds; an error stops the
-    /// start (migrations, warm-up).
+    /// Changes the OpenAPI document once it is built from the routes: servers, security schemes,
+    /// tag descriptions, operations of routes added with [`router`](Self::router).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use utoipa::openapi::server::Server;
+    ///
+    /// let app = App::new().openapi_with(|doc| {
+    ///     doc.servers = Some(vec![Server::new("https://api.example.com")]);
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn openapi_with(mut self, modify: impl Fn(&mut utoipa::openapi::OpenApi) + Send + Sync + 'static) -> Self {
+        self.openapi_hooks.push(Box::new(modify));
+        self
+    }
+
+    /// Runs `hook` after the container is built and its singletons' `OnStart` hooks ran, before
+    /// the routes are assembled and the server binds; an error stops the start (migrations,
+    /// warm-up) and shuts the container down.
     pub fn on_start<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
@@ -259,7 +281,8 @@ impl App {
         self
     }
 
-    /// Runs `hook` once the server is listening.
+    /// Runs `hook` once the server is listening, after the singletons' `OnReady` hooks; an error
+    /// stops the app (it drains and shuts down) and is returned.
     pub fn on_ready<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
@@ -279,9 +302,10 @@ impl App {
         self
     }
 
-    /// Builds the container (validating the graph), the routes (checking their dependencies and
-    /// that no two handlers serve one method and path) and the middleware stack, and runs the
-    /// `on_start` hooks.
+    /// Builds the container (validating the graph, creating the eager singletons), runs the
+    /// singletons' `OnStart` hooks and then the `on_start` closures, and builds the routes
+    /// (checking their dependencies and that no two handlers serve one method and path) and the
+    /// middleware stack.
     pub async fn build(mut self) -> Result<Application, AppError> {
         let http = match self.http.take() {
             Some(h) => h,
@@ -292,7 +316,17 @@ impl App {
             None => self.config.get_or_default::<ServeOptions>("server")?,
         };
         let stack = Stack::new(&http)?;
+        let openapi_config = OpenApiConfig::from_config(&self.config)?;
+        let mut openapi = openapi_config.enabled.then(|| OpenApiBuilder::from_config(&openapi_config));
         let container = self.builder.build().await?;
+        // The singletons' OnStart hooks (dependencies first), then the app's own closures.
+        container.start().await?;
+        for hook in &self.on_start {
+            if let Err(source) = hook(container.clone()).await {
+                container.shutdown().await;
+                return Err(AppError::Hook { stage: "on_start", source });
+            }
+        }
 
         let mut table: Vec<RouteInfo> = Vec::new();
         let mut router = Router::new();
@@ -304,6 +338,7 @@ impl App {
             }
             let routes = routes_fn(&container).map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
             for route in routes {
+                let describe = route.openapi();
                 let (info, method_router, dependencies) = route.into_parts();
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
@@ -325,7 +360,30 @@ impl App {
                     continue;
                 }
                 router = router.route(&info.path, method_router);
+                if let Some(openapi) = &mut openapi {
+                    openapi.add_route(&info, describe);
+                }
                 table.push(info);
+            }
+        }
+        let openapi = openapi.map(|mut builder| {
+            for hook in &self.openapi_hooks {
+                hook(builder.document_mut());
+            }
+            builder.build()
+        });
+        if let Some(spec) = &openapi {
+            for path in [&openapi_config.path, &openapi_config.docs_path] {
+                if let Some(route) = table.iter().find(|t| &t.path == path) {
+                    problems.push(format!(
+                        "{path} is served by `{}` and by the OpenAPI {}; hint: set `openapi.path` / `openapi.docs_path` in the configuration",
+                        route.handler,
+                        if *path == openapi_config.path { "document" } else { "UI" },
+                    ));
+                }
+            }
+            if problems.is_empty() {
+                router = router.merge(crate::openapi::router(spec, &openapi_config));
             }
         }
         if !problems.is_empty() {
@@ -344,17 +402,17 @@ impl App {
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let router = router.merge(health.router());
         let router = problem_fallbacks(router).layer(ProblemLayer::new()).layer(Extension(container.clone()));
-        let router = stack.apply(router);
+        // `with_state(())` turns every handler into its final, layered service now; a `Router<()>`
+        // left as is rebuilds that service (boxing each layer again) on every request.
+        let router = stack.apply(router).with_state(());
 
-        for hook in &self.on_start {
-            hook(container.clone()).await.map_err(|source| AppError::Hook { stage: "on_start", source })?;
-        }
         table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
         Ok(Application {
             config: self.config,
             container,
             router,
             routes: table,
+            openapi,
             serve,
             draining,
             on_ready: self.on_ready,
@@ -375,6 +433,7 @@ pub struct Application {
     container: Container,
     router: Router,
     routes: Vec<RouteInfo>,
+    openapi: Option<Spec>,
     serve: ServeOptions,
     draining: Arc<AtomicBool>,
     on_ready: Vec<Hook>,
@@ -408,6 +467,12 @@ impl Application {
         &self.config
     }
 
+    /// The OpenAPI document of the routes, as served at `openapi.path`; `None` when
+    /// `openapi.enabled = false`.
+    pub fn openapi(&self) -> Option<&Spec> {
+        self.openapi.as_ref()
+    }
+
     /// Binds `[server] host:port` (see [`ServerConfig`](crate::config::ServerConfig)).
     pub async fn bind(self) -> Result<Running, AppError> {
         let addr = self.config.server()?.addr()?;
@@ -425,7 +490,9 @@ impl Application {
         self.serve_on(listener).await
     }
 
-    /// Serves on a listener the caller opened (or one inherited from `cortex serve`).
+    /// Serves on a listener the caller opened (or one inherited from `cortex serve`), then runs the
+    /// singletons' `OnReady` hooks and the `on_ready` closures. If one fails, the server drains and
+    /// the app shuts down (as [`Running::shutdown`] does) before the error is returned.
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
         let server = Server::from_listener(listener, self.serve.clone())?.with_draining_flag(self.draining.clone());
         let handle = server.handle();
@@ -438,10 +505,16 @@ impl Application {
             };
             server.serve(router, signal).await
         });
-        for hook in &self.on_ready {
-            hook(self.container.clone()).await.map_err(|source| AppError::Hook { stage: "on_ready", source })?;
+        let running = Running { app: self, handle, task, signal: Some(signal_tx) };
+        // The singletons' OnReady hooks, then the app's own closures; a failure stops the app.
+        if let Err(e) = running.ready().await {
+            tracing::error!(error = %e, "the app failed to become ready: shutting down");
+            if let Err(shutdown) = running.shutdown().await {
+                tracing::error!(error = %shutdown, "shutdown after the failed start failed too");
+            }
+            return Err(e);
         }
-        Ok(Running { app: self, handle, task, signal: Some(signal_tx) })
+        Ok(running)
     }
 
     /// Serves on `[server] host:port` until SIGTERM or SIGINT, then drains and shuts down.
@@ -470,6 +543,14 @@ impl Running {
     /// Where it listens.
     pub fn local_addr(&self) -> SocketAddr {
         self.handle.local_addr()
+    }
+
+    async fn ready(&self) -> Result<(), AppError> {
+        self.app.container.ready().await?;
+        for hook in &self.app.on_ready {
+            hook(self.app.container.clone()).await.map_err(|source| AppError::Hook { stage: "on_ready", source })?;
+        }
+        Ok(())
     }
 
     /// Counters and the draining state.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod health;
 pub mod logging;
 pub mod http;
+pub mod openapi;
 pub mod routing;
 pub mod server;
 

@@ -12,9 +12,10 @@ use crate::graph::Graph;
 use crate::key::TypeIdMap;
 use crate::provider::{Factory, RawProvider, ScopeSpec};
 use crate::registry::Registration;
-use crate::resolve::{Cell, Edge, Inner, Node};
+use crate::resolve::{Cell, Edge, Inner, Lifecycle, Node};
 use crate::{
-    ConfigSource, Container, Injectable, Key, Location, Provider, ProviderKind, Result, Scope,
+    ConfigSource, Container, Injectable, Key, LifecycleHook, Location, Provider, ProviderKind,
+    Result, Scope,
 };
 
 /// Collects providers and builds a [`Container`], validating the whole graph first.
@@ -40,6 +41,7 @@ pub struct ContainerBuilder {
     providers: Vec<RawProvider>,
     overrides: Vec<RawProvider>,
     env: Env,
+    start_timeout: Duration,
     shutdown_timeout: Duration,
     discovered: bool,
 }
@@ -50,6 +52,7 @@ impl Default for ContainerBuilder {
             providers: Vec::new(),
             overrides: Vec::new(),
             env: Env::default(),
+            start_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(10),
             discovered: false,
         }
@@ -126,6 +129,14 @@ impl ContainerBuilder {
         self
     }
 
+    /// How long each [`OnStart`](crate::OnStart) and [`OnReady`](crate::OnReady) hook may take
+    /// (30 seconds by default); one that takes longer fails the start with
+    /// [`Error::HookTimedOut`](crate::Error::HookTimedOut).
+    pub fn start_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.start_timeout = timeout;
+        self
+    }
+
     /// How long each shutdown hook may take (10 seconds by default).
     pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.shutdown_timeout = timeout;
@@ -188,10 +199,14 @@ impl ContainerBuilder {
     /// Fails with [`Error::Graph`](crate::Error::Graph) listing every problem in the graph, or with
     /// [`Error::Provider`](crate::Error::Provider) naming the provider whose factory failed (the
     /// singletons made before it are shut down again).
+    ///
+    /// No [`OnStart`](crate::OnStart) hook runs here: they run in
+    /// [`Container::start`](crate::Container::start), which the app calls next.
     pub fn build(&mut self) -> impl Future<Output = Result<Container>> + Send + 'static {
         let providers = std::mem::take(&mut self.providers);
         let overrides = std::mem::take(&mut self.overrides);
         let env = std::mem::take(&mut self.env);
+        let start_timeout = self.start_timeout;
         let shutdown_timeout = self.shutdown_timeout;
         self.discovered = false;
         async move {
@@ -229,8 +244,10 @@ impl ContainerBuilder {
                 named,
                 singletons: singleton_cells.into_boxed_slice(),
                 request_cells: request_cells.into_boxed_slice(),
-                created: Mutex::new(Vec::new()),
+                lifecycle: Mutex::new(Lifecycle::default()),
+                lifecycle_gate: tokio::sync::Mutex::new(()),
                 shut_down: AtomicBool::new(false),
+                start_timeout,
                 shutdown_timeout,
                 env,
             };
@@ -434,11 +451,29 @@ pub(crate) fn plan(
         }
     }
 
+    // 7. Start and ready hooks run once, so only singletons may have them.
+    for (i, p) in raws.iter().enumerate() {
+        if scopes[i] == Scope::Singleton {
+            continue;
+        }
+        let hooks = [
+            (p.start.is_some(), LifecycleHook::Start),
+            (p.ready.is_some(), LifecycleHook::Ready),
+        ];
+        for (_, hook) in hooks.into_iter().filter(|(has, _)| *has) {
+            errors.push(GraphError::HookOnNonSingleton {
+                provider: reference(p),
+                scope: scopes[i],
+                hook,
+            });
+        }
+    }
+
     if !errors.is_empty() {
         return Err(GraphErrors(errors));
     }
 
-    // 7. Nodes, with whether creating each may have to await.
+    // 8. Nodes, with whether creating each may have to await.
     let mut nodes: Vec<Node> = raws
         .into_iter()
         .zip(edges)
@@ -448,11 +483,16 @@ pub(crate) fn plan(
             scope,
             lazy: p.lazy,
             edges,
-            init_async: matches!(p.factory, Factory::Async(_)),
+            // A lazy singleton with start or ready hooks may be created after `start()`, and
+            // then awaits them as it is created.
+            init_async: matches!(p.factory, Factory::Async(_))
+                || (p.lazy && (p.start.is_some() || p.ready.is_some())),
             factory: p.factory,
             kind: p.kind,
             location: p.location,
             declared_by: p.declared_by,
+            start: p.start,
+            ready: p.ready,
             shutdown: p.shutdown,
             slot: 0,
         })

@@ -1,6 +1,7 @@
 //! The container's errors: every one names the types involved and where they were declared.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::{Key, Location, Scope};
 
@@ -76,6 +77,16 @@ pub enum GraphError {
         /// The override.
         over: ProviderRef,
     },
+    /// A request-scoped or transient provider has an `OnStart` or `OnReady` hook; those run once,
+    /// for singletons only.
+    HookOnNonSingleton {
+        /// The provider.
+        provider: ProviderRef,
+        /// Its scope.
+        scope: Scope,
+        /// The hook it has.
+        hook: LifecycleHook,
+    },
 }
 
 impl fmt::Display for GraphError {
@@ -150,6 +161,15 @@ impl fmt::Display for GraphError {
                 f,
                 "the override {over} replaces nothing: no provider is bound to `{}`; hint: register it with `add` instead",
                 over.key
+            ),
+            GraphError::HookOnNonSingleton {
+                provider,
+                scope,
+                hook,
+            } => write!(
+                f,
+                "{provider} is {scope}-scoped but has an `{hook}` hook, which runs once, for singletons only; hint: make `{}` a singleton, or move the work into a singleton it depends on",
+                provider.key.type_name()
             ),
         }
     }
@@ -243,6 +263,60 @@ pub enum Error {
         /// The key asked for.
         key: Key,
     },
+
+    /// An [`OnStart`](crate::OnStart) or [`OnReady`](crate::OnReady) hook returned an error.
+    #[error("the `{hook}` hook of {provider} failed: {source}")]
+    Hook {
+        /// Which hook.
+        hook: LifecycleHook,
+        /// The provider whose instance's hook failed (boxed to keep [`Error`] small).
+        provider: Box<ProviderRef>,
+        /// What the hook returned.
+        #[source]
+        source: BoxError,
+    },
+
+    /// An [`OnStart`](crate::OnStart) or [`OnReady`](crate::OnReady) hook did not finish in time.
+    #[error(
+        "the `{hook}` hook of {provider} did not finish within {timeout:?}; hint: make it faster, move slow work into a background task, or raise the limit with `ContainerBuilder::start_timeout`"
+    )]
+    HookTimedOut {
+        /// Which hook.
+        hook: LifecycleHook,
+        /// The provider whose instance's hook hung (boxed to keep [`Error`] small).
+        provider: Box<ProviderRef>,
+        /// The limit it exceeded.
+        timeout: Duration,
+    },
+}
+
+/// The lifecycle hooks an instance can have, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LifecycleHook {
+    /// [`OnStart`](crate::OnStart): after the container is built, before the server binds.
+    Start,
+    /// [`OnReady`](crate::OnReady): once the server is listening.
+    Ready,
+    /// [`OnShutdown`](crate::OnShutdown): when the container shuts down, in reverse order.
+    Shutdown,
+}
+
+impl LifecycleHook {
+    /// The trait's name: `OnStart`, `OnReady` or `OnShutdown`.
+    pub fn trait_name(self) -> &'static str {
+        match self {
+            LifecycleHook::Start => "OnStart",
+            LifecycleHook::Ready => "OnReady",
+            LifecycleHook::Shutdown => "OnShutdown",
+        }
+    }
+}
+
+impl fmt::Display for LifecycleHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.trait_name())
+    }
 }
 
 impl Error {

@@ -57,14 +57,14 @@ extern crate self as cortex_di;
 mod builder;
 mod condition;
 mod error;
+#[cfg(feature = "axum")]
+mod extract;
 mod graph;
 mod inject;
 mod key;
 mod provider;
 mod registry;
 mod resolve;
-#[cfg(feature = "axum")]
-mod extract;
 #[cfg(feature = "shaku")]
 mod shaku_bridge;
 
@@ -72,20 +72,103 @@ use std::future::Future;
 
 pub use builder::ContainerBuilder;
 pub use condition::Env;
-pub use error::{BoxError, Error, GraphError, GraphErrors, ProviderRef, Result};
+pub use error::{BoxError, Error, GraphError, GraphErrors, LifecycleHook, ProviderRef, Result};
+#[cfg(feature = "axum")]
+pub use extract::InjectRejection;
 pub use graph::{DependencyInfo, Graph, ProviderInfo};
 pub use inject::Inject;
 pub use key::Key;
 pub use provider::{Dependency, Location, Provider, ProviderKind, Scope};
 pub use registry::{Injectable, Registration, registrations};
 pub use resolve::{AsyncResolver, Container, RequestScope, Resolver, ShutdownReport};
-#[cfg(feature = "axum")]
-pub use extract::InjectRejection;
 #[cfg(feature = "shaku")]
 pub use shaku_bridge::ShakuImport;
 
 #[cfg(feature = "macros")]
 pub use cortex_macros::{injectable, provider};
+
+/// An async hook run once the container is built and before the app serves: opening
+/// connections, warming caches, checking that a dependency answers (NestJS's `onModuleInit`).
+///
+/// [`Container::start`] runs the hooks of the singletons created so far, one at a time, in
+/// creation order — dependencies before the services that use them — each bounded by
+/// [`ContainerBuilder::start_timeout`]. The first error (or timeout) stops the start: the error
+/// names the provider, and the container is shut down. `App::build` calls it right after building
+/// the container.
+///
+/// `#[injectable]` types that implement it are hooked up automatically; for hand-written providers
+/// call [`Provider::on_start`]. Only singletons may have one (a request-scoped or transient
+/// provider with a start hook is a graph error). A lazy singleton is started when it is first
+/// created, if that is after `start()`.
+///
+/// ```
+/// use cortex_di::{BoxError, ContainerBuilder, OnStart, Provider};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// #[derive(Default)]
+/// struct Pool { warm: AtomicBool }
+/// impl OnStart for Pool {
+///     async fn on_start(&self) -> Result<(), BoxError> {
+///         self.warm.store(true, Ordering::SeqCst);
+///         Ok(())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let c = ContainerBuilder::new()
+///     .add(Provider::value(Pool::default()).on_start())
+///     .build()
+///     .await?;
+/// assert!(!c.get::<Pool>()?.warm.load(Ordering::SeqCst));
+/// c.start().await?;
+/// assert!(c.get::<Pool>()?.warm.load(Ordering::SeqCst));
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+pub trait OnStart: Send + Sync {
+    /// Prepares the instance; an error stops the app's start.
+    fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
+
+/// An async hook run once the app is serving: registering with service discovery, starting to
+/// consume a queue, announcing the instance (NestJS's `onApplicationBootstrap`).
+///
+/// [`Container::ready`] runs the hooks of the singletons created so far, in creation order, each
+/// bounded by [`ContainerBuilder::start_timeout`]; `Application::serve_on` calls it once the
+/// listener is up. An error (or timeout) is not merely logged: `ready()` returns it, naming the
+/// provider, and the app stops (drains, runs its shutdown hooks) and reports it, because an
+/// instance that could not announce itself should not keep running half-ready.
+///
+/// `#[injectable]` types that implement it are hooked up automatically; for hand-written providers
+/// call [`Provider::on_ready`]. Only singletons may have one.
+///
+/// ```
+/// use cortex_di::{BoxError, ContainerBuilder, OnReady, Provider};
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// #[derive(Default)]
+/// struct Registration { announced: AtomicBool }
+/// impl OnReady for Registration {
+///     async fn on_ready(&self) -> Result<(), BoxError> {
+///         self.announced.store(true, Ordering::SeqCst);
+///         Ok(())
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let c = ContainerBuilder::new()
+///     .add(Provider::value(Registration::default()).on_ready())
+///     .build()
+///     .await?;
+/// c.ready().await?; // starts first if `start()` was not called
+/// assert!(c.get::<Registration>()?.announced.load(Ordering::SeqCst));
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+pub trait OnReady: Send + Sync {
+    /// Announces the instance; an error stops the app.
+    fn on_ready(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+}
 
 /// An async hook run when the container (or a request scope) shuts down, in reverse creation
 /// order, each bounded by a timeout.
@@ -159,35 +242,78 @@ pub mod __private {
 
     pub use inventory;
 
-    use crate::{OnShutdown, Provider};
+    use crate::{OnReady, OnShutdown, OnStart, Provider};
 
-    /// Hooks up [`OnShutdown`] when the type implements it (autoref specialization: the macro
-    /// calls `(&&ShutdownProbe::<T>::new()).attach(provider)`).
-    pub struct ShutdownProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+    /// Hooks up [`OnStart`], [`OnReady`] and [`OnShutdown`] for the ones the type implements, by
+    /// autoref specialization: the macros call `(&&HookProbe::<T>::new()).attach_start(provider)`
+    /// (and `attach_ready`, `attach_shutdown`). When `T` implements the trait, the impl on
+    /// `&HookProbe<T>` matches the receiver without auto-deref and wins; otherwise method lookup
+    /// derefs once and finds the do-nothing impl on `HookProbe<T>`.
+    pub struct HookProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
 
-    impl<T: ?Sized> ShutdownProbe<T> {
+    impl<T: ?Sized> HookProbe<T> {
         #[allow(clippy::new_without_default)]
         pub const fn new() -> Self {
-            ShutdownProbe(PhantomData)
+            HookProbe(PhantomData)
+        }
+    }
+
+    pub trait AttachStart<T: ?Sized> {
+        fn attach_start(&self, provider: Provider<T>) -> Provider<T>;
+    }
+
+    impl<T: ?Sized + OnStart + 'static> AttachStart<T> for &HookProbe<T> {
+        fn attach_start(&self, provider: Provider<T>) -> Provider<T> {
+            provider.on_start()
+        }
+    }
+
+    pub trait SkipStart<T: ?Sized> {
+        fn attach_start(&self, provider: Provider<T>) -> Provider<T>;
+    }
+
+    impl<T: ?Sized> SkipStart<T> for HookProbe<T> {
+        fn attach_start(&self, provider: Provider<T>) -> Provider<T> {
+            provider
+        }
+    }
+
+    pub trait AttachReady<T: ?Sized> {
+        fn attach_ready(&self, provider: Provider<T>) -> Provider<T>;
+    }
+
+    impl<T: ?Sized + OnReady + 'static> AttachReady<T> for &HookProbe<T> {
+        fn attach_ready(&self, provider: Provider<T>) -> Provider<T> {
+            provider.on_ready()
+        }
+    }
+
+    pub trait SkipReady<T: ?Sized> {
+        fn attach_ready(&self, provider: Provider<T>) -> Provider<T>;
+    }
+
+    impl<T: ?Sized> SkipReady<T> for HookProbe<T> {
+        fn attach_ready(&self, provider: Provider<T>) -> Provider<T> {
+            provider
         }
     }
 
     pub trait AttachShutdown<T: ?Sized> {
-        fn attach(&self, provider: Provider<T>) -> Provider<T>;
+        fn attach_shutdown(&self, provider: Provider<T>) -> Provider<T>;
     }
 
-    impl<T: ?Sized + OnShutdown + 'static> AttachShutdown<T> for &ShutdownProbe<T> {
-        fn attach(&self, provider: Provider<T>) -> Provider<T> {
+    impl<T: ?Sized + OnShutdown + 'static> AttachShutdown<T> for &HookProbe<T> {
+        fn attach_shutdown(&self, provider: Provider<T>) -> Provider<T> {
             provider.on_shutdown()
         }
     }
 
-    pub trait AttachNothing<T: ?Sized> {
-        fn attach(&self, provider: Provider<T>) -> Provider<T>;
+    pub trait SkipShutdown<T: ?Sized> {
+        fn attach_shutdown(&self, provider: Provider<T>) -> Provider<T>;
     }
 
-    impl<T: ?Sized> AttachNothing<T> for ShutdownProbe<T> {
-        fn attach(&self, provider: Provider<T>) -> Provider<T> {
+    impl<T: ?Sized> SkipShutdown<T> for HookProbe<T> {
+        fn attach_shutdown(&self, provider: Provider<T>) -> Provider<T> {
             provider
         }
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::condition::Env;
 use crate::resolve::{AsyncResolver, Resolver};
-use crate::{BoxError, Inject, Key, OnShutdown};
+use crate::{BoxError, Inject, Key, OnReady, OnShutdown, OnStart};
 
 /// A type-erased instance: always a `Box<Inject<T>>` for the provider's `T`.
 pub(crate) type Instance = Box<dyn Any + Send + Sync>;
@@ -23,6 +23,8 @@ pub(crate) type SyncFactory =
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 pub(crate) type ShutdownHook = fn(&Instance) -> BoxFuture<()>;
+/// An `OnStart` or `OnReady` hook: the future holds its own handle on the instance.
+pub(crate) type StartHook = fn(&Instance) -> BoxFuture<Result<(), BoxError>>;
 pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
 
 /// How long an instance lives.
@@ -229,6 +231,8 @@ pub(crate) struct RawProvider {
     pub(crate) declared_by: Cow<'static, str>,
     pub(crate) profiles: Vec<Cow<'static, str>>,
     pub(crate) predicate: Option<Predicate>,
+    pub(crate) start: Option<StartHook>,
+    pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
 }
 
@@ -287,6 +291,8 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
                 declared_by: Cow::Borrowed(std::any::type_name::<T>()),
                 profiles: Vec::new(),
                 predicate: None,
+                start: None,
+                ready: None,
                 shutdown: None,
             },
             _type: PhantomData,
@@ -518,6 +524,49 @@ impl<T: Send + Sync + 'static> Provider<T> {
             ScopeSpec::Fixed(Scope::Singleton),
         )
     }
+}
+
+impl<T: ?Sized + OnStart + 'static> Provider<T> {
+    /// Calls [`OnStart::on_start`] on the instance when the container starts
+    /// ([`Container::start`](crate::Container::start)), in creation order; a lazy singleton created
+    /// after that is started as it is created. Singletons only.
+    pub fn on_start(mut self) -> Self {
+        self.raw.start = Some(start_hook::<T>);
+        self
+    }
+}
+
+fn start_hook<T: ?Sized + OnStart + 'static>(
+    instance: &Instance,
+) -> BoxFuture<Result<(), BoxError>> {
+    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    Box::pin(async move {
+        match handle {
+            Some(handle) => handle.on_start().await,
+            None => Ok(()),
+        }
+    })
+}
+
+impl<T: ?Sized + OnReady + 'static> Provider<T> {
+    /// Calls [`OnReady::on_ready`] on the instance when the app is serving
+    /// ([`Container::ready`](crate::Container::ready)), in creation order. Singletons only.
+    pub fn on_ready(mut self) -> Self {
+        self.raw.ready = Some(ready_hook::<T>);
+        self
+    }
+}
+
+fn ready_hook<T: ?Sized + OnReady + 'static>(
+    instance: &Instance,
+) -> BoxFuture<Result<(), BoxError>> {
+    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    Box::pin(async move {
+        match handle {
+            Some(handle) => handle.on_ready().await,
+            None => Ok(()),
+        }
+    })
 }
 
 impl<T: ?Sized + OnShutdown + 'static> Provider<T> {

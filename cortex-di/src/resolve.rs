@@ -13,8 +13,11 @@ use crate::condition::Env;
 use crate::error::ProviderRef;
 use crate::graph::Graph;
 use crate::key::TypeIdMap;
-use crate::provider::{BoxFuture, Factory, Instance, ShutdownHook};
-use crate::{ConfigSource, Dependency, Error, Inject, Key, Location, ProviderKind, Result, Scope};
+use crate::provider::{BoxFuture, Factory, Instance, ShutdownHook, StartHook};
+use crate::{
+    BoxError, ConfigSource, Dependency, Error, Inject, Key, LifecycleHook, Location, ProviderKind,
+    Result, Scope,
+};
 
 /// A resolved dependency edge.
 pub(crate) struct Edge {
@@ -32,6 +35,8 @@ pub(crate) struct Node {
     pub(crate) kind: ProviderKind,
     pub(crate) location: Location,
     pub(crate) declared_by: Cow<'static, str>,
+    pub(crate) start: Option<StartHook>,
+    pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
     /// Creating the instance may have to await (an async factory, here or below).
     pub(crate) init_async: bool,
@@ -85,6 +90,55 @@ impl Cell {
     }
 }
 
+/// How far the container's lifecycle has gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Built: start hooks of new singletons wait for [`Container::start`].
+    #[default]
+    Built,
+    /// `start()` has begun: new singletons are started as they are created.
+    Started,
+    /// `ready()` has begun: new singletons are started and made ready as they are created.
+    Ready,
+}
+
+/// A start or ready hook waiting for its phase: the provider's index and the hook's future (which
+/// holds its own handle on the instance).
+type PendingHook = (usize, BoxFuture<Result<(), BoxError>>);
+
+/// The singletons' lifecycle: what was created, and the hooks still to run.
+#[derive(Default)]
+pub(crate) struct Lifecycle {
+    pub(crate) phase: Phase,
+    /// Singletons with a shutdown hook, in creation order.
+    pub(crate) created: Vec<usize>,
+    /// Start hooks of singletons created before `start()`, in creation order.
+    to_start: Vec<PendingHook>,
+    /// Ready hooks of singletons created before `ready()`, in creation order.
+    to_ready: Vec<PendingHook>,
+}
+
+impl Lifecycle {
+    /// Records `idx` as created: its hooks wait for their phases.
+    fn queue(
+        &mut self,
+        idx: usize,
+        node: &Node,
+        start: Option<BoxFuture<Result<(), BoxError>>>,
+        ready: Option<BoxFuture<Result<(), BoxError>>>,
+    ) {
+        if let Some(hook) = start {
+            self.to_start.push((idx, hook));
+        }
+        if let Some(hook) = ready {
+            self.to_ready.push((idx, hook));
+        }
+        if node.shutdown.is_some() {
+            self.created.push(idx);
+        }
+    }
+}
+
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
     pub(crate) unnamed: TypeIdMap<usize>,
@@ -92,14 +146,79 @@ pub(crate) struct Inner {
     pub(crate) singletons: Box<[Cell]>,
     /// For each request slot, whether its cell is async.
     pub(crate) request_cells: Box<[bool]>,
-    /// Singletons with a shutdown hook, in creation order.
-    pub(crate) created: Mutex<Vec<usize>>,
+    pub(crate) lifecycle: Mutex<Lifecycle>,
+    /// Held while `start()` or `ready()` runs hooks, so a second call waits for the first.
+    pub(crate) lifecycle_gate: tokio::sync::Mutex<()>,
     pub(crate) shut_down: AtomicBool,
+    pub(crate) start_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) env: Env,
 }
 
 impl Inner {
+    fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
+        self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a singleton just created on the synchronous path. Those never have start or ready
+    /// hooks that are due already: a singleton with such hooks that can be created after
+    /// `start()` (a lazy one) is created on the `async` path, by [`Self::settle`].
+    fn record_singleton(&self, idx: usize, inst: &Instance) {
+        let node = &self.nodes[idx];
+        if node.start.is_none() && node.ready.is_none() && node.shutdown.is_none() {
+            return;
+        }
+        let start = node.start.map(|hook| hook(inst));
+        let ready = node.ready.map(|hook| hook(inst));
+        let mut lifecycle = self.lifecycle();
+        debug_assert!(
+            lifecycle.phase == Phase::Built || (start.is_none() && ready.is_none()),
+            "a singleton with lifecycle hooks was created synchronously after start()"
+        );
+        lifecycle.queue(idx, node, start, ready);
+    }
+
+    /// Records a singleton just created on the `async` path: its start and ready hooks run now
+    /// when their phase has begun (a lazy singleton created after `start()`), or wait for it.
+    /// Fails when a hook that ran fails; the instance is then dropped and nothing is recorded.
+    async fn settle(&self, idx: usize, inst: &Instance) -> Result<()> {
+        let node = &self.nodes[idx];
+        if node.start.is_none() && node.ready.is_none() {
+            if node.shutdown.is_some() {
+                self.lifecycle().created.push(idx);
+            }
+            return Ok(());
+        }
+        let mut start = node.start.map(|hook| hook(inst));
+        let mut ready = node.ready.map(|hook| hook(inst));
+        // Each round runs the hooks whose phase has begun; the phase may move on while they run,
+        // so the rest are queued only once a round finds nothing due (under the lock that
+        // `start()` and `ready()` take to move the phase on).
+        loop {
+            let mut due = Vec::new();
+            {
+                let mut lifecycle = self.lifecycle();
+                if lifecycle.phase >= Phase::Started
+                    && let Some(hook) = start.take()
+                {
+                    due.push((LifecycleHook::Start, hook));
+                }
+                if lifecycle.phase >= Phase::Ready
+                    && let Some(hook) = ready.take()
+                {
+                    due.push((LifecycleHook::Ready, hook));
+                }
+                if due.is_empty() {
+                    lifecycle.queue(idx, node, start, ready);
+                    return Ok(());
+                }
+            }
+            for (kind, hook) in due {
+                run_hook(node, kind, hook, self.start_timeout).await?;
+            }
+        }
+    }
+
     #[inline]
     fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
@@ -119,6 +238,18 @@ pub(crate) struct ScopeState {
     cells: Box<[Cell]>,
     created: Mutex<Vec<usize>>,
     closed: AtomicBool,
+}
+
+impl ScopeState {
+    /// Records a request-scoped instance for this scope's shutdown hooks.
+    fn record(&self, node: &Node, idx: usize) {
+        if node.shutdown.is_some() {
+            self.created
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(idx);
+        }
+    }
 }
 
 enum Got<'a> {
@@ -180,16 +311,13 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn record_created(&self, idx: usize) {
+    /// Records an instance just put in its cell on the synchronous path.
+    fn record_created(&self, idx: usize, inst: &Instance) {
         let node = &self.inner.nodes[idx];
-        if node.shutdown.is_none() {
-            return;
+        match (node.scope, self.scope) {
+            (Scope::Request, Some(scope)) => scope.record(node, idx),
+            _ => self.inner.record_singleton(idx, inst),
         }
-        let list = match (node.scope, self.scope) {
-            (Scope::Request, Some(scope)) => &scope.created,
-            _ => &self.inner.created,
-        };
-        list.lock().unwrap_or_else(|e| e.into_inner()).push(idx);
     }
 
     fn check_open(&self, idx: usize) -> Result<()> {
@@ -225,7 +353,7 @@ impl<'a> Ctx<'a> {
             Cell::Sync(cell) => cell
                 .get_or_try_init(|| {
                     let inst = self.create_sync(idx)?;
-                    self.record_created(idx);
+                    self.record_created(idx, &inst);
                     Ok(inst)
                 })
                 .map(Got::Borrowed),
@@ -327,7 +455,10 @@ impl OwnedCtx {
                 Cell::Async(cell) => {
                     cell.get_or_try_init(|| async {
                         let inst = self.clone().create_async(idx).await?;
-                        self.borrow().record_created(idx);
+                        match (node.scope, self.scope.as_deref()) {
+                            (Scope::Request, Some(scope)) => scope.record(node, idx),
+                            _ => self.inner.settle(idx, &inst).await?,
+                        }
                         Ok::<_, Error>(inst)
                     })
                     .await?;
@@ -740,15 +871,94 @@ impl Container {
         &self.ctx.inner.env
     }
 
+    /// Runs the [`OnStart`](crate::OnStart) hooks of the singletons created so far, one at a
+    /// time, in creation order (a singleton's dependencies are created, and so started, before
+    /// it), each bounded by the builder's [`start_timeout`](crate::ContainerBuilder::start_timeout).
+    ///
+    /// From then on a lazy singleton is started as it is created, before anyone receives it; a
+    /// lazy singleton that is never used is never started. `App::build` calls this right after
+    /// building the container.
+    ///
+    /// The first hook that fails or times out stops the start: the container is shut down (the
+    /// [`OnShutdown`](crate::OnShutdown) hooks of everything created run, in reverse order) and
+    /// the error names the provider ([`Error::Hook`], [`Error::HookTimedOut`]). Calling it again,
+    /// or after [`shutdown`](Self::shutdown), does nothing.
+    pub async fn start(&self) -> Result<()> {
+        let _gate = self.ctx.inner.lifecycle_gate.lock().await;
+        self.start_locked().await
+    }
+
+    async fn start_locked(&self) -> Result<()> {
+        let inner = &self.ctx.inner;
+        let pending = {
+            let mut lifecycle = inner.lifecycle();
+            if lifecycle.phase >= Phase::Started || inner.shut_down.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            lifecycle.phase = Phase::Started;
+            std::mem::take(&mut lifecycle.to_start)
+        };
+        let mut pending = pending.into_iter();
+        while let Some((idx, hook)) = pending.next() {
+            let node = &inner.nodes[idx];
+            if let Err(e) = run_hook(node, LifecycleHook::Start, hook, inner.start_timeout).await {
+                drop(pending);
+                tracing::error!(error = %e, "start failed: shutting the container down");
+                self.shutdown().await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the [`OnReady`](crate::OnReady) hooks of the singletons created so far, in creation
+    /// order, each bounded by the builder's
+    /// [`start_timeout`](crate::ContainerBuilder::start_timeout); starts the container first if
+    /// [`start`](Self::start) was not called. `Application::serve_on` calls this once the server
+    /// is listening. From then on a lazy singleton is started and made ready as it is created.
+    ///
+    /// The first hook that fails or times out stops the rest and its error is returned, naming
+    /// the provider. The container is left running, so the caller can drain what is in flight
+    /// before calling [`shutdown`](Self::shutdown). Calling it again does nothing.
+    pub async fn ready(&self) -> Result<()> {
+        let _gate = self.ctx.inner.lifecycle_gate.lock().await;
+        self.start_locked().await?;
+        let inner = &self.ctx.inner;
+        let pending = {
+            let mut lifecycle = inner.lifecycle();
+            if lifecycle.phase >= Phase::Ready || inner.shut_down.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            lifecycle.phase = Phase::Ready;
+            std::mem::take(&mut lifecycle.to_ready)
+        };
+        for (idx, hook) in pending {
+            run_hook(
+                &inner.nodes[idx],
+                LifecycleHook::Ready,
+                hook,
+                inner.start_timeout,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Runs the [`OnShutdown`](crate::OnShutdown) hooks of the singletons that were created, in
     /// reverse creation order, each bounded by the builder's shutdown timeout. Afterwards nothing
-    /// new can be created. Calling it again does nothing.
+    /// new can be created, and start or ready hooks that have not run yet never will. Calling it
+    /// again does nothing.
     pub async fn shutdown(&self) -> ShutdownReport {
         let inner = &self.ctx.inner;
         if inner.shut_down.swap(true, Ordering::AcqRel) {
             return ShutdownReport::default();
         }
-        let order = std::mem::take(&mut *inner.created.lock().unwrap_or_else(|e| e.into_inner()));
+        let order = {
+            let mut lifecycle = inner.lifecycle();
+            lifecycle.to_start.clear();
+            lifecycle.to_ready.clear();
+            std::mem::take(&mut lifecycle.created)
+        };
         let hooks = order
             .iter()
             .rev()
@@ -759,6 +969,31 @@ impl Container {
             })
             .collect();
         run_hooks(hooks, inner.shutdown_timeout).await
+    }
+}
+
+/// Runs one start or ready hook, bounded by `timeout`.
+async fn run_hook(
+    node: &Node,
+    kind: LifecycleHook,
+    hook: BoxFuture<Result<(), BoxError>>,
+    timeout: Duration,
+) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    let outcome = tokio::time::timeout(timeout, hook).await;
+    tracing::debug!(provider = %node.key, hook = %kind, elapsed = ?started.elapsed(), "lifecycle hook");
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(Error::Hook {
+            hook: kind,
+            provider: Box::new(node.reference()),
+            source,
+        }),
+        Err(_) => Err(Error::HookTimedOut {
+            hook: kind,
+            provider: Box::new(node.reference()),
+            timeout,
+        }),
     }
 }
 
@@ -818,7 +1053,10 @@ impl Drop for Inner {
         if self.shut_down.load(Ordering::Acquire) {
             return;
         }
-        let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let lifecycle = self.lifecycle.get_mut().unwrap_or_else(|e| e.into_inner());
+        lifecycle.to_start.clear();
+        lifecycle.to_ready.clear();
+        let created = std::mem::take(&mut lifecycle.created);
         dispose_on_drop(
             &self.nodes,
             &mut self.singletons,

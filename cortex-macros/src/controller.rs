@@ -169,6 +169,46 @@ pub(crate) fn decorate(core: &syn::Path, route: &syn::Ident, container: &syn::Id
     quote! { #guards #(#layers)* }
 }
 
+/// The `#[injectable]` options a controller may take.
+const CONTROLLER_OPTIONS: [&str; 5] = ["profile", "when", "lazy", "provides", "crate"];
+
+/// Checks the options passed on to `#[injectable]`: a controller is one unnamed singleton, since
+/// its routes are built from it once, at startup.
+fn check_options(rest: &TokenStream, errors: &mut Errors) {
+    let tokens: Vec<proc_macro2::TokenTree> = rest.clone().into_iter().collect();
+    let options = tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));
+    for option in options {
+        let Some(proc_macro2::TokenTree::Ident(key)) = option.first() else {
+            continue;
+        };
+        let value = option.get(2);
+        match key.to_string().as_str() {
+            "scope" => {
+                let singleton = matches!(value, Some(proc_macro2::TokenTree::Literal(l)) if l.to_string() == "\"singleton\"");
+                if !singleton {
+                    let at: TokenStream = option.iter().cloned().collect();
+                    errors.at(
+                        at,
+                        "a controller is a singleton: its routes are built from one instance at startup; hint: remove `scope`, and take request-scoped values as handler arguments (`Inject<T>`)",
+                    );
+                }
+            }
+            "name" => errors.at(
+                key,
+                "a controller cannot be named: its routes resolve it by type; hint: remove `name`",
+            ),
+            known if CONTROLLER_OPTIONS.contains(&known) => {}
+            unknown => errors.at(
+                key,
+                format!(
+                    "unknown option `{unknown}` for #[controller]; valid options: the path prefix first (\"/users\"), then {}",
+                    CONTROLLER_OPTIONS.map(|o| format!("`{o}`")).join(", ")
+                ),
+            ),
+        }
+    }
+}
+
 fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenStream {
     let args = match syn::parse2::<ControllerArgs>(attr) {
         Ok(args) => args,
@@ -204,6 +244,7 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
         }
         None => String::new(),
     };
+    check_options(&args.rest, errors);
     let decorators = take_decorators(&mut item.attrs, errors);
     if !errors.is_empty() {
         return TokenStream::new();
@@ -282,6 +323,14 @@ mod tests {
     #[test]
     fn only_structs_can_be_controllers() {
         assert!(error_of(quote!("/x"), quote!(enum E { A })).contains("applies to structs"));
+    }
+
+    #[test]
+    fn a_controller_is_an_unnamed_singleton() {
+        assert!(error_of(quote!("/x", scope = "request"), quote!(struct U;)).contains("a controller is a singleton"));
+        assert!(error_of(quote!("/x", name = "main"), quote!(struct U;)).contains("cannot be named"));
+        assert!(error_of(quote!("/x", tag = "Users"), quote!(struct U;)).contains("unknown option `tag` for #[controller]"));
+        assert!(try_expand(quote!("/x", scope = "singleton", profile = "test", lazy), quote!(struct U;)).is_ok());
     }
 
     #[test]

@@ -239,7 +239,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
     let lazy = options.lazy.then(|| quote!(.lazy(true)));
     let conditions = registration::conditions(options);
     let origin = registration::origin(&krate, ident);
-    let shutdown = registration::attach_shutdown(&krate, &provider, ident);
+    let hooks = registration::attach_lifecycle(&krate, &provider, ident);
     let submit = registration::submit(&krate, ident);
     let checks = registration::shareable_checks(slots);
     // "`factory` exists but its trait bounds were not satisfied" (a field that is not `Send`)
@@ -283,7 +283,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
                     #(#dependencies)*
                     #conditions
                     #origin;
-                    #shutdown
+                    #hooks
                     #builder.add(#provider);
                     #alias
                 }
@@ -349,7 +349,7 @@ mod tests {
         assert!(out.contains(".scope(::cortex_di::Scope::Singleton)"));
         assert!(out.contains(".declared_by(::core::concat!(::core::module_path!(),\"::\",\"S\"))"));
         assert!(out.contains("::cortex_di::__private::inventory::submit!{::cortex_di::Registration::new(::core::concat!(::core::module_path!(),\"::\",\"S\"),<Sas::cortex_di::Injectable>::register,)}"));
-        assert!(out.contains("ShutdownProbe::<S>::new()"));
+        assert!(out.contains("HookProbe::<S>::new()"));
         assert!(
             !out.contains("#[inject"),
             "inject attributes are removed: {out}"

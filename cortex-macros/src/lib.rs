@@ -54,7 +54,9 @@ use proc_macro::TokenStream;
 /// | `when = path::to::check` | register only when `fn check(&Env) -> bool` holds |
 /// | `crate = "::cortex::di"` | where the runtime crate is, when the manifest cannot tell |
 ///
-/// A type that implements `OnShutdown` has its hook run when the container shuts down.
+/// A type that implements `OnStart`, `OnReady` or `OnShutdown` gets those hooks: `OnStart` when the
+/// container starts (before the server binds), `OnReady` once the app is serving, `OnShutdown` when
+/// the container shuts down.
 ///
 /// # Example
 ///

@@ -304,7 +304,7 @@ fn expansion(
     let named = options.name.as_ref().map(|n| quote!(.named(#n)));
     let conditions = registration::conditions(options);
     let origin = registration::origin(&krate, ident);
-    let shutdown = registration::attach_shutdown(&krate, &provider, provided);
+    let hooks = registration::attach_lifecycle(&krate, &provider, provided);
     let submit = registration::submit(&krate, ident);
     let checks = registration::shareable_checks(slots);
 
@@ -330,7 +330,7 @@ fn expansion(
                         #(#dependencies)*
                         #conditions
                         #origin;
-                    #shutdown
+                    #hooks
                     #builder.add(#provider);
                 }
             }

@@ -1,5 +1,5 @@
 //! Code shared by both macros: the locals generated code uses, the provider's conditions and
-//! origin, the shutdown hook probe, and the link-time registration.
+//! origin, the lifecycle hook probe, and the link-time registration.
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
@@ -116,18 +116,25 @@ pub(crate) fn origin(krate: &Path, ident: &Ident) -> TokenStream {
     }
 }
 
-/// Hooks `OnShutdown` up when `ty` implements it, by autoref specialization (see
-/// `cortex_di::__private::ShutdownProbe`).
-pub(crate) fn attach_shutdown(
+/// Hooks up `OnStart`, `OnReady` and `OnShutdown` for each of them that `ty` implements, by
+/// autoref specialization (see `cortex_di::__private::HookProbe`).
+pub(crate) fn attach_lifecycle(
     krate: &Path,
     provider: &Ident,
     ty: &impl quote::ToTokens,
 ) -> TokenStream {
+    let probe = local("hooks", Span::call_site());
     quote! {
         let #provider = {
             #[allow(unused_imports)]
-            use #krate::__private::{AttachNothing as _, AttachShutdown as _};
-            (&&#krate::__private::ShutdownProbe::<#ty>::new()).attach(#provider)
+            use #krate::__private::{
+                AttachReady as _, AttachShutdown as _, AttachStart as _, SkipReady as _,
+                SkipShutdown as _, SkipStart as _,
+            };
+            let #probe = &&#krate::__private::HookProbe::<#ty>::new();
+            let #provider = #probe.attach_start(#provider);
+            let #provider = #probe.attach_ready(#provider);
+            #probe.attach_shutdown(#provider)
         };
     }
 }
@@ -160,6 +167,23 @@ mod tests {
         assert_eq!(
             out,
             ".at(::cortex_di::Location::new(::core::file!(),::core::line!())).declared_by(::core::concat!(::core::module_path!(),\"::\",\"Service\"))"
+        );
+    }
+
+    #[test]
+    fn lifecycle_hooks_are_probed_in_order() {
+        let krate: Path = parse_quote!(::cortex_di);
+        let provider = Ident::new("p", Span::call_site());
+        let out = attach_lifecycle(&krate, &provider, &quote::quote!(S))
+            .to_string()
+            .replace(' ', "");
+        let start = out.find(".attach_start(p)").expect(&out);
+        let ready = out.find(".attach_ready(p)").expect(&out);
+        let shutdown = out.find(".attach_shutdown(p)").expect(&out);
+        assert!(start < ready && ready < shutdown, "{out}");
+        assert!(
+            out.contains("&&::cortex_di::__private::HookProbe::<S>::new()"),
+            "{out}"
         );
     }
 

@@ -45,6 +45,7 @@ struct RouteMethod {
     args: Vec<Type>,
     arg_names: Vec<String>,
     output: Option<Type>,
+    docs: Vec<String>,
 }
 
 fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> (TokenStream, TokenStream) {
@@ -107,6 +108,8 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         for attr in f.attrs.iter().filter(|a| controller::is_decorator(a)) {
             errors.at(attr, "#[guard]/#[middleware] on a method without a route attribute (#[get(\"/\")], #[post(..)], ...)");
         }
+        // Removed either way, so rustc does not add "cannot find attribute `guard`".
+        f.attrs.retain(|a| !controller::is_decorator(a));
         return None;
     }
     let decorators = controller::take_decorators(&mut f.attrs, errors);
@@ -150,6 +153,7 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
     };
+    let docs = f.attrs.iter().filter_map(doc_line).collect();
     Some(RouteMethod {
         method,
         method_span,
@@ -161,7 +165,94 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         args,
         arg_names,
         output,
+        docs,
     })
+}
+
+/// The text of a `/// line` (`#[doc = "..."]`).
+fn doc_line(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::NameValue(nv) = &attr.meta else {
+        return None;
+    };
+    if !nv.path.is_ident("doc") {
+        return None;
+    }
+    match &nv.value {
+        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// A doc comment as OpenAPI's `summary` (the first paragraph, on one line) and `description`
+/// (the rest).
+fn summary_and_description(lines: &[String]) -> (Option<String>, Option<String>) {
+    let text: Vec<&str> = lines
+        .iter()
+        .flat_map(|l| l.split('\n'))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end())
+        .collect();
+    let text = text.join("\n");
+    let text = text.trim();
+    if text.is_empty() {
+        return (None, None);
+    }
+    let (first, rest) = match text.find("\n\n") {
+        Some(at) => (&text[..at], text[at..].trim()),
+        None => (text, ""),
+    };
+    let summary = first.split('\n').map(str::trim).collect::<Vec<_>>().join(" ");
+    (Some(summary), (!rest.is_empty()).then(|| rest.to_string()))
+}
+
+/// Whether `ty` mentions `impl Trait` or `!`, which cannot be named in a turbofish.
+fn unnameable(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '!',
+            proc_macro2::TokenTree::Group(g) => walk(g.stream()),
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    walk(ty.to_token_stream())
+}
+
+/// The closure that describes a route's OpenAPI operation: its doc comment, then what each
+/// argument and the return type say about themselves (see `cortex_core::openapi::__private`).
+fn describe_operation(core: &syn::Path, r: &RouteMethod) -> TokenStream {
+    let op = syn::Ident::new("__cortex_op", Span::mixed_site());
+    let private = quote!(#core::openapi::__private);
+    let (summary, description) = summary_and_description(&r.docs);
+    let summary = summary.map(|s| quote! { #op.set_summary(#s); });
+    let description = description.map(|d| quote! { #op.set_description(#d); });
+    let args = r.args.iter().filter(|ty| !unnameable(ty)).map(|ty| {
+        quote! { (&&&&#private::Arg::<#ty>::new()).describe_arg(#op); }
+    });
+    let output = |ty: &Type| {
+        (!unnameable(ty)).then(|| quote! { (&&&&#private::Ret::<#ty>::new()).describe_output(#op); })
+    };
+    let outputs: Vec<TokenStream> = match &r.output {
+        None => vec![quote! { (&&&&#private::Ret::<()>::new()).describe_output(#op); }],
+        // `Result<T, E>` is described side by side, so each side gets its richest description.
+        Some(ty) => match types::args_of(ty, "Result").as_deref() {
+            Some([ok, err]) => [output(ok), output(err)].into_iter().flatten().collect(),
+            Some([ok]) => output(ok).into_iter().collect(),
+            _ => output(ty).into_iter().collect(),
+        },
+    };
+    quote! {
+        .with_openapi(|#op: &mut #core::openapi::OperationDoc| {
+            #[allow(unused_imports)]
+            use #private::{
+                ArgList as _, ArgNone as _, ArgParams as _, ArgPlain as _, ArgRich as _, RetList as _, RetNone as _,
+                RetPlain as _, RetRich as _,
+            };
+            #summary
+            #description
+            #(#args)*
+            #(#outputs)*
+        })
+    }
 }
 
 fn parse_route_attr(attr: &syn::Attribute, errors: &mut Errors) -> Option<(String, Span, LitStr)> {
@@ -244,6 +335,94 @@ fn check_duplicates(routes: &[RouteMethod], errors: &mut Errors) {
     }
 }
 
+/// The axum handler of a route: a closure over the request that extracts each argument in order
+/// (the last one may read the body), calls the method and turns its value into a response.
+///
+/// Each argument's type is named once, spanned at the argument, through Cortex's `HeadArg` /
+/// `LastArg` traits, and the value through `Respond`, spanned at the return type: a type that is
+/// not an extractor or a response is one error at that type, worded for people.
+fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod) -> TokenStream {
+    let private = quote!(#core::routing::__private);
+    let axum = quote!(#core::__private::axum);
+    let request = syn::Ident::new("__cortex_request", Span::mixed_site());
+    let parts = syn::Ident::new("__cortex_parts", Span::mixed_site());
+    let body = syn::Ident::new("__cortex_body", Span::mixed_site());
+    let rejection = syn::Ident::new("__cortex_rejection", Span::mixed_site());
+    let names: Vec<syn::Ident> = (0..r.args.len()).map(|i| format_ident!("__cortex_arg{}", i, span = Span::mixed_site())).collect();
+    let extract = |name: &syn::Ident, ty: &Type, last: bool| {
+        // The check is the one error for a type that is no extractor, at the argument; the
+        // extraction itself falls back to a stub then (see `Extract`), adding none.
+        let (check, call) = if last {
+            (
+                quote_spanned!(ty.span()=> #private::check_last_arg::<#ty, _>();),
+                quote!((&&#private::Extract::<#ty>::new()).last(#request)),
+            )
+        } else {
+            (
+                quote_spanned!(ty.span()=> #private::check_head_arg::<#ty>();),
+                quote!((&&#private::Extract::<#ty>::new()).head(&mut #parts)),
+            )
+        };
+        quote! {
+            #check
+            let #name = match #call.await {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(#rejection) => return #rejection,
+            };
+        }
+    };
+    let extractions = match r.args.split_last() {
+        None => quote! { let _ = #request; },
+        Some((last_ty, [])) => extract(&names[0], last_ty, true),
+        Some((last_ty, head)) => {
+            let head = head.iter().zip(&names).map(|(ty, name)| extract(name, ty, false));
+            let last = extract(&names[r.args.len() - 1], last_ty, true);
+            quote! {
+                let (mut #parts, #body) = #request.into_parts();
+                #(#head)*
+                let #request = #axum::extract::Request::from_parts(#parts, #body);
+                #last
+            }
+        }
+    };
+    let method_ident = &r.ident;
+    let call = if r.receiver {
+        quote!(#self_ty::#method_ident(&*#this, #(#names),*))
+    } else {
+        quote!(#self_ty::#method_ident(#(#names),*))
+    };
+    let call = if r.asyncness {
+        // Spanned at the method's name, so "future cannot be sent between threads safely"
+        // points at the handler.
+        let future = syn::Ident::new("__cortex_future", method_ident.span().resolved_at(Span::mixed_site()));
+        quote_spanned!(method_ident.span()=> { let #future = #call; #private::send(#future).await })
+    } else {
+        call
+    };
+    // Named in a turbofish, so an error lands on the return type (`impl Trait` cannot be named).
+    let respond = match &r.output {
+        Some(ty) if !unnameable(ty) => quote_spanned!(ty.span()=> #private::respond::<#ty>(#call)),
+        _ => quote!(#private::respond(#call)),
+    };
+    // Each request gets its own handle on the controller, moved into its future.
+    let clone_this = r.receiver.then(|| quote! { let #this = ::core::clone::Clone::clone(&#this); });
+    let closure = quote! {
+        move |#request: #axum::extract::Request| {
+            #[allow(unused_imports)]
+            use #private::{ExtractHead as _, ExtractLast as _, ExtractNone as _};
+            #clone_this
+            async move {
+                #extractions
+                #respond
+            }
+        }
+    };
+    match clone_this {
+        Some(clone_this) => quote! {{ #clone_this #closure }},
+        None => closure,
+    }
+}
+
 fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let core = crate_path::core_runtime();
     let di = crate_path::runtime();
@@ -259,46 +438,18 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let any_receiver = routes.iter().any(|r| r.receiver);
     let resolve_this = any_receiver.then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
     let route_blocks = routes.iter().map(|r| {
-        let names: Vec<syn::Ident> = (0..r.args.len()).map(|i| format_ident!("__cortex_arg{}", i, span = Span::mixed_site())).collect();
-        let tys = &r.args;
-        let method_ident = &r.ident;
-        let call = if r.receiver {
-            quote!(#self_ty::#method_ident(&*#this, #(#names),*))
-        } else {
-            quote!(#self_ty::#method_ident(#(#names),*))
-        };
-        let call = if r.asyncness { quote!(#call.await) } else { call };
-        let handler = if r.receiver {
-            quote! {{
-                let #this = ::core::clone::Clone::clone(&#this);
-                move |#(#names: #tys),*| {
-                    let #this = ::core::clone::Clone::clone(&#this);
-                    async move { #call }
-                }
-            }}
-        } else {
-            quote! { move |#(#names: #tys),*| async move { #call } }
-        };
-        let checks = r.args.iter().enumerate().map(|(i, ty)| {
-            if i + 1 == r.args.len() {
-                quote_spanned!(ty.span()=> #core::__private::assert_last_extractor::<#ty, _>();)
-            } else {
-                quote_spanned!(ty.span()=> #core::__private::assert_parts_extractor::<#ty>();)
-            }
-        });
-        let output_check = r.output.as_ref().map(|ty| quote_spanned!(ty.span()=> #core::__private::assert_response::<#ty>();));
+        let handler = handler(&core, self_ty, &this, r);
         let filter = format_ident!("{}", r.method, span = r.method_span);
         let path = &r.path;
         let decorate = controller::decorate(&core, &route_var, &container, &r.decorators);
         let guard_names = controller::guard_names(&r.decorators);
-        let handler_name = format!("{type_name}::{method_ident}");
+        let handler_name = format!("{type_name}::{}", r.ident);
+        let describe = describe_operation(&core, r);
         let dependencies = r.args.iter().zip(&r.arg_names).filter_map(|(ty, name)| {
             types::inject_inner(ty).map(|inner| quote! { .with_dependency(#di::Dependency::on::<#inner>().field(#name)) })
         });
         quote_spanned! {r.method_span=>
             {
-                #(#checks)*
-                #output_check
                 let #route_var = #core::__private::axum::routing::on(
                     #core::__private::axum::routing::MethodFilter::#filter,
                     #handler,
@@ -315,6 +466,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
                     .with_guards(<#self_ty as #core::routing::Controller>::guard_names())
                     .with_guards(&[#(#guard_names),*])
                     #(#dependencies)*
+                    #describe
                 );
             }
         }
@@ -365,6 +517,41 @@ mod tests {
         assert!(out.contains("join_path"), "{out}");
         assert!(!out.contains("# [get"), "route attributes are removed: {out}");
         assert!(out.contains("RoutesRegistration :: of :: < Users >"), "{out}");
+    }
+
+    #[test]
+    fn each_route_describes_its_operation_from_arguments_return_type_and_docs() {
+        let out = expanded(quote! {
+            impl Users {
+                /// Show a user
+                #[get("/{id}")]
+                async fn show(&self, id: Path<u32>) -> Result<Json<User>, HttpError> { todo!() }
+                #[get("/stream")]
+                async fn stream(&self) -> impl IntoResponse { todo!() }
+            }
+        });
+        assert!(out.contains(". with_openapi (| __cortex_op : & mut :: cortex_core :: openapi :: OperationDoc |"), "{out}");
+        assert!(out.contains("__cortex_op . set_summary (\"Show a user\")"), "{out}");
+        assert!(out.contains("Arg :: < Path < u32 > > :: new ()) . describe_arg"), "{out}");
+        // Each side of a `Result` is described on its own.
+        assert!(out.contains("Ret :: < Json < User > > :: new ()"), "{out}");
+        assert!(out.contains("Ret :: < HttpError > :: new ()"), "{out}");
+        // `impl Trait` cannot be named: not described.
+        assert!(!out.contains("Ret :: < impl"), "{out}");
+    }
+
+    #[test]
+    fn doc_comments_split_into_summary_and_description() {
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(summary_and_description(&[]), (None, None));
+        assert_eq!(
+            summary_and_description(&lines(&[" List users,", " newest first.", "", " Pages with `page`.", " Max 100."])),
+            (Some("List users, newest first.".into()), Some("Pages with `page`.\nMax 100.".into()))
+        );
+        assert_eq!(
+            summary_and_description(&lines(&["\n Block doc.\n\n More.\n"])),
+            (Some("Block doc.".into()), Some("More.".into()))
+        );
     }
 
     #[test]

@@ -79,8 +79,8 @@ pub mod prelude {
     pub use cortex_core::routing::{Guard, GuardFuture};
     pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
-        Container, ContainerBuilder, Dependency, Inject, Injectable, OnShutdown, Provider,
-        RequestScope, Scope, injectable, provider,
+        BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady,
+        OnShutdown, OnStart, Provider, RequestScope, Scope, injectable, provider,
     };
     pub use cortex_macros::{controller, routes};
 }
@@ -93,4 +93,10 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/controllers.md")]
     struct Controllers;
+
+    #[doc = include_str!("../../docs/src/lifecycle.md")]
+    struct Lifecycle;
+
+    #[doc = include_str!("../../docs/src/server.md")]
+    struct Server;
 }

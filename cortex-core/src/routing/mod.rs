@@ -7,6 +7,7 @@
 //! from the request's scope.
 
 mod guard;
+mod handler;
 
 use std::fmt;
 
@@ -15,7 +16,18 @@ use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
 use http::Method;
 use serde::Serialize;
 
+use crate::openapi::OperationDoc;
+
 pub use guard::{Guard, GuardFuture, guard_fn};
+
+/// Items `#[routes]` expands to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::handler::{
+        Extract, ExtractHead, ExtractLast, ExtractNone, HeadArg, LastArg, Respond, check_head_arg,
+        check_last_arg, respond, send,
+    };
+}
 #[doc(hidden)]
 pub use guard::apply_guards;
 
@@ -50,6 +62,7 @@ pub struct Route {
     info: RouteInfo,
     router: MethodRouter,
     dependencies: Vec<Dependency>,
+    openapi: Option<fn(&mut OperationDoc)>,
 }
 
 /// A route as the route table shows it (`cortex routes`).
@@ -82,6 +95,7 @@ impl Route {
             info: RouteInfo { method: method.to_string(), path: path.into(), handler: handler.into(), guards: Vec::new() },
             router,
             dependencies: Vec::new(),
+            openapi: None,
         }
     }
 
@@ -96,6 +110,18 @@ impl Route {
     pub fn with_dependency(mut self, dependency: Dependency) -> Self {
         self.dependencies.push(dependency);
         self
+    }
+
+    /// Describes the route's OpenAPI operation (what `#[routes]` generates from the handler's doc
+    /// comment, arguments and return type); called once, when the document is built.
+    pub fn with_openapi(mut self, describe: fn(&mut OperationDoc)) -> Self {
+        self.openapi = Some(describe);
+        self
+    }
+
+    /// What describes the route's OpenAPI operation, if anything.
+    pub fn openapi(&self) -> Option<fn(&mut OperationDoc)> {
+        self.openapi
     }
 
     /// The route's table entry.

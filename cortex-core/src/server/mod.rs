@@ -6,107 +6,54 @@
 //! [`ServeOptions::drain_timeout`]) and returns a [`ServeSummary`].
 //!
 //! Why not `axum::serve`: it has no TLS, no connection limit, no header-read timeout knob and no
-//! drain deadline; Cortex needs all four, so it drives `hyper-util`'s connection builder itself.
+//! drain deadline; Cortex needs all four, so it drives hyper's HTTP/1.1 and HTTP/2 connections
+//! itself. It also tells the protocols apart itself rather than with `hyper-util`'s `auto`
+//! builder, whose protocol sniffing waits for the client's first bytes without a deadline and
+//! ignores `http1_only` on connections that can be upgraded.
+//!
+//! What every connection goes through:
+//!
+//! 1. accept, once fewer than [`ServeOptions::max_connections`] are open (otherwise the client
+//!    waits in the kernel's accept queue);
+//! 2. with TLS, the handshake within [`ServeOptions::tls_handshake_timeout`]; ALPN picks the
+//!    protocol;
+//! 3. without ALPN, the first bytes within [`ServeOptions::header_read_timeout`]: the HTTP/2
+//!    connection preface means HTTP/2 (prior knowledge), anything else HTTP/1.1;
+//! 4. HTTP/1.1: each request head within `header_read_timeout` of the connection's start or the
+//!    previous response (so an idle keep-alive connection closes then too), at most
+//!    [`ServeOptions::max_headers`] headers and [`ServeOptions::max_header_bytes`] bytes;
+//!    HTTP/2: at most [`ServeOptions::http2_max_concurrent_streams`] streams, keep-alive pings,
+//!    closed after [`ServeOptions::idle_timeout`] without a request.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use bytes::{Buf, Bytes};
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+mod options;
 #[cfg(feature = "tls")]
 mod tls;
+
+pub use options::ServeOptions;
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
-
-/// How the server treats connections, read from `[server]` in `cortex.toml` (next to `host` and
-/// `port`). The defaults are what a careful operator would set.
-///
-/// ```toml
-/// [server]
-/// port = 8080
-/// http2 = true
-/// header_read_timeout = "10s"
-/// drain_timeout = "30s"
-/// shutdown_delay = "0s"
-/// max_connections = 10000
-/// # tls = { cert = "certs/server.pem", key = "certs/server.key" }   (with the `tls` feature)
-/// ```
-///
-/// ```
-/// use cortex_core::server::ServeOptions;
-/// use std::time::Duration;
-/// let options = ServeOptions { drain_timeout: Duration::from_secs(5), ..ServeOptions::default() };
-/// assert!(options.http2);
-/// assert_eq!(options.header_read_timeout, Duration::from_secs(10));
-/// ```
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(default)]
-pub struct ServeOptions {
-    /// Serve HTTP/2 as well as HTTP/1.1 (prior-knowledge h2c in the clear, ALPN `h2` over TLS).
-    pub http2: bool,
-    /// How long a client may take to send a request's headers, and how long an idle keep-alive
-    /// connection stays open (slow-loris protection).
-    #[serde(deserialize_with = "de_duration")]
-    pub header_read_timeout: Duration,
-    /// How long a TLS handshake may take.
-    #[serde(deserialize_with = "de_duration")]
-    pub tls_handshake_timeout: Duration,
-    /// After the shutdown signal, how long in-flight requests may take before their connections
-    /// are closed.
-    #[serde(deserialize_with = "de_duration")]
-    pub drain_timeout: Duration,
-    /// After the shutdown signal and before accepting stops, how long readiness reports "draining"
-    /// while new connections are still served, so load balancers stop routing here first.
-    #[serde(deserialize_with = "de_duration")]
-    pub shutdown_delay: Duration,
-    /// Connections served at once; further clients wait in the accept queue.
-    pub max_connections: usize,
-    /// Most headers in one HTTP/1.1 request.
-    pub max_headers: usize,
-    /// Largest HTTP/1.1 read buffer (bounds the request head).
-    pub max_header_bytes: usize,
-    /// Most concurrent HTTP/2 streams per connection.
-    pub http2_max_concurrent_streams: u32,
-    /// TLS, when a certificate is configured.
-    #[cfg(feature = "tls")]
-    pub tls: Option<TlsConfig>,
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
-    crate::http::middleware::parse_duration(&text).map_err(serde::de::Error::custom)
-}
-
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            http2: true,
-            header_read_timeout: Duration::from_secs(10),
-            tls_handshake_timeout: Duration::from_secs(10),
-            drain_timeout: Duration::from_secs(30),
-            shutdown_delay: Duration::ZERO,
-            max_connections: 10_000,
-            max_headers: 100,
-            max_header_bytes: 64 * 1024,
-            http2_max_concurrent_streams: 200,
-            #[cfg(feature = "tls")]
-            tls: None,
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -140,7 +87,8 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// Connections open right now.
+    /// Connections open right now: from accept until closed, including those still in their TLS
+    /// handshake. A connection upgraded to another protocol (a WebSocket) stops counting here.
     pub fn active_connections(&self) -> usize {
         self.stats.active.load(Ordering::Relaxed)
     }
@@ -155,8 +103,10 @@ impl ServerHandle {
         self.stats.draining.load(Ordering::Acquire)
     }
 
-    /// Starts a graceful shutdown, as the shutdown signal would.
+    /// Starts a graceful shutdown, as the shutdown signal would: readiness reports draining from
+    /// now on.
     pub fn shutdown(&self) {
+        self.stats.draining.store(true, Ordering::Release);
         self.stop.send_replace(true);
     }
 }
@@ -171,34 +121,70 @@ pub struct ServeSummary {
 }
 
 /// A bound, not yet serving, HTTP server.
-#[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
     options: ServeOptions,
     handle: ServerHandle,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.handle.local_addr)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
     /// Binds `addr`.
-    pub async fn bind(addr: SocketAddr, options: ServeOptions) -> std::io::Result<Server> {
+    pub async fn bind(addr: SocketAddr, options: ServeOptions) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}; hint: is another process using the port? set `server.port` or CORTEX_PORT"))
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen on {addr}: {e}; hint: is another process using the port? set `server.port` or CORTEX_PORT"
+                ),
+            )
         })?;
         Server::from_listener(listener, options)
     }
 
     /// Serves on a listener the caller opened (or inherited from `cortex serve`).
-    pub fn from_listener(listener: TcpListener, options: ServeOptions) -> std::io::Result<Server> {
+    ///
+    /// With TLS configured, the certificate and key are read here, so a missing or bad file is a
+    /// startup error naming it.
+    pub fn from_listener(listener: TcpListener, options: ServeOptions) -> io::Result<Server> {
         let local_addr = listener.local_addr()?;
+        #[cfg(feature = "tls")]
+        let tls = match &options.tls {
+            Some(config) => Some(config.acceptor(options.http2)?),
+            None => None,
+        };
         let (stop, _) = watch::channel(false);
-        let handle = ServerHandle { stats: Arc::default(), stop: Arc::new(stop), local_addr };
-        Ok(Server { listener, options, handle })
+        let handle = ServerHandle {
+            stats: Arc::default(),
+            stop: Arc::new(stop),
+            local_addr,
+        };
+        Ok(Server {
+            listener,
+            options,
+            handle,
+            #[cfg(feature = "tls")]
+            tls,
+        })
     }
 
     /// Shares `flag` as the draining flag: it is set when shutdown starts (the readiness probe
     /// reads it).
     pub fn with_draining_flag(mut self, flag: Arc<AtomicBool>) -> Self {
-        let stats = Stats { draining: flag, ..Stats::default() };
+        let stats = Stats {
+            draining: flag,
+            ..Stats::default()
+        };
         self.handle.stats = Arc::new(stats);
         self
     }
@@ -214,127 +200,184 @@ impl Server {
     }
 
     /// Serves `router` until `signal` completes or [`ServerHandle::shutdown`] is called, then
-    /// drains.
-    pub async fn serve(self, router: Router, signal: impl Future<Output = ()> + Send) -> std::io::Result<ServeSummary> {
-        let Server { listener, options, handle } = self;
-        #[cfg(feature = "tls")]
-        let tls = match &options.tls {
-            Some(cfg) => Some(cfg.acceptor(options.http2)?),
-            None => None,
-        };
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(options.header_read_timeout)
-            .max_headers(options.max_headers)
-            .max_buf_size(options.max_header_bytes.max(8192));
-        builder
-            .http2()
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(options.http2_max_concurrent_streams)
-            .keep_alive_interval(Some(Duration::from_secs(20)));
-        let builder = if options.http2 { builder } else { builder.http1_only() };
-        let builder = Arc::new(builder);
-
-        let graceful = GracefulShutdown::new();
+    /// drains:
+    ///
+    /// 1. readiness reports draining at once, while new connections are still accepted for
+    ///    [`ServeOptions::shutdown_delay`] (so load balancers stop sending traffic first);
+    /// 2. the listener closes: new connections are refused;
+    /// 3. open connections are asked to finish: idle ones close, HTTP/1.1 ones close after their
+    ///    in-flight request, HTTP/2 ones get a `GOAWAY` and finish their streams;
+    /// 4. those still open after [`ServeOptions::drain_timeout`] are closed
+    ///    ([`ServeSummary::forced_closed`]).
+    pub async fn serve(
+        self,
+        router: Router,
+        signal: impl Future<Output = ()> + Send,
+    ) -> io::Result<ServeSummary> {
+        let Server {
+            listener,
+            options,
+            handle,
+            #[cfg(feature = "tls")]
+            tls,
+        } = self;
+        let shared = Arc::new(Shared::new(
+            router,
+            &options,
+            #[cfg(feature = "tls")]
+            tls,
+        ));
         let limit = Arc::new(Semaphore::new(options.max_connections.max(1)));
+        let (close, close_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+
+        let stats = handle.stats.clone();
         let mut stop = handle.stop.subscribe();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
+        let delay = options.shutdown_delay;
+        // Completes when accepting must stop: the signal, then the shutdown delay.
+        let accept_until = async move {
+            tokio::select! {
+                _ = signal => {}
+                _ = stop.wait_for(|stopped| *stopped) => {}
+            }
+            stats.draining.store(true, Ordering::Release);
+            tracing::info!(?delay, "shutting down: readiness reports draining");
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
         };
-        tokio::pin!(signal);
-        tokio::pin!(stopped);
+        tokio::pin!(accept_until);
 
         loop {
             let permit = tokio::select! {
                 biased;
-                _ = &mut signal => break,
-                _ = &mut stopped => break,
+                _ = &mut accept_until => break,
                 permit = limit.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             };
             let (stream, peer) = tokio::select! {
                 biased;
-                _ = &mut signal => break,
-                _ = &mut stopped => break,
+                _ = &mut accept_until => break,
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
+                    Err(e) if is_connection_error(&e) => continue,
                     Err(e) => {
                         // Out of file descriptors and the like: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                            _ = &mut accept_until => break,
+                        }
                     }
                 },
             };
             while tasks.try_join_next().is_some() {}
-            let _ = stream.set_nodelay(true);
             handle.stats.accepted.fetch_add(1, Ordering::Relaxed);
             let guard = ConnectionGuard::new(handle.stats.clone(), permit);
-            let conn = Connection { router: router.clone(), peer, builder: builder.clone(), watcher: graceful.watcher() };
-            #[cfg(feature = "tls")]
-            let tls = tls.clone();
-            let handshake_timeout = options.tls_handshake_timeout;
-            tasks.spawn(async move {
-                let _guard = guard;
-                #[cfg(feature = "tls")]
-                if let Some(acceptor) = tls {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => conn.run(tls_stream, true).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
-                    return;
-                }
-                let _ = handshake_timeout;
-                conn.run(stream, false).await;
-            });
+            tasks.spawn(serve_connection(
+                shared.clone(),
+                stream,
+                peer,
+                close_rx.clone(),
+                guard,
+            ));
         }
 
-        // Shutting down: report draining, optionally keep serving for the delay, then stop
-        // accepting and let in-flight requests finish.
-        handle.stats.draining.store(true, Ordering::Release);
-        if !options.shutdown_delay.is_zero() {
-            let delay = tokio::time::sleep(options.shutdown_delay);
-            tokio::pin!(delay);
-            loop {
-                tokio::select! {
-                    _ = &mut delay => break,
-                    accepted = listener.accept() => if let Ok((stream, peer)) = accepted {
-                        let permit = match limit.clone().try_acquire_owned() { Ok(p) => p, Err(_) => continue };
-                        handle.stats.accepted.fetch_add(1, Ordering::Relaxed);
-                        let guard = ConnectionGuard::new(handle.stats.clone(), permit);
-                        let conn = Connection { router: router.clone(), peer, builder: builder.clone(), watcher: graceful.watcher() };
-                        tasks.spawn(async move { let _guard = guard; conn.run(stream, false).await });
-                    },
-                }
-            }
-        }
         drop(listener);
         let open_at_shutdown = handle.active_connections();
         tracing::info!(connections = open_at_shutdown, timeout = ?options.drain_timeout, "draining");
-        let drained = tokio::time::timeout(options.drain_timeout, graceful.shutdown()).await.is_ok();
+        close.send_replace(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        let drained = tokio::time::timeout(options.drain_timeout, drain)
+            .await
+            .is_ok();
         let mut forced_closed = 0;
         if !drained {
-            forced_closed = handle.active_connections();
-            tracing::warn!(connections = forced_closed, "drain timeout reached: closing the remaining connections");
+            forced_closed = tasks.len();
+            tracing::warn!(
+                connections = forced_closed,
+                "drain timeout reached: closing the remaining connections"
+            );
             tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
         }
-        while tasks.join_next().await.is_some() {}
-        Ok(ServeSummary { open_at_shutdown, forced_closed })
+        Ok(ServeSummary {
+            open_at_shutdown,
+            forced_closed,
+        })
     }
 }
 
+/// Errors about one connection that `accept` reports; the listener itself is fine.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// What every connection of one server shares.
+struct Shared {
+    router: Router,
+    http1: http1::Builder,
+    /// `None` when HTTP/2 is off.
+    http2: Option<http2::Builder<TokioExecutor>>,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    #[cfg(feature = "tls")]
+    tls_handshake_timeout: Duration,
+}
+
+impl Shared {
+    fn new(
+        router: Router,
+        options: &ServeOptions,
+        #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Self {
+        let mut h1 = http1::Builder::new();
+        h1.timer(TokioTimer::new())
+            .header_read_timeout(options.header_read_timeout)
+            .max_headers(options.max_headers)
+            .max_header_size(options.max_header_bytes);
+        let h2 = options.http2.then(|| {
+            let mut h2 = http2::Builder::new(TokioExecutor::new());
+            h2.timer(TokioTimer::new())
+                .max_concurrent_streams(options.http2_max_concurrent_streams)
+                .max_header_list_size(u32::try_from(options.max_header_bytes).unwrap_or(u32::MAX))
+                .keep_alive_interval(Some(Duration::from_secs(20)))
+                .keep_alive_timeout(Duration::from_secs(20));
+            h2
+        });
+        Shared {
+            router,
+            http1: h1,
+            http2: h2,
+            header_read_timeout: options.header_read_timeout,
+            idle_timeout: options.idle_timeout,
+            #[cfg(feature = "tls")]
+            tls,
+            #[cfg(feature = "tls")]
+            tls_handshake_timeout: options.tls_handshake_timeout,
+        }
+    }
+}
+
+/// Counts a connection as active and holds its `max_connections` permit until dropped.
 struct ConnectionGuard {
     stats: Arc<Stats>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl ConnectionGuard {
-    fn new(stats: Arc<Stats>, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+    fn new(stats: Arc<Stats>, permit: OwnedSemaphorePermit) -> Self {
         stats.active.fetch_add(1, Ordering::Relaxed);
-        ConnectionGuard { stats, _permit: permit }
+        ConnectionGuard {
+            stats,
+            _permit: permit,
+        }
     }
 }
 
@@ -344,33 +387,296 @@ impl Drop for ConnectionGuard {
     }
 }
 
-struct Connection {
-    router: Router,
-    peer: SocketAddr,
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    watcher: hyper_util::server::graceful::Watcher,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    Http2,
 }
 
-impl Connection {
-    async fn run<IO>(self, io: IO, tls: bool)
-    where
-        IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let Connection { router, peer, builder, watcher } = self;
-        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
-            let extensions = req.extensions_mut();
-            extensions.insert(ConnectInfo(peer));
-            if tls {
-                // HSTS and the request's scheme (see the trusted-proxy middleware) depend on it.
-                extensions.insert(crate::http::middleware::Secure);
+/// Completes once the server asks connections to close.
+async fn closing(close: &mut watch::Receiver<bool>) {
+    // An error means the server is gone: close too.
+    let _ = close.wait_for(|closing| *closing).await;
+}
+
+async fn serve_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))] mut close: watch::Receiver<bool>,
+    _guard: ConnectionGuard,
+) {
+    let _ = stream.set_nodelay(true);
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = &shared.tls {
+        let handshake = tokio::time::timeout(shared.tls_handshake_timeout, acceptor.accept(stream));
+        let stream = tokio::select! {
+            done = handshake => match done {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            },
+            _ = closing(&mut close) => return,
+        };
+        let protocol = match stream.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Some(Protocol::Http2),
+            Some(_) => Some(Protocol::Http1),
+            None => None,
+        };
+        return serve_io(&shared, stream, protocol, peer, true, close).await;
+    }
+    serve_io(&shared, stream, None, peer, false, close).await;
+}
+
+/// Serves HTTP on `io`, in `protocol` or, when `None`, the protocol the first bytes show.
+async fn serve_io<IO>(
+    shared: &Shared,
+    io: IO,
+    protocol: Option<Protocol>,
+    peer: SocketAddr,
+    secure: bool,
+    mut close: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (protocol, io) = match (protocol, &shared.http2) {
+        (Some(protocol), _) => (protocol, Prefixed::new(Bytes::new(), io)),
+        (None, None) => (Protocol::Http1, Prefixed::new(Bytes::new(), io)),
+        (None, Some(_)) => {
+            let sniffed = tokio::time::timeout(shared.header_read_timeout, sniff(io));
+            let sniffed = tokio::select! {
+                sniffed = sniffed => sniffed,
+                _ = closing(&mut close) => return,
+            };
+            match sniffed {
+                Ok(Ok(Some(found))) => found,
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "connection failed"),
+                Err(_) => {
+                    return tracing::debug!(%peer, "no request within the header read timeout");
+                }
             }
-            let router = router.clone();
-            async move { Ok::<_, Infallible>(router.oneshot(req.map(axum::body::Body::new)).await.unwrap_or_else(|e| match e {})) }
-        });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service).into_owned();
-        if let Err(e) = watcher.watch(conn).await {
-            tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
+    };
+    let io = TokioIo::new(io);
+    match (protocol, &shared.http2) {
+        (Protocol::Http2, Some(h2)) => {
+            let activity = Arc::new(Activity::default());
+            let service = service(shared.router.clone(), peer, secure, Some(activity.clone()));
+            let conn = h2.serve_connection(io, service);
+            let idle = Idle {
+                activity,
+                timeout: shared.idle_timeout,
+            };
+            drive(conn, |c| c.graceful_shutdown(), close, Some(idle), peer).await;
+        }
+        _ => {
+            let service = service(shared.router.clone(), peer, secure, None);
+            let conn = shared.http1.serve_connection(io, service).with_upgrades();
+            drive(conn, |c| c.graceful_shutdown(), close, None, peer).await;
+        }
+    }
+}
+
+/// The HTTP/2 client connection preface.
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Reads until the bytes either differ from the HTTP/2 preface (HTTP/1.1) or complete it; `None`
+/// when the client closes first.
+async fn sniff<IO: AsyncRead + Unpin>(mut io: IO) -> io::Result<Option<(Protocol, Prefixed<IO>)>> {
+    let mut buf = [0u8; 24];
+    let mut filled = 0;
+    let protocol = loop {
+        let n = io.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        filled += n;
+        if buf[..filled] != H2_PREFACE[..filled] {
+            break Protocol::Http1;
+        }
+        if filled == H2_PREFACE.len() {
+            break Protocol::Http2;
+        }
+    };
+    let read = Bytes::copy_from_slice(&buf[..filled]);
+    Ok(Some((protocol, Prefixed::new(read, io))))
+}
+
+/// Requests of one HTTP/2 connection: how many are running, and how many there were.
+#[derive(Debug, Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+}
+
+/// Counts one request as running until dropped (when its response is ready, or it is cancelled).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn new(activity: Arc<Activity>) -> Self {
+        activity.requests.fetch_add(1, Ordering::Relaxed);
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Idle {
+    activity: Arc<Activity>,
+    timeout: Duration,
+}
+
+/// How many quiet checks in a row make a connection idle: it is checked every quarter of the idle
+/// timeout, so it closes between 1 and 1.25 times the timeout after its last request.
+const IDLE_CHECKS: u32 = 4;
+
+fn service(
+    router: Router,
+    peer: SocketAddr,
+    secure: bool,
+    activity: Option<Arc<Activity>>,
+) -> impl hyper::service::Service<
+    http::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send + 'static,
+> + Clone {
+    hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        let in_flight = activity.clone().map(InFlight::new);
+        let extensions = req.extensions_mut();
+        extensions.insert(ConnectInfo(peer));
+        if secure {
+            // HSTS and the request's scheme (see the trusted-proxy middleware) depend on it.
+            extensions.insert(crate::http::middleware::Secure);
+        }
+        let router = router.clone();
+        async move {
+            let response = router
+                .oneshot(req.map(axum::body::Body::new))
+                .await
+                .unwrap_or_else(|e| match e {});
+            drop(in_flight);
+            Ok::<_, Infallible>(response)
+        }
+    })
+}
+
+/// Drives a connection to its end: asks it to finish when the server closes (or, for HTTP/2, when
+/// it has been idle too long) and keeps polling it until it has.
+async fn drive<C, E>(
+    conn: C,
+    graceful_shutdown: fn(Pin<&mut C>),
+    mut close: watch::Receiver<bool>,
+    idle: Option<Idle>,
+    peer: SocketAddr,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    let check_every = idle.as_ref().map_or(Duration::MAX, |i| {
+        (i.timeout / IDLE_CHECKS).max(Duration::from_millis(1))
+    });
+    let check = tokio::time::sleep(check_every);
+    tokio::pin!(check);
+    let mut asked_to_close = false;
+    let mut quiet_checks = 0;
+    let mut seen_requests = 0;
+    loop {
+        tokio::select! {
+            done = conn.as_mut() => {
+                if let Err(e) = done {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = closing(&mut close), if !asked_to_close => {
+                graceful_shutdown(conn.as_mut());
+                asked_to_close = true;
+            }
+            _ = &mut check, if idle.is_some() && !asked_to_close => {
+                let Some(idle) = &idle else { continue };
+                let requests = idle.activity.requests.load(Ordering::Relaxed);
+                let running = idle.activity.in_flight.load(Ordering::Relaxed);
+                if running == 0 && requests == seen_requests {
+                    quiet_checks += 1;
+                } else {
+                    quiet_checks = 0;
+                    seen_requests = requests;
+                }
+                if quiet_checks >= IDLE_CHECKS {
+                    tracing::debug!(%peer, "closing an idle HTTP/2 connection");
+                    graceful_shutdown(conn.as_mut());
+                    asked_to_close = true;
+                } else {
+                    check.as_mut().reset(tokio::time::Instant::now() + check_every);
+                }
+            }
+        }
+    }
+}
+
+/// An IO whose first reads return bytes already read from it (while telling the protocols apart).
+struct Prefixed<IO> {
+    prefix: Bytes,
+    io: IO,
+}
+
+impl<IO> Prefixed<IO> {
+    fn new(prefix: Bytes, io: IO) -> Self {
+        Prefixed { prefix, io }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Prefixed<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.prefix.has_remaining() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix[..n]);
+            self.prefix.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -396,5 +702,42 @@ pub async fn shutdown_signal() {
     }
 }
 
-#[allow(dead_code)]
-fn assert_stream_is_io(_: TcpStream) {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sniffing_tells_http2_from_http1_and_keeps_the_bytes() {
+        let (mut client, server) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut client, b"GET / HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let (protocol, mut io) = sniff(server).await.unwrap().unwrap();
+        assert_eq!(protocol, Protocol::Http1);
+        let mut first = [0u8; 3];
+        io.read_exact(&mut first).await.unwrap();
+        assert_eq!(&first, b"GET");
+
+        let (mut client, server) = tokio::io::duplex(64);
+        // The preface in two writes: sniffing waits for all of it.
+        tokio::io::AsyncWriteExt::write_all(&mut client, &H2_PREFACE[..5])
+            .await
+            .unwrap();
+        let sniffing = tokio::spawn(sniff(server));
+        tokio::io::AsyncWriteExt::write_all(&mut client, &H2_PREFACE[5..])
+            .await
+            .unwrap();
+        let (protocol, mut io) = sniffing.await.unwrap().unwrap().unwrap();
+        assert_eq!(protocol, Protocol::Http2);
+        let mut preface = [0u8; 24];
+        io.read_exact(&mut preface).await.unwrap();
+        assert_eq!(&preface, H2_PREFACE);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_closes_before_sending_anything_is_not_served() {
+        let (client, server) = tokio::io::duplex(64);
+        drop(client);
+        assert!(sniff(server).await.unwrap().is_none());
+    }
+}

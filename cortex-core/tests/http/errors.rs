@@ -81,6 +81,21 @@ fn json_req(uri: &str, body: &str) -> Request<Body> {
 struct Logs(Arc<Mutex<Vec<String>>>);
 
 impl Logs {
+    /// The binary-wide capture. A global subscriber, not `set_default`: with scoped subscribers
+    /// on several test threads, tracing's per-callsite interest cache can be computed while no
+    /// scoped subscriber is alive and then skip an event (a flaky miss). Tests find their own
+    /// lines by their request ids.
+    fn global() -> Logs {
+        static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = Logs::default();
+            tracing::subscriber::set_global_default(logs.clone())
+                .expect("no other global subscriber in this test binary");
+            logs
+        })
+        .clone()
+    }
+
     fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
     }
@@ -752,8 +767,7 @@ async fn http_error_constructors_answer_their_status_and_detail() {
 
 #[tokio::test]
 async fn internal_errors_answer_a_generic_500_and_log_the_cause_with_the_request_id() {
-    let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.clone());
+    let logs = Logs::global();
     let app = error_app();
     for kind in ["internal", "io"] {
         let request = Request::get(format!("/fail/{kind}"))
@@ -923,8 +937,7 @@ async fn the_safety_net_converts_axums_plain_text_rejections() {
 
 #[tokio::test]
 async fn the_safety_net_hides_server_error_text_and_keeps_headers() {
-    let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.clone());
+    let logs = Logs::global();
     let app = plain_axum_app();
     let request = Request::get("/secret")
         .header("x-request-id", "r-9")
@@ -994,8 +1007,7 @@ fn panic_app() -> Router {
 
 #[tokio::test]
 async fn a_panic_answers_500_with_the_request_id_is_logged_and_the_router_keeps_serving() {
-    let logs = Logs::default();
-    let _guard = tracing::subscriber::set_default(logs.clone());
+    let logs = Logs::global();
     let app = panic_app();
     let request = Request::get("/boom")
         .header("x-request-id", "req-7")
@@ -1017,7 +1029,7 @@ async fn a_panic_answers_500_with_the_request_id_is_logged_and_the_router_keeps_
     let logged = logs
         .lines()
         .into_iter()
-        .find(|l| l.contains("panicked"))
+        .find(|l| l.contains("panicked") && l.contains("req-7"))
         .expect("the panic is logged");
     assert!(logged.starts_with("ERROR"), "{logged}");
     assert!(logged.contains("request_id=\"req-7\""), "{logged}");

@@ -4,3 +4,5 @@ mod app;
 mod config;
 mod errors;
 mod middleware;
+mod openapi;
+mod server;

@@ -4,6 +4,7 @@ mod async_providers;
 mod config;
 mod graph_errors;
 mod introspection;
+mod lifecycle;
 mod macros;
 mod overrides;
 mod scopes;

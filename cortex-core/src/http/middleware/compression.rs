@@ -2,17 +2,13 @@
 //!
 //! tower-http's `Compression` service wraps every response body in its own body type, which the
 //! router then boxes again, even when nothing is compressed (small JSON, or no
-//! `Accept-Encoding`). This gate looks at the response first and hands only the responses it
-//! will compress to tower-http (through a one-shot service that returns the response), so the
-//! common small response passes untouched.
+//! `Accept-Encoding`). Here the response is looked at first, and only the responses that will be
+//! compressed are handed to tower-http (through a one-shot service that returns the response), so
+//! the common small response passes untouched.
 
 use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, ready};
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::response::Response;
 use futures_util::FutureExt;
 use http::header::{
@@ -20,8 +16,7 @@ use http::header::{
 };
 use http::{HeaderValue, StatusCode};
 use http_body::Body as _;
-use pin_project_lite::pin_project;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 use tower_http::compression::{CompressionLayer, Predicate};
 
 use super::config::{CompressionAlgorithm, CompressionConfig};
@@ -61,28 +56,21 @@ impl CompressionShared {
 
     /// Whether this response is worth compressing at all (regardless of what the client accepts).
     fn compressible(&self, response: &Response) -> bool {
-        let status = response.status();
-        if status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED
-        {
-            return false;
-        }
+        // Cheapest test first: most API responses are small.
         let headers = response.headers();
-        if headers.contains_key(CONTENT_ENCODING) || headers.contains_key(CONTENT_RANGE) {
-            return false;
-        }
         let size = response.body().size_hint().exact().or_else(|| {
-            headers
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok())
+            headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok())
         });
         if size.is_some_and(|size| size < self.min_size) {
             return false;
         }
-        headers
-            .get(CONTENT_TYPE)
-            .is_none_or(|ct| compressible_type(ct.as_bytes()))
+        let status = response.status();
+        if status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            return false;
+        }
+        !headers.contains_key(CONTENT_ENCODING)
+            && !headers.contains_key(CONTENT_RANGE)
+            && headers.get(CONTENT_TYPE).is_none_or(|ct| compressible_type(ct.as_bytes()))
     }
 }
 
@@ -117,85 +105,21 @@ fn compressible_type(content_type: &[u8]) -> bool {
         || starts(b"application/octet-stream"))
 }
 
-#[derive(Clone)]
-pub(crate) struct CompressionGateLayer(pub(crate) Option<Arc<CompressionShared>>);
-
-impl<S> Layer<S> for CompressionGateLayer {
-    type Service = CompressionGate<S>;
-
-    fn layer(&self, inner: S) -> CompressionGate<S> {
-        CompressionGate {
-            inner,
-            shared: self.0.clone(),
+impl CompressionShared {
+    /// Compresses `response` if it is worth it and the client accepts an encoding; otherwise
+    /// passes it through (with `Vary: Accept-Encoding` when it would have been compressed).
+    pub(crate) fn on_response(&self, accept: Option<HeaderValue>, mut response: Response) -> Response {
+        if !self.compressible(&response) {
+            return response;
         }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct CompressionGate<S> {
-    inner: S,
-    shared: Option<Arc<CompressionShared>>,
-}
-
-impl<S> Service<Request> for CompressionGate<S>
-where
-    S: Service<Request, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = CompressionFuture<S::Future>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let accept = match &self.shared {
-            Some(_) => req.headers().get(ACCEPT_ENCODING).cloned(),
-            None => None,
-        };
-        let shared = self.shared.clone();
-        CompressionFuture {
-            inner: self.inner.call(req),
-            shared,
-            accept,
+        match accept {
+            Some(accept) => compress(&self.layer, accept, response),
+            None => {
+                // Nothing accepted: caches must still tell this identity response from the others.
+                response.headers_mut().append(VARY, HeaderValue::from_static("accept-encoding"));
+                response
+            }
         }
-    }
-}
-
-pin_project! {
-    pub(crate) struct CompressionFuture<F> {
-        #[pin]
-        inner: F,
-        shared: Option<Arc<CompressionShared>>,
-        accept: Option<HeaderValue>,
-    }
-}
-
-impl<F, E> Future for CompressionFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        let Some(shared) = this.shared.as_deref() else {
-            return Poll::Ready(Ok(response));
-        };
-        if !shared.compressible(&response) {
-            return Poll::Ready(Ok(response));
-        }
-        let Some(accept) = this.accept.take() else {
-            // Nothing accepted, but a cache must not give this identity response's siblings away.
-            response
-                .headers_mut()
-                .append(VARY, HeaderValue::from_static("accept-encoding"));
-            return Poll::Ready(Ok(response));
-        };
-        Poll::Ready(Ok(compress(&shared.layer, accept, response)))
     }
 }
 

@@ -1201,6 +1201,12 @@ fn de_optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
     deserializer.deserialize_any(V)
 }
 
+/// A validated header value that lives as long as the process: cloning it per response is a copy,
+/// not an atomic reference count shared by every core. Built once per stack, at startup.
+pub(crate) fn static_value(value: &str) -> HeaderValue {
+    HeaderValue::from_static(Box::leak(value.to_owned().into_boxed_str()))
+}
+
 /// The status for a timeout, as configured (validated to 408, 503 or 504).
 pub(crate) fn timeout_status(config: &HttpConfig) -> StatusCode {
     StatusCode::from_u16(config.request_timeout_status).unwrap_or(StatusCode::REQUEST_TIMEOUT)

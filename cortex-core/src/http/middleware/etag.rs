@@ -2,7 +2,7 @@
 //!
 //! tower-http has no ETag layer. This one hashes small, fully buffered `GET`/`HEAD` `200` bodies
 //! with foldhash (a fixed seed, so every instance of the same build agrees) into a weak ETag,
-//! `W/"<length>-<hash>"`. Weak because the compression layer outside may encode the bytes
+//! `W/"<length>-<hash>"`. Weak because compression, which runs after, may encode the bytes
 //! differently; the representation is the same. Responses that already carry a validator (their
 //! own `ETag`, or `Last-Modified` as static files do) are not hashed, but their validators are
 //! honoured.
@@ -13,202 +13,141 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
 use http::header::{
     CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, TRANSFER_ENCODING,
 };
 use http::{HeaderValue, Method, StatusCode};
 use http_body::Body as _;
-use http_body_util::BodyExt;
-use http_body_util::combinators::Collect;
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
 
 use super::config::EtagConfig;
-use crate::http::Problem;
 
 /// The seed of the ETag hash; changing it changes every ETag.
 const SEED: u64 = 0x636f_7274_6578_0001;
 
 #[derive(Clone, Copy)]
-pub(crate) struct EtagLayer {
+pub(crate) struct EtagSettings {
     enabled: bool,
     max_size: u64,
 }
 
-impl EtagLayer {
-    pub(crate) fn new(config: &EtagConfig) -> Self {
-        EtagLayer {
-            enabled: config.enabled,
-            max_size: config.max_size,
-        }
-    }
-}
-
-impl<S> Layer<S> for EtagLayer {
-    type Service = Etag<S>;
-
-    fn layer(&self, inner: S) -> Etag<S> {
-        Etag {
-            inner,
-            settings: *self,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct Etag<S> {
-    inner: S,
-    settings: EtagLayer,
-}
-
-impl<S> Service<Request> for Etag<S>
-where
-    S: Service<Request, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = EtagFuture<S::Future>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        if !self.settings.enabled || !(req.method() == Method::GET || req.method() == Method::HEAD)
-        {
-            return EtagFuture {
-                state: EtagState::Passthrough {
-                    future: self.inner.call(req),
-                },
-            };
-        }
-        let if_none_match = req.headers().get(IF_NONE_MATCH).cloned();
-        // `If-Modified-Since` is ignored when `If-None-Match` is present (RFC 9110 §13.1.3).
-        let if_modified_since = if if_none_match.is_none() {
-            req.headers().get(IF_MODIFIED_SINCE).cloned()
-        } else {
-            None
-        };
-        let conditions = Conditions {
-            if_none_match,
-            if_modified_since,
-            max_size: self.settings.max_size,
-        };
-        EtagFuture {
-            state: EtagState::Inner {
-                future: self.inner.call(req),
-                conditions: Some(conditions),
-            },
-        }
-    }
-}
-
-struct Conditions {
+/// The conditional headers of a `GET` or `HEAD` request.
+pub(crate) struct Conditions {
     if_none_match: Option<HeaderValue>,
     if_modified_since: Option<HeaderValue>,
-    max_size: u64,
 }
 
-pin_project! {
-    pub(crate) struct EtagFuture<F> {
-        #[pin]
-        state: EtagState<F>,
+impl EtagSettings {
+    pub(crate) fn new(config: &EtagConfig) -> Self {
+        EtagSettings { enabled: config.enabled, max_size: config.max_size }
+    }
+
+    /// Whether this request's response is ours to tag (a `GET` or `HEAD`, with ETags on), and its
+    /// conditions, if it has any (boxed: most requests have none).
+    pub(crate) fn on_request(&self, req: &Request) -> (bool, Option<Box<Conditions>>) {
+        if !self.enabled || !(req.method() == Method::GET || req.method() == Method::HEAD) {
+            return (false, None);
+        }
+        let headers = req.headers();
+        let conditions = match headers.get(IF_NONE_MATCH) {
+            Some(if_none_match) => Some(Conditions { if_none_match: Some(if_none_match.clone()), if_modified_since: None }),
+            // `If-Modified-Since` counts only without `If-None-Match` (RFC 9110 §13.1.3).
+            None => headers
+                .get(IF_MODIFIED_SINCE)
+                .map(|since| Conditions { if_none_match: None, if_modified_since: Some(since.clone()) }),
+        };
+        (true, conditions.map(Box::new))
+    }
+
+    /// Whether the body of this response should be buffered and hashed.
+    pub(crate) fn should_hash(&self, response: &Response) -> bool {
+        response.status() == StatusCode::OK && should_hash(response, self.max_size)
     }
 }
 
-pin_project! {
-    #[project = EtagStateProj]
-    enum EtagState<F> {
-        Passthrough { #[pin] future: F },
-        Inner { #[pin] future: F, conditions: Option<Conditions> },
-        Buffering { #[pin] collect: Collect<Body>, parts: Option<http::response::Parts>, conditions: Option<Conditions> },
-    }
+/// Accumulates a response body to hash it: one data frame (the usual case, no copy) or several.
+#[derive(Default)]
+pub(crate) struct Buffer {
+    first: Option<Bytes>,
+    rest: Option<BytesMut>,
 }
 
-impl<F, E> Future for EtagFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+impl Buffer {
+    /// Polls `body` to its end; `Err` if it fails.
+    pub(crate) fn poll_fill(&mut self, body: &mut Body, cx: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
         loop {
-            match state.as_mut().project() {
-                EtagStateProj::Passthrough { future } => return future.poll(cx),
-                EtagStateProj::Inner { future, conditions } => {
-                    let response = match future.poll(cx) {
-                        Poll::Ready(Ok(response)) => response,
-                        other => return other,
-                    };
-                    let conditions = conditions.take().expect("polled after completion");
-                    if response.status() != StatusCode::OK {
-                        return Poll::Ready(Ok(response));
-                    }
-                    if !should_hash(&response, conditions.max_size) {
-                        return Poll::Ready(Ok(evaluate(response, &conditions)));
-                    }
-                    let (parts, body) = response.into_parts();
-                    state.set(EtagState::Buffering {
-                        collect: body.collect(),
-                        parts: Some(parts),
-                        conditions: Some(conditions),
-                    });
-                }
-                EtagStateProj::Buffering {
-                    collect,
-                    parts,
-                    conditions,
-                } => {
-                    let collected = match collect.poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(collected) => collected,
-                    };
-                    let mut parts = parts.take().expect("polled after completion");
-                    let conditions = conditions.take().expect("polled after completion");
-                    let bytes = match collected {
-                        Ok(collected) => collected.to_bytes(),
-                        Err(error) => {
-                            tracing::warn!(%error, "failed to read a response body");
-                            return Poll::Ready(Ok(Problem::new(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                            )
-                            .into_response()));
+            match std::task::ready!(Pin::new(&mut *body).poll_frame(cx)) {
+                None => return Poll::Ready(Ok(())),
+                Some(Err(error)) => return Poll::Ready(Err(error)),
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else { continue };
+                    match (&mut self.first, &mut self.rest) {
+                        (None, _) => self.first = Some(data),
+                        (Some(first), None) => {
+                            let mut rest = BytesMut::with_capacity(first.len() + data.len());
+                            rest.extend_from_slice(first);
+                            rest.extend_from_slice(&data);
+                            self.rest = Some(rest);
                         }
-                    };
-                    parts.headers.insert(ETAG, etag_for(&bytes));
-                    let response = Response::from_parts(parts, Body::from(bytes));
-                    return Poll::Ready(Ok(evaluate(response, &conditions)));
+                        (Some(_), Some(rest)) => rest.extend_from_slice(&data),
+                    }
                 }
             }
         }
     }
+
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match (self.first, self.rest) {
+            (_, Some(rest)) => rest.freeze(),
+            (Some(first), None) => first,
+            (None, None) => Bytes::new(),
+        }
+    }
+}
+
+/// Adds the ETag of `bytes` to `parts` and rebuilds the response.
+pub(crate) fn tagged(mut parts: http::response::Parts, bytes: Bytes) -> Response {
+    parts.headers.insert(ETAG, etag_for(&bytes));
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Small, complete, unvalidated, unencoded bodies get an ETag.
 fn should_hash(response: &Response, max_size: u64) -> bool {
-    let headers = response.headers();
-    !headers.contains_key(ETAG)
-        && !headers.contains_key(LAST_MODIFIED)
-        && !headers.contains_key(CONTENT_ENCODING)
-        && response
-            .body()
-            .size_hint()
-            .exact()
-            .is_some_and(|size| size <= max_size)
+    // A response has a handful of headers: one pass over them is cheaper than three lookups.
+    response.body().size_hint().exact().is_some_and(|size| size <= max_size)
+        && !response.headers().keys().any(|name| name == ETAG || name == LAST_MODIFIED || name == CONTENT_ENCODING)
 }
 
 /// `W/"<length in hex>-<64-bit hash in hex>"`.
 fn etag_for(bytes: &[u8]) -> HeaderValue {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let hash = foldhash::fast::FixedState::with_seed(SEED).hash_one(bytes);
-    let value = format!("W/\"{:x}-{hash:016x}\"", bytes.len());
-    HeaderValue::from_str(&value).expect("hex digits are a valid header value")
+    let mut out = [0u8; 3 + 16 + 1 + 16 + 1];
+    out[..3].copy_from_slice(b"W/\"");
+    let mut at = 3;
+    let len = bytes.len() as u64;
+    let len_digits = (16 - len.leading_zeros() as usize / 4).max(1);
+    for i in (0..len_digits).rev() {
+        out[at] = DIGITS[((len >> (i * 4)) & 0xf) as usize];
+        at += 1;
+    }
+    out[at] = b'-';
+    at += 1;
+    for i in (0..16).rev() {
+        out[at] = DIGITS[((hash >> (i * 4)) & 0xf) as usize];
+        at += 1;
+    }
+    out[at] = b'"';
+    HeaderValue::from_bytes(&out[..=at]).expect("hex digits are a valid header value")
 }
 
-fn evaluate(response: Response, conditions: &Conditions) -> Response {
+/// Answers `304` when the request's conditions say the client's copy is fresh.
+pub(crate) fn evaluate(response: Response, conditions: &Conditions) -> Response {
+    if response.status() != StatusCode::OK {
+        return response;
+    }
     let headers = response.headers();
     let fresh = if let Some(if_none_match) = &conditions.if_none_match {
         headers

@@ -12,11 +12,16 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::http::Problem;
 
+/// The default request id header; under another name the id is also kept in the extensions.
+pub(crate) static DEFAULT_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
 /// The id of the current request: taken from the configured header (`x-request-id`) when the
 /// client or proxy sent a well-formed one and `trust_incoming` is on, generated otherwise.
 ///
-/// It lives in the request's extensions, is echoed in the response header, and is a field of the
-/// request's tracing span. Generated ids are 32 lowercase hex digits (128 bits, the size of a W3C
+/// The middleware puts it in the request header (replacing a missing, malformed or distrusted
+/// one), echoes it in the response header and records it in the request's tracing span; under a
+/// custom header name it is also kept in the request's extensions. With the middleware off, the
+/// extractor reads a well-formed `x-request-id` as the client sent it. Generated ids are 32 lowercase hex digits (128 bits, the size of a W3C
 /// trace id) from a per-thread generator seeded once: no system call per request.
 ///
 /// Handlers take it as an extractor (`Option<RequestId>` when the middleware may be off):
@@ -63,6 +68,20 @@ impl RequestId {
     /// The id as a header value.
     pub fn header_value(&self) -> &HeaderValue {
         &self.0
+    }
+
+    /// The header value, by value.
+    pub fn into_header_value(self) -> HeaderValue {
+        self.0
+    }
+
+    /// The id of a request, as the middleware put it in force: from the extensions (when the
+    /// header has a custom name), else from a well-formed `x-request-id` header.
+    pub fn from_parts(extensions: &http::Extensions, headers: &HeaderMap) -> Option<Self> {
+        if let Some(id) = extensions.get::<RequestId>() {
+            return Some(id.clone());
+        }
+        headers.get(&DEFAULT_HEADER).and_then(RequestId::from_header)
     }
 
     /// Accepts an incoming id: 1 to 128 visible ASCII characters (so it cannot forge log lines).
@@ -112,7 +131,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<RequestId>().cloned().ok_or_else(|| {
+        RequestId::from_parts(&parts.extensions, &parts.headers).ok_or_else(|| {
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR)
                 .with_detail("no request id: the request id middleware is off (set [http.request_id] enabled = true, or extract Option<RequestId>)")
         })
@@ -126,7 +145,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for RequestId {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(parts.extensions.get::<RequestId>().cloned())
+        Ok(RequestId::from_parts(&parts.extensions, &parts.headers))
     }
 }
 

@@ -1,0 +1,67 @@
+//! Instructions per request, in-process, under callgrind (gungraun): one JSON endpoint as bare
+//! axum, as a Cortex app with the full default middleware stack, and with
+//! `HttpConfig::minimal()`, in the same run.
+//!
+//! Each benchmark sends [`REQUESTS`] `GET /json` requests through `oneshot` on the router and
+//! reads every body; divide by it for the cost of one request. The router, the runtime and the
+//! requests are made by the `setup` function (not counted), which also warms the router up.
+//! Profiles for `callgrind_annotate` land in
+//! `target/gungraun/cortex-http-bench/instructions/json/<variant>/`.
+//!
+//! ```text
+//! cargo install gungraun-runner --version 0.20.0   # or scripts/bench --http
+//! cargo bench -p cortex-http-bench --bench instructions
+//! ```
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use cortex::axum::Router;
+use cortex::axum::body::Body;
+use cortex_http_bench::{BODY, Variant, request};
+use gungraun::{library_benchmark, library_benchmark_group, main};
+use http::Request;
+use http_body_util::BodyExt;
+use tokio::runtime::Runtime;
+use tower::ServiceExt;
+
+/// Requests per benchmark.
+const REQUESTS: usize = 1_000;
+
+struct Fixture {
+    runtime: Runtime,
+    router: Router,
+    requests: Vec<Request<Body>>,
+}
+
+fn fixture(variant: Variant) -> Fixture {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let router = runtime.block_on(variant.router());
+    // First requests pay for lazy statics, thread-locals and allocator pools: not counted.
+    runtime.block_on(serve(&router, (0..100).map(|_| request()).collect()));
+    Fixture { runtime, router, requests: (0..REQUESTS).map(|_| request()).collect() }
+}
+
+async fn serve(router: &Router, requests: Vec<Request<Body>>) {
+    for request in requests {
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, BODY);
+        black_box(body);
+    }
+}
+
+#[library_benchmark]
+#[bench::bare_axum(args = (Variant::BareAxum), setup = fixture)]
+#[bench::cortex_full(args = (Variant::CortexFull), setup = fixture)]
+#[bench::cortex_minimal(args = (Variant::CortexMinimal), setup = fixture)]
+fn json_x1000(mut f: Fixture) -> Fixture {
+    let requests = std::mem::take(&mut f.requests);
+    f.runtime.block_on(serve(black_box(&f.router), requests));
+    f
+}
+
+library_benchmark_group!(name = json, benchmarks = [json_x1000]);
+
+main!(library_benchmark_groups = [json]);

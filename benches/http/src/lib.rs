@@ -1,0 +1,304 @@
+//! Fixtures for the HTTP benchmarks: one JSON endpoint served as bare axum and as a Cortex app
+//! (full default middleware stack, or [`HttpConfig::minimal`]), and a loopback load driver that
+//! measures them side by side.
+//!
+//! | benchmark | what it measures | run it with |
+//! | --- | --- | --- |
+//! | `instructions` | instructions per request in-process (`oneshot` on the router), under callgrind | `scripts/bench --http` |
+//! | `throughput` | requests per second and server CPU per request over 127.0.0.1 keep-alive connections | `scripts/bench --http` |
+//!
+//! `docs/src/performance.md` explains the setup and reports the numbers.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cortex::axum::extract::{ConnectInfo, State};
+use cortex::axum::routing::get;
+use cortex::axum::{self, Router};
+use cortex::http::Json;
+use cortex::http::middleware::HttpConfig;
+use cortex::prelude::*;
+use cortex::server::{ServeOptions, Server};
+use cortex::{App, Application, controller, routes};
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+
+/// The path of the JSON endpoint.
+pub const PATH: &str = "/json";
+
+/// The body every variant answers: `{"message":"Hello, World!"}`.
+pub const BODY: &str = r#"{"message":"Hello, World!"}"#;
+
+/// What the endpoint serializes.
+#[derive(Debug, Serialize)]
+pub struct Message {
+    /// Always `Hello, World!`.
+    pub message: &'static str,
+}
+
+/// The service behind the endpoint, the same in every variant: a singleton in the Cortex app, an
+/// `Arc` in the router's state for bare axum.
+#[injectable]
+#[derive(Debug, Default)]
+pub struct Greeter;
+
+impl Greeter {
+    /// The message.
+    pub fn message(&self) -> Message {
+        Message { message: "Hello, World!" }
+    }
+}
+
+/// The endpoint as a Cortex controller: `GET /json`.
+#[controller("/")]
+pub struct JsonController {
+    greeter: Inject<Greeter>,
+}
+
+#[routes]
+impl JsonController {
+    #[get("/json")]
+    async fn json(&self) -> Json<Message> {
+        Json(self.greeter.message())
+    }
+}
+
+async fn bare_json(State(greeter): State<Arc<Greeter>>) -> axum::Json<Message> {
+    axum::Json(greeter.message())
+}
+
+/// The same endpoint on a bare axum `Router`: no middleware, no container.
+pub fn bare_router() -> Router {
+    Router::new().route(PATH, get(bare_json)).with_state(Arc::new(Greeter))
+}
+
+/// [`HttpConfig::default`] — every default protection on — with the rate limit's quota raised so
+/// that a benchmark from one address is never refused: the limiter still runs (one key hash and
+/// one GCRA step per request).
+pub fn full_config() -> HttpConfig {
+    let mut config = HttpConfig::default();
+    config.rate_limit.per_second = 1_000_000_000;
+    config.rate_limit.burst = 1_000_000_000;
+    config
+}
+
+/// The Cortex app: the controller, the container, and the middleware stack built from `http`.
+pub async fn cortex_app(http: HttpConfig) -> Application {
+    App::new()
+        .http_config(http)
+        .register::<Greeter>()
+        .controller::<JsonController>()
+        .build()
+        .await
+        .expect("the benchmark app builds")
+}
+
+/// The variants measured side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Bare axum: the router alone, served by `axum::serve`.
+    BareAxum,
+    /// The Cortex app with [`full_config`] (the default stack), served by Cortex's server.
+    CortexFull,
+    /// The Cortex app with [`HttpConfig::minimal`], served by Cortex's server.
+    CortexMinimal,
+    /// The bare axum router served by Cortex's server: separates the server's cost from the
+    /// stack's (throughput only).
+    BareOnCortexServer,
+}
+
+impl Variant {
+    /// Every variant, baseline first.
+    pub const ALL: [Variant; 4] = [Variant::BareAxum, Variant::CortexFull, Variant::CortexMinimal, Variant::BareOnCortexServer];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::BareAxum => "bare_axum",
+            Variant::CortexFull => "cortex_full",
+            Variant::CortexMinimal => "cortex_minimal",
+            Variant::BareOnCortexServer => "bare_axum_on_cortex_server",
+        }
+    }
+
+    /// The router the variant serves (for the in-process benchmark).
+    pub async fn router(self) -> Router {
+        match self {
+            Variant::BareAxum | Variant::BareOnCortexServer => bare_router(),
+            Variant::CortexFull => cortex_app(full_config()).await.router(),
+            Variant::CortexMinimal => cortex_app(HttpConfig::minimal()).await.router(),
+        }
+    }
+}
+
+/// A `GET /json` request as the server hands it to the router: with the peer address (so the
+/// rate limiter keys on it) and a host.
+pub fn request() -> Request<axum::body::Body> {
+    let mut request = Request::get(PATH).header("host", "127.0.0.1").body(axum::body::Body::empty()).expect("a valid request");
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 40000))));
+    request
+}
+
+// --- the loopback load driver -------------------------------------------------------------------
+
+/// How hard and how long [`measure`] drives a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Keep-alive HTTP/1.1 connections, each sending one request at a time.
+    pub connections: usize,
+    /// Traffic before counting starts.
+    pub warm_up: Duration,
+    /// How long requests are counted.
+    pub measure: Duration,
+}
+
+/// What one [`measure`] run saw.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    /// Responses (all `200` with the expected body) completed while counting.
+    pub requests: u64,
+    /// How long requests were counted ([`Load::measure`]).
+    pub elapsed: Duration,
+    /// CPU time of the server's thread while counting (read when counting starts and ends,
+    /// by a task on that thread).
+    pub server_cpu: Duration,
+}
+
+impl Measured {
+    /// Requests per second.
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Server CPU per request, in microseconds.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
+
+    /// How busy the server's thread was while counting (1.0 = always on CPU).
+    pub fn server_utilization(&self) -> f64 {
+        self.server_cpu.as_secs_f64() / self.elapsed.as_secs_f64()
+    }
+}
+
+/// CPU time of the calling thread so far (`/proc/thread-self/schedstat`, nanoseconds; Linux).
+fn thread_cpu() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat is readable (Linux)");
+    let nanos = text.split_whitespace().next().and_then(|n| n.parse().ok()).expect("schedstat starts with nanoseconds on CPU");
+    Duration::from_nanos(nanos)
+}
+
+/// Serves `variant` on 127.0.0.1 from a thread of its own (a single-threaded tokio runtime, so
+/// that its CPU time is the server's), drives it with `load.connections` keep-alive hyper client
+/// connections from the calling thread, and counts the responses completed during
+/// `load.measure`. Panics on any response that is not `200` with the expected body.
+pub fn measure(variant: Variant, load: Load) -> Measured {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (start_tx, start_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (cpu_tx, cpu_rx) = std::sync::mpsc::channel();
+    let (quit_tx, quit_rx) = tokio::sync::oneshot::channel::<()>();
+
+    let server = std::thread::Builder::new()
+        .name(format!("server-{}", variant.name()))
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async move {
+                // The CPU clock is read on this thread, by a task of this runtime.
+                tokio::spawn(async move {
+                    if start_rx.await.is_ok() {
+                        let before = thread_cpu();
+                        let _ = stop_rx.await;
+                        let _ = cpu_tx.send(thread_cpu().saturating_sub(before));
+                    }
+                });
+                let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind 127.0.0.1");
+                addr_tx.send(listener.local_addr().expect("an address")).expect("the driver waits");
+                let quit = async move {
+                    let _ = quit_rx.await;
+                };
+                serve(variant, listener, quit).await;
+            });
+        })
+        .expect("a server thread");
+    let addr: SocketAddr = addr_rx.recv().expect("the server binds");
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let requests = runtime.block_on(drive(addr, load, start_tx, stop_tx));
+    let server_cpu = cpu_rx.recv().expect("the server's CPU time");
+    let _ = quit_tx.send(());
+    server.join().expect("the server thread ends");
+    Measured { requests, elapsed: load.measure, server_cpu }
+}
+
+async fn serve(variant: Variant, listener: tokio::net::TcpListener, quit: impl Future<Output = ()> + Send + 'static) {
+    match variant {
+        Variant::BareAxum => {
+            axum::serve(listener, bare_router()).with_graceful_shutdown(quit).await.expect("axum serves");
+        }
+        Variant::BareOnCortexServer => {
+            let server = Server::from_listener(listener, ServeOptions::default()).expect("a server");
+            server.serve(bare_router(), quit).await.expect("Cortex's server serves");
+        }
+        Variant::CortexFull | Variant::CortexMinimal => {
+            let config = if variant == Variant::CortexFull { full_config() } else { HttpConfig::minimal() };
+            let running = cortex_app(config).await.serve_on(listener).await.expect("the app serves");
+            quit.await;
+            running.shutdown().await.expect("the app stops");
+        }
+    }
+}
+
+/// Runs the client side: `load.connections` connections, each looping `GET /json`.
+async fn drive(
+    addr: SocketAddr,
+    load: Load,
+    start: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+) -> u64 {
+    let begin = Instant::now() + load.warm_up;
+    let end = begin + load.measure;
+    let counted = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::with_capacity(load.connections);
+    for _ in 0..load.connections {
+        let counted = counted.clone();
+        clients.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the server");
+            let _ = stream.set_nodelay(true);
+            let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+                .await
+                .expect("an HTTP/1.1 connection");
+            tokio::spawn(connection);
+            let mut mine = 0;
+            loop {
+                let request = Request::get(PATH).header("host", "127.0.0.1").body(Empty::new()).expect("a valid request");
+                let response = sender.send_request(request).await.expect("a response");
+                let status = response.status();
+                let body = response.into_body().collect().await.expect("a whole body").to_bytes();
+                assert!(status == StatusCode::OK && body == BODY, "unexpected answer: {status} {body:?}");
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                if now >= begin {
+                    mine += 1;
+                }
+            }
+            counted.fetch_add(mine, Ordering::Relaxed);
+        }));
+    }
+    tokio::time::sleep_until(begin.into()).await;
+    let _ = start.send(());
+    tokio::time::sleep_until(end.into()).await;
+    let _ = stop.send(());
+    for client in clients {
+        client.await.expect("a client task");
+    }
+    counted.load(Ordering::Relaxed)
+}

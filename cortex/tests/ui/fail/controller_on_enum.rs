@@ -1,0 +1,8 @@
+use cortex::prelude::*;
+
+#[controller("/users")]
+enum UserController {
+    Admin,
+}
+
+fn main() {}

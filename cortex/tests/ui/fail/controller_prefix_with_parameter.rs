@@ -1,0 +1,6 @@
+use cortex::prelude::*;
+
+#[controller("/users/{id}")]
+struct UserController;
+
+fn main() {}

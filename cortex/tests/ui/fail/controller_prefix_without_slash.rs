@@ -1,0 +1,6 @@
+use cortex::prelude::*;
+
+#[controller("users")]
+struct UserController;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cortex::prelude::*;
+
+#[controller("/users", scope = "request")]
+struct UserController;
+
+fn main() {}

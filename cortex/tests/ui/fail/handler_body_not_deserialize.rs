@@ -1,0 +1,18 @@
+use cortex::prelude::*;
+
+struct NewUser {
+    name: String,
+}
+
+#[controller("/users")]
+struct UserController;
+
+#[routes]
+impl UserController {
+    #[post("/")]
+    async fn create(&self, Json(user): Json<NewUser>) -> String {
+        user.name
+    }
+}
+
+fn main() {}

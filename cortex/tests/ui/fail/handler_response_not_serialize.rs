@@ -1,0 +1,18 @@
+use cortex::prelude::*;
+
+struct User {
+    name: String,
+}
+
+#[controller("/users")]
+struct UserController;
+
+#[routes]
+impl UserController {
+    #[get("/me")]
+    async fn me(&self) -> Result<Json<User>, HttpError> {
+        Ok(Json(User { name: "Ada".into() }))
+    }
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[cortex::main]
+fn main() -> cortex::Result<()> {
+    Ok(())
+}

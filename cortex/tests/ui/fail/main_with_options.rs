@@ -1,0 +1,4 @@
+#[cortex::main(flavor = "current_thread")]
+async fn main() -> cortex::Result<()> {
+    Ok(())
+}

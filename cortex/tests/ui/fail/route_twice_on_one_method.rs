@@ -1,0 +1,15 @@
+use cortex::prelude::*;
+
+#[controller("/users")]
+struct UserController;
+
+#[routes]
+impl UserController {
+    #[get("/")]
+    #[head("/")]
+    async fn list(&self) -> &'static str {
+        "all"
+    }
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use cortex::prelude::*;
+
+#[routes]
+struct UserController;
+
+fn main() {}

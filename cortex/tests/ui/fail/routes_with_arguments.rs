@@ -1,0 +1,14 @@
+use cortex::prelude::*;
+
+#[controller]
+struct UserController;
+
+#[routes("/users")]
+impl UserController {
+    #[get("/")]
+    async fn list(&self) -> &'static str {
+        "all"
+    }
+}
+
+fn main() {}

@@ -1,0 +1,70 @@
+//! `hello`: the smallest Cortex app — one controller, one injectable service, configuration from
+//! `cortex.toml`.
+//!
+//! ```text
+//! GET /              {"message":"Hello, world!"}
+//! GET /hello/{name}  {"message":"Hello, Ada!"}
+//! ```
+//!
+//! The binary (`src/main.rs`) is the usual `App::from_config()?.discover().run()`; the controller
+//! and the service live here, in the library, so that the integration test builds the very same
+//! app in-process.
+
+use cortex::http::{HttpError, Json, Path};
+use cortex::prelude::*;
+use cortex::{controller, routes};
+use serde::Serialize;
+
+/// What every route answers.
+#[derive(Debug, Serialize)]
+struct Greeting {
+    message: String,
+}
+
+/// Makes greetings. A singleton (the default scope): built once when the app starts, shared by
+/// every request.
+#[injectable]
+struct Greeter {
+    /// `hello.greeting` from `cortex.toml`; `CORTEX_HELLO__GREETING=Hi` overrides it. A missing key
+    /// stops the app at startup, naming the key and this type.
+    #[inject(config = "hello.greeting")]
+    greeting: String,
+}
+
+impl Greeter {
+    fn greet(&self, name: &str) -> Greeting {
+        Greeting { message: format!("{}, {name}!", self.greeting) }
+    }
+}
+
+/// The longest name `/hello/{name}` accepts, in characters.
+const MAX_NAME: usize = 64;
+
+/// Serves `/` and `/hello/{name}`. A controller is an injectable singleton: its fields are
+/// resolved once, at startup.
+#[controller("/")]
+struct HelloController {
+    greeter: Inject<Greeter>,
+}
+
+#[routes]
+impl HelloController {
+    /// `GET /`: a greeting for everyone.
+    #[get("/")]
+    async fn index(&self) -> Json<Greeting> {
+        Json(self.greeter.greet("world"))
+    }
+
+    /// `GET /hello/{name}`: a greeting for `name` (1 to 64 characters). Anything else is a
+    /// `400 Bad Request` with an `application/problem+json` body.
+    #[get("/hello/{name}")]
+    async fn hello(&self, Path(name): Path<String>) -> Result<Json<Greeting>, HttpError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME {
+            return Err(HttpError::bad_request(format!(
+                "`name` must be 1 to {MAX_NAME} characters"
+            )));
+        }
+        Ok(Json(self.greeter.greet(name)))
+    }
+}

@@ -1,0 +1,228 @@
+//! The hello example end to end: the app in-process (every route, bad inputs answered with
+//! problem details), then the `hello` binary as a real process on a free port, stopped with
+//! SIGTERM.
+#![allow(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cortex::axum::body::Body;
+use cortex::config::Config;
+use cortex::{App, Application};
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+// Links the library, whose controller and service `discover()` finds.
+use hello as _;
+
+// --- in-process ---------------------------------------------------------------------------------
+
+/// The app as the binary builds it, on `cortex.toml` + `cortex.test.toml`, ignoring the process
+/// environment.
+async fn app() -> Application {
+    let config = Config::builder()
+        .dir(env!("CARGO_MANIFEST_DIR"))
+        .env_vars([("CORTEX_PROFILE", "test")])
+        .load()
+        .expect("the configuration loads");
+    App::with_config(config).discover().build().await.expect("the app builds")
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+async fn call(app: &Application, method: &str, uri: &str) -> Reply {
+    let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+    let response = app.router().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply { status: parts.status, headers: parts.headers, body }
+}
+
+fn assert_problem(reply: &Reply, status: StatusCode) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.headers["content-type"], "application/problem+json", "{}", reply.body);
+    assert_eq!(reply.body["status"], status.as_u16(), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn every_route_answers_and_bad_input_gets_problem_details() {
+    let app = app().await;
+    let routes: Vec<_> = app.routes().iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
+    assert_eq!(routes, [("GET", "/"), ("GET", "/hello/{name}")]);
+
+    let index = call(&app, "GET", "/").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert_eq!(index.headers["content-type"], "application/json");
+    assert!(index.headers.contains_key("x-request-id"), "the default middleware stack is on");
+    assert_eq!(index.body, json!({ "message": "Hello, world!" }));
+
+    let ada = call(&app, "GET", "/hello/Ada").await;
+    assert_eq!((ada.status, ada.body), (StatusCode::OK, json!({ "message": "Hello, Ada!" })));
+    let spaced = call(&app, "GET", "/hello/%20Grace%20Hopper%20").await;
+    assert_eq!(spaced.body, json!({ "message": "Hello, Grace Hopper!" }));
+
+    let long = call(&app, "GET", &format!("/hello/{}", "a".repeat(65))).await;
+    assert_problem(&long, StatusCode::BAD_REQUEST);
+    assert_eq!(long.body["detail"], "`name` must be 1 to 64 characters");
+    assert_problem(&call(&app, "GET", "/hello/%20").await, StatusCode::BAD_REQUEST);
+    assert_problem(&call(&app, "GET", "/hello/%FF").await, StatusCode::BAD_REQUEST);
+
+    assert_problem(&call(&app, "GET", "/hello").await, StatusCode::NOT_FOUND);
+    assert_problem(&call(&app, "GET", "/hello/Ada/again").await, StatusCode::NOT_FOUND);
+    let post = call(&app, "POST", "/").await;
+    assert_problem(&post, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(post.headers["allow"].to_str().unwrap().contains("GET"));
+
+    assert_eq!(call(&app, "GET", "/health/live").await.status, StatusCode::OK);
+    let ready = call(&app, "GET", "/health/ready").await;
+    assert_eq!((ready.status, &ready.body["status"]), (StatusCode::OK, &json!("up")));
+}
+
+#[tokio::test]
+async fn the_greeting_comes_from_the_configuration() {
+    let config = Config::builder()
+        .dir(env!("CARGO_MANIFEST_DIR"))
+        .env_vars([("CORTEX_PROFILE", "test"), ("CORTEX_HELLO__GREETING", "Hi")])
+        .load()
+        .unwrap();
+    let app = App::with_config(config).discover().build().await.unwrap();
+    assert_eq!(call(&app, "GET", "/hello/Ada").await.body, json!({ "message": "Hi, Ada!" }));
+
+    // `App::new()` has an empty configuration.
+    let err = App::new().discover().build().await.unwrap_err();
+    assert!(err.to_string().contains("hello.greeting"), "a missing key stops the start and is named: {err}");
+}
+
+// --- as a process -------------------------------------------------------------------------------
+
+/// A port nobody listens on right now: bind port 0, read the port, close the socket.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
+/// The `hello` binary, running; killed if a test fails before stopping it.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl Process {
+    fn spawn() -> Process {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hello"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("CORTEX_PROFILE", "test")
+            .env("CORTEX_PORT", port.to_string())
+            .env("CORTEX_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the hello binary starts");
+        // Drain the log continuously (a full pipe would block the server), keep it for messages.
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        Process { child, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Polls `/health/ready` until it answers 200; fails if the process exits or the deadline
+    /// passes first.
+    async fn wait_ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("hello exited before it was ready ({status}):\n{}", self.log());
+            }
+            if let Ok((StatusCode::OK, _, _)) = get(self.addr, "/health/ready").await {
+                return;
+            }
+            assert!(Instant::now() < deadline, "hello was not ready within {within:?}:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGTERM, as an orchestrator does.
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit; fails after `within`.
+    async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "hello did not exit within {within:?}:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `GET path` on a new HTTP/1.1 connection to `addr`.
+async fn get(addr: SocketAddr, path: &str) -> Result<(StatusCode, HeaderMap, Bytes), Box<dyn std::error::Error + Send + Sync>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = Request::get(path).header("host", addr.to_string()).body(Full::<Bytes>::default())?;
+    let response = sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    Ok((parts.status, parts.headers, body.collect().await?.to_bytes()))
+}
+
+#[tokio::test]
+async fn the_binary_serves_on_cortex_port_and_stops_on_sigterm() {
+    let mut hello = Process::spawn();
+    hello.wait_ready(Duration::from_secs(30)).await;
+
+    let (status, headers, body) = get(hello.addr, "/hello/Ada").await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({ "message": "Hello, Ada!" }));
+    let (status, headers, _) = get(hello.addr, "/nope").await.unwrap();
+    assert_eq!((status, &headers["content-type"]), (StatusCode::NOT_FOUND, &"application/problem+json".parse().unwrap()));
+
+    let started = Instant::now();
+    hello.terminate();
+    let status = hello.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.success(), "hello exited with {status}:\n{}", hello.log());
+    assert!(started.elapsed() < Duration::from_secs(5), "an idle server stops at once, took {:?}", started.elapsed());
+    assert!(get(hello.addr, "/").await.is_err(), "nothing listens after the exit");
+}
