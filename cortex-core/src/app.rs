@@ -33,6 +33,8 @@ use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
 type Hook = Box<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync>;
 type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
+/// A controller: its name, its key in the container, and how to build its routes.
+type ControllerEntry = (&'static str, fn() -> cortex_di::Key, RoutesFn);
 type OpenApiHook = Box<dyn Fn(&mut utoipa::openapi::OpenApi) + Send + Sync>;
 
 /// What a lifecycle hook returns on failure.
@@ -103,12 +105,12 @@ impl<F: Fn(App) -> App + Send + Sync + 'static> Plugin for F {
 
 /// The application builder.
 ///
-/// See the [module documentation](self) for the usual shape; [`build`](Self::build) returns an
-/// [`Application`] that can be served or exercised in-process by tests.
+/// `App::from_config()?.discover().run().await` is the usual shape; [`build`](Self::build)
+/// returns an [`Application`] that can be served or exercised in-process by tests.
 pub struct App {
     config: Config,
     builder: ContainerBuilder,
-    routes: Vec<(&'static str, fn() -> cortex_di::Key, RoutesFn)>,
+    routes: Vec<ControllerEntry>,
     routers: Vec<Router>,
     on_start: Vec<Hook>,
     on_ready: Vec<Hook>,
@@ -264,7 +266,10 @@ impl App {
     /// });
     /// # let _ = app;
     /// ```
-    pub fn openapi_with(mut self, modify: impl Fn(&mut utoipa::openapi::OpenApi) + Send + Sync + 'static) -> Self {
+    pub fn openapi_with(
+        mut self,
+        modify: impl Fn(&mut utoipa::openapi::OpenApi) + Send + Sync + 'static,
+    ) -> Self {
         self.openapi_hooks.push(Box::new(modify));
         self
     }
@@ -317,7 +322,9 @@ impl App {
         };
         let stack = Stack::new(&http)?;
         let openapi_config = OpenApiConfig::from_config(&self.config)?;
-        let mut openapi = openapi_config.enabled.then(|| OpenApiBuilder::from_config(&openapi_config));
+        let mut openapi = openapi_config
+            .enabled
+            .then(|| OpenApiBuilder::from_config(&openapi_config));
         let container = self.builder.build().await?;
         // The singletons' OnStart hooks (dependencies first), then the app's own closures.
         container.start().await?;
@@ -401,10 +408,13 @@ impl App {
         let checks: Vec<Arc<dyn HealthCheck>> = container.get_all::<dyn HealthCheck>()?.into_iter().map(|c| c.into_arc()).collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let router = router.merge(health.router());
-        let router = problem_fallbacks(router).layer(ProblemLayer::new()).layer(Extension(container.clone()));
-        // `with_state(())` turns every handler into its final, layered service now; a `Router<()>`
-        // left as is rebuilds that service (boxing each layer again) on every request.
-        let router = stack.apply(router).with_state(());
+        // One `Router::layer` call for the stack, the container and the problem layer (each call
+        // boxes every route again); `with_state(())` then builds each route's layered service
+        // once, where a `Router<()>` left as is rebuilds it on every request.
+        let app_layers = (Extension(container.clone()), ProblemLayer::new());
+        let router = stack
+            .apply_with(problem_fallbacks(router), app_layers)
+            .with_state(());
 
         table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
         Ok(Application {

@@ -23,17 +23,8 @@ pub mod __private {
     pub use axum;
     pub use http;
 
-    /// Fails to compile, at the argument, when `T` cannot be extracted from the request head.
-    pub fn assert_parts_extractor<T: axum::extract::FromRequestParts<()>>() {}
-
-    /// Fails to compile, at the argument, when `T` is no extractor at all.
-    pub fn assert_last_extractor<T: axum::extract::FromRequest<(), M>, M>() {}
-
-    /// Fails to compile, at the return type, when it cannot be a response.
-    pub fn assert_response<R: axum::response::IntoResponse>() {}
-
     /// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
-    pub fn run_main<F: std::future::Future>(body: F) -> F::Output {
+    pub fn run_main<O, F: std::future::Future<Output = O>>(body: F) -> O {
         crate::logging::init();
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
         match runtime {
@@ -43,5 +34,35 @@ pub mod __private {
                 std::process::exit(1);
             }
         }
+    }
+
+    /// What a `#[cortex::main]` function may return.
+    pub trait MainOutput {
+        /// The process's exit status, after printing an error if there is one.
+        fn report(self) -> std::process::ExitCode;
+    }
+
+    impl MainOutput for () {
+        fn report(self) -> std::process::ExitCode {
+            std::process::ExitCode::SUCCESS
+        }
+    }
+
+    impl<E: std::fmt::Display> MainOutput for Result<(), E> {
+        fn report(self) -> std::process::ExitCode {
+            match self {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "exiting");
+                    eprintln!("error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+
+    /// Reports `main`'s result.
+    pub fn report<O: MainOutput>(output: O) -> std::process::ExitCode {
+        output.report()
     }
 }

@@ -54,11 +54,18 @@ struct ControllerArgs {
 
 impl Parse for ControllerArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let prefix = if input.peek(LitStr) { Some(input.parse::<LitStr>()?) } else { None };
+        let prefix = if input.peek(LitStr) {
+            Some(input.parse::<LitStr>()?)
+        } else {
+            None
+        };
         if prefix.is_some() && !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
-        Ok(ControllerArgs { prefix, rest: input.parse()? })
+        Ok(ControllerArgs {
+            prefix,
+            rest: input.parse()?,
+        })
     }
 }
 
@@ -114,7 +121,10 @@ fn parse_guard(attr: &Attribute) -> syn::Result<Decorator> {
         if input.peek(syn::Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
             let key: syn::Ident = input.parse()?;
             if key != "inject" {
-                return Err(syn::Error::new(key.span(), format!("unknown guard option `{key}`; {hint}")));
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown guard option `{key}`; {hint}"),
+                ));
             }
             input.parse::<Token![=]>()?;
             let ty: Type = input.parse()?;
@@ -139,7 +149,12 @@ pub(crate) fn guard_names(decorators: &[Decorator]) -> Vec<String> {
 
 /// Applies `decorators` to the `MethodRouter` in `route`: guards innermost (they run last, just
 /// before the handler), then middleware, the first listed outermost.
-pub(crate) fn decorate(core: &syn::Path, route: &syn::Ident, container: &syn::Ident, decorators: &[Decorator]) -> TokenStream {
+pub(crate) fn decorate(
+    core: &syn::Path,
+    route: &syn::Ident,
+    container: &syn::Ident,
+    decorators: &[Decorator],
+) -> TokenStream {
     let guards: Vec<TokenStream> = decorators
         .iter()
         .filter_map(|d| match d {
@@ -165,7 +180,9 @@ pub(crate) fn decorate(core: &syn::Path, route: &syn::Ident, container: &syn::Id
     } else {
         quote! { let #route = #core::routing::apply_guards(#route, ::std::vec![#(#guards),*]); }
     };
-    let layers = middleware.iter().map(|e| quote_spanned! {e.span()=> let #route = #route.layer(#e); });
+    let layers = middleware
+        .iter()
+        .map(|e| quote_spanned! {e.span()=> let #route = #route.layer(#e); });
     quote! { #guards #(#layers)* }
 }
 
@@ -176,7 +193,8 @@ const CONTROLLER_OPTIONS: [&str; 5] = ["profile", "when", "lazy", "provides", "c
 /// its routes are built from it once, at startup.
 fn check_options(rest: &TokenStream, errors: &mut Errors) {
     let tokens: Vec<proc_macro2::TokenTree> = rest.clone().into_iter().collect();
-    let options = tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));
+    let options =
+        tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ','));
     for option in options {
         let Some(proc_macro2::TokenTree::Ident(key)) = option.first() else {
             continue;
@@ -235,10 +253,16 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
         Some(p) => {
             let value = p.value();
             if !(value.is_empty() || value.starts_with('/')) {
-                errors.at(p, format!("a controller prefix starts with `/`: write \"/{value}\""));
+                errors.at(
+                    p,
+                    format!("a controller prefix starts with `/`: write \"/{value}\""),
+                );
             }
             if value.contains('{') || value.contains('}') || value.contains(':') {
-                errors.at(p, "a controller prefix is a fixed path; put parameters in the route paths");
+                errors.at(
+                    p,
+                    "a controller prefix is a fixed path; put parameters in the route paths",
+                );
             }
             value
         }
@@ -283,16 +307,29 @@ mod tests {
     use super::*;
 
     fn error_of(attr: TokenStream, item: TokenStream) -> String {
-        try_expand(attr, item).err().expect("an error").to_string()
+        try_expand(attr, item).expect_err("an error").to_string()
     }
 
     #[test]
     fn a_controller_is_injectable_and_has_its_prefix() {
-        let out = try_expand(quote!("/users"), quote!(struct Users { svc: Inject<Svc> }))
-            .unwrap()
-            .to_string();
-        assert!(out.contains("impl :: cortex_core :: routing :: Controller for Users"), "{out}");
-        assert!(out.contains("const PREFIX : & 'static str = \"/users\""), "{out}");
+        let out = try_expand(
+            quote!("/users"),
+            quote!(
+                struct Users {
+                    svc: Inject<Svc>,
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("impl :: cortex_core :: routing :: Controller for Users"),
+            "{out}"
+        );
+        assert!(
+            out.contains("const PREFIX : & 'static str = \"/users\""),
+            "{out}"
+        );
         assert!(out.contains("Injectable for Users"), "{out}");
     }
 
@@ -300,7 +337,11 @@ mod tests {
     fn decorators_are_removed_from_the_struct_and_applied() {
         let out = try_expand(
             quote!("/admin"),
-            quote!(#[guard(AdminOnly)] #[middleware(audit_layer())] struct Admin;),
+            quote!(
+                #[guard(AdminOnly)]
+                #[middleware(audit_layer())]
+                struct Admin;
+            ),
         )
         .unwrap()
         .to_string();
@@ -312,29 +353,96 @@ mod tests {
 
     #[test]
     fn a_prefix_must_start_with_a_slash() {
-        assert!(error_of(quote!("users"), quote!(struct U;)).contains("starts with `/`"));
+        assert!(
+            error_of(
+                quote!("users"),
+                quote!(
+                    struct U;
+                )
+            )
+            .contains("starts with `/`")
+        );
     }
 
     #[test]
     fn a_prefix_has_no_parameters() {
-        assert!(error_of(quote!("/users/{id}"), quote!(struct U;)).contains("fixed path"));
+        assert!(
+            error_of(
+                quote!("/users/{id}"),
+                quote!(
+                    struct U;
+                )
+            )
+            .contains("fixed path")
+        );
     }
 
     #[test]
     fn only_structs_can_be_controllers() {
-        assert!(error_of(quote!("/x"), quote!(enum E { A })).contains("applies to structs"));
+        assert!(
+            error_of(
+                quote!("/x"),
+                quote!(
+                    enum E {
+                        A,
+                    }
+                )
+            )
+            .contains("applies to structs")
+        );
     }
 
     #[test]
     fn a_controller_is_an_unnamed_singleton() {
-        assert!(error_of(quote!("/x", scope = "request"), quote!(struct U;)).contains("a controller is a singleton"));
-        assert!(error_of(quote!("/x", name = "main"), quote!(struct U;)).contains("cannot be named"));
-        assert!(error_of(quote!("/x", tag = "Users"), quote!(struct U;)).contains("unknown option `tag` for #[controller]"));
-        assert!(try_expand(quote!("/x", scope = "singleton", profile = "test", lazy), quote!(struct U;)).is_ok());
+        assert!(
+            error_of(
+                quote!("/x", scope = "request"),
+                quote!(
+                    struct U;
+                )
+            )
+            .contains("a controller is a singleton")
+        );
+        assert!(
+            error_of(
+                quote!("/x", name = "main"),
+                quote!(
+                    struct U;
+                )
+            )
+            .contains("cannot be named")
+        );
+        assert!(
+            error_of(
+                quote!("/x", tag = "Users"),
+                quote!(
+                    struct U;
+                )
+            )
+            .contains("unknown option `tag` for #[controller]")
+        );
+        assert!(
+            try_expand(
+                quote!("/x", scope = "singleton", profile = "test", lazy),
+                quote!(
+                    struct U;
+                )
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn an_empty_guard_is_explained() {
-        assert!(error_of(quote!("/x"), quote!(#[guard()] struct U;)).contains("takes a guard value"));
+        assert!(
+            error_of(
+                quote!("/x"),
+                quote!(
+                    #[guard()]
+                    struct U;
+                )
+            )
+            .contains("takes a guard value")
+        );
     }
 }

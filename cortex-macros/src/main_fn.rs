@@ -25,11 +25,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     if !attr.is_empty() {
-        errors.at(&attr, "#[cortex::main] takes no arguments; the runtime is configured by `cortex.toml` and CORTEX_* variables");
+        errors.at(attr, "#[cortex::main] takes no arguments; the runtime is configured by `cortex.toml` and CORTEX_* variables");
     }
     let f: ItemFn = syn::parse2(item)?;
     if f.sig.asyncness.is_none() {
-        errors.at(&f.sig.fn_token, "#[cortex::main] applies to an `async fn`; hint: write `async fn main()`");
+        errors.at(f.sig.fn_token, "#[cortex::main] applies to an `async fn`; hint: write `async fn main()`");
     }
     if !f.sig.inputs.is_empty() {
         errors.at(&f.sig.inputs, "#[cortex::main] functions take no arguments");
@@ -42,15 +42,20 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     let attrs = &f.attrs;
     let vis = &f.vis;
     let ident = &f.sig.ident;
-    let output = &f.sig.output;
+    let output = match &f.sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => quote!(#ty),
+    };
     let body = &f.block;
     let span = f.sig.span();
+    // The declared output types the body (so `?` infers), then `report` turns an error into one
+    // `error: ...` line on stderr (Display, not Debug) and exit status 1.
     let run = quote_spanned! {span=>
-        #core::__private::run_main(async move #body)
+        #core::__private::report(#core::__private::run_main::<#output, _>(async move #body))
     };
     Ok(quote! {
         #(#attrs)*
-        #vis fn #ident() #output {
+        #vis fn #ident() -> ::std::process::ExitCode {
             #run
         }
     }
@@ -64,8 +69,8 @@ mod tests {
     #[test]
     fn wraps_the_body_in_the_runtime() {
         let out = try_expand(TokenStream::new(), quote!(async fn main() -> Result<(), E> { run().await })).unwrap().to_string();
-        assert!(out.contains("fn main () -> Result < () , E >"), "{out}");
-        assert!(out.contains("run_main (async move"), "{out}");
+        assert!(out.contains("fn main () -> :: std :: process :: ExitCode"), "{out}");
+        assert!(out.contains("run_main :: < Result < () , E > , _ > (async move"), "{out}");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use crate::controller::{self, Decorator};
 use crate::errors::Errors;
 use crate::{crate_path, debug, types};
 
-const METHODS: [&str; 8] = ["get", "post", "put", "patch", "delete", "head", "options", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "post", "put", "patch", "delete", "head", "options", "trace",
+];
 
 /// Expands `#[routes] impl Controller { .. }`.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -48,9 +50,16 @@ struct RouteMethod {
     docs: Vec<String>,
 }
 
-fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> (TokenStream, TokenStream) {
+fn generate(
+    attr: TokenStream,
+    item: TokenStream,
+    errors: &mut Errors,
+) -> (TokenStream, TokenStream) {
     if !attr.is_empty() {
-        errors.at(&attr, "#[routes] takes no arguments; put the path prefix on #[controller(\"/prefix\")]");
+        errors.at(
+            &attr,
+            "#[routes] takes no arguments; put the path prefix on #[controller(\"/prefix\")]",
+        );
     }
     let mut block = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Impl(block)) => block,
@@ -85,13 +94,22 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> (Token
 
 fn check_block(block: &ItemImpl, errors: &mut Errors) {
     if let Some((_, path, _)) = &block.trait_ {
-        errors.at(path, "#[routes] applies to an inherent `impl Controller { .. }` block, not a trait impl");
+        errors.at(
+            path,
+            "#[routes] applies to an inherent `impl Controller { .. }` block, not a trait impl",
+        );
     }
     if !block.generics.params.is_empty() {
-        errors.at(&block.generics, "#[routes] cannot apply to a generic impl: a controller is one concrete type");
+        errors.at(
+            &block.generics,
+            "#[routes] cannot apply to a generic impl: a controller is one concrete type",
+        );
     }
     if !matches!(&*block.self_ty, Type::Path(_)) {
-        errors.at(&block.self_ty, "#[routes] applies to the impl block of a #[controller] struct");
+        errors.at(
+            &block.self_ty,
+            "#[routes] applies to the impl block of a #[controller] struct",
+        );
     }
 }
 
@@ -102,7 +120,12 @@ fn route_attr_name(attr: &syn::Attribute) -> Option<String> {
 
 /// Reads a method's route attribute (and removes it, with its guards and middleware).
 fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
-    let route_attrs: Vec<syn::Attribute> = f.attrs.iter().filter(|a| route_attr_name(a).is_some()).cloned().collect();
+    let route_attrs: Vec<syn::Attribute> = f
+        .attrs
+        .iter()
+        .filter(|a| route_attr_name(a).is_some())
+        .cloned()
+        .collect();
     f.attrs.retain(|a| route_attr_name(a).is_none());
     if route_attrs.is_empty() {
         for attr in f.attrs.iter().filter(|a| controller::is_decorator(a)) {
@@ -114,7 +137,10 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
     }
     let decorators = controller::take_decorators(&mut f.attrs, errors);
     if route_attrs.len() > 1 {
-        errors.at(&route_attrs[1], "a method serves one route; add another method for the second one");
+        errors.at(
+            &route_attrs[1],
+            "a method serves one route; add another method for the second one",
+        );
     }
     let (method, method_span, path) = parse_route_attr(&route_attrs[0], errors)?;
     check_path(&path, errors);
@@ -130,13 +156,18 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         match input {
             FnArg::Receiver(r) => {
                 if r.reference.is_none() || r.mutability.is_some() {
-                    errors.at(r, "a route handler takes `&self`: the controller is shared by every request");
+                    errors.at(
+                        r,
+                        "a route handler takes `&self`: the controller is shared by every request",
+                    );
                 }
                 receiver = true;
             }
             FnArg::Typed(pat) => {
                 if let Type::Reference(_) = &*pat.ty {
                     errors.at(&pat.ty, "handler arguments are extractors, taken by value (`Json<T>`, `Path<T>`, `Inject<T>`, ...)");
+                } else if unnameable(&pat.ty) {
+                    errors.at(&pat.ty, "a handler argument names its extractor type (`Json<T>`, `Path<T>`, `Inject<T>`, ...), not `impl Trait`");
                 }
                 args.push((*pat.ty).clone());
                 arg_names.push(match &*pat.pat {
@@ -178,7 +209,10 @@ fn doc_line(attr: &syn::Attribute) -> Option<String> {
         return None;
     }
     match &nv.value {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
         _ => None,
     }
 }
@@ -200,7 +234,11 @@ fn summary_and_description(lines: &[String]) -> (Option<String>, Option<String>)
         Some(at) => (&text[..at], text[at..].trim()),
         None => (text, ""),
     };
-    let summary = first.split('\n').map(str::trim).collect::<Vec<_>>().join(" ");
+    let summary = first
+        .split('\n')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
     (Some(summary), (!rest.is_empty()).then(|| rest.to_string()))
 }
 
@@ -229,7 +267,8 @@ fn describe_operation(core: &syn::Path, r: &RouteMethod) -> TokenStream {
         quote! { (&&&&#private::Arg::<#ty>::new()).describe_arg(#op); }
     });
     let output = |ty: &Type| {
-        (!unnameable(ty)).then(|| quote! { (&&&&#private::Ret::<#ty>::new()).describe_output(#op); })
+        (!unnameable(ty))
+            .then(|| quote! { (&&&&#private::Ret::<#ty>::new()).describe_output(#op); })
     };
     let outputs: Vec<TokenStream> = match &r.output {
         None => vec![quote! { (&&&&#private::Ret::<()>::new()).describe_output(#op); }],
@@ -274,7 +313,10 @@ fn parse_route_attr(attr: &syn::Attribute, errors: &mut Errors) -> Option<(Strin
                 Some((upper, method.span(), path))
             }
             Err(_) => {
-                errors.at(attr, "#[route] takes a method and a path: #[route(GET, \"/users/{id}\")]");
+                errors.at(
+                    attr,
+                    "#[route] takes a method and a path: #[route(GET, \"/users/{id}\")]",
+                );
                 None
             }
         };
@@ -285,7 +327,10 @@ fn parse_route_attr(attr: &syn::Attribute, errors: &mut Errors) -> Option<(Strin
         _ => match attr.parse_args::<LitStr>() {
             Ok(path) => path,
             Err(_) => {
-                errors.at(attr, format!("#[{name}] takes a path string: #[{name}(\"/users/{{id}}\")]"));
+                errors.at(
+                    attr,
+                    format!("#[{name}] takes a path string: #[{name}(\"/users/{{id}}\")]"),
+                );
                 return None;
             }
         },
@@ -298,7 +343,10 @@ fn parse_route_attr(attr: &syn::Attribute, errors: &mut Errors) -> Option<(Strin
 fn check_path(path: &LitStr, errors: &mut Errors) {
     let value = path.value();
     if !value.starts_with('/') {
-        errors.at(path, format!("a route path starts with `/`: write \"/{value}\""));
+        errors.at(
+            path,
+            format!("a route path starts with `/`: write \"/{value}\""),
+        );
         return;
     }
     let mut depth = 0;
@@ -306,7 +354,10 @@ fn check_path(path: &LitStr, errors: &mut Errors) {
         if segment.starts_with(':') || (segment.starts_with('*') && segment.len() > 1) {
             errors.at(
                 path,
-                format!("`{segment}`: parameters are written in braces: `{{{}}}`", segment.trim_start_matches([':', '*'])),
+                format!(
+                    "`{segment}`: parameters are written in braces: `{{{}}}`",
+                    segment.trim_start_matches([':', '*'])
+                ),
             );
         }
     }
@@ -321,7 +372,10 @@ fn check_path(path: &LitStr, errors: &mut Errors) {
         }
     }
     if depth != 0 {
-        errors.at(path, "unbalanced braces in the route path: parameters look like `{id}` or `{*rest}`");
+        errors.at(
+            path,
+            "unbalanced braces in the route path: parameters look like `{id}` or `{*rest}`",
+        );
     }
 }
 
@@ -329,7 +383,15 @@ fn check_duplicates(routes: &[RouteMethod], errors: &mut Errors) {
     for (i, a) in routes.iter().enumerate() {
         for b in &routes[..i] {
             if a.method == b.method && a.path.value() == b.path.value() {
-                errors.at(&a.path, format!("{} {} is already served by `{}`", a.method, a.path.value(), b.ident));
+                errors.at(
+                    &a.path,
+                    format!(
+                        "{} {} is already served by `{}`",
+                        a.method,
+                        a.path.value(),
+                        b.ident
+                    ),
+                );
             }
         }
     }
@@ -348,7 +410,9 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
     let parts = syn::Ident::new("__cortex_parts", Span::mixed_site());
     let body = syn::Ident::new("__cortex_body", Span::mixed_site());
     let rejection = syn::Ident::new("__cortex_rejection", Span::mixed_site());
-    let names: Vec<syn::Ident> = (0..r.args.len()).map(|i| format_ident!("__cortex_arg{}", i, span = Span::mixed_site())).collect();
+    let names: Vec<syn::Ident> = (0..r.args.len())
+        .map(|i| format_ident!("__cortex_arg{}", i, span = Span::mixed_site()))
+        .collect();
     let extract = |name: &syn::Ident, ty: &Type, last: bool| {
         // The check is the one error for a type that is no extractor, at the argument; the
         // extraction itself falls back to a stub then (see `Extract`), adding none.
@@ -375,7 +439,10 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
         None => quote! { let _ = #request; },
         Some((last_ty, [])) => extract(&names[0], last_ty, true),
         Some((last_ty, head)) => {
-            let head = head.iter().zip(&names).map(|(ty, name)| extract(name, ty, false));
+            let head = head
+                .iter()
+                .zip(&names)
+                .map(|(ty, name)| extract(name, ty, false));
             let last = extract(&names[r.args.len() - 1], last_ty, true);
             quote! {
                 let (mut #parts, #body) = #request.into_parts();
@@ -394,7 +461,10 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
     let call = if r.asyncness {
         // Spanned at the method's name, so "future cannot be sent between threads safely"
         // points at the handler.
-        let future = syn::Ident::new("__cortex_future", method_ident.span().resolved_at(Span::mixed_site()));
+        let future = syn::Ident::new(
+            "__cortex_future",
+            method_ident.span().resolved_at(Span::mixed_site()),
+        );
         quote_spanned!(method_ident.span()=> { let #future = #call; #private::send(#future).await })
     } else {
         call
@@ -405,7 +475,9 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
         _ => quote!(#private::respond(#call)),
     };
     // Each request gets its own handle on the controller, moved into its future.
-    let clone_this = r.receiver.then(|| quote! { let #this = ::core::clone::Clone::clone(&#this); });
+    let clone_this = r
+        .receiver
+        .then(|| quote! { let #this = ::core::clone::Clone::clone(&#this); });
     let closure = quote! {
         move |#request: #axum::extract::Request| {
             #[allow(unused_imports)]
@@ -428,7 +500,12 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let di = crate_path::runtime();
     let self_ty = &block.self_ty;
     let type_name = match &**self_ty {
-        Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     };
     let container = syn::Ident::new("__cortex_container", Span::mixed_site());
@@ -436,7 +513,8 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let list = syn::Ident::new("__cortex_routes", Span::mixed_site());
     let route_var = syn::Ident::new("__cortex_route", Span::mixed_site());
     let any_receiver = routes.iter().any(|r| r.receiver);
-    let resolve_this = any_receiver.then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
+    let resolve_this = any_receiver
+        .then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
     let route_blocks = routes.iter().map(|r| {
         let handler = handler(&core, self_ty, &this, r);
         let filter = format_ident!("{}", r.method, span = r.method_span);
@@ -493,7 +571,9 @@ mod tests {
     use super::*;
 
     fn error_of(item: TokenStream) -> String {
-        try_expand(TokenStream::new(), item).err().expect("an error").to_string()
+        try_expand(TokenStream::new(), item)
+            .expect_err("an error")
+            .to_string()
     }
 
     fn expanded(item: TokenStream) -> String {
@@ -515,8 +595,14 @@ mod tests {
         assert!(out.contains("MethodFilter :: POST"), "{out}");
         assert!(out.contains("\"Users::show\""), "{out}");
         assert!(out.contains("join_path"), "{out}");
-        assert!(!out.contains("# [get"), "route attributes are removed: {out}");
-        assert!(out.contains("RoutesRegistration :: of :: < Users >"), "{out}");
+        assert!(
+            !out.contains("# [get"),
+            "route attributes are removed: {out}"
+        );
+        assert!(
+            out.contains("RoutesRegistration :: of :: < Users >"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -530,9 +616,20 @@ mod tests {
                 async fn stream(&self) -> impl IntoResponse { todo!() }
             }
         });
-        assert!(out.contains(". with_openapi (| __cortex_op : & mut :: cortex_core :: openapi :: OperationDoc |"), "{out}");
-        assert!(out.contains("__cortex_op . set_summary (\"Show a user\")"), "{out}");
-        assert!(out.contains("Arg :: < Path < u32 > > :: new ()) . describe_arg"), "{out}");
+        assert!(
+            out.contains(
+                ". with_openapi (| __cortex_op : & mut :: cortex_core :: openapi :: OperationDoc |"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("__cortex_op . set_summary (\"Show a user\")"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Arg :: < Path < u32 > > :: new ()) . describe_arg"),
+            "{out}"
+        );
         // Each side of a `Result` is described on its own.
         assert!(out.contains("Ret :: < Json < User > > :: new ()"), "{out}");
         assert!(out.contains("Ret :: < HttpError > :: new ()"), "{out}");
@@ -545,8 +642,17 @@ mod tests {
         let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(summary_and_description(&[]), (None, None));
         assert_eq!(
-            summary_and_description(&lines(&[" List users,", " newest first.", "", " Pages with `page`.", " Max 100."])),
-            (Some("List users, newest first.".into()), Some("Pages with `page`.\nMax 100.".into()))
+            summary_and_description(&lines(&[
+                " List users,",
+                " newest first.",
+                "",
+                " Pages with `page`.",
+                " Max 100."
+            ])),
+            (
+                Some("List users, newest first.".into()),
+                Some("Pages with `page`.\nMax 100.".into())
+            )
         );
         assert_eq!(
             summary_and_description(&lines(&["\n Block doc.\n\n More.\n"])),
@@ -562,7 +668,10 @@ mod tests {
                 async fn list(&self, audit: Inject<Audit>) -> String { String::new() }
             }
         });
-        assert!(out.contains("Dependency :: on :: < Audit > () . field (\"audit\")"), "{out}");
+        assert!(
+            out.contains("Dependency :: on :: < Audit > () . field (\"audit\")"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -578,25 +687,48 @@ mod tests {
 
     #[test]
     fn paths_use_braces_for_parameters() {
-        assert!(error_of(quote! { impl U { #[get("/users/:id")] async fn f(&self) {} } }).contains("`{id}`"));
-        assert!(error_of(quote! { impl U { #[get("users")] async fn f(&self) {} } }).contains("starts with `/`"));
-        assert!(error_of(quote! { impl U { #[get("/users/{id")] async fn f(&self) {} } }).contains("unbalanced"));
+        assert!(
+            error_of(quote! { impl U { #[get("/users/:id")] async fn f(&self) {} } })
+                .contains("`{id}`")
+        );
+        assert!(
+            error_of(quote! { impl U { #[get("users")] async fn f(&self) {} } })
+                .contains("starts with `/`")
+        );
+        assert!(
+            error_of(quote! { impl U { #[get("/users/{id")] async fn f(&self) {} } })
+                .contains("unbalanced")
+        );
     }
 
     #[test]
     fn the_same_method_and_path_twice_is_an_error() {
-        let e = error_of(quote! { impl U { #[get("/")] async fn a(&self) {} #[get("/")] async fn b(&self) {} } });
+        let e = error_of(
+            quote! { impl U { #[get("/")] async fn a(&self) {} #[get("/")] async fn b(&self) {} } },
+        );
         assert!(e.contains("GET / is already served by `a`"), "{e}");
     }
 
     #[test]
     fn handlers_take_shared_self() {
-        assert!(error_of(quote! { impl U { #[get("/")] async fn a(&mut self) {} } }).contains("`&self`"));
+        assert!(
+            error_of(quote! { impl U { #[get("/")] async fn a(&mut self) {} } })
+                .contains("`&self`")
+        );
+    }
+
+    #[test]
+    fn arguments_name_their_extractor_type() {
+        let e = error_of(quote! { impl U { #[get("/")] async fn a(&self, x: impl Sized) {} } });
+        assert!(e.contains("not `impl Trait`"), "{e}");
     }
 
     #[test]
     fn unknown_methods_are_rejected() {
-        assert!(error_of(quote! { impl U { #[route(FETCH, "/")] async fn a(&self) {} } }).contains("unknown HTTP method `FETCH`"));
+        assert!(
+            error_of(quote! { impl U { #[route(FETCH, "/")] async fn a(&self) {} } })
+                .contains("unknown HTTP method `FETCH`")
+        );
     }
 
     #[test]
@@ -606,6 +738,9 @@ mod tests {
 
     #[test]
     fn a_guard_without_a_route_is_an_error() {
-        assert!(error_of(quote! { impl U { #[guard(X)] fn helper(&self) {} } }).contains("without a route"));
+        assert!(
+            error_of(quote! { impl U { #[guard(X)] fn helper(&self) {} } })
+                .contains("without a route")
+        );
     }
 }

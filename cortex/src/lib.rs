@@ -53,7 +53,8 @@ extern crate self as cortex;
 pub use cortex_di as di;
 
 pub use cortex_core::{
-    App, Application, Plugin, Running, axum, config, health, http, logging, routing, server,
+    App, Application, Plugin, Running, axum, config, health, http, logging, openapi, routing,
+    server,
 };
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes};

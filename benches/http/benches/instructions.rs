@@ -35,11 +35,18 @@ struct Fixture {
 }
 
 fn fixture(variant: Variant) -> Fixture {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let router = runtime.block_on(variant.router());
     // First requests pay for lazy statics, thread-locals and allocator pools: not counted.
     runtime.block_on(serve(&router, (0..100).map(|_| request()).collect()));
-    Fixture { runtime, router, requests: (0..REQUESTS).map(|_| request()).collect() }
+    Fixture {
+        runtime,
+        router,
+        requests: (0..REQUESTS).map(|_| request()).collect(),
+    }
 }
 
 async fn serve(router: &Router, requests: Vec<Request<Body>>) {

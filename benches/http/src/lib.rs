@@ -51,7 +51,9 @@ pub struct Greeter;
 impl Greeter {
     /// The message.
     pub fn message(&self) -> Message {
-        Message { message: "Hello, World!" }
+        Message {
+            message: "Hello, World!",
+        }
     }
 }
 
@@ -75,7 +77,9 @@ async fn bare_json(State(greeter): State<Arc<Greeter>>) -> axum::Json<Message> {
 
 /// The same endpoint on a bare axum `Router`: no middleware, no container.
 pub fn bare_router() -> Router {
-    Router::new().route(PATH, get(bare_json)).with_state(Arc::new(Greeter))
+    Router::new()
+        .route(PATH, get(bare_json))
+        .with_state(Arc::new(Greeter))
 }
 
 /// [`HttpConfig::default`] — every default protection on — with the rate limit's quota raised so
@@ -115,7 +119,12 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, baseline first.
-    pub const ALL: [Variant; 4] = [Variant::BareAxum, Variant::CortexFull, Variant::CortexMinimal, Variant::BareOnCortexServer];
+    pub const ALL: [Variant; 4] = [
+        Variant::BareAxum,
+        Variant::CortexFull,
+        Variant::CortexMinimal,
+        Variant::BareOnCortexServer,
+    ];
 
     /// A short name for reports.
     pub fn name(self) -> &'static str {
@@ -140,8 +149,13 @@ impl Variant {
 /// A `GET /json` request as the server hands it to the router: with the peer address (so the
 /// rate limiter keys on it) and a host.
 pub fn request() -> Request<axum::body::Body> {
-    let mut request = Request::get(PATH).header("host", "127.0.0.1").body(axum::body::Body::empty()).expect("a valid request");
-    request.extensions_mut().insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 40000))));
+    let mut request = Request::get(PATH)
+        .header("host", "127.0.0.1")
+        .body(axum::body::Body::empty())
+        .expect("a valid request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 40000))));
     request
 }
 
@@ -156,6 +170,9 @@ pub struct Load {
     pub warm_up: Duration,
     /// How long requests are counted.
     pub measure: Duration,
+    /// Instead of a duration: this many requests in all (spread over the connections), with no
+    /// warm-up and no timing — for instruction counts of the whole run under callgrind.
+    pub requests: Option<u64>,
 }
 
 /// What one [`measure`] run saw.
@@ -189,8 +206,13 @@ impl Measured {
 
 /// CPU time of the calling thread so far (`/proc/thread-self/schedstat`, nanoseconds; Linux).
 fn thread_cpu() -> Duration {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat is readable (Linux)");
-    let nanos = text.split_whitespace().next().and_then(|n| n.parse().ok()).expect("schedstat starts with nanoseconds on CPU");
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat is readable (Linux)");
+    let nanos = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("schedstat starts with nanoseconds on CPU");
     Duration::from_nanos(nanos)
 }
 
@@ -208,7 +230,10 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
     let server = std::thread::Builder::new()
         .name(format!("server-{}", variant.name()))
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
             runtime.block_on(async move {
                 // The CPU clock is read on this thread, by a task of this runtime.
                 tokio::spawn(async move {
@@ -218,8 +243,12 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
                         let _ = cpu_tx.send(thread_cpu().saturating_sub(before));
                     }
                 });
-                let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("bind 127.0.0.1");
-                addr_tx.send(listener.local_addr().expect("an address")).expect("the driver waits");
+                let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .await
+                    .expect("bind 127.0.0.1");
+                addr_tx
+                    .send(listener.local_addr().expect("an address"))
+                    .expect("the driver waits");
                 let quit = async move {
                     let _ = quit_rx.await;
                 };
@@ -229,26 +258,52 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
         .expect("a server thread");
     let addr: SocketAddr = addr_rx.recv().expect("the server binds");
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
     let requests = runtime.block_on(drive(addr, load, start_tx, stop_tx));
     let server_cpu = cpu_rx.recv().expect("the server's CPU time");
     let _ = quit_tx.send(());
     server.join().expect("the server thread ends");
-    Measured { requests, elapsed: load.measure, server_cpu }
+    Measured {
+        requests,
+        elapsed: load.measure,
+        server_cpu,
+    }
 }
 
-async fn serve(variant: Variant, listener: tokio::net::TcpListener, quit: impl Future<Output = ()> + Send + 'static) {
+async fn serve(
+    variant: Variant,
+    listener: tokio::net::TcpListener,
+    quit: impl Future<Output = ()> + Send + 'static,
+) {
     match variant {
         Variant::BareAxum => {
-            axum::serve(listener, bare_router()).with_graceful_shutdown(quit).await.expect("axum serves");
+            axum::serve(listener, bare_router())
+                .with_graceful_shutdown(quit)
+                .await
+                .expect("axum serves");
         }
         Variant::BareOnCortexServer => {
-            let server = Server::from_listener(listener, ServeOptions::default()).expect("a server");
-            server.serve(bare_router(), quit).await.expect("Cortex's server serves");
+            let server =
+                Server::from_listener(listener, ServeOptions::default()).expect("a server");
+            server
+                .serve(bare_router(), quit)
+                .await
+                .expect("Cortex's server serves");
         }
         Variant::CortexFull | Variant::CortexMinimal => {
-            let config = if variant == Variant::CortexFull { full_config() } else { HttpConfig::minimal() };
-            let running = cortex_app(config).await.serve_on(listener).await.expect("the app serves");
+            let config = if variant == Variant::CortexFull {
+                full_config()
+            } else {
+                HttpConfig::minimal()
+            };
+            let running = cortex_app(config)
+                .await
+                .serve_on(listener)
+                .await
+                .expect("the app serves");
             quit.await;
             running.shutdown().await.expect("the app stops");
         }
@@ -265,23 +320,49 @@ async fn drive(
     let begin = Instant::now() + load.warm_up;
     let end = begin + load.measure;
     let counted = Arc::new(AtomicU64::new(0));
-    let mut clients = Vec::with_capacity(load.connections);
-    for _ in 0..load.connections {
+    let connections = load.connections.max(1);
+    let mut clients = Vec::with_capacity(connections);
+    for i in 0..connections {
         let counted = counted.clone();
+        // With a request count: this connection's share of it.
+        let quota = load
+            .requests
+            .map(|n| n / connections as u64 + u64::from((i as u64) < n % connections as u64));
         clients.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the server");
-            let _ = stream.set_nodelay(true);
-            let (mut sender, connection) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+            let stream = tokio::net::TcpStream::connect(addr)
                 .await
-                .expect("an HTTP/1.1 connection");
+                .expect("connect to the server");
+            let _ = stream.set_nodelay(true);
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+                    .await
+                    .expect("an HTTP/1.1 connection");
             tokio::spawn(connection);
             let mut mine = 0;
             loop {
-                let request = Request::get(PATH).header("host", "127.0.0.1").body(Empty::new()).expect("a valid request");
+                if quota.is_some_and(|q| mine >= q) {
+                    break;
+                }
+                let request = Request::get(PATH)
+                    .header("host", "127.0.0.1")
+                    .body(Empty::new())
+                    .expect("a valid request");
                 let response = sender.send_request(request).await.expect("a response");
                 let status = response.status();
-                let body = response.into_body().collect().await.expect("a whole body").to_bytes();
-                assert!(status == StatusCode::OK && body == BODY, "unexpected answer: {status} {body:?}");
+                let body = response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("a whole body")
+                    .to_bytes();
+                assert!(
+                    status == StatusCode::OK && body == BODY,
+                    "unexpected answer: {status} {body:?}"
+                );
+                if quota.is_some() {
+                    mine += 1;
+                    continue;
+                }
                 let now = Instant::now();
                 if now >= end {
                     break;
@@ -292,6 +373,14 @@ async fn drive(
             }
             counted.fetch_add(mine, Ordering::Relaxed);
         }));
+    }
+    if load.requests.is_some() {
+        let _ = start.send(());
+        for client in clients {
+            client.await.expect("a client task");
+        }
+        let _ = stop.send(());
+        return counted.load(Ordering::Relaxed);
     }
     tokio::time::sleep_until(begin.into()).await;
     let _ = start.send(());

@@ -111,10 +111,7 @@ impl OpenApiConfig {
             ));
         }
         if openapi.docs_path == openapi.path {
-            return Err(invalid(
-                "docs_path",
-                "a path other than `openapi.path`",
-            ));
+            return Err(invalid("docs_path", "a path other than `openapi.path`"));
         }
         Ok(openapi)
     }

@@ -78,9 +78,7 @@ use http::{HeaderValue, header};
 
 pub use config::{DocsUi, OpenApiConfig};
 pub use describe::{OperationInput, OperationOutput, PathParams};
-pub use operation::{
-    FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA,
-};
+pub use operation::{FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA};
 pub use spec::{OpenApiBuilder, Spec};
 /// The utoipa version Cortex builds documents with: derive [`ToSchema`] and [`IntoParams`] from
 /// it (depend on `utoipa` with the same major version, or `use cortex_core::openapi::utoipa;` in
@@ -114,9 +112,8 @@ pub(crate) fn router(spec: &Spec, config: &OpenApiConfig) -> Router {
     if !config.docs_path.is_empty() {
         let page = ui::docs_page(config);
         let html = bytes::Bytes::from(page.html);
-        let csp = HeaderValue::from_str(&page.csp).unwrap_or_else(|_| {
-            HeaderValue::from_static("default-src 'none'")
-        });
+        let csp = HeaderValue::from_str(&page.csp)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
         let docs = move || {
             let (html, csp) = (html.clone(), csp.clone());
             async move {

@@ -334,8 +334,10 @@ pub(crate) fn problem_schemas() -> Vec<(String, RefOr<Schema>)> {
         ))
         .property(
             "type",
-            uri_reference("A URI identifying the problem type; `about:blank` when the status says it all.")
-                .default(Some("about:blank".into())),
+            uri_reference(
+                "A URI identifying the problem type; `about:blank` when the status says it all.",
+            )
+            .default(Some("about:blank".into())),
         )
         .property("title", string("A short summary of the problem type."))
         .property(
@@ -377,7 +379,9 @@ pub(crate) fn problem_schemas() -> Vec<(String, RefOr<Schema>)> {
         .required("code")
         .required("message");
     let validation = AllOfBuilder::new()
-        .description(Some("A problem listing every invalid value under `errors`."))
+        .description(Some(
+            "A problem listing every invalid value under `errors`.",
+        ))
         .item(Ref::from_schema_name(PROBLEM_SCHEMA))
         .item(
             ObjectBuilder::new()

@@ -42,7 +42,10 @@ pub struct OpenApiBuilder {
 impl std::fmt::Debug for OpenApiBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenApiBuilder")
-            .field("paths", &self.document.paths.paths.keys().collect::<Vec<_>>())
+            .field(
+                "paths",
+                &self.document.paths.paths.keys().collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

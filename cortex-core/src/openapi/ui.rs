@@ -156,7 +156,11 @@ mod tests {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in bytes.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
             let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
             for i in 0..4 {
                 if i <= chunk.len() {
@@ -178,18 +182,39 @@ mod tests {
     #[test]
     fn the_document_is_referenced_relative_to_the_page() {
         assert_eq!(relative_url("/docs", "/openapi.json"), "openapi.json");
-        assert_eq!(relative_url("/api/docs", "/openapi.json"), "../openapi.json");
-        assert_eq!(relative_url("/api/docs", "/api/openapi.json"), "openapi.json");
-        assert_eq!(relative_url("/docs", "/api/v1/spec.json"), "api/v1/spec.json");
+        assert_eq!(
+            relative_url("/api/docs", "/openapi.json"),
+            "../openapi.json"
+        );
+        assert_eq!(
+            relative_url("/api/docs", "/api/openapi.json"),
+            "openapi.json"
+        );
+        assert_eq!(
+            relative_url("/docs", "/api/v1/spec.json"),
+            "api/v1/spec.json"
+        );
     }
 
     #[test]
     fn the_page_loads_the_pinned_ui_with_integrity_and_a_matching_policy() {
         let page = docs_page(&OpenApiConfig::default());
-        assert!(page.html.contains(r#"data-url="openapi.json""#), "{}", page.html);
-        assert!(page.html.contains("swagger-ui-dist@5.35.0/swagger-ui-bundle.js"));
+        assert!(
+            page.html.contains(r#"data-url="openapi.json""#),
+            "{}",
+            page.html
+        );
+        assert!(
+            page.html
+                .contains("swagger-ui-dist@5.35.0/swagger-ui-bundle.js")
+        );
         assert!(page.html.contains(SWAGGER_JS_INTEGRITY));
-        assert!(page.csp.contains("script-src https://cdn.jsdelivr.net 'sha256-"), "{}", page.csp);
+        assert!(
+            page.csp
+                .contains("script-src https://cdn.jsdelivr.net 'sha256-"),
+            "{}",
+            page.csp
+        );
         assert!(page.csp.contains("connect-src 'self'"));
     }
 
@@ -202,7 +227,12 @@ mod tests {
             ..OpenApiConfig::default()
         };
         let page = docs_page(&config);
-        assert!(page.html.contains(r#"<script src="/static/rapidoc/rapidoc-min.js"></script>"#), "{}", page.html);
+        assert!(
+            page.html
+                .contains(r#"<script src="/static/rapidoc/rapidoc-min.js"></script>"#),
+            "{}",
+            page.html
+        );
         assert!(page.html.contains("<title>&lt;Blog&gt;</title>"));
         assert!(page.csp.contains("script-src 'self';"), "{}", page.csp);
     }

@@ -86,7 +86,10 @@ impl<T> Copy for Extract<T> {}
 /// Extraction of an argument but the last.
 pub trait ExtractHead<T> {
     /// Extracts the argument, or the response that rejects the request.
-    fn head<'a>(self, parts: &'a mut Parts) -> impl Future<Output = Result<T, Response>> + Send + 'a
+    fn head<'a>(
+        self,
+        parts: &'a mut Parts,
+    ) -> impl Future<Output = Result<T, Response>> + Send + 'a
     where
         T: 'a;
 }

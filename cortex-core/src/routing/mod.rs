@@ -90,9 +90,19 @@ impl fmt::Display for RouteInfo {
 
 impl Route {
     /// A route for `method` at `path` (already joined with the prefix) served by `router`.
-    pub fn new(method: Method, path: impl Into<String>, handler: impl Into<String>, router: MethodRouter) -> Self {
+    pub fn new(
+        method: Method,
+        path: impl Into<String>,
+        handler: impl Into<String>,
+        router: MethodRouter,
+    ) -> Self {
         Route {
-            info: RouteInfo { method: method.to_string(), path: path.into(), handler: handler.into(), guards: Vec::new() },
+            info: RouteInfo {
+                method: method.to_string(),
+                path: path.into(),
+                handler: handler.into(),
+                guards: Vec::new(),
+            },
             router,
             dependencies: Vec::new(),
             openapi: None,
@@ -101,7 +111,9 @@ impl Route {
 
     /// Records guards for the route table.
     pub fn with_guards(mut self, guards: &[&str]) -> Self {
-        self.info.guards.extend(guards.iter().map(|g| g.to_string()));
+        self.info
+            .guards
+            .extend(guards.iter().map(|g| g.to_string()));
         self
     }
 
@@ -141,7 +153,10 @@ impl Route {
 
 impl fmt::Debug for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Route").field("info", &self.info).field("dependencies", &self.dependencies).finish()
+        f.debug_struct("Route")
+            .field("info", &self.info)
+            .field("dependencies", &self.dependencies)
+            .finish()
     }
 }
 
@@ -181,7 +196,9 @@ pub struct RoutesRegistration {
 
 impl fmt::Debug for RoutesRegistration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RoutesRegistration").field("controller", &self.controller).finish()
+        f.debug_struct("RoutesRegistration")
+            .field("controller", &self.controller)
+            .finish()
     }
 }
 

@@ -331,6 +331,9 @@ struct Shared {
     tls_handshake_timeout: Duration,
 }
 
+/// hyper's own limit on the headers of an HTTP/1.1 request.
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
 impl Shared {
     fn new(
         router: Router,
@@ -340,8 +343,12 @@ impl Shared {
         let mut h1 = http1::Builder::new();
         h1.timer(TokioTimer::new())
             .header_read_timeout(options.header_read_timeout)
-            .max_headers(options.max_headers)
             .max_header_size(options.max_header_bytes);
+        // hyper parses up to 100 headers into arrays on the stack; any explicit limit, even 100,
+        // makes it fill two buffers of that many entries on every request (~1,000 instructions).
+        if options.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+            h1.max_headers(options.max_headers);
+        }
         let h2 = options.http2.then(|| {
             let mut h2 = http2::Builder::new(TokioExecutor::new());
             h2.timer(TokioTimer::new())

@@ -50,6 +50,7 @@ fn routes() -> Router {
             "/echo",
             post(|body: Bytes| async move { body.len().to_string() }),
         )
+        .route("/rid", get(|id: RequestId| async move { id.to_string() }))
         .route(
             "/id",
             get(|id: RequestId, headers: HeaderMap| async move {
@@ -217,8 +218,9 @@ async fn incoming_request_ids_are_replaced_when_not_trusted_or_malformed() {
 async fn the_request_id_header_name_is_configurable_and_can_be_off() {
     let mut config = HttpConfig::default();
     config.request_id.header = "x-correlation-id".into();
-    let answer = fetch(&app(&config), "/small").await;
-    assert!(answer.header("x-correlation-id").is_some());
+    let answer = fetch(&app(&config), "/rid").await;
+    let id = answer.header("x-correlation-id").unwrap();
+    assert_eq!(answer.text(), id, "the extractor knows the custom header");
     assert!(answer.header("x-request-id").is_none());
 
     let answer = fetch(&app(&HttpConfig::minimal()), "/small").await;
@@ -1432,6 +1434,75 @@ async fn over_a_socket_etags_answer_304_without_a_body() {
     assert_eq!(answer.status, StatusCode::NOT_MODIFIED);
     assert!(answer.body.is_empty());
     assert!(answer.header("content-length").is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// the stack around a whole router, headers from several concerns
+
+#[tokio::test]
+async fn the_stack_can_wrap_a_whole_router() {
+    use tower::Layer;
+    let stack = Stack::new(&rate_limited(1)).unwrap();
+    let service = stack.layer().layer(routes());
+    let call = |uri: &str| {
+        service
+            .clone()
+            .oneshot(get_req(uri).body(Body::empty()).unwrap())
+    };
+    let response = call("/big").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key("x-request-id"));
+    assert!(response.headers().contains_key("etag"));
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let response = call("/big").await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn vary_lists_every_negotiated_header() {
+    let app = cors_app(false);
+    let request = get_req("/big")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    let vary: Vec<_> = answer
+        .headers
+        .get_all(header::VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        vary.contains(&"accept-encoding") && vary.contains(&"origin"),
+        "{vary:?}"
+    );
+}
+
+#[tokio::test]
+async fn head_and_get_share_the_etag() {
+    let app = app(&HttpConfig::default());
+    let get = fetch(&app, "/big").await;
+    let head_request = || {
+        Request::head("/big")
+            .extension(peer("192.0.2.1"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let head = send(&app, head_request()).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("etag"), get.header("etag"));
+
+    // Around the whole router, axum has dropped a HEAD body before the stack sees the response:
+    // no ETag rather than a wrong one.
+    use tower::Layer;
+    let service = Stack::new(&HttpConfig::default())
+        .unwrap()
+        .layer()
+        .layer(routes());
+    let response = service.oneshot(head_request()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(!response.headers().contains_key("etag"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -73,8 +73,16 @@ impl BookController {
 
     /// Add a book
     #[post("/")]
-    async fn create(&self, Valid(Json(book)): Valid<Json<NewBook>>) -> Result<Created<Book>, HttpError> {
-        let book = Book { id: 1, title: book.title, author: book.author, tags: Vec::new() };
+    async fn create(
+        &self,
+        Valid(Json(book)): Valid<Json<NewBook>>,
+    ) -> Result<Created<Book>, HttpError> {
+        let book = Book {
+            id: 1,
+            title: book.title,
+            author: book.author,
+            tags: Vec::new(),
+        };
         Ok(Created::at("/books/1", book))
     }
 
@@ -125,21 +133,37 @@ fn document(app: &Application) -> Value {
 }
 
 async fn get(app: &Application, uri: &str) -> (StatusCode, http::HeaderMap, bytes::Bytes) {
-    let response = app.router().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let response = app
+        .router()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    (status, headers, axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap())
+    (
+        status,
+        headers,
+        axum::body::to_bytes(response.into_body(), 1 << 22)
+            .await
+            .unwrap(),
+    )
 }
 
 #[tokio::test]
 async fn the_document_is_openapi_3_1_with_info_from_the_configuration() {
-    let app = app_with("[openapi]\ntitle = 'Library'\nversion = '2.1.0'\ndescription = 'Books and authors.'")
-        .discover()
-        .build()
-        .await
-        .unwrap();
+    let app = app_with(
+        "[openapi]\ntitle = 'Library'\nversion = '2.1.0'\ndescription = 'Books and authors.'",
+    )
+    .discover()
+    .build()
+    .await
+    .unwrap();
     let doc = document(&app);
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."), "{}", doc["openapi"]);
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1."),
+        "{}",
+        doc["openapi"]
+    );
     assert_eq!(doc["info"]["title"], "Library");
     assert_eq!(doc["info"]["version"], "2.1.0");
     assert_eq!(doc["info"]["description"], "Books and authors.");
@@ -153,33 +177,63 @@ async fn every_route_is_an_operation_with_its_doc_comment_tag_and_id() {
     assert_eq!(list["operationId"], "BookController_list");
     assert_eq!(list["tags"], serde_json::json!(["BookController"]));
     assert_eq!(list["summary"], "List books");
-    assert_eq!(list["description"], "Pages through the catalogue, newest first.\nFilter with `q`.");
+    assert_eq!(
+        list["description"],
+        "Pages through the catalogue, newest first.\nFilter with `q`."
+    );
     assert_eq!(doc["paths"]["/books/{id}"]["get"]["summary"], "Show a book");
     assert!(doc["paths"]["/books/{id}"]["get"]["description"].is_null());
-    assert_eq!(doc["paths"]["/books/{id}"]["delete"]["operationId"], "BookController_remove");
+    assert_eq!(
+        doc["paths"]["/books/{id}"]["delete"]["operationId"],
+        "BookController_remove"
+    );
     assert!(doc["paths"]["/books/{id}"]["delete"]["summary"].is_null());
     // axum's catch-all `{*path}` is OpenAPI's `{path}`.
-    assert!(doc["paths"]["/books/files/{path}"]["get"].is_object(), "{:#}", doc["paths"]);
+    assert!(
+        doc["paths"]["/books/files/{path}"]["get"].is_object(),
+        "{:#}",
+        doc["paths"]
+    );
 }
 
 #[tokio::test]
 async fn parameters_come_from_the_path_template_path_and_query_extractors() {
     let doc = document(&app().await);
     let show = &doc["paths"]["/books/{id}"]["get"]["parameters"][0];
-    assert_eq!((&show["name"], &show["in"], &show["required"]), (&"id".into(), &"path".into(), &true.into()));
-    assert_eq!((&show["schema"]["type"], &show["schema"]["format"]), (&"integer".into(), &"int64".into()));
+    assert_eq!(
+        (&show["name"], &show["in"], &show["required"]),
+        (&"id".into(), &"path".into(), &true.into())
+    );
+    assert_eq!(
+        (&show["schema"]["type"], &show["schema"]["format"]),
+        (&"integer".into(), &"int64".into())
+    );
 
     let slot = &doc["paths"]["/books/shelves/{shelf}/{slot}"]["get"]["parameters"];
-    assert_eq!((&slot[0]["name"], &slot[0]["schema"]["type"]), (&"shelf".into(), &"string".into()));
-    assert_eq!((&slot[1]["name"], &slot[1]["schema"]["type"]), (&"slot".into(), &"integer".into()));
+    assert_eq!(
+        (&slot[0]["name"], &slot[0]["schema"]["type"]),
+        (&"shelf".into(), &"string".into())
+    );
+    assert_eq!(
+        (&slot[1]["name"], &slot[1]["schema"]["type"]),
+        (&"slot".into(), &"integer".into())
+    );
 
     let list = &doc["paths"]["/books"]["get"]["parameters"];
-    let names: Vec<(&str, &str)> =
-        list.as_array().unwrap().iter().map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap())).collect();
+    let names: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
     assert_eq!(names, [("page", "query"), ("q", "query")]);
     assert_eq!(list[0]["description"], "The page, from 1.");
     assert_eq!(list[0]["required"], false);
-    assert_eq!(doc["paths"]["/books"]["get"]["responses"]["400"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
+    assert_eq!(
+        doc["paths"]["/books"]["get"]["responses"]["400"]["content"]["application/problem+json"]["schema"]
+            ["$ref"],
+        "#/components/schemas/Problem"
+    );
 }
 
 #[tokio::test]
@@ -187,32 +241,71 @@ async fn bodies_and_responses_refer_to_component_schemas() {
     let doc = document(&app().await);
     let create = &doc["paths"]["/books"]["post"];
     assert_eq!(create["requestBody"]["required"], true);
-    assert_eq!(create["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/NewBook");
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NewBook"
+    );
     let created = &create["responses"]["201"];
-    assert_eq!(created["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Book");
+    assert_eq!(
+        created["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Book"
+    );
     assert_eq!(created["headers"]["Location"]["schema"]["type"], "string");
     // `Valid<..>`: field errors; `HttpError`: any other problem.
-    assert_eq!(create["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/ValidationProblem");
-    assert_eq!(create["responses"]["415"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
-    assert_eq!(create["responses"]["default"]["content"]["application/problem+json"]["schema"]["$ref"], "#/components/schemas/Problem");
+    assert_eq!(
+        create["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/ValidationProblem"
+    );
+    assert_eq!(
+        create["responses"]["415"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+    assert_eq!(
+        create["responses"]["default"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
 
     let show = &doc["paths"]["/books/{id}"]["get"]["responses"];
-    assert_eq!(show["200"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Book");
+    assert_eq!(
+        show["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Book"
+    );
     assert!(show["default"].is_object());
-    let list = &doc["paths"]["/books"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+    let list =
+        &doc["paths"]["/books"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
     assert_eq!(list["type"], "array");
     assert_eq!(list["items"]["$ref"], "#/components/schemas/Book");
     assert!(doc["paths"]["/books/{id}"]["delete"]["responses"]["204"].is_object());
     let text = &doc["paths"]["/books/files/{path}"]["get"]["responses"]["200"]["content"];
-    assert_eq!(text["text/plain; charset=utf-8"]["schema"]["type"], "string");
+    assert_eq!(
+        text["text/plain; charset=utf-8"]["schema"]["type"],
+        "string"
+    );
 
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for name in ["Author", "Book", "NewBook", "Problem", "FieldError", "ValidationProblem"] {
-        assert!(schemas.contains_key(name), "{name} missing from {:?}", schemas.keys().collect::<Vec<_>>());
+    for name in [
+        "Author",
+        "Book",
+        "NewBook",
+        "Problem",
+        "FieldError",
+        "ValidationProblem",
+    ] {
+        assert!(
+            schemas.contains_key(name),
+            "{name} missing from {:?}",
+            schemas.keys().collect::<Vec<_>>()
+        );
     }
-    assert_eq!(schemas["Book"]["properties"]["author"]["$ref"], "#/components/schemas/Author");
+    assert_eq!(
+        schemas["Book"]["properties"]["author"]["$ref"],
+        "#/components/schemas/Author"
+    );
     assert_eq!(schemas["Book"]["description"], "A book in the catalogue.");
-    assert_eq!(schemas["Problem"]["properties"]["status"]["type"], "integer");
+    assert_eq!(
+        schemas["Problem"]["properties"]["status"]["type"],
+        "integer"
+    );
 }
 
 #[tokio::test]
@@ -239,34 +332,49 @@ async fn the_document_and_the_ui_are_served() {
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     let html = String::from_utf8(body.to_vec()).unwrap();
     // Relative to `/docs`, so the page also works behind a proxy that adds a prefix.
-    assert!(html.contains(r#"<div id="swagger-ui" data-url="openapi.json">"#), "{html}");
+    assert!(
+        html.contains(r#"<div id="swagger-ui" data-url="openapi.json">"#),
+        "{html}"
+    );
     assert!(html.contains("swagger-ui-bundle.js"), "{html}");
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src https://cdn.jsdelivr.net 'sha256-"), "{csp}");
+    assert!(
+        csp.contains("script-src https://cdn.jsdelivr.net 'sha256-"),
+        "{csp}"
+    );
     // The other security headers still apply.
     assert_eq!(headers["x-content-type-options"], "nosniff");
 }
 
 #[tokio::test]
 async fn the_paths_and_the_ui_are_configurable() {
-    let app = app_with("[openapi]\npath = '/api/spec.json'\ndocs_path = '/api/docs'\nui = 'rapidoc'")
-        .discover()
-        .build()
-        .await
-        .unwrap();
+    let app =
+        app_with("[openapi]\npath = '/api/spec.json'\ndocs_path = '/api/docs'\nui = 'rapidoc'")
+            .discover()
+            .build()
+            .await
+            .unwrap();
     assert_eq!(get(&app, "/api/spec.json").await.0, StatusCode::OK);
     assert_eq!(get(&app, "/openapi.json").await.0, StatusCode::NOT_FOUND);
     let html = String::from_utf8(get(&app, "/api/docs").await.2.to_vec()).unwrap();
     assert!(html.contains(r#"<rapi-doc spec-url="spec.json""#), "{html}");
 
-    let app = app_with("[openapi]\ndocs_path = ''").discover().build().await.unwrap();
+    let app = app_with("[openapi]\ndocs_path = ''")
+        .discover()
+        .build()
+        .await
+        .unwrap();
     assert_eq!(get(&app, "/openapi.json").await.0, StatusCode::OK);
     assert_eq!(get(&app, "/docs").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn disabling_removes_the_document_and_the_ui() {
-    let app = app_with("[openapi]\nenabled = false").discover().build().await.unwrap();
+    let app = app_with("[openapi]\nenabled = false")
+        .discover()
+        .build()
+        .await
+        .unwrap();
     assert!(app.openapi().is_none());
     assert_eq!(get(&app, "/openapi.json").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, "/docs").await.0, StatusCode::NOT_FOUND);
@@ -284,14 +392,23 @@ async fn a_route_on_the_docs_path_fails_the_start_with_a_hint() {
         .await
         .err()
         .unwrap();
-    let AppError::Routes(message) = &err else { panic!("{err}") };
-    assert!(message.contains("/docs is served by `DocsController::mine` and by the OpenAPI UI"), "{message}");
+    let AppError::Routes(message) = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        message.contains("/docs is served by `DocsController::mine` and by the OpenAPI UI"),
+        "{message}"
+    );
     assert!(message.contains("openapi.docs_path"), "{message}");
 }
 
 #[tokio::test]
 async fn a_bad_path_in_the_configuration_fails_the_start() {
-    let err = app_with("[openapi]\npath = 'openapi.json'").build().await.err().unwrap();
+    let err = app_with("[openapi]\npath = 'openapi.json'")
+        .build()
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("openapi.path"), "{err}");
 }
 
@@ -300,12 +417,17 @@ async fn the_document_can_be_changed_after_it_is_built() {
     let app = app_with("")
         .discover()
         .openapi_with(|doc| {
-            doc.servers = Some(vec![utoipa::openapi::server::Server::new("https://api.example.com")]);
+            doc.servers = Some(vec![utoipa::openapi::server::Server::new(
+                "https://api.example.com",
+            )]);
         })
         .build()
         .await
         .unwrap();
-    assert_eq!(document(&app)["servers"][0]["url"], "https://api.example.com");
+    assert_eq!(
+        document(&app)["servers"][0]["url"],
+        "https://api.example.com"
+    );
 }
 
 /// Every `$ref` in `value`.
@@ -327,7 +449,8 @@ async fn the_document_is_valid() {
     let app = app().await;
     let bytes = app.openapi().unwrap().json().clone();
     // It parses back into the OpenAPI model.
-    let parsed: utoipa::openapi::OpenApi = serde_json::from_slice(&bytes).expect("the document parses as OpenAPI");
+    let parsed: utoipa::openapi::OpenApi =
+        serde_json::from_slice(&bytes).expect("the document parses as OpenAPI");
     assert_eq!(parsed.info.title, "API");
     let doc: Value = serde_json::from_slice(&bytes).unwrap();
 
@@ -336,8 +459,13 @@ async fn the_document_is_valid() {
     refs(&doc, &mut found);
     assert!(!found.is_empty());
     for r in found {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected $ref {r}"));
-        assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {r}");
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling $ref {r}"
+        );
     }
 
     let mut ids = BTreeSet::new();
@@ -348,19 +476,42 @@ async fn the_document_is_valid() {
             .collect();
         for (method, op) in item.as_object().unwrap() {
             // Unique operation ids, at least one response each, descriptions on every response.
-            assert!(ids.insert(op["operationId"].as_str().unwrap().to_string()), "duplicate id at {method} {path}");
+            assert!(
+                ids.insert(op["operationId"].as_str().unwrap().to_string()),
+                "duplicate id at {method} {path}"
+            );
             let responses = op["responses"].as_object().unwrap();
             assert!(!responses.is_empty(), "{method} {path} has no response");
             for (status, response) in responses {
-                assert!(response["description"].is_string(), "{method} {path} {status}");
+                assert!(
+                    response["description"].is_string(),
+                    "{method} {path} {status}"
+                );
             }
             // Each template parameter is a required path parameter, and no other path parameter exists.
-            let params: Vec<&Value> = op["parameters"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
-            let path_params: BTreeSet<&str> =
-                params.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
+            let params: Vec<&Value> = op["parameters"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            let path_params: BTreeSet<&str> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
             assert_eq!(path_params, template, "{method} {path}");
-            assert!(params.iter().filter(|p| p["in"] == "path").all(|p| p["required"] == true));
+            assert!(
+                params
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .all(|p| p["required"] == true)
+            );
         }
     }
-    assert_eq!(ids.len(), app.routes().iter().filter(|r| r.path.starts_with("/books")).count());
+    assert_eq!(
+        ids.len(),
+        app.routes()
+            .iter()
+            .filter(|r| r.path.starts_with("/books"))
+            .count()
+    );
 }

@@ -10,9 +10,7 @@
 //! and the service live here, in the library, so that the integration test builds the very same
 //! app in-process.
 
-use cortex::http::{HttpError, Json, Path};
 use cortex::prelude::*;
-use cortex::{controller, routes};
 use serde::Serialize;
 
 /// What every route answers.
@@ -33,7 +31,9 @@ struct Greeter {
 
 impl Greeter {
     fn greet(&self, name: &str) -> Greeting {
-        Greeting { message: format!("{}, {name}!", self.greeting) }
+        Greeting {
+            message: format!("{}, {name}!", self.greeting),
+        }
     }
 }
 

@@ -32,7 +32,11 @@ async fn app() -> Application {
         .env_vars([("CORTEX_PROFILE", "test")])
         .load()
         .expect("the configuration loads");
-    App::with_config(config).discover().build().await.expect("the app builds")
+    App::with_config(config)
+        .discover()
+        .build()
+        .await
+        .expect("the app builds")
 }
 
 struct Reply {
@@ -42,52 +46,90 @@ struct Reply {
 }
 
 async fn call(app: &Application, method: &str, uri: &str) -> Reply {
-    let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap();
     let response = app.router().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status: parts.status, headers: parts.headers, body }
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }
 
 fn assert_problem(reply: &Reply, status: StatusCode) {
     assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.headers["content-type"], "application/problem+json", "{}", reply.body);
+    assert_eq!(
+        reply.headers["content-type"], "application/problem+json",
+        "{}",
+        reply.body
+    );
     assert_eq!(reply.body["status"], status.as_u16(), "{}", reply.body);
 }
 
 #[tokio::test]
 async fn every_route_answers_and_bad_input_gets_problem_details() {
     let app = app().await;
-    let routes: Vec<_> = app.routes().iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
+    let routes: Vec<_> = app
+        .routes()
+        .iter()
+        .map(|r| (r.method.as_str(), r.path.as_str()))
+        .collect();
     assert_eq!(routes, [("GET", "/"), ("GET", "/hello/{name}")]);
 
     let index = call(&app, "GET", "/").await;
     assert_eq!(index.status, StatusCode::OK);
     assert_eq!(index.headers["content-type"], "application/json");
-    assert!(index.headers.contains_key("x-request-id"), "the default middleware stack is on");
+    assert!(
+        index.headers.contains_key("x-request-id"),
+        "the default middleware stack is on"
+    );
     assert_eq!(index.body, json!({ "message": "Hello, world!" }));
 
     let ada = call(&app, "GET", "/hello/Ada").await;
-    assert_eq!((ada.status, ada.body), (StatusCode::OK, json!({ "message": "Hello, Ada!" })));
+    assert_eq!(
+        (ada.status, ada.body),
+        (StatusCode::OK, json!({ "message": "Hello, Ada!" }))
+    );
     let spaced = call(&app, "GET", "/hello/%20Grace%20Hopper%20").await;
     assert_eq!(spaced.body, json!({ "message": "Hello, Grace Hopper!" }));
 
     let long = call(&app, "GET", &format!("/hello/{}", "a".repeat(65))).await;
     assert_problem(&long, StatusCode::BAD_REQUEST);
     assert_eq!(long.body["detail"], "`name` must be 1 to 64 characters");
-    assert_problem(&call(&app, "GET", "/hello/%20").await, StatusCode::BAD_REQUEST);
-    assert_problem(&call(&app, "GET", "/hello/%FF").await, StatusCode::BAD_REQUEST);
+    assert_problem(
+        &call(&app, "GET", "/hello/%20").await,
+        StatusCode::BAD_REQUEST,
+    );
+    assert_problem(
+        &call(&app, "GET", "/hello/%FF").await,
+        StatusCode::BAD_REQUEST,
+    );
 
     assert_problem(&call(&app, "GET", "/hello").await, StatusCode::NOT_FOUND);
-    assert_problem(&call(&app, "GET", "/hello/Ada/again").await, StatusCode::NOT_FOUND);
+    assert_problem(
+        &call(&app, "GET", "/hello/Ada/again").await,
+        StatusCode::NOT_FOUND,
+    );
     let post = call(&app, "POST", "/").await;
     assert_problem(&post, StatusCode::METHOD_NOT_ALLOWED);
     assert!(post.headers["allow"].to_str().unwrap().contains("GET"));
 
-    assert_eq!(call(&app, "GET", "/health/live").await.status, StatusCode::OK);
+    assert_eq!(
+        call(&app, "GET", "/health/live").await.status,
+        StatusCode::OK
+    );
     let ready = call(&app, "GET", "/health/ready").await;
-    assert_eq!((ready.status, &ready.body["status"]), (StatusCode::OK, &json!("up")));
+    assert_eq!(
+        (ready.status, &ready.body["status"]),
+        (StatusCode::OK, &json!("up"))
+    );
 }
 
 #[tokio::test]
@@ -98,18 +140,28 @@ async fn the_greeting_comes_from_the_configuration() {
         .load()
         .unwrap();
     let app = App::with_config(config).discover().build().await.unwrap();
-    assert_eq!(call(&app, "GET", "/hello/Ada").await.body, json!({ "message": "Hi, Ada!" }));
+    assert_eq!(
+        call(&app, "GET", "/hello/Ada").await.body,
+        json!({ "message": "Hi, Ada!" })
+    );
 
     // `App::new()` has an empty configuration.
     let err = App::new().discover().build().await.unwrap_err();
-    assert!(err.to_string().contains("hello.greeting"), "a missing key stops the start and is named: {err}");
+    assert!(
+        err.to_string().contains("hello.greeting"),
+        "a missing key stops the start and is named: {err}"
+    );
 }
 
 // --- as a process -------------------------------------------------------------------------------
 
 /// A port nobody listens on right now: bind port 0, read the port, close the socket.
 fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The `hello` binary, running; killed if a test fails before stopping it.
@@ -145,7 +197,11 @@ impl Process {
                 line.clear();
             }
         });
-        Process { child, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), log }
+        Process {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            log,
+        }
     }
 
     fn log(&self) -> String {
@@ -158,19 +214,29 @@ impl Process {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("hello exited before it was ready ({status}):\n{}", self.log());
+                panic!(
+                    "hello exited before it was ready ({status}):\n{}",
+                    self.log()
+                );
             }
             if let Ok((StatusCode::OK, _, _)) = get(self.addr, "/health/ready").await {
                 return;
             }
-            assert!(Instant::now() < deadline, "hello was not ready within {within:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "hello was not ready within {within:?}:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Sends SIGTERM, as an orchestrator does.
     fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success(), "kill -TERM failed");
     }
 
@@ -181,7 +247,11 @@ impl Process {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "hello did not exit within {within:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "hello did not exit within {within:?}:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -197,14 +267,24 @@ impl Drop for Process {
 }
 
 /// `GET path` on a new HTTP/1.1 connection to `addr`.
-async fn get(addr: SocketAddr, path: &str) -> Result<(StatusCode, HeaderMap, Bytes), Box<dyn std::error::Error + Send + Sync>> {
+async fn get(
+    addr: SocketAddr,
+    path: &str,
+) -> Result<(StatusCode, HeaderMap, Bytes), Box<dyn std::error::Error + Send + Sync>> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let request = Request::get(path).header("host", addr.to_string()).body(Full::<Bytes>::default())?;
+    let request = Request::get(path)
+        .header("host", addr.to_string())
+        .body(Full::<Bytes>::default())?;
     let response = sender.send_request(request).await?;
     let (parts, body) = response.into_parts();
-    Ok((parts.status, parts.headers, body.collect().await?.to_bytes()))
+    Ok((
+        parts.status,
+        parts.headers,
+        body.collect().await?.to_bytes(),
+    ))
 }
 
 #[tokio::test]
@@ -215,14 +295,34 @@ async fn the_binary_serves_on_cortex_port_and_stops_on_sigterm() {
     let (status, headers, body) = get(hello.addr, "/hello/Ada").await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/json");
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({ "message": "Hello, Ada!" }));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({ "message": "Hello, Ada!" })
+    );
     let (status, headers, _) = get(hello.addr, "/nope").await.unwrap();
-    assert_eq!((status, &headers["content-type"]), (StatusCode::NOT_FOUND, &"application/problem+json".parse().unwrap()));
+    assert_eq!(
+        (status, &headers["content-type"]),
+        (
+            StatusCode::NOT_FOUND,
+            &"application/problem+json".parse().unwrap()
+        )
+    );
 
     let started = Instant::now();
     hello.terminate();
     let status = hello.wait_exit(Duration::from_secs(10)).await;
-    assert!(status.success(), "hello exited with {status}:\n{}", hello.log());
-    assert!(started.elapsed() < Duration::from_secs(5), "an idle server stops at once, took {:?}", started.elapsed());
-    assert!(get(hello.addr, "/").await.is_err(), "nothing listens after the exit");
+    assert!(
+        status.success(),
+        "hello exited with {status}:\n{}",
+        hello.log()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "an idle server stops at once, took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        get(hello.addr, "/").await.is_err(),
+        "nothing listens after the exit"
+    );
 }

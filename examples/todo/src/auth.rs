@@ -1,8 +1,6 @@
 //! The API-key guard on destructive routes.
 
-use cortex::http::HttpError;
 use cortex::prelude::*;
-use cortex::routing::{Guard, GuardFuture};
 use http::request::Parts;
 
 /// The header that carries the key.
@@ -23,7 +21,9 @@ pub struct ApiKeyGuard {
 impl Guard for ApiKeyGuard {
     fn check<'a>(&'a self, request: &'a mut Parts) -> GuardFuture<'a> {
         let outcome = match request.headers.get(API_KEY_HEADER) {
-            None => Err(HttpError::unauthorized(format!("send the API key in the `{API_KEY_HEADER}` header"))),
+            None => Err(HttpError::unauthorized(format!(
+                "send the API key in the `{API_KEY_HEADER}` header"
+            ))),
             Some(given) if constant_time_eq(given.as_bytes(), self.key.as_bytes()) => Ok(()),
             Some(_) => Err(HttpError::unauthorized("the API key is not valid")),
         };

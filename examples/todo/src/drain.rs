@@ -4,9 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cortex::di::OnShutdown;
-use cortex::http::{Json, Query, Valid};
-use cortex::{controller, routes};
+use cortex::prelude::*;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -49,7 +47,10 @@ impl SlowController {
 
 impl OnShutdown for SlowController {
     async fn on_shutdown(&self) {
-        let (started, finished) = (self.started.load(Ordering::SeqCst), self.finished.load(Ordering::SeqCst));
+        let (started, finished) = (
+            self.started.load(Ordering::SeqCst),
+            self.finished.load(Ordering::SeqCst),
+        );
         tracing::info!(started, finished, "slow requests");
     }
 }

@@ -1,6 +1,6 @@
 //! The store's readiness check.
 
-use cortex::health::{BoxFuture, HealthCheck};
+use cortex::health::BoxFuture;
 use cortex::prelude::*;
 
 use crate::todos::TodoStore;
@@ -21,7 +21,9 @@ impl HealthCheck for TodoStoreHealth {
 
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         let outcome = match self.store.read() {
-            Ok(todos) if todos.len() >= self.store.capacity() => Err(format!("the store is full ({} todos)", todos.len())),
+            Ok(todos) if todos.len() >= self.store.capacity() => {
+                Err(format!("the store is full ({} todos)", todos.len()))
+            }
             Ok(_) => Ok(()),
             Err(_) => Err("the store's lock is poisoned".to_string()),
         };

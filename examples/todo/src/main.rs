@@ -2,7 +2,7 @@
 //! (`CORTEX_PORT=8080` overrides the port) until SIGTERM or Ctrl-C, then drains in-flight requests
 //! (up to `server.drain_timeout`) and exits.
 
-use cortex::App;
+use cortex::prelude::*;
 // Links the library in, so that `discover()` finds its controllers and services.
 use todo as _;
 

@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cortex::http::{Created, HttpError, Json, NoContent, Path, Query, Valid};
 use cortex::prelude::*;
-use cortex::{controller, routes};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
@@ -98,11 +96,15 @@ impl TodoStore {
     /// then answer 500 and readiness reports the store down, rather than serving data that may
     /// be half-written.
     pub fn read(&self) -> Result<RwLockReadGuard<'_, BTreeMap<u64, Todo>>, HttpError> {
-        self.todos.read().map_err(|_| HttpError::internal("the todo store's lock is poisoned"))
+        self.todos
+            .read()
+            .map_err(|_| HttpError::internal("the todo store's lock is poisoned"))
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<u64, Todo>>, HttpError> {
-        self.todos.write().map_err(|_| HttpError::internal("the todo store's lock is poisoned"))
+        self.todos
+            .write()
+            .map_err(|_| HttpError::internal("the todo store's lock is poisoned"))
     }
 
     /// How many todos the store holds at most.
@@ -131,7 +133,9 @@ impl RequestTime {
 }
 
 fn unix_millis() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn not_found(id: u64) -> HttpError {
@@ -148,15 +152,26 @@ pub struct TodoController {
 impl TodoController {
     /// `GET /todos?done=true&limit=10`: oldest first.
     #[get("/")]
-    async fn list(&self, Valid(Query(query)): Valid<Query<ListQuery>>) -> Result<Json<Vec<Todo>>, HttpError> {
+    async fn list(
+        &self,
+        Valid(Query(query)): Valid<Query<ListQuery>>,
+    ) -> Result<Json<Vec<Todo>>, HttpError> {
         let todos = self.store.read()?;
-        let wanted = todos.values().filter(|t| query.done.is_none_or(|done| t.done == done));
-        Ok(Json(wanted.take(query.limit.unwrap_or(50)).cloned().collect()))
+        let wanted = todos
+            .values()
+            .filter(|t| query.done.is_none_or(|done| t.done == done));
+        Ok(Json(
+            wanted.take(query.limit.unwrap_or(50)).cloned().collect(),
+        ))
     }
 
     /// `POST /todos`: `201 Created`, `Location: /todos/{id}`.
     #[post("/")]
-    async fn create(&self, now: Inject<RequestTime>, Valid(Json(new)): Valid<Json<NewTodo>>) -> Result<Created<Todo>, HttpError> {
+    async fn create(
+        &self,
+        now: Inject<RequestTime>,
+        Valid(Json(new)): Valid<Json<NewTodo>>,
+    ) -> Result<Created<Todo>, HttpError> {
         let mut todos = self.store.write()?;
         if todos.len() >= self.store.capacity {
             return Err(HttpError::conflict(format!(
@@ -179,7 +194,12 @@ impl TodoController {
     /// `GET /todos/{id}`.
     #[get("/{id}")]
     async fn show(&self, Path(id): Path<u64>) -> Result<Json<Todo>, HttpError> {
-        self.store.read()?.get(&id).cloned().map(Json).ok_or_else(|| not_found(id))
+        self.store
+            .read()?
+            .get(&id)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| not_found(id))
     }
 
     /// `PUT /todos/{id}`: replaces the title and the state.
@@ -207,7 +227,9 @@ impl TodoController {
         Valid(Json(patch)): Valid<Json<TodoPatch>>,
     ) -> Result<Json<Todo>, HttpError> {
         if patch.title.is_none() && patch.done.is_none() {
-            return Err(HttpError::unprocessable("the patch changes nothing; send `title`, `done` or both"));
+            return Err(HttpError::unprocessable(
+                "the patch changes nothing; send `title`, `done` or both",
+            ));
         }
         let mut todos = self.store.write()?;
         let todo = todos.get_mut(&id).ok_or_else(|| not_found(id))?;

@@ -36,7 +36,11 @@ async fn app() -> Application {
         .env_vars([("CORTEX_PROFILE", "test")])
         .load()
         .expect("the configuration loads");
-    App::with_config(config).discover().build().await.expect("the app builds")
+    App::with_config(config)
+        .discover()
+        .build()
+        .await
+        .expect("the app builds")
 }
 
 #[derive(Debug)]
@@ -50,32 +54,57 @@ impl Reply {
     #[track_caller]
     fn problem(&self, status: StatusCode) -> &Value {
         assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.headers["content-type"], "application/problem+json", "{}", self.body);
+        assert_eq!(
+            self.headers["content-type"], "application/problem+json",
+            "{}",
+            self.body
+        );
         assert_eq!(self.body["status"], status.as_u16(), "{}", self.body);
         &self.body
     }
 }
 
-async fn call(app: &Application, method: &str, uri: &str, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
+async fn call(
+    app: &Application,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
     let mut request = Request::builder().method(method).uri(uri);
-    if body.is_some() && !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
         request = request.header("content-type", "application/json");
     }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string()))).unwrap();
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
     let response = app.router().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status: parts.status, headers: parts.headers, body }
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }
 
 #[tokio::test]
 async fn the_route_table_has_crud_the_guard_and_the_test_only_route() {
     let app = app().await;
-    let routes: Vec<_> = app.routes().iter().map(|r| format!("{} {} {:?}", r.method, r.path, r.guards)).collect();
+    let routes: Vec<_> = app
+        .routes()
+        .iter()
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.guards))
+        .collect();
     assert_eq!(
         routes,
         [
@@ -93,42 +122,91 @@ async fn the_route_table_has_crud_the_guard_and_the_test_only_route() {
 #[tokio::test]
 async fn todos_are_created_listed_read_replaced_patched_and_deleted() {
     let app = app().await;
-    let created = call(&app, "POST", "/todos", &[], Some(r#"{"title":"  write the docs  "}"#)).await;
+    let created = call(
+        &app,
+        "POST",
+        "/todos",
+        &[],
+        Some(r#"{"title":"  write the docs  "}"#),
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(created.headers["location"], "/todos/1");
-    assert_eq!(created.body["title"], "write the docs", "titles are trimmed");
+    assert_eq!(
+        created.body["title"], "write the docs",
+        "titles are trimmed"
+    );
     assert_eq!(created.body["done"], false);
     // Both stamps come from the one `RequestTime` of the request.
     assert_eq!(created.body["created_at"], created.body["updated_at"]);
-    let second = call(&app, "POST", "/todos", &[], Some(r#"{"title":"ship","done":true}"#)).await;
-    assert_eq!((second.status, &second.headers["location"]), (StatusCode::CREATED, &"/todos/2".parse().unwrap()));
+    let second = call(
+        &app,
+        "POST",
+        "/todos",
+        &[],
+        Some(r#"{"title":"ship","done":true}"#),
+    )
+    .await;
+    assert_eq!(
+        (second.status, &second.headers["location"]),
+        (StatusCode::CREATED, &"/todos/2".parse().unwrap())
+    );
 
     let all = call(&app, "GET", "/todos", &[], None).await;
     assert_eq!(all.status, StatusCode::OK);
-    let titles: Vec<_> = all.body.as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
+    let titles: Vec<_> = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles, ["write the docs", "ship"]);
     let done = call(&app, "GET", "/todos?done=true&limit=10", &[], None).await;
     assert_eq!(done.body.as_array().unwrap().len(), 1);
     assert_eq!(done.body[0]["id"], 2);
-    assert_eq!(call(&app, "GET", "/todos?limit=1", &[], None).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "GET", "/todos?limit=1", &[], None)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let one = call(&app, "GET", "/todos/1", &[], None).await;
     assert_eq!((one.status, &one.body), (StatusCode::OK, &created.body));
 
-    let replaced = call(&app, "PUT", "/todos/1", &[], Some(r#"{"title":"write the guide","done":true}"#)).await;
+    let replaced = call(
+        &app,
+        "PUT",
+        "/todos/1",
+        &[],
+        Some(r#"{"title":"write the guide","done":true}"#),
+    )
+    .await;
     assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
-    assert_eq!((&replaced.body["title"], &replaced.body["done"]), (&json!("write the guide"), &json!(true)));
+    assert_eq!(
+        (&replaced.body["title"], &replaced.body["done"]),
+        (&json!("write the guide"), &json!(true))
+    );
     assert_eq!(replaced.body["created_at"], created.body["created_at"]);
 
     let patched = call(&app, "PATCH", "/todos/1", &[], Some(r#"{"done":false}"#)).await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
-    assert_eq!((&patched.body["title"], &patched.body["done"]), (&json!("write the guide"), &json!(false)));
+    assert_eq!(
+        (&patched.body["title"], &patched.body["done"]),
+        (&json!("write the guide"), &json!(false))
+    );
     assert!(patched.body["updated_at"].as_u64() >= replaced.body["updated_at"].as_u64());
 
     let deleted = call(&app, "DELETE", "/todos/1", &[("x-api-key", KEY)], None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(deleted.body, json!(""));
-    call(&app, "GET", "/todos/1", &[], None).await.problem(StatusCode::NOT_FOUND);
+    call(&app, "GET", "/todos/1", &[], None)
+        .await
+        .problem(StatusCode::NOT_FOUND);
     let left = call(&app, "GET", "/todos", &[], None).await;
     assert_eq!(left.body.as_array().unwrap().len(), 1);
 }
@@ -142,42 +220,107 @@ async fn bad_input_is_answered_with_problem_details() {
     let app = app().await;
     let blank = post(&app, r#"{"title":"   "}"#).await;
     let errors = &blank.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
-    assert_eq!((&errors[0]["field"], &errors[0]["code"]), (&json!("title"), &json!("blank")), "{errors}");
+    assert_eq!(
+        (&errors[0]["field"], &errors[0]["code"]),
+        (&json!("title"), &json!("blank")),
+        "{errors}"
+    );
     assert_eq!(errors[0]["message"], "must not be blank");
 
     let long = post(&app, &format!(r#"{{"title":"{}"}}"#, "x".repeat(201))).await;
     let errors = &long.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
-    assert_eq!((&errors[0]["field"], &errors[0]["code"]), (&json!("title"), &json!("length")), "{errors}");
+    assert_eq!(
+        (&errors[0]["field"], &errors[0]["code"]),
+        (&json!("title"), &json!("length")),
+        "{errors}"
+    );
     assert_eq!(errors[0]["params"]["max"], 200);
 
-    let detail = |reply: &Reply, status| reply.problem(status)["detail"].as_str().unwrap_or_default().to_string();
-    assert!(!detail(&post(&app, r#"{"title":"x""#).await, StatusCode::BAD_REQUEST).is_empty(), "malformed JSON");
+    let detail = |reply: &Reply, status| {
+        reply.problem(status)["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        !detail(
+            &post(&app, r#"{"title":"x""#).await,
+            StatusCode::BAD_REQUEST
+        )
+        .is_empty(),
+        "malformed JSON"
+    );
     let missing = post(&app, r#"{"done":true}"#).await;
-    assert_eq!(missing.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"], "title");
+    assert_eq!(
+        missing.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "title"
+    );
     let unknown = post(&app, r#"{"title":"x","priority":1}"#).await;
-    assert_eq!(unknown.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["code"], "unknown_field");
+    assert_eq!(
+        unknown.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["code"],
+        "unknown_field"
+    );
     let wrong_type = post(&app, r#"{"title":42}"#).await;
     let errors = &wrong_type.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
-    assert_eq!((&errors[0]["field"], &errors[0]["code"]), (&json!("title"), &json!("invalid_type")), "{errors}");
-    let no_content_type = call(&app, "POST", "/todos", &[("content-type", "text/plain")], Some(r#"{"title":"x"}"#)).await;
+    assert_eq!(
+        (&errors[0]["field"], &errors[0]["code"]),
+        (&json!("title"), &json!("invalid_type")),
+        "{errors}"
+    );
+    let no_content_type = call(
+        &app,
+        "POST",
+        "/todos",
+        &[("content-type", "text/plain")],
+        Some(r#"{"title":"x"}"#),
+    )
+    .await;
     no_content_type.problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    call(&app, "GET", "/todos/abc", &[], None).await.problem(StatusCode::BAD_REQUEST);
-    call(&app, "GET", "/todos/-1", &[], None).await.problem(StatusCode::BAD_REQUEST);
+    call(&app, "GET", "/todos/abc", &[], None)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    call(&app, "GET", "/todos/-1", &[], None)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
     let absent = call(&app, "GET", "/todos/999", &[], None).await;
-    assert_eq!(detail(&absent, StatusCode::NOT_FOUND), "there is no todo 999");
-    call(&app, "PUT", "/todos/999", &[], Some(r#"{"title":"x","done":false}"#)).await.problem(StatusCode::NOT_FOUND);
-    call(&app, "PUT", "/todos/1", &[], Some(r#"{"title":"x"}"#)).await.problem(StatusCode::UNPROCESSABLE_ENTITY);
-    call(&app, "PATCH", "/todos/999", &[], Some(r#"{"done":true}"#)).await.problem(StatusCode::NOT_FOUND);
+    assert_eq!(
+        detail(&absent, StatusCode::NOT_FOUND),
+        "there is no todo 999"
+    );
+    call(
+        &app,
+        "PUT",
+        "/todos/999",
+        &[],
+        Some(r#"{"title":"x","done":false}"#),
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+    call(&app, "PUT", "/todos/1", &[], Some(r#"{"title":"x"}"#))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    call(&app, "PATCH", "/todos/999", &[], Some(r#"{"done":true}"#))
+        .await
+        .problem(StatusCode::NOT_FOUND);
     let empty_patch = call(&app, "PATCH", "/todos/1", &[], Some("{}")).await;
     assert!(detail(&empty_patch, StatusCode::UNPROCESSABLE_ENTITY).contains("changes nothing"));
     let blank_patch = call(&app, "PATCH", "/todos/1", &[], Some(r#"{"title":""}"#)).await;
-    assert_eq!(blank_patch.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"], "title");
+    assert_eq!(
+        blank_patch.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "title"
+    );
 
     let limit = call(&app, "GET", "/todos?limit=0", &[], None).await;
     let errors = &limit.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
-    assert_eq!((&errors[0]["field"], &errors[0]["code"]), (&json!("limit"), &json!("range")), "{errors}");
-    call(&app, "GET", "/todos?done=maybe", &[], None).await.problem(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (&errors[0]["field"], &errors[0]["code"]),
+        (&json!("limit"), &json!("range")),
+        "{errors}"
+    );
+    call(&app, "GET", "/todos?done=maybe", &[], None)
+        .await
+        .problem(StatusCode::BAD_REQUEST);
 
     let no_route = call(&app, "GET", "/nope", &[], None).await;
     no_route.problem(StatusCode::NOT_FOUND);
@@ -192,13 +335,39 @@ async fn delete_needs_the_api_key() {
     assert_eq!(created.status, StatusCode::CREATED);
 
     let anonymous = call(&app, "DELETE", "/todos/1", &[], None).await;
-    assert!(anonymous.problem(StatusCode::UNAUTHORIZED)["detail"].as_str().unwrap().contains("x-api-key"));
-    call(&app, "DELETE", "/todos/1", &[("x-api-key", "test-kez")], None).await.problem(StatusCode::UNAUTHORIZED);
-    call(&app, "DELETE", "/todos/1", &[("x-api-key", "")], None).await.problem(StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&app, "GET", "/todos/1", &[], None).await.status, StatusCode::OK, "refused requests change nothing");
+    assert!(
+        anonymous.problem(StatusCode::UNAUTHORIZED)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("x-api-key")
+    );
+    call(
+        &app,
+        "DELETE",
+        "/todos/1",
+        &[("x-api-key", "test-kez")],
+        None,
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    call(&app, "DELETE", "/todos/1", &[("x-api-key", "")], None)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, "GET", "/todos/1", &[], None).await.status,
+        StatusCode::OK,
+        "refused requests change nothing"
+    );
 
-    assert_eq!(call(&app, "DELETE", "/todos/1", &[("x-api-key", KEY)], None).await.status, StatusCode::NO_CONTENT);
-    call(&app, "DELETE", "/todos/1", &[("x-api-key", KEY)], None).await.problem(StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&app, "DELETE", "/todos/1", &[("x-api-key", KEY)], None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    call(&app, "DELETE", "/todos/1", &[("x-api-key", KEY)], None)
+        .await
+        .problem(StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -206,44 +375,108 @@ async fn readiness_reports_the_store_and_a_full_store_refuses_creates() {
     let app = app().await;
     let ready = call(&app, "GET", "/health/ready", &[], None).await;
     assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
-    assert_eq!((&ready.body["checks"][0]["name"], &ready.body["checks"][0]["status"]), (&json!("todos"), &json!("up")));
+    assert_eq!(
+        (
+            &ready.body["checks"][0]["name"],
+            &ready.body["checks"][0]["status"]
+        ),
+        (&json!("todos"), &json!("up"))
+    );
 
     // The test profile holds at most 100.
     for i in 0..100 {
-        let created = call(&app, "POST", "/todos", &[], Some(&format!(r#"{{"title":"todo {i}"}}"#))).await;
+        let created = call(
+            &app,
+            "POST",
+            "/todos",
+            &[],
+            Some(&format!(r#"{{"title":"todo {i}"}}"#)),
+        )
+        .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
-    let refused = call(&app, "POST", "/todos", &[], Some(r#"{"title":"one too many"}"#)).await;
-    assert!(refused.problem(StatusCode::CONFLICT)["detail"].as_str().unwrap().contains("full"));
+    let refused = call(
+        &app,
+        "POST",
+        "/todos",
+        &[],
+        Some(r#"{"title":"one too many"}"#),
+    )
+    .await;
+    assert!(
+        refused.problem(StatusCode::CONFLICT)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("full")
+    );
     let full = call(&app, "GET", "/health/ready", &[], None).await;
-    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE, "{}", full.body);
-    assert_eq!((&full.body["status"], &full.body["checks"][0]["status"]), (&json!("down"), &json!("down")));
-    assert_eq!(full.body["checks"][0]["error"], "the store is full (100 todos)");
-    assert_eq!(call(&app, "GET", "/health/live", &[], None).await.status, StatusCode::OK, "still alive");
+    assert_eq!(
+        full.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        full.body
+    );
+    assert_eq!(
+        (&full.body["status"], &full.body["checks"][0]["status"]),
+        (&json!("down"), &json!("down"))
+    );
+    assert_eq!(
+        full.body["checks"][0]["error"],
+        "the store is full (100 todos)"
+    );
+    assert_eq!(
+        call(&app, "GET", "/health/live", &[], None).await.status,
+        StatusCode::OK,
+        "still alive"
+    );
 }
 
 #[tokio::test]
 async fn production_needs_an_api_key_from_the_environment() {
     let load = |vars: Vec<(&'static str, &'static str)>| {
-        Config::builder().dir(env!("CARGO_MANIFEST_DIR")).env_vars(vars).load().unwrap()
+        Config::builder()
+            .dir(env!("CARGO_MANIFEST_DIR"))
+            .env_vars(vars)
+            .load()
+            .unwrap()
     };
-    let err = App::with_config(load(vec![("CORTEX_PROFILE", "prod")])).discover().build().await.unwrap_err();
-    assert!(err.to_string().contains("todo.api_key"), "{err}");
-    let app = App::with_config(load(vec![("CORTEX_PROFILE", "prod"), ("CORTEX_TODO__API_KEY", "s3cret")]))
+    let err = App::with_config(load(vec![("CORTEX_PROFILE", "prod")]))
         .discover()
         .build()
         .await
-        .unwrap();
-    assert!(app.routes().iter().all(|r| r.path != "/slow"), "the slow route is for tests only");
-    assert_eq!(app.config().get::<String>("server.host").unwrap(), "0.0.0.0");
-    assert!(!app.config().to_toml_redacted().contains("s3cret"), "the key is masked");
+        .unwrap_err();
+    assert!(err.to_string().contains("todo.api_key"), "{err}");
+    let app = App::with_config(load(vec![
+        ("CORTEX_PROFILE", "prod"),
+        ("CORTEX_TODO__API_KEY", "s3cret"),
+    ]))
+    .discover()
+    .build()
+    .await
+    .unwrap();
+    assert!(
+        app.routes().iter().all(|r| r.path != "/slow"),
+        "the slow route is for tests only"
+    );
+    assert_eq!(
+        app.config().get::<String>("server.host").unwrap(),
+        "0.0.0.0"
+    );
+    assert!(
+        !app.config().to_toml_redacted().contains("s3cret"),
+        "the key is masked"
+    );
 }
 
 // --- as a process -------------------------------------------------------------------------------
 
 /// A port nobody listens on right now: bind port 0, read the port, close the socket.
 fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The `todo` binary, running in the `test` profile; killed if a test fails before stopping it.
@@ -283,7 +516,11 @@ impl Process {
                 line.clear();
             }
         });
-        Process { child, addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)), log }
+        Process {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            log,
+        }
     }
 
     fn log(&self) -> String {
@@ -296,21 +533,31 @@ impl Process {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("todo exited before it was ready ({status}):\n{}", self.log());
+                panic!(
+                    "todo exited before it was ready ({status}):\n{}",
+                    self.log()
+                );
             }
             if let Ok(reply) = send(self.addr, "GET", "/health/ready", &[], None).await
                 && reply.status == StatusCode::OK
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "todo was not ready within {within:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "todo was not ready within {within:?}:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     /// Sends SIGTERM, as an orchestrator does.
     fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success(), "kill -TERM failed");
     }
 
@@ -321,7 +568,11 @@ impl Process {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "todo did not exit within {within:?}:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "todo did not exit within {within:?}:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -348,25 +599,49 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, std::io::
     Ok(sender)
 }
 
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Request<Full<Bytes>> {
-    let mut request = Request::builder().method(method).uri(path).header("host", addr.to_string());
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Request<Full<Bytes>> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.body(Full::new(Bytes::from(body.unwrap_or_default().to_string()))).unwrap()
+    request
+        .body(Full::new(Bytes::from(body.unwrap_or_default().to_string())))
+        .unwrap()
 }
 
 /// One request on a new connection.
-async fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Result<Reply, BoxError> {
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Reply, BoxError> {
     let mut sender = connect(addr).await?;
-    let response = sender.send_request(request(addr, method, path, headers, body)).await?;
+    let response = sender
+        .send_request(request(addr, method, path, headers, body))
+        .await?;
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await?.to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Ok(Reply { status: parts.status, headers: parts.headers, body })
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 #[tokio::test]
@@ -375,24 +650,53 @@ async fn the_binary_serves_crud_on_cortex_port_and_stops_on_sigterm() {
     todo.wait_ready(Duration::from_secs(30)).await;
     let addr = todo.addr;
 
-    let created = send(addr, "POST", "/todos", &[], Some(r#"{"title":"over a socket"}"#)).await.unwrap();
+    let created = send(
+        addr,
+        "POST",
+        "/todos",
+        &[],
+        Some(r#"{"title":"over a socket"}"#),
+    )
+    .await
+    .unwrap();
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let location = created.headers["location"].to_str().unwrap().to_string();
     let read = send(addr, "GET", &location, &[], None).await.unwrap();
-    assert_eq!((read.status, &read.body["title"]), (StatusCode::OK, &json!("over a socket")));
+    assert_eq!(
+        (read.status, &read.body["title"]),
+        (StatusCode::OK, &json!("over a socket"))
+    );
     assert!(read.headers.contains_key("x-request-id"));
-    let invalid = send(addr, "POST", "/todos", &[], Some(r#"{"title":""}"#)).await.unwrap();
+    let invalid = send(addr, "POST", "/todos", &[], Some(r#"{"title":""}"#))
+        .await
+        .unwrap();
     invalid.problem(StatusCode::UNPROCESSABLE_ENTITY);
-    send(addr, "DELETE", &location, &[], None).await.unwrap().problem(StatusCode::UNAUTHORIZED);
-    let deleted = send(addr, "DELETE", &location, &[("x-api-key", KEY)], None).await.unwrap();
+    send(addr, "DELETE", &location, &[], None)
+        .await
+        .unwrap()
+        .problem(StatusCode::UNAUTHORIZED);
+    let deleted = send(addr, "DELETE", &location, &[("x-api-key", KEY)], None)
+        .await
+        .unwrap();
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 
     let signalled = Instant::now();
     todo.terminate();
     let status = todo.wait_exit(Duration::from_secs(15)).await;
-    assert!(status.success(), "todo exited with {status}:\n{}", todo.log());
-    assert!(signalled.elapsed() < Duration::from_secs(5), "an idle server stops at once; took {:?}", signalled.elapsed());
-    assert!(connect(addr).await.is_err(), "nothing listens after the exit");
+    assert!(
+        status.success(),
+        "todo exited with {status}:\n{}",
+        todo.log()
+    );
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "an idle server stops at once; took {:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        connect(addr).await.is_err(),
+        "nothing listens after the exit"
+    );
 }
 
 /// How one request of the load ended.
@@ -405,6 +709,16 @@ enum Outcome {
     Refused(String),
     /// Anything else: another status, a cut body, an unexpected error. Never acceptable.
     Failed(String),
+}
+
+impl Outcome {
+    /// Why it was refused or failed, without the details (`connect`, `unanswered`, ...).
+    fn reason(&self) -> &str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused(why) | Outcome::Failed(why) => why.split(':').next().unwrap_or(why),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -424,7 +738,9 @@ fn is_unanswered(error: &hyper::Error) -> bool {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             return matches!(
                 io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionAborted
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionAborted
             );
         }
         source = e.source();
@@ -456,18 +772,27 @@ async fn client(addr: SocketAddr, max: usize, first_ok: Arc<AtomicUsize>) -> Vec
                     } else {
                         Outcome::Failed(format!("connect: {e}"))
                     };
-                    attempts.push(Attempt { sent, ended: Instant::now(), outcome });
+                    attempts.push(Attempt {
+                        sent,
+                        ended: Instant::now(),
+                        outcome,
+                    });
                     break;
                 }
             },
         };
-        let outcome = match sender.send_request(request(addr, "GET", "/slow?ms=300", &[], None)).await {
+        let outcome = match sender
+            .send_request(request(addr, "GET", "/slow?ms=300", &[], None))
+            .await
+        {
             Err(e) if is_unanswered(&e) => Outcome::Refused(format!("unanswered: {e}")),
             Err(e) => Outcome::Failed(format!("request: {e:?}")),
             Ok(response) => {
                 let status = response.status();
                 match response.into_body().collect().await.map(|b| b.to_bytes()) {
-                    Ok(body) if status == StatusCode::OK && body == r#"{"slept_ms":300}"# => Outcome::Ok,
+                    Ok(body) if status == StatusCode::OK && body == r#"{"slept_ms":300}"# => {
+                        Outcome::Ok
+                    }
                     Ok(body) => Outcome::Failed(format!("{status}: {body:?}")),
                     Err(e) => Outcome::Failed(format!("{status}, then the body failed: {e}")),
                 }
@@ -475,7 +800,11 @@ async fn client(addr: SocketAddr, max: usize, first_ok: Arc<AtomicUsize>) -> Vec
         };
         let ok = matches!(outcome, Outcome::Ok);
         let refused = matches!(outcome, Outcome::Refused(_));
-        attempts.push(Attempt { sent, ended: Instant::now(), outcome });
+        attempts.push(Attempt {
+            sent,
+            ended: Instant::now(),
+            outcome,
+        });
         if ok && !counted {
             counted = true;
             first_ok.fetch_add(1, Ordering::SeqCst);
@@ -499,7 +828,11 @@ async fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() ->
 /// The number after ` name=` in a log line.
 fn field(line: &str, name: &str) -> Option<u64> {
     let at = line.find(&format!(" {name}="))? + name.len() + 2;
-    line[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    line[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -517,10 +850,17 @@ async fn sigterm_under_load_completes_every_accepted_request_and_exits_within_th
     let addr = todo.addr;
 
     let first_ok = Arc::new(AtomicUsize::new(0));
-    let clients: Vec<_> = (0..CLIENTS).map(|_| tokio::spawn(client(addr, MAX_PER_CLIENT, first_ok.clone()))).collect();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| tokio::spawn(client(addr, MAX_PER_CLIENT, first_ok.clone())))
+        .collect();
 
     // Mid-load: every client has had an answer and is sending its next request.
-    wait_until("every client answered once", Duration::from_secs(30), || first_ok.load(Ordering::SeqCst) == CLIENTS).await;
+    wait_until(
+        "every client answered once",
+        Duration::from_secs(30),
+        || first_ok.load(Ordering::SeqCst) == CLIENTS,
+    )
+    .await;
     let signalled = Instant::now();
     todo.terminate();
 
@@ -530,13 +870,17 @@ async fn sigterm_under_load_completes_every_accepted_request_and_exits_within_th
     let deadline = signalled + SHUTDOWN_DELAY + Duration::from_secs(5);
     while draining_seen.is_none() && Instant::now() < deadline {
         match send(addr, "GET", "/health/ready", &[], None).await {
-            Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => draining_seen = Some(reply.body),
+            Ok(reply) if reply.status == StatusCode::SERVICE_UNAVAILABLE => {
+                draining_seen = Some(reply.body)
+            }
             Ok(reply) => assert_eq!(reply.status, StatusCode::OK, "{}", reply.body),
             Err(_) => break,
         }
     }
 
-    let status = todo.wait_exit(SHUTDOWN_DELAY + DRAIN_TIMEOUT + Duration::from_secs(5)).await;
+    let status = todo
+        .wait_exit(SHUTDOWN_DELAY + DRAIN_TIMEOUT + Duration::from_secs(5))
+        .await;
     let exited_after = signalled.elapsed();
     let mut attempts = Vec::new();
     for c in clients {
@@ -544,37 +888,79 @@ async fn sigterm_under_load_completes_every_accepted_request_and_exits_within_th
     }
     let log = todo.log();
 
-    let ok = attempts.iter().filter(|a| matches!(a.outcome, Outcome::Ok)).count();
-    let drained = attempts.iter().filter(|a| matches!(a.outcome, Outcome::Ok) && a.sent < signalled && a.ended > signalled).count();
-    let refused: Vec<_> = attempts.iter().filter(|a| matches!(a.outcome, Outcome::Refused(_))).collect();
-    let failed: Vec<_> = attempts.iter().filter(|a| matches!(a.outcome, Outcome::Failed(_))).collect();
+    let ok = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Ok))
+        .count();
+    let drained = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Ok) && a.sent < signalled && a.ended > signalled)
+        .count();
+    let refused: Vec<_> = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Refused(_)))
+        .collect();
+    let failed: Vec<_> = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Failed(_)))
+        .collect();
     // Nothing is refused before the listener closes, so a 200 that ended after the first refusal
     // was in flight while the server drained.
     let first_refusal = refused.iter().map(|a| a.ended).min();
-    let after_close = attempts.iter().filter(|a| matches!(a.outcome, Outcome::Ok) && first_refusal.is_some_and(|r| a.ended > r)).count();
+    let after_close = attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Ok) && first_refusal.is_some_and(|r| a.ended > r))
+        .count();
+    let reasons = |list: &[&Attempt]| {
+        list.iter()
+            .map(|a| a.outcome.reason().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
     let report = format!(
-        "{} requests: {ok} ok ({drained} in flight at SIGTERM, {after_close} finished after the listener closed), {} refused, {} failed; {status} after {exited_after:?}",
+        "{} requests: {ok} ok ({drained} in flight at SIGTERM, {after_close} finished after the listener closed), {} refused {:?}, {} failed {:?}; {status} after {exited_after:?}",
         attempts.len(),
         refused.len(),
-        failed.len()
+        reasons(&refused),
+        failed.len(),
+        reasons(&failed),
     );
 
     assert!(status.success(), "{report}\n{log}");
-    assert!(exited_after < SHUTDOWN_DELAY + DRAIN_TIMEOUT + Duration::from_secs(2), "{report}");
+    assert!(
+        exited_after < SHUTDOWN_DELAY + DRAIN_TIMEOUT + Duration::from_secs(2),
+        "{report}"
+    );
     assert!(failed.is_empty(), "{report}\n{failed:#?}\n{log}");
-    assert!(drained > 0, "requests in flight at SIGTERM complete: {report}");
-    assert!(after_close > 0, "requests in flight when the listener closed complete: {report}");
-    assert!(refused.iter().all(|a| a.ended >= signalled), "nothing is refused before SIGTERM: {report}\n{refused:#?}");
+    assert!(
+        drained > 0,
+        "requests in flight at SIGTERM complete: {report}"
+    );
+    assert!(
+        after_close > 0,
+        "requests in flight when the listener closed complete: {report}"
+    );
+    assert!(
+        refused.iter().all(|a| a.ended >= signalled),
+        "nothing is refused before SIGTERM: {report}\n{refused:#?}"
+    );
 
     // The server's side, from its log: every request that reached the handler was answered with a
     // 200 the client received whole (the refused ones never reached it), connections were open
     // when draining began, and none had to be closed by force.
     let logged = |name: &str| log.lines().find_map(|l| field(l, name));
-    assert_eq!((logged("started"), logged("finished")), (Some(ok as u64), Some(ok as u64)), "{report}\n{log}");
-    assert!(logged("connections").is_some_and(|n| n > 0), "{report}\n{log}");
+    assert_eq!(
+        (logged("started"), logged("finished")),
+        (Some(ok as u64), Some(ok as u64)),
+        "{report}\n{log}"
+    );
+    assert!(
+        logged("connections").is_some_and(|n| n > 0),
+        "{report}\n{log}"
+    );
     assert_eq!(logged("forced_closed"), Some(0), "{report}\n{log}");
 
-    let draining = draining_seen.unwrap_or_else(|| panic!("readiness never reported draining: {report}"));
+    let draining =
+        draining_seen.unwrap_or_else(|| panic!("readiness never reported draining: {report}"));
     assert_eq!(draining["status"], "draining", "{draining}");
     eprintln!("{report}");
 }

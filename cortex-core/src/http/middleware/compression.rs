@@ -59,18 +59,25 @@ impl CompressionShared {
         // Cheapest test first: most API responses are small.
         let headers = response.headers();
         let size = response.body().size_hint().exact().or_else(|| {
-            headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok())
+            headers
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok())
         });
         if size.is_some_and(|size| size < self.min_size) {
             return false;
         }
         let status = response.status();
-        if status.is_informational() || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+        if status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
             return false;
         }
         !headers.contains_key(CONTENT_ENCODING)
             && !headers.contains_key(CONTENT_RANGE)
-            && headers.get(CONTENT_TYPE).is_none_or(|ct| compressible_type(ct.as_bytes()))
+            && headers
+                .get(CONTENT_TYPE)
+                .is_none_or(|ct| compressible_type(ct.as_bytes()))
     }
 }
 
@@ -108,7 +115,11 @@ fn compressible_type(content_type: &[u8]) -> bool {
 impl CompressionShared {
     /// Compresses `response` if it is worth it and the client accepts an encoding; otherwise
     /// passes it through (with `Vary: Accept-Encoding` when it would have been compressed).
-    pub(crate) fn on_response(&self, accept: Option<HeaderValue>, mut response: Response) -> Response {
+    pub(crate) fn on_response(
+        &self,
+        accept: Option<HeaderValue>,
+        mut response: Response,
+    ) -> Response {
         if !self.compressible(&response) {
             return response;
         }
@@ -116,7 +127,9 @@ impl CompressionShared {
             Some(accept) => compress(&self.layer, accept, response),
             None => {
                 // Nothing accepted: caches must still tell this identity response from the others.
-                response.headers_mut().append(VARY, HeaderValue::from_static("accept-encoding"));
+                response
+                    .headers_mut()
+                    .append(VARY, HeaderValue::from_static("accept-encoding"));
                 response
             }
         }

@@ -28,8 +28,9 @@ use super::config::{CorsConfig, static_value};
 use crate::http::Problem;
 
 /// The `Vary` value of CORS responses (tower-http's).
-static VARY_CORS: HeaderValue =
-    HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers");
+static VARY_CORS: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
 /// The `Vary` value added to responses to requests without `Origin` while CORS is on.
 pub(crate) static VARY_ORIGIN: HeaderValue = HeaderValue::from_static("origin");
 
@@ -60,11 +61,17 @@ impl CorsShared {
         }
         let any = |list: &[String]| list.iter().any(|v| v == "*");
         let names = |list: &[String]| -> Vec<HeaderName> {
-            list.iter().map(|h| HeaderName::from_bytes(h.as_bytes()).expect("validated")).collect()
+            list.iter()
+                .map(|h| HeaderName::from_bytes(h.as_bytes()).expect("validated"))
+                .collect()
         };
 
         let origins: Option<Box<[HeaderValue]>> = (!any(&config.allow_origins)).then(|| {
-            config.allow_origins.iter().map(|o| HeaderValue::from_str(o).expect("validated")).collect()
+            config
+                .allow_origins
+                .iter()
+                .map(|o| HeaderValue::from_str(o).expect("validated"))
+                .collect()
         });
         let allow_origin = match &origins {
             None => AllowOrigin::any(),
@@ -74,7 +81,10 @@ impl CorsShared {
             AllowMethods::any()
         } else {
             AllowMethods::list(
-                config.allow_methods.iter().map(|m| Method::from_bytes(m.as_bytes()).expect("validated")),
+                config
+                    .allow_methods
+                    .iter()
+                    .map(|m| Method::from_bytes(m.as_bytes()).expect("validated")),
             )
         };
         let allow_headers = if any(&config.allow_headers) {
@@ -86,8 +96,15 @@ impl CorsShared {
             (ExposeHeaders::any(), Some(HeaderValue::from_static("*")))
         } else {
             let list = names(&config.expose_headers);
-            let joined = list.iter().map(HeaderName::as_str).collect::<Vec<_>>().join(", ");
-            (ExposeHeaders::list(list), (!joined.is_empty()).then(|| static_value(&joined)))
+            let joined = list
+                .iter()
+                .map(HeaderName::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                ExposeHeaders::list(list),
+                (!joined.is_empty()).then(|| static_value(&joined)),
+            )
         };
 
         let layer = CorsLayer::new()
@@ -97,21 +114,37 @@ impl CorsShared {
             .expose_headers(expose_headers)
             .allow_credentials(config.allow_credentials)
             .max_age(config.max_age);
-        Some(CorsShared { layer, origins, credentials: config.allow_credentials, expose })
+        Some(CorsShared {
+            layer,
+            origins,
+            credentials: config.allow_credentials,
+            expose,
+        })
     }
 
     fn allows(&self, origin: &HeaderValue) -> bool {
-        self.origins.as_ref().is_none_or(|list| list.contains(origin))
+        self.origins
+            .as_ref()
+            .is_none_or(|list| list.contains(origin))
     }
 
     pub(crate) fn on_request(&self, req: &Request) -> CorsStep {
-        let Some(origin) = req.headers().get(ORIGIN) else { return CorsStep::NoOrigin };
-        if req.method() != Method::OPTIONS || !req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD) {
+        let Some(origin) = req.headers().get(ORIGIN) else {
+            return CorsStep::NoOrigin;
+        };
+        if req.method() != Method::OPTIONS
+            || !req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        {
             return CorsStep::Simple(origin.clone());
         }
         if !self.allows(origin) {
-            let detail = format!("origin {} is not allowed to call this API", String::from_utf8_lossy(origin.as_bytes()));
-            let mut response = Problem::new(StatusCode::FORBIDDEN).with_detail(detail).into_response();
+            let detail = format!(
+                "origin {} is not allowed to call this API",
+                String::from_utf8_lossy(origin.as_bytes())
+            );
+            let mut response = Problem::new(StatusCode::FORBIDDEN)
+                .with_detail(detail)
+                .into_response();
             response.headers_mut().append(VARY, VARY_CORS.clone());
             return CorsStep::Answer(response);
         }
@@ -119,12 +152,20 @@ impl CorsShared {
         let mut preflight = http::Request::new(axum::body::Body::empty());
         *preflight.method_mut() = Method::OPTIONS;
         *preflight.uri_mut() = req.uri().clone();
-        for name in [ORIGIN, ACCESS_CONTROL_REQUEST_METHOD, ACCESS_CONTROL_REQUEST_HEADERS] {
+        for name in [
+            ORIGIN,
+            ACCESS_CONTROL_REQUEST_METHOD,
+            ACCESS_CONTROL_REQUEST_HEADERS,
+        ] {
             for value in req.headers().get_all(&name) {
                 preflight.headers_mut().append(name.clone(), value.clone());
             }
         }
-        let answer = self.layer.layer(NotCalled).oneshot(preflight).now_or_never();
+        let answer = self
+            .layer
+            .layer(NotCalled)
+            .oneshot(preflight)
+            .now_or_never();
         match answer {
             Some(Ok(response)) => CorsStep::Answer(response),
             Some(Err(never)) => match never {},
@@ -139,10 +180,17 @@ impl CorsShared {
         if !self.allows(origin) {
             return;
         }
-        let allow_origin = if self.origins.is_some() { origin.clone() } else { HeaderValue::from_static("*") };
+        let allow_origin = if self.origins.is_some() {
+            origin.clone()
+        } else {
+            HeaderValue::from_static("*")
+        };
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
         if self.credentials {
-            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+            headers.insert(
+                ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
         }
         if let Some(expose) = &self.expose {
             headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());

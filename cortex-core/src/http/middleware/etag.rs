@@ -41,7 +41,10 @@ pub(crate) struct Conditions {
 
 impl EtagSettings {
     pub(crate) fn new(config: &EtagConfig) -> Self {
-        EtagSettings { enabled: config.enabled, max_size: config.max_size }
+        EtagSettings {
+            enabled: config.enabled,
+            max_size: config.max_size,
+        }
     }
 
     /// Whether this request's response is ours to tag (a `GET` or `HEAD`, with ETags on), and its
@@ -52,11 +55,15 @@ impl EtagSettings {
         }
         let headers = req.headers();
         let conditions = match headers.get(IF_NONE_MATCH) {
-            Some(if_none_match) => Some(Conditions { if_none_match: Some(if_none_match.clone()), if_modified_since: None }),
+            Some(if_none_match) => Some(Conditions {
+                if_none_match: Some(if_none_match.clone()),
+                if_modified_since: None,
+            }),
             // `If-Modified-Since` counts only without `If-None-Match` (RFC 9110 §13.1.3).
-            None => headers
-                .get(IF_MODIFIED_SINCE)
-                .map(|since| Conditions { if_none_match: None, if_modified_since: Some(since.clone()) }),
+            None => headers.get(IF_MODIFIED_SINCE).map(|since| Conditions {
+                if_none_match: None,
+                if_modified_since: Some(since.clone()),
+            }),
         };
         (true, conditions.map(Box::new))
     }
@@ -76,13 +83,19 @@ pub(crate) struct Buffer {
 
 impl Buffer {
     /// Polls `body` to its end; `Err` if it fails.
-    pub(crate) fn poll_fill(&mut self, body: &mut Body, cx: &mut Context<'_>) -> Poll<Result<(), axum::Error>> {
+    pub(crate) fn poll_fill(
+        &mut self,
+        body: &mut Body,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), axum::Error>> {
         loop {
             match std::task::ready!(Pin::new(&mut *body).poll_frame(cx)) {
                 None => return Poll::Ready(Ok(())),
                 Some(Err(error)) => return Poll::Ready(Err(error)),
                 Some(Ok(frame)) => {
-                    let Ok(data) = frame.into_data() else { continue };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
                     match (&mut self.first, &mut self.rest) {
                         (None, _) => self.first = Some(data),
                         (Some(first), None) => {
@@ -115,9 +128,23 @@ pub(crate) fn tagged(mut parts: http::response::Parts, bytes: Bytes) -> Response
 
 /// Small, complete, unvalidated, unencoded bodies get an ETag.
 fn should_hash(response: &Response, max_size: u64) -> bool {
+    let Some(size) = response.body().size_hint().exact() else {
+        return false;
+    };
+    if size > max_size {
+        return false;
+    }
     // A response has a handful of headers: one pass over them is cheaper than three lookups.
-    response.body().size_hint().exact().is_some_and(|size| size <= max_size)
-        && !response.headers().keys().any(|name| name == ETAG || name == LAST_MODIFIED || name == CONTENT_ENCODING)
+    let mut stripped = false;
+    for (name, value) in response.headers() {
+        if name == ETAG || name == LAST_MODIFIED || name == CONTENT_ENCODING {
+            return false;
+        }
+        // An empty body with a non-zero length: a `HEAD` answer whose body axum already dropped
+        // (the stack wraps the whole router); its hash would not be the `GET` body's.
+        stripped |= size == 0 && name == CONTENT_LENGTH && value != "0";
+    }
+    !stripped
 }
 
 /// `W/"<length in hex>-<64-bit hash in hex>"`.

@@ -30,7 +30,8 @@ static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-rema
 static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Derives the principal of a request for `key = "user"` when no middleware inserted one.
-pub(crate) type PrincipalResolver = dyn Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync;
+pub(crate) type PrincipalResolver =
+    dyn Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync;
 
 pub(crate) struct RateLimiting {
     pub(crate) store: Arc<dyn RateLimitStore>,
@@ -41,14 +42,20 @@ pub(crate) struct RateLimiting {
 
 impl RateLimiting {
     fn key_for(&self, req: &Request) -> Option<RateLimitKey> {
-        let by_ip = || ClientIp::from_extensions(req.extensions()).map(|ClientIp(ip)| RateLimitKey::ip(ip));
+        let by_ip =
+            || ClientIp::from_extensions(req.extensions()).map(|ClientIp(ip)| RateLimitKey::ip(ip));
         match &self.key {
             RateLimitKeyKind::Ip => by_ip(),
             RateLimitKeyKind::User => req
                 .extensions()
                 .get::<Principal>()
                 .map(Principal::key)
-                .or_else(|| self.resolver.as_ref().and_then(|r| r(req.headers(), req.extensions())).map(|p| p.key()))
+                .or_else(|| {
+                    self.resolver
+                        .as_ref()
+                        .and_then(|r| r(req.headers(), req.extensions()))
+                        .map(|p| p.key())
+                })
                 .or_else(by_ip),
             RateLimitKeyKind::Header(name) => match req.headers().get(name) {
                 Some(value) if value.len() <= 256 => Some(RateLimitKey::Header(value.clone())),
@@ -83,24 +90,35 @@ impl GuardShared {
             timeout: config.request_timeout,
             timeout_status: timeout_status(config),
             body_limit: config.body_limit,
-            lift_axum_limit: config.body_limit.is_none_or(|limit| limit > AXUM_DEFAULT_BODY_LIMIT),
+            lift_axum_limit: config
+                .body_limit
+                .is_none_or(|limit| limit > AXUM_DEFAULT_BODY_LIMIT),
             rate,
         }
     }
 
     pub(crate) fn rate_check(&self, req: &Request) -> RateStep {
-        let Some(rate) = &self.rate else { return RateStep::Pass(None) };
-        let Some(key) = rate.key_for(req) else { return RateStep::Pass(None) };
+        let Some(rate) = &self.rate else {
+            return RateStep::Pass(None);
+        };
+        let Some(key) = rate.key_for(req) else {
+            return RateStep::Pass(None);
+        };
         match rate.store.check(&key) {
             DecisionFuture::Ready(ready) => self.rate_outcome(ready.expect("a fresh decision")),
             pending => RateStep::Pending(pending),
         }
     }
 
-    pub(crate) fn rate_outcome(&self, outcome: Result<Decision, super::RateLimitError>) -> RateStep {
+    pub(crate) fn rate_outcome(
+        &self,
+        outcome: Result<Decision, super::RateLimitError>,
+    ) -> RateStep {
         let headers = self.rate.as_ref().is_some_and(|r| r.headers);
         match outcome {
-            Ok(decision) if !decision.allowed => RateStep::Deny(too_many_requests(&decision, headers)),
+            Ok(decision) if !decision.allowed => {
+                RateStep::Deny(too_many_requests(&decision, headers))
+            }
             Ok(decision) => RateStep::Pass(Some(decision)),
             Err(error) => {
                 tracing::warn!(%error, "rate limit store failed; letting the request through");
@@ -138,13 +156,21 @@ impl GuardShared {
 
     /// Rate-limit headers; plain-text `413`s from below (axum's extractors meeting a limited
     /// body) become problem details.
-    pub(crate) fn on_response(&self, mut response: Response, decision: Option<Decision>) -> Response {
+    pub(crate) fn on_response(
+        &self,
+        mut response: Response,
+        decision: Option<Decision>,
+    ) -> Response {
         if response.status() == StatusCode::PAYLOAD_TOO_LARGE
-            && response.headers().get(CONTENT_TYPE).is_none_or(|ct| ct != PROBLEM_JSON)
+            && response
+                .headers()
+                .get(CONTENT_TYPE)
+                .is_none_or(|ct| ct != PROBLEM_JSON)
         {
             let (mut parts, _) = response.into_parts();
             parts.headers.remove(CONTENT_LENGTH);
-            let problem = payload_too_large(self.body_limit.unwrap_or(AXUM_DEFAULT_BODY_LIMIT), None);
+            let problem =
+                payload_too_large(self.body_limit.unwrap_or(AXUM_DEFAULT_BODY_LIMIT), None);
             let (problem_parts, body) = problem.into_parts();
             parts.headers.extend(problem_parts.headers);
             response = Response::from_parts(parts, body);
@@ -173,7 +199,10 @@ fn payload_too_large(limit: u64, length: Option<u64>) -> Response {
         Some(length) => format!("the request body is {length} bytes; the limit is {limit} bytes"),
         None => format!("the request body exceeds the limit of {limit} bytes"),
     };
-    Problem::new(StatusCode::PAYLOAD_TOO_LARGE).with_detail(detail).with_extension("limit", limit).into_response()
+    Problem::new(StatusCode::PAYLOAD_TOO_LARGE)
+        .with_detail(detail)
+        .with_extension("limit", limit)
+        .into_response()
 }
 
 fn too_many_requests(decision: &Decision, rate_headers: bool) -> Response {

@@ -48,19 +48,31 @@
 //!
 //! # Defaults and cost
 //!
-//! | concern | default | per-request cost when it has nothing to do |
-//! | --- | --- | --- |
-//! | request id | on, `x-request-id`, incoming ids trusted | a per-thread generator, one allocation, two header inserts |
-//! | span | on | a disabled span when no subscriber listens: a few loads |
-//! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
-//! | body limit | 2 MiB, answers 413 | one header lookup |
-//! | CORS | off until `allow_origins` is set | one header lookup, `Vary: Origin` |
-//! | security headers | on; HSTS only over TLS | six header inserts (one reservation) |
-//! | rate limit | on, per IP, 100/s, bursts of 200 | one hash and one lock |
-//! | compression | on, ≥ 1 KiB, zstd/br/gzip | a size and content-type check |
-//! | ETag | on, bodies ≤ 256 KiB | one hash of the body |
+//! Instructions per request added to a JSON endpoint (`{"message":"Hello, World!"}`, 27 bytes),
+//! measured with callgrind in process, the stack wrapping the router ([`Stack::layer`]); bare
+//! axum is about 11,900 in that measurement and about 18,000 in the server thread over a socket
+//! (hyper included, the kernel not).
 //!
-//! [`HttpConfig::minimal`] switches off everything optional.
+//! | concern | default | cost |
+//! | --- | --- | --- |
+//! | the fused service itself | | ~870 |
+//! | request id | on, `x-request-id`, incoming ids trusted | ~1,300: a per-thread generator, one allocation, two header writes |
+//! | span | on | ~250 while no subscriber listens |
+//! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
+//! | body limit | 2 MiB, answers 413 | a size-hint check |
+//! | security headers | on; HSTS only over TLS | ~2,300: six headers merged from a prepared map |
+//! | rate limit | on, per IP, 100/s, bursts of 200 | ~600: one hash, one lock, one clock read |
+//! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
+//! | ETag | on, bodies ≤ 256 KiB | ~1,400: hashing, the header, a new body |
+//! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
+//!
+//! All defaults together: ~7,300 (+62 % in process). In the server thread over a socket the
+//! defaults add ~8,600 to ~18,000 (hyper also writes the extra headers) and the minimal stack
+//! ~1,000; the kernel's share of each request dilutes both further. [`HttpConfig::minimal`]
+//! switches off everything optional: ~870 in process (+7 %).
+//! [`Stack::apply`] puts the stack on each route with `Router::layer`, which makes axum box every
+//! route twice: about 1,400 more per request than [`Stack::layer`] around the whole router, in
+//! exchange for the matched route in the span.
 //!
 //! # What the server provides
 //!
@@ -84,11 +96,16 @@ mod request_id;
 mod service;
 mod static_files;
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::response::Response;
+use axum::routing::Route;
 use http::{Extensions, HeaderMap};
+use tower::{Layer, Service};
 
 pub use config::{
     CompressionAlgorithm, CompressionConfig, ConfigIssue, CorsConfig, EtagConfig, HttpConfig,
@@ -143,7 +160,11 @@ impl Stack {
         } else {
             None
         };
-        Ok(Stack { config: config.clone(), store, resolver: None })
+        Ok(Stack {
+            config: config.clone(),
+            store,
+            resolver: None,
+        })
     }
 
     /// Replaces the in-memory rate-limit store, for example with one on Redis so that several
@@ -226,6 +247,35 @@ impl Stack {
         S: Clone + Send + Sync + 'static,
     {
         static_files::mount(router, &self.config.static_files).layer(self.layer())
+    }
+
+    /// [`apply`](Self::apply), with `inner` between the stack and each route, in the same
+    /// `Router::layer` call. Each `Router::layer` call boxes every route once more (about 1,300
+    /// instructions per request, measured with callgrind), so layers meant for every route go
+    /// here rather than in calls of their own. A tuple `(outer, inner)` is a layer too.
+    ///
+    /// ```
+    /// use axum::{Extension, Router, routing::get};
+    /// use cortex_core::http::ProblemLayer;
+    /// use cortex_core::http::middleware::{HttpConfig, Stack};
+    ///
+    /// let stack = Stack::new(&HttpConfig::default()).unwrap();
+    /// let router: Router = Router::new().route("/", get(|| async { "hi" }));
+    /// let app = stack.apply_with(router, (Extension(42_u32), ProblemLayer::new()));
+    /// # let _ = app;
+    /// ```
+    pub fn apply_with<S, L>(&self, router: Router<S>, inner: L) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        static_files::mount(router, &self.config.static_files).layer((self.layer(), inner))
     }
 }
 

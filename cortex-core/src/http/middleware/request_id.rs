@@ -81,7 +81,9 @@ impl RequestId {
         if let Some(id) = extensions.get::<RequestId>() {
             return Some(id.clone());
         }
-        headers.get(&DEFAULT_HEADER).and_then(RequestId::from_header)
+        headers
+            .get(&DEFAULT_HEADER)
+            .and_then(RequestId::from_header)
     }
 
     /// Accepts an incoming id: 1 to 128 visible ASCII characters (so it cannot forge log lines).
@@ -100,18 +102,6 @@ impl RequestId {
             && bytes.len() <= 128
             && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
         ok.then(|| RequestId(value.clone()))
-    }
-
-    /// The incoming id if trusted and well-formed, a generated one otherwise.
-    pub(crate) fn for_request(
-        headers: &HeaderMap,
-        header: &HeaderName,
-        trust_incoming: bool,
-    ) -> Self {
-        if trust_incoming && let Some(id) = headers.get(header).and_then(RequestId::from_header) {
-            return id;
-        }
-        RequestId::generate()
     }
 }
 
@@ -213,16 +203,21 @@ mod tests {
     }
 
     #[test]
-    fn incoming_ids_are_kept_only_when_trusted() {
-        let name = HeaderName::from_static("x-request-id");
+    fn the_extractor_reads_the_default_header_or_the_extension() {
         let mut headers = HeaderMap::new();
-        headers.insert(&name, HeaderValue::from_static("from-proxy"));
+        headers.insert(&DEFAULT_HEADER, HeaderValue::from_static("from-proxy"));
+        let mut extensions = http::Extensions::new();
         assert_eq!(
-            RequestId::for_request(&headers, &name, true).as_str(),
+            RequestId::from_parts(&extensions, &headers)
+                .unwrap()
+                .as_str(),
             "from-proxy"
         );
+        extensions.insert(RequestId::generate());
         assert_ne!(
-            RequestId::for_request(&headers, &name, false).as_str(),
+            RequestId::from_parts(&extensions, &headers)
+                .unwrap()
+                .as_str(),
             "from-proxy"
         );
     }

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
+use http::header::VARY;
 use http::{HeaderValue, StatusCode};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
@@ -21,7 +22,7 @@ use tower::{Layer, Service};
 
 use super::compression::CompressionShared;
 use super::core::{CoreShared, CoreState};
-use super::cors::{CorsShared, CorsStep};
+use super::cors::{CorsShared, CorsStep, VARY_ORIGIN};
 use super::etag::{self, Buffer, Conditions, EtagSettings};
 use super::guard::{GuardShared, RateStep};
 use super::rate_limit::{Decision, DecisionFuture};
@@ -60,7 +61,9 @@ pub struct StackLayer {
 
 impl StackLayer {
     pub(crate) fn new(shared: Shared) -> Self {
-        StackLayer { shared: Arc::new(shared) }
+        StackLayer {
+            shared: Arc::new(shared),
+        }
     }
 }
 
@@ -68,7 +71,10 @@ impl<S> Layer<S> for StackLayer {
     type Service = StackService<S>;
 
     fn layer(&self, inner: S) -> StackService<S> {
-        StackService { inner, shared: self.shared.clone() }
+        StackService {
+            inner,
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -94,6 +100,7 @@ impl<S> std::fmt::Debug for StackService<S> {
 /// What CORS still has to do on the response.
 enum CorsPost {
     Nothing,
+    VaryOrigin,
     Decorate(HeaderValue),
 }
 
@@ -112,7 +119,7 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let shared = &*self.shared;
-        let mut core = shared.core.on_request(&mut req);
+        let core = shared.core.on_request(&mut req);
         // A disabled span is not entered: with tracing's `log` feature, entering one still costs.
         let entered = (!core.span.is_disabled()).then(|| core.span.enter());
 
@@ -120,11 +127,7 @@ where
         let cors = match &shared.cors {
             None => CorsPost::Nothing,
             Some(cors) => match cors.on_request(&req) {
-                CorsStep::NoOrigin => {
-                    // The response template carries `Vary: Origin`.
-                    core.vary_origin = true;
-                    CorsPost::Nothing
-                }
+                CorsStep::NoOrigin => CorsPost::VaryOrigin,
                 CorsStep::Simple(origin) => CorsPost::Decorate(origin),
                 CorsStep::Answer(response) => {
                     answer = Some(response);
@@ -140,19 +143,30 @@ where
 
         let mut decision = None;
         let state = match answer {
-            Some(response) => State::Answered { response: Some(response) },
+            Some(response) => State::Answered {
+                response: Some(response),
+            },
             None => match shared.guard.rate_check(&req) {
-                RateStep::Deny(response) => State::Answered { response: Some(response) },
+                RateStep::Deny(response) => State::Answered {
+                    response: Some(response),
+                },
                 RateStep::Pending(check) => {
                     let clone = self.inner.clone();
                     let inner = std::mem::replace(&mut self.inner, clone);
-                    State::Checking { check, pending: Some(Box::new((inner, req))) }
+                    State::Checking {
+                        check,
+                        pending: Some(Box::new((inner, req))),
+                    }
                 }
                 RateStep::Pass(d) => {
                     decision = d;
                     match shared.guard.limit_body(&mut req) {
-                        Some(response) => State::Answered { response: Some(response) },
-                        None => State::Running { future: shared.guard.call(&mut self.inner, req) },
+                        Some(response) => State::Answered {
+                            response: Some(response),
+                        },
+                        None => State::Running {
+                            future: shared.guard.call(&mut self.inner, req),
+                        },
                     }
                 }
             },
@@ -223,7 +237,14 @@ where
         let shared = &**this.shared;
         let (response, from_inner) = {
             let _entered = (!this.core.span.is_disabled()).then(|| this.core.span.enter());
-            match drive(this.state.as_mut(), this.sleep, this.decision, *this.etag, shared, cx) {
+            match drive(
+                this.state.as_mut(),
+                this.sleep,
+                this.decision,
+                *this.etag,
+                shared,
+                cx,
+            ) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Ready(Ok(answer)) => answer,
@@ -242,6 +263,9 @@ where
         }
         match std::mem::replace(this.cors, CorsPost::Nothing) {
             CorsPost::Nothing => {}
+            CorsPost::VaryOrigin => {
+                response.headers_mut().append(VARY, VARY_ORIGIN.clone());
+            }
             CorsPost::Decorate(origin) => {
                 if let Some(cors) = &shared.cors {
                     cors.decorate(&origin, &mut response);
@@ -268,18 +292,27 @@ where
     loop {
         match state.as_mut().project() {
             StateProj::Answered { response } => {
-                return Poll::Ready(Ok((response.take().expect("polled after completion"), false)));
+                return Poll::Ready(Ok((
+                    response.take().expect("polled after completion"),
+                    false,
+                )));
             }
             StateProj::Checking { check, pending } => {
                 if let Poll::Ready(outcome) = check.poll(cx) {
                     let (mut inner, mut req) = *pending.take().expect("polled after completion");
                     let next = match shared.guard.rate_outcome(outcome) {
-                        RateStep::Deny(response) => State::Answered { response: Some(response) },
+                        RateStep::Deny(response) => State::Answered {
+                            response: Some(response),
+                        },
                         RateStep::Pass(d) => {
                             *decision = d;
                             match shared.guard.limit_body(&mut req) {
-                                Some(response) => State::Answered { response: Some(response) },
-                                None => State::Running { future: shared.guard.call(&mut inner, req) },
+                                Some(response) => State::Answered {
+                                    response: Some(response),
+                                },
+                                None => State::Running {
+                                    future: shared.guard.call(&mut inner, req),
+                                },
                             }
                         }
                         RateStep::Pending(_) => unreachable!("an outcome is a decision"),
@@ -293,13 +326,21 @@ where
                     let response = result?;
                     if hash && shared.etag.should_hash(&response) {
                         let (parts, body) = response.into_parts();
-                        state.set(State::Buffering { parts: Some(parts), body, buffer: Buffer::default() });
+                        state.set(State::Buffering {
+                            parts: Some(parts),
+                            body,
+                            buffer: Buffer::default(),
+                        });
                         continue;
                     }
                     return Poll::Ready(Ok((response, true)));
                 }
             }
-            StateProj::Buffering { parts, body, buffer } => match buffer.poll_fill(body, cx) {
+            StateProj::Buffering {
+                parts,
+                body,
+                buffer,
+            } => match buffer.poll_fill(body, cx) {
                 Poll::Pending => {}
                 Poll::Ready(Ok(())) => {
                     let parts = parts.take().expect("polled after completion");
@@ -309,12 +350,17 @@ where
                 Poll::Ready(Err(error)) => {
                     tracing::warn!(%error, "failed to read a response body");
                     state.set(State::Answered { response: None });
-                    return Poll::Ready(Ok((Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response(), false)));
+                    return Poll::Ready(Ok((
+                        Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+                        false,
+                    )));
                 }
             },
         }
         // Not answered on this poll: make sure the timer runs (armed once, on first need).
-        let Some(timeout) = shared.guard.timeout else { return Poll::Pending };
+        let Some(timeout) = shared.guard.timeout else {
+            return Poll::Pending;
+        };
         let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
         if sleep.as_mut().poll(cx).is_ready() {
             state.set(State::Answered { response: None });

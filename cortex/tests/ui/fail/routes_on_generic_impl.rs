@@ -1,13 +1,14 @@
 use cortex::prelude::*;
 
-#[controller("/users")]
-struct UserController;
+struct Store<T> {
+    items: Vec<T>,
+}
 
 #[routes]
-impl<T> UserController {
+impl<T: Send + Sync + 'static> Store<T> {
     #[get("/")]
-    async fn list(&self) -> &'static str {
-        "all"
+    async fn count(&self) -> String {
+        self.items.len().to_string()
     }
 }
 
