@@ -31,7 +31,9 @@ use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{Route, RouteInfo, Routes};
 use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
-type Hook = Box<dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync>;
+type Hook = Box<
+    dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync,
+>;
 type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
 /// A controller: its name, its key in the container, and how to build its routes.
 type ControllerEntry = (&'static str, fn() -> cortex_di::Key, RoutesFn);
@@ -126,7 +128,10 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("config", &self.config)
-            .field("controllers", &self.routes.iter().map(|(n, _, _)| *n).collect::<Vec<_>>())
+            .field(
+                "controllers",
+                &self.routes.iter().map(|(n, _, _)| *n).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -157,7 +162,12 @@ impl App {
         let mut env = Env::default().with_profile(config.profile().as_str());
         if let Ok(properties) = config.get::<BTreeMap<String, serde_json::Value>>("properties") {
             for (k, v) in properties {
-                env = env.with_property(k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                env = env.with_property(
+                    k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                );
             }
         }
         builder.env(env);
@@ -194,7 +204,11 @@ impl App {
                 self.builder.register_with(registration.register);
                 let key = (registration.key)();
                 if !self.routes.iter().any(|(_, k, _)| k() == key) {
-                    self.routes.push((registration.controller, registration.key, registration.routes));
+                    self.routes.push((
+                        registration.controller,
+                        registration.key,
+                        registration.routes,
+                    ));
                 }
             }
         }
@@ -331,7 +345,10 @@ impl App {
         for hook in &self.on_start {
             if let Err(source) = hook(container.clone()).await {
                 container.shutdown().await;
-                return Err(AppError::Hook { stage: "on_start", source });
+                return Err(AppError::Hook {
+                    stage: "on_start",
+                    source,
+                });
             }
         }
 
@@ -343,7 +360,8 @@ impl App {
                 // Left out by a profile or condition, and its routes with it.
                 continue;
             }
-            let routes = routes_fn(&container).map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
+            let routes = routes_fn(&container)
+                .map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
             for route in routes {
                 let describe = route.openapi();
                 let (info, method_router, dependencies) = route.into_parts();
@@ -359,7 +377,10 @@ impl App {
                         ));
                     }
                 }
-                if let Some(other) = table.iter().find(|t| t.method == info.method && t.path == info.path) {
+                if let Some(other) = table
+                    .iter()
+                    .find(|t| t.method == info.method && t.path == info.path)
+                {
                     problems.push(format!(
                         "{} {} is served by both `{}` and `{}`; hint: change one path or method",
                         info.method, info.path, other.handler, info.handler
@@ -397,7 +418,11 @@ impl App {
             return Err(AppError::Routes(if problems.len() == 1 {
                 problems.remove(0)
             } else {
-                format!("{} route problems:\n  - {}", problems.len(), problems.join("\n  - "))
+                format!(
+                    "{} route problems:\n  - {}",
+                    problems.len(),
+                    problems.join("\n  - ")
+                )
             }));
         }
         for extra in self.routers.drain(..) {
@@ -405,7 +430,11 @@ impl App {
         }
 
         let draining = Arc::new(AtomicBool::new(false));
-        let checks: Vec<Arc<dyn HealthCheck>> = container.get_all::<dyn HealthCheck>()?.into_iter().map(|c| c.into_arc()).collect();
+        let checks: Vec<Arc<dyn HealthCheck>> = container
+            .get_all::<dyn HealthCheck>()?
+            .into_iter()
+            .map(|c| c.into_arc())
+            .collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let router = router.merge(health.router());
         // One `Router::layer` call for the stack, the container and the problem layer (each call
@@ -452,7 +481,9 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application").field("routes", &self.routes).finish_non_exhaustive()
+        f.debug_struct("Application")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -504,7 +535,8 @@ impl Application {
     /// singletons' `OnReady` hooks and the `on_ready` closures. If one fails, the server drains and
     /// the app shuts down (as [`Running::shutdown`] does) before the error is returned.
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
-        let server = Server::from_listener(listener, self.serve.clone())?.with_draining_flag(self.draining.clone());
+        let server = Server::from_listener(listener, self.serve.clone())?
+            .with_draining_flag(self.draining.clone());
         let handle = server.handle();
         tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on http://{}", handle.local_addr());
         let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
@@ -515,7 +547,12 @@ impl Application {
             };
             server.serve(router, signal).await
         });
-        let running = Running { app: self, handle, task, signal: Some(signal_tx) };
+        let running = Running {
+            app: self,
+            handle,
+            task,
+            signal: Some(signal_tx),
+        };
         // The singletons' OnReady hooks, then the app's own closures; a failure stops the app.
         if let Err(e) = running.ready().await {
             tracing::error!(error = %e, "the app failed to become ready: shutting down");
@@ -545,7 +582,9 @@ pub struct Running {
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("addr", &self.handle.local_addr()).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("addr", &self.handle.local_addr())
+            .finish_non_exhaustive()
     }
 }
 
@@ -558,7 +597,12 @@ impl Running {
     async fn ready(&self) -> Result<(), AppError> {
         self.app.container.ready().await?;
         for hook in &self.app.on_ready {
-            hook(self.app.container.clone()).await.map_err(|source| AppError::Hook { stage: "on_ready", source })?;
+            hook(self.app.container.clone())
+                .await
+                .map_err(|source| AppError::Hook {
+                    stage: "on_ready",
+                    source,
+                })?;
         }
         Ok(())
     }
@@ -580,12 +624,17 @@ impl Running {
         if let Some(signal) = self.signal.take() {
             let _ = signal.send(());
         }
-        let summary = (&mut self.task).await.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
+        let summary = (&mut self.task)
+            .await
+            .map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
         let mut first_error = None;
         for hook in &self.app.on_shutdown {
             if let Err(source) = hook(self.app.container.clone()).await {
                 tracing::error!(error = %source, "on_shutdown hook failed");
-                first_error.get_or_insert(AppError::Hook { stage: "on_shutdown", source });
+                first_error.get_or_insert(AppError::Hook {
+                    stage: "on_shutdown",
+                    source,
+                });
             }
         }
         let report = self.app.container.shutdown().await;

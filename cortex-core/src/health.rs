@@ -54,7 +54,10 @@ pub struct Health {
 impl std::fmt::Debug for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.checks.iter().map(|c| c.name()).collect();
-        f.debug_struct("Health").field("checks", &names).field("timeout", &self.timeout).finish()
+        f.debug_struct("Health")
+            .field("checks", &names)
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -83,8 +86,16 @@ pub struct ReadinessReport {
 
 impl Health {
     /// Health over `checks`, each bounded by `timeout`, reporting draining while `draining` is set.
-    pub fn new(checks: Vec<Arc<dyn HealthCheck>>, draining: Arc<AtomicBool>, timeout: Duration) -> Self {
-        Health { checks: checks.into(), draining, timeout }
+    pub fn new(
+        checks: Vec<Arc<dyn HealthCheck>>,
+        draining: Arc<AtomicBool>,
+        timeout: Duration,
+    ) -> Self {
+        Health {
+            checks: checks.into(),
+            draining,
+            timeout,
+        }
     }
 
     /// Runs every check concurrently and reports.
@@ -131,8 +142,15 @@ async fn live() -> Response {
 
 async fn ready(State(health): State<Health>) -> Response {
     let report = health.readiness().await;
-    let status = if report.status == "up" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if report.status == "up" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let mut response = (status, axum::Json(report)).into_response();
-    response.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
     response
 }

@@ -7,8 +7,8 @@ extern crate self as cortex_core;
 mod app;
 pub mod config;
 pub mod health;
-pub mod logging;
 pub mod http;
+pub mod logging;
 pub mod openapi;
 pub mod routing;
 pub mod server;
@@ -26,7 +26,9 @@ pub mod __private {
     /// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
     pub fn run_main<O, F: std::future::Future<Output = O>>(body: F) -> O {
         crate::logging::init();
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build();
         match runtime {
             Ok(runtime) => runtime.block_on(body),
             Err(e) => {

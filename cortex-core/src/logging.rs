@@ -37,7 +37,9 @@ pub fn init() -> bool {
         _ => profile.eq_ignore_ascii_case("prod"),
     };
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let installed = if json {
         builder.json().with_current_span(true).try_init()
     } else {

@@ -39,9 +39,10 @@ impl IntoResponse for InjectRejection {
             r#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"The server encountered an unexpected error."}"#,
         )
             .into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }
@@ -52,7 +53,10 @@ fn request_scope(parts: &mut Parts) -> Result<RequestScope, InjectRejection> {
     if let Some(scope) = parts.extensions.get::<RequestScope>() {
         return Ok(scope.clone());
     }
-    let container = parts.extensions.get::<Container>().ok_or(InjectRejection::NoContainer)?;
+    let container = parts
+        .extensions
+        .get::<Container>()
+        .ok_or(InjectRejection::NoContainer)?;
     let scope = container.scope();
     parts.extensions.insert(scope.clone());
     Ok(scope)

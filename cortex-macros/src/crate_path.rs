@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(shown(facade), "::cortex::__private::cortex_core");
         let direct = choose_core(None, Some(FoundCrate::Name("cortex_core".into())));
         assert_eq!(shown(direct), "::cortex_core");
-        assert_eq!(shown(choose_core(None, Some(FoundCrate::Itself))), "::cortex_core");
+        assert_eq!(
+            shown(choose_core(None, Some(FoundCrate::Itself))),
+            "::cortex_core"
+        );
     }
 
     #[test]

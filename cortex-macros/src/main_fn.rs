@@ -29,13 +29,19 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     }
     let f: ItemFn = syn::parse2(item)?;
     if f.sig.asyncness.is_none() {
-        errors.at(f.sig.fn_token, "#[cortex::main] applies to an `async fn`; hint: write `async fn main()`");
+        errors.at(
+            f.sig.fn_token,
+            "#[cortex::main] applies to an `async fn`; hint: write `async fn main()`",
+        );
     }
     if !f.sig.inputs.is_empty() {
         errors.at(&f.sig.inputs, "#[cortex::main] functions take no arguments");
     }
     if !f.sig.generics.params.is_empty() {
-        errors.at(&f.sig.generics, "#[cortex::main] functions cannot be generic");
+        errors.at(
+            &f.sig.generics,
+            "#[cortex::main] functions cannot be generic",
+        );
     }
     errors.finish()?;
     let core = crate_path::core_runtime();
@@ -68,27 +74,66 @@ mod tests {
 
     #[test]
     fn wraps_the_body_in_the_runtime() {
-        let out = try_expand(TokenStream::new(), quote!(async fn main() -> Result<(), E> { run().await })).unwrap().to_string();
-        assert!(out.contains("fn main () -> :: std :: process :: ExitCode"), "{out}");
-        assert!(out.contains("run_main :: < Result < () , E > , _ > (async move"), "{out}");
+        let out = try_expand(
+            TokenStream::new(),
+            quote!(
+                async fn main() -> Result<(), E> {
+                    run().await
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("fn main () -> :: std :: process :: ExitCode"),
+            "{out}"
+        );
+        assert!(
+            out.contains("run_main :: < Result < () , E > , _ > (async move"),
+            "{out}"
+        );
     }
 
     #[test]
     fn needs_an_async_fn_without_arguments() {
-        let e = try_expand(TokenStream::new(), quote!(fn main(x: u8) {})).err().unwrap().to_string();
+        let e = try_expand(
+            TokenStream::new(),
+            quote!(
+                fn main(x: u8) {}
+            ),
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("applies to an `async fn`"), "{e}");
-        let all: Vec<String> = try_expand(TokenStream::new(), quote!(fn main(x: u8) {}))
-            .err()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.to_string())
-            .collect();
-        assert!(all.iter().any(|m| m.contains("take no arguments")), "{all:?}");
+        let all: Vec<String> = try_expand(
+            TokenStream::new(),
+            quote!(
+                fn main(x: u8) {}
+            ),
+        )
+        .err()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect();
+        assert!(
+            all.iter().any(|m| m.contains("take no arguments")),
+            "{all:?}"
+        );
     }
 
     #[test]
     fn takes_no_options() {
-        let e = try_expand(quote!(flavor = "current_thread"), quote!(async fn main() {})).err().unwrap().to_string();
+        let e = try_expand(
+            quote!(flavor = "current_thread"),
+            quote!(
+                async fn main() {}
+            ),
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("takes no arguments"), "{e}");
     }
 }

@@ -80,8 +80,8 @@ pub mod prelude {
     pub use cortex_core::routing::{Guard, GuardFuture};
     pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
-        BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady,
-        OnShutdown, OnStart, Provider, RequestScope, Scope, injectable, provider,
+        BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
+        OnStart, Provider, RequestScope, Scope, injectable, provider,
     };
     pub use cortex_macros::{controller, routes};
 }

@@ -45,7 +45,13 @@ struct AdminOnly;
 impl Guard for AdminOnly {
     fn check<'a>(&'a self, request: &'a mut Parts) -> GuardFuture<'a> {
         let ok = request.headers.get("x-role").is_some_and(|v| v == "admin");
-        Box::pin(async move { if ok { Ok(()) } else { Err(HttpError::forbidden("admins only")) } })
+        Box::pin(async move {
+            if ok {
+                Ok(())
+            } else {
+                Err(HttpError::forbidden("admins only"))
+            }
+        })
     }
 }
 
@@ -64,14 +70,22 @@ impl UserController {
     #[get("/{id}")]
     async fn show(&self, Path(id): Path<u32>) -> Result<Json<User>, HttpError> {
         let users = self.store.users.lock().unwrap();
-        users.iter().find(|u| u.id == id).cloned().map(Json).ok_or_else(|| HttpError::not_found(format!("no user {id}")))
+        users
+            .iter()
+            .find(|u| u.id == id)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| HttpError::not_found(format!("no user {id}")))
     }
 
     #[post("/")]
     #[guard(AdminOnly)]
     async fn create(&self, Valid(Json(body)): Valid<Json<NewUser>>) -> Created<User> {
         let mut users = self.store.users.lock().unwrap();
-        let user = User { id: users.len() as u32 + 1, name: body.name };
+        let user = User {
+            id: users.len() as u32 + 1,
+            name: body.name,
+        };
         users.push(user.clone());
         Created::at(format!("/users/{}", user.id), user)
     }
@@ -89,21 +103,29 @@ impl UserController {
 }
 
 async fn app() -> cortex_core::Application {
-    App::new().container(|b| {
-        b.profile("app-test");
-    })
-    .discover()
-    .build()
-    .await
-    .unwrap()
+    App::new()
+        .container(|b| {
+            b.profile("app-test");
+        })
+        .discover()
+        .build()
+        .await
+        .unwrap()
 }
 
-async fn send(app: &cortex_core::Application, request: Request<Body>) -> (StatusCode, http::HeaderMap, serde_json::Value) {
+async fn send(
+    app: &cortex_core::Application,
+    request: Request<Body>,
+) -> (StatusCode, http::HeaderMap, serde_json::Value) {
     let response = app.router().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(
+        String::from_utf8_lossy(&bytes).into(),
+    ));
     (status, headers, json)
 }
 
@@ -124,9 +146,13 @@ async fn controllers_serve_their_routes_with_extractors_validation_and_guards() 
     assert_eq!(body["name"], "Ada");
 
     let (status, _, body) = send(&app, Request::get("/users/1").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, &body["name"]), (StatusCode::OK, &serde_json::json!("Ada")));
+    assert_eq!(
+        (status, &body["name"]),
+        (StatusCode::OK, &serde_json::json!("Ada"))
+    );
 
-    let (status, headers, body) = send(&app, Request::get("/users/9").body(Body::empty()).unwrap()).await;
+    let (status, headers, body) =
+        send(&app, Request::get("/users/9").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers["content-type"], "application/problem+json");
     assert_eq!(body["detail"], "no user 9");
@@ -139,15 +165,31 @@ async fn controllers_serve_their_routes_with_extractors_validation_and_guards() 
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["detail"], "admins only");
 
-    let (status, _, body) = send(&app, Request::get("/users/abc").body(Body::empty()).unwrap()).await;
+    let (status, _, body) = send(
+        &app,
+        Request::get("/users/abc").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test]
 async fn request_scoped_arguments_share_one_scope_per_request() {
     let app = app().await;
-    let (s1, _, a) = send(&app, Request::get("/users/counter/twice").body(Body::empty()).unwrap()).await;
-    let (s2, _, b) = send(&app, Request::get("/users/counter/twice").body(Body::empty()).unwrap()).await;
+    let (s1, _, a) = send(
+        &app,
+        Request::get("/users/counter/twice")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let (s2, _, b) = send(
+        &app,
+        Request::get("/users/counter/twice")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
     assert_ne!(a, b, "each request gets its own");
 }
@@ -156,11 +198,22 @@ async fn request_scoped_arguments_share_one_scope_per_request() {
 async fn unknown_routes_methods_and_panics_answer_problem_details() {
     let app = app().await;
     let (status, headers, _) = send(&app, Request::get("/nope").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, &headers["content-type"]), (StatusCode::NOT_FOUND, &"application/problem+json".parse().unwrap()));
-    let (status, headers, _) = send(&app, Request::delete("/users").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        (status, &headers["content-type"]),
+        (
+            StatusCode::NOT_FOUND,
+            &"application/problem+json".parse().unwrap()
+        )
+    );
+    let (status, headers, _) =
+        send(&app, Request::delete("/users").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(headers.contains_key("allow"));
-    let (status, _, body) = send(&app, Request::get("/users/boom").body(Body::empty()).unwrap()).await;
+    let (status, _, body) = send(
+        &app,
+        Request::get("/users/boom").body(Body::empty()).unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!body.to_string().contains("secret internals"));
     let (status, _, _) = send(&app, Request::get("/users").body(Body::empty()).unwrap()).await;
@@ -170,20 +223,45 @@ async fn unknown_routes_methods_and_panics_answer_problem_details() {
 #[tokio::test]
 async fn the_route_table_lists_method_path_handler_and_guards() {
     let app = app().await;
-    let create = app.routes().iter().find(|r| r.handler == "UserController::create").unwrap();
-    assert_eq!((create.method.as_str(), create.path.as_str()), ("POST", "/users"));
+    let create = app
+        .routes()
+        .iter()
+        .find(|r| r.handler == "UserController::create")
+        .unwrap();
+    assert_eq!(
+        (create.method.as_str(), create.path.as_str()),
+        ("POST", "/users")
+    );
     assert_eq!(create.guards, ["AdminOnly"]);
-    let show = app.routes().iter().find(|r| r.handler == "UserController::show").unwrap();
+    let show = app
+        .routes()
+        .iter()
+        .find(|r| r.handler == "UserController::show")
+        .unwrap();
     assert_eq!(show.path, "/users/{id}");
 }
 
 #[tokio::test]
 async fn health_probes_answer_json() {
     let app = app().await;
-    let (status, _, body) = send(&app, Request::get("/health/live").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("up")));
-    let (status, _, body) = send(&app, Request::get("/health/ready").body(Body::empty()).unwrap()).await;
-    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("up")));
+    let (status, _, body) = send(
+        &app,
+        Request::get("/health/live").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("up"))
+    );
+    let (status, _, body) = send(
+        &app,
+        Request::get("/health/ready").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("up"))
+    );
 }
 
 #[tokio::test]
@@ -203,10 +281,26 @@ async fn a_handler_argument_nothing_provides_fails_the_start() {
         }
     }
 
-    let err = App::new().container(|b| { b.profile("missing-dep"); }).controller::<LonelyController>().build().await.err().unwrap();
-    let AppError::Routes(message) = &err else { panic!("{err}") };
-    assert!(message.contains("handler `LonelyController::get` (GET /lonely) needs `"), "{message}");
-    assert!(message.contains("NotProvided` (argument `_x`), but nothing provides it"), "{message}");
+    let err = App::new()
+        .container(|b| {
+            b.profile("missing-dep");
+        })
+        .controller::<LonelyController>()
+        .build()
+        .await
+        .err()
+        .unwrap();
+    let AppError::Routes(message) = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        message.contains("handler `LonelyController::get` (GET /lonely) needs `"),
+        "{message}"
+    );
+    assert!(
+        message.contains("NotProvided` (argument `_x`), but nothing provides it"),
+        "{message}"
+    );
     let _ = Lonely;
 }
 
@@ -215,20 +309,51 @@ async fn serving_on_a_socket_then_shutting_down_runs_hooks_in_order() {
     let log = Arc::new(std::sync::Mutex::new(Vec::<&'static str>::new()));
     let (l1, l2, l3) = (log.clone(), log.clone(), log.clone());
     let app = App::new()
-        .container(|b| { b.profile("app-test"); })
+        .container(|b| {
+            b.profile("app-test");
+        })
         .discover()
-        .on_start(move |_| { let l = l1.clone(); async move { l.lock().unwrap().push("start"); Ok(()) } })
-        .on_ready(move |_| { let l = l2.clone(); async move { l.lock().unwrap().push("ready"); Ok(()) } })
-        .on_shutdown(move |_| { let l = l3.clone(); async move { l.lock().unwrap().push("shutdown"); Ok(()) } })
+        .on_start(move |_| {
+            let l = l1.clone();
+            async move {
+                l.lock().unwrap().push("start");
+                Ok(())
+            }
+        })
+        .on_ready(move |_| {
+            let l = l2.clone();
+            async move {
+                l.lock().unwrap().push("ready");
+                Ok(())
+            }
+        })
+        .on_shutdown(move |_| {
+            let l = l3.clone();
+            async move {
+                l.lock().unwrap().push("shutdown");
+                Ok(())
+            }
+        })
         .build()
         .await
         .unwrap();
     let running = app.bind_to("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = running.local_addr();
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(conn);
-    let response = sender.send_request(Request::get("/health/live").header("host", "localhost").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap()).await.unwrap();
+    let response = sender
+        .send_request(
+            Request::get("/health/live")
+                .header("host", "localhost")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(running.handle().active_connections(), 1);
     drop(sender);
