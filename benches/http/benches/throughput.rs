@@ -83,47 +83,60 @@ fn main() {
         }
     }
 
-    let median = |values: Vec<f64>| -> f64 {
+    // Each round measures every variant back to back, so ratios are taken within a round (the
+    // machine's load changes between rounds far more than within one) and their median reported.
+    let median = |values: Vec<f64>| -> (f64, f64, f64) {
         let mut v = values;
         v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        (v[v.len() / 2], v[0], v[v.len() - 1])
     };
-    let summary: Vec<(Variant, f64, f64, f64)> = runs
-        .iter()
-        .map(|(variant, ms)| {
-            (
-                *variant,
-                median(ms.iter().map(Measured::per_second).collect()),
-                median(ms.iter().map(Measured::cpu_us_per_request).collect()),
-                median(ms.iter().map(Measured::server_utilization).collect()),
-            )
-        })
-        .collect();
-    let (_, base_rps, base_cpu, _) = summary[0];
-    println!("\nmedians (ratios to bare_axum from this run):");
+    let base = &runs[0].1;
     println!(
-        "  {:28} {:>9} {:>7}  {:>13} {:>22}  {:>11}",
-        "variant", "req/s", "ratio", "server µs/req", "req per server-CPU-s ratio", "server busy"
+        "\nmedians over the rounds; ratios to bare_axum within each round, then their median (min–max):"
     );
-    for (variant, rps, cpu, busy) in &summary {
+    println!(
+        "  {:28} {:>9} {:>22}  {:>13} {:>22}  {:>11}",
+        "variant", "req/s", "req/s ratio", "server µs/req", "per server-CPU ratio", "server busy"
+    );
+    let mut ratios = Vec::new();
+    for (variant, ms) in &runs {
+        let rps = median(ms.iter().map(Measured::per_second).collect()).0;
+        let cpu = median(ms.iter().map(Measured::cpu_us_per_request).collect()).0;
+        let busy = median(ms.iter().map(Measured::server_utilization).collect()).0;
+        let wall = median(
+            ms.iter()
+                .zip(base)
+                .map(|(m, b)| m.per_second() / b.per_second() * 100.0)
+                .collect(),
+        );
+        let per_cpu = median(
+            ms.iter()
+                .zip(base)
+                .map(|(m, b)| b.cpu_us_per_request() / m.cpu_us_per_request() * 100.0)
+                .collect(),
+        );
         println!(
-            "  {:28} {:>9.0} {:>6.1}%  {:>13.2} {:>21.1}%  {:>10.0}%",
+            "  {:28} {:>9.0} {:>6.1}% ({:>5.1}–{:>5.1}%)  {:>13.2} {:>6.1}% ({:>5.1}–{:>5.1}%)  {:>10.0}%",
             variant.name(),
             rps,
-            rps / base_rps * 100.0,
+            wall.0,
+            wall.1,
+            wall.2,
             cpu,
-            base_cpu / cpu * 100.0,
+            per_cpu.0,
+            per_cpu.1,
+            per_cpu.2,
             busy * 100.0
         );
+        ratios.push((*variant, wall.0, per_cpu.0));
     }
     println!("\ntargets:");
     for (variant, target) in [(Variant::CortexFull, 85.0), (Variant::CortexMinimal, 97.0)] {
-        let (_, rps, cpu, _) = summary
+        let (_, wall, per_cpu) = ratios
             .iter()
-            .find(|s| s.0 == variant)
+            .find(|r| r.0 == variant)
             .copied()
             .expect("measured");
-        let (wall, per_cpu) = (rps / base_rps * 100.0, base_cpu / cpu * 100.0);
         let verdict = |ratio: f64| if ratio >= target { "met" } else { "MISSED" };
         println!(
             "  {:15} >= {target}% of bare axum: req/s {wall:.1}% ({}), per server CPU {per_cpu:.1}% ({})",

@@ -16,14 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use cortex::Application;
 use cortex::axum::extract::{ConnectInfo, State};
 use cortex::axum::routing::get;
 use cortex::axum::{self, Router};
-use cortex::http::Json;
 use cortex::http::middleware::HttpConfig;
 use cortex::prelude::*;
 use cortex::server::{ServeOptions, Server};
-use cortex::{App, Application, controller, routes};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;

@@ -332,7 +332,11 @@ fn deserialize_field_error(path: Option<&serde_path_to_error::Path>, message: &s
     ];
     for (prefix, code) in NAMED {
         if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some((name, _)) = rest.split_once('`') {
+            // serde_path_to_error's path already ends with the key for unknown and duplicate
+            // fields (the error happens while reading it), not for missing ones.
+            if let Some((name, _)) = rest.split_once('`')
+                && !(field == name || field.ends_with(&format!(".{name}")))
+            {
                 field = join_field(&field, name);
             }
             return FieldError::new(field, code, message);

@@ -179,6 +179,8 @@ impl Process {
             .env("CORTEX_PROFILE", "test")
             .env("CORTEX_PORT", port.to_string())
             .env("CORTEX_LOG", "info")
+            .env("CORTEX_LOG_FORMAT", "text")
+            .env_remove("CORTEX_CONFIG_DIR")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

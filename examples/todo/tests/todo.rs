@@ -256,9 +256,11 @@ async fn bad_input_is_answered_with_problem_details() {
         "title"
     );
     let unknown = post(&app, r#"{"title":"x","priority":1}"#).await;
+    let errors = &unknown.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
     assert_eq!(
-        unknown.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["code"],
-        "unknown_field"
+        (&errors[0]["field"], &errors[0]["code"]),
+        (&json!("priority"), &json!("unknown_field")),
+        "{errors}"
     );
     let wrong_type = post(&app, r#"{"title":42}"#).await;
     let errors = &wrong_type.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"];
@@ -495,6 +497,8 @@ impl Process {
             .env("CORTEX_PROFILE", "test")
             .env("CORTEX_PORT", port.to_string())
             .env("CORTEX_LOG", "info")
+            .env("CORTEX_LOG_FORMAT", "text")
+            .env_remove("CORTEX_CONFIG_DIR")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
