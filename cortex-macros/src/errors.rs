@@ -2,7 +2,8 @@
 
 use std::fmt::Display;
 
-use quote::ToTokens;
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
 
 /// The errors found so far; combined into one [`syn::Error`] at the end.
 #[derive(Default)]
@@ -59,6 +60,41 @@ impl Errors {
             None => Ok(()),
         }
     }
+}
+
+/// What the item macros share: read the attribute and the item, collecting errors, and return
+/// the item to emit (cleaned of helper attributes) and the code generated for it.
+pub(crate) type Generate = fn(TokenStream, TokenStream, &mut Errors) -> (TokenStream, TokenStream);
+
+/// Runs `generate`. On errors the item is still emitted next to them (thiserror's habit), so its
+/// uses do not add spurious "cannot find" errors; `CORTEX_MACROS_DEBUG` prints the expansion.
+pub(crate) fn expand_with(
+    name: &str,
+    generate: Generate,
+    attr: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::default();
+    let (item, generated) = generate(attr, item, &mut errors);
+    match errors.finish() {
+        Ok(()) => crate::debug::show(name, quote!(#item #generated)),
+        Err(error) => {
+            let error = error.into_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+/// The same, as a `Result`, for tests.
+#[cfg(test)]
+pub(crate) fn try_expand_with(
+    generate: Generate,
+    attr: TokenStream,
+    item: TokenStream,
+) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let (item, generated) = generate(attr, item, &mut errors);
+    errors.finish().map(|()| quote!(#item #generated))
 }
 
 #[cfg(test)]

@@ -7,32 +7,22 @@ use syn::spanned::Spanned;
 use syn::{Fields, GenericParam, Item, ItemStruct};
 
 use crate::attrs::{self, MacroKind, Options};
+use crate::crate_path;
 use crate::errors::Errors;
 use crate::registration::{self, Locals};
 use crate::slot::{self, Slot};
-use crate::{crate_path, debug};
 
 /// Expands `#[injectable(attr)] item`. On errors the item is still emitted (without its
 /// `#[inject]` attributes) next to the errors, so that uses of the struct do not add spurious
 /// "cannot find type" errors.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    match errors.finish() {
-        Ok(()) => debug::show("injectable", quote!(#item #generated)),
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#item #error)
-        }
-    }
+    crate::errors::expand_with("injectable", generate, attr, item)
 }
 
 /// The same, as a `Result`, for tests.
 #[cfg(test)]
 pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    errors.finish().map(|()| quote!(#item #generated))
+    crate::errors::try_expand_with(generate, attr, item)
 }
 
 /// Returns the item to emit and the code generated for it.

@@ -10,28 +10,18 @@ use crate::attrs::{self, MacroKind, Options};
 use crate::errors::Errors;
 use crate::registration::{self, Locals};
 use crate::slot::{self, Slot};
-use crate::{crate_path, debug, types};
+use crate::{crate_path, types};
 
 /// Expands `#[provider(attr)] item`. On errors the function is still emitted (without its
 /// `#[inject]` attributes) next to the errors.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    match errors.finish() {
-        Ok(()) => debug::show("provider", quote!(#item #generated)),
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#item #error)
-        }
-    }
+    crate::errors::expand_with("provider", generate, attr, item)
 }
 
 /// The same, as a `Result`, for tests.
 #[cfg(test)]
 pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    errors.finish().map(|()| quote!(#item #generated))
+    crate::errors::try_expand_with(generate, attr, item)
 }
 
 /// How the function's return value becomes the provided instance.

@@ -8,7 +8,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl, LitStr, ReturnType, Type}
 
 use crate::controller::{self, Decorator};
 use crate::errors::Errors;
-use crate::{crate_path, debug, types};
+use crate::{crate_path, types};
 
 const METHODS: [&str; 8] = [
     "get", "post", "put", "patch", "delete", "head", "options", "trace",
@@ -16,23 +16,13 @@ const METHODS: [&str; 8] = [
 
 /// Expands `#[routes] impl Controller { .. }`.
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    match errors.finish() {
-        Ok(()) => debug::show("routes", quote!(#item #generated)),
-        Err(error) => {
-            let error = error.into_compile_error();
-            quote!(#item #error)
-        }
-    }
+    crate::errors::expand_with("routes", generate, attr, item)
 }
 
 /// The same, as a `Result`, for tests.
 #[cfg(test)]
 pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut errors = Errors::default();
-    let (item, generated) = generate(attr, item, &mut errors);
-    errors.finish().map(|()| quote!(#item #generated))
+    crate::errors::try_expand_with(generate, attr, item)
 }
 
 /// One route method, read from its attributes and signature.
