@@ -70,6 +70,10 @@ pub enum AppError {
     /// The listening socket could not be opened or served.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// `CORTEX_INSPECT` has an unknown value, or asks for something the app does not have (see
+    /// [`inspect`](crate::inspect)).
+    #[error("{0}")]
+    Inspect(String),
 }
 
 /// A plugin: a reusable bundle of providers, controllers and routes (a database integration, an
@@ -325,7 +329,17 @@ impl App {
     /// singletons' `OnStart` hooks and then the `on_start` closures, and builds the routes
     /// (checking their dependencies and that no two handlers serve one method and path) and the
     /// middleware stack.
-    pub async fn build(mut self) -> Result<Application, AppError> {
+    pub async fn build(self) -> Result<Application, AppError> {
+        self.build_with(true).await
+    }
+
+    /// Builds as [`build`](Self::build) does but without the `OnStart` hooks and `on_start`
+    /// closures: what inspection mode (`CORTEX_INSPECT`) prints from.
+    pub(crate) async fn build_for_inspection(self) -> Result<Application, AppError> {
+        self.build_with(false).await
+    }
+
+    async fn build_with(mut self, start: bool) -> Result<Application, AppError> {
         let http = match self.http.take() {
             Some(h) => h,
             None => self.config.get_or_default::<HttpConfig>("http")?,
@@ -341,8 +355,10 @@ impl App {
             .then(|| OpenApiBuilder::from_config(&openapi_config));
         let container = self.builder.build().await?;
         // The singletons' OnStart hooks (dependencies first), then the app's own closures.
-        container.start().await?;
-        for hook in &self.on_start {
+        if start {
+            container.start().await?;
+        }
+        for hook in self.on_start.iter().filter(|_| start) {
             if let Err(source) = hook(container.clone()).await {
                 container.shutdown().await;
                 return Err(AppError::Hook {
@@ -438,11 +454,15 @@ impl App {
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let router = router.merge(health.router());
         // One `Router::layer` call for the stack, the container and the problem layer (each call
-        // boxes every route again); `with_state(())` then builds each route's layered service
-        // once, where a `Router<()>` left as is rebuilds it on every request.
-        let app_layers = (Extension(container.clone()), ProblemLayer::new());
+        // boxes every route again), the latter two done by the stack's own service;
+        // `with_state(())` then builds each route's layered service once, where a `Router<()>`
+        // left as is rebuilds it on every request.
         let router = stack
-            .apply_with(problem_fallbacks(router), app_layers)
+            .apply_fused(
+                problem_fallbacks(router),
+                Extension(container.clone()),
+                ProblemLayer::new(),
+            )
             .with_state(());
 
         table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
@@ -461,7 +481,12 @@ impl App {
 
     /// Builds, then serves on `[server] host:port` until SIGTERM or SIGINT, then drains and shuts
     /// down.
+    ///
+    /// With `CORTEX_INSPECT` set, prints what it asks for instead (see [`inspect`](crate::inspect)).
     pub async fn run(self) -> Result<(), AppError> {
+        if let Some(request) = crate::inspect::Inspect::from_env()? {
+            return crate::inspect::run(self, request).await;
+        }
         self.build().await?.run().await
     }
 }
@@ -514,8 +539,24 @@ impl Application {
         self.openapi.as_ref()
     }
 
-    /// Binds `[server] host:port` (see [`ServerConfig`](crate::config::ServerConfig)).
+    /// Binds `[server] host:port` (see [`ServerConfig`](crate::config::ServerConfig)), or serves
+    /// on the listening socket a process manager handed over.
+    ///
+    /// When `LISTEN_FDS` is set (the systemd socket-activation protocol, which `cortex serve`
+    /// speaks too), the socket is fd 3 and is used instead of binding; `LISTEN_PID`, when set,
+    /// must be this process's id. Both variables are removed once the socket is taken, so the
+    /// app's own child processes do not inherit them. When `CORTEX_PARENT_PID` is set (by
+    /// `cortex serve`), the app receives SIGTERM if that parent dies (Linux).
     pub async fn bind(self) -> Result<Running, AppError> {
+        crate::notify::watch_parent();
+        if let Some(listener) = crate::notify::inherited_listener()? {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tracing::info!(
+                address = %listener.local_addr()?,
+                "serving on the listening socket handed over in LISTEN_FDS"
+            );
+            return self.serve_on(listener).await;
+        }
         let addr = self.config.server()?.addr()?;
         self.bind_to(addr).await
     }
@@ -534,6 +575,9 @@ impl Application {
     /// Serves on a listener the caller opened (or one inherited from `cortex serve`), then runs the
     /// singletons' `OnReady` hooks and the `on_ready` closures. If one fails, the server drains and
     /// the app shuts down (as [`Running::shutdown`] does) before the error is returned.
+    ///
+    /// Once ready, when `NOTIFY_SOCKET` is set, the app sends `READY=1` and `MAINPID=` there (the
+    /// `sd_notify` protocol of systemd's `Type=notify`, which `cortex serve` waits for).
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
         let server = Server::from_listener(listener, self.serve.clone())?
             .with_draining_flag(self.draining.clone());
@@ -561,13 +605,28 @@ impl Application {
             }
             return Err(e);
         }
+        // Serving and ready: tell the process manager (`cortex serve`, systemd `Type=notify`).
+        crate::notify::ready();
         Ok(running)
     }
 
     /// Serves on `[server] host:port` until SIGTERM or SIGINT, then drains and shuts down.
+    ///
+    /// With `CORTEX_INSPECT` set, prints what it asks for instead (see [`inspect`](crate::inspect)).
     pub async fn run(self) -> Result<(), AppError> {
+        if let Some(request) = crate::inspect::Inspect::from_env()? {
+            return crate::inspect::print(&self, request);
+        }
+        // The signal handlers are installed (by a first poll) before binding, so a SIGTERM that
+        // follows READY=1 at once (a `cortex serve` reload) drains instead of killing the process.
+        let mut signal = std::pin::pin!(crate::server::shutdown_signal());
+        std::future::poll_fn(|cx| {
+            let _ = signal.as_mut().poll(cx);
+            std::task::Poll::Ready(())
+        })
+        .await;
         let running = self.bind().await?;
-        crate::server::shutdown_signal().await;
+        signal.await;
         running.shutdown().await.map(drop)
     }
 }
@@ -620,7 +679,10 @@ impl Running {
     /// Stops accepting, drains in-flight requests (up to the drain timeout), runs the
     /// `on_shutdown` hooks in order, then shuts the container down (its `OnShutdown` hooks, in
     /// reverse creation order).
+    ///
+    /// When `NOTIFY_SOCKET` is set, `STOPPING=1` is sent there first.
     pub async fn shutdown(mut self) -> Result<ServeSummary, AppError> {
+        crate::notify::stopping();
         if let Some(signal) = self.signal.take() {
             let _ = signal.send(());
         }

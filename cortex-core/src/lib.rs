@@ -8,10 +8,13 @@ mod app;
 pub mod config;
 pub mod health;
 pub mod http;
+pub mod inspect;
 pub mod logging;
+mod notify;
 pub mod openapi;
 pub mod routing;
 pub mod server;
+pub mod testing;
 
 pub use app::{App, AppError, Application, HookError, Plugin, Running};
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.

@@ -36,6 +36,7 @@
 //! | [`routing`] | `#[controller]`/`#[routes]` runtime, guards, the route table |
 //! | [`server`] | HTTP/1.1 + HTTP/2 serving, connection limits, graceful drain |
 //! | [`health`] | `/health/live`, `/health/ready`, the `HealthCheck` trait |
+//! | [`testing`] | the whole app in a test: in-process requests, assertions that show the body |
 //!
 //! The guide (`docs/` in the repository) has a chapter per capability.
 //!
@@ -54,7 +55,7 @@ pub use cortex_di as di;
 
 pub use cortex_core::{
     App, Application, Plugin, Running, axum, config, health, http, logging, openapi, routing,
-    server,
+    server, testing,
 };
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes};
@@ -100,4 +101,7 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/server.md")]
     struct Server;
+
+    #[doc = include_str!("../../docs/src/testing.md")]
+    struct Testing;
 }

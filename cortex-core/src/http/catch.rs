@@ -140,6 +140,11 @@ impl ProblemLayer {
         self.request_id_header = name;
         self
     }
+
+    /// The header the request id is read from.
+    pub(crate) fn header(&self) -> &HeaderName {
+        &self.request_id_header
+    }
 }
 
 impl Default for ProblemLayer {
@@ -209,7 +214,7 @@ pin_project! {
     }
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 pin_project! {
     #[project = StateProj]
@@ -252,24 +257,88 @@ where
                 Poll::Ready(Ok(rewrite(parts, None, this.request_id.as_ref())))
             }
             Some(ErrorBody::Text) => {
-                let request_id = this.request_id.clone();
                 this.state.set(State::Reading {
-                    future: Box::pin(async move {
-                        let (parts, body) = response.into_parts();
-                        let text = match Limited::new(body, MAX_TEXT_BODY as usize).collect().await
-                        {
-                            Ok(collected) => {
-                                Some(String::from_utf8_lossy(&collected.to_bytes()).into_owned())
-                            }
-                            Err(_) => None,
-                        };
-                        rewrite(parts, text, request_id.as_ref())
-                    }),
+                    future: read_and_rewrite(response, this.request_id.clone()),
                 });
                 match this.state.project() {
                     StateProj::Reading { future } => future.as_mut().poll(cx).map(Ok),
                     _ => unreachable!("the state was just set"),
                 }
+            }
+        }
+    }
+}
+
+/// Reads a short plain-text error body and answers the problem built from it.
+fn read_and_rewrite<B>(response: Response<B>, request_id: Option<HeaderValue>) -> BoxFuture
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    Box::pin(async move {
+        let (parts, body) = response.into_parts();
+        let text = match Limited::new(body, MAX_TEXT_BODY as usize).collect().await {
+            Ok(collected) => Some(String::from_utf8_lossy(&collected.to_bytes()).into_owned()),
+            Err(_) => None,
+        };
+        rewrite(parts, text, request_id.as_ref())
+    })
+}
+
+/// [`ProblemLayer`]'s work, for the middleware stack that does it itself (see
+/// `Stack::apply_app`): the request id in scope and panics caught while the inner service is
+/// called and polled, error responses made problems.
+pub(crate) mod fused {
+    use super::*;
+
+    /// The inner service's future with the request id in scope, panics caught.
+    pub(crate) type Caught<F> =
+        TaskLocalFuture<Option<HeaderValue>, CatchUnwind<AssertUnwindSafe<F>>>;
+
+    /// What became of the inner service's answer.
+    pub(crate) enum Finished {
+        /// The response (a problem, if it had to become one).
+        Response(Response),
+        /// A plain-text error whose body is being read to become a problem's detail.
+        Reading(BoxFuture),
+    }
+
+    /// Calls the inner service (`call`) with the request id in scope and panics caught: its
+    /// future, ready to poll, or the problem answering the panic.
+    #[inline(always)]
+    pub(crate) fn call<F: Future>(
+        request_id: Option<HeaderValue>,
+        call: impl FnOnce() -> F,
+    ) -> Result<Caught<F>, Box<Response>> {
+        let called = CURRENT_REQUEST_ID.sync_scope(request_id.clone(), || {
+            std::panic::catch_unwind(AssertUnwindSafe(call))
+        });
+        match called {
+            Ok(future) => {
+                Ok(CURRENT_REQUEST_ID.scope(request_id, AssertUnwindSafe(future).catch_unwind()))
+            }
+            Err(panic) => Err(Box::new(panic_response(panic, request_id.as_ref()))),
+        }
+    }
+
+    /// The answer of a [`Caught`] future: a panic's problem, an error response made a problem
+    /// (or being made one), or the response as it is.
+    pub(crate) fn finish(
+        outcome: Result<Response, Box<dyn Any + Send>>,
+        request_id: Option<&HeaderValue>,
+    ) -> Finished {
+        let response = match outcome {
+            Ok(response) => response,
+            Err(panic) => return Finished::Response(panic_response(panic, request_id)),
+        };
+        match needs_problem(&response) {
+            None => Finished::Response(response),
+            Some(ErrorBody::Empty) => {
+                let (parts, _) = response.into_parts();
+                Finished::Response(rewrite(parts, None, request_id))
+            }
+            Some(ErrorBody::Text) => {
+                Finished::Reading(read_and_rewrite(response, request_id.cloned()))
             }
         }
     }

@@ -340,9 +340,9 @@ impl Shared {
         options: &ServeOptions,
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Self {
+        // The timer, for the header-read timeout, is each connection's own (see `HeadTimer`).
         let mut h1 = http1::Builder::new();
-        h1.timer(TokioTimer::new())
-            .header_read_timeout(options.header_read_timeout)
+        h1.header_read_timeout(options.header_read_timeout)
             .max_header_size(options.max_header_bytes);
         // hyper parses up to 100 headers into arrays on the stack; any explicit limit, even 100,
         // makes it fill two buffers of that many entries on every request (~1,000 instructions).
@@ -471,16 +471,113 @@ async fn serve_io<IO>(
             let activity = Arc::new(Activity::default());
             let service = service(shared.router.clone(), peer, secure, Some(activity.clone()));
             let conn = h2.serve_connection(io, service);
-            let idle = Idle {
+            let idle = Watch::Idle(Idle {
                 activity,
                 timeout: shared.idle_timeout,
-            };
-            drive(conn, |c| c.graceful_shutdown(), close, Some(idle), peer).await;
+            });
+            drive(conn, |c| c.graceful_shutdown(), close, idle, peer).await;
         }
         _ => {
+            let clock = Arc::new(HeadClock::new());
+            let mut h1 = shared.http1.clone();
+            h1.timer(HeadTimer(clock.clone()));
             let service = service(shared.router.clone(), peer, secure, None);
-            let conn = shared.http1.serve_connection(io, service).with_upgrades();
-            drive(conn, |c| c.graceful_shutdown(), close, None, peer).await;
+            let conn = h1.serve_connection(io, service).with_upgrades();
+            let head = Watch::Head {
+                clock,
+                timeout: shared.header_read_timeout,
+            };
+            drive(conn, |c| c.graceful_shutdown(), close, head, peer).await;
+        }
+    }
+}
+
+/// hyper's timer on one HTTP/1.1 connection, for its header-read timeout only.
+///
+/// hyper asks its timer for a sleep each time it starts waiting for a request head and drops it
+/// once the head is in: with tokio's timer that is an allocation, a clock read and a timer-wheel
+/// insertion and removal (a lock each) per request, about 500 instructions (callgrind). Here a
+/// sleep only records its deadline; the connection's task ([`drive`]) keeps one tokio timer,
+/// moved only when it fires, and expires the sleep if its head is still awaited by then. hyper
+/// then closes the connection as with its own timer, at the same moment.
+struct HeadTimer(Arc<HeadClock>);
+
+/// What [`HeadTimer`] and [`drive`] share.
+struct HeadClock {
+    base: std::time::Instant,
+    /// The awaited head's deadline, in nanoseconds after `base`; [`NOT_AWAITED`] when hyper is
+    /// not waiting for a head.
+    deadline: AtomicU64,
+    /// The number of the latest sleep hyper asked for, and of the one that expired.
+    armed: AtomicU64,
+    expired: AtomicU64,
+}
+
+const NOT_AWAITED: u64 = u64::MAX;
+
+impl HeadClock {
+    fn new() -> Self {
+        HeadClock {
+            base: std::time::Instant::now(),
+            deadline: AtomicU64::new(NOT_AWAITED),
+            armed: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
+        }
+    }
+
+    /// When the awaited head is due, if one is awaited.
+    fn due(&self) -> Option<std::time::Instant> {
+        match self.deadline.load(Ordering::Relaxed) {
+            NOT_AWAITED => None,
+            nanos => Some(self.base + Duration::from_nanos(nanos)),
+        }
+    }
+}
+
+impl hyper::rt::Timer for HeadTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        self.sleep_until(std::time::Instant::now() + duration)
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        let clock = &self.0;
+        let number = clock.armed.fetch_add(1, Ordering::Relaxed) + 1;
+        let nanos = deadline.saturating_duration_since(clock.base).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(NOT_AWAITED - 1);
+        clock.deadline.store(nanos, Ordering::Relaxed);
+        Box::pin(HeadSleep {
+            clock: clock.clone(),
+            number,
+        })
+    }
+}
+
+/// A sleep of [`HeadTimer`]: ready once [`drive`] has expired it. It registers no waker: the
+/// task that polls it is the one `drive` runs, and `drive`'s timer wakes it.
+struct HeadSleep {
+    clock: Arc<HeadClock>,
+    number: u64,
+}
+
+impl Future for HeadSleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.clock.expired.load(Ordering::Relaxed) == self.number {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl hyper::rt::Sleep for HeadSleep {}
+
+impl Drop for HeadSleep {
+    fn drop(&mut self) {
+        // The head is in (or the connection is closing): nothing is awaited any more.
+        if self.clock.armed.load(Ordering::Relaxed) == self.number {
+            self.clock.deadline.store(NOT_AWAITED, Ordering::Relaxed);
         }
     }
 }
@@ -539,9 +636,47 @@ struct Idle {
     timeout: Duration,
 }
 
+/// What [`drive`] watches besides the server's shutdown.
+enum Watch {
+    /// An HTTP/2 connection's requests, to close it when idle.
+    Idle(Idle),
+    /// An HTTP/1.1 connection's [`HeadClock`], to expire the awaited head when it is late.
+    Head {
+        clock: Arc<HeadClock>,
+        timeout: Duration,
+    },
+}
+
 /// How many quiet checks in a row make a connection idle: it is checked every quarter of the idle
 /// timeout, so it closes between 1 and 1.25 times the timeout after its last request.
 const IDLE_CHECKS: u32 = 4;
+
+/// Room in a request's extensions (see [`connection_extensions`]).
+#[derive(Clone, Copy)]
+struct Room<const N: usize>;
+
+/// The extensions every request of a connection starts with: `ConnectInfo`, and `Secure` over
+/// TLS. Prepared once per connection and cloned into each request, with room for four more
+/// (axum adds three, the app one or two): inserting into empty extensions instead allocates a
+/// table of four, which then grows (rehashing) when the router adds its own — about 250
+/// instructions per request more (callgrind).
+fn connection_extensions(peer: SocketAddr, secure: bool) -> http::Extensions {
+    let mut extensions = http::Extensions::new();
+    extensions.insert(ConnectInfo(peer));
+    if secure {
+        // HSTS and the request's scheme (see the trusted-proxy middleware) depend on it.
+        extensions.insert(crate::http::middleware::Secure);
+    }
+    extensions.insert(Room::<0>);
+    extensions.insert(Room::<1>);
+    extensions.insert(Room::<2>);
+    extensions.insert(Room::<3>);
+    extensions.remove::<Room<0>>();
+    extensions.remove::<Room<1>>();
+    extensions.remove::<Room<2>>();
+    extensions.remove::<Room<3>>();
+    extensions
+}
 
 fn service(
     router: Router,
@@ -554,13 +689,14 @@ fn service(
     Error = Infallible,
     Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send + 'static,
 > + Clone {
+    let prepared = connection_extensions(peer, secure);
     hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let in_flight = activity.clone().map(InFlight::new);
         let extensions = req.extensions_mut();
-        extensions.insert(ConnectInfo(peer));
-        if secure {
-            // HSTS and the request's scheme (see the trusted-proxy middleware) depend on it.
-            extensions.insert(crate::http::middleware::Secure);
+        if extensions.is_empty() {
+            *extensions = prepared.clone();
+        } else {
+            extensions.extend(prepared.clone());
         }
         let router = router.clone();
         async move {
@@ -575,21 +711,23 @@ fn service(
 }
 
 /// Drives a connection to its end: asks it to finish when the server closes (or, for HTTP/2, when
-/// it has been idle too long) and keeps polling it until it has.
+/// it has been idle too long), expires an HTTP/1.1 request head that is late, and keeps polling
+/// the connection until it has finished.
 async fn drive<C, E>(
     conn: C,
     graceful_shutdown: fn(Pin<&mut C>),
     mut close: watch::Receiver<bool>,
-    idle: Option<Idle>,
+    watch: Watch,
     peer: SocketAddr,
 ) where
     C: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
     tokio::pin!(conn);
-    let check_every = idle.as_ref().map_or(Duration::MAX, |i| {
-        (i.timeout / IDLE_CHECKS).max(Duration::from_millis(1))
-    });
+    let check_every = match &watch {
+        Watch::Idle(i) => (i.timeout / IDLE_CHECKS).max(Duration::from_millis(1)),
+        Watch::Head { timeout, .. } => *timeout,
+    };
     let check = tokio::time::sleep(check_every);
     tokio::pin!(check);
     let mut asked_to_close = false;
@@ -597,6 +735,8 @@ async fn drive<C, E>(
     let mut seen_requests = 0;
     loop {
         tokio::select! {
+            // The connection first: it is what wakes the task nearly every time.
+            biased;
             done = conn.as_mut() => {
                 if let Err(e) = done {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -607,22 +747,44 @@ async fn drive<C, E>(
                 graceful_shutdown(conn.as_mut());
                 asked_to_close = true;
             }
-            _ = &mut check, if idle.is_some() && !asked_to_close => {
-                let Some(idle) = &idle else { continue };
-                let requests = idle.activity.requests.load(Ordering::Relaxed);
-                let running = idle.activity.in_flight.load(Ordering::Relaxed);
-                if running == 0 && requests == seen_requests {
-                    quiet_checks += 1;
-                } else {
-                    quiet_checks = 0;
-                    seen_requests = requests;
-                }
-                if quiet_checks >= IDLE_CHECKS {
-                    tracing::debug!(%peer, "closing an idle HTTP/2 connection");
-                    graceful_shutdown(conn.as_mut());
-                    asked_to_close = true;
-                } else {
-                    check.as_mut().reset(tokio::time::Instant::now() + check_every);
+            // HTTP/1.1: always (hyper ends the connection on a late head, also while
+            // draining); HTTP/2: until asked to close.
+            _ = &mut check, if matches!(watch, Watch::Head { .. }) || !asked_to_close => {
+                match &watch {
+                    Watch::Head { clock, timeout } => {
+                        let now = std::time::Instant::now();
+                        let next = match clock.due() {
+                            // Late: the head's sleep is ready the next time hyper polls it
+                            // (right after this), and hyper ends the connection.
+                            Some(due) if due <= now => {
+                                let late = clock.armed.load(Ordering::Relaxed);
+                                clock.expired.store(late, Ordering::Relaxed);
+                                now + *timeout
+                            }
+                            Some(due) => due,
+                            // No head awaited (a request is being served): the next wait
+                            // starts later, with a later deadline.
+                            None => now + *timeout,
+                        };
+                        check.as_mut().reset(tokio::time::Instant::from_std(next));
+                    }
+                    Watch::Idle(idle) => {
+                        let requests = idle.activity.requests.load(Ordering::Relaxed);
+                        let running = idle.activity.in_flight.load(Ordering::Relaxed);
+                        if running == 0 && requests == seen_requests {
+                            quiet_checks += 1;
+                        } else {
+                            quiet_checks = 0;
+                            seen_requests = requests;
+                        }
+                        if quiet_checks >= IDLE_CHECKS {
+                            tracing::debug!(%peer, "closing an idle HTTP/2 connection");
+                            graceful_shutdown(conn.as_mut());
+                            asked_to_close = true;
+                        } else {
+                            check.as_mut().reset(tokio::time::Instant::now() + check_every);
+                        }
+                    }
                 }
             }
         }

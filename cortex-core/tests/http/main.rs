@@ -3,6 +3,9 @@
 mod app;
 mod config;
 mod errors;
+mod handoff;
+mod inspect;
 mod middleware;
 mod openapi;
 mod server;
+mod testing;

@@ -601,6 +601,144 @@ async fn hsts_is_sent_only_over_tls() {
     );
 }
 
+/// The response's headers, in order, as (name, value) strings.
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_response_gets_the_same_headers_in_the_same_order() {
+    // The stack prepares the final header map of the usual responses (security headers, the
+    // response's own, the request id, `Content-Length`); these must come out exactly as merging
+    // them one by one would: same names, values and order, whatever the route, method, the
+    // stack's placement (on each route or around the router) and the response's own headers.
+    let config = HttpConfig::default();
+    let per_route = app(&config);
+    use tower::Layer;
+    let around = Stack::new(&config).unwrap().layer().layer(routes());
+    let security = [
+        "content-security-policy",
+        "x-frame-options",
+        "x-content-type-options",
+        "referrer-policy",
+        "permissions-policy",
+        "cross-origin-opener-policy",
+    ];
+    for (method, uri, own) in [
+        ("GET", "/small", &["content-type"][..]),
+        ("HEAD", "/small", &["content-type"][..]),
+        ("GET", "/big", &["content-type", "etag", "vary"][..]),
+        (
+            "GET",
+            "/framed",
+            &["content-type", "content-security-policy"][..],
+        ),
+        ("GET", "/dated", &["content-type", "last-modified"][..]),
+        ("GET", "/does-not-exist", &[][..]),
+    ] {
+        let request = || {
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .extension(peer("192.0.2.1"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let answer = send(&per_route, request()).await;
+        let names: Vec<String> = header_list(&answer.headers)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let expected: Vec<&str> = security
+            .iter()
+            .copied()
+            .filter(|name| !own.contains(name))
+            .chain(own.iter().copied())
+            .chain(["x-request-id", "content-length"])
+            .collect();
+        // A header the response has itself stays where the security headers put it.
+        let expected: Vec<&str> = if own.contains(&"content-security-policy") {
+            let mut e = expected;
+            e.retain(|n| *n != "content-security-policy");
+            e.insert(0, "content-security-policy");
+            e
+        } else {
+            expected
+        };
+        assert_eq!(names, expected, "{method} {uri}");
+        let length: usize = answer.header("content-length").unwrap().parse().unwrap();
+        if method == "GET" {
+            assert_eq!(length, answer.body.len(), "{method} {uri}");
+        } else {
+            assert!(answer.body.is_empty() && length > 0, "{method} {uri}");
+        }
+
+        // Around the whole router, axum has set `Content-Length` before the stack: it comes
+        // before the stack's `ETag` and the request id, as merging would put it.
+        let response = around.clone().oneshot(request()).await.unwrap();
+        let around_names: Vec<String> = header_list(response.headers())
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let mut sorted_per_route = names.clone();
+        let mut sorted_around = around_names.clone();
+        sorted_per_route.sort();
+        sorted_around.sort();
+        if method == "GET" {
+            assert_eq!(sorted_around, sorted_per_route, "{method} {uri}");
+        }
+        assert_eq!(
+            response
+                .headers()
+                .get("content-length")
+                .map(|v| v.to_str().unwrap().to_string()),
+            Some(length.to_string()),
+            "{method} {uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn prepared_headers_and_merged_headers_agree() {
+    // Over TLS (HSTS on) and with a request id under another name, values included.
+    let mut config = HttpConfig::default();
+    config.request_id.header = "x-correlation-id".into();
+    let app = app(&config);
+    let request = get_req("/small")
+        .extension(Secure)
+        .header("x-correlation-id", "abc-123")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    let list = header_list(&answer.headers);
+    let names: Vec<&str> = list.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "content-security-policy",
+            "x-frame-options",
+            "x-content-type-options",
+            "referrer-policy",
+            "permissions-policy",
+            "cross-origin-opener-policy",
+            "strict-transport-security",
+            "content-type",
+            "x-correlation-id",
+            "content-length",
+        ]
+    );
+    assert_eq!(answer.header("x-correlation-id"), Some("abc-123"));
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(answer.header("content-length"), Some("2"));
+    assert_eq!(answer.body, "ok");
+}
+
 #[tokio::test]
 async fn handlers_override_and_config_removes_security_headers() {
     let mut config = HttpConfig::default();
@@ -860,6 +998,49 @@ async fn etags_are_added_and_if_none_match_answers_304() {
     let answer = send(&app, request).await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.body, big_json().as_bytes());
+}
+
+#[tokio::test]
+async fn small_bodies_get_no_etag_unless_min_size_says_so() {
+    // Under `min_size` (1 KiB by default) a `304` would save next to nothing: no ETag, no `304`.
+    let app = app(&HttpConfig::default());
+    let small = fetch(&app, "/small").await;
+    assert_eq!(small.status, StatusCode::OK);
+    assert!(small.header("etag").is_none());
+    let request = get_req("/small")
+        .header(header::IF_NONE_MATCH, "*")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::OK);
+    assert!(fetch(&app, "/big").await.header("etag").is_some());
+
+    let mut config = HttpConfig::default();
+    config.etag.min_size = 0;
+    let app = self::app(&config);
+    let small = fetch(&app, "/small").await;
+    let etag = small.header("etag").unwrap().to_string();
+    assert!(etag.starts_with("W/\"2-"), "{etag}");
+    let request = get_req("/small")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(send(&app, request).await.status, StatusCode::NOT_MODIFIED);
+
+    // Bodies from `min_size` on are tagged.
+    config.etag.min_size = big_json().len() as u64;
+    assert!(
+        fetch(&self::app(&config), "/big")
+            .await
+            .header("etag")
+            .is_some()
+    );
+    config.etag.min_size += 1;
+    assert!(
+        fetch(&self::app(&config), "/big")
+            .await
+            .header("etag")
+            .is_none()
+    );
 }
 
 #[tokio::test]

@@ -10,14 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cortex::axum::body::Body;
+use cortex::App;
 use cortex::config::Config;
-use cortex::{App, Application};
+use cortex::testing::TestApp;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 // Links the library, whose controller and service `discover()` finds.
 use hello as _;
@@ -25,111 +24,53 @@ use hello as _;
 // --- in-process ---------------------------------------------------------------------------------
 
 /// The app as the binary builds it, on `cortex.toml` + `cortex.test.toml`, ignoring the process
-/// environment.
-async fn app() -> Application {
-    let config = Config::builder()
-        .dir(env!("CARGO_MANIFEST_DIR"))
-        .env_vars([("CORTEX_PROFILE", "test")])
-        .load()
-        .expect("the configuration loads");
-    App::with_config(config)
-        .discover()
-        .build()
-        .await
-        .expect("the app builds")
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-async fn call(app: &Application, method: &str, uri: &str) -> Reply {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Body::empty())
-        .unwrap();
-    let response = app.router().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    }
-}
-
-fn assert_problem(reply: &Reply, status: StatusCode) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(
-        reply.headers["content-type"], "application/problem+json",
-        "{}",
-        reply.body
-    );
-    assert_eq!(reply.body["status"], status.as_u16(), "{}", reply.body);
+/// environment (`cortex::testing`).
+async fn app() -> TestApp {
+    TestApp::discover(env!("CARGO_MANIFEST_DIR")).await
 }
 
 #[tokio::test]
 async fn every_route_answers_and_bad_input_gets_problem_details() {
     let app = app().await;
     let routes: Vec<_> = app
+        .application()
         .routes()
         .iter()
         .map(|r| (r.method.as_str(), r.path.as_str()))
         .collect();
     assert_eq!(routes, [("GET", "/"), ("GET", "/hello/{name}")]);
 
-    let index = call(&app, "GET", "/").await;
-    assert_eq!(index.status, StatusCode::OK);
-    assert_eq!(index.headers["content-type"], "application/json");
+    let index = app.get("/").await;
+    index.assert_status(200);
+    assert_eq!(index.header("content-type"), Some("application/json"));
     assert!(
-        index.headers.contains_key("x-request-id"),
+        index.header("x-request-id").is_some(),
         "the default middleware stack is on"
     );
-    assert_eq!(index.body, json!({ "message": "Hello, world!" }));
+    assert_eq!(index.json::<Value>(), json!({ "message": "Hello, world!" }));
 
-    let ada = call(&app, "GET", "/hello/Ada").await;
-    assert_eq!(
-        (ada.status, ada.body),
-        (StatusCode::OK, json!({ "message": "Hello, Ada!" }))
-    );
-    let spaced = call(&app, "GET", "/hello/%20Grace%20Hopper%20").await;
-    assert_eq!(spaced.body, json!({ "message": "Hello, Grace Hopper!" }));
+    let ada: Value = app.get("/hello/Ada").await.assert_status(200).json();
+    assert_eq!(ada, json!({ "message": "Hello, Ada!" }));
+    let spaced: Value = app.get("/hello/%20Grace%20Hopper%20").await.json();
+    assert_eq!(spaced, json!({ "message": "Hello, Grace Hopper!" }));
 
-    let long = call(&app, "GET", &format!("/hello/{}", "a".repeat(65))).await;
-    assert_problem(&long, StatusCode::BAD_REQUEST);
-    assert_eq!(long.body["detail"], "`name` must be 1 to 64 characters");
-    assert_problem(
-        &call(&app, "GET", "/hello/%20").await,
-        StatusCode::BAD_REQUEST,
-    );
-    assert_problem(
-        &call(&app, "GET", "/hello/%FF").await,
-        StatusCode::BAD_REQUEST,
-    );
+    let long = app
+        .get(format!("/hello/{}", "a".repeat(65)))
+        .await
+        .assert_problem(400);
+    assert_eq!(long["detail"], "`name` must be 1 to 64 characters");
+    app.get("/hello/%20").await.assert_problem(400);
+    app.get("/hello/%FF").await.assert_problem(400);
 
-    assert_problem(&call(&app, "GET", "/hello").await, StatusCode::NOT_FOUND);
-    assert_problem(
-        &call(&app, "GET", "/hello/Ada/again").await,
-        StatusCode::NOT_FOUND,
-    );
-    let post = call(&app, "POST", "/").await;
-    assert_problem(&post, StatusCode::METHOD_NOT_ALLOWED);
-    assert!(post.headers["allow"].to_str().unwrap().contains("GET"));
+    app.get("/hello").await.assert_problem(404);
+    app.get("/hello/Ada/again").await.assert_problem(404);
+    let post = app.post("/").await;
+    post.assert_problem(405);
+    assert!(post.header("allow").unwrap().contains("GET"));
 
-    assert_eq!(
-        call(&app, "GET", "/health/live").await.status,
-        StatusCode::OK
-    );
-    let ready = call(&app, "GET", "/health/ready").await;
-    assert_eq!(
-        (ready.status, &ready.body["status"]),
-        (StatusCode::OK, &json!("up"))
-    );
+    app.get("/health/live").await.assert_status(200);
+    let ready: Value = app.get("/health/ready").await.assert_status(200).json();
+    assert_eq!(ready["status"], "up");
 }
 
 #[tokio::test]
@@ -139,14 +80,12 @@ async fn the_greeting_comes_from_the_configuration() {
         .env_vars([("CORTEX_PROFILE", "test"), ("CORTEX_HELLO__GREETING", "Hi")])
         .load()
         .unwrap();
-    let app = App::with_config(config).discover().build().await.unwrap();
-    assert_eq!(
-        call(&app, "GET", "/hello/Ada").await.body,
-        json!({ "message": "Hi, Ada!" })
-    );
+    let app = TestApp::new(App::with_config(config).discover()).await;
+    let hi: Value = app.get("/hello/Ada").await.json();
+    assert_eq!(hi, json!({ "message": "Hi, Ada!" }));
 
     // `App::new()` has an empty configuration.
-    let err = App::new().discover().build().await.unwrap_err();
+    let err = TestApp::try_new(App::new().discover()).await.unwrap_err();
     assert!(
         err.to_string().contains("hello.greeting"),
         "a missing key stops the start and is named: {err}"

@@ -738,13 +738,17 @@ impl<'de> Deserialize<'de> for RateLimitKeyKind {
     }
 }
 
-/// `[http.etag]`: weak ETags for small `GET`/`HEAD` `200` responses and `304 Not Modified`
-/// answers to `If-None-Match` (and to `If-Modified-Since` when the response has
-/// `Last-Modified`).
+/// `[http.etag]`: weak ETags for `GET`/`HEAD` `200` responses of moderate size and
+/// `304 Not Modified` answers to `If-None-Match` (and to `If-Modified-Since` when the response
+/// has `Last-Modified`).
+///
+/// Bodies under `min_size` get no ETag, as they get no compression: a `304` would save the client
+/// a few hundred bytes at most, while hashing and tagging cost every response.
 ///
 /// ```toml
 /// [http.etag]
 /// enabled = true
+/// min_size = "1KiB"     # smaller bodies get no ETag ("0" tags every body)
 /// max_size = "256KiB"   # larger or streamed bodies get no ETag
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -752,6 +756,9 @@ impl<'de> Deserialize<'de> for RateLimitKeyKind {
 pub struct EtagConfig {
     /// Whether ETags are computed and conditional requests answered.
     pub enabled: bool,
+    /// Smallest body hashed for an ETag.
+    #[serde(deserialize_with = "de_size")]
+    pub min_size: u64,
     /// Largest body hashed for an ETag.
     #[serde(deserialize_with = "de_size")]
     pub max_size: u64,
@@ -761,6 +768,7 @@ impl Default for EtagConfig {
     fn default() -> Self {
         EtagConfig {
             enabled: true,
+            min_size: 1024,
             max_size: 256 * 1024,
         }
     }

@@ -1,7 +1,7 @@
 //! ETags and conditional GET (RFC 9110 §13): `If-None-Match`, then `If-Modified-Since`.
 //!
-//! tower-http has no ETag layer. This one hashes small, fully buffered `GET`/`HEAD` `200` bodies
-//! with foldhash (a fixed seed, so every instance of the same build agrees) into a weak ETag,
+//! tower-http has no ETag layer. This one hashes fully buffered `GET`/`HEAD` `200` bodies from
+//! `min_size` (1 KiB) to `max_size` (256 KiB) with foldhash (a fixed seed, so every instance of the same build agrees) into a weak ETag,
 //! `W/"<length>-<hash>"`. Weak because compression, which runs after, may encode the bytes
 //! differently; the representation is the same. Responses that already carry a validator (their
 //! own `ETag`, or `Last-Modified` as static files do) are not hashed, but their validators are
@@ -17,7 +17,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use http::header::{
     CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, TRANSFER_ENCODING,
+    LAST_MODIFIED, TRANSFER_ENCODING,
 };
 use http::{HeaderValue, Method, StatusCode};
 use http_body::Body as _;
@@ -30,6 +30,7 @@ const SEED: u64 = 0x636f_7274_6578_0001;
 #[derive(Clone, Copy)]
 pub(crate) struct EtagSettings {
     enabled: bool,
+    min_size: u64,
     max_size: u64,
 }
 
@@ -39,38 +40,45 @@ pub(crate) struct Conditions {
     if_modified_since: Option<HeaderValue>,
 }
 
+impl Conditions {
+    /// The conditions of a request with these headers, if it has any (boxed: most requests have
+    /// none). `If-Modified-Since` counts only without `If-None-Match` (RFC 9110 §13.1.3).
+    pub(crate) fn new(
+        if_none_match: Option<&HeaderValue>,
+        if_modified_since: Option<&HeaderValue>,
+    ) -> Option<Box<Self>> {
+        let conditions = match (if_none_match, if_modified_since) {
+            (Some(if_none_match), _) => Conditions {
+                if_none_match: Some(if_none_match.clone()),
+                if_modified_since: None,
+            },
+            (None, Some(since)) => Conditions {
+                if_none_match: None,
+                if_modified_since: Some(since.clone()),
+            },
+            (None, None) => return None,
+        };
+        Some(Box::new(conditions))
+    }
+}
+
 impl EtagSettings {
     pub(crate) fn new(config: &EtagConfig) -> Self {
         EtagSettings {
             enabled: config.enabled,
+            min_size: config.min_size,
             max_size: config.max_size,
         }
     }
 
-    /// Whether this request's response is ours to tag (a `GET` or `HEAD`, with ETags on), and its
-    /// conditions, if it has any (boxed: most requests have none).
-    pub(crate) fn on_request(&self, req: &Request) -> (bool, Option<Box<Conditions>>) {
-        if !self.enabled || !(req.method() == Method::GET || req.method() == Method::HEAD) {
-            return (false, None);
-        }
-        let headers = req.headers();
-        let conditions = match headers.get(IF_NONE_MATCH) {
-            Some(if_none_match) => Some(Conditions {
-                if_none_match: Some(if_none_match.clone()),
-                if_modified_since: None,
-            }),
-            // `If-Modified-Since` counts only without `If-None-Match` (RFC 9110 §13.1.3).
-            None => headers.get(IF_MODIFIED_SINCE).map(|since| Conditions {
-                if_none_match: None,
-                if_modified_since: Some(since.clone()),
-            }),
-        };
-        (true, conditions.map(Box::new))
+    /// Whether this request's response is ours to tag: a `GET` or `HEAD`, with ETags on.
+    pub(crate) fn wants(&self, req: &Request) -> bool {
+        self.enabled && (req.method() == Method::GET || req.method() == Method::HEAD)
     }
 
     /// Whether the body of this response should be buffered and hashed.
     pub(crate) fn should_hash(&self, response: &Response) -> bool {
-        response.status() == StatusCode::OK && should_hash(response, self.max_size)
+        response.status() == StatusCode::OK && should_hash(response, self.min_size, self.max_size)
     }
 }
 
@@ -126,12 +134,12 @@ pub(crate) fn tagged(mut parts: http::response::Parts, bytes: Bytes) -> Response
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Small, complete, unvalidated, unencoded bodies get an ETag.
-fn should_hash(response: &Response, max_size: u64) -> bool {
+/// Complete, unvalidated, unencoded bodies of moderate size get an ETag.
+fn should_hash(response: &Response, min_size: u64, max_size: u64) -> bool {
     let Some(size) = response.body().size_hint().exact() else {
         return false;
     };
-    if size > max_size {
+    if size < min_size || size > max_size {
         return false;
     }
     // A response has a handful of headers: one pass over them is cheaper than three lookups.

@@ -60,13 +60,14 @@
 //! | span | on | ~250 while no subscriber listens |
 //! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
 //! | body limit | 2 MiB, answers 413 | a size-hint check |
-//! | security headers | on; HSTS only over TLS | ~2,300: six headers merged from a prepared map |
+//! | security headers | on; HSTS only over TLS | ~700: the usual responses' final header map cloned from one prepared at startup |
 //! | rate limit | on, per IP, 100/s, bursts of 200 | ~600: one hash, one lock, one clock read |
 //! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
-//! | ETag | on, bodies ≤ 256 KiB | ~1,400: hashing, the header, a new body |
+//! | ETag | on, bodies from 1 KiB to 256 KiB | nothing below 1 KiB; ~1,400 for a tagged body: hashing, the header, a new body |
 //! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
 //!
-//! All defaults together: ~7,300 (+62 % in process). In the server thread over a socket the
+//! All defaults together: ~3,800 more than the minimal stack in process (`docs/src/performance.md`
+//! has the current measurements). In the server thread over a socket the
 //! defaults add ~8,600 to ~18,000 (hyper also writes the extra headers) and the minimal stack
 //! ~1,000; the kernel's share of each request dilutes both further. [`HttpConfig::minimal`]
 //! switches off everything optional: ~870 in process (+7 %).
@@ -126,7 +127,7 @@ use self::core::CoreShared;
 use self::cors::CorsShared;
 use self::etag::EtagSettings;
 use self::guard::{GuardShared, PrincipalResolver, RateLimiting};
-use self::service::Shared;
+use self::service::{AppLayers, Shared};
 
 /// The middleware stack, built once from an [`HttpConfig`]: validated configuration, precomputed
 /// headers, the CORS policy and the rate-limit store, shared by every route it is applied to.
@@ -223,6 +224,10 @@ impl Stack {
     /// The stack as one tower layer, for wrapping a whole service (see [`StackLayer`]). Static
     /// directories are not included: they are mounted by [`Stack::apply`].
     pub fn layer(&self) -> StackLayer {
+        StackLayer::new(self.shared(None))
+    }
+
+    fn shared(&self, app: Option<AppLayers>) -> Shared {
         let config = &self.config;
         let rate = self.store.clone().map(|store| RateLimiting {
             store,
@@ -230,13 +235,14 @@ impl Stack {
             headers: config.rate_limit.headers,
             resolver: self.resolver.clone(),
         });
-        StackLayer::new(Shared {
+        Shared {
             core: CoreShared::new(config),
             cors: CorsShared::new(&config.cors),
             guard: GuardShared::new(config, rate),
             compression: CompressionShared::new(&config.compression),
             etag: EtagSettings::new(&config.etag),
-        })
+            app,
+        }
     }
 
     /// Mounts the static directories and wraps every route of `router` (and its fallback) in the
@@ -276,6 +282,34 @@ impl Stack {
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
         static_files::mount(router, &self.config.static_files).layer((self.layer(), inner))
+    }
+}
+
+impl Stack {
+    /// [`apply_with`](Self::apply_with) with `(container, problems)` as the inner layers, which
+    /// the stack does itself instead of stacking them: the container goes into every request's
+    /// extensions and [`ProblemLayer`](crate::http::ProblemLayer)'s work (the request id in
+    /// scope, panics caught, error responses made problems) is done in the stack's own service
+    /// and future, about 400 instructions per request less than the three services (callgrind).
+    /// What `App` builds.
+    pub(crate) fn apply_fused<S>(
+        &self,
+        router: Router<S>,
+        container: axum::Extension<cortex_di::Container>,
+        problems: crate::http::ProblemLayer,
+    ) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let mut shared = self.shared(None);
+        let request_id_header = problems.header().clone();
+        shared.app = Some(AppLayers {
+            container: container.0,
+            id_from_core: shared.core.request_id_header() == Some(&request_id_header),
+            request_id_header,
+        });
+        let layer = StackLayer::new(shared);
+        static_files::mount(router, &self.config.static_files).layer(layer)
     }
 }
 

@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use http::header::VARY;
-use http::{HeaderValue, StatusCode};
+use http::header::{ACCEPT_ENCODING, IF_MODIFIED_SINCE, IF_NONE_MATCH, VARY};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 use tower::{Layer, Service};
@@ -27,6 +27,8 @@ use super::etag::{self, Buffer, Conditions, EtagSettings};
 use super::guard::{GuardShared, RateStep};
 use super::rate_limit::{Decision, DecisionFuture};
 use crate::http::Problem;
+use crate::http::catch::BoxFuture;
+use crate::http::catch::fused::{self, Finished};
 
 /// Everything the stack computed at startup.
 pub(crate) struct Shared {
@@ -35,6 +37,20 @@ pub(crate) struct Shared {
     pub(crate) guard: GuardShared,
     pub(crate) compression: Option<CompressionShared>,
     pub(crate) etag: EtagSettings,
+    /// An app's own innermost layers, done by the stack (see `Stack::apply_fused`).
+    pub(crate) app: Option<AppLayers>,
+}
+
+/// What `Extension(container)` and [`ProblemLayer`](crate::http::ProblemLayer) would do inside
+/// the stack, done by the stack itself: one service and one future fewer per request, and the
+/// request id taken from the core step rather than looked up again.
+pub(crate) struct AppLayers {
+    /// Inserted into every request's extensions.
+    pub(crate) container: cortex_di::Container,
+    /// The header the problem layer reads the request id from.
+    pub(crate) request_id_header: HeaderName,
+    /// Whether that is the header the core step puts its request id in.
+    pub(crate) id_from_core: bool,
 }
 
 /// The middleware stack as one tower [`Layer`], from [`Stack::layer`](super::Stack::layer).
@@ -135,11 +151,16 @@ where
                 }
             },
         };
-        let accept = match &shared.compression {
-            Some(_) => req.headers().get(http::header::ACCEPT_ENCODING).cloned(),
-            None => None,
+        let etag = shared.etag.wants(&req);
+        let [accept, if_none_match, if_modified_since] = if shared.compression.is_some() || etag {
+            find_headers(req.headers())
+        } else {
+            [None; 3]
         };
-        let (etag, conditions) = shared.etag.on_request(&req);
+        let accept = accept.filter(|_| shared.compression.is_some()).cloned();
+        let conditions = etag
+            .then(|| Conditions::new(if_none_match, if_modified_since))
+            .flatten();
 
         let mut decision = None;
         let state = match answer {
@@ -164,9 +185,7 @@ where
                         Some(response) => State::Answered {
                             response: Some(response),
                         },
-                        None => State::Running {
-                            future: shared.guard.call(&mut self.inner, req),
-                        },
+                        None => start(shared, &mut self.inner, req, core.id()),
                     }
                 }
             },
@@ -209,11 +228,57 @@ pin_project! {
         // A networked rate-limit store is deciding; the readied service and the request wait.
         Checking { #[pin] check: DecisionFuture, pending: Option<Box<(S, Request)>> },
         // The inner service is working.
-        Running { #[pin] future: S::Future },
+        Running { #[pin] future: Run<S::Future> },
+        // The app's problem layer is reading a plain-text error to make it a problem.
+        Reading { future: BoxFuture },
+        // Answered on the inner service's behalf: the problem for its panic.
+        Inner { response: Option<Response> },
         // Reading a small body to hash it.
         Buffering { parts: Option<http::response::Parts>, body: Body, buffer: Buffer },
         // Answered by the stack itself.
         Answered { response: Option<Response> },
+    }
+}
+
+pin_project! {
+    /// The inner service's future: as it is, or with the app's problem layer around it.
+    #[project = RunProj]
+    enum Run<F> {
+        Plain { #[pin] future: F },
+        Caught { #[pin] future: fused::Caught<F>, request_id: Option<HeaderValue> },
+    }
+}
+
+/// Calls the inner service: through the app's layers when the stack does them.
+#[inline(always)]
+fn start<S>(
+    shared: &Shared,
+    inner: &mut S,
+    mut req: Request,
+    core_id: Option<&HeaderValue>,
+) -> State<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    let Some(app) = &shared.app else {
+        return State::Running {
+            future: Run::Plain {
+                future: shared.guard.call(inner, req),
+            },
+        };
+    };
+    req.extensions_mut().insert(app.container.clone());
+    let request_id = match core_id {
+        Some(id) if app.id_from_core => Some(id.clone()),
+        _ => req.headers().get(&app.request_id_header).cloned(),
+    };
+    match fused::call(request_id.clone(), || shared.guard.call(inner, req)) {
+        Ok(future) => State::Running {
+            future: Run::Caught { future, request_id },
+        },
+        Err(response) => State::Inner {
+            response: Some(*response),
+        },
     }
 }
 
@@ -277,6 +342,36 @@ where
     }
 }
 
+/// Up to how many headers a request's are scanned rather than looked up.
+const SCAN_UP_TO: usize = 16;
+
+/// The request's `Accept-Encoding`, `If-None-Match` and `If-Modified-Since` (the first value of
+/// each). A lookup hashes the name and probes, about 100 instructions (callgrind); comparing the
+/// names of a few headers costs less.
+fn find_headers(headers: &HeaderMap) -> [Option<&HeaderValue>; 3] {
+    if headers.keys_len() > SCAN_UP_TO {
+        return [
+            headers.get(ACCEPT_ENCODING),
+            headers.get(IF_NONE_MATCH),
+            headers.get(IF_MODIFIED_SINCE),
+        ];
+    }
+    let mut found = [None; 3];
+    for (name, value) in headers {
+        let slot = if *name == ACCEPT_ENCODING {
+            &mut found[0]
+        } else if *name == IF_NONE_MATCH {
+            &mut found[1]
+        } else if *name == IF_MODIFIED_SINCE {
+            &mut found[2]
+        } else {
+            continue;
+        };
+        slot.get_or_insert(value);
+    }
+    found
+}
+
 /// Runs the state machine to a response; `true` when it came from the inner service.
 fn drive<S>(
     mut state: Pin<&mut State<S>>,
@@ -310,9 +405,7 @@ where
                                 Some(response) => State::Answered {
                                     response: Some(response),
                                 },
-                                None => State::Running {
-                                    future: shared.guard.call(&mut inner, req),
-                                },
+                                None => start(shared, &mut inner, req, None),
                             }
                         }
                         RateStep::Pending(_) => unreachable!("an outcome is a decision"),
@@ -322,19 +415,51 @@ where
                 }
             }
             StateProj::Running { future } => {
-                if let Poll::Ready(result) = future.poll(cx) {
-                    let response = result?;
-                    if hash && shared.etag.should_hash(&response) {
-                        let (parts, body) = response.into_parts();
-                        state.set(State::Buffering {
-                            parts: Some(parts),
-                            body,
-                            buffer: Buffer::default(),
-                        });
+                let finished = match future.project() {
+                    RunProj::Plain { future } => match future.poll(cx) {
+                        Poll::Ready(result) => Some(Finished::Response(result?)),
+                        Poll::Pending => None,
+                    },
+                    RunProj::Caught { future, request_id } => match future.poll(cx) {
+                        Poll::Ready(Ok(result)) => {
+                            Some(fused::finish(Ok(result?), request_id.as_ref()))
+                        }
+                        Poll::Ready(Err(panic)) => {
+                            Some(fused::finish(Err(panic), request_id.as_ref()))
+                        }
+                        Poll::Pending => None,
+                    },
+                };
+                match finished {
+                    None => {}
+                    Some(Finished::Reading(future)) => {
+                        state.set(State::Reading { future });
                         continue;
                     }
+                    Some(Finished::Response(response)) => {
+                        if hash && shared.etag.should_hash(&response) {
+                            let (parts, body) = response.into_parts();
+                            state.set(State::Buffering {
+                                parts: Some(parts),
+                                body,
+                                buffer: Buffer::default(),
+                            });
+                            continue;
+                        }
+                        return Poll::Ready(Ok((response, true)));
+                    }
+                }
+            }
+            StateProj::Reading { future } => {
+                if let Poll::Ready(response) = future.as_mut().poll(cx) {
                     return Poll::Ready(Ok((response, true)));
                 }
+            }
+            StateProj::Inner { response } => {
+                return Poll::Ready(Ok((
+                    response.take().expect("polled after completion"),
+                    true,
+                )));
             }
             StateProj::Buffering {
                 parts,

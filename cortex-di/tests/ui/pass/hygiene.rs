@@ -1,5 +1,7 @@
 //! Names the expansion uses internally (`builder`, `provider`, `resolver`) stay the user's.
 #![deny(warnings)]
+// A program, not a library: its items need no docs.
+#![allow(missing_docs, unreachable_pub)]
 
 use cortex_di::{Env, injectable, provider};
 
@@ -26,6 +28,16 @@ pub fn out(#[inject(value = builder)] value: u32) -> Out {
 }
 
 fn main() {
-    let graph = cortex_di::ContainerBuilder::new().discover().validate().unwrap();
+    let graph = cortex_di::ContainerBuilder::new()
+        .discover()
+        .validate()
+        .unwrap();
     assert_eq!(graph.providers.len(), 2);
+}
+
+// Built as an example with `test = true` (see Cargo.toml), so that this runs under the test
+// runner: the program's `main`.
+#[test]
+fn runs() {
+    main();
 }

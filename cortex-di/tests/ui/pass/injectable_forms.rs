@@ -2,6 +2,8 @@
 //! must not warn.
 #![deny(warnings)]
 #![forbid(unsafe_code)]
+// A program, not a library: its items need no docs.
+#![allow(missing_docs, unreachable_pub)]
 
 use cortex_di::{ContainerBuilder, Env, Inject, injectable};
 
@@ -60,4 +62,11 @@ fn main() {
         .validate()
         .unwrap();
     assert_eq!(graph.providers.len(), 7);
+}
+
+// Built as an example with `test = true` (see Cargo.toml), so that this runs under the test
+// runner: the program's `main`.
+#[test]
+fn runs() {
+    main();
 }

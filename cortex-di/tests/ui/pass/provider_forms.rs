@@ -1,6 +1,8 @@
 //! Every argument and return form of `#[provider]`, with warnings denied.
 #![deny(warnings)]
 #![forbid(unsafe_code)]
+// A program, not a library: its items need no docs.
+#![allow(missing_docs, unreachable_pub)]
 
 use std::sync::Arc;
 
@@ -64,7 +66,12 @@ pub async fn report(
     #[inject(value = 4)] four: u64,
     #[inject(config = "report.factor")] factor: u64,
 ) -> Report {
-    extra.extend([arc.now(), inject.map_or(0, |c| c.now()), boxed.now(), four * factor]);
+    extra.extend([
+        arc.now(),
+        inject.map_or(0, |c| c.now()),
+        boxed.now(),
+        four * factor,
+    ]);
     Report(extra)
 }
 
@@ -94,4 +101,11 @@ fn main() {
     // The functions stay callable by hand.
     assert_eq!(config().level, 1);
     let _ = clients::make_client();
+}
+
+// Built as an example with `test = true` (see Cargo.toml), so that this runs under the test
+// runner: the program's `main`.
+#[test]
+fn runs() {
+    main();
 }

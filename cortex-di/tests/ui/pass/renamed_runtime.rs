@@ -1,6 +1,8 @@
 //! The runtime reached through a re-export, as apps on the `cortex` facade do
 //! (`pub use cortex_di as di;`), named with the `crate` option.
 #![deny(warnings)]
+// A program, not a library: its items need no docs.
+#![allow(missing_docs, unreachable_pub)]
 
 mod facade {
     pub use cortex_di as di;
@@ -27,4 +29,11 @@ fn main() {
     assert_eq!(names.len(), 2, "{names:?}");
     let graph = builder.validate().unwrap();
     assert_eq!(graph.providers.len(), 2);
+}
+
+// Built as an example with `test = true` (see Cargo.toml), so that this runs under the test
+// runner: the program's `main`.
+#[test]
+fn runs() {
+    main();
 }

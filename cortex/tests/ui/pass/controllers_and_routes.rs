@@ -1,5 +1,7 @@
 //! Every handler shape `#[routes]` accepts, described in the OpenAPI document whether or not
 //! its types derive `ToSchema`.
+// A program, not a library: its items need no docs.
+#![allow(missing_docs, unreachable_pub)]
 
 use cortex::prelude::*;
 
@@ -59,11 +61,19 @@ impl UserController {
     #[post("/")]
     #[guard(AdminOnly)]
     async fn create(&self, Valid(Json(user)): Valid<Json<NewUser>>) -> Created<User> {
-        Created::new(User { id: 1, name: user.name })
+        Created::new(User {
+            id: 1,
+            name: user.name,
+        })
     }
 
     #[route(PUT, "/{id}/note")]
-    async fn note(&self, Path(_id): Path<u32>, _clock: Inject<Clock>, Json(note): Json<Note>) -> Json<Note> {
+    async fn note(
+        &self,
+        Path(_id): Path<u32>,
+        _clock: Inject<Clock>,
+        Json(note): Json<Note>,
+    ) -> Json<Note> {
         Json(note)
     }
 
@@ -95,9 +105,20 @@ impl UserController {
 
 #[cortex::main]
 async fn main() -> cortex::Result<()> {
-    let app = App::new().register::<Clock>().controller::<UserController>().build().await?;
+    let app = App::new()
+        .register::<Clock>()
+        .controller::<UserController>()
+        .build()
+        .await?;
     let spec = app.openapi().expect("enabled by default");
     assert!(spec.document().paths.paths.contains_key("/users/{id}"));
     let _ = UserController::helper;
     Ok(())
+}
+
+// Built as an example with `test = true` (see Cargo.toml), so that this runs under the test
+// runner: the program's `main`, which must succeed.
+#[test]
+fn runs() {
+    assert_eq!(main(), std::process::ExitCode::SUCCESS);
 }

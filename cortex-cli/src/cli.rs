@@ -1,0 +1,355 @@
+//! The command line, as clap parses it. Each command's arguments live here; what the command does
+//! lives in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `cortex`: scaffold, generate, serve with hot reload, inspect and check Cortex apps.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cortex",
+    version,
+    about = "Scaffold, generate, serve with hot reload, inspect and check Cortex apps",
+    propagate_version = true,
+    after_help = "Examples:\n  cortex new blog --serve      scaffold an app on SQLite and serve it\n  cortex g controller posts    add a controller to the app in this folder\n  cortex serve --port 8080     build, run and reload on every change\n\nColours follow NO_COLOR, CLICOLOR_FORCE and --color; output that is not a terminal is plain."
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour the output.
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
+    /// Print only warnings, errors and what the command was asked for.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new app: controller, service, tests, config, Dockerfile, README.
+    #[command(
+        after_help = "Examples:\n  cortex new blog\n  cortex new shop --template api --db postgres\n  cortex new blog --path ~/src/blog --no-git\n  cortex new blog --serve\n  cortex new                   (on a terminal: asks the questions one by one)"
+    )]
+    New(NewArgs),
+
+    /// Generate code into the app in this folder.
+    #[command(
+        visible_alias = "g",
+        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json; add `?` for optional (`title:string?`)."
+    )]
+    Generate(GenerateArgs),
+
+    /// Build and run the app, rebuilding and restarting on every change without refusing connections.
+    #[command(
+        after_help = "Examples:\n  cortex serve\n  cortex serve --port 8080\n  cortex serve --profile prod --release\n\nThe CLI holds the listening socket and hands it to each new build, so requests made during a\nrebuild wait instead of failing; while a build is broken the previous build keeps serving."
+    )]
+    Serve(ServeArgs),
+
+    /// List the app's routes: method, path, handler, guards.
+    #[command(after_help = "Examples:\n  cortex routes\n  cortex routes --format json")]
+    Routes(RoutesArgs),
+
+    /// Show the app's dependency-injection graph as text, Mermaid, DOT or JSON.
+    #[command(
+        after_help = "Examples:\n  cortex graph\n  cortex graph --format mermaid > graph.mmd"
+    )]
+    Graph(GraphArgs),
+
+    /// Build the app (cargo build), showing progress and the compiler's errors.
+    #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
+    Build(BuildArgs),
+
+    /// Run the app's tests (cargo nextest when installed, cargo test otherwise).
+    #[command(
+        after_help = "Examples:\n  cortex test\n  cortex test --watch\n  cortex test -- users::"
+    )]
+    Test(TestArgs),
+
+    /// Check the toolchain, the app's configuration and the services the configuration names.
+    #[command(after_help = "Examples:\n  cortex doctor\n  cortex doctor --profile prod")]
+    Doctor(DoctorArgs),
+
+    /// Show the app's configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  cortex completions bash > ~/.local/share/bash-completion/completions/cortex\n  cortex completions zsh > ~/.zfunc/_cortex\n  cortex completions fish > ~/.config/fish/completions/cortex.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `cortex new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The app's name: a crate name (letters, digits, `-` or `_`, starting with a letter).
+    /// Asked for interactively when omitted on a terminal.
+    pub name: Option<String>,
+
+    /// What to start from (default: api).
+    #[arg(long, short, value_enum)]
+    pub template: Option<Template>,
+
+    /// The database the configuration points at.
+    #[arg(long, value_enum)]
+    pub db: Option<Database>,
+
+    /// Where to create the app (default: ./NAME).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// Do not run `git init`.
+    #[arg(long)]
+    pub no_git: bool,
+
+    /// Serve the app once it is created (as `cortex serve` in its folder).
+    #[arg(long)]
+    pub serve: bool,
+
+    /// With --serve: the port (default: the app's `[server] port`, 3000).
+    #[arg(long, requires = "serve")]
+    pub port: Option<u16>,
+}
+
+/// `cortex new --template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// One controller, one service, one test.
+    Minimal,
+    /// A JSON API: CRUD with validation, problem details, OpenAPI, tests.
+    Api,
+    /// The API plus a guard, a health check, lifecycle hooks, middleware settings and profiles.
+    Full,
+}
+
+/// `cortex new --db`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Database {
+    /// An SQLite file under `data/`: nothing to install.
+    Sqlite,
+    /// PostgreSQL at `DATABASE_URL`.
+    Postgres,
+}
+
+/// `cortex generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[arg(value_enum)]
+    pub kind: GenerateKind,
+
+    /// Its name, in any case (`blog_post`, `BlogPost`, `blog-post`).
+    pub name: String,
+
+    /// Fields, as `name:type` (`title:string body:text views:int published:bool?`).
+    pub fields: Vec<String>,
+
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex generate KIND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateKind {
+    /// A `#[controller]` with its routes and a test.
+    Controller,
+    /// An `#[injectable]` service.
+    Service,
+    /// An actor (needs the actor system).
+    Actor,
+    /// A data model (needs the data layer).
+    Model,
+    /// A database migration (needs the data layer).
+    Migration,
+    /// A middleware layer.
+    Middleware,
+    /// A plugin.
+    Plugin,
+    /// An event handler (needs the event bus).
+    EventHandler,
+    /// Model, migration, CRUD controller with validation, and tests (needs the data layer).
+    Resource,
+}
+
+/// `cortex serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port to listen on (sets CORTEX_PORT for the app).
+    #[arg(long, short)]
+    pub port: Option<u16>,
+
+    /// The address to listen on (sets CORTEX_HOST for the app).
+    #[arg(long)]
+    pub host: Option<String>,
+
+    /// The configuration profile (sets CORTEX_PROFILE; default dev).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Build with optimisations.
+    #[arg(long)]
+    pub release: bool,
+
+    /// Run once, without watching for changes.
+    #[arg(long)]
+    pub no_watch: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex routes`.
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RoutesFormat::Table)]
+    pub format: RoutesFormat,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex routes --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoutesFormat {
+    /// An aligned table.
+    Table,
+    /// JSON, one object per route.
+    Json,
+}
+
+/// `cortex graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex graph --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// An indented list: each provider, its scope and its dependencies.
+    Text,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+    /// JSON.
+    Json,
+}
+
+/// `cortex build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Build with optimisations.
+    #[arg(long)]
+    pub release: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Run again on every change to `src/`, `tests/`, templates or config.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// Passed on to the test runner (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+/// `cortex doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The configuration profile to check (default: CORTEX_PROFILE, else dev).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the resolved configuration (files, profile, environment), secrets masked.
+    #[command(
+        after_help = "Examples:\n  cortex config show\n  cortex config show --profile prod\n  cortex config show --format json"
+    )]
+    Show(ConfigShowArgs),
+}
+
+/// `cortex config show`.
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// The profile (default: CORTEX_PROFILE, else dev).
+    #[arg(long)]
+    pub profile: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
+    pub format: ConfigFormat,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex config show --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// TOML.
+    Toml,
+    /// JSON.
+    Json,
+}
+
+/// `cortex completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

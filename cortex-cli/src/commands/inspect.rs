@@ -1,0 +1,397 @@
+//! `cortex routes` and `cortex graph`: build the app, run its binary in inspection mode
+//! (`CORTEX_INSPECT=routes|graph|graph:mermaid|graph:dot`, see `cortex_core::inspect`), and print
+//! what it reports.
+//!
+//! The binary runs in the app's folder (so it reads the same `cortex*.toml` as `cortex serve`)
+//! with `CORTEX_PORT=0` and `CORTEX_HOST=127.0.0.1`, so that an app too old to know inspection
+//! mode, which starts serving instead, takes no real port; such an app is stopped as soon as it
+//! logs that it is listening. The run is bounded by `CORTEX_INSPECT_TIMEOUT` seconds (30 by
+//! default). Its stderr (logs) is shown only when it fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::cargo::{self, BuildOptions};
+use crate::cli::{GraphArgs, GraphFormat, RoutesArgs, RoutesFormat};
+use crate::error::{CliError, Context, Result};
+use crate::project::Project;
+use crate::ui::Ui;
+
+/// How long the app may take to print its document, unless `CORTEX_INSPECT_TIMEOUT` says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `cortex routes`.
+pub fn routes(args: RoutesArgs, ui: &Ui) -> Result<()> {
+    let project = Project::find(args.path.as_deref())?;
+    let binary = cargo::build(&project, BuildOptions::default(), ui)?;
+    let out = inspect(&project, &binary, "routes", "its routes")?;
+    let routes: Vec<Route> = serde_json::from_str(&out).map_err(|_| not_cortex(&project))?;
+    let text = match args.format {
+        RoutesFormat::Json => {
+            let mut json =
+                serde_json::to_string_pretty(&routes).context("cannot write the routes")?;
+            json.push('\n');
+            json
+        }
+        RoutesFormat::Table => {
+            if routes.is_empty() {
+                ui.note(format!("`{}` has no controller routes", project.name()));
+            }
+            routes_table(&routes)
+        }
+    };
+    print_stdout(&text)
+}
+
+/// Runs `cortex graph`.
+pub fn graph(args: GraphArgs, ui: &Ui) -> Result<()> {
+    let project = Project::find(args.path.as_deref())?;
+    let binary = cargo::build(&project, BuildOptions::default(), ui)?;
+    let (request, looks_right): (&str, fn(&str) -> bool) = match args.format {
+        GraphFormat::Text | GraphFormat::Json => {
+            ("graph", |s| serde_json::from_str::<Graph>(s).is_ok())
+        }
+        GraphFormat::Mermaid => ("graph:mermaid", |s| s.starts_with("flowchart")),
+        GraphFormat::Dot => ("graph:dot", |s| s.starts_with("digraph")),
+    };
+    let out = inspect(&project, &binary, request, "its dependency graph")?;
+    if !looks_right(&out) {
+        return Err(not_cortex(&project));
+    }
+    let text = match args.format {
+        GraphFormat::Text => {
+            let graph: Graph = serde_json::from_str(&out).map_err(|_| not_cortex(&project))?;
+            graph_text(&graph)
+        }
+        _ => out,
+    };
+    print_stdout(&text)
+}
+
+/// A route as `CORTEX_INSPECT=routes` reports it.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct Route {
+    method: String,
+    path: String,
+    handler: String,
+    #[serde(default)]
+    guards: Vec<String>,
+    #[serde(default)]
+    controller: Option<String>,
+}
+
+/// The dependency graph as `CORTEX_INSPECT=graph` reports it (the fields the text form shows).
+#[derive(Debug, Deserialize)]
+struct Graph {
+    providers: Vec<Provider>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Provider {
+    #[serde(rename = "type")]
+    type_name: String,
+    name: Option<String>,
+    scope: String,
+    #[serde(default)]
+    lazy: bool,
+    #[serde(default)]
+    dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Dependency {
+    #[serde(rename = "type")]
+    type_name: String,
+    name: Option<String>,
+    #[serde(default)]
+    optional: bool,
+    field: Option<String>,
+    provider: Option<usize>,
+}
+
+/// `METHOD PATH HANDLER GUARDS`, aligned, without trailing spaces.
+fn routes_table(routes: &[Route]) -> String {
+    let rows: Vec<[String; 4]> = routes
+        .iter()
+        .map(|r| {
+            [
+                r.method.clone(),
+                r.path.clone(),
+                r.handler.clone(),
+                if r.guards.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.guards.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let header = ["METHOD", "PATH", "HANDLER", "GUARDS"].map(String::from);
+    let mut widths = [0; 4];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Each provider with its scope, then one indented line per dependency:
+///
+/// ```text
+/// todo::todos::TodoService (singleton)
+///     store: todo::todos::Store
+///     clock: todo::Clock (optional)
+/// ```
+fn graph_text(graph: &Graph) -> String {
+    let mut out = String::new();
+    for provider in &graph.providers {
+        out.push_str(&provider.type_name);
+        if let Some(name) = &provider.name {
+            out.push_str(&format!(" named {name:?}"));
+        }
+        out.push_str(&format!(" ({}", provider.scope));
+        if provider.lazy {
+            out.push_str(", lazy");
+        }
+        out.push_str(")\n");
+        for dep in &provider.dependencies {
+            out.push_str("    ");
+            if let Some(field) = &dep.field {
+                out.push_str(&format!("{field}: "));
+            }
+            out.push_str(&dep.type_name);
+            if let Some(name) = &dep.name {
+                out.push_str(&format!(" named {name:?}"));
+            }
+            match (dep.optional, dep.provider) {
+                (true, None) => out.push_str(" (optional, absent)"),
+                (true, Some(_)) => out.push_str(" (optional)"),
+                _ => {}
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // `cortex routes | head`: the reader is gone, which is fine.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::new(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+fn not_cortex(project: &Project) -> CliError {
+    CliError::new(format!(
+        "`{}` did not answer CORTEX_INSPECT: it is not a Cortex app, or its Cortex is too old for inspection",
+        project.bin()
+    ))
+    .hint("the binary must run `App::run` (as `#[cortex::main]` apps do) on a Cortex with inspection mode; update its `cortex` dependency")
+}
+
+/// What the reader threads report.
+enum Event {
+    Stderr(String),
+    StderrDone,
+    Stdout(std::io::Result<Vec<u8>>),
+}
+
+/// Runs `binary` with `CORTEX_INSPECT=request` in the app's folder and returns what it printed on
+/// stdout. Fails, showing its stderr, when it exits unsuccessfully, starts serving instead, or
+/// takes longer than the timeout.
+fn inspect(project: &Project, binary: &Path, request: &str, what: &str) -> Result<String> {
+    let timeout = timeout()?;
+    let mut child = Command::new(binary)
+        .current_dir(project.dir())
+        .env("CORTEX_INSPECT", request)
+        .env("CORTEX_PORT", "0")
+        .env("CORTEX_HOST", "127.0.0.1")
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        .env_remove("LISTEN_FDNAMES")
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", binary.display()))?;
+
+    let (tx, rx) = mpsc::channel();
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let stdout_tx = tx.clone();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let read = stdout.read_to_end(&mut buf).map(|_| buf);
+        let _ = stdout_tx.send(Event::Stdout(read));
+    });
+    let stderr = child.stderr.take().expect("stderr is piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+            if tx.send(Event::Stderr(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Event::StderrDone);
+    });
+
+    let deadline = Instant::now() + timeout;
+    let mut log = Vec::new();
+    let mut stdout = None;
+    let mut stderr_done = false;
+    let mut problem = None;
+    while stdout.is_none() || !stderr_done {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Event::Stderr(line)) => {
+                let serving = cargo::strip_ansi(&line).contains("listening on http");
+                log.push(line);
+                if serving {
+                    problem = Some(
+                        CliError::new(format!(
+                            "`{}` started serving instead of printing {what}: its Cortex is too old for inspection",
+                            project.bin()
+                        ))
+                        .hint("update the app's `cortex` dependency"),
+                    );
+                    break;
+                }
+            }
+            Ok(Event::StderrDone) => stderr_done = true,
+            Ok(Event::Stdout(read)) => {
+                stdout = Some(read.context("cannot read the app's output")?);
+            }
+            Err(_) => {
+                problem = Some(
+                    CliError::new(format!(
+                        "`{}` did not print {what} within {}s",
+                        project.bin(),
+                        timeout.as_secs_f64()
+                    ))
+                    .hint("is it a Cortex app whose `main` runs `App::run`? a slow start-up may need CORTEX_INSPECT_TIMEOUT=SECONDS"),
+                );
+                break;
+            }
+        }
+    }
+    if let Some(problem) = problem {
+        let _ = child.kill();
+        let _ = child.wait();
+        show_log(&log);
+        return Err(problem);
+    }
+    let status = child.wait().context("the app did not finish")?;
+    if !status.success() {
+        show_log(&log);
+        let status = match status.code() {
+            Some(code) => format!("status {code}"),
+            None => "a signal".to_string(),
+        };
+        return Err(CliError::new(format!(
+            "`{}` exited with {status} instead of printing {what}; its output is above",
+            project.bin()
+        ))
+        .hint("fix what it reports (`cortex doctor` checks the configuration), then run the command again"));
+    }
+    String::from_utf8(stdout.unwrap_or_default()).map_err(|_| not_cortex(project))
+}
+
+/// The app's stderr, as it printed it.
+fn show_log(log: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for line in log {
+        let _ = writeln!(err, "{line}");
+    }
+}
+
+/// `CORTEX_INSPECT_TIMEOUT` (seconds), else 30 s.
+fn timeout() -> Result<Duration> {
+    match std::env::var("CORTEX_INSPECT_TIMEOUT") {
+        Err(_) => Ok(DEFAULT_TIMEOUT),
+        Ok(value) => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
+            .map(Duration::from_secs_f64)
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "CORTEX_INSPECT_TIMEOUT={value:?} is not a number of seconds"
+                ))
+                .hint("set it to a positive number such as 60, or unset it for 30 seconds")
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str, handler: &str, guards: &[&str]) -> Route {
+        Route {
+            method: method.into(),
+            path: path.into(),
+            handler: handler.into(),
+            guards: guards.iter().map(|g| g.to_string()).collect(),
+            controller: None,
+        }
+    }
+
+    #[test]
+    fn the_table_is_aligned_without_trailing_spaces() {
+        let table = routes_table(&[
+            route("GET", "/todos", "TodoController::list", &[]),
+            route(
+                "DELETE",
+                "/todos/{id}",
+                "TodoController::delete",
+                &["ApiKey", "Admin"],
+            ),
+        ]);
+        assert_eq!(
+            table,
+            "METHOD  PATH         HANDLER                 GUARDS\n\
+             GET     /todos       TodoController::list    -\n\
+             DELETE  /todos/{id}  TodoController::delete  ApiKey, Admin\n"
+        );
+    }
+
+    #[test]
+    fn the_graph_text_lists_each_provider_and_its_dependencies() {
+        let graph: Graph = serde_json::from_str(
+            r#"{"providers": [
+                {"type": "app::Repo", "name": null, "scope": "singleton", "lazy": false, "dependencies": [
+                    {"type": "app::Db", "name": "main", "optional": false, "field": "db", "provider": 1},
+                    {"type": "app::Cache", "name": null, "optional": true, "field": "cache", "provider": null}
+                ]},
+                {"type": "app::Db", "name": "main", "scope": "singleton", "lazy": true, "dependencies": []}
+            ]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            graph_text(&graph),
+            "app::Repo (singleton)\n    db: app::Db named \"main\"\n    cache: app::Cache (optional, absent)\napp::Db named \"main\" (singleton, lazy)\n"
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! `cortex generate`: the files each generator writes (snapshots), module wiring, `--dry-run`,
+//! `--force`, and every bad input with its message and hint. That generated code compiles and its
+//! tests pass is checked in `templates.rs`.
+
+use std::path::Path;
+
+use crate::support::{assert_error, run_in, stderr, stdout};
+
+/// A new `minimal` app in a temporary folder (not built).
+fn app() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(
+        dir.path(),
+        &["new", "blog", "--template", "minimal", "--no-git", "-q"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let app = dir.path().join("blog");
+    (dir, app)
+}
+
+fn read(app: &Path, file: &str) -> String {
+    std::fs::read_to_string(app.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+/// Runs a generator with `--dry-run` and snapshots what it would write.
+fn dry_run_snapshot(app: &Path, snapshot: &str, args: &[&str]) {
+    let before = listing(app);
+    let mut all = vec!["g"];
+    all.extend_from_slice(args);
+    all.push("--dry-run");
+    let output = run_in(app, &all);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("(a dry run: nothing was written)"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(listing(app), before, "a dry run writes nothing");
+    insta::assert_snapshot!(snapshot, stdout(&output));
+}
+
+/// Every file under `dir` with its length, to see that nothing changed.
+fn listing(dir: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(dir).unwrap().display().to_string(),
+                    entry.metadata().unwrap().len(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn every_generator_output_matches_its_snapshot() {
+    let (_dir, app) = app();
+    dry_run_snapshot(&app, "controller", &["controller", "posts"]);
+    dry_run_snapshot(
+        &app,
+        "controller_with_fields",
+        &[
+            "controller",
+            "BlogPost",
+            "title:string",
+            "body:text",
+            "views:int",
+            "reach:bigint?",
+            "rating:float?",
+            "published:bool",
+            "meta:json?",
+        ],
+    );
+    dry_run_snapshot(&app, "service", &["service", "mailer"]);
+    dry_run_snapshot(&app, "middleware", &["middleware", "timing"]);
+    dry_run_snapshot(&app, "plugin", &["plugin", "metrics"]);
+}
+
+#[test]
+fn generators_write_files_and_declare_modules() {
+    let (_dir, app) = app();
+    let output = run_in(&app, &["g", "controller", "blog-posts", "title:string"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert_eq!(
+        err,
+        "     Created src/controllers/blog_posts.rs\n     Updated src/controllers/mod.rs\n     Created src/services/blog_post_store.rs\n     Updated src/services/mod.rs\n     Created tests/blog_posts.rs\n"
+    );
+    assert_eq!(
+        read(&app, "src/controllers/mod.rs"),
+        "//! HTTP controllers: `#[controller]` structs and their `#[routes]`.\n\npub mod blog_posts;\npub mod hello;\n"
+    );
+    assert!(read(&app, "src/controllers/blog_posts.rs").contains("#[controller(\"/blog-posts\")]"));
+    assert!(read(&app, "src/services/blog_post_store.rs").contains("pub struct BlogPostStore"));
+
+    // A folder the app does not have yet: its mod.rs is created and declared in lib.rs.
+    let output = run_in(&app, &["generate", "middleware", "Timing"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("     Created src/middleware/timing.rs\n     Created src/middleware/mod.rs\n     Updated src/lib.rs\n"), "{err}");
+    assert!(err.contains("apply it with #[middleware(cortex::axum::middleware::from_fn(crate::middleware::timing::timing))]"), "{err}");
+    assert!(
+        read(&app, "src/lib.rs")
+            .ends_with("pub mod controllers;\npub mod middleware;\npub mod services;\n")
+    );
+    assert_eq!(
+        read(&app, "src/middleware/mod.rs"),
+        "//! Middleware: functions and tower layers that controllers and routes apply with `#[middleware(..)]`.\n\npub mod timing;\n"
+    );
+
+    let output = run_in(&app, &["g", "plugin", "metrics"]);
+    assert!(stderr(&output).contains("install it in src/main.rs: App::from_config()?.discover().plugin(blog::plugins::metrics::Metrics)"), "{}", stderr(&output));
+    assert!(read(&app, "src/lib.rs").contains("pub mod plugins;\n"));
+
+    // From a subfolder: the app is found upwards.
+    let output = run_in(&app.join("src"), &["g", "service", "mailer"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(read(&app, "src/services/mod.rs").contains("pub mod mailer;\n"));
+}
+
+#[test]
+fn existing_files_are_kept_unless_forced() {
+    let (_dir, app) = app();
+    assert!(run_in(&app, &["g", "service", "mailer"]).status.success());
+    std::fs::write(app.join("src/services/mailer.rs"), "// mine\n").unwrap();
+    let output = run_in(&app, &["g", "service", "mailer"]);
+    assert_error(
+        &output,
+        1,
+        "`src/services/mailer.rs` already exists",
+        Some("pass --force to overwrite it, or choose another name"),
+    );
+    assert_eq!(read(&app, "src/services/mailer.rs"), "// mine\n");
+
+    let output = run_in(&app, &["g", "service", "mailer", "--force"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert_eq!(
+        err, "   Overwrote src/services/mailer.rs\n",
+        "mod.rs already declares it"
+    );
+    assert!(read(&app, "src/services/mailer.rs").contains("pub struct Mailer;"));
+    assert_eq!(
+        read(&app, "src/services/mod.rs")
+            .matches("pub mod mailer;")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn bad_kinds_names_and_fields_are_refused() {
+    let (_dir, app) = app();
+    let before = listing(&app);
+    let cases: &[(&[&str], i32, &str, &str)] = &[
+        (
+            &["g", "controller", "posts", "title:varchar"],
+            2,
+            "the field `title:varchar` has an unknown type `varchar`",
+            "the types are string, text, int, bigint, float, bool, json; add `?` for an optional field",
+        ),
+        (
+            &["g", "controller", "posts", "title"],
+            2,
+            "the field `title` has no type: fields are `name:type`",
+            "e.g. `title:string`; the types are string, text, int, bigint, float, bool, json",
+        ),
+        (
+            &["g", "controller", "posts", "title:string", "title:text"],
+            2,
+            "the field `title` is given twice",
+            "give each field once",
+        ),
+        (
+            &["g", "controller", "posts", "id:int"],
+            2,
+            "the field `id:int` has a reserved name: `id` is assigned by the generated store",
+            "choose another name, e.g. `id_value`",
+        ),
+        (
+            &["g", "controller", "posts", "type:string"],
+            2,
+            "the field `type:string` has a reserved name: `type` is a Rust keyword",
+            "choose another name, e.g. `type_value`",
+        ),
+        (
+            &["g", "controller", "posts", "ref:uuid"],
+            2,
+            "the field `ref:uuid` has a reserved name",
+            "choose another name",
+        ),
+        (
+            &["g", "controller", "posts", "key:uuid"],
+            2,
+            "the field `key:uuid` has an unknown type `uuid`",
+            "`uuid` needs a dependency new apps do not have yet; use `string`",
+        ),
+        (
+            &["g", "controller", "9lives"],
+            2,
+            "`9lives` is not a valid name: it must start with a letter",
+            "give a name such as `posts` or `BlogPost`",
+        ),
+        (
+            &["g", "service", "fn"],
+            2,
+            "`fn` is not a valid name: `fn` is a Rust keyword or a reserved module name",
+            "choose another name, e.g. `fn_item`",
+        ),
+        (
+            &["g", "service", ""],
+            2,
+            "the name is empty",
+            "give a name such as `posts` or `BlogPost`",
+        ),
+        (
+            &["g", "service", "mailer", "to:string"],
+            2,
+            "only controllers take fields; `to:string` was given with a `service`",
+            "leave the fields out, or generate a controller",
+        ),
+    ];
+    for (args, code, message, hint) in cases {
+        let output = run_in(&app, args);
+        assert_error(&output, *code, message, Some(hint));
+    }
+    assert_eq!(listing(&app), before, "nothing was written");
+
+    let output = run_in(&app, &["g", "widget", "x"]);
+    let err = assert_error(&output, 2, "invalid value 'widget' for '<KIND>'", None);
+    assert!(err.contains("possible values: controller, service, actor, model, migration, middleware, plugin, event-handler, resource"), "{err}");
+}
+
+#[test]
+fn kinds_that_need_missing_parts_say_so() {
+    let (_dir, app) = app();
+    for (kind, message, hint) in [
+        (
+            "actor",
+            "`cortex generate actor` is not available yet: actors need the actor system, which Cortex does not have yet",
+            "use `cortex g service NAME` for a singleton with state today",
+        ),
+        (
+            "model",
+            "`cortex generate model` is not available yet: models need the data layer, which Cortex does not have yet",
+            "use `cortex g controller NAME field:type ...` for a CRUD slice on an in-memory store today",
+        ),
+        (
+            "migration",
+            "`cortex generate migration` is not available yet: migrations need the data layer",
+            "use `cortex g controller NAME field:type ...`",
+        ),
+        (
+            "event-handler",
+            "`cortex generate event-handler` is not available yet: event handlers need the event bus",
+            "use `cortex g service NAME` and call it directly today",
+        ),
+        (
+            "resource",
+            "`cortex generate resource` is not available yet: resources need the data layer",
+            "use `cortex g controller NAME field:type ...`",
+        ),
+    ] {
+        let output = run_in(&app, &["g", kind, "posts", "title:string"]);
+        assert_error(&output, 1, message, Some(hint));
+    }
+}
+
+#[test]
+fn outside_an_app_generate_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["g", "service", "mailer"]);
+    assert_error(
+        &output,
+        1,
+        "no Cortex app in",
+        Some(
+            "run the command inside the app's folder, pass --path DIR, or create one with `cortex new NAME`",
+        ),
+    );
+    let output = run_in(dir.path(), &["g", "service", "mailer", "--path", "nowhere"]);
+    assert_error(
+        &output,
+        1,
+        "`nowhere` is not a folder",
+        Some("pass the app's folder with --path"),
+    );
+}
+
+#[test]
+fn an_app_without_a_library_is_refused_when_a_module_must_be_declared() {
+    let (_dir, app) = app();
+    std::fs::remove_file(app.join("src/lib.rs")).unwrap();
+    let output = run_in(&app, &["g", "plugin", "metrics"]);
+    assert_error(
+        &output,
+        1,
+        "the app has no src/lib.rs to declare the new module in",
+        Some("Cortex apps keep their code in a library (src/lib.rs) that src/main.rs links"),
+    );
+    assert!(!app.join("src/plugins").exists(), "nothing was written");
+}

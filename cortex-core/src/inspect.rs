@@ -1,0 +1,209 @@
+//! Inspection mode: what `cortex routes` and `cortex graph` ask an app's binary for.
+//!
+//! When the environment variable [`CORTEX_INSPECT`](ENV_VAR) is set, [`App::run`] and
+//! [`Application::run`](crate::Application::run) print a document about the app on stdout and
+//! return `Ok(())` — without binding a socket and without running the `OnStart`/`OnReady` hooks or
+//! the `on_start`/`on_ready` closures, so an app whose start-up connects to a database can be
+//! inspected where the database is not running. The container is still built and validated, so a
+//! graph error is reported as it would be at start-up.
+//!
+//! | `CORTEX_INSPECT` | prints |
+//! | --- | --- |
+//! | `routes` | the route table as JSON: `[{"method", "path", "handler", "guards", "controller"}]` |
+//! | `graph` | the dependency-injection graph as JSON ([`cortex_di::Graph::to_json_pretty`]) |
+//! | `graph:mermaid` | the graph as a Mermaid flowchart |
+//! | `graph:dot` | the graph in Graphviz DOT |
+//! | `openapi` | the OpenAPI document the app serves, as JSON |
+//!
+//! Any other value is an [`AppError::Inspect`] naming the valid ones; an empty value counts as
+//! unset. Logs go to stderr as usual, so stdout holds only the document.
+//!
+//! ```
+//! use cortex_core::inspect::Inspect;
+//!
+//! assert_eq!("graph:mermaid".parse::<Inspect>()?, Inspect::GraphMermaid);
+//! assert_eq!(Inspect::Routes.as_str(), "routes");
+//! let err = "route".parse::<Inspect>().unwrap_err();
+//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi"));
+//! # Ok::<_, cortex_core::AppError>(())
+//! ```
+
+use std::fmt;
+use std::io::Write;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::{App, AppError, Application};
+
+/// The environment variable that switches an app into inspection mode.
+pub const ENV_VAR: &str = "CORTEX_INSPECT";
+
+/// What to print in inspection mode (the value of [`CORTEX_INSPECT`](ENV_VAR)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Inspect {
+    /// `routes`: the route table as JSON.
+    Routes,
+    /// `graph`: the dependency-injection graph as JSON.
+    Graph,
+    /// `graph:mermaid`: the graph as a Mermaid flowchart.
+    GraphMermaid,
+    /// `graph:dot`: the graph in Graphviz DOT.
+    GraphDot,
+    /// `openapi`: the OpenAPI document as JSON.
+    OpenApi,
+}
+
+impl Inspect {
+    /// Every value, as written in `CORTEX_INSPECT`.
+    pub const VALUES: [&'static str; 5] =
+        ["routes", "graph", "graph:mermaid", "graph:dot", "openapi"];
+
+    /// The value as written in `CORTEX_INSPECT`.
+    ///
+    /// ```
+    /// assert_eq!(cortex_core::inspect::Inspect::GraphDot.as_str(), "graph:dot");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Inspect::Routes => "routes",
+            Inspect::Graph => "graph",
+            Inspect::GraphMermaid => "graph:mermaid",
+            Inspect::GraphDot => "graph:dot",
+            Inspect::OpenApi => "openapi",
+        }
+    }
+
+    /// What `CORTEX_INSPECT` asks for: `None` when it is unset or empty, an error when it is
+    /// not one of [`VALUES`](Self::VALUES).
+    ///
+    /// ```
+    /// // Unset in doc tests: the app runs normally.
+    /// assert_eq!(cortex_core::inspect::Inspect::from_env()?, None);
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// ```
+    pub fn from_env() -> Result<Option<Inspect>, AppError> {
+        match std::env::var(ENV_VAR) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => value.parse().map(Some),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(unknown("(not UTF-8)")),
+        }
+    }
+
+    /// The document for a built application, ending with a newline.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::inspect::Inspect;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = App::new().build().await?;
+    /// assert_eq!(Inspect::Routes.render(&app)?, "[]\n");
+    /// assert!(Inspect::GraphDot.render(&app)?.starts_with("digraph cortex {"));
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn render(self, app: &Application) -> Result<String, AppError> {
+        let mut out = match self {
+            Inspect::Routes => {
+                let rows: Vec<RouteRow<'_>> = app
+                    .routes()
+                    .iter()
+                    .map(|r| RouteRow {
+                        method: &r.method,
+                        path: &r.path,
+                        handler: &r.handler,
+                        guards: &r.guards,
+                        controller: r
+                            .handler
+                            .rsplit_once("::")
+                            .map(|(controller, _)| controller),
+                    })
+                    .collect();
+                serde_json::to_string_pretty(&rows)
+                    .map_err(|e| AppError::Inspect(format!("cannot write the route table: {e}")))?
+            }
+            Inspect::Graph => app.container().graph().to_json_pretty(),
+            Inspect::GraphMermaid => app.container().graph().to_mermaid(),
+            Inspect::GraphDot => app.container().graph().to_dot(),
+            Inspect::OpenApi => match app.openapi() {
+                Some(spec) => spec.to_pretty_json(),
+                None => {
+                    return Err(AppError::Inspect(
+                        "CORTEX_INSPECT=openapi: the app has no OpenAPI document (`openapi.enabled = false`); hint: enable it in the configuration".into(),
+                    ));
+                }
+            },
+        };
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Inspect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Inspect {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "routes" => Ok(Inspect::Routes),
+            "graph" | "graph:json" => Ok(Inspect::Graph),
+            "graph:mermaid" => Ok(Inspect::GraphMermaid),
+            "graph:dot" => Ok(Inspect::GraphDot),
+            "openapi" => Ok(Inspect::OpenApi),
+            other => Err(unknown(other)),
+        }
+    }
+}
+
+fn unknown(value: &str) -> AppError {
+    AppError::Inspect(format!(
+        "{ENV_VAR}={value:?} is not a known inspection: expected one of {}; hint: unset {ENV_VAR} to run the app",
+        Inspect::VALUES.join(", ")
+    ))
+}
+
+/// One row of `CORTEX_INSPECT=routes`.
+#[derive(Serialize)]
+struct RouteRow<'a> {
+    method: &'a str,
+    path: &'a str,
+    handler: &'a str,
+    guards: &'a [String],
+    /// The controller type, as the handler names it.
+    controller: Option<&'a str>,
+}
+
+/// Prints `request`'s document for `app` on stdout.
+pub(crate) fn print(app: &Application, request: Inspect) -> Result<(), AppError> {
+    let document = request.render(app)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(document.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// What `App::run` does in inspection mode: builds the app without its start hooks and prints the
+/// document.
+pub(crate) async fn run(app: App, request: Inspect) -> Result<(), AppError> {
+    let application = app.build_for_inspection().await?;
+    print(&application, request)
+}
+
+/// Builds `app` as inspection mode does — container and routes, no `OnStart` hooks and no
+/// `on_start` closures — and returns the document `request` (a `CORTEX_INSPECT` value) asks for,
+/// instead of printing it. For tests: the environment variable is process-global.
+#[doc(hidden)]
+pub async fn inspect_app(app: App, request: &str) -> Result<String, AppError> {
+    let request: Inspect = request.parse()?;
+    request.render(&app.build_for_inspection().await?)
+}

@@ -1,0 +1,501 @@
+//! Testing an app: the whole app — container, routes, middleware, problem details — built from its
+//! own configuration in the `test` profile, with requests sent in-process (no socket, no port) and
+//! assertions that print the response body when they fail.
+//!
+//! ```
+//! use cortex_core::App;
+//! use cortex_core::axum::{Router, routing::get};
+//! use cortex_core::testing::TestApp;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = TestApp::new(
+//!     App::with_config(cortex_core::testing::config(env!("CARGO_MANIFEST_DIR")))
+//!         .router(Router::new().route("/hello", get(|| async { "hello" }))),
+//! )
+//! .await;
+//!
+//! app.get("/hello").await.assert_status(200).assert_text("hello");
+//! let problem = app.get("/nowhere").await.assert_problem(404);
+//! assert_eq!(problem["status"], 404);
+//! # }
+//! ```
+//!
+//! In an app made by `cortex new`, `tests/app.rs` starts from the app's own `cortex.toml` and
+//! everything `#[injectable]`/`#[controller]` declares:
+//!
+//! ```no_run
+//! # use cortex_core as cortex;
+//! use cortex::testing::TestApp;
+//! // use blog as _; // links the app's library, so that discover() finds its controllers
+//!
+//! // #[tokio::test]
+//! async fn greets() {
+//!     let app = TestApp::discover(env!("CARGO_MANIFEST_DIR")).await;
+//!     let body: serde_json::Value = app.get("/hello/Ada").await.assert_status(200).json();
+//!     assert_eq!(body["message"], "Hello, Ada!");
+//! }
+//! ```
+//!
+//! Replace a service for a test with the container's overrides before building:
+//! `TestApp::new(App::with_config(config(dir)).discover().container(|b| { b.override_value(..); }))`.
+
+use std::fmt::Debug;
+use std::future::{Future, IntoFuture};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::pin::Pin;
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use cortex_di::Container;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt;
+
+use crate::config::{Config, ConfigError, Profile};
+use crate::http::PROBLEM_JSON;
+use crate::{App, AppError, Application, Running};
+
+/// The configuration of the app in `dir` as its tests should see it: `cortex.toml`, then
+/// `cortex.test.toml`, in the `test` profile, **ignoring the process environment** (so a
+/// `CORTEX_PORT` or `.env` on the developer's machine cannot change a test's outcome).
+///
+/// Panics, with the error, when a file is unreadable or malformed: a test cannot go on without
+/// its configuration. [`try_config`] returns the error instead.
+///
+/// ```
+/// let config = cortex_core::testing::config(env!("CARGO_MANIFEST_DIR"));
+/// assert!(config.profile().is_test());
+/// ```
+#[track_caller]
+pub fn config(dir: impl AsRef<Path>) -> Config {
+    let dir = dir.as_ref();
+    try_config(dir).unwrap_or_else(|e| {
+        panic!(
+            "the test configuration in {} does not load: {e}",
+            dir.display()
+        )
+    })
+}
+
+/// [`config`], returning the error instead of panicking.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("cortex.toml"), "[server\nport = 1")?;
+/// assert!(cortex_core::testing::try_config(dir.path()).is_err());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub fn try_config(dir: impl AsRef<Path>) -> Result<Config, ConfigError> {
+    Config::builder()
+        .dir(dir)
+        .profile(Profile::TEST)
+        .env_vars::<_, &str, &str>([])
+        .load()
+}
+
+/// A built app that takes requests in-process: [`get`](Self::get), [`post`](Self::post), …
+/// return a [`TestRequest`] to complete and `.await`.
+///
+/// ```
+/// use cortex_core::App;
+/// use cortex_core::axum::{Json, Router, routing::post};
+/// use cortex_core::testing::TestApp;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let echo = Router::new().route("/echo", post(|Json(v): Json<serde_json::Value>| async { Json(v) }));
+/// let app = TestApp::new(App::with_config(cortex_core::testing::config(".")).router(echo)).await;
+///
+/// let body: serde_json::Value = app
+///     .post("/echo")
+///     .json(&serde_json::json!({ "title": "milk" }))
+///     .await
+///     .assert_status(200)
+///     .json();
+/// assert_eq!(body["title"], "milk");
+///
+/// // Malformed JSON is a problem+json 400, as over a socket.
+/// app.post("/echo").header("content-type", "application/json").body("{").await.assert_problem(400);
+/// # }
+/// ```
+pub struct TestApp {
+    app: Application,
+    router: Router,
+}
+
+impl Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("routes", &self.app.routes().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestApp {
+    /// Builds `app` (the container, its `OnStart` hooks, the routes and middleware). Panics with
+    /// the error when it does not build — a missing provider, a bad configuration value — since
+    /// the test cannot go on; [`try_new`](Self::try_new) returns it instead.
+    #[track_caller]
+    pub fn new(app: App) -> impl Future<Output = Self> {
+        let caller = std::panic::Location::caller();
+        async move {
+            match Self::try_new(app).await {
+                Ok(app) => app,
+                Err(e) => panic!("the app does not build (TestApp::new at {caller}): {e}"),
+            }
+        }
+    }
+
+    /// Builds `app`, returning the error when it does not build.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::testing::{TestApp, config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = App::with_config(config(".")).container(|b| {
+    ///     b.add(cortex_di::Provider::<u32>::factory(|r| Ok(*r.get::<u64>()? as u32)).depends_on(cortex_di::Dependency::on::<u64>()));
+    /// });
+    /// let err = TestApp::try_new(app).await.unwrap_err();
+    /// assert!(err.to_string().contains("u64"), "{err}");
+    /// # }
+    /// ```
+    pub async fn try_new(app: App) -> Result<Self, AppError> {
+        Ok(Self::from_application(app.build().await?))
+    }
+
+    /// The app in `dir` (its `Cargo.toml` folder: pass `env!("CARGO_MANIFEST_DIR")`) with
+    /// [`config`] and everything the linked crates declare (`App::discover`). Panics when the
+    /// configuration or the app does not load.
+    #[track_caller]
+    pub fn discover(dir: impl AsRef<Path>) -> impl Future<Output = Self> {
+        let app = App::with_config(config(dir)).discover();
+        Self::new(app)
+    }
+
+    /// Wraps an app built elsewhere.
+    pub fn from_application(app: Application) -> Self {
+        let router = app.router();
+        Self { app, router }
+    }
+
+    /// A `GET` request to `uri` (a path with an optional query: `/todos?done=true`).
+    pub fn get(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::GET, uri)
+    }
+
+    /// A `POST` request.
+    pub fn post(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::POST, uri)
+    }
+
+    /// A `PUT` request.
+    pub fn put(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::PUT, uri)
+    }
+
+    /// A `PATCH` request.
+    pub fn patch(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::PATCH, uri)
+    }
+
+    /// A `DELETE` request.
+    pub fn delete(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::DELETE, uri)
+    }
+
+    /// A request with any method.
+    pub fn request(&self, method: Method, uri: impl AsRef<str>) -> TestRequest {
+        TestRequest {
+            router: self.router.clone(),
+            method,
+            uri: uri.as_ref().to_string(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            error: None,
+        }
+    }
+
+    /// The app's container, to resolve a service and look at its state.
+    pub fn container(&self) -> &Container {
+        self.app.container()
+    }
+
+    /// The built app: its routes, configuration and OpenAPI document.
+    pub fn application(&self) -> &Application {
+        &self.app
+    }
+
+    /// Serves the app on a free port of 127.0.0.1 (running its `OnReady` hooks), for tests that
+    /// need a real socket; [`Running::local_addr`] tells where and [`Running::shutdown`] drains it.
+    pub async fn serve(self) -> Result<Running, AppError> {
+        self.app
+            .bind_to(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+    }
+
+    /// Runs the container's `OnShutdown` hooks (in reverse creation order), as the app does when
+    /// it stops.
+    pub async fn shutdown(self) {
+        self.app.container().shutdown().await;
+    }
+}
+
+/// A request being put together; `.await` (or [`send`](Self::send)) sends it.
+///
+/// Misuse — a header name or value that is not valid HTTP, a body that does not serialize — is
+/// reported by a panic when the request is sent, naming the problem.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct TestRequest {
+    router: Router,
+    method: Method,
+    uri: String,
+    headers: HeaderMap,
+    body: Bytes,
+    error: Option<String>,
+}
+
+impl Debug for TestRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestRequest")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+impl TestRequest {
+    /// Adds a header (`Authorization`, `X-Api-Key`, `If-None-Match`, …); several calls with the
+    /// same name add several values.
+    pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            (Ok(name), Ok(value)) => {
+                self.headers.append(name, value);
+            }
+            _ => {
+                self.error
+                    .get_or_insert(format!("`{name}: {value}` is not a valid HTTP header"));
+            }
+        }
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: impl AsRef<str>) -> Self {
+        let value = format!("Bearer {}", token.as_ref());
+        self.header(AUTHORIZATION.as_str(), value)
+    }
+
+    /// A JSON body (`Content-Type: application/json` unless a content type was set).
+    pub fn json(mut self, body: &impl Serialize) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.body = bytes.into(),
+            Err(e) => {
+                self.error
+                    .get_or_insert(format!("the JSON body does not serialize: {e}"));
+            }
+        }
+        self.content_type_if_unset("application/json")
+    }
+
+    /// A form body (`Content-Type: application/x-www-form-urlencoded` unless one was set).
+    pub fn form(mut self, body: &impl Serialize) -> Self {
+        match serde_urlencoded::to_string(body) {
+            Ok(text) => self.body = text.into(),
+            Err(e) => {
+                self.error
+                    .get_or_insert(format!("the form body does not serialize: {e}"));
+            }
+        }
+        self.content_type_if_unset("application/x-www-form-urlencoded")
+    }
+
+    /// A raw body, sent as it is (set the content type with [`header`](Self::header)).
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    fn content_type_if_unset(mut self, value: &'static str) -> Self {
+        if !self.headers.contains_key(CONTENT_TYPE) {
+            self.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(value));
+        }
+        self
+    }
+
+    /// Sends the request through the app and reads the whole response.
+    pub async fn send(self) -> TestResponse {
+        let Self {
+            router,
+            method,
+            uri,
+            headers,
+            body,
+            error,
+        } = self;
+        if let Some(error) = error {
+            panic!("{method} {uri}: {error}");
+        }
+        let mut request = match Request::builder()
+            .method(method.clone())
+            .uri(uri.as_str())
+            .body(Body::from(body))
+        {
+            Ok(request) => request,
+            Err(e) => panic!("{method} {uri}: not a valid request: {e}"),
+        };
+        *request.headers_mut() = headers;
+        let response = match router.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => panic!("{method} {uri}: the response body failed: {e}"),
+        };
+        TestResponse {
+            method,
+            uri,
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+impl IntoFuture for TestRequest {
+    type Output = TestResponse;
+    type IntoFuture = Pin<Box<dyn Future<Output = TestResponse> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A response, read in full. The `assert_*` methods panic with the request, the status and the
+/// body, so a failing test says what the app answered.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    method: Method,
+    uri: String,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// A header's value, when it is present and text.
+    pub fn header(&self, name: impl AsRef<str>) -> Option<&str> {
+        self.headers
+            .get(name.as_ref())
+            .and_then(|v| v.to_str().ok())
+    }
+
+    /// The body.
+    pub fn bytes(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON of type `T`; panics, showing the body, when it is not.
+    #[track_caller]
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        match serde_json::from_slice(&self.body) {
+            Ok(value) => value,
+            Err(e) => panic!(
+                "{}: the body is not JSON of type {}: {e}\n{}",
+                self.describe(),
+                std::any::type_name::<T>(),
+                self.text()
+            ),
+        }
+    }
+
+    /// Asserts the status (`200`, or `StatusCode::CREATED`); returns the response for more.
+    #[track_caller]
+    pub fn assert_status<S>(&self, expected: S) -> &Self
+    where
+        S: TryInto<StatusCode>,
+        S::Error: Debug,
+    {
+        let expected = expected
+            .try_into()
+            .unwrap_or_else(|e| panic!("not an HTTP status: {e:?}"));
+        assert!(
+            self.status == expected,
+            "{}: expected status {expected}, got {}\n{}",
+            self.describe(),
+            self.status,
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts the body is exactly `expected`.
+    #[track_caller]
+    pub fn assert_text(&self, expected: &str) -> &Self {
+        assert!(
+            self.body == expected.as_bytes(),
+            "{}: expected the body {expected:?}, got {:?}",
+            self.describe(),
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts an RFC 9457 problem response with this status (`Content-Type:
+    /// application/problem+json`, a `status` member that matches) and returns its body.
+    #[track_caller]
+    pub fn assert_problem<S>(&self, expected: S) -> serde_json::Value
+    where
+        S: TryInto<StatusCode>,
+        S::Error: Debug,
+    {
+        self.assert_status(expected);
+        let content_type = self.header(CONTENT_TYPE.as_str()).unwrap_or("");
+        assert!(
+            content_type.starts_with(PROBLEM_JSON),
+            "{}: expected {PROBLEM_JSON}, got content type {content_type:?}\n{}",
+            self.describe(),
+            self.text()
+        );
+        let body: serde_json::Value = self.json();
+        assert_eq!(
+            body["status"],
+            self.status.as_u16(),
+            "{}: the problem's `status` member does not match\n{body}",
+            self.describe()
+        );
+        body
+    }
+
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.uri)
+    }
+}

@@ -1,0 +1,181 @@
+//! Inspection mode (`CORTEX_INSPECT`): the documents it prints, and that it runs no start hooks.
+//! The variable is process-global, so these go through `inspect_app`, which takes the request
+//! explicitly; the CLI's tests run a real binary with the variable set.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cortex_core::http::Json;
+use cortex_core::inspect::{Inspect, inspect_app};
+use cortex_core::routing::{Guard, GuardFuture};
+use cortex_core::{App, AppError};
+use cortex_di::{BoxError, Inject, OnStart, injectable};
+use cortex_macros::{controller, routes};
+use http::request::Parts;
+
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+
+/// A service whose start-up would connect to a database: inspection must not run it.
+#[injectable(profile = "inspect-test")]
+struct Database;
+
+impl OnStart for Database {
+    async fn on_start(&self) -> Result<(), BoxError> {
+        STARTED.fetch_add(1, Ordering::SeqCst);
+        Err("cannot connect to the database".into())
+    }
+}
+
+#[injectable(profile = "inspect-test")]
+struct Catalog {
+    db: Inject<Database>,
+}
+
+struct Staff;
+impl Guard for Staff {
+    fn check<'a>(&'a self, _request: &'a mut Parts) -> GuardFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[controller("/books", profile = "inspect-test")]
+struct BookController {
+    catalog: Inject<Catalog>,
+}
+
+#[routes]
+impl BookController {
+    #[get("/")]
+    async fn list(&self) -> Json<Vec<String>> {
+        let _ = &self.catalog.db;
+        Json(Vec::new())
+    }
+
+    #[post("/")]
+    #[guard(Staff)]
+    async fn create(&self) -> &'static str {
+        "created"
+    }
+}
+
+fn app(on_start_ran: Arc<AtomicUsize>) -> App {
+    App::new()
+        .container(|b| {
+            b.profile("inspect-test");
+        })
+        .discover()
+        .on_start(move |_| {
+            on_start_ran.fetch_add(1, Ordering::SeqCst);
+            async { Err("the on_start closure ran".into()) }
+        })
+}
+
+#[tokio::test]
+async fn routes_are_printed_as_json_without_running_start_hooks() {
+    let closure = Arc::new(AtomicUsize::new(0));
+    let before = STARTED.load(Ordering::SeqCst);
+    let out = inspect_app(app(closure.clone()), "routes").await.unwrap();
+    assert!(out.ends_with('\n'));
+    let routes: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        routes,
+        serde_json::json!([
+            {"method": "GET", "path": "/books", "handler": "BookController::list", "guards": [], "controller": "BookController"},
+            {"method": "POST", "path": "/books", "handler": "BookController::create", "guards": ["Staff"], "controller": "BookController"},
+        ])
+    );
+    assert_eq!(closure.load(Ordering::SeqCst), 0, "on_start closure ran");
+    assert_eq!(STARTED.load(Ordering::SeqCst), before, "OnStart hook ran");
+
+    // Built normally, the same app fails in its start hooks: inspection really skipped them.
+    let err = app(closure.clone()).build().await.err().unwrap();
+    assert!(err.to_string().contains("database"), "{err}");
+}
+
+#[tokio::test]
+async fn the_graph_is_printed_as_json_mermaid_and_dot() {
+    let closure = Arc::new(AtomicUsize::new(0));
+    let json = inspect_app(app(closure.clone()), "graph").await.unwrap();
+    let graph: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let providers = graph["providers"].as_array().unwrap();
+    let catalog = providers
+        .iter()
+        .find(|p| p["type"].as_str().unwrap().ends_with("::Catalog"))
+        .expect("Catalog in the graph");
+    assert_eq!(catalog["scope"], "singleton");
+    assert_eq!(catalog["dependencies"][0]["field"], "db");
+    assert!(
+        catalog["dependencies"][0]["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("::Database")
+    );
+
+    let mermaid = inspect_app(app(closure.clone()), "graph:mermaid")
+        .await
+        .unwrap();
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(mermaid.contains("-->|db|"), "{mermaid}");
+
+    let dot = inspect_app(app(closure.clone()), "graph:dot")
+        .await
+        .unwrap();
+    assert!(dot.starts_with("digraph cortex {"), "{dot}");
+    assert!(dot.contains("[label=\"catalog\"]"), "{dot}");
+    assert_eq!(closure.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_printed_unless_disabled() {
+    let closure = Arc::new(AtomicUsize::new(0));
+    let out = inspect_app(app(closure.clone()), "openapi").await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    assert!(doc["paths"]["/books"]["post"].is_object(), "{doc}");
+
+    let config = cortex_core::config::Config::from_toml("[openapi]\nenabled = false").unwrap();
+    let err = inspect_app(App::with_config(config), "openapi")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Inspect(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the app has no OpenAPI document (`openapi.enabled = false`)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_request_names_the_valid_ones() {
+    let err = inspect_app(App::new(), "route").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "CORTEX_INSPECT=\"route\" is not a known inspection: expected one of routes, graph, \
+         graph:mermaid, graph:dot, openapi; hint: unset CORTEX_INSPECT to run the app"
+    );
+    for value in Inspect::VALUES {
+        assert_eq!(value.parse::<Inspect>().unwrap().as_str(), value);
+    }
+}
+
+#[tokio::test]
+async fn a_graph_error_is_reported_as_at_start_up() {
+    #[injectable(profile = "inspect-missing")]
+    struct Needy {
+        _missing: Inject<NotProvided>,
+    }
+    struct NotProvided;
+
+    let err = inspect_app(
+        App::new()
+            .container(|b| {
+                b.profile("inspect-missing");
+            })
+            .discover(),
+        "graph",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AppError::Container(_)), "{err}");
+    assert!(err.to_string().contains("NotProvided"), "{err}");
+}
