@@ -206,7 +206,10 @@ impl Server {
     ///    [`ServeOptions::shutdown_delay`] (so load balancers stop sending traffic first);
     /// 2. the listener closes: new connections are refused;
     /// 3. open connections are asked to finish: idle ones close, HTTP/1.1 ones close after their
-    ///    in-flight request, HTTP/2 ones get a `GOAWAY` and finish their streams;
+    ///    in-flight request, HTTP/2 ones get a `GOAWAY` and finish their streams. A connection
+    ///    that has not sent its first request yet (accepted a moment before, its request still on
+    ///    the way) gets [`FRESH_CONNECTION_GRACE`] to send it, and that request is answered (with
+    ///    `Connection: close`) rather than the connection closed under it;
     /// 4. those still open after [`ServeOptions::drain_timeout`] are closed
     ///    ([`ServeSummary::forced_closed`]).
     pub async fn serve(
@@ -334,6 +337,14 @@ struct Shared {
 /// hyper's own limit on the headers of an HTTP/1.1 request.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
 
+/// How long a connection that has not sent its first request when the drain starts may still send
+/// it (at most the header-read timeout). Accepting and a client's first bytes race: a connection
+/// accepted just before the drain usually has its request on the way, and closing it would fail
+/// a request the server had taken on. Go's `http.Server.Shutdown` gives new connections 5 s; a
+/// request on its way over a LAN or from a proxy arrives within milliseconds, and a TLS
+/// handshake within a few round trips.
+pub const FRESH_CONNECTION_GRACE: Duration = Duration::from_secs(2);
+
 impl Shared {
     fn new(
         router: Router,
@@ -406,6 +417,13 @@ async fn closing(close: &mut watch::Receiver<bool>) {
     let _ = close.wait_for(|closing| *closing).await;
 }
 
+/// Completes [`FRESH_CONNECTION_GRACE`] (at most `head_timeout`) after the server asks
+/// connections to close: how long a connection without a request yet may still send one.
+async fn fresh_until(close: &mut watch::Receiver<bool>, head_timeout: Duration) {
+    closing(close).await;
+    tokio::time::sleep(FRESH_CONNECTION_GRACE.min(head_timeout)).await;
+}
+
 async fn serve_connection(
     shared: Arc<Shared>,
     stream: TcpStream,
@@ -423,7 +441,7 @@ async fn serve_connection(
                 Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
             },
-            _ = closing(&mut close) => return,
+            _ = fresh_until(&mut close, shared.header_read_timeout) => return,
         };
         let protocol = match stream.get_ref().1.alpn_protocol() {
             Some(b"h2") => Some(Protocol::Http2),
@@ -453,7 +471,7 @@ async fn serve_io<IO>(
             let sniffed = tokio::time::timeout(shared.header_read_timeout, sniff(io));
             let sniffed = tokio::select! {
                 sniffed = sniffed => sniffed,
-                _ = closing(&mut close) => return,
+                _ = fresh_until(&mut close, shared.header_read_timeout) => return,
             };
             match sniffed {
                 Ok(Ok(Some(found))) => found,
@@ -469,7 +487,13 @@ async fn serve_io<IO>(
     match (protocol, &shared.http2) {
         (Protocol::Http2, Some(h2)) => {
             let activity = Arc::new(Activity::default());
-            let service = service(shared.router.clone(), peer, secure, Some(activity.clone()));
+            let service = service(
+                shared.router.clone(),
+                peer,
+                secure,
+                Some(activity.clone()),
+                None,
+            );
             let conn = h2.serve_connection(io, service);
             let idle = Watch::Idle(Idle {
                 activity,
@@ -479,9 +503,14 @@ async fn serve_io<IO>(
         }
         _ => {
             let clock = Arc::new(HeadClock::new());
+            if *close.borrow() {
+                // The server started closing while the first bytes came in: answer the request
+                // they begin, then close.
+                clock.close_after_next.store(true, Ordering::SeqCst);
+            }
             let mut h1 = shared.http1.clone();
             h1.timer(HeadTimer(clock.clone()));
-            let service = service(shared.router.clone(), peer, secure, None);
+            let service = service(shared.router.clone(), peer, secure, None, Some(clock.clone()));
             let conn = h1.serve_connection(io, service).with_upgrades();
             let head = Watch::Head {
                 clock,
@@ -511,6 +540,11 @@ struct HeadClock {
     /// The number of the latest sleep hyper asked for, and of the one that expired.
     armed: AtomicU64,
     expired: AtomicU64,
+    /// Requests the connection has started (the service counts them).
+    requests: AtomicU64,
+    /// Set by [`drive`] when the server closes before the connection's first request: that
+    /// request, when it comes, is answered with `Connection: close`.
+    close_after_next: AtomicBool,
 }
 
 const NOT_AWAITED: u64 = u64::MAX;
@@ -522,6 +556,8 @@ impl HeadClock {
             deadline: AtomicU64::new(NOT_AWAITED),
             armed: AtomicU64::new(0),
             expired: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            close_after_next: AtomicBool::new(false),
         }
     }
 
@@ -683,6 +719,7 @@ fn service(
     peer: SocketAddr,
     secure: bool,
     activity: Option<Arc<Activity>>,
+    head: Option<Arc<HeadClock>>,
 ) -> impl hyper::service::Service<
     http::Request<Incoming>,
     Response = axum::response::Response,
@@ -692,6 +729,13 @@ fn service(
     let prepared = connection_extensions(peer, secure);
     hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
         let in_flight = activity.clone().map(InFlight::new);
+        // With `drive`'s check of the two, in the opposite order (both sequentially consistent):
+        // either `drive` sees this request and asks hyper to close after it, or this request
+        // sees that the server closes and answers with `Connection: close`.
+        let close_after = head.as_ref().is_some_and(|clock| {
+            clock.requests.fetch_add(1, Ordering::SeqCst);
+            clock.close_after_next.load(Ordering::SeqCst)
+        });
         let extensions = req.extensions_mut();
         if extensions.is_empty() {
             *extensions = prepared.clone();
@@ -700,11 +744,17 @@ fn service(
         }
         let router = router.clone();
         async move {
-            let response = router
+            let mut response = router
                 .oneshot(req.map(axum::body::Body::new))
                 .await
                 .unwrap_or_else(|e| match e {});
             drop(in_flight);
+            if close_after {
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+            }
             Ok::<_, Infallible>(response)
         }
     })
@@ -733,6 +783,9 @@ async fn drive<C, E>(
     let mut asked_to_close = false;
     let mut quiet_checks = 0;
     let mut seen_requests = 0;
+    // While the server closes: until when an HTTP/1.1 connection without a request yet may still
+    // send its first one (`FRESH_CONNECTION_GRACE`).
+    let mut fresh: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
         tokio::select! {
             // The connection first: it is what wakes the task nearly every time.
@@ -744,8 +797,32 @@ async fn drive<C, E>(
                 return;
             }
             _ = closing(&mut close), if !asked_to_close => {
-                graceful_shutdown(conn.as_mut());
                 asked_to_close = true;
+                let grace = match &watch {
+                    Watch::Head { clock, timeout } => {
+                        // See `service` for the other side of this exchange.
+                        clock.close_after_next.store(true, Ordering::SeqCst);
+                        (clock.requests.load(Ordering::SeqCst) == 0)
+                            .then(|| FRESH_CONNECTION_GRACE.min(*timeout))
+                    }
+                    Watch::Idle(_) => None,
+                };
+                match grace {
+                    // The first request, when it comes, is answered with `Connection: close`;
+                    // hyper then ends the connection itself.
+                    Some(grace) => fresh = Some(Box::pin(tokio::time::sleep(grace))),
+                    None => graceful_shutdown(conn.as_mut()),
+                }
+            }
+            _ = async {
+                match fresh.as_mut() {
+                    Some(sleep) => sleep.await,
+                    None => std::future::pending().await,
+                }
+            }, if fresh.is_some() => {
+                // No request came (or it is still running; hyper finishes it first).
+                fresh = None;
+                graceful_shutdown(conn.as_mut());
             }
             // HTTP/1.1: always (hyper ends the connection on a late head, also while
             // draining); HTTP/2: until asked to close.

@@ -485,6 +485,81 @@ async fn an_in_flight_request_completes_after_shutdown_starts_while_new_connecti
     );
 }
 
+/// A connection accepted before the drain, whose request is sent only after the drain started
+/// (it was on its way): the request is answered, with `Connection: close`, not cut off.
+async fn a_request_on_a_connection_accepted_before_the_drain_is_answered(http2: bool) {
+    let options = ServeOptions {
+        http2,
+        ..ServeOptions::default()
+    };
+    let server = serve(options, hello()).await;
+    let addr = server.addr();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    wait_until("the connection to be accepted", || {
+        server.handle.accepted_connections() == 1
+    })
+    .await;
+
+    server.handle.shutdown();
+    bounded("new connections to be refused", async {
+        while !refused(addr).await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let response = bounded("the answer", read_until_closed(&mut stream)).await;
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
+    assert!(response.ends_with("\r\n\r\nhello"), "{response:?}");
+    assert!(
+        response.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        "{response:?}"
+    );
+    let summary = bounded("the drain", server.task).await.unwrap().unwrap();
+    assert_eq!(summary.forced_closed, 0);
+}
+
+#[tokio::test]
+async fn a_request_sent_after_the_drain_started_on_an_accepted_connection_is_answered() {
+    a_request_on_a_connection_accepted_before_the_drain_is_answered(true).await;
+}
+
+#[tokio::test]
+async fn a_request_sent_after_the_drain_started_is_answered_with_http2_off_too() {
+    a_request_on_a_connection_accepted_before_the_drain_is_answered(false).await;
+}
+
+#[tokio::test]
+async fn an_accepted_connection_that_sends_nothing_is_closed_after_the_fresh_connection_grace() {
+    for http2 in [true, false] {
+        let options = ServeOptions {
+            http2,
+            ..ServeOptions::default()
+        };
+        let server = serve(options, hello()).await;
+        let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+        wait_until("the connection to be accepted", || {
+            server.handle.accepted_connections() == 1
+        })
+        .await;
+        let started = Instant::now();
+        server.handle.shutdown();
+        let closed = bounded("the close", read_until_closed(&mut stream)).await;
+        assert_eq!(closed, "", "http2 {http2}");
+        let waited = started.elapsed();
+        // At least the grace (no upper bound asserted: the machine may be busy).
+        assert!(
+            waited >= cortex_core::server::FRESH_CONNECTION_GRACE - Duration::from_millis(50),
+            "closed after {waited:?} (http2 {http2})"
+        );
+        let summary = bounded("the drain", server.task).await.unwrap().unwrap();
+        assert_eq!(summary.forced_closed, 0, "http2 {http2}");
+    }
+}
+
 #[tokio::test]
 async fn connections_still_open_after_the_drain_timeout_are_force_closed() {
     let (router, mut gate) = gated();
