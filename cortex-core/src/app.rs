@@ -12,7 +12,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -20,15 +20,17 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use axum::handler::Handler;
+use axum::routing::MethodRouter;
 use axum::{Extension, Router};
 use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
 
 use crate::config::{Config, ConfigError};
 use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
-use crate::http::{ProblemLayer, problem_fallbacks};
+use crate::http::{ProblemLayer, method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
-use crate::routing::{Route, RouteInfo, Routes};
+use crate::routing::{AddHandler, Route, RouteInfo, Routes, Serve};
 use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
 type Hook = Box<
@@ -370,6 +372,11 @@ impl App {
 
         let mut table: Vec<RouteInfo> = Vec::new();
         let mut router = Router::new();
+        // Handlers not boxed yet, by path: wrapped in the stack below, then boxed once.
+        let mut handlers: BTreeMap<String, Vec<AddHandler>> = BTreeMap::new();
+        // Paths the stack wraps as a whole router; the health probes are merged in below.
+        let mut boxed_paths: HashSet<String> =
+            ["/health/live", "/health/ready"].map(String::from).into();
         let mut problems = Vec::new();
         for (controller, key, routes_fn) in &self.routes {
             if !container.contains(&key()) {
@@ -380,7 +387,7 @@ impl App {
                 .map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
             for route in routes {
                 let describe = route.openapi();
-                let (info, method_router, dependencies) = route.into_parts();
+                let (info, serve, dependencies) = route.into_parts();
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
                         problems.push(format!(
@@ -403,7 +410,13 @@ impl App {
                     ));
                     continue;
                 }
-                router = router.route(&info.path, method_router);
+                match serve {
+                    Serve::Router(method_router) => {
+                        router = router.route(&info.path, method_router);
+                        boxed_paths.insert(info.path.clone());
+                    }
+                    Serve::Handler(add) => handlers.entry(info.path.clone()).or_default().push(add),
+                }
                 if let Some(openapi) = &mut openapi {
                     openapi.add_route(&info, describe);
                 }
@@ -441,6 +454,9 @@ impl App {
                 )
             }));
         }
+        // Other routers' paths are not known (axum does not list them): with any, every handler
+        // goes the usual way, so that no path is served from both sides of the merge below.
+        let other_routers = !self.routers.is_empty();
         for extra in self.routers.drain(..) {
             router = router.merge(extra);
         }
@@ -452,17 +468,34 @@ impl App {
             .map(|c| c.into_arc())
             .collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
-        let router = router.merge(health.router());
-        // One `Router::layer` call for the stack, the container and the problem layer (each call
-        // boxes every route again), the latter two done by the stack's own service;
+        let mut router = router.merge(health.router());
+        // The stack does the container's and the problem layer's work too (one service and
+        // future instead of three).
+        let fused = stack.fused_layer(Extension(container.clone()), ProblemLayer::new());
+        // Controller handlers go into the stack before axum boxes them: one boxed service per
+        // request, as with a bare axum handler. A path some other route also serves (a
+        // decorated controller route, or another router's) gets its handlers the usual way.
+        let mut direct = Router::new();
+        for (path, adds) in handlers {
+            if other_routers || boxed_paths.contains(&path) {
+                for add in adds {
+                    router = router.route(&path, add(MethodRouter::new(), None));
+                }
+                continue;
+            }
+            let mut method_router = MethodRouter::new();
+            for add in adds {
+                method_router = add(method_router, Some(&fused));
+            }
+            let not_allowed = tower::Layer::layer(&fused, method_not_allowed.with_state(()));
+            direct = direct.route(&path, method_router.fallback_service(not_allowed));
+        }
+        // One `Router::layer` call for everything else (each call boxes every route again);
         // `with_state(())` then builds each route's layered service once, where a `Router<()>`
         // left as is rebuilds it on every request.
         let router = stack
-            .apply_fused(
-                problem_fallbacks(router),
-                Extension(container.clone()),
-                ProblemLayer::new(),
-            )
+            .apply_fused(problem_fallbacks(router), fused)
+            .merge(direct)
             .with_state(());
 
         table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));

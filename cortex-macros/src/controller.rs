@@ -281,10 +281,12 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
     let container = syn::Ident::new("__cortex_container", proc_macro2::Span::mixed_site());
     let body = decorate(&core, &route, &container, &decorators);
     let names = guard_names(&decorators);
+    let decorates = !decorators.is_empty();
     quote! {
         #injectable
         impl #core::routing::Controller for #ident {
             const PREFIX: &'static str = #prefix;
+            const DECORATES: bool = #decorates;
 
             fn decorate(
                 #route: #core::__private::axum::routing::MethodRouter,

@@ -502,6 +502,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let this = syn::Ident::new("__cortex_this", Span::mixed_site());
     let list = syn::Ident::new("__cortex_routes", Span::mixed_site());
     let route_var = syn::Ident::new("__cortex_route", Span::mixed_site());
+    let handler_var = syn::Ident::new("__cortex_handler", Span::mixed_site());
     let any_receiver = routes.iter().any(|r| r.receiver);
     let resolve_this = any_receiver
         .then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
@@ -516,21 +517,48 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
         let dependencies = r.args.iter().zip(&r.arg_names).filter_map(|(ty, name)| {
             types::inject_inner(ty).map(|inner| quote! { .with_dependency(#di::Dependency::on::<#inner>().field(#name)) })
         });
-        quote_spanned! {r.method_span=>
+        // Without guards or middleware of the route's or its controller's own, the handler goes
+        // to the app unboxed (`Route::from_handler`), which wraps it in its stack before axum
+        // boxes it: one boxed service per request instead of two.
+        let route_new = quote_spanned! {r.method_span=>
             {
                 let #route_var = #core::__private::axum::routing::on(
                     #core::__private::axum::routing::MethodFilter::#filter,
-                    #handler,
+                    #handler_var,
                 );
                 #decorate
                 let #route_var = <#self_ty as #core::routing::Controller>::decorate(#route_var, #container)?;
-                #list.push(
-                    #core::routing::Route::new(
+                #core::routing::Route::new(
+                    #core::__private::http::Method::#filter,
+                    #core::routing::join_path(<#self_ty as #core::routing::Controller>::PREFIX, #path),
+                    #handler_name,
+                    #route_var,
+                )
+            }
+        };
+        let route = if r.decorators.is_empty() {
+            quote_spanned! {r.method_span=>
+                if <#self_ty as #core::routing::Controller>::DECORATES {
+                    #route_new
+                } else {
+                    #core::routing::Route::from_handler(
                         #core::__private::http::Method::#filter,
+                        #core::__private::axum::routing::MethodFilter::#filter,
                         #core::routing::join_path(<#self_ty as #core::routing::Controller>::PREFIX, #path),
                         #handler_name,
-                        #route_var,
+                        #handler_var,
                     )
+                }
+            }
+        } else {
+            route_new
+        };
+        quote_spanned! {r.method_span=>
+            {
+                let #handler_var = #handler;
+                let #route_var = #route;
+                #list.push(
+                    #route_var
                     .with_guards(<#self_ty as #core::routing::Controller>::guard_names())
                     .with_guards(&[#(#guard_names),*])
                     #(#dependencies)*

@@ -11,11 +11,12 @@ mod handler;
 
 use std::fmt;
 
-use axum::routing::MethodRouter;
+use axum::routing::{MethodFilter, MethodRouter};
 use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
 use http::Method;
 use serde::Serialize;
 
+use crate::http::middleware::StackLayer;
 use crate::openapi::OperationDoc;
 
 pub use guard::{Guard, GuardFuture, guard_fn};
@@ -49,6 +50,11 @@ pub trait Controller: Send + Sync + 'static {
     fn guard_names() -> &'static [&'static str] {
         &[]
     }
+
+    /// Whether [`decorate`](Self::decorate) changes routes (the controller has guards or
+    /// middleware of its own). When it does not, `#[routes]` hands the app its handlers unboxed
+    /// (see [`Route::from_handler`]).
+    const DECORATES: bool = false;
 }
 
 /// The routes of a controller: what `#[routes]` implements.
@@ -60,9 +66,23 @@ pub trait Routes: Controller + cortex_di::Injectable {
 /// One route: its place in the route table and the axum handler that serves it.
 pub struct Route {
     info: RouteInfo,
-    router: MethodRouter,
+    serve: Serve,
     dependencies: Vec<Dependency>,
     openapi: Option<fn(&mut OperationDoc)>,
+}
+
+/// Adds a handler's route to a path's `MethodRouter`, wrapped in the app's middleware stack when
+/// one is given.
+pub(crate) type AddHandler =
+    Box<dyn FnOnce(MethodRouter, Option<&StackLayer>) -> MethodRouter + Send>;
+
+/// How a route is served.
+pub(crate) enum Serve {
+    /// A ready `MethodRouter` (with its handler boxed); the app's stack goes around it.
+    Router(MethodRouter),
+    /// A handler not boxed yet: the app wraps it in its stack first, so that a request goes
+    /// through one boxed service instead of two (about 1,300 instructions less, callgrind).
+    Handler(AddHandler),
 }
 
 /// A route as the route table shows it (`cortex routes`).
@@ -103,10 +123,45 @@ impl Route {
                 handler: handler.into(),
                 guards: Vec::new(),
             },
-            router,
+            serve: Serve::Router(router),
             dependencies: Vec::new(),
             openapi: None,
         }
+    }
+
+    /// A route for `method` at `path` served by `handler`, which the app wraps in its middleware
+    /// stack before axum boxes it. What `#[routes]` generates for a route without guards or
+    /// middleware of its own (or its controller's); [`Route::new`] takes a finished
+    /// `MethodRouter` instead.
+    ///
+    /// ```
+    /// use axum::routing::MethodFilter;
+    /// use cortex_core::routing::Route;
+    /// use http::Method;
+    ///
+    /// let route = Route::from_handler(Method::GET, MethodFilter::GET, "/ping", "ping", || async { "pong" });
+    /// assert_eq!(route.info().path, "/ping");
+    /// ```
+    pub fn from_handler<H, T>(
+        method: Method,
+        filter: MethodFilter,
+        path: impl Into<String>,
+        handler_name: impl Into<String>,
+        handler: H,
+    ) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        let mut route = Route::new(method, path, handler_name, MethodRouter::new());
+        route.serve = Serve::Handler(Box::new(move |router, stack| match stack {
+            Some(stack) => router.on_service(
+                filter,
+                tower::Layer::layer(stack, axum::handler::Handler::with_state(handler, ())),
+            ),
+            None => router.on(filter, handler),
+        }));
+        route
     }
 
     /// Records guards for the route table.
@@ -146,8 +201,8 @@ impl Route {
         &self.dependencies
     }
 
-    pub(crate) fn into_parts(self) -> (RouteInfo, MethodRouter, Vec<Dependency>) {
-        (self.info, self.router, self.dependencies)
+    pub(crate) fn into_parts(self) -> (RouteInfo, Serve, Vec<Dependency>) {
+        (self.info, self.serve, self.dependencies)
     }
 }
 

@@ -510,7 +510,13 @@ async fn serve_io<IO>(
             }
             let mut h1 = shared.http1.clone();
             h1.timer(HeadTimer(clock.clone()));
-            let service = service(shared.router.clone(), peer, secure, None, Some(clock.clone()));
+            let service = service(
+                shared.router.clone(),
+                peer,
+                secure,
+                None,
+                Some(clock.clone()),
+            );
             let conn = h1.serve_connection(io, service).with_upgrades();
             let head = Watch::Head {
                 clock,

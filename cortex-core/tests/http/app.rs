@@ -361,3 +361,71 @@ async fn serving_on_a_socket_then_shutting_down_runs_hooks_in_order() {
     assert_eq!(summary.forced_closed, 0);
     assert_eq!(*log.lock().unwrap(), ["start", "ready", "shutdown"]);
 }
+
+/// Header names of a response, without the ones whose values change per request.
+fn header_names(headers: &http::HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = headers.keys().map(|k| k.to_string()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn handlers_wrapped_before_boxing_get_the_same_stack_problems_and_405s_as_the_others() {
+    // `/users/{id}` has one undecorated handler (wrapped in the stack before axum boxes it);
+    // `/users` also has a guarded one (served the usual way).
+    for app in [
+        app().await,
+        // With another router merged in, every handler is served the usual way.
+        App::new()
+            .container(|b| {
+                b.profile("app-test");
+            })
+            .discover()
+            .router(axum::Router::new().route("/extra", axum::routing::get(|| async { "extra" })))
+            .build()
+            .await
+            .unwrap(),
+    ] {
+        let (direct_status, direct_headers, direct_body) = send(
+            &app,
+            Request::delete("/users/1").body(Body::empty()).unwrap(),
+        )
+        .await;
+        let (boxed_status, boxed_headers, boxed_body) =
+            send(&app, Request::delete("/users").body(Body::empty()).unwrap()).await;
+        assert_eq!(direct_status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(boxed_status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(direct_headers["content-type"], "application/problem+json");
+        assert_eq!(direct_headers["allow"], "GET,HEAD");
+        assert_eq!(direct_body["status"], 405);
+        assert_eq!(boxed_body["status"], 405);
+        // The stack ran around both: request id, security headers, the same set of headers.
+        assert!(
+            direct_headers.contains_key("x-request-id"),
+            "{direct_headers:?}"
+        );
+        assert!(direct_headers.contains_key("x-content-type-options"));
+        assert_eq!(header_names(&direct_headers), header_names(&boxed_headers));
+
+        // The success path of an undecorated handler carries the stack's headers too.
+        let (status, headers, _) = send(
+            &app,
+            Request::get("/users/counter/twice")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers.contains_key("x-request-id"));
+        assert!(headers.contains_key("x-content-type-options"));
+        // HEAD is served by the GET handler.
+        let (status, _, _) = send(
+            &app,
+            Request::head("/users/counter/twice")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}

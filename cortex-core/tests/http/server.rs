@@ -515,7 +515,9 @@ async fn a_request_on_a_connection_accepted_before_the_drain_is_answered(http2: 
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response:?}");
     assert!(response.ends_with("\r\n\r\nhello"), "{response:?}");
     assert!(
-        response.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        response
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
         "{response:?}"
     );
     let summary = bounded("the drain", server.task).await.unwrap().unwrap();

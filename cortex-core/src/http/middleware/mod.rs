@@ -292,15 +292,21 @@ impl Stack {
     /// scope, panics caught, error responses made problems) is done in the stack's own service
     /// and future, about 400 instructions per request less than the three services (callgrind).
     /// What `App` builds.
-    pub(crate) fn apply_fused<S>(
-        &self,
-        router: Router<S>,
-        container: axum::Extension<cortex_di::Container>,
-        problems: crate::http::ProblemLayer,
-    ) -> Router<S>
+    pub(crate) fn apply_fused<S>(&self, router: Router<S>, layer: StackLayer) -> Router<S>
     where
         S: Clone + Send + Sync + 'static,
     {
+        static_files::mount(router, &self.config.static_files).layer(layer)
+    }
+
+    /// The layer [`apply_fused`](Self::apply_fused) applies: the stack doing the container's and
+    /// the problem layer's work too. `App` also wraps controller handlers in it directly, before
+    /// axum boxes them (see `Route::from_handler`).
+    pub(crate) fn fused_layer(
+        &self,
+        container: axum::Extension<cortex_di::Container>,
+        problems: crate::http::ProblemLayer,
+    ) -> StackLayer {
         let mut shared = self.shared(None);
         let request_id_header = problems.header().clone();
         shared.app = Some(AppLayers {
@@ -308,8 +314,7 @@ impl Stack {
             id_from_core: shared.core.request_id_header() == Some(&request_id_header),
             request_id_header,
         });
-        let layer = StackLayer::new(shared);
-        static_files::mount(router, &self.config.static_files).layer(layer)
+        StackLayer::new(shared)
     }
 }
 
