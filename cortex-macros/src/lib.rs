@@ -5,7 +5,7 @@
 //! `::cortex_di` otherwise, or the `crate = "..."` option).
 //!
 //! This crate stays thin: the entry points below call plain modules that parse and expand, each
-//! with unit tests; compile-fail cases live in `cortex-di/tests/ui`. Set `CORTEX_MACROS_DEBUG=1`
+//! with unit tests; compile-fail cases live in `ui-tests/tests/ui`. Set `CORTEX_MACROS_DEBUG=1`
 //! while building to print every expansion.
 
 mod attrs;

@@ -77,6 +77,8 @@ pub(crate) type AddHandler =
     Box<dyn FnOnce(MethodRouter, Option<&StackLayer>) -> MethodRouter + Send>;
 
 /// How a route is served.
+// Made once per route at startup and moved a few times: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Serve {
     /// A ready `MethodRouter` (with its handler boxed); the app's stack goes around it.
     Router(MethodRouter),

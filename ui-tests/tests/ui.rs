@@ -1,0 +1,22 @@
+//! Compile-fail cases of every Cortex macro, in one trybuild run (one scratch project, one
+//! `cargo check`):
+//!
+//! - `tests/ui/di/`: `#[injectable]` and `#[provider]`, used through `cortex_di`;
+//! - `tests/ui/app/`: `#[controller]`, `#[routes]` and `#[cortex::main]`, written the way an
+//!   application uses them: through `use cortex::prelude::*;`.
+//!
+//! Each case must fail with a `compile_error!` (or a rustc error) pointing at the offending span.
+//! The `.stderr` files were written for the pinned toolchain (rustc 1.95); regenerate them with
+//! `TRYBUILD=overwrite cargo test -p cortex-ui-tests --test ui` and read every one before
+//! committing.
+//!
+//! The compile-pass cases are examples of `cortex` and `cortex-di` (`tests/ui/pass/` in those
+//! crates, `test = true` in their Cargo.toml), built with the workspace and run as tests: a pass
+//! case here would make trybuild build (not just check) every dependency.
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/di/*.rs");
+    cases.compile_fail("tests/ui/app/*.rs");
+}
