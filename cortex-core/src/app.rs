@@ -713,15 +713,26 @@ impl Running {
     /// `on_shutdown` hooks in order, then shuts the container down (its `OnShutdown` hooks, in
     /// reverse creation order).
     ///
-    /// When `NOTIFY_SOCKET` is set, `STOPPING=1` is sent there first.
+    /// When `NOTIFY_SOCKET` is set, `STOPPING=1` is sent there once the server has stopped
+    /// accepting (after `[server] shutdown_delay`): a process manager that shares the listening
+    /// socket (`cortex serve`) knows that new connections go to the next process from then on.
     pub async fn shutdown(mut self) -> Result<ServeSummary, AppError> {
-        crate::notify::stopping();
         if let Some(signal) = self.signal.take() {
             let _ = signal.send(());
         }
-        let summary = (&mut self.task)
-            .await
-            .map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
+        let finished = tokio::select! {
+            biased;
+            _ = self.handle.stopped_accepting() => None,
+            // It ended (or failed) without closing its listener.
+            ended = &mut self.task => Some(ended),
+        };
+        crate::notify::stopping();
+        let ended = match finished {
+            Some(ended) => ended,
+            None => (&mut self.task).await,
+        };
+        let summary =
+            ended.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
         let mut first_error = None;
         for hook in &self.app.on_shutdown {
             if let Err(source) = hook(self.app.container.clone()).await {

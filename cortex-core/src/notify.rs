@@ -5,7 +5,7 @@
 //!   set, and removes both so the app's own children do not inherit them);
 //! - **readiness notification** (`sd_notify`): when `NOTIFY_SOCKET` is set, `READY=1` (with
 //!   `MAINPID=`) is sent once the app serves and its on-ready hooks ran, and `STOPPING=1` (with
-//!   `MAINPID=`) when shutdown starts. The message is one datagram on a Unix socket; the address is a path, or on
+//!   `MAINPID=`) once shutdown has begun and the server no longer accepts connections. The message is one datagram on a Unix socket; the address is a path, or on
 //!   Linux an abstract name written `@name`. This is a few lines on std's `UnixDatagram`, so no
 //!   crate: the `sd-notify` crate does not support abstract names.
 //! - **parent watch**: when `CORTEX_PARENT_PID` is set (by `cortex serve`), the app asks the kernel

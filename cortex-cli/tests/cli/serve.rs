@@ -106,9 +106,9 @@ fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
     }
 }
 
-/// Waits (at most 5 s) until `GET /hello/Ada` answers `expected`. Right after `Reloaded`, a
-/// request can still reach the previous process, which stops accepting a moment after it says
-/// it stops.
+/// Waits (at most 5 s) until `GET /hello/Ada` answers `expected`. `Reloaded` comes once the
+/// previous process has stopped accepting, or after the CLI's 2 s wait for that on a slow
+/// machine: then a request can still reach the previous process.
 #[track_caller]
 fn serves_soon(addr: SocketAddr, expected: &str, log: &Log) {
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -78,6 +78,8 @@ struct Stats {
 pub struct ServerHandle {
     stats: Arc<Stats>,
     stop: Arc<watch::Sender<bool>>,
+    /// Set once the listener is closed (accepting stopped for good).
+    closed: Arc<watch::Sender<bool>>,
     local_addr: SocketAddr,
 }
 
@@ -101,6 +103,22 @@ impl ServerHandle {
     /// Whether the server is shutting down (readiness answers 503 from then on).
     pub fn is_draining(&self) -> bool {
         self.stats.draining.load(Ordering::Acquire)
+    }
+
+    /// Completes once the server has closed its listener: from then on it accepts no connection
+    /// (with a socket shared with other processes, they get the new ones). That is after the
+    /// shutdown signal and [`ServeOptions::shutdown_delay`].
+    ///
+    /// ```no_run
+    /// # async fn demo(handle: cortex_core::server::ServerHandle) {
+    /// handle.shutdown();
+    /// handle.stopped_accepting().await;
+    /// # }
+    /// ```
+    pub async fn stopped_accepting(&self) {
+        let mut closed = self.closed.subscribe();
+        // The sender lives as long as this handle: `wait_for` cannot fail here.
+        let _ = closed.wait_for(|closed| *closed).await;
     }
 
     /// Starts a graceful shutdown, as the shutdown signal would: readiness reports draining from
@@ -164,9 +182,11 @@ impl Server {
             None => None,
         };
         let (stop, _) = watch::channel(false);
+        let (closed, _) = watch::channel(false);
         let handle = ServerHandle {
             stats: Arc::default(),
             stop: Arc::new(stop),
+            closed: Arc::new(closed),
             local_addr,
         };
         Ok(Server {
@@ -286,6 +306,7 @@ impl Server {
         }
 
         drop(listener);
+        handle.closed.send_replace(true);
         let open_at_shutdown = handle.active_connections();
         tracing::info!(connections = open_at_shutdown, timeout = ?options.drain_timeout, "draining");
         close.send_replace(true);

@@ -19,6 +19,8 @@ use cortex_core::App;
 
 /// Set in the child's environment: run the app instead of returning.
 const CHILD: &str = "CORTEX_TEST_HANDOFF_CHILD";
+/// Set in the child's environment: its configuration, as TOML (none: the defaults).
+const CHILD_CONFIG: &str = "CORTEX_TEST_HANDOFF_CONFIG";
 /// The longest any single step may take before the test fails.
 const BOUND: Duration = Duration::from_secs(20);
 
@@ -45,7 +47,14 @@ fn handoff_child_app() {
                     )
                 }),
             );
-        App::new().router(router).build().await?.run().await
+        let toml = std::env::var(CHILD_CONFIG).unwrap_or_default();
+        let config = cortex_core::config::Config::from_toml(&toml)?;
+        App::with_config(config)
+            .router(router)
+            .build()
+            .await?
+            .run()
+            .await
     });
     if let Err(e) = result {
         eprintln!("error: {e}");
@@ -65,6 +74,7 @@ fn child_with_fd_3(fd: OwnedFd) -> Command {
     command
         .args(["handoff::handoff_child_app", "--exact", "--nocapture"])
         .env(CHILD, "1")
+        .env_remove(CHILD_CONFIG)
         .env("LISTEN_FDS", "1")
         .env_remove("LISTEN_PID")
         .env_remove("NOTIFY_SOCKET")
@@ -217,4 +227,42 @@ fn a_child_stops_when_its_parent_goes_away_and_notifies_an_abstract_socket() {
         format!("STOPPING=1\nMAINPID={pid}\n")
     );
     assert!(wait_exit(&mut child), "the child failed");
+}
+
+#[test]
+fn stopping_is_notified_once_the_app_no_longer_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify_path = dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+
+    // The app keeps accepting for 300 ms after SIGTERM (`shutdown_delay`): `STOPPING=1` must wait
+    // until it has stopped.
+    let mut child = child_command(&listener)
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env(CHILD_CONFIG, "[server]\nshutdown_delay = \"300ms\"\n")
+        .spawn()
+        .expect("spawn");
+    receive(&notify, "READY=1");
+    assert_eq!(fetch(addr, "/pid"), child.id().to_string());
+    terminate(&child);
+    assert_eq!(
+        receive(&notify, "STOPPING=1"),
+        format!("STOPPING=1\nMAINPID={}\n", child.id())
+    );
+
+    // From here on, a new connection is not the app's: once the app has exited, it is still
+    // waiting in the backlog (had the app accepted it, it would have answered and closed it).
+    let mut client = TcpStream::connect(addr).expect("the socket still listens");
+    client
+        .write_all(b"GET /pid HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert!(wait_exit(&mut child), "the child failed");
+    listener.set_nonblocking(true).unwrap();
+    let accepted = match listener.accept() {
+        Ok((stream, _)) => stream,
+        Err(e) => panic!("the connection made after STOPPING=1 was taken by the app ({e})"),
+    };
+    assert_eq!(accepted.peer_addr().unwrap(), client.local_addr().unwrap());
 }
