@@ -615,7 +615,7 @@ impl Application {
         let server = Server::from_listener(listener, self.serve.clone())?
             .with_draining_flag(self.draining.clone());
         let handle = server.handle();
-        tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on http://{}", handle.local_addr());
+        tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on {}://{}", self.serve.scheme(), handle.local_addr());
         let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
         let router = self.router.clone();
         let task = tokio::spawn(async move {

@@ -102,6 +102,22 @@ impl Default for ServeOptions {
     }
 }
 
+impl ServeOptions {
+    /// The URL scheme clients use: `https` when TLS is configured, otherwise `http`.
+    ///
+    /// ```
+    /// use cortex_core::server::ServeOptions;
+    /// assert_eq!(ServeOptions::default().scheme(), "http");
+    /// ```
+    pub fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return "https";
+        }
+        "http"
+    }
+}
+
 /// `[server]` as written: every key [`ServeOptions`] reads, plus `host` and `port` (read by
 /// [`ServerConfig`](crate::config::ServerConfig)), and nothing else.
 #[derive(serde::Deserialize)]

@@ -871,6 +871,8 @@ mod tls {
                 key: "a.key".into()
             })
         );
+        // The startup log says `listening on https://…`.
+        assert_eq!(options.scheme(), "https");
         let config = Config::from_toml("[server]\ntls = { cert = 'a.pem' }").unwrap();
         let err = config
             .get::<ServeOptions>("server")
