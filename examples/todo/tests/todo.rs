@@ -11,15 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cortex::axum::body::Body;
+use cortex::App;
 use cortex::config::Config;
-use cortex::{App, Application};
+use cortex::testing::TestApp;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 // Links the library, whose controllers and services `discover()` finds.
 use todo as _;
@@ -30,17 +29,8 @@ const KEY: &str = "test-key";
 
 /// The app as the binary builds it in the `test` profile (`cortex.toml` + `cortex.test.toml`),
 /// ignoring the process environment.
-async fn app() -> Application {
-    let config = Config::builder()
-        .dir(env!("CARGO_MANIFEST_DIR"))
-        .env_vars([("CORTEX_PROFILE", "test")])
-        .load()
-        .expect("the configuration loads");
-    App::with_config(config)
-        .discover()
-        .build()
-        .await
-        .expect("the app builds")
+async fn app() -> TestApp {
+    TestApp::discover(env!("CARGO_MANIFEST_DIR")).await
 }
 
 #[derive(Debug)]
@@ -64,14 +54,15 @@ impl Reply {
     }
 }
 
+/// A request in process; the body is sent as JSON unless `headers` give a content type.
 async fn call(
-    app: &Application,
+    app: &TestApp,
     method: &str,
     uri: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Reply {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = app.request(method.parse().expect("a method"), uri);
     if body.is_some()
         && !headers
             .iter()
@@ -80,19 +71,17 @@ async fn call(
         request = request.header("content-type", "application/json");
     }
     for (name, value) in headers {
-        request = request.header(*name, *value);
+        request = request.header(name, value);
     }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let response = app.router().oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    let response = request.await;
+    let body =
+        serde_json::from_slice(response.bytes()).unwrap_or_else(|_| Value::String(response.text()));
     Reply {
-        status: parts.status,
-        headers: parts.headers,
+        status: response.status(),
+        headers: response.headers().clone(),
         body,
     }
 }
@@ -101,6 +90,7 @@ async fn call(
 async fn the_route_table_has_crud_the_guard_and_the_test_only_route() {
     let app = app().await;
     let routes: Vec<_> = app
+        .application()
         .routes()
         .iter()
         .map(|r| format!("{} {} {:?}", r.method, r.path, r.guards))
@@ -211,7 +201,7 @@ async fn todos_are_created_listed_read_replaced_patched_and_deleted() {
     assert_eq!(left.body.as_array().unwrap().len(), 1);
 }
 
-async fn post(app: &Application, body: &str) -> Reply {
+async fn post(app: &TestApp, body: &str) -> Reply {
     call(app, "POST", "/todos", &[], Some(body)).await
 }
 
