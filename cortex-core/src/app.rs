@@ -375,8 +375,7 @@ impl App {
         // Handlers not boxed yet, by path: wrapped in the stack below, then boxed once.
         let mut handlers: BTreeMap<String, Vec<AddHandler>> = BTreeMap::new();
         // Paths the stack wraps as a whole router; the health probes are merged in below.
-        let mut boxed_paths: HashSet<String> =
-            ["/health/live", "/health/ready"].map(String::from).into();
+        let mut boxed_paths: HashSet<String> = Health::PATHS.map(String::from).into();
         let mut problems = Vec::new();
         for (controller, key, routes_fn) in &self.routes {
             if !container.contains(&key()) {

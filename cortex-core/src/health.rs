@@ -127,11 +127,15 @@ impl Health {
         ReadinessReport { status, checks }
     }
 
+    /// The paths [`router`](Self::router) serves: liveness, then readiness.
+    pub(crate) const PATHS: [&'static str; 2] = ["/health/live", "/health/ready"];
+
     /// The `/health/live` and `/health/ready` routes.
     pub fn router(&self) -> Router {
+        let [live_path, ready_path] = Self::PATHS;
         Router::new()
-            .route("/health/live", get(live))
-            .route("/health/ready", get(ready))
+            .route(live_path, get(live))
+            .route(ready_path, get(ready))
             .with_state(self.clone())
     }
 }
