@@ -138,18 +138,45 @@ fn terminate(child: &Child) {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
 }
 
-#[test]
-fn a_child_serves_on_the_inherited_socket_and_notifies_ready_then_stopping() {
+/// A child app on a fresh listening socket, notifying a fresh datagram socket, with `config`
+/// (TOML) as its configuration.
+struct Notified {
+    _dir: tempfile::TempDir,
+    notify: UnixDatagram,
+    listener: TcpListener,
+    addr: SocketAddr,
+    child: Child,
+}
+
+fn notified_child(config: &str) -> Notified {
     let dir = tempfile::tempdir().unwrap();
     let notify_path = dir.path().join("notify");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-
-    let mut child = child_command(&listener)
+    let child = child_command(&listener)
         .env("NOTIFY_SOCKET", &notify_path)
+        .env(CHILD_CONFIG, config)
         .spawn()
         .expect("spawn");
+    Notified {
+        _dir: dir,
+        notify,
+        listener,
+        addr,
+        child,
+    }
+}
+
+#[test]
+fn a_child_serves_on_the_inherited_socket_and_notifies_ready_then_stopping() {
+    let Notified {
+        _dir,
+        notify,
+        listener: _listener,
+        addr,
+        mut child,
+    } = notified_child("");
     let ready = receive(&notify, "READY=1");
     assert_eq!(ready, format!("READY=1\nMAINPID={}\n", child.id()));
 
@@ -231,19 +258,15 @@ fn a_child_stops_when_its_parent_goes_away_and_notifies_an_abstract_socket() {
 
 #[test]
 fn stopping_is_notified_once_the_app_no_longer_accepts() {
-    let dir = tempfile::tempdir().unwrap();
-    let notify_path = dir.path().join("notify");
-    let notify = UnixDatagram::bind(&notify_path).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-
     // The app keeps accepting for 300 ms after SIGTERM (`shutdown_delay`): `STOPPING=1` must wait
     // until it has stopped.
-    let mut child = child_command(&listener)
-        .env("NOTIFY_SOCKET", &notify_path)
-        .env(CHILD_CONFIG, "[server]\nshutdown_delay = \"300ms\"\n")
-        .spawn()
-        .expect("spawn");
+    let Notified {
+        _dir,
+        notify,
+        listener,
+        addr,
+        mut child,
+    } = notified_child("[server]\nshutdown_delay = \"300ms\"\n");
     receive(&notify, "READY=1");
     assert_eq!(fetch(addr, "/pid"), child.id().to_string());
     terminate(&child);
