@@ -374,10 +374,12 @@ impl Shared {
         options: &ServeOptions,
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Self {
-        // The timer, for the header-read timeout, is each connection's own (see `HeadTimer`).
+        // The header-read timeout is kept by `drive`, not by hyper (see `Exchanges`). Responses
+        // are written from one buffer: hyper's queue of buffers for vectored writes costs about
+        // 300 instructions per response (callgrind), more than copying a small body; a large
+        // body is copied through the buffer, which costs less than the kernel's own copy.
         let mut h1 = http1::Builder::new();
-        h1.header_read_timeout(options.header_read_timeout)
-            .max_header_size(options.max_header_bytes);
+        h1.writev(false).max_header_size(options.max_header_bytes);
         // hyper parses up to 100 headers into arrays on the stack; any explicit limit, even 100,
         // makes it fill two buffers of that many entries on every request (~1,000 instructions).
         if options.max_headers != HYPER_DEFAULT_MAX_HEADERS {
@@ -581,24 +583,22 @@ async fn serve_io<IO>(
             drive(conn, |c| c.graceful_shutdown(), close, idle, peer).await;
         }
         _ => {
-            let clock = Arc::new(HeadClock::new());
+            let exchanges = Arc::new(Exchanges::default());
             if close.is_set() {
                 // The server started closing while the first bytes came in: answer the request
                 // they begin, then close.
-                clock.close_after_next.store(true, Ordering::SeqCst);
+                exchanges.close_after_next.store(true, Ordering::SeqCst);
             }
-            let mut h1 = shared.http1.clone();
-            h1.timer(HeadTimer(clock.clone()));
             let service = service(
                 shared.router.clone(),
                 peer,
                 secure,
                 None,
-                Some(clock.clone()),
+                Some(exchanges.clone()),
             );
-            let conn = h1.serve_connection(io, service).with_upgrades();
+            let conn = shared.http1.serve_connection(io, service).with_upgrades();
             let head = Watch::Head {
-                clock,
+                exchanges,
                 timeout: shared.header_read_timeout,
             };
             drive(conn, |c| c.graceful_shutdown(), close, head, peer).await;
@@ -606,100 +606,76 @@ async fn serve_io<IO>(
     }
 }
 
-/// hyper's timer on one HTTP/1.1 connection, for its header-read timeout only.
+/// The requests of one HTTP/1.1 connection, for its header-read timeout and its drain.
 ///
-/// hyper asks its timer for a sleep each time it starts waiting for a request head and drops it
-/// once the head is in: with tokio's timer that is an allocation, a clock read and a timer-wheel
-/// insertion and removal (a lock each) per request, about 500 instructions (callgrind). Here a
-/// sleep only records its deadline; the connection's task ([`drive`]) keeps one tokio timer,
-/// moved only when it fires, and expires the sleep if its head is still awaited by then. hyper
-/// then closes the connection as with its own timer, at the same moment.
-struct HeadTimer(Arc<HeadClock>);
-
-/// What [`HeadTimer`] and [`drive`] share.
-struct HeadClock {
-    base: std::time::Instant,
-    /// The awaited head's deadline, in nanoseconds after `base`; [`NOT_AWAITED`] when hyper is
-    /// not waiting for a head.
-    deadline: AtomicU64,
-    /// The number of the latest sleep hyper asked for, and of the one that expired.
-    armed: AtomicU64,
-    expired: AtomicU64,
-    /// Requests the connection has started (the service counts them).
-    requests: AtomicU64,
+/// The header-read timeout is kept here, not by hyper: with a timeout, hyper asks its timer for
+/// a sleep every time it starts waiting for a request head, reads the clock for its deadline, and
+/// re-polls the connection's read side after every head to start the next one, about 450
+/// instructions per request (callgrind). Here the service counts the requests it starts and the
+/// response bodies hyper is done with ([`Tracked`]); [`drive`] looks at the two every quarter of
+/// the timeout, and a connection on which nothing was in flight and nothing started for four
+/// looks in a row (so between 1 and 1.25 times the timeout) is closed, as hyper would close it:
+/// a slow or incomplete head, or an idle keep-alive connection. A request whose head is in, its
+/// body still uploading or its response still streaming, is in flight.
+#[derive(Default)]
+struct Exchanges {
+    /// Requests whose head has been read (the service counts them).
+    started: AtomicU64,
+    /// Of those, the ones whose response hyper is done with (its body dropped).
+    finished: AtomicU64,
     /// Set by [`drive`] when the server closes before the connection's first request: that
     /// request, when it comes, is answered with `Connection: close`.
     close_after_next: AtomicBool,
 }
 
-const NOT_AWAITED: u64 = u64::MAX;
-
-impl HeadClock {
-    fn new() -> Self {
-        HeadClock {
-            base: std::time::Instant::now(),
-            deadline: AtomicU64::new(NOT_AWAITED),
-            armed: AtomicU64::new(0),
-            expired: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
-            close_after_next: AtomicBool::new(false),
-        }
-    }
-
-    /// When the awaited head is due, if one is awaited.
-    fn due(&self) -> Option<std::time::Instant> {
-        match self.deadline.load(Ordering::Relaxed) {
-            NOT_AWAITED => None,
-            nanos => Some(self.base + Duration::from_nanos(nanos)),
-        }
+impl Exchanges {
+    /// Started and finished requests, for [`drive`]'s looks.
+    fn snapshot(&self) -> (u64, u64) {
+        (
+            self.started.load(Ordering::Relaxed),
+            self.finished.load(Ordering::Relaxed),
+        )
     }
 }
 
-impl hyper::rt::Timer for HeadTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        self.sleep_until(std::time::Instant::now() + duration)
-    }
+/// How many looks in a row without a request make a head late (see [`Exchanges`]).
+const HEAD_CHECKS: u32 = 4;
 
-    fn sleep_until(&self, deadline: std::time::Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let clock = &self.0;
-        let number = clock.armed.fetch_add(1, Ordering::Relaxed) + 1;
-        let nanos = deadline.saturating_duration_since(clock.base).as_nanos();
-        let nanos = u64::try_from(nanos).unwrap_or(NOT_AWAITED - 1);
-        clock.deadline.store(nanos, Ordering::Relaxed);
-        Box::pin(HeadSleep {
-            clock: clock.clone(),
-            number,
-        })
-    }
+/// A response body that counts itself finished in its connection's [`Exchanges`] when hyper
+/// drops it: once written, or when the connection ends.
+struct Tracked {
+    body: axum::body::Body,
+    exchanges: Option<Arc<Exchanges>>,
 }
 
-/// A sleep of [`HeadTimer`]: ready once [`drive`] has expired it. It registers no waker: the
-/// task that polls it is the one `drive` runs, and `drive`'s timer wakes it.
-struct HeadSleep {
-    clock: Arc<HeadClock>,
-    number: u64,
-}
-
-impl Future for HeadSleep {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        if self.clock.expired.load(Ordering::Relaxed) == self.number {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-impl hyper::rt::Sleep for HeadSleep {}
-
-impl Drop for HeadSleep {
+impl Drop for Tracked {
     fn drop(&mut self) {
-        // The head is in (or the connection is closing): nothing is awaited any more.
-        if self.clock.armed.load(Ordering::Relaxed) == self.number {
-            self.clock.deadline.store(NOT_AWAITED, Ordering::Relaxed);
+        if let Some(exchanges) = &self.exchanges {
+            exchanges.finished.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    #[inline]
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -761,9 +737,9 @@ struct Idle {
 enum Watch {
     /// An HTTP/2 connection's requests, to close it when idle.
     Idle(Idle),
-    /// An HTTP/1.1 connection's [`HeadClock`], to expire the awaited head when it is late.
+    /// An HTTP/1.1 connection's [`Exchanges`], to close it when a head is late.
     Head {
-        clock: Arc<HeadClock>,
+        exchanges: Arc<Exchanges>,
         timeout: Duration,
     },
 }
@@ -804,12 +780,12 @@ fn service(
     peer: SocketAddr,
     secure: bool,
     activity: Option<Arc<Activity>>,
-    head: Option<Arc<HeadClock>>,
+    head: Option<Arc<Exchanges>>,
 ) -> impl hyper::service::Service<
     http::Request<Incoming>,
-    Response = axum::response::Response,
+    Response = http::Response<Tracked>,
     Error = Infallible,
-    Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send + 'static,
+    Future = impl Future<Output = Result<http::Response<Tracked>, Infallible>> + Send + 'static,
 > + Clone {
     let prepared = connection_extensions(peer, secure);
     hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
@@ -817,10 +793,11 @@ fn service(
         // With `drive`'s check of the two, in the opposite order (both sequentially consistent):
         // either `drive` sees this request and asks hyper to close after it, or this request
         // sees that the server closes and answers with `Connection: close`.
-        let close_after = head.as_ref().is_some_and(|clock| {
-            clock.requests.fetch_add(1, Ordering::SeqCst);
-            clock.close_after_next.load(Ordering::SeqCst)
+        let close_after = head.as_ref().is_some_and(|exchanges| {
+            exchanges.started.fetch_add(1, Ordering::SeqCst);
+            exchanges.close_after_next.load(Ordering::SeqCst)
         });
+        let exchanges = head.clone();
         let extensions = req.extensions_mut();
         if extensions.is_empty() {
             *extensions = prepared.clone();
@@ -840,7 +817,7 @@ fn service(
                     http::HeaderValue::from_static("close"),
                 );
             }
-            Ok::<_, Infallible>(response)
+            Ok::<_, Infallible>(response.map(|body| Tracked { body, exchanges }))
         }
     })
 }
@@ -861,13 +838,14 @@ async fn drive<C, E>(
     tokio::pin!(conn);
     let check_every = match &watch {
         Watch::Idle(i) => (i.timeout / IDLE_CHECKS).max(Duration::from_millis(1)),
-        Watch::Head { timeout, .. } => *timeout,
+        Watch::Head { timeout, .. } => (*timeout / HEAD_CHECKS).max(Duration::from_millis(1)),
     };
     let check = tokio::time::sleep(check_every);
     tokio::pin!(check);
     let mut asked_to_close = false;
     let mut quiet_checks = 0;
     let mut seen_requests = 0;
+    let mut seen_exchanges = (0, 0);
     // While the server closes: until when an HTTP/1.1 connection without a request yet may still
     // send its first one (`FRESH_CONNECTION_GRACE`).
     let mut fresh: Option<Pin<Box<tokio::time::Sleep>>> = None;
@@ -884,10 +862,10 @@ async fn drive<C, E>(
             _ = closing(&close), if !asked_to_close => {
                 asked_to_close = true;
                 let grace = match &watch {
-                    Watch::Head { clock, timeout } => {
+                    Watch::Head { exchanges, timeout } => {
                         // See `service` for the other side of this exchange.
-                        clock.close_after_next.store(true, Ordering::SeqCst);
-                        (clock.requests.load(Ordering::SeqCst) == 0)
+                        exchanges.close_after_next.store(true, Ordering::SeqCst);
+                        (exchanges.started.load(Ordering::SeqCst) == 0)
                             .then(|| FRESH_CONNECTION_GRACE.min(*timeout))
                     }
                     Watch::Idle(_) => None,
@@ -909,26 +887,23 @@ async fn drive<C, E>(
                 fresh = None;
                 graceful_shutdown(conn.as_mut());
             }
-            // HTTP/1.1: always (hyper ends the connection on a late head, also while
-            // draining); HTTP/2: until asked to close.
+            // HTTP/1.1: always (a late head ends the connection, also while draining);
+            // HTTP/2: until asked to close.
             _ = &mut check, if matches!(watch, Watch::Head { .. }) || !asked_to_close => {
                 match &watch {
-                    Watch::Head { clock, timeout } => {
-                        let now = std::time::Instant::now();
-                        let next = match clock.due() {
-                            // Late: the head's sleep is ready the next time hyper polls it
-                            // (right after this), and hyper ends the connection.
-                            Some(due) if due <= now => {
-                                let late = clock.armed.load(Ordering::Relaxed);
-                                clock.expired.store(late, Ordering::Relaxed);
-                                now + *timeout
-                            }
-                            Some(due) => due,
-                            // No head awaited (a request is being served): the next wait
-                            // starts later, with a later deadline.
-                            None => now + *timeout,
-                        };
-                        check.as_mut().reset(tokio::time::Instant::from_std(next));
+                    Watch::Head { exchanges, .. } => {
+                        // Nothing in flight and nothing started since the last look.
+                        let now = exchanges.snapshot();
+                        if now.0 == now.1 && now == seen_exchanges {
+                            quiet_checks += 1;
+                        } else {
+                            quiet_checks = 0;
+                            seen_exchanges = now;
+                        }
+                        if quiet_checks >= HEAD_CHECKS {
+                            return tracing::debug!(%peer, "no request head within the header read timeout");
+                        }
+                        check.as_mut().reset(tokio::time::Instant::now() + check_every);
                     }
                     Watch::Idle(idle) => {
                         let requests = idle.activity.requests.load(Ordering::Relaxed);

@@ -341,6 +341,69 @@ async fn an_idle_http1_keep_alive_connection_is_closed_after_the_header_read_tim
 }
 
 #[tokio::test]
+async fn a_response_or_an_upload_slower_than_the_header_read_timeout_is_not_cut() {
+    // The timeout covers request heads only: a response still streaming, or a request body
+    // still uploading, keeps its connection however long it takes.
+    let timeout = Duration::from_millis(300);
+    let options = ServeOptions {
+        header_read_timeout: timeout,
+        ..ServeOptions::default()
+    };
+    let gap = Duration::from_millis(150);
+    let slow_stream = move || async move {
+        let chunks = futures_util::stream::unfold(0u8, move |i| async move {
+            if i == 6 {
+                return None;
+            }
+            tokio::time::sleep(gap).await;
+            Some((
+                Ok::<_, std::io::Error>(Bytes::from(format!("chunk{i};"))),
+                i + 1,
+            ))
+        });
+        axum::body::Body::from_stream(chunks)
+    };
+    let router = Router::new().route("/stream", get(slow_stream)).route(
+        "/upload",
+        axum::routing::post(|body: String| async move { format!("got {}", body.len()) }),
+    );
+    let server = serve(options, router).await;
+
+    let (mut sender, _conn) = h1(server.addr()).await;
+    let started = Instant::now();
+    let answer = get1(&mut sender, "/stream").await;
+    assert_eq!(answer.body, "chunk0;chunk1;chunk2;chunk3;chunk4;chunk5;");
+    assert!(
+        started.elapsed() >= 3 * timeout,
+        "the stream outlasted the timeout"
+    );
+    // The same connection still serves the next request.
+    assert_eq!(get1(&mut sender, "/stream").await.status, StatusCode::OK);
+
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 60\r\n\r\n")
+        .await
+        .unwrap();
+    for _ in 0..6 {
+        tokio::time::sleep(gap).await;
+        stream.write_all(&[b'x'; 10]).await.unwrap();
+    }
+    let mut answer = Vec::new();
+    bounded("the upload's answer", async {
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&answer).ends_with("got 60") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
     let timeout = Duration::from_millis(400);
     let options = ServeOptions {

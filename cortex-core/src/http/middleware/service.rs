@@ -245,7 +245,7 @@ pin_project! {
     #[project = RunProj]
     enum Run<F> {
         Plain { #[pin] future: F },
-        Caught { #[pin] future: fused::Caught<F>, request_id: Option<HeaderValue> },
+        Caught { #[pin] future: fused::Caught<F> },
     }
 }
 
@@ -272,9 +272,9 @@ where
         Some(id) if app.id_from_core => Some(id.clone()),
         _ => req.headers().get(&app.request_id_header).cloned(),
     };
-    match fused::call(request_id.clone(), || shared.guard.call(inner, req)) {
+    match fused::call(request_id, || shared.guard.call(inner, req)) {
         Ok(future) => State::Running {
-            future: Run::Caught { future, request_id },
+            future: Run::Caught { future },
         },
         Err(response) => State::Inner {
             response: Some(*response),
@@ -420,12 +420,12 @@ where
                         Poll::Ready(result) => Some(Finished::Response(result?)),
                         Poll::Pending => None,
                     },
-                    RunProj::Caught { future, request_id } => match future.poll(cx) {
+                    RunProj::Caught { mut future } => match future.as_mut().poll(cx) {
                         Poll::Ready(Ok(result)) => {
-                            Some(fused::finish(Ok(result?), request_id.as_ref()))
+                            Some(fused::finish(Ok(result?), future.request_id()))
                         }
                         Poll::Ready(Err(panic)) => {
-                            Some(fused::finish(Err(panic), request_id.as_ref()))
+                            Some(fused::finish(Err(panic), future.request_id()))
                         }
                         Poll::Pending => None,
                     },
