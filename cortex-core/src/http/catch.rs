@@ -40,28 +40,39 @@ std::thread_local! {
     /// instructions per request against 30, callgrind).
     static CURRENT_REQUEST_ID: std::cell::Cell<Option<HeaderValue>> =
         const { std::cell::Cell::new(None) };
+    /// Whether [`CURRENT_REQUEST_ID`] holds an id: entering a scope without one where there is
+    /// none (no request-id middleware, no header) then moves nothing.
+    static HAS_REQUEST_ID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// While alive, the request id in `slot` is [`current_request_id`]'s answer on this thread; the
 /// slot holds the one it replaced, put back on drop (also when unwinding from a panic).
 struct InScope<'a> {
-    slot: &'a mut Option<HeaderValue>,
+    /// `None` when there was nothing to swap.
+    slot: Option<&'a mut Option<HeaderValue>>,
 }
 
 impl<'a> InScope<'a> {
     #[inline]
     fn enter(slot: &'a mut Option<HeaderValue>) -> Self {
+        if slot.is_none() && !HAS_REQUEST_ID.get() {
+            return InScope { slot: None };
+        }
+        HAS_REQUEST_ID.set(slot.is_some());
         let outer = CURRENT_REQUEST_ID.replace(slot.take());
         *slot = outer;
-        InScope { slot }
+        InScope { slot: Some(slot) }
     }
 }
 
 impl Drop for InScope<'_> {
     #[inline]
     fn drop(&mut self) {
-        let ours = CURRENT_REQUEST_ID.replace(self.slot.take());
-        *self.slot = ours;
+        if let Some(slot) = self.slot.take() {
+            HAS_REQUEST_ID.set(slot.is_some());
+            let ours = CURRENT_REQUEST_ID.replace(slot.take());
+            *slot = ours;
+        }
     }
 }
 

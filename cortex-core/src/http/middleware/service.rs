@@ -270,7 +270,7 @@ where
     req.extensions_mut().insert(app.container.clone());
     let request_id = match core_id {
         Some(id) if app.id_from_core => Some(id.clone()),
-        _ => req.headers().get(&app.request_id_header).cloned(),
+        _ => scan(req.headers(), &app.request_id_header).cloned(),
     };
     match fused::call(request_id, || shared.guard.call(inner, req)) {
         Ok(future) => State::Running {
@@ -344,6 +344,15 @@ where
 
 /// Up to how many headers a request's are scanned rather than looked up.
 const SCAN_UP_TO: usize = 16;
+
+/// The first value of `name` in `headers`, compared name by name in a small map (see
+/// [`find_headers`]).
+fn scan<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
+    if headers.keys_len() > SCAN_UP_TO {
+        return headers.get(name);
+    }
+    headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
 
 /// The request's `Accept-Encoding`, `If-None-Match` and `If-Modified-Since` (the first value of
 /// each). A lookup hashes the name and probes, about 100 instructions (callgrind); comparing the
