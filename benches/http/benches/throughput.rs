@@ -7,9 +7,14 @@
 //! request is measured too; the client (keep-alive hyper HTTP/1.1 connections) runs on another.
 //!
 //! ```text
-//! cargo bench -p cortex-http-bench --bench throughput -- [--connections 16] [--seconds 3]
-//!     [--warm-up 0.5] [--rounds 3]
+//! cargo bench -p cortex-http-bench --bench throughput -- [--connections 16] [--seconds 0.3]
+//!     [--warm-up 0.1] [--rounds 40]
 //! ```
+//!
+//! Many short rounds rather than a few long ones: on a shared virtual machine the CPU's speed
+//! drifts from second to second, and the ratio taken within each round (variants back to back)
+//! and then its median over many rounds is far steadier than that of a few long runs (ranges of
+//! 42-144% seen with 5 rounds of 3 s).
 //!
 //! `--only <variant> --requests <n>` serves one variant for exactly `n` requests and reports
 //! nothing but the count: `scripts/bench --http` runs that under callgrind, twice with different
@@ -23,11 +28,11 @@ use cortex_http_bench::{Load, Measured, Variant, measure};
 fn main() {
     let mut load = Load {
         connections: 16,
-        warm_up: Duration::from_millis(500),
-        measure: Duration::from_secs(3),
+        warm_up: Duration::from_millis(100),
+        measure: Duration::from_millis(300),
         requests: None,
     };
-    let mut rounds = 3;
+    let mut rounds = 40;
     let mut only = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
