@@ -807,7 +807,7 @@ fn service(
         let router = router.clone();
         async move {
             let mut response = router
-                .oneshot(req.map(axum::body::Body::new))
+                .oneshot(req.map(request_body))
                 .await
                 .unwrap_or_else(|e| match e {});
             drop(in_flight);
@@ -820,6 +820,18 @@ fn service(
             Ok::<_, Infallible>(response.map(|body| Tracked { body, exchanges }))
         }
     })
+}
+
+/// A request's body for axum: an empty one for a request that has none (most `GET`s), which
+/// boxes nothing; boxing hyper's body costs an allocation and a `free` (about 150 instructions,
+/// callgrind).
+fn request_body(body: Incoming) -> axum::body::Body {
+    use http_body::Body as _;
+    if body.is_end_stream() {
+        axum::body::Body::empty()
+    } else {
+        axum::body::Body::new(body)
+    }
 }
 
 /// Drives a connection to its end: asks it to finish when the server closes (or, for HTTP/2, when

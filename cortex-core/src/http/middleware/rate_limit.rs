@@ -294,8 +294,24 @@ impl InMemoryStore {
         self.len() == 0
     }
 
+    /// The shard of `key`: an address's bits spread by a multiplication (its map hashes it
+    /// again; a second full hash cost about 40 instructions), other keys hashed.
+    fn shard_of(&self, key: &RateLimitKey) -> usize {
+        const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+        let bits = match key {
+            RateLimitKey::Ip(IpAddr::V4(v4)) => u64::from(u32::from(*v4)).wrapping_mul(SPREAD),
+            // Only the /64 network is kept (see `RateLimitKey::ip`).
+            RateLimitKey::Ip(IpAddr::V6(v6)) => {
+                ((u128::from(*v6) >> 64) as u64).wrapping_mul(SPREAD)
+            }
+            _ => self.hasher.hash_one(key),
+        };
+        // The high bits of the product are the well-mixed ones.
+        (bits >> 32) as usize & (self.shards.len() - 1)
+    }
+
     fn decide(&self, key: &RateLimitKey) -> Decision {
-        let shard = &self.shards[self.hasher.hash_one(key) as usize & (self.shards.len() - 1)];
+        let shard = &self.shards[self.shard_of(key)];
         if shard.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
             shard.limiter.retain_recent();
         }
