@@ -165,11 +165,11 @@ where
         let mut decision = None;
         let state = match answer {
             Some(response) => State::Answered {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
             None => match shared.guard.rate_check(&req) {
                 RateStep::Deny(response) => State::Answered {
-                    response: Some(response),
+                    response: Some(Box::new(response)),
                 },
                 RateStep::Pending(check) => {
                     let clone = self.inner.clone();
@@ -183,7 +183,7 @@ where
                     decision = d;
                     match shared.guard.limit_body(&mut req) {
                         Some(response) => State::Answered {
-                            response: Some(response),
+                            response: Some(Box::new(response)),
                         },
                         None => start(shared, &mut self.inner, req, core.id()),
                     }
@@ -231,12 +231,14 @@ pin_project! {
         Running { #[pin] future: Run<S::Future> },
         // The app's problem layer is reading a plain-text error to make it a problem.
         Reading { future: BoxFuture },
-        // Answered on the inner service's behalf: the problem for its panic.
-        Inner { response: Option<Response> },
+        // Answered on the inner service's behalf: the problem for its panic. (This state and the
+        // two below are rare: boxed, so that they do not make every request's future larger,
+        // which is moved several times per request.)
+        Inner { response: Option<Box<Response>> },
         // Reading a small body to hash it.
-        Buffering { parts: Option<http::response::Parts>, body: Body, buffer: Buffer },
+        Buffering { buffering: Box<(Option<http::response::Parts>, Body, Buffer)> },
         // Answered by the stack itself.
-        Answered { response: Option<Response> },
+        Answered { response: Option<Box<Response>> },
     }
 }
 
@@ -277,7 +279,7 @@ where
             future: Run::Caught { future },
         },
         Err(response) => State::Inner {
-            response: Some(*response),
+            response: Some(response),
         },
     }
 }
@@ -397,7 +399,7 @@ where
         match state.as_mut().project() {
             StateProj::Answered { response } => {
                 return Poll::Ready(Ok((
-                    response.take().expect("polled after completion"),
+                    *response.take().expect("polled after completion"),
                     false,
                 )));
             }
@@ -406,13 +408,13 @@ where
                     let (mut inner, mut req) = *pending.take().expect("polled after completion");
                     let next = match shared.guard.rate_outcome(outcome) {
                         RateStep::Deny(response) => State::Answered {
-                            response: Some(response),
+                            response: Some(Box::new(response)),
                         },
                         RateStep::Pass(d) => {
                             *decision = d;
                             match shared.guard.limit_body(&mut req) {
                                 Some(response) => State::Answered {
-                                    response: Some(response),
+                                    response: Some(Box::new(response)),
                                 },
                                 None => start(shared, &mut inner, req, None),
                             }
@@ -449,9 +451,7 @@ where
                         if hash && shared.etag.should_hash(&response) {
                             let (parts, body) = response.into_parts();
                             state.set(State::Buffering {
-                                parts: Some(parts),
-                                body,
-                                buffer: Buffer::default(),
+                                buffering: Box::new((Some(parts), body, Buffer::default())),
                             });
                             continue;
                         }
@@ -466,17 +466,17 @@ where
             }
             StateProj::Inner { response } => {
                 return Poll::Ready(Ok((
-                    response.take().expect("polled after completion"),
+                    *response.take().expect("polled after completion"),
                     true,
                 )));
             }
-            StateProj::Buffering {
-                parts,
-                body,
-                buffer,
-            } => match buffer.poll_fill(body, cx) {
+            StateProj::Buffering { buffering } => match {
+                let (_, body, buffer) = &mut **buffering;
+                buffer.poll_fill(body, cx)
+            } {
                 Poll::Pending => {}
                 Poll::Ready(Ok(())) => {
+                    let (parts, _, buffer) = &mut **buffering;
                     let parts = parts.take().expect("polled after completion");
                     let bytes = std::mem::take(buffer).into_bytes();
                     return Poll::Ready(Ok((etag::tagged(parts, bytes), true)));
