@@ -470,26 +470,27 @@ where
                     true,
                 )));
             }
-            StateProj::Buffering { buffering } => match {
+            StateProj::Buffering { buffering } => {
                 let (_, body, buffer) = &mut **buffering;
-                buffer.poll_fill(body, cx)
-            } {
-                Poll::Pending => {}
-                Poll::Ready(Ok(())) => {
-                    let (parts, _, buffer) = &mut **buffering;
-                    let parts = parts.take().expect("polled after completion");
-                    let bytes = std::mem::take(buffer).into_bytes();
-                    return Poll::Ready(Ok((etag::tagged(parts, bytes), true)));
+                let filled = buffer.poll_fill(body, cx);
+                match filled {
+                    Poll::Pending => {}
+                    Poll::Ready(Ok(())) => {
+                        let (parts, _, buffer) = &mut **buffering;
+                        let parts = parts.take().expect("polled after completion");
+                        let bytes = std::mem::take(buffer).into_bytes();
+                        return Poll::Ready(Ok((etag::tagged(parts, bytes), true)));
+                    }
+                    Poll::Ready(Err(error)) => {
+                        tracing::warn!(%error, "failed to read a response body");
+                        state.set(State::Answered { response: None });
+                        return Poll::Ready(Ok((
+                            Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
+                            false,
+                        )));
+                    }
                 }
-                Poll::Ready(Err(error)) => {
-                    tracing::warn!(%error, "failed to read a response body");
-                    state.set(State::Answered { response: None });
-                    return Poll::Ready(Ok((
-                        Problem::new(StatusCode::INTERNAL_SERVER_ERROR).into_response(),
-                        false,
-                    )));
-                }
-            },
+            }
         }
         // Not answered on this poll: make sure the timer runs (armed once, on first need).
         let Some(timeout) = shared.guard.timeout else {
