@@ -43,8 +43,8 @@
 //! (`ServeDir`, with `Range`). Each module says what it does itself and why: its timeout and body
 //! limit answer with problem details, arm the timer only when a handler does not answer on its
 //! first poll, and wrap only bodies of unknown length; simple CORS responses get headers computed
-//! at startup; tower-http has no ETag or rate-limit layer (rate limiting runs GCRA on `governor`,
-//! behind the [`RateLimitStore`] trait).
+//! at startup; tower-http has no ETag or rate-limit layer (rate limiting runs GCRA in a store of
+//! its own, behind the [`RateLimitStore`] trait: see [`InMemoryStore`] for why not `governor`).
 //!
 //! # Defaults and cost
 //!
