@@ -426,7 +426,7 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
         }
     };
     let extractions = match r.args.split_last() {
-        None => quote! { let _ = #request; },
+        None => quote! {},
         Some((last_ty, [])) => extract(&names[0], last_ty, true),
         Some((last_ty, head)) => {
             let head = head
@@ -468,8 +468,11 @@ fn handler(core: &syn::Path, self_ty: &Type, this: &syn::Ident, r: &RouteMethod)
     let clone_this = r
         .receiver
         .then(|| quote! { let #this = ::core::clone::Clone::clone(&#this); });
+    // Without arguments the closure takes none: axum then drops the request before creating the
+    // handler's future, which it boxes, instead of moving the whole request into it.
+    let param = (!r.args.is_empty()).then(|| quote!(#request: #axum::extract::Request));
     let closure = quote! {
-        move |#request: #axum::extract::Request| {
+        move |#param| {
             #[allow(unused_imports)]
             use #private::{ExtractHead as _, ExtractLast as _, ExtractNone as _};
             #clone_this
