@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Many short rounds rather than a few long ones: on a shared virtual machine the CPU's speed
-//! drifts from second to second, and the ratio taken within each round (variants back to back)
-//! and then its median over many rounds is far steadier than that of a few long runs (ranges of
-//! 42-144% seen with 5 rounds of 3 s).
+//! drifts from second to second, and the ratio taken within each round and then its median over
+//! many rounds is far steadier than that of a few long runs (ranges of 42-144% seen with 5 rounds
+//! of 3 s). Within a round each variant runs between two bare axum runs and is compared with
+//! their mean, which cancels a steady drift.
 //!
 //! `--only <variant> --requests <n>` serves one variant for exactly `n` requests and reports
 //! nothing but the count: `scripts/bench --http` runs that under callgrind, twice with different
@@ -24,6 +25,10 @@
 use std::time::Duration;
 
 use cortex_http_bench::{Load, Measured, Variant, measure};
+
+/// A measurement with its baseline: bare axum's requests per second and µs of server CPU per
+/// request, the mean of the bare runs just before and just after it.
+type Bracketed = (Measured, f64, f64);
 
 fn main() {
     let mut load = Load {
@@ -72,57 +77,66 @@ fn main() {
         load.connections, load.warm_up, load.measure
     );
 
-    let mut runs: Vec<(Variant, Vec<Measured>)> =
-        Variant::ALL.iter().map(|v| (*v, Vec::new())).collect();
+    // Each round: bare axum, then every other variant (in an order that rotates from round to
+    // round) followed by bare axum again, so that each variant is compared with the mean of the
+    // two bare slices around it: on a shared machine the CPU's speed drifts within a round too,
+    // and bracketing cancels a steady drift.
+    let others: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| *v != Variant::BareAxum)
+        .collect();
+    let report = |round: usize, variant: Variant, m: &Measured| {
+        println!(
+            "  round {round} {:28} {:>9.0} req/s  {:>6.2} µs server CPU/req  server busy {:>3.0}%",
+            variant.name(),
+            m.per_second(),
+            m.cpu_us_per_request(),
+            m.server_utilization() * 100.0
+        );
+    };
+    let mut bare_runs: Vec<Measured> = Vec::new();
+    // Per variant: each round's measurement with its baseline (requests per second, µs per
+    // request: the mean of the bare slices before and after it).
+    let mut runs: Vec<(Variant, Vec<Bracketed>)> =
+        others.iter().map(|v| (*v, Vec::new())).collect();
     for round in 1..=rounds {
-        for (variant, measured) in &mut runs {
-            let m = measure(*variant, load);
-            println!(
-                "  round {round} {:28} {:>9.0} req/s  {:>6.2} µs server CPU/req  server busy {:>3.0}%",
-                variant.name(),
-                m.per_second(),
-                m.cpu_us_per_request(),
-                m.server_utilization() * 100.0
-            );
-            measured.push(m);
+        let mut before = measure(Variant::BareAxum, load);
+        report(round, Variant::BareAxum, &before);
+        bare_runs.push(before);
+        for k in 0..others.len() {
+            let index = (k + round) % others.len();
+            let variant = others[index];
+            let m = measure(variant, load);
+            report(round, variant, &m);
+            let after = measure(Variant::BareAxum, load);
+            report(round, Variant::BareAxum, &after);
+            bare_runs.push(after);
+            let rps = (before.per_second() + after.per_second()) / 2.0;
+            let cpu = (before.cpu_us_per_request() + after.cpu_us_per_request()) / 2.0;
+            runs[index].1.push((m, rps, cpu));
+            before = after;
         }
     }
 
-    // Each round measures every variant back to back, so ratios are taken within a round (the
-    // machine's load changes between rounds far more than within one) and their median reported.
     let median = |values: Vec<f64>| -> (f64, f64, f64) {
         let mut v = values;
         v.sort_by(f64::total_cmp);
         (v[v.len() / 2], v[0], v[v.len() - 1])
     };
-    let base = &runs[0].1;
     println!(
-        "\nmedians over the rounds; ratios to bare_axum within each round, then their median (min–max):"
+        "\nmedians over the rounds; ratios to the bare_axum slices around each measurement, then their median (min–max):"
     );
     println!(
         "  {:28} {:>9} {:>22}  {:>13} {:>22}  {:>11}",
         "variant", "req/s", "req/s ratio", "server µs/req", "per server-CPU ratio", "server busy"
     );
-    let mut ratios = Vec::new();
-    for (variant, ms) in &runs {
+    let row = |name: &str, ms: &[Measured], wall: (f64, f64, f64), per_cpu: (f64, f64, f64)| {
         let rps = median(ms.iter().map(Measured::per_second).collect()).0;
         let cpu = median(ms.iter().map(Measured::cpu_us_per_request).collect()).0;
         let busy = median(ms.iter().map(Measured::server_utilization).collect()).0;
-        let wall = median(
-            ms.iter()
-                .zip(base)
-                .map(|(m, b)| m.per_second() / b.per_second() * 100.0)
-                .collect(),
-        );
-        let per_cpu = median(
-            ms.iter()
-                .zip(base)
-                .map(|(m, b)| b.cpu_us_per_request() / m.cpu_us_per_request() * 100.0)
-                .collect(),
-        );
         println!(
             "  {:28} {:>9.0} {:>6.1}% ({:>5.1}–{:>5.1}%)  {:>13.2} {:>6.1}% ({:>5.1}–{:>5.1}%)  {:>10.0}%",
-            variant.name(),
+            name,
             rps,
             wall.0,
             wall.1,
@@ -133,6 +147,29 @@ fn main() {
             per_cpu.2,
             busy * 100.0
         );
+    };
+    row(
+        Variant::BareAxum.name(),
+        &bare_runs,
+        (100.0, 100.0, 100.0),
+        (100.0, 100.0, 100.0),
+    );
+    let mut ratios = Vec::new();
+    for (variant, pairs) in &runs {
+        let wall = median(
+            pairs
+                .iter()
+                .map(|(m, rps, _)| m.per_second() / rps * 100.0)
+                .collect(),
+        );
+        let per_cpu = median(
+            pairs
+                .iter()
+                .map(|(m, _, cpu)| cpu / m.cpu_us_per_request() * 100.0)
+                .collect(),
+        );
+        let ms: Vec<Measured> = pairs.iter().map(|(m, _, _)| *m).collect();
+        row(variant.name(), &ms, wall, per_cpu);
         ratios.push((*variant, wall.0, per_cpu.0));
     }
     println!("\ntargets:");
