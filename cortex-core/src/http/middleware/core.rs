@@ -14,6 +14,7 @@ use tracing::field::Empty;
 use super::config::{HttpConfig, static_value};
 use super::forwarded::{ForwardedInfo, Secure, TrustedProxies};
 use super::request_id::{DEFAULT_HEADER, RequestId};
+use super::service::scan;
 
 pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
@@ -142,15 +143,6 @@ fn content_length(length: u64) -> HeaderValue {
             }
         }
     })
-}
-
-/// Whether `headers` has a `Content-Length`: compared name by name in a small map (a lookup
-/// hashes the name first, about 80 instructions).
-fn has_content_length(headers: &HeaderMap) -> bool {
-    if headers.keys_len() > 8 {
-        return headers.contains_key(CONTENT_LENGTH);
-    }
-    headers.keys().any(|name| *name == CONTENT_LENGTH)
 }
 
 /// What the response side needs to know about the request.
@@ -305,7 +297,7 @@ impl CoreShared {
             response.body().size_hint().exact()
         };
         let headers = response.headers_mut();
-        let mut add_length = length.is_some() && !has_content_length(headers);
+        let mut add_length = length.is_some() && scan(headers, &CONTENT_LENGTH).is_none();
         if let Some(layout) = layouts.iter().find(|l| l.fits(headers, add_length)) {
             let own = std::mem::take(headers);
             *headers = layout.fill(own, state.id.take(), length.filter(|_| add_length));

@@ -348,8 +348,8 @@ where
 const SCAN_UP_TO: usize = 16;
 
 /// The first value of `name` in `headers`, compared name by name in a small map (see
-/// [`find_headers`]).
-fn scan<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
+/// [`find_headers`]): for the request-id header and the response's `Content-Length`.
+pub(crate) fn scan<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
     if headers.keys_len() > SCAN_UP_TO {
         return headers.get(name);
     }
