@@ -13,6 +13,8 @@ mod controller;
 mod crate_path;
 mod debug;
 mod errors;
+#[cfg(test)]
+mod expand_snapshots;
 mod injectable;
 mod main_fn;
 mod provider_fn;
