@@ -1,21 +1,9 @@
 //! What each macro turns a user's code into: the input and its pretty-printed expansion, one
-//! snapshot file per case in `src/snapshots/`, reviewed like any other source change.
+//! snapshot file per case in `src/snapshots/`, reviewed like any other source change (how: the
+//! crate docs, "What the macros expand to").
 //!
-//! A test fails when an expansion changes. To accept a change on purpose, rewrite the snapshots
-//! and read the diff before committing it:
-//!
-//! ```text
-//! INSTA_UPDATE=always cargo test -p cortex-macros --lib expand_snapshots
-//! git diff cortex-macros/src/snapshots
-//! ```
-//!
-//! (`cargo insta review`, from `cargo install cargo-insta`, does the same interactively.) A new
-//! case writes `<name>.snap.new` next to the others and fails until it is accepted the same way.
-//! On CI (`CI` set) insta never writes files: a missing or different snapshot only fails.
-//!
-//! The expansions are produced with the runtime paths this crate's tests see (`::cortex_di`,
-//! `::cortex_core`); an app on the facade gets `::cortex::di` and
-//! `::cortex::__private::cortex_core` in their place.
+//! The expansions use the runtime paths this crate's tests see (`::cortex_di`, `::cortex_core`);
+//! an app on the facade gets `::cortex::di` and `::cortex::__private::cortex_core` in their place.
 
 use proc_macro2::{TokenStream, TokenTree};
 

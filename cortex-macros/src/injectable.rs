@@ -397,5 +397,4 @@ mod tests {
         let m = errors(quote!(), quote!(impl S {}));
         assert!(m[0].starts_with("#[injectable] applies to structs with named fields"));
     }
-
 }
