@@ -217,8 +217,12 @@ fn provider_async_fn_returning_a_result() {
     assert_expansion!(
         r#"
         #[provider(scope = "transient")]
-        async fn pool(#[inject(config = "db.url")] url: String) -> anyhow::Result<Pool> {
-            Pool::connect(&url).await
+        async fn pool(
+            #[inject(config = "db.url")] url: String,
+            metrics: Inject<Metrics>,
+            #[inject(name = "replica")] replica: Option<Inject<Pool>>,
+        ) -> anyhow::Result<Pool> {
+            Pool::connect(&url, metrics, replica).await
         }
         "#
     );
