@@ -313,47 +313,6 @@ mod tests {
     }
 
     #[test]
-    fn a_controller_is_injectable_and_has_its_prefix() {
-        let out = try_expand(
-            quote!("/users"),
-            quote!(
-                struct Users {
-                    svc: Inject<Svc>,
-                }
-            ),
-        )
-        .unwrap()
-        .to_string();
-        assert!(
-            out.contains("impl :: cortex_core :: routing :: Controller for Users"),
-            "{out}"
-        );
-        assert!(
-            out.contains("const PREFIX : & 'static str = \"/users\""),
-            "{out}"
-        );
-        assert!(out.contains("Injectable for Users"), "{out}");
-    }
-
-    #[test]
-    fn decorators_are_removed_from_the_struct_and_applied() {
-        let out = try_expand(
-            quote!("/admin"),
-            quote!(
-                #[guard(AdminOnly)]
-                #[middleware(audit_layer())]
-                struct Admin;
-            ),
-        )
-        .unwrap()
-        .to_string();
-        assert!(!out.contains("# [guard"), "{out}");
-        assert!(out.contains("apply_guards"), "{out}");
-        assert!(out.contains(". layer (audit_layer ())"), "{out}");
-        assert!(out.contains("\"AdminOnly\""), "{out}");
-    }
-
-    #[test]
     fn a_prefix_must_start_with_a_slash() {
         assert!(
             error_of(

@@ -1,18 +1,46 @@
-//! Procedural macros for Cortex: [`macro@injectable`] and [`macro@provider`].
+//! Procedural macros for Cortex. Use them through the `cortex` facade (or `cortex-di` for the
+//! first two), which re-exports them:
 //!
-//! Use them through `cortex` (or `cortex-di`), which re-exports them; the generated code refers to
-//! the runtime by an absolute path (`::cortex::di` when the crate depends on the facade,
-//! `::cortex_di` otherwise, or the `crate = "..."` option).
+//! | macro | what it does |
+//! | --- | --- |
+//! | [`#[injectable]`](https://docs.rs/cortex/latest/cortex/attr.injectable.html) | makes a struct a provider whose fields the container fills |
+//! | [`#[provider]`](https://docs.rs/cortex/latest/cortex/attr.provider.html) | makes a function a provider of what it returns, its arguments resolved |
+//! | [`#[controller("/prefix")]`](https://docs.rs/cortex/latest/cortex/attr.controller.html) | makes a struct an injectable controller whose routes serve under a prefix, with `#[guard]`/`#[middleware]` |
+//! | [`#[routes]`](https://docs.rs/cortex/latest/cortex/attr.routes.html) | turns the `#[get]`/`#[post]`/... methods of a controller's `impl` block into axum routes |
+//! | [`#[cortex::main]`](https://docs.rs/cortex/latest/cortex/attr.main.html) | runs an `async fn main` on a tokio runtime after installing Cortex's logging |
+//!
+//! `#[inject(..)]`, `#[guard(..)]`, `#[middleware(..)]` and the route attributes (`#[get("/")]`,
+//! `#[route(METHOD, "/")]`, ...) are not macros of their own: the macros above read and remove them.
+//!
+//! The generated code refers to the runtime by an absolute path (`::cortex::di` when the crate
+//! depends on the facade, `::cortex_di` otherwise, or the `crate = "..."` option).
 //!
 //! This crate stays thin: the entry points below call plain modules that parse and expand, each
 //! with unit tests; compile-fail cases live in `ui-tests/tests/ui`. Set `CORTEX_MACROS_DEBUG=1`
 //! while building to print every expansion.
+//!
+//! # What the macros expand to
+//!
+//! `src/snapshots/` holds, for each macro's main cases, the code a user writes and the
+//! pretty-printed code it expands to (the tests in `src/expand_snapshots.rs`). A change to an
+//! expansion fails those tests until the snapshots are rewritten and the diff reviewed:
+//!
+//! ```text
+//! INSTA_UPDATE=always cargo test -p cortex-macros --lib expand_snapshots
+//! git diff cortex-macros/src/snapshots     # read it as a reviewer would, then commit it
+//! ```
+//!
+//! (`cargo insta review`, from `cargo install cargo-insta`, is the interactive way.) Without
+//! `INSTA_UPDATE=always` a differing or missing snapshot only fails, and on CI (`CI` set) nothing
+//! is written.
 
 mod attrs;
 mod controller;
 mod crate_path;
 mod debug;
 mod errors;
+#[cfg(test)]
+mod expand_snapshots;
 mod injectable;
 mod main_fn;
 mod provider_fn;

@@ -73,28 +73,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wraps_the_body_in_the_runtime() {
-        let out = try_expand(
-            TokenStream::new(),
-            quote!(
-                async fn main() -> Result<(), E> {
-                    run().await
-                }
-            ),
-        )
-        .unwrap()
-        .to_string();
-        assert!(
-            out.contains("fn main () -> :: std :: process :: ExitCode"),
-            "{out}"
-        );
-        assert!(
-            out.contains("run_main :: < Result < () , E > , _ > (async move"),
-            "{out}"
-        );
-    }
-
-    #[test]
     fn needs_an_async_fn_without_arguments() {
         let e = try_expand(
             TokenStream::new(),

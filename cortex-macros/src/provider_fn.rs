@@ -335,141 +335,12 @@ mod tests {
 
     use super::*;
 
-    fn expanded(attr: TokenStream, item: TokenStream) -> String {
-        try_expand(attr, item)
-            .expect("expands")
-            .to_string()
-            .replace(' ', "")
-    }
-
     fn errors(attr: TokenStream, item: TokenStream) -> Vec<String> {
         try_expand(attr, item)
             .expect_err("an error")
             .into_iter()
             .map(|e| e.to_string())
             .collect()
-    }
-
-    #[test]
-    fn a_sync_fn_becomes_a_factory() {
-        let out = expanded(
-            quote!(crate = "::cortex_di"),
-            quote!(
-                pub fn client(
-                    #[inject(name = "main")] config: Inject<Config>,
-                    cache: Option<Inject<Cache>>,
-                ) -> Client {
-                    todo!()
-                }
-            ),
-        );
-        assert!(
-            out.starts_with(
-                "pubfnclient(config:Inject<Config>,cache:Option<Inject<Cache>>,)->Client{todo!()}"
-            ),
-            "{out}"
-        );
-        assert!(
-            out.contains("#[allow(non_camel_case_types,dead_code)]pubstructclient{}"),
-            "{out}"
-        );
-        assert!(out.contains(
-            "::cortex_di::Provider::<Client>::factory(|__cortex_resolver|::cortex_di::__private::ok(client(__cortex_resolver.get_named::<Config>(\"main\")?,__cortex_resolver.get_optional::<Cache>()?)))"
-        ), "{out}");
-        assert!(out.contains(
-            ".depends_on(::cortex_di::Dependency::on::<Config>().named(\"main\").field(\"config\"))"
-        ));
-        assert!(out.contains(
-            ".depends_on(::cortex_di::Dependency::on::<Cache>().optional().field(\"cache\"))"
-        ));
-        assert!(out.contains("\"::\",\"client\""));
-        assert!(out.contains("<clientas::cortex_di::Injectable>::register"));
-    }
-
-    #[test]
-    fn an_async_fn_returning_a_result_becomes_an_async_factory() {
-        let out = expanded(
-            quote!(scope = "transient", crate = "::cortex_di"),
-            quote!(
-                async fn pool(#[inject(config = "db.url")] url: String) -> anyhow::Result<Pool> {
-                    todo!()
-                }
-            ),
-        );
-        assert!(out.contains(
-            "::cortex_di::Provider::<Pool>::async_factory(|__cortex_resolver|asyncmove{::cortex_di::__private::from_result(pool(__cortex_resolver.config::<String>(\"db.url\").await?).await)})"
-        ), "{out}");
-        assert!(out.contains(".scope(::cortex_di::Scope::Transient)"));
-        assert!(out.contains(".depends_on(::cortex_di::Dependency::on::<dyn::cortex_di::ConfigSource>().field(\"url\"))"));
-    }
-
-    #[test]
-    fn shared_pointers_provide_what_they_point_to() {
-        let out = expanded(
-            quote!(crate = "::cortex_di"),
-            quote!(
-                fn mailer() -> Arc<dyn Mailer> {
-                    todo!()
-                }
-            ),
-        );
-        assert!(
-            out.contains(
-                "Provider::<dynMailer>::arc_factory(|_|::cortex_di::__private::ok(mailer()))"
-            ),
-            "{out}"
-        );
-        let out = expanded(
-            quote!(crate = "::cortex_di"),
-            quote!(
-                fn mailer() -> Result<Inject<dyn Mailer>, E> {
-                    todo!()
-                }
-            ),
-        );
-        assert!(out.contains("arc_factory(|_|::cortex_di::__private::from_result(mailer()).map(::cortex_di::Inject::into_arc))"), "{out}");
-        let out = expanded(
-            quote!(crate = "::cortex_di"),
-            quote!(
-                async fn mailer() -> Box<dyn Mailer> {
-                    todo!()
-                }
-            ),
-        );
-        assert!(out.contains("Provider::<dynMailer>::async_arc_factory(|_|asyncmove{::cortex_di::__private::ok(mailer().await).map(::std::sync::Arc::from)})"), "{out}");
-    }
-
-    #[test]
-    fn io_results_are_results() {
-        let out = expanded(
-            quote!(crate = "::cortex_di"),
-            quote!(
-                fn file() -> std::io::Result<File> {
-                    todo!()
-                }
-            ),
-        );
-        assert!(out.contains("Provider::<File>::factory"), "{out}");
-        assert!(out.contains("from_result(file())"), "{out}");
-    }
-
-    #[test]
-    fn options_shape_the_provider() {
-        let out = expanded(
-            quote!(
-                name = "replica",
-                lazy,
-                profile = "prod",
-                when = db::replicated,
-                crate = "::cortex::di"
-            ),
-            quote!(
-                fn pool() -> Pool {
-                    todo!()
-                }
-            ),
-        );
-        assert!(out.contains(".scope(::cortex::di::Scope::Singleton).lazy(true).named(\"replica\").profile(\"prod\").when(db::replicated).at("), "{out}");
     }
 
     #[test]
@@ -597,20 +468,5 @@ mod tests {
             m[0].ends_with("hint: for a struct, use #[injectable]"),
             "{m:?}"
         );
-    }
-
-    #[test]
-    fn on_error_the_function_is_still_emitted_without_inject_attributes() {
-        let out = expand(
-            quote!(),
-            quote!(
-                fn make(#[inject(name = "x")] a: u8) -> u8 {
-                    a
-                }
-            ),
-        )
-        .to_string();
-        assert!(out.contains("fn make (a : u8)"), "{out}");
-        assert!(out.contains("compile_error"), "{out}");
     }
 }

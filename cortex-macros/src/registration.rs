@@ -171,23 +171,6 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_hooks_are_probed_in_order() {
-        let krate: Path = parse_quote!(::cortex_di);
-        let provider = Ident::new("p", Span::call_site());
-        let out = attach_lifecycle(&krate, &provider, &quote::quote!(S))
-            .to_string()
-            .replace(' ', "");
-        let start = out.find(".attach_start(p)").expect(&out);
-        let ready = out.find(".attach_ready(p)").expect(&out);
-        let shutdown = out.find(".attach_shutdown(p)").expect(&out);
-        assert!(start < ready && ready < shutdown, "{out}");
-        assert!(
-            out.contains("&&::cortex_di::__private::HookProbe::<S>::new()"),
-            "{out}"
-        );
-    }
-
-    #[test]
     fn conditions_list_every_profile() {
         let options = Options {
             profiles: vec![parse_quote!("dev"), parse_quote!("!prod")],

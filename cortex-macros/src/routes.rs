@@ -597,67 +597,6 @@ mod tests {
             .to_string()
     }
 
-    fn expanded(item: TokenStream) -> String {
-        try_expand(TokenStream::new(), item).unwrap().to_string()
-    }
-
-    #[test]
-    fn each_route_method_becomes_a_handler() {
-        let out = expanded(quote! {
-            impl Users {
-                #[get("/{id}")]
-                async fn show(&self, Path(id): Path<u32>) -> String { id.to_string() }
-                #[post]
-                async fn create(&self, body: Json<New>) -> StatusCode { StatusCode::CREATED }
-                fn helper(&self) {}
-            }
-        });
-        assert!(out.contains("MethodFilter :: GET"), "{out}");
-        assert!(out.contains("MethodFilter :: POST"), "{out}");
-        assert!(out.contains("\"Users::show\""), "{out}");
-        assert!(out.contains("join_path"), "{out}");
-        assert!(
-            !out.contains("# [get"),
-            "route attributes are removed: {out}"
-        );
-        assert!(
-            out.contains("RoutesRegistration :: of :: < Users >"),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn each_route_describes_its_operation_from_arguments_return_type_and_docs() {
-        let out = expanded(quote! {
-            impl Users {
-                /// Show a user
-                #[get("/{id}")]
-                async fn show(&self, id: Path<u32>) -> Result<Json<User>, HttpError> { todo!() }
-                #[get("/stream")]
-                async fn stream(&self) -> impl IntoResponse { todo!() }
-            }
-        });
-        assert!(
-            out.contains(
-                ". with_openapi (| __cortex_op : & mut :: cortex_core :: openapi :: OperationDoc |"
-            ),
-            "{out}"
-        );
-        assert!(
-            out.contains("__cortex_op . set_summary (\"Show a user\")"),
-            "{out}"
-        );
-        assert!(
-            out.contains("Arg :: < Path < u32 > > :: new ()) . describe_arg"),
-            "{out}"
-        );
-        // Each side of a `Result` is described on its own.
-        assert!(out.contains("Ret :: < Json < User > > :: new ()"), "{out}");
-        assert!(out.contains("Ret :: < HttpError > :: new ()"), "{out}");
-        // `impl Trait` cannot be named: not described.
-        assert!(!out.contains("Ret :: < impl"), "{out}");
-    }
-
     #[test]
     fn doc_comments_split_into_summary_and_description() {
         let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
@@ -679,31 +618,6 @@ mod tests {
             summary_and_description(&lines(&["\n Block doc.\n\n More.\n"])),
             (Some("Block doc.".into()), Some("More.".into()))
         );
-    }
-
-    #[test]
-    fn inject_arguments_are_declared_as_dependencies() {
-        let out = expanded(quote! {
-            impl Users {
-                #[get("/")]
-                async fn list(&self, audit: Inject<Audit>) -> String { String::new() }
-            }
-        });
-        assert!(
-            out.contains("Dependency :: on :: < Audit > () . field (\"audit\")"),
-            "{out}"
-        );
-    }
-
-    #[test]
-    fn a_static_handler_does_not_resolve_the_controller() {
-        let out = expanded(quote! {
-            impl Health {
-                #[get("/ping")]
-                async fn ping() -> &'static str { "pong" }
-            }
-        });
-        assert!(!out.contains("routing :: controller"), "{out}");
     }
 
     #[test]

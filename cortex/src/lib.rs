@@ -1,8 +1,9 @@
-//! Cortex: a batteries-included application framework for Rust.
+//! Cortex: an application framework for Rust.
 //!
 //! Applications are plain structs and `impl` blocks annotated with attributes; Cortex wires them
 //! together through a scoped dependency-injection container, validated as a whole before anything
-//! runs. This crate is the facade: depend on `cortex` and `use cortex::prelude::*;`.
+//! runs, and serves their controllers on tokio + axum with production middleware on by default.
+//! This crate is the facade: depend on `cortex` and `use cortex::prelude::*;`.
 //!
 //! ```
 //! use cortex::prelude::*;
@@ -36,7 +37,16 @@
 //! | [`routing`] | `#[controller]`/`#[routes]` runtime, guards, the route table |
 //! | [`server`] | HTTP/1.1 + HTTP/2 serving, connection limits, graceful drain |
 //! | [`health`] | `/health/live`, `/health/ready`, the `HealthCheck` trait |
+//! | [`openapi`] | the OpenAPI 3.1 document built from the routes, served at `/openapi.json` and `/docs` |
+//! | [`logging`] | the `tracing` subscriber `#[cortex::main]` installs: readable in dev, JSON lines in prod |
 //! | [`testing`] | the whole app in a test: in-process requests, assertions that show the body |
+//!
+//! The attribute macros: [`macro@injectable`] and [`macro@provider`] (providers),
+//! [`macro@controller`] and [`macro@routes`] (HTTP), [`macro@main`] (`#[cortex::main]`).
+//!
+//! The `cortex` command line tool (the `cortex-cli` crate) scaffolds apps (`cortex new`), generates
+//! controllers, services, middleware and plugins (`cortex generate`), serves with hot reload
+//! (`cortex serve`) and inspects routes, the container graph and configuration.
 //!
 //! The guide (`docs/` in the repository) has a chapter per capability.
 //!

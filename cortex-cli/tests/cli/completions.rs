@@ -26,3 +26,19 @@ fn an_unknown_shell_is_a_usage_error() {
     let output = run_in(&std::env::temp_dir(), &["completions", "tcsh"]);
     assert_error(&output, 2, "invalid value 'tcsh'", None);
 }
+
+#[test]
+fn generate_completes_only_the_kinds_that_exist() {
+    let dir = std::env::temp_dir();
+    let bash = stdout(&run_in(&dir, &["completions", "bash"]));
+    assert!(
+        bash.contains("controller service middleware plugin"),
+        "the kinds are not offered:\n{bash}"
+    );
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&run_in(&dir, &["completions", shell]));
+        for kind in ["actor", "model", "migration", "event-handler", "resource"] {
+            assert!(!script.contains(kind), "{shell}: `{kind}` is offered");
+        }
+    }
+}
