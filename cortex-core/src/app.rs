@@ -157,9 +157,17 @@ impl App {
     }
 
     /// An app configured from `cortex.toml`, `cortex.{profile}.toml`, `.env` (in dev) and `CORTEX_*`
-    /// variables in the current directory, the profile chosen by `CORTEX_PROFILE`.
+    /// variables in the current directory (or `CORTEX_CONFIG_DIR`), the profile chosen by
+    /// `CORTEX_PROFILE`.
+    ///
+    /// It logs what it loaded: the profile, each file and the names (never the values) of the
+    /// `CORTEX_*` variables applied, and a warning naming the directory when it found no
+    /// `cortex.toml` there, so an app started from the wrong folder does not run on the defaults
+    /// unnoticed.
     pub fn from_config() -> Result<Self, AppError> {
-        Ok(Self::with_config(Config::load()?))
+        let config = Config::load()?;
+        log_loaded(&config);
+        Ok(Self::with_config(config))
     }
 
     /// An app on the given configuration.
@@ -523,6 +531,37 @@ impl App {
     }
 }
 
+/// Logs where `config` came from, once at startup.
+fn log_loaded(config: &Config) {
+    let files: Vec<String> = config
+        .files()
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    tracing::info!(
+        profile = config.profile().as_str(),
+        files = ?files,
+        env_vars = ?config.env_vars(),
+        "configuration loaded: profile `{}`, {} file(s), {} CORTEX_* variable(s)",
+        config.profile(),
+        files.len(),
+        config.env_vars().len(),
+    );
+    if !config.found_cortex_toml() {
+        let dir = config.dir().unwrap_or(std::path::Path::new(""));
+        // `dir` is empty for the current directory: name the directory itself.
+        let shown = std::path::absolute(dir)
+            .or_else(|_| std::env::current_dir())
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| dir.display().to_string());
+        tracing::warn!(
+            dir = %shown,
+            "no cortex.toml in {shown}: the app runs on its built-in defaults (and any cortex.{}.toml and CORTEX_* variables); hint: start it from the app's folder, or set CORTEX_CONFIG_DIR",
+            config.profile(),
+        );
+    }
+}
+
 /// A built application: its router (with every middleware), container and route table.
 pub struct Application {
     config: Config,
@@ -631,7 +670,8 @@ impl Application {
         };
         // The singletons' OnReady hooks, then the app's own closures; a failure stops the app.
         if let Err(e) = running.ready().await {
-            tracing::error!(error = %e, "the app failed to become ready: shutting down");
+            // The error itself is returned (and `#[cortex::main]` prints it once).
+            tracing::warn!("the app failed to become ready: shutting down");
             if let Err(shutdown) = running.shutdown().await {
                 tracing::error!(error = %shutdown, "shutdown after the failed start failed too");
             }
