@@ -30,7 +30,9 @@ use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
 use crate::http::{ProblemLayer, method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
-use crate::routing::{AddHandler, Route, RouteInfo, Routes, Serve};
+use crate::routing::{
+    AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
+};
 use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
 type Hook = Box<
@@ -476,6 +478,7 @@ impl App {
             .collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let mut router = router.merge(health.router());
+        let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and
         // future instead of three).
         let fused = stack.fused_layer(Extension(container.clone()), ProblemLayer::new());
@@ -511,6 +514,7 @@ impl App {
             container,
             router,
             routes: table,
+            framework,
             openapi,
             serve,
             draining,
@@ -529,6 +533,54 @@ impl App {
         }
         self.build().await?.run().await
     }
+}
+
+/// The routes Cortex adds to the controllers': health, the OpenAPI document and page (when
+/// enabled), and the static directories.
+fn framework_routes(
+    openapi: &OpenApiConfig,
+    openapi_served: bool,
+    http: &HttpConfig,
+) -> Vec<FrameworkRoute> {
+    let [live, ready] = Health::PATHS;
+    let mut routes = vec![
+        FrameworkRoute::get(live, "liveness", FrameworkOrigin::Health),
+        FrameworkRoute::get(
+            ready,
+            "readiness",
+            FrameworkOrigin::Health,
+        ),
+    ];
+    if openapi_served {
+        routes.push(FrameworkRoute::get(
+            &openapi.path,
+            "OpenAPI document",
+            FrameworkOrigin::OpenApi,
+        ));
+        if !openapi.docs_path.is_empty() {
+            routes.push(FrameworkRoute::get(
+                &openapi.docs_path,
+                "API docs page",
+                FrameworkOrigin::OpenApi,
+            ));
+        }
+    }
+    for mount in &http.static_files {
+        let dir = mount.dir.display();
+        let (path, handler) = if mount.path == "/" {
+            (
+                "/{*path}".to_string(),
+                format!("files of {dir} (paths no route serves)"),
+            )
+        } else {
+            (
+                format!("{}/{{*path}}", mount.path.trim_end_matches('/')),
+                format!("files of {dir}"),
+            )
+        };
+        routes.push(FrameworkRoute::get(path, handler, FrameworkOrigin::Static));
+    }
+    routes
 }
 
 /// Logs where `config` came from, once at startup.
@@ -568,6 +620,7 @@ pub struct Application {
     container: Container,
     router: Router,
     routes: Vec<RouteInfo>,
+    framework: Vec<FrameworkRoute>,
     openapi: Option<Spec>,
     serve: ServeOptions,
     draining: Arc<AtomicBool>,
@@ -594,9 +647,35 @@ impl Application {
         &self.container
     }
 
-    /// The route table, sorted by path.
+    /// The route table of the controllers (and routes added as [`Route`]s), sorted by path.
     pub fn routes(&self) -> &[RouteInfo] {
         &self.routes
+    }
+
+    /// The routes the framework serves next to [`routes`](Self::routes): `/health/live`,
+    /// `/health/ready`, the OpenAPI document and docs page unless disabled, and each
+    /// `[[http.static]]` directory. (Routes of routers merged with [`App::router`] are not known:
+    /// axum does not list them.)
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::routing::FrameworkOrigin;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = App::new().build().await?;
+    /// let paths: Vec<(&str, FrameworkOrigin)> =
+    ///     app.framework_routes().iter().map(|r| (r.path.as_str(), r.origin)).collect();
+    /// assert_eq!(paths, [
+    ///     ("/health/live", FrameworkOrigin::Health),
+    ///     ("/health/ready", FrameworkOrigin::Health),
+    ///     ("/openapi.json", FrameworkOrigin::OpenApi),
+    ///     ("/docs", FrameworkOrigin::OpenApi),
+    /// ]);
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn framework_routes(&self) -> &[FrameworkRoute] {
+        &self.framework
     }
 
     /// The configuration.
