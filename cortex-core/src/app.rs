@@ -545,11 +545,7 @@ fn framework_routes(
     let [live, ready] = Health::PATHS;
     let mut routes = vec![
         FrameworkRoute::get(live, "liveness", FrameworkOrigin::Health),
-        FrameworkRoute::get(
-            ready,
-            "readiness",
-            FrameworkOrigin::Health,
-        ),
+        FrameworkRoute::get(ready, "readiness", FrameworkOrigin::Health),
     ];
     if openapi_served {
         routes.push(FrameworkRoute::get(

@@ -62,7 +62,14 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
 /// The extractors that read the request body, by their last path segment: axum's and Cortex's
 /// `Json`, `Form`, `RawForm`, `Multipart`, `Bytes`, `String`, `Body` and `Request`.
 pub(crate) const BODY_EXTRACTORS: [&str; 8] = [
-    "Json", "Form", "RawForm", "Multipart", "Bytes", "String", "Body", "Request",
+    "Json",
+    "Form",
+    "RawForm",
+    "Multipart",
+    "Bytes",
+    "String",
+    "Body",
+    "Request",
 ];
 
 /// Whether `ty` is a known extractor of the request body: one of [`BODY_EXTRACTORS`], or one

@@ -24,10 +24,15 @@ fn routes_of_todo_as_a_table_and_as_json() {
     let routes = routes.as_array().unwrap();
     // The controllers' six, then health (2) and OpenAPI (2).
     assert_eq!(routes.len(), 10, "{routes:?}");
-    let origins: Vec<&str> = routes.iter().map(|r| r["origin"].as_str().unwrap()).collect();
+    let origins: Vec<&str> = routes
+        .iter()
+        .map(|r| r["origin"].as_str().unwrap())
+        .collect();
     assert_eq!(
         origins,
-        ["app", "app", "app", "app", "app", "app", "health", "health", "openapi", "openapi"]
+        [
+            "app", "app", "app", "app", "app", "app", "health", "health", "openapi", "openapi"
+        ]
     );
     let delete = routes
         .iter()

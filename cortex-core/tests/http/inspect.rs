@@ -130,7 +130,12 @@ async fn the_framework_routes_follow_the_configuration_and_each_one_answers() {
 
     // Each listed route is served: the listing is the app's, not a guess.
     let built = app().build().await.unwrap();
-    for path in ["/health/live", "/health/ready", "/api/spec.json", "/assets/app.css"] {
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/api/spec.json",
+        "/assets/app.css",
+    ] {
         let request = http::Request::get(path)
             .body(axum::body::Body::empty())
             .unwrap();

@@ -29,7 +29,11 @@ fn startup_child_app() {
         app.config().server()?.addr()?;
         Ok(())
     }));
-    std::process::exit(if code == std::process::ExitCode::SUCCESS { 0 } else { 1 });
+    std::process::exit(if code == std::process::ExitCode::SUCCESS {
+        0
+    } else {
+        1
+    });
 }
 
 /// Runs the child app in `dir` with only `vars` (and text logs at `info`) in its environment.
