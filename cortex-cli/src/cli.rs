@@ -61,7 +61,7 @@ pub enum Command {
     )]
     Serve(ServeArgs),
 
-    /// List the app's routes: method, path, handler, guards.
+    /// List every route the app answers: method, path, handler, guards, origin (app or cortex).
     #[command(after_help = "Examples:\n  cortex routes\n  cortex routes --format json")]
     Routes(RoutesArgs),
 

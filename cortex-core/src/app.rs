@@ -30,7 +30,9 @@ use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
 use crate::http::{ProblemLayer, method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
-use crate::routing::{AddHandler, Route, RouteInfo, Routes, Serve};
+use crate::routing::{
+    AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
+};
 use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
 
 type Hook = Box<
@@ -157,9 +159,17 @@ impl App {
     }
 
     /// An app configured from `cortex.toml`, `cortex.{profile}.toml`, `.env` (in dev) and `CORTEX_*`
-    /// variables in the current directory, the profile chosen by `CORTEX_PROFILE`.
+    /// variables in the current directory (or `CORTEX_CONFIG_DIR`), the profile chosen by
+    /// `CORTEX_PROFILE`.
+    ///
+    /// It logs what it loaded: the profile, each file and the names (never the values) of the
+    /// `CORTEX_*` variables applied, and a warning naming the directory when it found no
+    /// `cortex.toml` there, so an app started from the wrong folder does not run on the defaults
+    /// unnoticed.
     pub fn from_config() -> Result<Self, AppError> {
-        Ok(Self::with_config(Config::load()?))
+        let config = Config::load()?;
+        log_loaded(&config);
+        Ok(Self::with_config(config))
     }
 
     /// An app on the given configuration.
@@ -468,6 +478,7 @@ impl App {
             .collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         let mut router = router.merge(health.router());
+        let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and
         // future instead of three).
         let fused = stack.fused_layer(Extension(container.clone()), ProblemLayer::new());
@@ -503,6 +514,7 @@ impl App {
             container,
             router,
             routes: table,
+            framework,
             openapi,
             serve,
             draining,
@@ -523,12 +535,88 @@ impl App {
     }
 }
 
+/// The routes Cortex adds to the controllers': health, the OpenAPI document and page (when
+/// enabled), and the static directories.
+fn framework_routes(
+    openapi: &OpenApiConfig,
+    openapi_served: bool,
+    http: &HttpConfig,
+) -> Vec<FrameworkRoute> {
+    let [live, ready] = Health::PATHS;
+    let mut routes = vec![
+        FrameworkRoute::get(live, "liveness", FrameworkOrigin::Health),
+        FrameworkRoute::get(ready, "readiness", FrameworkOrigin::Health),
+    ];
+    if openapi_served {
+        routes.push(FrameworkRoute::get(
+            &openapi.path,
+            "OpenAPI document",
+            FrameworkOrigin::OpenApi,
+        ));
+        if !openapi.docs_path.is_empty() {
+            routes.push(FrameworkRoute::get(
+                &openapi.docs_path,
+                "API docs page",
+                FrameworkOrigin::OpenApi,
+            ));
+        }
+    }
+    for mount in &http.static_files {
+        let dir = mount.dir.display();
+        let (path, handler) = if mount.path == "/" {
+            (
+                "/{*path}".to_string(),
+                format!("files of {dir} (paths no route serves)"),
+            )
+        } else {
+            (
+                format!("{}/{{*path}}", mount.path.trim_end_matches('/')),
+                format!("files of {dir}"),
+            )
+        };
+        routes.push(FrameworkRoute::get(path, handler, FrameworkOrigin::Static));
+    }
+    routes
+}
+
+/// Logs where `config` came from, once at startup.
+fn log_loaded(config: &Config) {
+    let files: Vec<String> = config
+        .files()
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    tracing::info!(
+        profile = config.profile().as_str(),
+        files = ?files,
+        env_vars = ?config.env_vars(),
+        "configuration loaded: profile `{}`, {} file(s), {} CORTEX_* variable(s)",
+        config.profile(),
+        files.len(),
+        config.env_vars().len(),
+    );
+    if !config.found_cortex_toml() {
+        let dir = config.dir().unwrap_or(std::path::Path::new(""));
+        // `dir` is empty for the current directory: name the directory itself.
+        let shown = std::path::absolute(dir)
+            .or_else(|_| std::env::current_dir())
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| dir.display().to_string());
+        tracing::warn!(
+            dir = %shown,
+            "no cortex.toml in {shown}: the app runs on its built-in defaults (and any cortex.{}.toml and CORTEX_* variables); hint: start it from the app's folder, or set CORTEX_CONFIG_DIR",
+            config.profile(),
+        );
+    }
+}
+
 /// A built application: its router (with every middleware), container and route table.
 pub struct Application {
     config: Config,
     container: Container,
     router: Router,
     routes: Vec<RouteInfo>,
+    framework: Vec<FrameworkRoute>,
     openapi: Option<Spec>,
     serve: ServeOptions,
     draining: Arc<AtomicBool>,
@@ -555,9 +643,35 @@ impl Application {
         &self.container
     }
 
-    /// The route table, sorted by path.
+    /// The route table of the controllers (and routes added as [`Route`]s), sorted by path.
     pub fn routes(&self) -> &[RouteInfo] {
         &self.routes
+    }
+
+    /// The routes the framework serves next to [`routes`](Self::routes): `/health/live`,
+    /// `/health/ready`, the OpenAPI document and docs page unless disabled, and each
+    /// `[[http.static]]` directory. (Routes of routers merged with [`App::router`] are not known:
+    /// axum does not list them.)
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::routing::FrameworkOrigin;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = App::new().build().await?;
+    /// let paths: Vec<(&str, FrameworkOrigin)> =
+    ///     app.framework_routes().iter().map(|r| (r.path.as_str(), r.origin)).collect();
+    /// assert_eq!(paths, [
+    ///     ("/health/live", FrameworkOrigin::Health),
+    ///     ("/health/ready", FrameworkOrigin::Health),
+    ///     ("/openapi.json", FrameworkOrigin::OpenApi),
+    ///     ("/docs", FrameworkOrigin::OpenApi),
+    /// ]);
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn framework_routes(&self) -> &[FrameworkRoute] {
+        &self.framework
     }
 
     /// The configuration.
@@ -631,7 +745,8 @@ impl Application {
         };
         // The singletons' OnReady hooks, then the app's own closures; a failure stops the app.
         if let Err(e) = running.ready().await {
-            tracing::error!(error = %e, "the app failed to become ready: shutting down");
+            // The error itself is returned (and `#[cortex::main]` prints it once).
+            tracing::warn!("the app failed to become ready: shutting down");
             if let Err(shutdown) = running.shutdown().await {
                 tracing::error!(error = %shutdown, "shutdown after the failed start failed too");
             }

@@ -9,7 +9,7 @@
 //!
 //! | `CORTEX_INSPECT` | prints |
 //! | --- | --- |
-//! | `routes` | the route table as JSON: `[{"method", "path", "handler", "guards", "controller"}]` |
+//! | `routes` | every route as JSON: `[{"method", "path", "handler", "guards", "controller", "origin"}]`, the controllers' (`"origin": "app"`) then the framework's (`health`, `openapi`, `static`) |
 //! | `graph` | the dependency-injection graph as JSON ([`cortex_di::Graph::to_json_pretty`]) |
 //! | `graph:mermaid` | the graph as a Mermaid flowchart |
 //! | `graph:dot` | the graph in Graphviz DOT |
@@ -100,7 +100,9 @@ impl Inspect {
     ///
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let app = App::new().build().await?;
-    /// assert_eq!(Inspect::Routes.render(&app)?, "[]\n");
+    /// let routes: serde_json::Value = serde_json::from_str(&Inspect::Routes.render(&app)?).unwrap();
+    /// assert_eq!(routes[0]["path"], "/health/live");
+    /// assert_eq!(routes[0]["origin"], "health");
     /// assert!(Inspect::GraphDot.render(&app)?.starts_with("digraph cortex {"));
     /// # Ok::<_, cortex_core::AppError>(())
     /// # }).unwrap();
@@ -108,20 +110,26 @@ impl Inspect {
     pub fn render(self, app: &Application) -> Result<String, AppError> {
         let mut out = match self {
             Inspect::Routes => {
-                let rows: Vec<RouteRow<'_>> = app
-                    .routes()
-                    .iter()
-                    .map(|r| RouteRow {
-                        method: &r.method,
-                        path: &r.path,
-                        handler: &r.handler,
-                        guards: &r.guards,
-                        controller: r
-                            .handler
-                            .rsplit_once("::")
-                            .map(|(controller, _)| controller),
-                    })
-                    .collect();
+                let own = app.routes().iter().map(|r| RouteRow {
+                    method: &r.method,
+                    path: &r.path,
+                    handler: &r.handler,
+                    guards: &r.guards,
+                    controller: r
+                        .handler
+                        .rsplit_once("::")
+                        .map(|(controller, _)| controller),
+                    origin: "app",
+                });
+                let framework = app.framework_routes().iter().map(|r| RouteRow {
+                    method: &r.method,
+                    path: &r.path,
+                    handler: &r.handler,
+                    guards: &[],
+                    controller: None,
+                    origin: r.origin.as_str(),
+                });
+                let rows: Vec<RouteRow<'_>> = own.chain(framework).collect();
                 serde_json::to_string_pretty(&rows)
                     .map_err(|e| AppError::Inspect(format!("cannot write the route table: {e}")))?
             }
@@ -181,6 +189,8 @@ struct RouteRow<'a> {
     guards: &'a [String],
     /// The controller type, as the handler names it.
     controller: Option<&'a str>,
+    /// `app` for the controllers' routes, else the part of Cortex that serves it.
+    origin: &'a str,
 }
 
 /// Prints `request`'s document for `app` on stdout.

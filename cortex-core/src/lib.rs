@@ -58,7 +58,8 @@ pub mod __private {
             match self {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!(error = %e, "exiting");
+                    // One line, not a log event as well: the log is on stderr too, so the error
+                    // would show twice.
                     eprintln!("error: {e}");
                     std::process::ExitCode::FAILURE
                 }

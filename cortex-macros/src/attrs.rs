@@ -451,22 +451,43 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance.
+/// A stricter [`suggest`], for names that may belong to someone else (attributes of other
+/// crates): only one edit away from a short candidate (`gte` for `get`), two from a candidate of
+/// five letters or more (`midleware`), never an exact match.
+pub(crate) fn suggest_typo<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .filter(|c| **c != word)
+        .map(|c| (distance(&lower, c), *c))
+        .filter(|(d, c)| *d <= if c.len() < 5 { 1 } else { 2 })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance where swapping two neighbouring letters counts as one edit (optimal string
+/// alignment), so `gte` is one edit from `get`.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let next = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
+    // Three rows: two back (for swaps), the previous one and the current one.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        row[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (prev[j - 1] + cost).min(prev[j] + 1).min(row[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            row[j] = best;
         }
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut row);
     }
-    row[b.len()]
+    prev[b.len()]
 }
 
 /// How a field or argument is filled when it is not a dependency.
@@ -928,5 +949,21 @@ mod tests {
         assert_eq!(suggest("Lazy", &["scope", "lazy"]), Some("lazy"));
         assert_eq!(suggest("frobnicate", &["scope", "lazy"]), None);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("gte", "get"), 1, "a swap is one edit");
+        assert_eq!(distance("", "get"), 3);
+    }
+
+    #[test]
+    fn typo_suggestions_are_stricter_for_short_names() {
+        let verbs = ["get", "post", "put", "delete", "middleware"];
+        assert_eq!(suggest_typo("gte", &verbs), Some("get"));
+        assert_eq!(suggest_typo("GET", &verbs), Some("get"));
+        assert_eq!(suggest_typo("pots", &verbs), Some("post"));
+        assert_eq!(suggest_typo("delet", &verbs), Some("delete"));
+        assert_eq!(suggest_typo("midleware", &verbs), Some("middleware"));
+        // Two edits from a short name, or the name itself: not a typo.
+        assert_eq!(suggest_typo("test", &verbs), None);
+        assert_eq!(suggest_typo("get", &verbs), None);
+        assert_eq!(suggest_typo("cfg", &verbs), None);
     }
 }

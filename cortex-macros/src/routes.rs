@@ -108,8 +108,85 @@ fn route_attr_name(attr: &syn::Attribute) -> Option<String> {
     (METHODS.contains(&ident.as_str()) || ident == "route").then_some(ident)
 }
 
+/// The attributes `#[routes]` reads on a method.
+const ROUTE_ATTRIBUTES: [&str; 11] = [
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "trace",
+    "route",
+    "guard",
+    "middleware",
+];
+
+/// Rust's own attributes that may sit on a method, never taken for a misspelled route attribute.
+const BUILTIN_ATTRIBUTES: [&str; 20] = [
+    "allow",
+    "cfg",
+    "cfg_attr",
+    "cold",
+    "deny",
+    "deprecated",
+    "doc",
+    "expect",
+    "forbid",
+    "ignore",
+    "inline",
+    "must_use",
+    "no_mangle",
+    "path",
+    "should_panic",
+    "target_feature",
+    "test",
+    "track_caller",
+    "unsafe",
+    "warn",
+];
+
+/// The route attribute that `attr` misspells (`#[gte("/")]`, `#[GET("/")]`, `#[gaurd(..)]`), if
+/// it is a one-word attribute that is a small edit away from one. Other attributes (`#[doc]`,
+/// `#[tracing::instrument]`, `#[instrument]`) pass through to rustc.
+fn misspelled_route_attr(attr: &syn::Attribute) -> Option<&'static str> {
+    if matches!(attr.meta, syn::Meta::NameValue(_)) {
+        return None;
+    }
+    let name = attr.path().get_ident()?.to_string();
+    if BUILTIN_ATTRIBUTES.contains(&name.as_str()) {
+        return None;
+    }
+    crate::attrs::suggest_typo(&name, &ROUTE_ATTRIBUTES)
+}
+
+/// Reports and removes the misspelled route attributes of a method (so rustc does not add
+/// "cannot find attribute" to the error that names the attribute meant).
+fn take_misspelled_attrs(f: &mut ImplItemFn, errors: &mut Errors) {
+    f.attrs.retain(|attr| {
+        let Some(meant) = misspelled_route_attr(attr) else {
+            return true;
+        };
+        let written = attr.path().get_ident().expect("a one-word attribute");
+        let args = match &attr.meta {
+            syn::Meta::List(list) => format!("({})", types::shown(&list.tokens)),
+            _ => String::new(),
+        };
+        errors.at(
+            attr.path(),
+            format!(
+                "unknown attribute `#[{written}]` on a route method; hint: did you mean `#[{meant}{args}]`? (#[routes] reads {})",
+                ROUTE_ATTRIBUTES.map(|a| format!("#[{a}]")).join(", ")
+            ),
+        );
+        false
+    });
+}
+
 /// Reads a method's route attribute (and removes it, with its guards and middleware).
 fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
+    take_misspelled_attrs(f, errors);
     let route_attrs: Vec<syn::Attribute> = f
         .attrs
         .iter()
@@ -170,6 +247,7 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
     if args.len() > 16 {
         errors.at(&sig.inputs, "a route handler takes at most 16 extractors");
     }
+    check_body_last(sig, errors);
     let output = match &sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
@@ -188,6 +266,65 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         output,
         docs,
     })
+}
+
+/// Reports a known body extractor (`Json<T>`, `Form<T>`, `String`, ..., see
+/// [`types::BODY_EXTRACTORS`]) that is not the last argument, or two of them: the body can be read
+/// once, after every other argument is extracted from the request head.
+fn check_body_last(sig: &syn::Signature, errors: &mut Errors) {
+    let typed: Vec<&syn::PatType> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(pat) => Some(pat),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let body: Vec<usize> = (0..typed.len())
+        .filter(|i| types::is_body_extractor(&typed[*i].ty))
+        .collect();
+    let Some((&last_body, earlier)) = body.split_last() else {
+        return;
+    };
+    let shown_arg =
+        |pat: &syn::PatType| format!("{}: {}", types::shown(&pat.pat), types::shown(&pat.ty));
+    for &i in earlier {
+        errors.at(
+            typed[i],
+            format!(
+                "`{}` and `{}` both read the request body, which can be read only once; hint: keep one of them, as the last argument",
+                types::shown(&typed[i].ty),
+                types::shown(&typed[last_body].ty),
+            ),
+        );
+    }
+    if earlier.is_empty() && last_body + 1 != typed.len() {
+        let mut order: Vec<String> = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Receiver(r) => Some(types::shown(r)),
+                FnArg::Typed(_) => None,
+            })
+            .collect();
+        order.extend(
+            typed
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != last_body)
+                .map(|(_, pat)| shown_arg(pat)),
+        );
+        order.push(shown_arg(typed[last_body]));
+        errors.at(
+            typed[last_body],
+            format!(
+                "`{}` reads the request body, so it must be the last argument: the arguments before it are extracted from the request head first; hint: move it to the end: `fn {}({})`",
+                types::shown(&typed[last_body].ty),
+                sig.ident,
+                order.join(", "),
+            ),
+        );
+    }
 }
 
 /// The text of a `/// line` (`#[doc = "..."]`).
@@ -664,6 +801,75 @@ mod tests {
             error_of(quote! { impl U { #[route(FETCH, "/")] async fn a(&self) {} } })
                 .contains("unknown HTTP method `FETCH`")
         );
+    }
+
+    #[test]
+    fn a_body_extractor_before_another_argument_is_an_error_naming_the_order() {
+        let e = error_of(quote! { impl U {
+            #[post("/{id}")]
+            async fn create(&self, Json(user): Json<NewUser>, Path(id): Path<u32>) {}
+        } });
+        assert_eq!(
+            e,
+            "`Json<NewUser>` reads the request body, so it must be the last argument: the arguments before it are extracted from the request head first; hint: move it to the end: `fn create(&self, Path(id): Path<u32>, Json(user): Json<NewUser>)`"
+        );
+        let e = error_of(quote! { impl U {
+            #[post("/")]
+            async fn create(&self, body: String, form: Valid<Form<New>>) {}
+        } });
+        assert!(
+            e.contains("`String` and `Valid<Form<New>>` both read the request body"),
+            "{e}"
+        );
+        // Last, it is fine; an unknown type is left to rustc.
+        expanded(quote! { impl U {
+            #[post("/{id}")]
+            async fn create(&self, Path(id): Path<u32>, body: Valid<Json<NewUser>>) {}
+            #[post("/raw")]
+            async fn raw(&self, body: MyBody, Path(id): Path<u32>) {}
+        } });
+    }
+
+    #[test]
+    fn a_misspelled_route_attribute_suggests_the_one_meant() {
+        let e = error_of(quote! { impl U { #[gte("/json")] async fn json(&self) {} } });
+        assert!(
+            e.starts_with(
+                "unknown attribute `#[gte]` on a route method; hint: did you mean `#[get(\"/json\")]`?"
+            ),
+            "{e}"
+        );
+        let e = error_of(quote! { impl U { #[get("/")] #[gaurd(Admin)] async fn a(&self) {} } });
+        assert!(e.contains("did you mean `#[guard(Admin)]`?"), "{e}");
+        let e = error_of(quote! { impl U { #[POST] async fn a(&self) {} } });
+        assert!(e.contains("did you mean `#[post]`?"), "{e}");
+    }
+
+    #[test]
+    fn foreign_attributes_pass_through() {
+        let out = expanded(quote! { impl U {
+            #[get("/")]
+            #[doc = "Lists."]
+            #[allow(unused)]
+            #[cfg(all())]
+            #[inline]
+            #[tracing::instrument]
+            #[instrument(skip(self))]
+            #[test]
+            async fn list(&self) {}
+            #[deny(warnings)]
+            #[path]
+            fn helper(&self) {}
+        } });
+        for kept in [
+            "# [allow (unused)]",
+            "# [tracing :: instrument]",
+            "# [instrument (skip (self))]",
+            "# [test]",
+            "# [path]",
+        ] {
+            assert!(out.contains(kept), "{kept} in {out}");
+        }
     }
 
     #[test]

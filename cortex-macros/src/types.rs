@@ -59,6 +59,44 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
     single_arg(ty, "Option")
 }
 
+/// The extractors that read the request body, by their last path segment: axum's and Cortex's
+/// `Json`, `Form`, `RawForm`, `Multipart`, `Bytes`, `String`, `Body` and `Request`.
+pub(crate) const BODY_EXTRACTORS: [&str; 8] = [
+    "Json",
+    "Form",
+    "RawForm",
+    "Multipart",
+    "Bytes",
+    "String",
+    "Body",
+    "Request",
+];
+
+/// Whether `ty` is a known extractor of the request body: one of [`BODY_EXTRACTORS`], or one
+/// wrapped in `Valid<..>`, `Option<..>` or `Result<.., _>` (`Valid<Json<T>>`). Other types may
+/// read the body too; they are left to rustc's error.
+pub(crate) fn is_body_extractor(ty: &Type) -> bool {
+    let Type::Path(path) = unwrap(ty) else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return false;
+    }
+    let name = last.ident.to_string();
+    if BODY_EXTRACTORS.contains(&name.as_str()) {
+        return true;
+    }
+    match name.as_str() {
+        "Valid" | "Option" | "Result" => args_of(ty, &name)
+            .and_then(|args| args.first().copied())
+            .is_some_and(is_body_extractor),
+        _ => false,
+    }
+}
+
 /// Whether `ty` is a trait object (`dyn Trait`, `dyn Trait + Send`).
 pub(crate) fn is_trait_object(ty: &Type) -> bool {
     matches!(unwrap(ty), Type::TraitObject(_))
@@ -117,6 +155,32 @@ mod tests {
             .and_then(inject_inner)
             .expect("optional dependency");
         assert!(is_trait_object(inner));
+    }
+
+    #[test]
+    fn body_extractors_are_recognised_by_their_last_segment_and_through_wrappers() {
+        let body: [Type; 7] = [
+            parse_quote!(Json<NewUser>),
+            parse_quote!(axum::extract::Form<Login>),
+            parse_quote!(String),
+            parse_quote!(bytes::Bytes),
+            parse_quote!(Valid<Json<NewUser>>),
+            parse_quote!(Option<Json<Patch>>),
+            parse_quote!(Result<Json<NewUser>, JsonRejection>),
+        ];
+        for ty in &body {
+            assert!(is_body_extractor(ty), "{}", shown(ty));
+        }
+        let head: [Type; 5] = [
+            parse_quote!(Path<String>),
+            parse_quote!(Query<Filter>),
+            parse_quote!(Inject<Repo>),
+            parse_quote!(Valid<Query<Filter>>),
+            parse_quote!(Option<HeaderMap>),
+        ];
+        for ty in &head {
+            assert!(!is_body_extractor(ty), "{}", shown(ty));
+        }
     }
 
     #[test]

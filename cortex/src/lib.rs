@@ -40,6 +40,10 @@
 //! | [`openapi`] | the OpenAPI 3.1 document built from the routes, served at `/openapi.json` and `/docs` |
 //! | [`logging`] | the `tracing` subscriber `#[cortex::main]` installs: readable in dev, JSON lines in prod |
 //! | [`testing`] | the whole app in a test: in-process requests, assertions that show the body |
+//! | [`tokio`], [`tracing`] | the runtime and the logging Cortex uses, for `sleep`, `spawn`, `info!` |
+//!
+//! An app's `Cargo.toml` needs `cortex`, and `serde` and `validator` with their `derive` features
+//! for the derives on its own types; the guide's introduction lists what `cortex new` writes.
 //!
 //! The attribute macros: [`macro@injectable`] and [`macro@provider`] (providers),
 //! [`macro@controller`] and [`macro@routes`] (HTTP), [`macro@main`] (`#[cortex::main]`).
@@ -69,6 +73,25 @@ pub use cortex_core::{
 };
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes};
+
+/// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
+/// `cortex::tokio::time::sleep` and `cortex::tokio::spawn` need no dependency of the app's own.
+///
+/// ```
+/// # #[cortex::tokio::main(crate = "cortex::tokio", flavor = "current_thread")]
+/// # async fn main() {
+/// cortex::tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+/// # }
+/// ```
+pub use tokio;
+
+/// The `tracing` Cortex logs with: `cortex::tracing::info!(..)` logs through the subscriber
+/// `#[cortex::main]` installs, without a dependency of the app's own.
+///
+/// ```
+/// cortex::tracing::info!(user = 7, "signed in");
+/// ```
+pub use tracing;
 
 /// The error an app's `main` returns: configuration, container, routes, hooks, I/O.
 pub type Error = cortex_core::AppError;

@@ -1,6 +1,7 @@
 //! `cortex routes` and `cortex graph`: build the app, run its binary in inspection mode
 //! (`CORTEX_INSPECT=routes|graph|graph:mermaid|graph:dot`, see `cortex_core::inspect`), and print
-//! what it reports.
+//! what it reports. `cortex routes` lists every route the app answers, its controllers' (`app`)
+//! and the framework's (`cortex (health)`, `cortex (openapi)`, `cortex (static)`).
 //!
 //! The binary runs in the app's folder (so it reads the same `cortex*.toml` as `cortex serve`)
 //! with `CORTEX_PORT=0` and `CORTEX_HOST=127.0.0.1`, so that an app too old to know inspection
@@ -39,7 +40,7 @@ pub fn routes(args: RoutesArgs, ui: &Ui) -> Result<()> {
             json
         }
         RoutesFormat::Table => {
-            if routes.is_empty() {
+            if !routes.iter().any(Route::is_app) {
                 ui.note(format!("`{}` has no controller routes", project.name()));
             }
             routes_table(&routes)
@@ -83,6 +84,25 @@ struct Route {
     guards: Vec<String>,
     #[serde(default)]
     controller: Option<String>,
+    /// `app`, or the part of Cortex that serves it (`health`, `openapi`, `static`); absent from
+    /// apps on a Cortex that listed only the controllers' routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+}
+
+impl Route {
+    /// Whether the app's own code serves it (not the framework).
+    fn is_app(&self) -> bool {
+        self.origin.as_deref().is_none_or(|o| o == "app")
+    }
+
+    /// The ORIGIN column: `app`, or `cortex (health)`.
+    fn origin_column(&self) -> String {
+        match self.origin.as_deref() {
+            None | Some("app") => "app".to_string(),
+            Some(part) => format!("cortex ({part})"),
+        }
+    }
 }
 
 /// The dependency graph as `CORTEX_INSPECT=graph` reports it (the fields the text form shows).
@@ -114,9 +134,9 @@ struct Dependency {
     provider: Option<usize>,
 }
 
-/// `METHOD PATH HANDLER GUARDS`, aligned, without trailing spaces.
+/// `METHOD PATH HANDLER GUARDS ORIGIN`, aligned, without trailing spaces.
 fn routes_table(routes: &[Route]) -> String {
-    let rows: Vec<[String; 4]> = routes
+    let rows: Vec<[String; 5]> = routes
         .iter()
         .map(|r| {
             [
@@ -128,11 +148,12 @@ fn routes_table(routes: &[Route]) -> String {
                 } else {
                     r.guards.join(", ")
                 },
+                r.origin_column(),
             ]
         })
         .collect();
-    let header = ["METHOD", "PATH", "HANDLER", "GUARDS"].map(String::from);
-    let mut widths = [0; 4];
+    let header = ["METHOD", "PATH", "HANDLER", "GUARDS", "ORIGIN"].map(String::from);
+    let mut widths = [0; 5];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -355,11 +376,16 @@ mod tests {
             handler: handler.into(),
             guards: guards.iter().map(|g| g.to_string()).collect(),
             controller: None,
+            origin: Some("app".into()),
         }
     }
 
     #[test]
     fn the_table_is_aligned_without_trailing_spaces() {
+        let mut health = route("GET", "/health/live", "liveness", &[]);
+        health.origin = Some("health".into());
+        let mut old = route("GET", "/old", "OldController::list", &[]);
+        old.origin = None;
         let table = routes_table(&[
             route("GET", "/todos", "TodoController::list", &[]),
             route(
@@ -368,13 +394,25 @@ mod tests {
                 "TodoController::delete",
                 &["ApiKey", "Admin"],
             ),
+            old,
+            health,
         ]);
         assert_eq!(
             table,
-            "METHOD  PATH         HANDLER                 GUARDS\n\
-             GET     /todos       TodoController::list    -\n\
-             DELETE  /todos/{id}  TodoController::delete  ApiKey, Admin\n"
+            "METHOD  PATH          HANDLER                 GUARDS         ORIGIN\n\
+             GET     /todos        TodoController::list    -              app\n\
+             DELETE  /todos/{id}   TodoController::delete  ApiKey, Admin  app\n\
+             GET     /old          OldController::list     -              app\n\
+             GET     /health/live  liveness                -              cortex (health)\n"
         );
+    }
+
+    #[test]
+    fn framework_routes_are_not_the_apps() {
+        let mut health = route("GET", "/health/live", "liveness", &[]);
+        health.origin = Some("health".into());
+        assert!(!health.is_app());
+        assert!(route("GET", "/", "Home::index", &[]).is_app());
     }
 
     #[test]

@@ -22,7 +22,18 @@ fn routes_of_todo_as_a_table_and_as_json() {
     assert!(output.status.success(), "{}", stderr(&output));
     let routes: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let routes = routes.as_array().unwrap();
-    assert_eq!(routes.len(), 6, "{routes:?}");
+    // The controllers' six, then health (2) and OpenAPI (2).
+    assert_eq!(routes.len(), 10, "{routes:?}");
+    let origins: Vec<&str> = routes
+        .iter()
+        .map(|r| r["origin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            "app", "app", "app", "app", "app", "app", "health", "health", "openapi", "openapi"
+        ]
+    );
     let delete = routes
         .iter()
         .find(|r| r["method"] == "DELETE")

@@ -229,6 +229,7 @@ impl ConfigBuilder {
         };
         let mut layers = Layers::default();
         let mut files = Vec::new();
+        let mut env_vars = Vec::new();
 
         for defaults in self.defaults {
             let table = match defaults {
@@ -286,6 +287,7 @@ impl ConfigBuilder {
                     &mut layers,
                     vars.into_iter().map(|(k, v)| (k.into(), v.into())),
                     origin,
+                    &mut env_vars,
                 )
                 .map_err(|e| match e {
                     ConfigError::BadEnv { var, problem } => ConfigError::BadEnv {
@@ -297,15 +299,22 @@ impl ConfigBuilder {
                 files.push(path.clone());
             }
         }
-        apply_env(&mut layers, env, |var| Origin::Env {
-            var: var.to_string(),
-        })?;
+        apply_env(
+            &mut layers,
+            env,
+            |var| Origin::Env {
+                var: var.to_string(),
+            },
+            &mut env_vars,
+        )?;
 
         Ok(Config {
             inner: Arc::new(Inner {
                 layers,
                 profile,
                 files,
+                dir: Some(dir),
+                env_vars,
             }),
         })
     }
@@ -392,13 +401,14 @@ fn parse_dotenv(text: &str, path: &Path) -> Result<Vec<(String, String)>, Config
     Ok(vars)
 }
 
-/// Sets the key of every `CORTEX_*` variable. Aliases (`CORTEX_HOST`, `CORTEX_PORT`) go last,
-/// so they win over the long form; two other variables naming one key, or one naming a key
-/// inside another's value, are an error.
+/// Sets the key of every `CORTEX_*` variable, adding each one's name to `applied`. Aliases
+/// (`CORTEX_HOST`, `CORTEX_PORT`) go last, so they win over the long form; two other variables
+/// naming one key, or one naming a key inside another's value, are an error.
 fn apply_env(
     layers: &mut Layers,
     vars: impl IntoIterator<Item = (OsString, OsString)>,
     origin: impl Fn(&str) -> Origin,
+    applied: &mut Vec<String>,
 ) -> Result<(), ConfigError> {
     let mut keyed: Vec<(bool, String, Vec<String>, String)> = Vec::new();
     for (name, value) in vars {
@@ -474,6 +484,7 @@ fn apply_env(
         if typed {
             layers.raw.insert(path.join("."), raw);
         }
+        applied.push(name);
     }
     Ok(())
 }

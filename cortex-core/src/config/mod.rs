@@ -100,6 +100,10 @@ struct Inner {
     layers: Layers,
     profile: Profile,
     files: Vec<PathBuf>,
+    /// The directory searched for `cortex.toml`; `None` for [`Config::from_toml`].
+    dir: Option<PathBuf>,
+    /// The names of the `CORTEX_*` variables applied, in order.
+    env_vars: Vec<String>,
 }
 
 impl Config {
@@ -150,6 +154,8 @@ impl Config {
                 layers,
                 profile: Profile::DEV,
                 files: Vec::new(),
+                dir: None,
+                env_vars: Vec::new(),
             }),
         })
     }
@@ -177,6 +183,59 @@ impl Config {
     /// ```
     pub fn files(&self) -> &[PathBuf] {
         &self.inner.files
+    }
+
+    /// The directory searched for `cortex.toml`, `cortex.{profile}.toml` and `.env` (empty: the
+    /// current directory); `None` for a configuration made by [`from_toml`](Self::from_toml).
+    ///
+    /// ```
+    /// use cortex_core::config::Config;
+    /// let dir = tempfile::tempdir()?;
+    /// let config = Config::builder().dir(dir.path()).env_vars::<_, &str, &str>([]).load()?;
+    /// assert_eq!(config.dir(), Some(dir.path()));
+    /// assert_eq!(Config::from_toml("")?.dir(), None);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn dir(&self) -> Option<&std::path::Path> {
+        self.inner.dir.as_deref()
+    }
+
+    /// Whether `cortex.toml` was found in [`dir`](Self::dir): without it, an app runs on its
+    /// built-in defaults (and whatever the profile's file and the variables set).
+    ///
+    /// ```
+    /// use cortex_core::config::Config;
+    /// let dir = tempfile::tempdir()?;
+    /// let load = || Config::builder().dir(dir.path()).env_vars::<_, &str, &str>([]).load();
+    /// assert!(!load()?.found_cortex_toml());
+    /// std::fs::write(dir.path().join("cortex.toml"), "")?;
+    /// assert!(load()?.found_cortex_toml());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn found_cortex_toml(&self) -> bool {
+        self.inner
+            .dir
+            .as_ref()
+            .is_some_and(|dir| self.inner.files.contains(&dir.join("cortex.toml")))
+    }
+
+    /// The names of the `CORTEX_*` variables that set values, from the environment and from
+    /// `.env`, in the order they were applied — names only: values may be secrets.
+    /// `CORTEX_PROFILE`, `CORTEX_CONFIG_DIR` and the other [`RESERVED_ENV_VARS`] set no value and
+    /// are not listed.
+    ///
+    /// ```
+    /// use cortex_core::config::Config;
+    /// let dir = tempfile::tempdir()?;
+    /// let config = Config::builder()
+    ///     .dir(dir.path())
+    ///     .env_vars([("CORTEX_PORT", "8080"), ("CORTEX_PROFILE", "test"), ("HOME", "/root")])
+    ///     .load()?;
+    /// assert_eq!(config.env_vars(), ["CORTEX_PORT"]);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn env_vars(&self) -> &[String] {
+        &self.inner.env_vars
     }
 
     /// Reads the value at a dotted key (`""` is the whole configuration) as `T`.

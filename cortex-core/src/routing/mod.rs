@@ -110,6 +110,65 @@ impl fmt::Display for RouteInfo {
     }
 }
 
+/// Which part of Cortex serves a [`FrameworkRoute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum FrameworkOrigin {
+    /// `/health/live` and `/health/ready` ([`Health`](crate::health::Health)).
+    Health,
+    /// The OpenAPI document and its docs page (`[openapi] path` and `docs_path`).
+    OpenApi,
+    /// A `[[http.static]]` directory.
+    Static,
+}
+
+impl FrameworkOrigin {
+    /// `health`, `openapi` or `static`, as `CORTEX_INSPECT=routes` writes it.
+    ///
+    /// ```
+    /// assert_eq!(cortex_core::routing::FrameworkOrigin::OpenApi.as_str(), "openapi");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameworkOrigin::Health => "health",
+            FrameworkOrigin::OpenApi => "openapi",
+            FrameworkOrigin::Static => "static",
+        }
+    }
+}
+
+/// A route the framework adds next to the controllers' (which are
+/// [`Application::routes`](crate::Application::routes)): health, OpenAPI, static files. Listed by
+/// [`Application::framework_routes`](crate::Application::framework_routes) and `cortex routes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FrameworkRoute {
+    /// The HTTP method (`GET`; `HEAD` is answered too).
+    pub method: String,
+    /// The path, in axum's syntax (`/assets/{*path}` for a static directory).
+    pub path: String,
+    /// What answers it, for people: `liveness`, `OpenAPI document`, `files of public`, ...
+    pub handler: String,
+    /// Which part of Cortex serves it.
+    pub origin: FrameworkOrigin,
+}
+
+impl FrameworkRoute {
+    pub(crate) fn get(
+        path: impl Into<String>,
+        handler: impl Into<String>,
+        origin: FrameworkOrigin,
+    ) -> Self {
+        FrameworkRoute {
+            method: "GET".to_string(),
+            path: path.into(),
+            handler: handler.into(),
+            origin,
+        }
+    }
+}
+
 impl Route {
     /// A route for `method` at `path` (already joined with the prefix) served by `router`.
     pub fn new(

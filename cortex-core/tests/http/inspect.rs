@@ -80,8 +80,12 @@ async fn routes_are_printed_as_json_without_running_start_hooks() {
     assert_eq!(
         routes,
         serde_json::json!([
-            {"method": "GET", "path": "/books", "handler": "BookController::list", "guards": [], "controller": "BookController"},
-            {"method": "POST", "path": "/books", "handler": "BookController::create", "guards": ["Staff"], "controller": "BookController"},
+            {"method": "GET", "path": "/books", "handler": "BookController::list", "guards": [], "controller": "BookController", "origin": "app"},
+            {"method": "POST", "path": "/books", "handler": "BookController::create", "guards": ["Staff"], "controller": "BookController", "origin": "app"},
+            {"method": "GET", "path": "/health/live", "handler": "liveness", "guards": [], "controller": null, "origin": "health"},
+            {"method": "GET", "path": "/health/ready", "handler": "readiness", "guards": [], "controller": null, "origin": "health"},
+            {"method": "GET", "path": "/openapi.json", "handler": "OpenAPI document", "guards": [], "controller": null, "origin": "openapi"},
+            {"method": "GET", "path": "/docs", "handler": "API docs page", "guards": [], "controller": null, "origin": "openapi"},
         ])
     );
     assert_eq!(closure.load(Ordering::SeqCst), 0, "on_start closure ran");
@@ -90,6 +94,60 @@ async fn routes_are_printed_as_json_without_running_start_hooks() {
     // Built normally, the same app fails in its start hooks: inspection really skipped them.
     let err = app(closure.clone()).build().await.err().unwrap();
     assert!(err.to_string().contains("database"), "{err}");
+}
+
+#[tokio::test]
+async fn the_framework_routes_follow_the_configuration_and_each_one_answers() {
+    let assets = tempfile::tempdir().unwrap();
+    std::fs::write(assets.path().join("app.css"), "body {}").unwrap();
+    let toml = format!(
+        "[openapi]\npath = \"/api/spec.json\"\ndocs_path = \"\"\n\n[[http.static]]\npath = \"/assets\"\ndir = {:?}\n",
+        assets.path().display().to_string()
+    );
+    let app = || App::with_config(cortex_core::config::Config::from_toml(&toml).unwrap());
+    let out = inspect_app(app(), "routes").await.unwrap();
+    let routes: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let listed: Vec<(String, String)> = routes
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["origin"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("/health/live", "health"),
+        ("/health/ready", "health"),
+        ("/api/spec.json", "openapi"),
+        ("/assets/{*path}", "static"),
+    ];
+    assert_eq!(
+        listed,
+        expected.map(|(p, o)| (p.to_string(), o.to_string())),
+        "{out}"
+    );
+
+    // Each listed route is served: the listing is the app's, not a guess.
+    let built = app().build().await.unwrap();
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/api/spec.json",
+        "/assets/app.css",
+    ] {
+        let request = http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(built.router(), request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), http::StatusCode::OK, "{path}");
+    }
+
+    let off = cortex_core::config::Config::from_toml("[openapi]\nenabled = false").unwrap();
+    let out = inspect_app(App::with_config(off), "routes").await.unwrap();
+    assert!(!out.contains("openapi"), "{out}");
 }
 
 #[tokio::test]

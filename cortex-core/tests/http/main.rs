@@ -8,4 +8,5 @@ mod inspect;
 mod middleware;
 mod openapi;
 mod server;
+mod startup;
 mod testing;

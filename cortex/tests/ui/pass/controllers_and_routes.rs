@@ -88,7 +88,10 @@ impl UserController {
         "chunks"
     }
 
+    // Attributes of Rust and other crates pass through `#[routes]`, even near a route's name.
     #[get("/ping")]
+    #[allow(clippy::unused_async)]
+    #[doc(alias = "pong")]
     async fn ping() -> &'static str {
         "pong"
     }
@@ -98,6 +101,8 @@ impl UserController {
         http::StatusCode::NO_CONTENT
     }
 
+    #[must_use]
+    #[deny(warnings)]
     fn helper(&self) -> u32 {
         7
     }
