@@ -728,6 +728,10 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
 mod tests {
     use super::*;
 
+    fn expanded(item: TokenStream) -> String {
+        try_expand(TokenStream::new(), item).unwrap().to_string()
+    }
+
     fn error_of(item: TokenStream) -> String {
         try_expand(TokenStream::new(), item)
             .expect_err("an error")
