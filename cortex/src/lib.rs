@@ -58,7 +58,7 @@ pub use cortex_core::{
     server, testing,
 };
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
-pub use cortex_macros::{controller, main, routes};
+pub use cortex_macros::{controller, main, routes, schema_rules};
 
 /// The error an app's `main` returns: configuration, container, routes, hooks, I/O.
 pub type Error = cortex_core::AppError;
@@ -75,16 +75,19 @@ pub mod __private {
 /// What most applications need, in one import.
 pub mod prelude {
     pub use cortex_core::health::HealthCheck;
+    // `utoipa` itself too: the code `#[derive(ToSchema)]` generates names `utoipa::..`, so an app
+    // that depends on `cortex` alone derives with this import and nothing else.
     pub use cortex_core::http::{
         Created, Form, HttpError, HttpResultExt, Json, NoContent, Path, Query, Valid,
     };
+    pub use cortex_core::openapi::{IntoParams, ToSchema, utoipa};
     pub use cortex_core::routing::{Guard, GuardFuture};
     pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
         BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
         OnStart, Provider, RequestScope, Scope, injectable, provider,
     };
-    pub use cortex_macros::{controller, routes};
+    pub use cortex_macros::{controller, routes, schema_rules};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.
