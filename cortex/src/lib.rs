@@ -102,6 +102,9 @@ mod guide {
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;
 
+    #[doc = include_str!("../../docs/src/openapi.md")]
+    struct OpenApi;
+
     #[doc = include_str!("../../docs/src/server.md")]
     struct Server;
 
