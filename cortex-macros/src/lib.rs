@@ -46,6 +46,7 @@ mod main_fn;
 mod provider_fn;
 mod registration;
 mod routes;
+mod schema_rules;
 mod slot;
 mod types;
 
@@ -266,4 +267,44 @@ pub fn routes(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     main_fn::expand(attr.into(), item.into()).into()
+}
+
+/// Writes each field's `validator` rules and the exact bounds of its integer type into the
+/// OpenAPI schema that utoipa's `#[derive(ToSchema)]` (or `#[derive(IntoParams)]`) generates, so
+/// the document describes what the server accepts: you write each rule once, in `#[validate]`.
+///
+/// Put it above the `#[derive(..)]`:
+///
+/// ```ignore
+/// use cortex::prelude::*;
+///
+/// #[schema_rules]
+/// #[derive(Deserialize, Validate, ToSchema)]
+/// struct NewOrder {
+///     #[validate(length(min = 1, max = 50))]
+///     title: String,       // minLength 1, maxLength 50
+///     #[validate(range(min = 1, max = 1000))]
+///     qty: u32,            // minimum 1, maximum 1000
+///     note: Option<u16>,   // minimum 0, maximum 65535 (or null)
+/// }
+/// ```
+///
+/// | on a field | in its schema |
+/// | --- | --- |
+/// | an integer type (`u8` … `u64`, `i8` … `i64`, `usize`, `isize`) | `minimum`/`maximum` of the type; `u32`, `usize`, `isize` are `format: int64` |
+/// | `length(min, max, equal)` | `minLength`/`maxLength` on strings, `minItems`/`maxItems` on lists |
+/// | `range(min, max, exclusive_min, exclusive_max)` | `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` |
+/// | `email`, `url`, `ip(v4)`, `ip(v6)` | `format`: `email`, `uri`, `ipv4`, `ipv6` |
+/// | `contains(pattern = "x")` | `pattern` (the text, escaped) |
+/// | `required` (on an `Option`) | required and not nullable |
+/// | `nested` | nothing to add: the field's type derives `ToSchema` and is a `$ref` |
+///
+/// Bounds written as constants (`max = MAX_QTY`), `regex(path = ..)`, `custom`, `must_match`,
+/// `does_not_contain`, `credit_card` and `non_control_character` cannot be read from the
+/// attribute: describe those with utoipa's `#[schema(pattern = "..", maximum = ..)]`. A key you
+/// write in `#[schema(..)]` or `#[param(..)]` wins over the one this attribute would add; a
+/// field with `value_type` or `schema_with` is left to you.
+#[proc_macro_attribute]
+pub fn schema_rules(attr: TokenStream, item: TokenStream) -> TokenStream {
+    schema_rules::expand(attr.into(), item.into()).into()
 }

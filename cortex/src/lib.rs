@@ -72,7 +72,7 @@ pub use cortex_core::{
     server, testing,
 };
 pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
-pub use cortex_macros::{controller, main, routes};
+pub use cortex_macros::{controller, main, routes, schema_rules};
 
 /// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
 /// `cortex::tokio::time::sleep` and `cortex::tokio::spawn` need no dependency of the app's own.
@@ -108,16 +108,19 @@ pub mod __private {
 /// What most applications need, in one import.
 pub mod prelude {
     pub use cortex_core::health::HealthCheck;
+    // `utoipa` itself too: the code `#[derive(ToSchema)]` generates names `utoipa::..`, so an app
+    // that depends on `cortex` alone derives with this import and nothing else.
     pub use cortex_core::http::{
         Created, Form, HttpError, HttpResultExt, Json, NoContent, Path, Query, Valid,
     };
+    pub use cortex_core::openapi::{IntoParams, ToSchema, utoipa};
     pub use cortex_core::routing::{Guard, GuardFuture};
     pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
         BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
         OnStart, Provider, RequestScope, Scope, injectable, provider,
     };
-    pub use cortex_macros::{controller, routes};
+    pub use cortex_macros::{controller, routes, schema_rules};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.
@@ -131,6 +134,9 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;
+
+    #[doc = include_str!("../../docs/src/openapi.md")]
+    struct OpenApi;
 
     #[doc = include_str!("../../docs/src/server.md")]
     struct Server;

@@ -214,13 +214,114 @@ impl<T: DeserializeOwned> Json<T> {
     /// ```
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, HttpError> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        match serde_path_to_error::deserialize(&mut deserializer) {
+        match serde_path_to_error::deserialize(ObjectsOnly(&mut deserializer)) {
             Ok(value) => match deserializer.end() {
                 Ok(()) => Ok(Json(value)),
                 Err(error) => Err(json_error(&error, None)),
             },
             Err(error) => Err(json_error(error.inner(), Some(error.path()))),
         }
+    }
+}
+
+/// A body whose type is a struct must be a JSON object. serde's derive also reads a struct from
+/// an array of its fields in order (`["Ada", 36]`), which no API document describes and which
+/// turns an invalid body into a valid one (`[null, null]` for a struct of options). Applies to
+/// the body's top level; a nested struct still reads an array.
+struct ObjectsOnly<D>(D);
+
+macro_rules! forward {
+    ($($method:ident),*) => {$(
+        fn $method<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            self.0.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectsOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    forward!(
+        deserialize_any,
+        deserialize_bool,
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_i128,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64,
+        deserialize_u128,
+        deserialize_f32,
+        deserialize_f64,
+        deserialize_char,
+        deserialize_str,
+        deserialize_string,
+        deserialize_bytes,
+        deserialize_byte_buf,
+        deserialize_option,
+        deserialize_unit,
+        deserialize_seq,
+        deserialize_map,
+        deserialize_identifier,
+        deserialize_ignored_any
+    );
+
+    fn deserialize_unit_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: serde::de::Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
     }
 }
 
@@ -830,6 +931,26 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_struct_body_must_be_an_object_not_an_array_of_its_fields() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Patch {
+            title: Option<String>,
+            done: Option<bool>,
+        }
+        let err = Json::<Patch>::from_bytes(b"[null, null]").unwrap_err();
+        assert_eq!(err.status(), 422);
+        let problem = serde_json::to_value(err.problem()).unwrap();
+        assert_eq!(problem["errors"][0]["code"], "invalid_type", "{problem}");
+        assert!(Json::<Patch>::from_bytes(br#"{"done": true}"#).is_ok());
+        assert_eq!(Json::<Vec<u8>>::from_bytes(b"[1, 2]").unwrap().0, [1, 2]);
+        assert_eq!(
+            Json::<(u8, bool)>::from_bytes(b"[1, true]").unwrap().0,
+            (1, true)
+        );
+    }
+
     use super::*;
     use serde::Deserialize;
     use serde_json::json;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 
 use utoipa::openapi::path::ParameterIn;
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{HeaderBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
@@ -101,9 +101,37 @@ macro_rules! path_params_primitive {
     )*};
 }
 
-path_params_primitive!(
-    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char, String
+path_params_primitive!(i128, u128, f32, f64, bool, char, String);
+
+/// Integers get the exact bounds of their type, so a client never sends a number that does not
+/// parse (utoipa gives unsigned types `minimum: 0` only, and `u32` the `int32` format).
+macro_rules! path_params_integer {
+    ($($ty:ty => $format:ident),*) => {$(
+        impl PathParams for $ty {
+            fn schemas() -> Vec<RefOr<Schema>> {
+                vec![integer_schema(
+                    <$ty>::MIN as i64,
+                    <$ty>::MAX as u64,
+                    KnownFormat::$format,
+                )]
+            }
+        }
+    )*};
+}
+
+path_params_integer!(
+    i8 => Int32, i16 => Int32, i32 => Int32, i64 => Int64, isize => Int64,
+    u8 => Int32, u16 => Int32, u32 => Int64, u64 => Int64, usize => Int64
 );
+
+fn integer_schema(min: i64, max: u64, format: KnownFormat) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(format)))
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .into()
+}
 
 macro_rules! path_params_tuple {
     ($($name:ident),+) => {
@@ -657,6 +685,38 @@ mod tests {
         assert_eq!(
             serde_json::to_value(op.operation()).unwrap()["parameters"][0]["schema"]["format"],
             "int64"
+        );
+    }
+
+    #[test]
+    fn integer_path_parameters_have_the_bounds_of_their_type() {
+        let bounds = |schemas: Vec<RefOr<Schema>>| {
+            let json = serde_json::to_value(&schemas[0]).unwrap();
+            (
+                json["minimum"].clone(),
+                json["maximum"].clone(),
+                json["format"].clone(),
+            )
+        };
+        assert_eq!(
+            bounds(<u32 as PathParams>::schemas()),
+            (
+                serde_json::json!(0),
+                serde_json::json!(4294967295u64),
+                serde_json::json!("int64")
+            )
+        );
+        assert_eq!(
+            bounds(<i8 as PathParams>::schemas()),
+            (
+                serde_json::json!(-128),
+                serde_json::json!(127),
+                serde_json::json!("int32")
+            )
+        );
+        assert_eq!(
+            bounds(<u64 as PathParams>::schemas()).1,
+            serde_json::json!(u64::MAX)
         );
     }
 

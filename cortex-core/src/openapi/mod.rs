@@ -81,8 +81,8 @@ pub use describe::{OperationInput, OperationOutput, PathParams};
 pub use operation::{FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA};
 pub use spec::{OpenApiBuilder, Spec};
 /// The utoipa version Cortex builds documents with: derive [`ToSchema`] and [`IntoParams`] from
-/// it (depend on `utoipa` with the same major version, or `use cortex_core::openapi::utoipa;` in
-/// the module that derives).
+/// it. Apps get both, and `utoipa` itself (the derives' code names it), from `cortex::prelude`;
+/// `use cortex::openapi::utoipa::{self, ToSchema};` does the same without the prelude.
 pub use utoipa;
 pub use utoipa::{IntoParams, ToSchema};
 
@@ -134,8 +134,3 @@ pub(crate) fn router(spec: &Spec, config: &OpenApiConfig) -> Router {
     }
     router
 }
-
-/// The guide page, compiled as doc tests so its examples stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/src/openapi.md")]
-struct OpenApiGuide;

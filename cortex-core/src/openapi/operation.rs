@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{
-    AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
+    AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, Type,
 };
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, Response, ResponseBuilder};
 use utoipa::{PartialSchema, ToSchema};
@@ -49,6 +49,10 @@ pub struct OperationDoc {
     path: String,
     operation: Operation,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// The 422 response is the one [`validation_response`](Self::validation_response) set.
+    validation_422: bool,
+    /// A `default` problem response: the handler may answer any status with a plain problem.
+    default_problem: bool,
 }
 
 impl std::fmt::Debug for OperationDoc {
@@ -86,6 +90,8 @@ impl OperationDoc {
             path,
             operation,
             schemas: Vec::new(),
+            validation_422: false,
+            default_problem: false,
         }
     }
 
@@ -271,6 +277,9 @@ impl OperationDoc {
     /// `status`, unless one is described already.
     pub fn problem_response(&mut self, status: &str, description: &str) {
         self.register_problem_schemas();
+        if status == "default" && !self.has_response(status) {
+            self.default_problem = true;
+        }
         self.add_response(status, problem(description, PROBLEM_SCHEMA));
     }
 
@@ -278,6 +287,7 @@ impl OperationDoc {
     /// and a body of the wrong shape answer.
     pub fn validation_response(&mut self, description: &str) {
         self.register_problem_schemas();
+        self.validation_422 = true;
         self.set_response("422", problem(description, VALIDATION_PROBLEM_SCHEMA));
     }
 
@@ -289,8 +299,22 @@ impl OperationDoc {
     }
 
     /// Ensures the operation describes a success: when nothing did, a `2XX` response without a
-    /// known body.
+    /// known body. When the handler answers errors of its own (a `default` problem), its 422
+    /// may be a plain problem too (`HttpError::unprocessable`): the 422 then admits both.
     pub(crate) fn finish(&mut self) {
+        if self.validation_422
+            && self.default_problem
+            && let Some(RefOr::T(response)) = self.operation.responses.responses.get_mut("422")
+            && let Some(RefOr::T(content)) = response.content.get_mut(PROBLEM_JSON)
+        {
+            let either = AnyOfBuilder::new()
+                .item(Ref::from_schema_name(VALIDATION_PROBLEM_SCHEMA))
+                .item(Ref::from_schema_name(PROBLEM_SCHEMA));
+            content.schema = Some(either.into());
+            response.description.push_str(
+                "; or the handler's own problem, without `errors`, when it refuses valid values",
+            );
+        }
         let responses = &self.operation.responses.responses;
         let success = responses
             .keys()
@@ -480,6 +504,28 @@ mod tests {
         assert_eq!(component_name::<String>(), None);
         assert_eq!(component_name::<Vec<String>>(), None);
         assert_eq!(component_name::<serde_json::Value>(), None);
+    }
+
+    #[test]
+    fn a_handler_with_its_own_errors_may_answer_422_without_field_errors() {
+        let mut op = OperationDoc::new(&http::Method::POST, "/");
+        op.validation_response("Invalid values");
+        op.finish();
+        let json = serde_json::to_value(op.operation()).unwrap();
+        let schema = &json["responses"]["422"]["content"]["application/problem+json"]["schema"];
+        assert_eq!(schema["$ref"], "#/components/schemas/ValidationProblem");
+
+        op.problem_response("default", "An error");
+        op.finish();
+        let json = serde_json::to_value(op.operation()).unwrap();
+        let schema = &json["responses"]["422"]["content"]["application/problem+json"]["schema"];
+        assert_eq!(
+            schema["anyOf"],
+            serde_json::json!([
+                { "$ref": "#/components/schemas/ValidationProblem" },
+                { "$ref": "#/components/schemas/Problem" }
+            ])
+        );
     }
 
     #[test]

@@ -251,10 +251,13 @@ async fn bodies_and_responses_refer_to_component_schemas() {
         "#/components/schemas/Book"
     );
     assert_eq!(created["headers"]["Location"]["schema"]["type"], "string");
-    // `Valid<..>`: field errors; `HttpError`: any other problem.
+    // `Valid<..>`: field errors; `HttpError`: any other problem, a 422 of its own included.
     assert_eq!(
-        create["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"],
-        "#/components/schemas/ValidationProblem"
+        create["responses"]["422"]["content"]["application/problem+json"]["schema"]["anyOf"],
+        serde_json::json!([
+            { "$ref": "#/components/schemas/ValidationProblem" },
+            { "$ref": "#/components/schemas/Problem" }
+        ])
     );
     assert_eq!(
         create["responses"]["415"]["content"]["application/problem+json"]["schema"]["$ref"],

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 /// The query of `GET /slow`.
-#[derive(Debug, Deserialize, Validate)]
+#[schema_rules]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 pub struct SlowQuery {
     /// How long to take, in milliseconds (at most 10 s).
     #[validate(range(max = 10_000))]
@@ -17,7 +18,7 @@ pub struct SlowQuery {
 }
 
 /// What `GET /slow` answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Slept {
     /// The milliseconds slept.
     pub slept_ms: u64,

@@ -7,7 +7,7 @@
 //! | `POST /todos` | creates one: `201 Created` with `Location: /todos/{id}` |
 //! | `GET /todos/{id}` | one todo, or `404` problem details |
 //! | `PUT /todos/{id}` | replaces `title` and `done` |
-//! | `PATCH /todos/{id}` | changes `title`, `done` or both |
+//! | `PATCH /todos/{id}` | changes `title`, `done` or both (`{}` changes nothing) |
 //! | `DELETE /todos/{id}` | needs the API key (`x-api-key`, from `todo.api_key`): `204 No Content` |
 //! | `GET /health/ready` | includes the `todos` check ([`health`]) |
 //!

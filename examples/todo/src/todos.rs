@@ -12,7 +12,8 @@ use validator::{Validate, ValidationError};
 use crate::auth::ApiKeyGuard;
 
 /// A to-do item, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[schema_rules]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Todo {
     /// Assigned by the store, from 1.
     pub id: u64,
@@ -27,7 +28,8 @@ pub struct Todo {
 }
 
 /// The body of `POST /todos`.
-#[derive(Debug, Deserialize, Validate)]
+#[schema_rules]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTodo {
     /// The title.
@@ -39,7 +41,8 @@ pub struct NewTodo {
 }
 
 /// The body of `PUT /todos/{id}`: every field, replaced.
-#[derive(Debug, Deserialize, Validate)]
+#[schema_rules]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceTodo {
     /// The new title.
@@ -50,7 +53,8 @@ pub struct ReplaceTodo {
 }
 
 /// The body of `PATCH /todos/{id}`: the fields to change.
-#[derive(Debug, Deserialize, Validate)]
+#[schema_rules]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TodoPatch {
     /// A new title.
@@ -61,7 +65,8 @@ pub struct TodoPatch {
 }
 
 /// The query of `GET /todos`.
-#[derive(Debug, Deserialize, Validate)]
+#[schema_rules]
+#[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only todos in this state.
@@ -218,7 +223,7 @@ impl TodoController {
         Ok(Json(todo.clone()))
     }
 
-    /// `PATCH /todos/{id}`: changes the fields given.
+    /// `PATCH /todos/{id}`: changes the fields given; `{}` changes nothing.
     #[patch("/{id}")]
     async fn update(
         &self,
@@ -226,13 +231,12 @@ impl TodoController {
         now: Inject<RequestTime>,
         Valid(Json(patch)): Valid<Json<TodoPatch>>,
     ) -> Result<Json<Todo>, HttpError> {
-        if patch.title.is_none() && patch.done.is_none() {
-            return Err(HttpError::unprocessable(
-                "the patch changes nothing; send `title`, `done` or both",
-            ));
-        }
         let mut todos = self.store.write()?;
         let todo = todos.get_mut(&id).ok_or_else(|| not_found(id))?;
+        // An empty patch changes nothing, as in JSON Merge Patch (RFC 7396).
+        if patch.title.is_none() && patch.done.is_none() {
+            return Ok(Json(todo.clone()));
+        }
         if let Some(title) = patch.title {
             todo.title = title.trim().to_string();
         }
