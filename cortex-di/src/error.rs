@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{Key, Location, Scope};
+use crate::key::Key;
+use crate::spec::{Location, Scope};
 
 /// A boxed error from a provider's factory.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -230,6 +231,37 @@ pub enum Error {
         key: Key,
     },
 
+    /// A provider's factory resolved a dependency that the provider does not declare with
+    /// [`Provider::depends_on`](crate::Provider::depends_on), so the startup validation never
+    /// checked it (missing provider, cycle, scope). The message names the declaration to add.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Error, Provider};
+    /// struct Db;
+    /// struct Repo;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let err = ContainerBuilder::new()
+    ///     .add(Provider::value(Db))
+    ///     .add(Provider::factory(|r| { r.get::<Db>()?; Ok(Repo) })) // no `.depends_on(...)`
+    ///     .build()
+    ///     .await
+    ///     .err()
+    ///     .unwrap();
+    /// assert!(matches!(err, Error::UndeclaredDependency { .. }));
+    /// assert!(err.to_string().contains("hint: add `.depends_on(Dependency::on::<"));
+    /// assert!(err.to_string().contains("Db>())` to that provider"));
+    /// # });
+    /// ```
+    #[error("{}", undeclared_message(provider, dependency, *optional))]
+    UndeclaredDependency {
+        /// The provider whose factory asked.
+        provider: Box<ProviderRef>,
+        /// What it asked for.
+        dependency: Key,
+        /// Whether it asked for it as optional (`get_optional`, `resolve_optional`).
+        optional: bool,
+    },
+
     /// The key's provider, or one it depends on, is `async` and not yet created.
     #[error("`{key}` needs an async provider; hint: use `resolve().await` instead of `get()`")]
     NeedsAsync {
@@ -327,4 +359,17 @@ impl Error {
             _ => None,
         }
     }
+}
+
+fn undeclared_message(provider: &ProviderRef, dependency: &Key, optional: bool) -> String {
+    let mut declaration = format!("Dependency::on::<{}>()", dependency.type_name());
+    if let Some(name) = dependency.name() {
+        declaration.push_str(&format!(".named({name:?})"));
+    }
+    if optional {
+        declaration.push_str(".optional()");
+    }
+    format!(
+        "the factory of {provider} resolved `{dependency}`, which it does not declare, so the startup checks (missing provider, cycle, scope) never saw that dependency; hint: add `.depends_on({declaration})` to that provider"
+    )
 }

@@ -5,7 +5,10 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 
-use crate::{Container, Error, Inject, RequestScope};
+use crate::container::Container;
+use crate::error::Error;
+use crate::inject::Inject;
+use crate::scope::RequestScope;
 
 /// Why an `Inject<T>` handler argument could not be resolved. Answers 500 problem details with a
 /// generic message; the cause is logged. Startup validation of the routes' dependencies makes

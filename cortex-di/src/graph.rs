@@ -1,12 +1,12 @@
 //! Introspection: the providers of a container and the edges between them, as data, JSON,
-//! Mermaid or Graphviz DOT.
+//! Mermaid or Graphviz DOT. Reads validated nodes; knows nothing of resolving.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::resolve::Node;
-use crate::{ProviderKind, Scope};
+use crate::node::Node;
+use crate::spec::{ProviderKind, Scope};
 
 /// One provider as introspection shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,7 +70,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub(crate) fn from_nodes(nodes: &[Node]) -> Graph {
+    pub(crate) fn from_nodes<F>(nodes: &[Node<F>]) -> Graph {
         let providers = nodes
             .iter()
             .map(|n| ProviderInfo {

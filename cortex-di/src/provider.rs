@@ -1,215 +1,23 @@
-//! Provider descriptors: what a binding is, how it is built, and what it needs.
+//! [`Provider`]: how an application describes a binding: what it binds, how its instance is
+//! made (a value, a factory over a [`Resolver`], an `async` factory), its scope, what it depends
+//! on, when it applies, and its lifecycle hooks.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::Location as StdLocation;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use crate::condition::Env;
-use crate::resolve::{AsyncResolver, Resolver};
-use crate::{BoxError, Inject, Key, OnReady, OnShutdown, OnStart};
+use crate::error::BoxError;
+use crate::hooks::{OnReady, OnShutdown, OnStart};
+use crate::inject::Inject;
+use crate::key::Key;
+use crate::node::{BoxFuture, Instance, ShutdownHook, StartHook};
+use crate::resolve::{AsyncResolver, Factory, Resolver};
+use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
-/// A type-erased instance: always a `Box<Inject<T>>` for the provider's `T`.
-pub(crate) type Instance = Box<dyn Any + Send + Sync>;
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-pub(crate) type SyncFactory =
-    Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
-pub(crate) type AsyncFactory =
-    Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
-pub(crate) type ShutdownHook = fn(&Instance) -> BoxFuture<()>;
-/// An `OnStart` or `OnReady` hook: the future holds its own handle on the instance.
-pub(crate) type StartHook = fn(&Instance) -> BoxFuture<Result<(), BoxError>>;
 pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
-
-/// How long an instance lives.
-///
-/// ```
-/// use cortex_di::Scope;
-/// assert_eq!("request".parse::<Scope>().unwrap(), Scope::Request);
-/// assert_eq!(Scope::default(), Scope::Singleton);
-/// assert!("session".parse::<Scope>().is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// One instance for the whole container, created at build time (or on first use when lazy).
-    #[default]
-    Singleton,
-    /// A new instance on every resolve.
-    Transient,
-    /// One instance per [`RequestScope`](crate::RequestScope); the HTTP layer opens one per request.
-    Request,
-}
-
-impl Scope {
-    /// The scope's name as written in `#[injectable(scope = "...")]`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Singleton => "singleton",
-            Scope::Transient => "transient",
-            Scope::Request => "request",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Scope {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "singleton" => Ok(Scope::Singleton),
-            "transient" => Ok(Scope::Transient),
-            "request" => Ok(Scope::Request),
-            other => Err(format!(
-                "unknown scope `{other}`: expected `singleton`, `transient` or `request`"
-            )),
-        }
-    }
-}
-
-/// Where a provider was declared, for messages: a file and line.
-///
-/// `#[injectable]` records the annotated item; the builder methods record their caller.
-///
-/// ```
-/// use cortex_di::Location;
-/// let here = Location::caller();
-/// assert!(here.to_string().ends_with(&format!(":{}", line!() - 1)));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Location {
-    /// The source file.
-    pub file: &'static str,
-    /// The line, starting at 1.
-    pub line: u32,
-}
-
-impl Location {
-    /// A location given by hand (the macros pass `file!()` and `line!()`).
-    pub const fn new(file: &'static str, line: u32) -> Self {
-        Location { file, line }
-    }
-
-    /// The location of the caller of the function that calls this.
-    #[track_caller]
-    pub fn caller() -> Self {
-        let l = StdLocation::caller();
-        Location {
-            file: l.file(),
-            line: l.line(),
-        }
-    }
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
-
-/// One thing a provider needs: a key, whether it may be absent, and the field it fills.
-///
-/// ```
-/// use cortex_di::Dependency;
-/// struct Clock;
-/// let dep = Dependency::on::<Clock>().named("utc").optional().field("clock");
-/// assert_eq!(dep.key().name(), Some("utc"));
-/// assert!(dep.is_optional());
-/// ```
-#[derive(Debug, Clone)]
-pub struct Dependency {
-    pub(crate) key: Key,
-    pub(crate) optional: bool,
-    pub(crate) field: Option<&'static str>,
-}
-
-impl Dependency {
-    /// A required dependency on the unnamed binding of `T`.
-    pub fn on<T: ?Sized + 'static>() -> Self {
-        Dependency {
-            key: Key::of::<T>(),
-            optional: false,
-            field: None,
-        }
-    }
-
-    /// A dependency on an arbitrary key.
-    pub fn on_key(key: Key) -> Self {
-        Dependency {
-            key,
-            optional: false,
-            field: None,
-        }
-    }
-
-    /// Asks for the binding named `name` instead.
-    pub fn named(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.key = self.key.with_name(name);
-        self
-    }
-
-    /// Makes the dependency optional: a missing provider is not an error.
-    pub fn optional(mut self) -> Self {
-        self.optional = true;
-        self
-    }
-
-    /// Records the struct field or argument this dependency fills, for messages.
-    pub fn field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
-        self
-    }
-
-    /// The key asked for.
-    pub fn key(&self) -> &Key {
-        &self.key
-    }
-
-    /// The field or argument this dependency fills, if recorded.
-    pub fn field_name(&self) -> Option<&'static str> {
-        self.field
-    }
-
-    /// Whether a missing provider is allowed.
-    pub fn is_optional(&self) -> bool {
-        self.optional
-    }
-}
-
-/// How a provider makes its instance; shown by introspection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// A struct built by `#[injectable]` or a synchronous factory.
-    Factory,
-    /// An `async` factory.
-    Async,
-    /// A ready-made value.
-    Value,
-    /// A trait-object binding that forwards to another provider.
-    Alias,
-    /// A test override.
-    Override,
-}
-
-#[derive(Clone)]
-pub(crate) enum Factory {
-    Sync(SyncFactory),
-    Async(AsyncFactory),
-    Value(Arc<dyn Fn() -> Instance + Send + Sync>),
-}
 
 #[derive(Clone)]
 pub(crate) enum ScopeSpec {
@@ -312,7 +120,8 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     }
 
     /// A synchronous factory returning an [`Arc<T>`]; with `T = dyn Trait` this binds a trait
-    /// object. Declare what it resolves with [`depends_on`](Self::depends_on).
+    /// object. Declare each dependency it resolves with
+    /// [`depends_on`](Self::depends_on): it can resolve nothing else.
     #[track_caller]
     pub fn arc_factory<F>(factory: F) -> Self
     where
@@ -328,7 +137,8 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         )
     }
 
-    /// An `async` factory returning an [`Arc<T>`].
+    /// An `async` factory returning an [`Arc<T>`]; it resolves only what it declares with
+    /// [`depends_on`](Self::depends_on).
     #[track_caller]
     pub fn async_arc_factory<F, Fut>(factory: F) -> Self
     where
@@ -433,7 +243,34 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         self
     }
 
-    /// Declares a dependency, so the graph is checked before anything is built.
+    /// Declares a dependency, so the graph is checked before anything is built, and so the
+    /// factory may resolve it: a factory that resolves anything it did not declare fails with
+    /// [`Error::UndeclaredDependency`](crate::Error::UndeclaredDependency), naming the
+    /// `.depends_on(...)` to add. Declare each binding the way the factory asks for it: `.named(..)`
+    /// for `get_named`, `.optional()` for `get_optional`.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Dependency, Provider};
+    /// struct Clock(u64);
+    /// struct Cache { ttl: u64 }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new()
+    ///     .add(Provider::value(Clock(60)).named("slow"))
+    ///     .add(
+    ///         Provider::factory(|r| {
+    ///             let ttl = r.get_named::<Clock>("slow")?.0;
+    ///             let fast = r.get_optional::<Clock>()?; // absent, and declared optional
+    ///             Ok(Cache { ttl: fast.map_or(ttl, |c| c.0) })
+    ///         })
+    ///         .depends_on(Dependency::on::<Clock>().named("slow"))
+    ///         .depends_on(Dependency::on::<Clock>().optional()),
+    ///     )
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(c.get::<Cache>().unwrap().ttl, 60);
+    /// # });
+    /// ```
     pub fn depends_on(mut self, dependency: Dependency) -> Self {
         self.raw.deps.push(dependency);
         self
@@ -477,7 +314,8 @@ impl<T: Send + Sync + 'static> Provider<T> {
         Self::arc_value(Arc::new(value))
     }
 
-    /// A synchronous factory. Declare what it resolves with [`depends_on`](Self::depends_on).
+    /// A synchronous factory. Declare each dependency it resolves with
+    /// [`depends_on`](Self::depends_on): it can resolve nothing else.
     #[track_caller]
     pub fn factory<F>(factory: F) -> Self
     where
@@ -495,6 +333,8 @@ impl<T: Send + Sync + 'static> Provider<T> {
 
     /// An `async` factory; singletons made by one are awaited at build time, in dependency order,
     /// and a failure stops the build with the provider named.
+    /// Like a synchronous factory, it resolves only what it declares with
+    /// [`depends_on`](Self::depends_on).
     ///
     /// ```
     /// use cortex_di::{ContainerBuilder, Provider};

@@ -1,13 +1,33 @@
-//! The link-time registry that [`ContainerBuilder::discover`](crate::ContainerBuilder::discover)
-//! reads: every `#[injectable]` and `#[provider]` submits one [`Registration`].
+//! The link-time registry: every `#[injectable]` and `#[provider]` submits one
+//! [`Registration`], and [`ContainerBuilder::discover`] reads them all. It sits on top of the
+//! builder, adding `register` and `discover` to it.
 
-use crate::ContainerBuilder;
+use crate::builder::ContainerBuilder;
+
+impl ContainerBuilder {
+    /// Adds the providers an `#[injectable]` type (or a `#[provider]` function) declares.
+    pub fn register<T: Injectable>(&mut self) -> &mut Self {
+        T::register(self);
+        self
+    }
+
+    /// Adds every `#[injectable]` and `#[provider]` linked into the binary. Calling it twice, or
+    /// registering a discovered type again by hand, adds nothing twice.
+    pub fn discover(&mut self) -> &mut Self {
+        if self.mark_discovered() {
+            for registration in inventory::iter::<Registration> {
+                (registration.register)(self);
+            }
+        }
+        self
+    }
+}
 
 /// A type or function that knows how to register its providers.
 ///
 /// `#[injectable]` implements it for the struct and `#[provider]` for a marker type named after
 /// the function, so both can be registered by hand with
-/// [`ContainerBuilder::register`](crate::ContainerBuilder::register).
+/// [`ContainerBuilder::register`].
 ///
 /// ```
 /// use cortex_di::{ContainerBuilder, Injectable, Provider};

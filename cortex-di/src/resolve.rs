@@ -1,4 +1,10 @@
-//! Resolution: the built [`Container`], [`RequestScope`]s, and the resolvers factories receive.
+//! The resolution engine: the container's shared state ([`Inner`]), a request's cells
+//! ([`ScopeState`]), how an instance is found or created ([`Ctx`], [`OwnedCtx`]), and the
+//! [`Resolver`] and [`AsyncResolver`] that factories receive, which resolve only what their
+//! provider declared.
+//!
+//! [`Container`](crate::Container) and [`RequestScope`](crate::RequestScope) are the public
+//! handles over this state, in `container.rs` and `scope.rs`.
 
 use std::any::TypeId;
 use std::borrow::Cow;
@@ -9,136 +15,41 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::ConfigSource;
 use crate::condition::Env;
-use crate::error::ProviderRef;
-use crate::graph::Graph;
-use crate::key::TypeIdMap;
-use crate::provider::{BoxFuture, Factory, Instance, ShutdownHook, StartHook};
-use crate::{
-    BoxError, ConfigSource, Dependency, Error, Inject, Key, LifecycleHook, Location, ProviderKind,
-    Result, Scope,
-};
+use crate::config::read_config;
+use crate::error::{BoxError, Error, LifecycleHook, Result};
+use crate::inject::Inject;
+use crate::key::{Key, TypeIdMap};
+use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
+use crate::node::{self, BoxFuture, Cell, Instance};
+use crate::spec::Scope;
 
-/// A resolved dependency edge.
-pub(crate) struct Edge {
-    pub(crate) dep: Dependency,
-    pub(crate) target: Option<usize>,
+pub(crate) type SyncFactory =
+    Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+pub(crate) type AsyncFactory =
+    Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
+
+/// How a provider makes its instance: the one part of a node that names the resolvers.
+#[derive(Clone)]
+pub(crate) enum Factory {
+    Sync(SyncFactory),
+    Async(AsyncFactory),
+    Value(Arc<dyn Fn() -> Instance + Send + Sync>),
 }
 
-/// A provider after validation.
-pub(crate) struct Node {
-    pub(crate) key: Key,
-    pub(crate) scope: Scope,
-    pub(crate) lazy: bool,
-    pub(crate) edges: Vec<Edge>,
-    pub(crate) factory: Factory,
-    pub(crate) kind: ProviderKind,
-    pub(crate) location: Location,
-    pub(crate) declared_by: Cow<'static, str>,
-    pub(crate) start: Option<StartHook>,
-    pub(crate) ready: Option<StartHook>,
-    pub(crate) shutdown: Option<ShutdownHook>,
-    /// Creating the instance may have to await (an async factory, here or below).
-    pub(crate) init_async: bool,
-    /// Index of the node's cell among the singleton or request cells.
-    pub(crate) slot: usize,
-}
-
-impl Node {
-    pub(crate) fn reference(&self) -> ProviderRef {
-        ProviderRef {
-            key: self.key.clone(),
-            declared_by: self.declared_by.to_string(),
-            location: self.location,
-        }
-    }
-
-    /// Whether a dependent must await to obtain this node's instance.
-    pub(crate) fn needs_async_for_dependents(&self) -> bool {
-        self.init_async && (self.scope != Scope::Singleton || self.lazy)
+impl Factory {
+    /// Whether making the instance awaits.
+    pub(crate) fn is_async(&self) -> bool {
+        matches!(self, Factory::Async(_))
     }
 }
 
-/// A once-initialised slot: synchronous when the provider never awaits, `async` otherwise.
-pub(crate) enum Cell {
-    Sync(once_cell::sync::OnceCell<Instance>),
-    Async(tokio::sync::OnceCell<Instance>),
-}
+/// A validated provider, with its factory.
+pub(crate) type Node = node::Node<Factory>;
 
-impl Cell {
-    pub(crate) fn new(is_async: bool) -> Cell {
-        if is_async {
-            Cell::Async(tokio::sync::OnceCell::new())
-        } else {
-            Cell::Sync(once_cell::sync::OnceCell::new())
-        }
-    }
-
-    #[inline]
-    fn get(&self) -> Option<&Instance> {
-        match self {
-            Cell::Sync(c) => c.get(),
-            Cell::Async(c) => c.get(),
-        }
-    }
-
-    fn take(&mut self) -> Option<Instance> {
-        match self {
-            Cell::Sync(c) => c.take(),
-            Cell::Async(c) => c.take(),
-        }
-    }
-}
-
-/// How far the container's lifecycle has gone.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Phase {
-    /// Built: start hooks of new singletons wait for [`Container::start`].
-    #[default]
-    Built,
-    /// `start()` has begun: new singletons are started as they are created.
-    Started,
-    /// `ready()` has begun: new singletons are started and made ready as they are created.
-    Ready,
-}
-
-/// A start or ready hook waiting for its phase: the provider's index and the hook's future (which
-/// holds its own handle on the instance).
-type PendingHook = (usize, BoxFuture<Result<(), BoxError>>);
-
-/// The singletons' lifecycle: what was created, and the hooks still to run.
-#[derive(Default)]
-pub(crate) struct Lifecycle {
-    pub(crate) phase: Phase,
-    /// Singletons with a shutdown hook, in creation order.
-    pub(crate) created: Vec<usize>,
-    /// Start hooks of singletons created before `start()`, in creation order.
-    to_start: Vec<PendingHook>,
-    /// Ready hooks of singletons created before `ready()`, in creation order.
-    to_ready: Vec<PendingHook>,
-}
-
-impl Lifecycle {
-    /// Records `idx` as created: its hooks wait for their phases.
-    fn queue(
-        &mut self,
-        idx: usize,
-        node: &Node,
-        start: Option<BoxFuture<Result<(), BoxError>>>,
-        ready: Option<BoxFuture<Result<(), BoxError>>>,
-    ) {
-        if let Some(hook) = start {
-            self.to_start.push((idx, hook));
-        }
-        if let Some(hook) = ready {
-            self.to_ready.push((idx, hook));
-        }
-        if node.shutdown.is_some() {
-            self.created.push(idx);
-        }
-    }
-}
-
+/// The state a container and all its request scopes share: the validated nodes, the lookup
+/// tables, the singletons' cells and their lifecycle.
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
     pub(crate) unnamed: TypeIdMap<usize>,
@@ -156,7 +67,7 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
+    pub(crate) fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
         self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -220,7 +131,7 @@ impl Inner {
     }
 
     #[inline]
-    fn lookup(&self, key: &Key) -> Option<usize> {
+    pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
             None => self.unnamed.get(&key.type_id()).copied(),
             Some(_) => self.named.get(key).copied(),
@@ -228,11 +139,71 @@ impl Inner {
     }
 
     #[inline]
-    fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
+    pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
         self.unnamed.get(&TypeId::of::<T>()).copied()
+    }
+
+    /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
+    /// request scopes, and the lookup tables.
+    pub(crate) fn new(
+        mut nodes: Vec<Node>,
+        unnamed: TypeIdMap<usize>,
+        named: HashMap<Key, usize>,
+        env: Env,
+        start_timeout: Duration,
+        shutdown_timeout: Duration,
+    ) -> Inner {
+        let mut singletons = Vec::new();
+        let mut request_cells = Vec::new();
+        for node in &mut nodes {
+            match node.scope {
+                Scope::Singleton => {
+                    node.slot = singletons.len();
+                    singletons.push(Cell::new(node.init_async));
+                }
+                Scope::Request => {
+                    node.slot = request_cells.len();
+                    request_cells.push(node.init_async);
+                }
+                Scope::Transient => {}
+            }
+        }
+        Inner {
+            nodes,
+            unnamed,
+            named,
+            singletons: singletons.into_boxed_slice(),
+            request_cells: request_cells.into_boxed_slice(),
+            lifecycle: Mutex::new(Lifecycle::default()),
+            lifecycle_gate: tokio::sync::Mutex::new(()),
+            shut_down: AtomicBool::new(false),
+            start_timeout,
+            shutdown_timeout,
+            env,
+        }
     }
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if self.shut_down.load(Ordering::Acquire) {
+            return;
+        }
+        let lifecycle = self.lifecycle.get_mut().unwrap_or_else(|e| e.into_inner());
+        lifecycle.to_start.clear();
+        lifecycle.to_ready.clear();
+        let created = std::mem::take(&mut lifecycle.created);
+        dispose_on_drop(
+            &self.nodes,
+            &mut self.singletons,
+            created,
+            self.shutdown_timeout,
+            "container",
+        );
+    }
+}
+
+/// One request scope's cells for the request-scoped providers, and what it created.
 pub(crate) struct ScopeState {
     inner: Arc<Inner>,
     cells: Box<[Cell]>,
@@ -241,6 +212,32 @@ pub(crate) struct ScopeState {
 }
 
 impl ScopeState {
+    /// A scope with an empty cell for each request-scoped provider of `inner`.
+    #[inline]
+    pub(crate) fn open(inner: Arc<Inner>) -> ScopeState {
+        let cells = inner
+            .request_cells
+            .iter()
+            .map(|&is_async| Cell::new(is_async))
+            .collect();
+        ScopeState {
+            inner,
+            cells,
+            created: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Closes the scope: nothing new can be created in it. Returns the shutdown hooks of what it
+    /// created, in reverse creation order; empty if it was closed already.
+    pub(crate) fn close(&self) -> Vec<(String, BoxFuture<()>)> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        let order = std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
+        shutdown_hooks(&self.inner.nodes, &self.cells, &order)
+    }
+
     /// Records a request-scoped instance for this scope's shutdown hooks.
     fn record(&self, node: &Node, idx: usize) {
         if node.shutdown.is_some() {
@@ -249,6 +246,23 @@ impl ScopeState {
                 .unwrap_or_else(|e| e.into_inner())
                 .push(idx);
         }
+    }
+}
+
+impl Drop for ScopeState {
+    fn drop(&mut self) {
+        if *self.closed.get_mut() {
+            return;
+        }
+        let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let inner = &self.inner;
+        dispose_on_drop(
+            &inner.nodes,
+            &mut self.cells,
+            created,
+            inner.shutdown_timeout,
+            "request scope",
+        );
     }
 }
 
@@ -274,7 +288,17 @@ fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Res
     })
 }
 
-fn provider_error(node: &Node, source: crate::BoxError) -> Error {
+fn provider_error(node: &Node, source: BoxError) -> Error {
+    // The factory's own undeclared `get`, passed on with `?`, already names this provider.
+    let source = match source.downcast::<Error>() {
+        Ok(error) => match *error {
+            Error::UndeclaredDependency { ref provider, .. } if provider.key == node.key => {
+                return *error;
+            }
+            error => Box::new(error),
+        },
+        Err(source) => source,
+    };
     Error::Provider {
         provider: node.reference(),
         source,
@@ -283,7 +307,7 @@ fn provider_error(node: &Node, source: crate::BoxError) -> Error {
 
 /// A borrowed resolution context.
 #[derive(Clone, Copy)]
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     inner: &'a Inner,
     scope: Option<&'a ScopeState>,
     /// Instances of transient dependencies made ahead of a synchronous factory by the async path.
@@ -291,7 +315,7 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    fn index(&self, key: &Key) -> Result<usize> {
+    pub(crate) fn index(&self, key: &Key) -> Result<usize> {
         self.inner
             .lookup(key)
             .ok_or_else(|| Error::NotRegistered { key: key.clone() })
@@ -403,7 +427,7 @@ impl<'a> Ctx<'a> {
     /// The hot path of every resolve: an instance that already exists is one lookup, one downcast
     /// and one `Arc` clone; anything else (creating, errors) goes through [`Self::get_slow`].
     #[inline]
-    fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         if let Some(inst) = self.ready(idx)
             && let Some(found) = inst.downcast_ref::<Inject<T>>()
         {
@@ -419,15 +443,32 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// An owned resolution context, for `async` work.
+/// An owned resolution context, for `async` work; what a container or request scope holds.
 #[derive(Clone)]
-struct OwnedCtx {
-    inner: Arc<Inner>,
-    scope: Option<Arc<ScopeState>>,
+pub(crate) struct OwnedCtx {
+    pub(crate) inner: Arc<Inner>,
+    /// The request scope's cells; `None` for the container itself.
+    pub(crate) scope: Option<Arc<ScopeState>>,
 }
 
 impl OwnedCtx {
-    fn borrow(&self) -> Ctx<'_> {
+    /// The container's context: singletons and transients, no request.
+    #[inline]
+    pub(crate) fn container(inner: Arc<Inner>) -> OwnedCtx {
+        OwnedCtx { inner, scope: None }
+    }
+
+    /// A new request scope's context over the container's `inner`.
+    #[inline]
+    pub(crate) fn request(inner: Arc<Inner>) -> OwnedCtx {
+        let state = ScopeState::open(inner.clone());
+        OwnedCtx {
+            inner,
+            scope: Some(Arc::new(state)),
+        }
+    }
+
+    pub(crate) fn borrow(&self) -> Ctx<'_> {
         Ctx {
             inner: &self.inner,
             scope: self.scope.as_deref(),
@@ -437,7 +478,7 @@ impl OwnedCtx {
 
     /// Makes sure the instance of `idx` exists: returns it when it is transient (owned), or `None`
     /// once it sits in its cell.
-    fn ensure(self, idx: usize) -> BoxFuture<Result<Option<Instance>>> {
+    pub(crate) fn ensure(self, idx: usize) -> BoxFuture<Result<Option<Instance>>> {
         Box::pin(async move {
             let node = &self.inner.nodes[idx];
             if !node.init_async {
@@ -477,7 +518,7 @@ impl OwnedCtx {
             Factory::Async(f) => {
                 let r = AsyncResolver {
                     ctx: self.clone(),
-                    requester: node.key.type_name(),
+                    requester: Some(idx),
                 };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
@@ -513,7 +554,10 @@ impl OwnedCtx {
         }
     }
 
-    async fn resolve<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+    pub(crate) async fn resolve<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+    ) -> Result<Inject<T>> {
         let node = &self.inner.nodes[idx];
         match self.clone().ensure(idx).await? {
             Some(inst) => downcast(Got::Owned(inst), node),
@@ -523,6 +567,12 @@ impl OwnedCtx {
 }
 
 /// The resolver handed to synchronous factories (and the one `#[injectable]` code uses).
+///
+/// It resolves what the provider declared with
+/// [`depends_on`](crate::Provider::depends_on), and only that: the startup validation checked
+/// those dependencies (missing providers, cycles, scopes), so a `get` of anything else is an
+/// [`Error::UndeclaredDependency`] that names the `.depends_on(...)` to add, in release builds
+/// too.
 ///
 /// ```
 /// use cortex_di::{ContainerBuilder, Dependency, Provider};
@@ -544,47 +594,71 @@ pub struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// Resolves the unnamed binding of `T`.
+    /// Resolves the unnamed binding of `T`, which the provider must declare with
+    /// `.depends_on(Dependency::on::<T>())`.
     #[inline]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.get(idx),
-            None => Err(Error::NotRegistered {
+        match declared(self.requester, TypeId::of::<T>(), None) {
+            Some(Some(idx)) => self.ctx.get(idx),
+            Some(None) => Err(Error::NotRegistered {
                 key: Key::of::<T>(),
             }),
+            None => Err(undeclared(self.requester, Key::of::<T>(), false)),
         }
     }
 
-    /// Resolves the binding of `T` named `name`.
+    /// Resolves the binding of `T` named `name`, which the provider must declare with
+    /// `.depends_on(Dependency::on::<T>().named(name))`.
     pub fn get_named<T: ?Sized + Send + Sync + 'static>(
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        let idx = self.ctx.index(&Key::of::<T>().with_name(name))?;
-        self.ctx.get(idx)
-    }
-
-    /// Resolves the unnamed binding of `T`, or `None` when nothing is bound to it.
-    pub fn get_optional<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Option<Inject<T>>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.get(idx).map(Some),
-            None => Ok(None),
+        let name = name.into();
+        match declared(self.requester, TypeId::of::<T>(), Some(&name)) {
+            Some(Some(idx)) => self.ctx.get(idx),
+            Some(None) => Err(Error::NotRegistered {
+                key: Key::of::<T>().with_name(name),
+            }),
+            None => Err(undeclared(
+                self.requester,
+                Key::of::<T>().with_name(name),
+                false,
+            )),
         }
     }
 
-    /// Resolves the binding of `T` named `name`, or `None` when nothing is bound to it.
+    /// Resolves the unnamed binding of `T`, or `None` when nothing is bound to it; the provider
+    /// must declare it with `.depends_on(Dependency::on::<T>().optional())`.
+    pub fn get_optional<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Option<Inject<T>>> {
+        match declared(self.requester, TypeId::of::<T>(), None) {
+            Some(Some(idx)) => self.ctx.get(idx).map(Some),
+            Some(None) => Ok(None),
+            None => Err(undeclared(self.requester, Key::of::<T>(), true)),
+        }
+    }
+
+    /// Resolves the binding of `T` named `name`, or `None` when nothing is bound to it; the
+    /// provider must declare it with `.depends_on(Dependency::on::<T>().named(name).optional())`.
     pub fn get_named_optional<T: ?Sized + Send + Sync + 'static>(
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Option<Inject<T>>> {
-        match self.ctx.inner.lookup(&Key::of::<T>().with_name(name)) {
-            Some(idx) => self.ctx.get(idx).map(Some),
-            None => Ok(None),
+        let name = name.into();
+        match declared(self.requester, TypeId::of::<T>(), Some(&name)) {
+            Some(Some(idx)) => self.ctx.get(idx).map(Some),
+            Some(None) => Ok(None),
+            None => Err(undeclared(
+                self.requester,
+                Key::of::<T>().with_name(name),
+                true,
+            )),
         }
     }
 
     /// Reads the configuration value at `key` (a dotted path) from the bound [`ConfigSource`] and
-    /// deserializes it. Errors name the key and the type, never the value (it may be a secret).
+    /// deserializes it; the provider must declare
+    /// `.depends_on(Dependency::on::<dyn ConfigSource>())`. Errors name the key and the type,
+    /// never the value (it may be a secret).
     pub fn config<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
         let source = self.get::<dyn ConfigSource>()?;
         read_config(&*source, key, self.requester.key.type_name())
@@ -596,35 +670,35 @@ impl Resolver<'_> {
     }
 }
 
-pub(crate) fn read_config<T: DeserializeOwned>(
-    source: &dyn ConfigSource,
-    key: &str,
-    required_by: &'static str,
-) -> Result<T> {
-    let value = source.value(key).ok_or_else(|| Error::Config {
-        key: key.to_string(),
-        problem: "is missing".into(),
-        required_by,
-    })?;
-    let kind = match &value {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "a table",
-    };
-    serde_json::from_value(value).map_err(|_| Error::Config {
-        key: key.to_string(),
-        problem: format!(
-            "cannot be read as `{}` (found {kind})",
-            std::any::type_name::<T>()
-        ),
-        required_by,
-    })
+/// Whether `node` declared a dependency on the binding of `type_id` named `name`: `None` if
+/// not, else the index of the provider that satisfies it (`None` for an absent optional one).
+///
+/// A scan of the provider's own edges, usually a handful, instead of a lookup in the container's
+/// tables: it finds the binding and checks the declaration at once.
+#[inline]
+fn declared(node: &Node, type_id: TypeId, name: Option<&str>) -> Option<Option<usize>> {
+    node.edges
+        .iter()
+        .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name)
+        .map(|e| e.target)
+}
+
+#[cold]
+#[inline(never)]
+fn undeclared(node: &Node, dependency: Key, optional: bool) -> Error {
+    Error::UndeclaredDependency {
+        provider: Box::new(node.reference()),
+        dependency,
+        optional,
+    }
 }
 
 /// The owned resolver handed to `async` factories.
+///
+/// Like [`Resolver`], the one a provider's factory receives resolves only what that provider
+/// declared. [`Container::resolve`](crate::Container::resolve) and
+/// [`RequestScope::resolve`](crate::RequestScope::resolve) use one that belongs to no provider
+/// and resolves anything.
 ///
 /// ```
 /// use cortex_di::{ContainerBuilder, Dependency, Provider};
@@ -649,18 +723,46 @@ pub(crate) fn read_config<T: DeserializeOwned>(
 #[derive(Clone)]
 pub struct AsyncResolver {
     ctx: OwnedCtx,
-    requester: &'static str,
+    /// The index of the provider whose factory this was handed to; `None` for the caller of
+    /// `Container::resolve` or `RequestScope::resolve`.
+    requester: Option<usize>,
 }
 
 impl AsyncResolver {
+    /// A resolver for code outside any provider, which may resolve any binding.
+    pub(crate) fn for_caller(ctx: OwnedCtx) -> AsyncResolver {
+        AsyncResolver {
+            ctx,
+            requester: None,
+        }
+    }
+
+    /// The binding of `key`, `None` when nothing is bound to it: for a provider's resolver, as
+    /// [`declared`] finds it (anything undeclared is an error); for the caller's, from the
+    /// container's tables.
+    fn find(&self, key: &Key, optional: bool) -> Result<Option<usize>> {
+        match self.requester {
+            Some(requester) => {
+                let node = &self.ctx.inner.nodes[requester];
+                declared(node, key.type_id(), key.name())
+                    .ok_or_else(|| undeclared(node, key.clone(), optional))
+            }
+            None => Ok(self.ctx.inner.lookup(key)),
+        }
+    }
+
+    /// The binding of `key`, which must exist.
+    fn require(&self, key: Key) -> Result<usize> {
+        match self.find(&key, false)? {
+            Some(idx) => Ok(idx),
+            None => Err(Error::NotRegistered { key }),
+        }
+    }
+
     /// Resolves the unnamed binding of `T`, awaiting `async` providers.
     pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.resolve(idx).await,
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
-        }
+        let idx = self.require(Key::of::<T>())?;
+        self.ctx.resolve(idx).await
     }
 
     /// Resolves the binding of `T` named `name`.
@@ -668,7 +770,7 @@ impl AsyncResolver {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        let idx = self.ctx.borrow().index(&Key::of::<T>().with_name(name))?;
+        let idx = self.require(Key::of::<T>().with_name(name))?;
         self.ctx.resolve(idx).await
     }
 
@@ -676,7 +778,7 @@ impl AsyncResolver {
     pub async fn resolve_optional<T: ?Sized + Send + Sync + 'static>(
         &self,
     ) -> Result<Option<Inject<T>>> {
-        match self.ctx.inner.lookup_type::<T>() {
+        match self.find(&Key::of::<T>(), true)? {
             Some(idx) => self.ctx.resolve(idx).await.map(Some),
             None => Ok(None),
         }
@@ -687,7 +789,7 @@ impl AsyncResolver {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Option<Inject<T>>> {
-        match self.ctx.inner.lookup(&Key::of::<T>().with_name(name)) {
+        match self.find(&Key::of::<T>().with_name(name), true)? {
             Some(idx) => self.ctx.resolve(idx).await.map(Some),
             None => Ok(None),
         }
@@ -696,490 +798,15 @@ impl AsyncResolver {
     /// Reads and deserializes the configuration value at `key` (see [`Resolver::config`]).
     pub async fn config<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
         let source = self.resolve::<dyn ConfigSource>().await?;
-        read_config(&*source, key, self.requester)
+        let required_by = match self.requester {
+            Some(idx) => self.ctx.inner.nodes[idx].key.type_name(),
+            None => "the caller",
+        };
+        read_config(&*source, key, required_by)
     }
 
     /// The environment the container was built for.
     pub fn env(&self) -> &Env {
         &self.ctx.inner.env
-    }
-}
-
-/// A built, validated container. Cheap to clone (one `Arc`), `Send + Sync`.
-///
-/// Singletons were created by [`ContainerBuilder::build`](crate::ContainerBuilder::build) unless
-/// lazy; [`get`](Self::get) returns them with a lookup and an `Arc` clone, no lock. Request-scoped
-/// providers are resolved from a [`RequestScope`] opened with [`scope`](Self::scope).
-///
-/// ```
-/// use cortex_di::{ContainerBuilder, Inject, Provider};
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let c = ContainerBuilder::new().add(Provider::value(42_u32)).build().await.unwrap();
-/// let a: Inject<u32> = c.get().unwrap();
-/// let b: Inject<u32> = c.resolve().await.unwrap();
-/// assert!(Inject::ptr_eq(&a, &b));
-/// # });
-/// ```
-#[derive(Clone)]
-pub struct Container {
-    ctx: OwnedCtx,
-}
-
-/// What [`Container::shutdown`] and [`RequestScope::close`] did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ShutdownReport {
-    /// Providers whose hook completed, in the order they ran.
-    pub completed: Vec<String>,
-    /// Providers whose hook did not finish within the timeout.
-    pub timed_out: Vec<String>,
-}
-
-impl Container {
-    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
-        Container {
-            ctx: OwnedCtx { inner, scope: None },
-        }
-    }
-
-    pub(crate) async fn ensure_eager(&self, idx: usize) -> Result<()> {
-        self.ctx.clone().ensure(idx).await.map(drop)
-    }
-
-    /// Resolves the unnamed binding of `T` without awaiting: singletons (made at build time),
-    /// and transients whose providers never await.
-    #[inline]
-    pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
-        }
-    }
-
-    /// Resolves the binding of `T` named `name` without awaiting.
-    pub fn get_named<T: ?Sized + Send + Sync + 'static>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-    ) -> Result<Inject<T>> {
-        let ctx = self.ctx.borrow();
-        ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
-    }
-
-    /// Resolves the unnamed binding of `T`, or `None` when nothing is bound to it.
-    pub fn get_optional<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Option<Inject<T>>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.borrow().get(idx).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Resolves the unnamed binding of `T`, awaiting `async` providers.
-    pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        AsyncResolver {
-            ctx: self.ctx.clone(),
-            requester: "the caller",
-        }
-        .resolve()
-        .await
-    }
-
-    /// Resolves the binding of `T` named `name`, awaiting `async` providers.
-    pub async fn resolve_named<T: ?Sized + Send + Sync + 'static>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-    ) -> Result<Inject<T>> {
-        AsyncResolver {
-            ctx: self.ctx.clone(),
-            requester: "the caller",
-        }
-        .resolve_named(name)
-        .await
-    }
-
-    /// Whether anything is bound to `key`.
-    pub fn contains(&self, key: &Key) -> bool {
-        self.ctx.inner.lookup(key).is_some()
-    }
-
-    /// Every binding of `T`, named or not, in registration order: the health checks of an app,
-    /// the plugins of a kind. Request-scoped bindings are skipped (there is no request here);
-    /// `async` ones not yet created answer [`Error::NeedsAsync`].
-    ///
-    /// ```
-    /// use cortex_di::{ContainerBuilder, Provider};
-    /// use std::sync::Arc;
-    /// trait Check: Send + Sync { fn name(&self) -> &'static str; }
-    /// struct Db;
-    /// impl Check for Db { fn name(&self) -> &'static str { "db" } }
-    /// struct Disk;
-    /// impl Check for Disk { fn name(&self) -> &'static str { "disk" } }
-    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// let c = ContainerBuilder::new()
-    ///     .add(Provider::<dyn Check>::arc_value(Arc::new(Db)).named("db"))
-    ///     .add(Provider::<dyn Check>::arc_value(Arc::new(Disk)).named("disk"))
-    ///     .build()
-    ///     .await
-    ///     .unwrap();
-    /// let names: Vec<_> = c.get_all::<dyn Check>().unwrap().iter().map(|c| c.name()).collect();
-    /// assert_eq!(names, ["db", "disk"]);
-    /// # });
-    /// ```
-    pub fn get_all<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Vec<Inject<T>>> {
-        let ctx = self.ctx.borrow();
-        let type_id = TypeId::of::<T>();
-        self.ctx
-            .inner
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.key.type_id() == type_id && n.scope != Scope::Request)
-            .map(|(idx, _)| ctx.get(idx))
-            .collect()
-    }
-
-    /// Opens a request scope: request-scoped providers get one instance per scope.
-    pub fn scope(&self) -> RequestScope {
-        let cells = self
-            .ctx
-            .inner
-            .request_cells
-            .iter()
-            .map(|&is_async| Cell::new(is_async))
-            .collect();
-        let state = ScopeState {
-            inner: self.ctx.inner.clone(),
-            cells,
-            created: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
-        };
-        RequestScope {
-            ctx: OwnedCtx {
-                inner: self.ctx.inner.clone(),
-                scope: Some(Arc::new(state)),
-            },
-        }
-    }
-
-    /// The providers, their scopes and dependencies.
-    pub fn graph(&self) -> Graph {
-        Graph::from_nodes(&self.ctx.inner.nodes)
-    }
-
-    /// The environment the container was built for.
-    pub fn env(&self) -> &Env {
-        &self.ctx.inner.env
-    }
-
-    /// Runs the [`OnStart`](crate::OnStart) hooks of the singletons created so far, one at a
-    /// time, in creation order (a singleton's dependencies are created, and so started, before
-    /// it), each bounded by the builder's [`start_timeout`](crate::ContainerBuilder::start_timeout).
-    ///
-    /// From then on a lazy singleton is started as it is created, before anyone receives it; a
-    /// lazy singleton that is never used is never started. `App::build` calls this right after
-    /// building the container.
-    ///
-    /// The first hook that fails or times out stops the start: the container is shut down (the
-    /// [`OnShutdown`](crate::OnShutdown) hooks of everything created run, in reverse order) and
-    /// the error names the provider ([`Error::Hook`], [`Error::HookTimedOut`]). Calling it again,
-    /// or after [`shutdown`](Self::shutdown), does nothing.
-    pub async fn start(&self) -> Result<()> {
-        let _gate = self.ctx.inner.lifecycle_gate.lock().await;
-        self.start_locked().await
-    }
-
-    async fn start_locked(&self) -> Result<()> {
-        let inner = &self.ctx.inner;
-        let pending = {
-            let mut lifecycle = inner.lifecycle();
-            if lifecycle.phase >= Phase::Started || inner.shut_down.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            lifecycle.phase = Phase::Started;
-            std::mem::take(&mut lifecycle.to_start)
-        };
-        let mut pending = pending.into_iter();
-        while let Some((idx, hook)) = pending.next() {
-            let node = &inner.nodes[idx];
-            if let Err(e) = run_hook(node, LifecycleHook::Start, hook, inner.start_timeout).await {
-                drop(pending);
-                tracing::error!(error = %e, "start failed: shutting the container down");
-                self.shutdown().await;
-                return Err(e);
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the [`OnReady`](crate::OnReady) hooks of the singletons created so far, in creation
-    /// order, each bounded by the builder's
-    /// [`start_timeout`](crate::ContainerBuilder::start_timeout); starts the container first if
-    /// [`start`](Self::start) was not called. `Application::serve_on` calls this once the server
-    /// is listening. From then on a lazy singleton is started and made ready as it is created.
-    ///
-    /// The first hook that fails or times out stops the rest and its error is returned, naming
-    /// the provider. The container is left running, so the caller can drain what is in flight
-    /// before calling [`shutdown`](Self::shutdown). Calling it again does nothing.
-    pub async fn ready(&self) -> Result<()> {
-        let _gate = self.ctx.inner.lifecycle_gate.lock().await;
-        self.start_locked().await?;
-        let inner = &self.ctx.inner;
-        let pending = {
-            let mut lifecycle = inner.lifecycle();
-            if lifecycle.phase >= Phase::Ready || inner.shut_down.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            lifecycle.phase = Phase::Ready;
-            std::mem::take(&mut lifecycle.to_ready)
-        };
-        for (idx, hook) in pending {
-            run_hook(
-                &inner.nodes[idx],
-                LifecycleHook::Ready,
-                hook,
-                inner.start_timeout,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Runs the [`OnShutdown`](crate::OnShutdown) hooks of the singletons that were created, in
-    /// reverse creation order, each bounded by the builder's shutdown timeout. Afterwards nothing
-    /// new can be created, and start or ready hooks that have not run yet never will. Calling it
-    /// again does nothing.
-    pub async fn shutdown(&self) -> ShutdownReport {
-        let inner = &self.ctx.inner;
-        if inner.shut_down.swap(true, Ordering::AcqRel) {
-            return ShutdownReport::default();
-        }
-        let order = {
-            let mut lifecycle = inner.lifecycle();
-            lifecycle.to_start.clear();
-            lifecycle.to_ready.clear();
-            std::mem::take(&mut lifecycle.created)
-        };
-        let hooks = order
-            .iter()
-            .rev()
-            .filter_map(|&idx| {
-                let node = &inner.nodes[idx];
-                let inst = inner.singletons[node.slot].get()?;
-                Some((node.key.to_string(), (node.shutdown?)(inst)))
-            })
-            .collect();
-        run_hooks(hooks, inner.shutdown_timeout).await
-    }
-}
-
-/// Runs one start or ready hook, bounded by `timeout`.
-async fn run_hook(
-    node: &Node,
-    kind: LifecycleHook,
-    hook: BoxFuture<Result<(), BoxError>>,
-    timeout: Duration,
-) -> Result<()> {
-    let started = tokio::time::Instant::now();
-    let outcome = tokio::time::timeout(timeout, hook).await;
-    tracing::debug!(provider = %node.key, hook = %kind, elapsed = ?started.elapsed(), "lifecycle hook");
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(source)) => Err(Error::Hook {
-            hook: kind,
-            provider: Box::new(node.reference()),
-            source,
-        }),
-        Err(_) => Err(Error::HookTimedOut {
-            hook: kind,
-            provider: Box::new(node.reference()),
-            timeout,
-        }),
-    }
-}
-
-async fn run_hooks(hooks: Vec<(String, BoxFuture<()>)>, timeout: Duration) -> ShutdownReport {
-    let mut report = ShutdownReport::default();
-    for (name, hook) in hooks {
-        match tokio::time::timeout(timeout, hook).await {
-            Ok(()) => report.completed.push(name),
-            Err(_) => {
-                tracing::warn!(provider = %name, ?timeout, "shutdown hook timed out");
-                report.timed_out.push(name);
-            }
-        }
-    }
-    report
-}
-
-/// Takes the instances with hooks out of `cells` and, when a tokio runtime is at hand, runs their
-/// hooks on it; used when a container or scope is dropped without being shut down.
-fn dispose_on_drop(
-    nodes: &[Node],
-    cells: &mut [Cell],
-    created: Vec<usize>,
-    timeout: Duration,
-    what: &str,
-) {
-    let mut hooks = Vec::new();
-    for idx in created.into_iter().rev() {
-        let node = &nodes[idx];
-        if let (Some(hook), Some(inst)) = (node.shutdown, cells[node.slot].take()) {
-            let fut = hook(&inst);
-            hooks.push((
-                node.key.to_string(),
-                Box::pin(async move {
-                    fut.await;
-                    drop(inst);
-                }) as BoxFuture<()>,
-            ));
-        }
-    }
-    if hooks.is_empty() {
-        return;
-    }
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => {
-            handle.spawn(run_hooks(hooks, timeout));
-        }
-        Err(_) => tracing::warn!(
-            "{what} dropped outside a tokio runtime without shutdown(): {} shutdown hooks skipped",
-            hooks.len()
-        ),
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        if self.shut_down.load(Ordering::Acquire) {
-            return;
-        }
-        let lifecycle = self.lifecycle.get_mut().unwrap_or_else(|e| e.into_inner());
-        lifecycle.to_start.clear();
-        lifecycle.to_ready.clear();
-        let created = std::mem::take(&mut lifecycle.created);
-        dispose_on_drop(
-            &self.nodes,
-            &mut self.singletons,
-            created,
-            self.shutdown_timeout,
-            "container",
-        );
-    }
-}
-
-/// One request's worth of request-scoped instances; singletons come from the container.
-///
-/// The HTTP layer opens one per request. Dropping it disposes its instances; [`close`](Self::close)
-/// awaits their shutdown hooks instead.
-///
-/// ```
-/// use cortex_di::{ContainerBuilder, Inject, Provider, Scope};
-/// use std::sync::atomic::{AtomicU32, Ordering};
-///
-/// static NEXT: AtomicU32 = AtomicU32::new(0);
-/// struct RequestId(u32);
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let c = ContainerBuilder::new()
-///     .add(Provider::factory(|_| Ok(RequestId(NEXT.fetch_add(1, Ordering::Relaxed)))).scope(Scope::Request))
-///     .build()
-///     .await
-///     .unwrap();
-/// let first = c.scope();
-/// let second = c.scope();
-/// assert_eq!(first.get::<RequestId>().unwrap().0, first.get::<RequestId>().unwrap().0);
-/// assert_ne!(first.get::<RequestId>().unwrap().0, second.get::<RequestId>().unwrap().0);
-/// # });
-/// ```
-#[derive(Clone)]
-pub struct RequestScope {
-    ctx: OwnedCtx,
-}
-
-impl RequestScope {
-    /// Resolves the unnamed binding of `T` without awaiting.
-    #[inline]
-    pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
-        }
-    }
-
-    /// Resolves the binding of `T` named `name` without awaiting.
-    pub fn get_named<T: ?Sized + Send + Sync + 'static>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-    ) -> Result<Inject<T>> {
-        let ctx = self.ctx.borrow();
-        ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
-    }
-
-    /// Resolves the unnamed binding of `T`, awaiting `async` providers.
-    pub async fn resolve<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        AsyncResolver {
-            ctx: self.ctx.clone(),
-            requester: "the caller",
-        }
-        .resolve()
-        .await
-    }
-
-    /// Resolves the binding of `T` named `name`, awaiting `async` providers.
-    pub async fn resolve_named<T: ?Sized + Send + Sync + 'static>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-    ) -> Result<Inject<T>> {
-        AsyncResolver {
-            ctx: self.ctx.clone(),
-            requester: "the caller",
-        }
-        .resolve_named(name)
-        .await
-    }
-
-    /// The container this scope belongs to.
-    pub fn container(&self) -> Container {
-        Container::from_inner(self.ctx.inner.clone())
-    }
-
-    /// Runs the shutdown hooks of this scope's instances in reverse creation order.
-    pub async fn close(&self) -> ShutdownReport {
-        let Some(state) = &self.ctx.scope else {
-            return ShutdownReport::default();
-        };
-        if state.closed.swap(true, Ordering::AcqRel) {
-            return ShutdownReport::default();
-        }
-        let order = std::mem::take(&mut *state.created.lock().unwrap_or_else(|e| e.into_inner()));
-        let inner = &self.ctx.inner;
-        let hooks = order
-            .iter()
-            .rev()
-            .filter_map(|&idx| {
-                let node = &inner.nodes[idx];
-                let inst = state.cells[node.slot].get()?;
-                Some((node.key.to_string(), (node.shutdown?)(inst)))
-            })
-            .collect();
-        run_hooks(hooks, inner.shutdown_timeout).await
-    }
-}
-
-impl Drop for ScopeState {
-    fn drop(&mut self) {
-        if *self.closed.get_mut() {
-            return;
-        }
-        let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
-        let inner = &self.inner;
-        dispose_on_drop(
-            &inner.nodes,
-            &mut self.cells,
-            created,
-            inner.shutdown_timeout,
-            "request scope",
-        );
     }
 }

@@ -17,7 +17,10 @@ use std::sync::Arc;
 
 use shaku::{HasComponent, HasProvider, Interface, Module};
 
-use crate::{BoxError, ContainerBuilder, Dependency, Provider, Scope};
+use crate::builder::ContainerBuilder;
+use crate::error::BoxError;
+use crate::provider::Provider;
+use crate::spec::{Dependency, Scope};
 
 impl ContainerBuilder {
     /// Binds a built shaku module as a value (resolvable as `Inject<M>`) and returns a handle to

@@ -26,9 +26,10 @@ async fn a_provider_reads_typed_values_by_dotted_key() {
     let c = ContainerBuilder::new()
         .config(json!({ "server": { "host": "127.0.0.1", "port": 8080 } }))
         .add(with_port())
-        .add(Provider::factory(|r| {
-            r.config::<Server>("server").map_err(Into::into)
-        }))
+        .add(
+            Provider::factory(|r| r.config::<Server>("server").map_err(Into::into))
+                .depends_on(Dependency::on::<dyn cortex_di::ConfigSource>()),
+        )
         .build()
         .await
         .unwrap();

@@ -10,3 +10,4 @@ mod overrides;
 mod scopes;
 mod shutdown;
 mod support;
+mod undeclared;
