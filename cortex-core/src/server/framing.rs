@@ -308,7 +308,12 @@ mod tests {
 
     #[test]
     fn a_coding_list_not_ending_in_chunked_is_refused() {
-        for values in [&["gzip"][..], &["chunked, gzip"], &["chunked", "gzip"], &[""]] {
+        for values in [
+            &["gzip"][..],
+            &["chunked, gzip"],
+            &["chunked", "gzip"],
+            &[""],
+        ] {
             assert_eq!(te(values), Err(Ambiguous::ChunkedNotLast), "{values:?}");
         }
     }

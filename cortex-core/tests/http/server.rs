@@ -1331,7 +1331,7 @@ async fn post_framed(addr: SocketAddr, headers: &str) -> String {
 
 #[tokio::test]
 async fn ambiguous_transfer_encodings_are_refused_with_400_before_routing_and_the_connection_closed()
-{
+ {
     let (router, reached) = counting();
     let server = serve(ServeOptions::default(), router).await;
     let variants = [
@@ -1363,7 +1363,11 @@ async fn ambiguous_transfer_encodings_are_refused_with_400_before_routing_and_th
         assert!(lower.contains("connection: close"), "{headers:?}: {answer}");
         assert!(answer.contains("RFC 9112"), "{headers:?}: {answer}");
         // The pipelined request was not answered.
-        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{headers:?}: {answer}");
+        assert_eq!(
+            answer.matches("HTTP/1.1 ").count(),
+            1,
+            "{headers:?}: {answer}"
+        );
     }
     assert_eq!(
         reached.load(std::sync::atomic::Ordering::SeqCst),
@@ -1374,8 +1378,7 @@ async fn ambiguous_transfer_encodings_are_refused_with_400_before_routing_and_th
 }
 
 #[tokio::test]
-async fn a_transfer_encoding_not_ending_in_chunked_is_refused_with_400_and_the_connection_closed()
-{
+async fn a_transfer_encoding_not_ending_in_chunked_is_refused_with_400_and_the_connection_closed() {
     let (router, reached) = counting();
     let server = serve(ServeOptions::default(), router).await;
     for headers in [
@@ -1386,7 +1389,11 @@ async fn a_transfer_encoding_not_ending_in_chunked_is_refused_with_400_and_the_c
         let answer = post_framed(server.addr(), headers).await;
         // hyper's parser refuses these itself, before the service (no problem body).
         assert!(answer.starts_with("HTTP/1.1 400 "), "{headers:?}: {answer}");
-        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{headers:?}: {answer}");
+        assert_eq!(
+            answer.matches("HTTP/1.1 ").count(),
+            1,
+            "{headers:?}: {answer}"
+        );
     }
     assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0);
     server.stop().await;
@@ -1411,7 +1418,10 @@ async fn chunked_once_and_last_is_served_and_the_connection_kept_alive() {
         stream.write_all(request.as_bytes()).await.unwrap();
         let answer = read_until_closed(&mut stream).await;
         assert!(answer.starts_with("HTTP/1.1 201 "), "{headers:?}: {answer}");
-        assert!(answer.contains("Content-Length: 5\r\n"), "{headers:?}: {answer}");
+        assert!(
+            answer.contains("Content-Length: 5\r\n"),
+            "{headers:?}: {answer}"
+        );
         // The connection stayed open for the pipelined request, which was answered.
         assert!(answer.contains("HTTP/1.1 200 "), "{headers:?}: {answer}");
         assert!(answer.ends_with("next"), "{headers:?}: {answer}");
