@@ -61,7 +61,7 @@
 //! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
 //! | body limit | 2 MiB, answers 413 | a size-hint check |
 //! | security headers | on; HSTS only over TLS | ~700: the usual responses' final header map cloned from one prepared at startup |
-//! | rate limit | on, per IP, 100/s, bursts of 200 | ~600: one hash, one lock, one clock read |
+//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) | ~600: one hash, one lock, one clock read |
 //! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
 //! | ETag | on, bodies from 1 KiB to 256 KiB | nothing below 1 KiB; ~1,400 for a tagged body: hashing, the header, a new body |
 //! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
