@@ -1102,8 +1102,7 @@ async fn forwarding_warnings(config: &HttpConfig, peers: &[&str]) -> Vec<HashMap
             break;
         }
     }
-    let recorded = warnings.0.lock().unwrap().clone();
-    recorded
+    warnings.0.lock().unwrap().clone()
 }
 
 #[tokio::test]
