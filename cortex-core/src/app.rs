@@ -130,6 +130,8 @@ pub struct App {
     discovered: bool,
     health_timeout: Duration,
     openapi_hooks: Vec<OpenApiHook>,
+    /// Added to the stack's operational paths (never rate limited).
+    operational_paths: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -202,6 +204,7 @@ impl App {
             discovered: false,
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
+            operational_paths: Vec::new(),
         }
     }
 
@@ -270,6 +273,23 @@ impl App {
     pub fn plugin(self, plugin: impl Plugin) -> Self {
         tracing::debug!(plugin = plugin.name(), "plugin");
         plugin.build(self)
+    }
+
+    /// Marks a path (`/metrics`) or a prefix (`/admin/probes/*`) as an operational endpoint, which
+    /// the rate limiter never refuses: what a plugin serving probes or metrics calls. `/health/*`
+    /// and `/metrics` are operational from the start (see
+    /// [`OperationalPaths`](crate::http::middleware::OperationalPaths)); a pattern that is not a
+    /// path fails [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    ///
+    /// let app = App::new().operational_path("/internal/status");
+    /// # let _ = app;
+    /// ```
+    pub fn operational_path(mut self, pattern: impl Into<String>) -> Self {
+        self.operational_paths.push(pattern.into());
+        self
     }
 
     /// Uses this middleware configuration instead of `[http]` from the configuration.
@@ -360,7 +380,10 @@ impl App {
             Some(s) => s,
             None => self.config.get_or_default::<ServeOptions>("server")?,
         };
-        let stack = Stack::new(&http)?;
+        let mut stack = Stack::new(&http)?;
+        for pattern in &self.operational_paths {
+            stack = stack.with_operational_path(pattern)?;
+        }
         let openapi_config = OpenApiConfig::from_config(&self.config)?;
         let mut openapi = openapi_config
             .enabled

@@ -1,18 +1,21 @@
 //! The outermost concerns: trusted proxies, request id, tracing span, security headers.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::response::Response;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, STRICT_TRANSPORT_SECURITY};
+use http::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, FORWARDED, STRICT_TRANSPORT_SECURITY,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body::Body as _;
 use tracing::Span;
 use tracing::field::Empty;
 
 use super::config::{HttpConfig, static_value};
-use super::forwarded::{ForwardedInfo, Secure, TrustedProxies};
+use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
 use super::service::scan;
 
@@ -21,6 +24,9 @@ pub(crate) struct CoreShared {
     request_id: Option<(HeaderName, bool)>,
     trace: bool,
     proxies: Option<TrustedProxies>,
+    /// Set once a request from a peer that is not a trusted proxy carried forwarding headers:
+    /// the warning about it is logged once per stack.
+    forwarded_warned: AtomicBool,
     /// Headers for every response (unless the response has its own); `hsts` only for secure
     /// requests.
     security: Box<[(HeaderName, HeaderValue)]>,
@@ -212,6 +218,7 @@ impl CoreShared {
             request_id,
             trace: config.trace.enabled,
             proxies: TrustedProxies::new(&config.trusted_proxies.proxies),
+            forwarded_warned: AtomicBool::new(false),
             security: security.into(),
             hsts,
             templates,
@@ -227,15 +234,24 @@ impl CoreShared {
     /// Resolves the client, assigns the request id and opens the span.
     pub(crate) fn on_request(&self, req: &mut Request) -> CoreState {
         let mut secure = req.extensions().get::<Secure>().is_some();
+        let mut trusted = false;
         if let Some(proxies) = &self.proxies
-            && let Some(peer) = req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-            && let Some(info) = proxies.resolve(req.headers(), peer)
+            && let Some(peer) = peer_ip(req)
+            && proxies.trusts(peer)
         {
-            secure |= info.scheme == http::uri::Scheme::HTTPS;
-            req.extensions_mut().insert(info);
+            trusted = true;
+            if let Some(info) = proxies.resolve_trusted(req.headers(), peer) {
+                secure |= info.scheme == http::uri::Scheme::HTTPS;
+                req.extensions_mut().insert(info);
+            }
+        }
+        // Until the warning is out: a flag, then a look at the header names.
+        if !trusted
+            && !self.forwarded_warned.load(Ordering::Relaxed)
+            && let Some(header) = forwarding_header(req.headers())
+            && !self.forwarded_warned.swap(true, Ordering::Relaxed)
+        {
+            warn_untrusted_forwarding(header, peer_ip(req), self.proxies.is_some());
         }
 
         let id = self.request_id.as_ref().map(|(header, trust)| {
@@ -338,6 +354,52 @@ impl CoreShared {
             tracing::debug!(status, latency_us, "request finished");
         }
     }
+}
+
+fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
+/// The first header that names a client behind a proxy (`X-Forwarded-For`, `Forwarded`).
+fn forwarding_header(headers: &HeaderMap) -> Option<&'static str> {
+    let found = |name: &HeaderName| {
+        if *name == FORWARDED {
+            Some("Forwarded")
+        } else if *name == X_FORWARDED_FOR {
+            Some("X-Forwarded-For")
+        } else {
+            None
+        }
+    };
+    if headers.keys_len() > 16 {
+        return found(&FORWARDED)
+            .filter(|_| headers.contains_key(FORWARDED))
+            .or_else(|| {
+                found(&X_FORWARDED_FOR).filter(|_| headers.contains_key(&X_FORWARDED_FOR))
+            });
+    }
+    headers.keys().find_map(found)
+}
+
+/// Says, once, that forwarding headers are ignored and how to trust the proxy that sends them.
+#[cold]
+fn warn_untrusted_forwarding(header: &str, peer: Option<std::net::IpAddr>, some_trusted: bool) {
+    let peer = peer.map_or_else(|| "the peer".to_string(), |ip| ip.to_string());
+    let listed = if some_trusted {
+        "is not in"
+    } else {
+        "is not a trusted proxy: no proxy is listed in"
+    };
+    tracing::warn!(
+        header,
+        peer = %peer,
+        "a request from {peer} carries `{header}`, but {peer} {listed} `[http] trusted_proxies`, so the header is ignored: \
+         the client is taken to be {peer}, and behind a proxy or load balancer every client then shares its address \
+         (one rate limit, one `ClientIp`); if the app runs behind one, list its addresses in cortex.toml: \
+         `[http.trusted_proxies]` `proxies = [\"10.0.0.0/8\"]` (logged once)"
+    );
 }
 
 fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
