@@ -9,7 +9,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, STRICT_TRANSPORT_S
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use http_body::Body as _;
 use tracing::Span;
-use tracing::field::{Empty, display};
+use tracing::field::Empty;
 
 use super::config::{HttpConfig, static_value};
 use super::forwarded::{ForwardedInfo, Secure, TrustedProxies};
@@ -379,7 +379,7 @@ impl CoreShared {
 }
 
 /// The access log's line for one response. Its values are printed as they are (`path=/users/7`):
-/// none of them holds a space or a quote.
+/// none of them holds a space or a quote. (`display` inside the macro is tracing's own import.)
 fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&HeaderValue>) {
     tracing::info!(
         target: ACCESS_TARGET,
