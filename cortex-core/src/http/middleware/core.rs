@@ -1,6 +1,6 @@
 //! The outermost concerns: trusted proxies, request id, tracing span, security headers.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use axum::response::Response;
 use http::header::{
     CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, FORWARDED, STRICT_TRANSPORT_SECURITY,
 };
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use http_body::Body as _;
 use tracing::Span;
 use tracing::field::Empty;
@@ -23,6 +23,8 @@ pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
     request_id: Option<(HeaderName, bool)>,
     trace: bool,
+    /// `[http.trace] access_log`: one `info` event per response.
+    access_log: bool,
     proxies: Option<TrustedProxies>,
     /// Set once a request from a peer that is not a trusted proxy carried forwarding headers:
     /// the warning about it is logged once per stack.
@@ -151,10 +153,23 @@ fn content_length(length: u64) -> HeaderValue {
     })
 }
 
+/// The target of the access log's events.
+pub(crate) const ACCESS_TARGET: &str = "cortex::access";
+
+/// What the access log line says about the request; only made when the line will be written.
+struct Access {
+    method: Method,
+    uri: Uri,
+    route: Option<MatchedPath>,
+    client_ip: Option<IpAddr>,
+}
+
 /// What the response side needs to know about the request.
 pub(crate) struct CoreState {
     pub(crate) span: Span,
     start: Option<Instant>,
+    /// Boxed: the stack's future carries this state, and most apps have no access log.
+    access: Option<Box<Access>>,
     id: Option<HeaderValue>,
     secure: bool,
     /// A `CONNECT` request: its answer gets no `Content-Length`.
@@ -217,6 +232,7 @@ impl CoreShared {
         CoreShared {
             request_id,
             trace: config.trace.enabled,
+            access_log: config.trace.access_log,
             proxies: TrustedProxies::new(&config.trusted_proxies.proxies),
             forwarded_warned: AtomicBool::new(false),
             security: security.into(),
@@ -286,10 +302,28 @@ impl CoreShared {
         } else {
             Span::none()
         };
-        let start = (!span.is_disabled()).then(Instant::now);
+        // Checked per request: the filter can change at run time (a reload layer).
+        let access = (self.access_log
+            && tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO))
+        .then(|| {
+            let forwarded = req.extensions().get::<ForwardedInfo>().map(|f| f.client_ip);
+            let peer = || {
+                req.extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip())
+            };
+            Box::new(Access {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                route: req.extensions().get::<MatchedPath>().cloned(),
+                client_ip: forwarded.or_else(peer),
+            })
+        });
+        let start = (!span.is_disabled() || access.is_some()).then(Instant::now);
         CoreState {
             span,
             start,
+            access,
             id,
             secure,
             connect: req.method() == http::Method::CONNECT,
@@ -299,6 +333,19 @@ impl CoreShared {
     /// Echoes the request id, adds the security headers (a header the response already has
     /// wins) and closes the span's accounts.
     pub(crate) fn on_response(&self, state: &mut CoreState, response: &mut Response) {
+        if let Some(start) = state.start {
+            let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let status = response.status().as_u16();
+            if !state.span.is_disabled() {
+                state.span.record("status", status);
+                state.span.record("latency_us", latency_us);
+                let _entered = state.span.enter();
+                tracing::debug!(status, latency_us, "request finished");
+            }
+            if let Some(access) = state.access.take() {
+                access_line(&access, status, latency_us, state.id.as_ref());
+            }
+        }
         let layouts = if state.secure {
             &self.layouts.1
         } else {
@@ -344,19 +391,10 @@ impl CoreShared {
                 .headers_mut()
                 .insert(CONTENT_LENGTH, content_length(length));
         }
-
-        if let Some(start) = state.start {
-            let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            let status = response.status().as_u16();
-            state.span.record("status", status);
-            state.span.record("latency_us", latency_us);
-            let _entered = state.span.enter();
-            tracing::debug!(status, latency_us, "request finished");
-        }
     }
 }
 
-fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+fn peer_ip(req: &Request) -> Option<IpAddr> {
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_canonical())
@@ -385,7 +423,7 @@ fn forwarding_header(headers: &HeaderMap) -> Option<&'static str> {
 
 /// Says, once, that forwarding headers are ignored and how to trust the proxy that sends them.
 #[cold]
-fn warn_untrusted_forwarding(header: &str, peer: Option<std::net::IpAddr>, some_trusted: bool) {
+fn warn_untrusted_forwarding(header: &str, peer: Option<IpAddr>, some_trusted: bool) {
     let peer = peer.map_or_else(|| "the peer".to_string(), |ip| ip.to_string());
     let listed = if some_trusted {
         "is not in"
@@ -402,13 +440,31 @@ fn warn_untrusted_forwarding(header: &str, peer: Option<std::net::IpAddr>, some_
     );
 }
 
+/// The access log's line for one response. Its values are printed as they are (`path=/users/7`):
+/// none of them holds a space or a quote. (`display` inside the macro is tracing's own import.)
+fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&HeaderValue>) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        method = %access.method,
+        path = %access.uri.path(),
+        route = access.route.as_ref().map(|r| display(r.as_str())),
+        status,
+        latency_us,
+        request_id = id.and_then(|v| v.to_str().ok()).map(display),
+        client_ip = access.client_ip.map(display),
+        "request"
+    );
+}
+
 fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
-    // Field values are only evaluated when a subscriber is interested in the span.
+    // `debug`, not `info`: at the default `info` filter the span is turned away at its callsite
+    // and its fields are never evaluated, whereas an enabled span is formatted on creation even
+    // when nothing inside it is ever printed.
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    tracing::info_span!(
+    tracing::debug_span!(
         "http.request",
         method = %req.method(),
         route = route.unwrap_or(""),
