@@ -47,7 +47,11 @@ fn discover_warns_when_the_binary_links_no_component_and_names_the_fix() {
     let app = tracing::subscriber::with_default(subscriber, || App::new().discover().discover());
     let text = logs.text();
     let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
-    assert_eq!(warnings.len(), 1, "one warning, even when called twice:\n{text}");
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, even when called twice:\n{text}"
+    );
     for part in [
         "discover() found nothing: no #[injectable], #[provider] or #[controller] is linked into this binary",
         "#[cortex::main] names its package's own library (src/lib.rs)",
