@@ -215,9 +215,17 @@ impl App {
 
     /// Adds every `#[injectable]`, `#[provider]` and `#[controller]`/`#[routes]` linked into the
     /// binary.
+    ///
+    /// A crate is linked only when the binary names it. `#[cortex::main]` names its package's own
+    /// library (`src/lib.rs`); for another crate whose components nothing in the binary uses (a
+    /// workspace member, or the app's library from a test file), write `use that_crate as _;`.
+    /// When nothing at all is found, `discover` logs a warning that says so.
     pub fn discover(mut self) -> Self {
         if !self.discovered {
             self.discovered = true;
+            if nothing_to_discover() {
+                tracing::warn!("{NOTHING_DISCOVERED}");
+            }
             self.builder.discover();
             for registration in crate::routing::registrations() {
                 self.builder.register_with(registration.register);
@@ -631,6 +639,15 @@ fn log_loaded(config: &Config) {
             config.profile(),
         );
     }
+}
+
+/// What [`App::discover`] logs, and `TestApp::discover` prints, when the binary links no
+/// component at all: most likely they live in a crate the binary never names.
+pub(crate) const NOTHING_DISCOVERED: &str = "discover() found nothing: no #[injectable], #[provider] or #[controller] is linked into this binary; hint: a crate is linked only when the binary names it. #[cortex::main] names its package's own library (src/lib.rs); for another crate that declares components (a workspace member, or the app's library seen from a test file), write `use that_crate as _;`";
+
+/// Whether the binary links no `#[injectable]`, `#[provider]` or `#[routes]` at all.
+pub(crate) fn nothing_to_discover() -> bool {
+    cortex_di::registrations().next().is_none() && crate::routing::registrations().next().is_none()
 }
 
 /// A built application: its router (with every middleware), container and route table.
