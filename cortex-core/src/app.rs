@@ -25,6 +25,7 @@ use axum::routing::MethodRouter;
 use axum::{Extension, Router};
 use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
 
+use crate::config::ServerConfig;
 use crate::config::{Config, ConfigError};
 use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
@@ -33,7 +34,6 @@ use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{
     AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
 };
-use crate::config::ServerConfig;
 use crate::server::{ServeSummary, Server, ServerHandle};
 
 type Hook = Box<

@@ -22,7 +22,7 @@ use cortex::axum::routing::get;
 use cortex::axum::{self, Router};
 use cortex::http::middleware::HttpConfig;
 use cortex::prelude::*;
-use cortex::server::{ServerConfig, Server};
+use cortex::server::{Server, ServerConfig};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;

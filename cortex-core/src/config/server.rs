@@ -261,7 +261,10 @@ impl ServerConfig {
         for (key, value) in [
             ("max_connections", self.max_connections),
             ("max_headers", self.max_headers),
-            ("http2_max_concurrent_streams", self.http2_max_concurrent_streams as usize),
+            (
+                "http2_max_concurrent_streams",
+                self.http2_max_concurrent_streams as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(key, "a whole number, at least 1", "zero"));
@@ -395,7 +398,10 @@ mod tests {
         };
         let written = serde_json::to_value(&server).unwrap();
         assert_eq!(written["drain_timeout"], "1s 500ms");
-        assert_eq!(serde_json::from_value::<ServerConfig>(written).unwrap(), server);
+        assert_eq!(
+            serde_json::from_value::<ServerConfig>(written).unwrap(),
+            server
+        );
     }
 
     #[test]

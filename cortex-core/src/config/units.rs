@@ -107,7 +107,11 @@ impl std::error::Error for ParseError {}
 /// assert!(parse_duration("30").unwrap_err().to_string().contains("unit"));
 /// ```
 pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
-    let bad = |what: String| ParseError::new(format!("invalid duration {input:?}: {what}; {DURATION_HINT}"));
+    let bad = |what: String| {
+        ParseError::new(format!(
+            "invalid duration {input:?}: {what}; {DURATION_HINT}"
+        ))
+    };
     let s = input.trim();
     if s.is_empty() {
         return Err(ParseError::new(format!("empty duration: {DURATION_HINT}")));
@@ -131,21 +135,30 @@ pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
             }
         }
     }
-    // humantime wants a digit before the decimal point (".5s"), which Cortex always accepted.
-    let mut normalized = String::with_capacity(s.len() + 2);
-    let mut previous = None;
-    for c in s.chars() {
-        if c == '.' && !previous.is_some_and(|p: char| p.is_ascii_digit()) {
+    // humantime wants digits on both sides of the decimal point (".5s", "1.s"), which Cortex
+    // always accepted.
+    let mut normalized = String::with_capacity(s.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        let digit_at = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(char::is_ascii_digit)
+        };
+        if c == '.' && !digit_at(i.checked_sub(1)) {
             normalized.push('0');
         }
         normalized.push(c);
-        previous = Some(c);
+        if c == '.' && !digit_at(Some(i + 1)) {
+            normalized.push('0');
+        }
     }
     humantime::parse_duration(&normalized).map_err(|e| {
         bad(match e {
             humantime::DurationError::Empty => "it is empty".into(),
             humantime::DurationError::NumberExpected(at) => {
-                format!("expected a number at {:?}", normalized.get(at..).unwrap_or(""))
+                format!(
+                    "expected a number at {:?}",
+                    normalized.get(at..).unwrap_or("")
+                )
             }
             humantime::DurationError::InvalidCharacter(at) => format!(
                 "unexpected character at {:?}",
@@ -177,7 +190,8 @@ pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
 /// assert!(parse_size("2 potatoes").unwrap_err().to_string().contains("unit"));
 /// ```
 pub fn parse_size(input: &str) -> Result<u64, ParseError> {
-    let bad = |what: String| ParseError::new(format!("invalid size {input:?}: {what}; {SIZE_HINT}"));
+    let bad =
+        |what: String| ParseError::new(format!("invalid size {input:?}: {what}; {SIZE_HINT}"));
     let s = input.trim();
     let number_len = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -193,6 +207,14 @@ pub fn parse_size(input: &str) -> Result<u64, ParseError> {
             "{unit:?} is ambiguous (write \"{upper}iB\" for powers of 1024 or \"{upper}B\" for powers of 1000)"
         )));
     }
+    // A bare number is bytes; bytesize wants a unit after a fraction ("1.5").
+    let with_unit;
+    let s = if unit.is_empty() {
+        with_unit = format!("{s}B");
+        with_unit.as_str()
+    } else {
+        s
+    };
     match s.parse::<bytesize::ByteSize>() {
         // bytesize saturates instead of failing.
         Ok(size) if size.as_u64() == u64::MAX => Err(bad("out of range".into())),
@@ -395,12 +417,12 @@ pub mod de {
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             match (self.zero, self.off) {
-                (true, true) => f.write_str(
-                    "a duration with a unit, such as \"30s\" or \"500ms\", or \"off\"",
-                ),
-                (true, false) => f.write_str(
-                    "a duration with a unit, such as \"30s\", \"500ms\" or \"0s\"",
-                ),
+                (true, true) => {
+                    f.write_str("a duration with a unit, such as \"30s\" or \"500ms\", or \"off\"")
+                }
+                (true, false) => {
+                    f.write_str("a duration with a unit, such as \"30s\", \"500ms\" or \"0s\"")
+                }
                 (false, true) => f.write_str(
                     "a duration above zero with a unit, such as \"30s\" or \"500ms\", or \"off\"",
                 ),
@@ -625,6 +647,8 @@ mod tests {
             ("1h 2m 3s", Duration::from_secs(3723)),
             ("1.5s", Duration::from_millis(1500)),
             (".5s", Duration::from_millis(500)),
+            ("1.s", Duration::from_secs(1)),
+            ("1m .5s", Duration::from_millis(60_500)),
             ("0", Duration::ZERO),
             (" 0 ", Duration::ZERO),
             ("0s", Duration::ZERO),
@@ -661,6 +685,8 @@ mod tests {
         assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
         assert_eq!(parse_size("1.5 MB"), Ok(1_500_000));
         assert_eq!(parse_size("10"), Ok(10));
+        assert_eq!(parse_size("1.5"), Ok(1));
+        assert_eq!(parse_size(".5KiB"), Ok(512));
         assert_eq!(parse_size("1024B"), Ok(1024));
         assert_eq!(parse_size(" 2mib "), Ok(2 << 20));
         assert_eq!(parse_size("1gb"), Ok(1_000_000_000));
@@ -671,10 +697,18 @@ mod tests {
     #[test]
     fn bad_sizes_say_what_is_wrong() {
         let err = |s: &str| parse_size(s).unwrap_err().to_string();
-        assert!(err("2 megs").contains("unknown unit \"megs\""), "{}", err("2 megs"));
+        assert!(
+            err("2 megs").contains("unknown unit \"megs\""),
+            "{}",
+            err("2 megs")
+        );
         assert!(err("1m").contains("ambiguous"), "{}", err("1m"));
         assert!(err("MiB").contains("expected a number"), "{}", err("MiB"));
-        assert!(err("1.2.3MiB").contains("not a number"), "{}", err("1.2.3MiB"));
+        assert!(
+            err("1.2.3MiB").contains("not a number"),
+            "{}",
+            err("1.2.3MiB")
+        );
         assert!(err("99999999999EiB").contains("out of range"));
     }
 
@@ -713,7 +747,11 @@ mod tests {
             #[serde(serialize_with = "ser::duration")]
             d: Duration,
         }
-        for d in [Duration::ZERO, Duration::from_millis(1500), Duration::from_secs(5400)] {
+        for d in [
+            Duration::ZERO,
+            Duration::from_millis(1500),
+            Duration::from_secs(5400),
+        ] {
             let json = serde_json::to_value(S { d }).unwrap();
             assert_eq!(parse_duration(json["d"].as_str().unwrap()), Ok(d));
         }

@@ -952,14 +952,20 @@ async fn tls_in_the_configuration_without_the_feature_stops_the_start_naming_it(
     // The section reads the same in every build (the CLI reads an app's `[server]` with its own).
     let server = config.server().unwrap();
     assert_eq!(server.scheme(), "https");
-    let err = App::with_config(config).build().await.unwrap_err().to_string();
+    let err = App::with_config(config)
+        .build()
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("`server.tls`") && err.contains("the `tls` feature"),
         "{err}"
     );
     // A server made without an App refuses it too, rather than serve in the clear.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = Server::from_listener(listener, server).unwrap_err().to_string();
+    let err = Server::from_listener(listener, server)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("the `tls` feature"), "{err}");
 }
 

@@ -109,14 +109,14 @@ use axum::routing::Route;
 use http::{Extensions, HeaderMap};
 use tower::{Layer, Service};
 
+/// Kept here for existing imports; their home is [`crate::config::units`].
+#[doc(no_inline)]
+pub use crate::config::units::{IpCidr, parse_duration, parse_size};
 pub use config::{
     CompressionAlgorithm, CompressionConfig, ConfigIssue, CorsConfig, EtagConfig, HttpConfig,
     HttpConfigError, RateLimitConfig, RateLimitKeyKind, RequestIdConfig, SecurityHeadersConfig,
     StaticFilesConfig, TraceConfig, TrustedProxiesConfig,
 };
-/// Kept here for existing imports; their home is [`crate::config::units`].
-#[doc(no_inline)]
-pub use crate::config::units::{IpCidr, parse_duration, parse_size};
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
 pub use rate_limit::{
