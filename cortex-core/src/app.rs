@@ -25,6 +25,7 @@ use axum::routing::MethodRouter;
 use axum::{Extension, Router};
 use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
 
+use crate::config::ServerConfig;
 use crate::config::{Config, ConfigError};
 use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
@@ -33,7 +34,7 @@ use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{
     AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
 };
-use crate::server::{ServeOptions, ServeSummary, Server, ServerHandle};
+use crate::server::{ServeSummary, Server, ServerHandle};
 
 type Hook = Box<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync,
@@ -126,7 +127,9 @@ pub struct App {
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
     http: Option<HttpConfig>,
-    serve: Option<ServeOptions>,
+    /// `[server]` set in code, and whether `host` and `port` still come from the configuration
+    /// (as the deprecated `serve_options` did).
+    serve: Option<(ServerConfig, bool)>,
     discovered: bool,
     health_timeout: Duration,
     openapi_hooks: Vec<OpenApiHook>,
@@ -306,9 +309,32 @@ impl App {
         self
     }
 
-    /// Uses these server options instead of `[server]` from the configuration.
-    pub fn serve_options(mut self, options: ServeOptions) -> Self {
-        self.serve = Some(options);
+    /// Uses this server configuration instead of `[server]` from the configuration, `host` and
+    /// `port` included.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::config::ServerConfig;
+    /// use std::time::Duration;
+    ///
+    /// let server = ServerConfig { drain_timeout: Duration::from_secs(5), ..ServerConfig::default() };
+    /// let app = App::new().server_config(server);
+    /// # let _ = app;
+    /// ```
+    pub fn server_config(mut self, config: ServerConfig) -> Self {
+        self.serve = Some((config, false));
+        self
+    }
+
+    /// Uses these connection settings instead of `[server]`'s, keeping `host` and `port` from the
+    /// configuration.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use `server_config`, which takes the whole `[server]` section (read it with `config.server()?` to keep the configured address)"
+    )]
+    #[allow(deprecated)]
+    pub fn serve_options(mut self, options: crate::server::ServeOptions) -> Self {
+        self.serve = Some((options, true));
         self
     }
 
@@ -385,9 +411,18 @@ impl App {
             None => self.config.get_or_default::<HttpConfig>("http")?,
         };
         let serve = match self.serve.take() {
-            Some(s) => s,
-            None => self.config.get_or_default::<ServeOptions>("server")?,
+            Some((set, false)) => set,
+            Some((set, true)) => {
+                let from_config = self.config.server()?;
+                ServerConfig {
+                    host: from_config.host,
+                    port: from_config.port,
+                    ..set
+                }
+            }
+            None => self.config.server()?,
         };
+        serve.validate()?;
         let mut stack = Stack::new(&http)?;
         for pattern in &self.operational_paths {
             stack = stack.with_operational_path(pattern)?;
@@ -658,7 +693,7 @@ pub struct Application {
     routes: Vec<RouteInfo>,
     framework: Vec<FrameworkRoute>,
     openapi: Option<Spec>,
-    serve: ServeOptions,
+    serve: ServerConfig,
     draining: Arc<AtomicBool>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
@@ -725,7 +760,8 @@ impl Application {
         self.openapi.as_ref()
     }
 
-    /// Binds `[server] host:port` (see [`ServerConfig`](crate::config::ServerConfig)), or serves
+    /// Binds `[server] host:port` (see [`ServerConfig`]; or as set by
+    /// [`App::server_config`]), or serves
     /// on the listening socket a process manager handed over.
     ///
     /// When `LISTEN_FDS` is set (the systemd socket-activation protocol, which `cortex serve`
@@ -743,7 +779,7 @@ impl Application {
             );
             return self.serve_on(listener).await;
         }
-        let addr = self.config.server()?.addr()?;
+        let addr = self.serve.addr()?;
         self.bind_to(addr).await
     }
 

@@ -22,7 +22,7 @@ use cortex::axum::routing::get;
 use cortex::axum::{self, Router};
 use cortex::http::middleware::HttpConfig;
 use cortex::prelude::*;
-use cortex::server::{ServeOptions, Server};
+use cortex::server::{Server, ServerConfig};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
@@ -307,7 +307,7 @@ async fn serve(
         }
         Variant::BareOnCortexServer => {
             let server =
-                Server::from_listener(listener, ServeOptions::default()).expect("a server");
+                Server::from_listener(listener, ServerConfig::default()).expect("a server");
             server
                 .serve(bare_router(), quit)
                 .await

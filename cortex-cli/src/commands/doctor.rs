@@ -289,9 +289,8 @@ fn other_profiles(report: &mut Report, dir: &Path, active: Option<&str>) {
 /// `[server]` and `[http]` are what the app accepts.
 fn sections(report: &mut Report, config: &Config) {
     let server = config
-        .get_or_default::<cortex_core::server::ServeOptions>("server")
+        .server()
         .map_err(config_error)
-        .and_then(|_| config.server().map_err(config_error))
         .and_then(|s| s.addr().map(drop).map_err(config_error));
     let http = config
         .get_or_default::<cortex_core::http::middleware::HttpConfig>("http")

@@ -39,6 +39,20 @@
 //! ```
 //!
 //! The guide's "Configuration" chapter (`docs/src/configuration.md`) covers all of it.
+//!
+//! # Section types
+//!
+//! The type read from a `[section]` is named `<Section>Config` and lives next to the code that
+//! uses it; nested tables follow the same rule (`[http.cors]` is `CorsConfig`):
+//!
+//! | section | type |
+//! | --- | --- |
+//! | `[server]` | [`ServerConfig`] (with `[server.tls]`: [`TlsConfig`]), read by [`Config::server`] |
+//! | `[http]` | [`HttpConfig`](crate::http::middleware::HttpConfig), with `CorsConfig`, `RateLimitConfig`, … |
+//! | `[openapi]` | [`OpenApiConfig`](crate::openapi::OpenApiConfig) |
+//!
+//! Each has a `Default` that is the production setting, denies unknown keys, and reads durations,
+//! sizes and IP networks with [`units`], which an application's own sections can use too.
 
 mod builder;
 mod env;
@@ -50,6 +64,7 @@ mod server;
 mod show;
 mod tree;
 mod typed;
+pub mod units;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -65,7 +80,7 @@ pub use error::ConfigError;
 pub use origin::Origin;
 pub use profile::Profile;
 pub use secret::{MASK, is_secret_key};
-pub use server::ServerConfig;
+pub use server::{ServerConfig, TlsConfig};
 
 use tree::{Layers, lookup};
 
@@ -323,7 +338,8 @@ impl Config {
         self.inner.layers.origins.get(key)
     }
 
-    /// The `[server]` section, defaults filled in (see [`ServerConfig`]).
+    /// The `[server]` section, defaults filled in (see [`ServerConfig`]); a key it does not know
+    /// is an error.
     ///
     /// ```
     /// let config = cortex_core::config::Config::from_toml("")?;

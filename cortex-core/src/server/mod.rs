@@ -3,7 +3,7 @@
 //!
 //! [`Server::bind`] opens the listening socket; [`Server::serve`] runs an axum [`Router`] on it
 //! until the shutdown signal, then stops accepting, lets in-flight requests finish (up to
-//! [`ServeOptions::drain_timeout`]) and returns a [`ServeSummary`].
+//! [`ServerConfig::drain_timeout`]) and returns a [`ServeSummary`].
 //!
 //! Why not `axum::serve`: it has no TLS, no connection limit, no header-read timeout knob and no
 //! drain deadline; Cortex needs all four, so it drives hyper's HTTP/1.1 and HTTP/2 connections
@@ -13,17 +13,17 @@
 //!
 //! What every connection goes through:
 //!
-//! 1. accept, once fewer than [`ServeOptions::max_connections`] are open (otherwise the client
+//! 1. accept, once fewer than [`ServerConfig::max_connections`] are open (otherwise the client
 //!    waits in the kernel's accept queue);
-//! 2. with TLS, the handshake within [`ServeOptions::tls_handshake_timeout`]; ALPN picks the
+//! 2. with TLS, the handshake within [`ServerConfig::tls_handshake_timeout`]; ALPN picks the
 //!    protocol;
-//! 3. without ALPN, the first bytes within [`ServeOptions::header_read_timeout`]: the HTTP/2
+//! 3. without ALPN, the first bytes within [`ServerConfig::header_read_timeout`]: the HTTP/2
 //!    connection preface means HTTP/2 (prior knowledge), anything else HTTP/1.1;
 //! 4. HTTP/1.1: each request head within `header_read_timeout` of the connection's start or the
 //!    previous response (so an idle keep-alive connection closes then too), at most
-//!    [`ServeOptions::max_headers`] headers and [`ServeOptions::max_header_bytes`] bytes;
-//!    HTTP/2: at most [`ServeOptions::http2_max_concurrent_streams`] streams, keep-alive pings,
-//!    closed after [`ServeOptions::idle_timeout`] without a request.
+//!    [`ServerConfig::max_headers`] headers and [`ServerConfig::max_header_bytes`] bytes;
+//!    HTTP/2: at most [`ServerConfig::http2_max_concurrent_streams`] streams, keep-alive pings,
+//!    closed after [`ServerConfig::idle_timeout`] without a request.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -50,13 +50,19 @@ use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 mod framing;
-mod options;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use options::ServeOptions;
-#[cfg(feature = "tls")]
-pub use tls::TlsConfig;
+/// `[server]` and `[server.tls]`, read by one type each; their home is [`crate::config`].
+pub use crate::config::{ServerConfig, TlsConfig};
+
+/// The connection settings of `[server]`, now part of [`ServerConfig`] (which also holds `host`
+/// and `port`): `ServeOptions { drain_timeout, ..ServeOptions::default() }` still compiles.
+#[deprecated(
+    since = "0.1.0",
+    note = "`[server]` is read by one type: use `cortex_core::config::ServerConfig` (same fields, plus `host` and `port`)"
+)]
+pub type ServeOptions = ServerConfig;
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -69,8 +75,8 @@ struct Stats {
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
-/// use cortex_core::server::{ServeOptions, Server};
-/// let server = Server::bind("127.0.0.1:0".parse().unwrap(), ServeOptions::default()).await?;
+/// use cortex_core::server::{ServerConfig, Server};
+/// let server = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default()).await?;
 /// let handle = server.handle();
 /// tokio::spawn(server.serve(axum::Router::new(), std::future::pending()));
 /// println!("listening on {}", handle.local_addr());
@@ -110,7 +116,7 @@ impl ServerHandle {
 
     /// Completes once the server has closed its listener: from then on it accepts no connection
     /// (with a socket shared with other processes, they get the new ones). That is after the
-    /// shutdown signal and [`ServeOptions::shutdown_delay`].
+    /// shutdown signal and [`ServerConfig::shutdown_delay`].
     ///
     /// ```no_run
     /// # async fn demo(handle: cortex_core::server::ServerHandle) {
@@ -144,7 +150,7 @@ pub struct ServeSummary {
 /// A bound, not yet serving, HTTP server.
 pub struct Server {
     listener: TcpListener,
-    options: ServeOptions,
+    options: ServerConfig,
     handle: ServerHandle,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -161,7 +167,7 @@ impl std::fmt::Debug for Server {
 
 impl Server {
     /// Binds `addr`.
-    pub async fn bind(addr: SocketAddr, options: ServeOptions) -> io::Result<Server> {
+    pub async fn bind(addr: SocketAddr, options: ServerConfig) -> io::Result<Server> {
         let listener = TcpListener::bind(addr).await.map_err(|e| {
             io::Error::new(
                 e.kind(),
@@ -177,8 +183,12 @@ impl Server {
     ///
     /// With TLS configured, the certificate and key are read here, so a missing or bad file is a
     /// startup error naming it.
-    pub fn from_listener(listener: TcpListener, options: ServeOptions) -> io::Result<Server> {
+    pub fn from_listener(listener: TcpListener, options: ServerConfig) -> io::Result<Server> {
         let local_addr = listener.local_addr()?;
+        // Refuses TLS configured in a build without the feature, rather than serve in the clear.
+        options
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         #[cfg(feature = "tls")]
         let tls = match &options.tls {
             Some(config) => Some(config.acceptor(options.http2)?),
@@ -226,14 +236,14 @@ impl Server {
     /// drains:
     ///
     /// 1. readiness reports draining at once, while new connections are still accepted for
-    ///    [`ServeOptions::shutdown_delay`] (so load balancers stop sending traffic first);
+    ///    [`ServerConfig::shutdown_delay`] (so load balancers stop sending traffic first);
     /// 2. the listener closes: new connections are refused;
     /// 3. open connections are asked to finish: idle ones close, HTTP/1.1 ones close after their
     ///    in-flight request, HTTP/2 ones get a `GOAWAY` and finish their streams. A connection
     ///    that has not sent its first request yet (accepted a moment before, its request still on
     ///    the way) gets [`FRESH_CONNECTION_GRACE`] to send it, and that request is answered (with
     ///    `Connection: close`) rather than the connection closed under it;
-    /// 4. those still open after [`ServeOptions::drain_timeout`] are closed
+    /// 4. those still open after [`ServerConfig::drain_timeout`] are closed
     ///    ([`ServeSummary::forced_closed`]).
     pub async fn serve(
         self,
@@ -372,7 +382,7 @@ pub const FRESH_CONNECTION_GRACE: Duration = Duration::from_secs(2);
 impl Shared {
     fn new(
         router: Router,
-        options: &ServeOptions,
+        options: &ServerConfig,
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Self {
         // The header-read timeout is kept by `drive`, not by hyper (see `Exchanges`). Responses

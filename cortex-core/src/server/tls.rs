@@ -1,6 +1,6 @@
 //! TLS with rustls (ring provider) and ALPN, so browsers and clients negotiate HTTP/2 or 1.1.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio_rustls::TlsAcceptor;
@@ -8,29 +8,7 @@ use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 
-/// Where the certificate chain and private key are (PEM files), read from `[server] tls` with the
-/// `tls` feature.
-///
-/// ```toml
-/// [server]
-/// tls = { cert = "certs/server.pem", key = "certs/server.key" }
-/// ```
-///
-/// ```no_run
-/// use cortex_core::server::{ServeOptions, TlsConfig};
-/// let options = ServeOptions {
-///     tls: Some(TlsConfig { cert: "certs/server.pem".into(), key: "certs/server.key".into() }),
-///     ..ServeOptions::default()
-/// };
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// The certificate chain, leaf first.
-    pub cert: PathBuf,
-    /// The private key (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
-}
+use crate::config::TlsConfig;
 
 fn invalid(msg: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidInput, msg)

@@ -13,8 +13,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
-use cortex_core::config::{Config, ConfigError};
-use cortex_core::server::{ServeOptions, ServeSummary, Server, ServerHandle};
+use cortex_core::config::{Config, ConfigError, ServerConfig};
+use cortex_core::server::{ServeSummary, Server, ServerHandle};
 use cortex_core::{App, AppError};
 use cortex_di::{
     BoxError, Container, Inject, LifecycleHook, OnReady, OnShutdown, OnStart, injectable,
@@ -67,7 +67,7 @@ impl Serving {
     }
 }
 
-async fn serve(options: ServeOptions, router: Router) -> Serving {
+async fn serve(options: ServerConfig, router: Router) -> Serving {
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), options)
         .await
         .unwrap();
@@ -163,7 +163,7 @@ async fn get2(sender: &mut H2, path: &str) -> Answer {
 
 #[tokio::test]
 async fn http1_keep_alive_serves_several_requests_on_one_connection() {
-    let server = serve(ServeOptions::default(), hello()).await;
+    let server = serve(ServerConfig::default(), hello()).await;
     let (mut sender, _conn) = h1(server.addr()).await;
     for _ in 0..3 {
         let answer = get1(&mut sender, "/").await;
@@ -181,7 +181,7 @@ async fn http1_keep_alive_serves_several_requests_on_one_connection() {
 
 #[tokio::test]
 async fn h2c_with_prior_knowledge_is_served_and_multiplexed() {
-    let server = serve(ServeOptions::default(), hello()).await;
+    let server = serve(ServerConfig::default(), hello()).await;
     let (sender, _conn) = h2_on(TcpStream::connect(server.addr()).await.unwrap()).await;
     let (mut a, mut b) = (sender.clone(), sender);
     let (a, b) = tokio::join!(get2(&mut a, "/"), get2(&mut b, "/"));
@@ -202,9 +202,9 @@ async fn h2c_with_prior_knowledge_is_served_and_multiplexed() {
 
 #[tokio::test]
 async fn with_http2_off_the_http2_preface_is_not_served() {
-    let options = ServeOptions {
+    let options = ServerConfig {
         http2: false,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -245,9 +245,9 @@ async fn read_until_closed(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_slow_loris_sending_headers_byte_by_byte_is_disconnected_after_the_header_read_timeout() {
     let timeout = Duration::from_millis(400);
-    let options = ServeOptions {
+    let options = ServerConfig {
         header_read_timeout: timeout,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -286,9 +286,9 @@ async fn a_slow_loris_sending_headers_byte_by_byte_is_disconnected_after_the_hea
 #[tokio::test]
 async fn clients_that_send_nothing_or_half_an_http2_preface_are_disconnected() {
     let timeout = Duration::from_millis(300);
-    let options = ServeOptions {
+    let options = ServerConfig {
         header_read_timeout: timeout,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let mut silent = TcpStream::connect(server.addr()).await.unwrap();
@@ -303,9 +303,9 @@ async fn clients_that_send_nothing_or_half_an_http2_preface_are_disconnected() {
 
 #[tokio::test]
 async fn an_oversized_request_head_is_refused_with_431() {
-    let options = ServeOptions {
+    let options = ServerConfig {
         max_header_bytes: 4096,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let mut stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -323,9 +323,9 @@ async fn an_oversized_request_head_is_refused_with_431() {
 #[tokio::test]
 async fn an_idle_http1_keep_alive_connection_is_closed_after_the_header_read_timeout() {
     let timeout = Duration::from_millis(300);
-    let options = ServeOptions {
+    let options = ServerConfig {
         header_read_timeout: timeout,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let (mut sender, conn) = h1(server.addr()).await;
@@ -345,9 +345,9 @@ async fn a_response_or_an_upload_slower_than_the_header_read_timeout_is_not_cut(
     // The timeout covers request heads only: a response still streaming, or a request body
     // still uploading, keeps its connection however long it takes.
     let timeout = Duration::from_millis(300);
-    let options = ServeOptions {
+    let options = ServerConfig {
         header_read_timeout: timeout,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let gap = Duration::from_millis(150);
     let slow_stream = move || async move {
@@ -406,9 +406,9 @@ async fn a_response_or_an_upload_slower_than_the_header_read_timeout_is_not_cut(
 #[tokio::test]
 async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
     let timeout = Duration::from_millis(400);
-    let options = ServeOptions {
+    let options = ServerConfig {
         idle_timeout: timeout,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let (mut sender, conn) = h2_on(TcpStream::connect(server.addr()).await.unwrap()).await;
@@ -421,9 +421,9 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn max_connections_makes_the_next_client_wait_until_one_closes() {
-    let options = ServeOptions {
+    let options = ServerConfig {
         max_connections: 1,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let (mut first, first_conn) = h1(server.addr()).await;
@@ -454,7 +454,7 @@ async fn max_connections_makes_the_next_client_wait_until_one_closes() {
 
 #[tokio::test]
 async fn active_connections_counts_open_connections() {
-    let server = serve(ServeOptions::default(), hello()).await;
+    let server = serve(ServerConfig::default(), hello()).await;
     let mut clients = Vec::new();
     for _ in 0..3 {
         let (mut sender, conn) = h1(server.addr()).await;
@@ -512,7 +512,7 @@ async fn refused(addr: SocketAddr) -> bool {
 #[tokio::test]
 async fn an_in_flight_request_completes_after_shutdown_starts_while_new_connections_are_refused() {
     let (router, mut gate) = gated();
-    let server = serve(ServeOptions::default(), router).await;
+    let server = serve(ServerConfig::default(), router).await;
     let addr = server.addr();
     let (mut sender, _conn) = h1(addr).await;
     let in_flight = tokio::spawn(async move { get1(&mut sender, "/slow").await });
@@ -551,9 +551,9 @@ async fn an_in_flight_request_completes_after_shutdown_starts_while_new_connecti
 /// A connection accepted before the drain, whose request is sent only after the drain started
 /// (it was on its way): the request is answered, with `Connection: close`, not cut off.
 async fn a_request_on_a_connection_accepted_before_the_drain_is_answered(http2: bool) {
-    let options = ServeOptions {
+    let options = ServerConfig {
         http2,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, hello()).await;
     let addr = server.addr();
@@ -600,9 +600,9 @@ async fn a_request_sent_after_the_drain_started_is_answered_with_http2_off_too()
 #[tokio::test]
 async fn an_accepted_connection_that_sends_nothing_is_closed_after_the_fresh_connection_grace() {
     for http2 in [true, false] {
-        let options = ServeOptions {
+        let options = ServerConfig {
             http2,
-            ..ServeOptions::default()
+            ..ServerConfig::default()
         };
         let server = serve(options, hello()).await;
         let mut stream = TcpStream::connect(server.addr()).await.unwrap();
@@ -629,9 +629,9 @@ async fn an_accepted_connection_that_sends_nothing_is_closed_after_the_fresh_con
 async fn connections_still_open_after_the_drain_timeout_are_force_closed() {
     let (router, mut gate) = gated();
     let drain = Duration::from_millis(300);
-    let options = ServeOptions {
+    let options = ServerConfig {
         drain_timeout: drain,
-        ..ServeOptions::default()
+        ..ServerConfig::default()
     };
     let server = serve(options, router).await;
     let (mut sender, _conn) = h1(server.addr()).await;
@@ -659,9 +659,9 @@ async fn connections_still_open_after_the_drain_timeout_are_force_closed() {
 async fn shutdown_delay_keeps_accepting_while_readiness_says_draining() {
     let delay = Duration::from_millis(1500);
     let app = App::new()
-        .serve_options(ServeOptions {
+        .server_config(ServerConfig {
             shutdown_delay: delay,
-            ..ServeOptions::default()
+            ..ServerConfig::default()
         })
         .build()
         .await
@@ -747,9 +747,9 @@ mod tls {
         .unwrap()
     }
 
-    async fn app(options: ServeOptions) -> cortex_core::Running {
+    async fn app(options: ServerConfig) -> cortex_core::Running {
         App::new()
-            .serve_options(options)
+            .server_config(options)
             .build()
             .await
             .unwrap()
@@ -762,9 +762,9 @@ mod tls {
     async fn tls_negotiates_http2_or_http1_by_alpn_and_only_tls_responses_carry_hsts() {
         let dir = tempfile::tempdir().unwrap();
         let (tls, trusted) = self_signed(&dir);
-        let running = app(ServeOptions {
+        let running = app(ServerConfig {
             tls: Some(tls),
-            ..ServeOptions::default()
+            ..ServerConfig::default()
         })
         .await;
         let addr = running.local_addr();
@@ -804,7 +804,7 @@ mod tls {
         running.shutdown().await.unwrap();
 
         // The same app in the clear sends no HSTS.
-        let running = app(ServeOptions::default()).await;
+        let running = app(ServerConfig::default()).await;
         let (mut sender, _conn) = h1(running.local_addr()).await;
         let answer = get1(&mut sender, "/health/live").await;
         assert_eq!(answer.status, StatusCode::OK);
@@ -817,10 +817,10 @@ mod tls {
     async fn tls_without_http2_offers_only_http1() {
         let dir = tempfile::tempdir().unwrap();
         let (tls, trusted) = self_signed(&dir);
-        let running = app(ServeOptions {
+        let running = app(ServerConfig {
             tls: Some(tls),
             http2: false,
-            ..ServeOptions::default()
+            ..ServerConfig::default()
         })
         .await;
         let stream = connect(running.local_addr(), &trusted, &[b"h2", b"http/1.1"]).await;
@@ -832,9 +832,9 @@ mod tls {
     async fn a_plaintext_client_on_the_tls_port_is_not_served() {
         let dir = tempfile::tempdir().unwrap();
         let (tls, _) = self_signed(&dir);
-        let running = app(ServeOptions {
+        let running = app(ServerConfig {
             tls: Some(tls),
-            ..ServeOptions::default()
+            ..ServerConfig::default()
         })
         .await;
         let mut stream = TcpStream::connect(running.local_addr()).await.unwrap();
@@ -857,9 +857,9 @@ mod tls {
 
         let start = |tls: TlsConfig| async move {
             App::new()
-                .serve_options(ServeOptions {
+                .server_config(ServerConfig {
                     tls: Some(tls),
-                    ..ServeOptions::default()
+                    ..ServerConfig::default()
                 })
                 .build()
                 .await
@@ -926,7 +926,7 @@ mod tls {
     fn tls_is_read_from_the_server_section() {
         let config =
             Config::from_toml("[server]\ntls = { cert = 'a.pem', key = 'a.key' }").unwrap();
-        let options: ServeOptions = config.get("server").unwrap();
+        let options: ServerConfig = config.get("server").unwrap();
         assert_eq!(
             options.tls,
             Some(TlsConfig {
@@ -938,7 +938,7 @@ mod tls {
         assert_eq!(options.scheme(), "https");
         let config = Config::from_toml("[server]\ntls = { cert = 'a.pem' }").unwrap();
         let err = config
-            .get::<ServeOptions>("server")
+            .get::<ServerConfig>("server")
             .unwrap_err()
             .to_string();
         assert!(err.contains("`server.tls.key` is missing"), "{err}");
@@ -946,28 +946,38 @@ mod tls {
 }
 
 #[cfg(not(feature = "tls"))]
-#[test]
-fn tls_in_the_configuration_without_the_feature_is_an_error_naming_it() {
+#[tokio::test]
+async fn tls_in_the_configuration_without_the_feature_stops_the_start_naming_it() {
     let config = Config::from_toml("[server]\ntls = { cert = 'a.pem', key = 'a.key' }").unwrap();
-    let err = config
-        .get::<ServeOptions>("server")
+    // The section reads the same in every build (the CLI reads an app's `[server]` with its own).
+    let server = config.server().unwrap();
+    assert_eq!(server.scheme(), "https");
+    let err = App::with_config(config)
+        .build()
+        .await
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("`server.tls`") && err.contains("the `tls` feature"),
         "{err}"
     );
+    // A server made without an App refuses it too, rather than serve in the clear.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = Server::from_listener(listener, server)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the `tls` feature"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------
 // `[server]` in the configuration
 
-fn server_options(toml: &str) -> Result<ServeOptions, ConfigError> {
-    Config::from_toml(toml).unwrap().get_or_default("server")
+fn server_options(toml: &str) -> Result<ServerConfig, ConfigError> {
+    Config::from_toml(toml).unwrap().server()
 }
 
 #[test]
-fn every_server_key_is_read_and_host_and_port_are_accepted() {
+fn every_server_key_is_read_by_one_type() {
     let options = server_options(
         "[server]
 host = '0.0.0.0'
@@ -985,6 +995,7 @@ http2_max_concurrent_streams = 16
 ",
     )
     .unwrap();
+    assert_eq!((options.host.as_str(), options.port), ("0.0.0.0", 8080));
     assert!(!options.http2);
     assert_eq!(options.header_read_timeout, Duration::from_secs(5));
     assert_eq!(options.tls_handshake_timeout, Duration::from_secs(3));
@@ -1010,6 +1021,48 @@ http2_max_concurrent_streams = 16
         server_options("").unwrap().drain_timeout,
         Duration::from_secs(30)
     );
+}
+
+#[tokio::test]
+async fn server_config_set_in_code_replaces_the_section_address_included() {
+    // Port 1 would need privileges: the address set in code is the one bound.
+    let config = Config::from_toml("[server]\nport = 1").unwrap();
+    let server = ServerConfig {
+        port: 0,
+        drain_timeout: Duration::from_millis(100),
+        ..config.server().unwrap()
+    };
+    let running = App::with_config(config)
+        .server_config(server)
+        .build()
+        .await
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    assert_ne!(running.local_addr().port(), 1);
+    running.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+#[allow(deprecated)]
+async fn the_deprecated_serve_options_keep_the_configured_address() {
+    use cortex_core::server::ServeOptions;
+    let config = Config::from_toml("[server]\nhost = '127.0.0.1'\nport = 0").unwrap();
+    // `ServeOptions::default()` says port 3000; the configuration's port 0 wins, as it did.
+    let running = App::with_config(config)
+        .serve_options(ServeOptions {
+            drain_timeout: Duration::from_millis(100),
+            ..ServeOptions::default()
+        })
+        .build()
+        .await
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    assert_ne!(running.local_addr().port(), 3000);
+    running.shutdown().await.unwrap();
 }
 
 #[test]
@@ -1333,7 +1386,7 @@ async fn post_framed(addr: SocketAddr, headers: &str) -> String {
 async fn ambiguous_transfer_encodings_are_refused_with_400_before_routing_and_the_connection_closed()
  {
     let (router, reached) = counting();
-    let server = serve(ServeOptions::default(), router).await;
+    let server = serve(ServerConfig::default(), router).await;
     let variants = [
         // `chunked` twice: header repeated, comma list, case and whitespace variations.
         "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
@@ -1380,7 +1433,7 @@ async fn ambiguous_transfer_encodings_are_refused_with_400_before_routing_and_th
 #[tokio::test]
 async fn a_transfer_encoding_not_ending_in_chunked_is_refused_with_400_and_the_connection_closed() {
     let (router, reached) = counting();
-    let server = serve(ServeOptions::default(), router).await;
+    let server = serve(ServerConfig::default(), router).await;
     for headers in [
         "Transfer-Encoding: chunked, gzip\r\n",
         "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
@@ -1402,7 +1455,7 @@ async fn a_transfer_encoding_not_ending_in_chunked_is_refused_with_400_and_the_c
 #[tokio::test]
 async fn chunked_once_and_last_is_served_and_the_connection_kept_alive() {
     let (router, reached) = counting();
-    let server = serve(ServeOptions::default(), router).await;
+    let server = serve(ServerConfig::default(), router).await;
     for headers in [
         "Transfer-Encoding: chunked\r\n",
         "transfer-encoding:  Chunked \r\n",

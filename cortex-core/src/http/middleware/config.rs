@@ -1,18 +1,20 @@
 //! `[http]` in `cortex.toml`: the middleware stack's configuration, its parsing and validation.
 //!
-//! Syntax is checked while deserializing (durations such as `"30s"`, sizes such as `"2MiB"`, CIDR
-//! blocks, unknown keys), semantics by [`HttpConfig::validate`] (wildcard origins with
-//! credentials, header names and values, quotas). Both report the field path and a hint.
+//! Syntax is checked while deserializing (durations such as `"30s"`, sizes such as `"2MiB"` and
+//! CIDR blocks, read by [`crate::config::units`]; unknown keys), semantics by
+//! [`HttpConfig::validate`] (wildcard origins with credentials, header names and values, quotas).
+//! Both report the field path and a hint.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method, StatusCode, Uri};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
+
+use crate::config::units::{self, IpCidr};
 
 /// The HTTP middleware configuration: the `[http]` table of `cortex.toml`.
 ///
@@ -44,13 +46,13 @@ use serde::de::{self, Deserializer, Visitor};
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// How long a request may take to produce its response head (`"30s"`; `"off"` disables).
-    #[serde(deserialize_with = "de_optional_duration")]
+    #[serde(deserialize_with = "units::de::optional_duration")]
     pub request_timeout: Option<Duration>,
     /// The status answered on timeout: 408 (default), 503 or 504.
     pub request_timeout_status: u16,
     /// The largest request body accepted (`"2MiB"`; `"off"` disables, including axum's own
     /// 2 MiB default for extractors).
-    #[serde(deserialize_with = "de_optional_size")]
+    #[serde(deserialize_with = "units::de::optional_size")]
     pub body_limit: Option<u64>,
     /// `[http.request_id]`: the request id header.
     pub request_id: RequestIdConfig,
@@ -400,7 +402,7 @@ pub struct CorsConfig {
     /// Whether cookies and `Authorization` may be sent cross-origin.
     pub allow_credentials: bool,
     /// How long browsers may cache a preflight answer.
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "units::de::duration")]
     pub max_age: Duration,
 }
 
@@ -632,7 +634,7 @@ pub struct CompressionConfig {
     /// Whether responses are compressed.
     pub enabled: bool,
     /// Smallest body compressed, in bytes (`"1KiB"` or `1024`).
-    #[serde(deserialize_with = "de_size")]
+    #[serde(deserialize_with = "units::de::size")]
     pub min_size: u64,
     /// The encodings offered.
     pub algorithms: Vec<CompressionAlgorithm>,
@@ -778,10 +780,10 @@ pub struct EtagConfig {
     /// Whether ETags are computed and conditional requests answered.
     pub enabled: bool,
     /// Smallest body hashed for an ETag.
-    #[serde(deserialize_with = "de_size")]
+    #[serde(deserialize_with = "units::de::size")]
     pub min_size: u64,
     /// Largest body hashed for an ETag.
-    #[serde(deserialize_with = "de_size")]
+    #[serde(deserialize_with = "units::de::size")]
     pub max_size: u64,
 }
 
@@ -863,124 +865,6 @@ impl StaticFilesConfig {
     }
 }
 
-/// An IP network in CIDR notation (`10.0.0.0/8`, `::1/128`; a bare address is one host).
-///
-/// ```
-/// use cortex_core::http::middleware::IpCidr;
-///
-/// let net: IpCidr = "10.0.0.0/8".parse().unwrap();
-/// assert!(net.contains("10.1.2.3".parse().unwrap()));
-/// assert!(!net.contains("11.0.0.1".parse().unwrap()));
-/// let err = "10.0.0.1/8".parse::<IpCidr>().unwrap_err();
-/// assert!(err.contains("10.0.0.0/8"), "{err}");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IpCidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl IpCidr {
-    /// A network; `None` if `prefix` is longer than the address or host bits are set.
-    pub fn new(addr: IpAddr, prefix: u8) -> Option<Self> {
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let cidr = IpCidr { addr, prefix };
-        (prefix <= max && cidr.network() == addr).then_some(cidr)
-    }
-
-    /// The network address.
-    pub fn addr(&self) -> IpAddr {
-        self.addr
-    }
-
-    /// The prefix length.
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// Whether `ip` is inside the network (IPv4-mapped IPv6 addresses match IPv4 networks).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                mask32(u32::from(ip), self.prefix) == u32::from(net)
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                mask128(u128::from(ip), self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
-    }
-
-    fn network(&self) -> IpAddr {
-        match self.addr {
-            IpAddr::V4(a) => IpAddr::V4(mask32(u32::from(a), self.prefix).into()),
-            IpAddr::V6(a) => IpAddr::V6(mask128(u128::from(a), self.prefix).into()),
-        }
-    }
-}
-
-fn mask32(bits: u32, prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        bits & (u32::MAX << (32 - u32::from(prefix.min(32))))
-    }
-}
-
-fn mask128(bits: u128, prefix: u8) -> u128 {
-    if prefix == 0 {
-        0
-    } else {
-        bits & (u128::MAX << (128 - u32::from(prefix.min(128))))
-    }
-}
-
-impl FromStr for IpCidr {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let (addr, prefix) = match s.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an IP network: {addr:?} is not an IP address (for example \"10.0.0.0/8\")"))?;
-        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => match p.parse::<u8>() {
-                Ok(p) if p <= max => p,
-                _ => {
-                    return Err(format!(
-                        "{s:?} is not an IP network: the prefix length must be 0 to {max}"
-                    ));
-                }
-            },
-        };
-        let cidr = IpCidr { addr, prefix };
-        let network = cidr.network();
-        if network != addr {
-            return Err(format!(
-                "{s:?} has host bits set: did you mean \"{network}/{prefix}\"?"
-            ));
-        }
-        Ok(cidr)
-    }
-}
-
-impl fmt::Display for IpCidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl<'de> Deserialize<'de> for IpCidr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(de::Error::custom)
-    }
-}
-
 /// One problem in the `[http]` configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -1053,183 +937,6 @@ impl fmt::Display for HttpConfigError {
 
 impl std::error::Error for HttpConfigError {}
 
-// ---- durations and sizes -------------------------------------------------------------------
-
-/// Parses `"30s"`, `"500ms"`, `"2m"`, `"1h30m"`, `"1.5s"` (units `ns`, `us`, `ms`, `s`, `m`,
-/// `h`, `d`). A bare `"0"` is zero.
-///
-/// ```
-/// use cortex_core::http::middleware::parse_duration;
-/// use std::time::Duration;
-///
-/// assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-/// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-/// assert!(parse_duration("30").unwrap_err().contains("unit"));
-/// ```
-pub fn parse_duration(input: &str) -> Result<Duration, String> {
-    const HINT: &str = "use a number and a unit (ms, s, m, h), for example \"30s\" or \"500ms\"";
-    let s = input.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(format!("empty duration: {HINT}"));
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if number_len == 0 {
-            return Err(format!(
-                "invalid duration {input:?}: expected a number at {rest:?}; {HINT}"
-            ));
-        }
-        let number: f64 = rest[..number_len].parse().map_err(|_| {
-            format!(
-                "invalid duration {input:?}: {:?} is not a number; {HINT}",
-                &rest[..number_len]
-            )
-        })?;
-        rest = rest[number_len..].trim_start();
-        let unit_len = rest
-            .find(|c: char| !c.is_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        let seconds = match unit {
-            "ns" | "nsec" => 1e-9,
-            "us" | "µs" | "usec" => 1e-6,
-            "ms" | "msec" | "millis" => 1e-3,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
-            "h" | "hr" | "hour" | "hours" => 3600.0,
-            "d" | "day" | "days" => 86400.0,
-            "" => {
-                return Err(format!(
-                    "invalid duration {input:?}: missing unit after {number}; {HINT}"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "invalid duration {input:?}: unknown unit {other:?}; {HINT}"
-                ));
-            }
-        };
-        total += number * seconds;
-        rest = rest[unit_len..].trim_start();
-    }
-    Duration::try_from_secs_f64(total)
-        .map_err(|_| format!("invalid duration {input:?}: out of range"))
-}
-
-/// Parses `"2MiB"`, `"512KiB"`, `"1MB"` (decimal), `"1024"` or `"1024B"` into bytes.
-///
-/// ```
-/// use cortex_core::http::middleware::parse_size;
-///
-/// assert_eq!(parse_size("2MiB"), Ok(2 * 1024 * 1024));
-/// assert_eq!(parse_size("1kB"), Ok(1000));
-/// assert!(parse_size("2 potatoes").unwrap_err().contains("unit"));
-/// ```
-pub fn parse_size(input: &str) -> Result<u64, String> {
-    const HINT: &str =
-        "use a number and a unit (B, KiB, MiB, GiB, or KB, MB, GB), for example \"2MiB\"";
-    let s = input.trim();
-    let number_len = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    if number_len == 0 {
-        return Err(format!("invalid size {input:?}: {HINT}"));
-    }
-    let number: f64 = s[..number_len]
-        .parse()
-        .map_err(|_| format!("invalid size {input:?}: {HINT}"))?;
-    let unit = s[number_len..].trim();
-    let factor: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1000,
-        "kib" => 1 << 10,
-        "mb" => 1000 * 1000,
-        "mib" => 1 << 20,
-        "gb" => 1000 * 1000 * 1000,
-        "gib" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "invalid size {input:?}: unknown unit {unit:?}; {HINT}"
-            ));
-        }
-    };
-    let bytes = number * factor as f64;
-    if !(0.0..=u64::MAX as f64).contains(&bytes) {
-        return Err(format!("invalid size {input:?}: out of range"));
-    }
-    Ok(bytes.round() as u64)
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    de_optional_duration(deserializer)?
-        .ok_or_else(|| de::Error::custom("this duration cannot be \"off\""))
-}
-
-fn de_optional_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<Duration>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration such as \"30s\" or \"500ms\", or \"off\"")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.trim().eq_ignore_ascii_case("off") {
-                return Ok(None);
-            }
-            parse_duration(v).map(Some).map_err(E::custom)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "{v} has no unit: write \"{v}s\" or \"{v}ms\""
-            )))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Err(E::custom(format!(
-                "{v} has no unit: write \"{v}s\" or \"{v}ms\""
-            )))
-        }
-    }
-    deserializer.deserialize_any(V)
-}
-
-fn de_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    de_optional_size(deserializer)?.ok_or_else(|| de::Error::custom("this size cannot be \"off\""))
-}
-
-fn de_optional_size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Option<u64>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a size such as \"2MiB\" or a number of bytes, or \"off\"")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.trim().eq_ignore_ascii_case("off") {
-                return Ok(None);
-            }
-            parse_size(v).map(Some).map_err(E::custom)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            u64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::custom(format!("{v} is negative: a size is a number of bytes")))
-        }
-    }
-    deserializer.deserialize_any(V)
-}
-
 /// A validated header value that lives as long as the process: cloning it per response is a copy,
 /// not an atomic reference count shared by every core. Built once per stack, at startup.
 pub(crate) fn static_value(value: &str) -> HeaderValue {
@@ -1244,52 +951,6 @@ pub(crate) fn timeout_status(config: &HttpConfig) -> StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_with_several_components_add_up() {
-        assert_eq!(parse_duration("1h 2m 3s"), Ok(Duration::from_secs(3723)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-    }
-
-    #[test]
-    fn bad_durations_say_what_is_wrong() {
-        assert!(
-            parse_duration("30x")
-                .unwrap_err()
-                .contains("unknown unit \"x\"")
-        );
-        assert!(parse_duration("").unwrap_err().contains("empty"));
-        assert!(
-            parse_duration("s")
-                .unwrap_err()
-                .contains("expected a number")
-        );
-    }
-
-    #[test]
-    fn sizes_know_binary_and_decimal_units() {
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("1.5 MB"), Ok(1_500_000));
-        assert_eq!(parse_size("10"), Ok(10));
-        assert!(parse_size("1 MiBs").is_err());
-    }
-
-    #[test]
-    fn cidrs_parse_and_match() {
-        let v6: IpCidr = "fd00::/8".parse().unwrap();
-        assert!(v6.contains("fd12::1".parse().unwrap()));
-        let host: IpCidr = "127.0.0.1".parse().unwrap();
-        assert_eq!(host.prefix(), 32);
-        assert!(host.contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!("10.0.0.0/33".parse::<IpCidr>().is_err());
-        assert!(
-            "0.0.0.0/0"
-                .parse::<IpCidr>()
-                .unwrap()
-                .contains("8.8.8.8".parse().unwrap())
-        );
-    }
 
     #[test]
     fn origins_must_be_bare() {

@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::uri::{Authority, Scheme};
 use http::{Extensions, HeaderMap, HeaderName, StatusCode};
 
-use super::config::IpCidr;
+use crate::config::units::IpCidr;
 use crate::http::Problem;
 
 pub(crate) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");

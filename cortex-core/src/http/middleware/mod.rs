@@ -109,11 +109,13 @@ use axum::routing::Route;
 use http::{Extensions, HeaderMap};
 use tower::{Layer, Service};
 
+/// Kept here for existing imports; their home is [`crate::config::units`].
+#[doc(no_inline)]
+pub use crate::config::units::{IpCidr, parse_duration, parse_size};
 pub use config::{
     CompressionAlgorithm, CompressionConfig, ConfigIssue, CorsConfig, EtagConfig, HttpConfig,
-    HttpConfigError, IpCidr, RateLimitConfig, RateLimitKeyKind, RequestIdConfig,
-    SecurityHeadersConfig, StaticFilesConfig, TraceConfig, TrustedProxiesConfig, parse_duration,
-    parse_size,
+    HttpConfigError, RateLimitConfig, RateLimitKeyKind, RequestIdConfig, SecurityHeadersConfig,
+    StaticFilesConfig, TraceConfig, TrustedProxiesConfig,
 };
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
