@@ -16,7 +16,7 @@ use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
 use http::Method;
 use serde::Serialize;
 
-use crate::http::middleware::StackLayer;
+use crate::http::middleware::AppStack;
 use crate::openapi::OperationDoc;
 
 pub use guard::{Guard, GuardFuture, guard_fn};
@@ -74,7 +74,7 @@ pub struct Route {
 /// Adds a handler's route to a path's `MethodRouter`, wrapped in the app's middleware stack when
 /// one is given.
 pub(crate) type AddHandler =
-    Box<dyn FnOnce(MethodRouter, Option<&StackLayer>) -> MethodRouter + Send>;
+    Box<dyn FnOnce(MethodRouter, Option<&AppStack>) -> MethodRouter + Send>;
 
 /// How a route is served.
 // Made once per route at startup and moved a few times: its size does not matter.
@@ -216,10 +216,7 @@ impl Route {
     {
         let mut route = Route::new(method, path, handler_name, MethodRouter::new());
         route.serve = Serve::Handler(Box::new(move |router, stack| match stack {
-            Some(stack) => router.on_service(
-                filter,
-                tower::Layer::layer(stack, axum::handler::Handler::with_state(handler, ())),
-            ),
+            Some(stack) => stack.route_handler(router, filter, handler),
             None => router.on(filter, handler),
         }));
         route

@@ -17,7 +17,7 @@ use tracing::field::Empty;
 use super::config::{HttpConfig, static_value};
 use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
-use super::service::scan;
+use crate::http::headers::{SCAN_UP_TO, content_length, scan};
 
 pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
@@ -126,31 +126,6 @@ impl Layout {
         }
         map
     }
-}
-
-/// `Content-Length` as axum writes it: from a small per-thread cache of recent lengths, since an
-/// endpoint's responses tend to repeat their sizes. Formatting a fresh value allocates (about
-/// 220 instructions with its `free`, callgrind); a cached one is a reference count increment.
-fn content_length(length: u64) -> HeaderValue {
-    const SLOTS: usize = 64;
-    std::thread_local! {
-        static RECENT: std::cell::RefCell<[Option<(u64, HeaderValue)>; SLOTS]> =
-            const { std::cell::RefCell::new([const { None }; SLOTS]) };
-    }
-    if length == 0 {
-        return HeaderValue::from_static("0");
-    }
-    RECENT.with_borrow_mut(|recent| {
-        let slot = &mut recent[(length % SLOTS as u64) as usize];
-        match slot {
-            Some((cached, value)) if *cached == length => value.clone(),
-            _ => {
-                let value = HeaderValue::from(length);
-                *slot = Some((length, value.clone()));
-                value
-            }
-        }
-    })
 }
 
 /// The target of the access log's events.
@@ -411,7 +386,7 @@ fn forwarding_header(headers: &HeaderMap) -> Option<&'static str> {
             None
         }
     };
-    if headers.keys_len() > 16 {
+    if headers.keys_len() > SCAN_UP_TO {
         return found(&FORWARDED)
             .filter(|_| headers.contains_key(FORWARDED))
             .or_else(|| {

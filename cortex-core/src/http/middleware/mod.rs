@@ -105,7 +105,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
-use axum::routing::Route;
+use axum::routing::{MethodFilter, MethodRouter, Route};
 use http::{Extensions, HeaderMap};
 use tower::{Layer, Service};
 
@@ -313,35 +313,65 @@ impl Stack {
 }
 
 impl Stack {
-    /// [`apply_with`](Self::apply_with) with `(container, problems)` as the inner layers, which
-    /// the stack does itself instead of stacking them: the container goes into every request's
-    /// extensions and [`ProblemLayer`](crate::http::ProblemLayer)'s work (the request id in
-    /// scope, panics caught, error responses made problems) is done in the stack's own service
-    /// and future, about 400 instructions per request less than the three services (callgrind).
-    /// What `App` builds.
-    pub(crate) fn apply_fused<S>(&self, router: Router<S>, layer: StackLayer) -> Router<S>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        static_files::mount(router, &self.config.static_files).layer(layer)
-    }
-
-    /// The layer [`apply_fused`](Self::apply_fused) applies: the stack doing the container's and
-    /// the problem layer's work too. `App` also wraps controller handlers in it directly, before
-    /// axum boxes them (see `Route::from_handler`).
-    pub(crate) fn fused_layer(
-        &self,
-        container: axum::Extension<cortex_di::Container>,
-        problems: crate::http::ProblemLayer,
-    ) -> StackLayer {
+    /// The stack as an app uses it ([`AppStack`]): it also does the work of
+    /// `Extension(container)` and [`ProblemLayer`](crate::http::ProblemLayer) (the container in
+    /// every request's extensions, the request id in scope, panics caught, error responses made
+    /// problems) in its own service and future, instead of stacking two more layers.
+    pub(crate) fn for_app(&self, container: cortex_di::Container) -> AppStack {
         let mut shared = self.shared(None);
-        let request_id_header = problems.header().clone();
+        let request_id_header = crate::http::ProblemLayer::new().header().clone();
         shared.app = Some(AppLayers {
-            container: container.0,
+            container,
             id_from_core: shared.core.request_id_header() == Some(&request_id_header),
             request_id_header,
         });
-        StackLayer::new(shared)
+        AppStack {
+            layer: StackLayer::new(shared),
+            static_files: self.config.static_files.clone(),
+        }
+    }
+}
+
+/// The stack an `App` serves its routes in, from [`Stack::for_app`]. The only way the rest of
+/// the crate puts something in the stack: it says *what* to wrap, never how the stack is built.
+#[derive(Clone)]
+pub(crate) struct AppStack {
+    layer: StackLayer,
+    static_files: Vec<StaticFilesConfig>,
+}
+
+impl AppStack {
+    /// Serves `handler` for `filter` on `router`, inside the stack: the handler is wrapped before
+    /// axum boxes it, so a request goes through one boxed service, as with a bare axum handler.
+    pub(crate) fn route_handler<H, T>(
+        &self,
+        router: MethodRouter,
+        filter: MethodFilter,
+        handler: H,
+    ) -> MethodRouter
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        router.on_service(filter, self.layer.layer(H::with_state(handler, ())))
+    }
+
+    /// `router` with `handler`, inside the stack, answering the methods it has no route for.
+    pub(crate) fn method_fallback<H, T>(&self, router: MethodRouter, handler: H) -> MethodRouter
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        router.fallback_service(self.layer.layer(H::with_state(handler, ())))
+    }
+
+    /// Mounts the static directories and wraps every route of `router` (and its fallback) in the
+    /// stack, with one `Router::layer` call (as [`Stack::apply`]).
+    pub(crate) fn apply<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        static_files::mount(router, &self.static_files).layer(self.layer.clone())
     }
 }
 

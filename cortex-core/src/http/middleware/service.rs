@@ -27,8 +27,9 @@ use super::etag::{self, Buffer, Conditions, EtagSettings};
 use super::guard::{GuardShared, RateStep};
 use super::rate_limit::{Decision, DecisionFuture};
 use crate::http::Problem;
-use crate::http::catch::BoxFuture;
-use crate::http::catch::fused::{self, Finished};
+use crate::http::catch::{self, BoxFuture, Finished};
+use crate::http::headers::{SCAN_UP_TO, scan};
+use crate::http::request_context::{Scoped, call_scoped};
 
 /// Everything the stack computed at startup.
 pub(crate) struct Shared {
@@ -37,7 +38,7 @@ pub(crate) struct Shared {
     pub(crate) guard: GuardShared,
     pub(crate) compression: Option<CompressionShared>,
     pub(crate) etag: EtagSettings,
-    /// An app's own innermost layers, done by the stack (see `Stack::apply_fused`).
+    /// An app's own innermost layers, done by the stack (see `Stack::for_app`).
     pub(crate) app: Option<AppLayers>,
 }
 
@@ -247,7 +248,7 @@ pin_project! {
     #[project = RunProj]
     enum Run<F> {
         Plain { #[pin] future: F },
-        Caught { #[pin] future: fused::Caught<F> },
+        Caught { #[pin] future: Scoped<F> },
     }
 }
 
@@ -274,12 +275,15 @@ where
         Some(id) if app.id_from_core => Some(id.clone()),
         _ => scan(req.headers(), &app.request_id_header).cloned(),
     };
-    match fused::call(request_id, || shared.guard.call(inner, req)) {
+    let mut request_id = request_id;
+    match call_scoped(&mut request_id, || shared.guard.call(inner, req)) {
         Ok(future) => State::Running {
-            future: Run::Caught { future },
+            future: Run::Caught {
+                future: Scoped::new(request_id, future),
+            },
         },
-        Err(response) => State::Inner {
-            response: Some(response),
+        Err(panic) => State::Inner {
+            response: Some(Box::new(catch::panic_response(panic, request_id.as_ref()))),
         },
     }
 }
@@ -342,18 +346,6 @@ where
         shared.core.on_response(this.core, &mut response);
         Poll::Ready(Ok(response))
     }
-}
-
-/// Up to how many headers a request's are scanned rather than looked up.
-const SCAN_UP_TO: usize = 16;
-
-/// The first value of `name` in `headers`, compared name by name in a small map (see
-/// [`find_headers`]): for the request-id header and the response's `Content-Length`.
-pub(crate) fn scan<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
-    if headers.keys_len() > SCAN_UP_TO {
-        return headers.get(name);
-    }
-    headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
 }
 
 /// The request's `Accept-Encoding`, `If-None-Match` and `If-Modified-Since` (the first value of
@@ -433,10 +425,10 @@ where
                     },
                     RunProj::Caught { mut future } => match future.as_mut().poll(cx) {
                         Poll::Ready(Ok(result)) => {
-                            Some(fused::finish(Ok(result?), future.request_id()))
+                            Some(catch::finish(Ok(result?), future.request_id()))
                         }
                         Poll::Ready(Err(panic)) => {
-                            Some(fused::finish(Err(panic), future.request_id()))
+                            Some(catch::finish(Err(panic), future.request_id()))
                         }
                         Poll::Pending => None,
                     },
