@@ -35,8 +35,8 @@ pub(crate) struct CoreShared {
     hsts: Option<HeaderValue>,
     /// The same headers as prepared maps (without and with HSTS), when there are enough of them:
     /// cloning a map and merging the response's few headers into it has a fixed cost, inserting
-    /// costs per header; with the six default headers the map saves about 700 instructions per
-    /// response (callgrind, JSON endpoint), with one or two it loses.
+    /// costs per header: with the six default headers the map is cheaper, with one or two it is
+    /// not.
     templates: Option<(HeaderMap, HeaderMap)>,
     /// Complete response header maps for the usual responses (see [`Layout`]), without and with
     /// HSTS; used with the templates.
@@ -66,9 +66,9 @@ const LAYOUTS: [&[HeaderName]; 6] = [
 ///
 /// Why: the security headers and the request id take a response's map from one or two headers to
 /// nine, and `HeaderMap` grows its entries to twelve or sixteen (1,248 or 1,664 bytes): over
-/// glibc's 1,032-byte per-thread cache, so every response took `malloc`'s slow path (about 1,400
-/// instructions per request, callgrind). A clone has exactly as many entries as the layout (936
-/// bytes for nine) and comes from the cache.
+/// glibc's 1,032-byte per-thread cache, so every response took `malloc`'s slow path. A clone has
+/// exactly as many entries as the layout (936 bytes for nine) and comes from the cache
+/// (docs/src/performance.md#changes-made-for-the-targets).
 struct Layout {
     own: &'static [HeaderName],
     /// Where the placeholders start: the number of security headers.

@@ -35,45 +35,45 @@
 //!
 //! # Why not a tower-http layer per concern
 //!
-//! Measured with callgrind on a JSON endpoint, in process: a layer per concern cost about 1,900
-//! instructions per request even with nothing to do (a clone and a poll level per layer, and the
-//! inner future moved into each wrapper), against about 300 for the fused service. tower-http
-//! still does the protocol work where it does it well: CORS preflights (`CorsLayer`), the
-//! encoders (`CompressionLayer`, run only on responses that will be compressed) and static files
-//! (`ServeDir`, with `Range`). Each module says what it does itself and why: its timeout and body
-//! limit answer with problem details, arm the timer only when a handler does not answer on its
-//! first poll, and wrap only bodies of unknown length; simple CORS responses get headers computed
-//! at startup; tower-http has no ETag or rate-limit layer (rate limiting runs GCRA in a store of
-//! its own, behind the [`RateLimitStore`] trait: see [`InMemoryStore`] for why not `governor`).
+//! A layer per concern costs a clone, a poll level and a move of the inner future per layer and
+//! per request even with nothing to do; one service with one future does not (the figures are in
+//! the guide's "HTTP performance" chapter, `docs/src/performance.md`, under "Why the stack is
+//! shaped as it is"). tower-http still does the protocol work where it does it well: CORS
+//! preflights (`CorsLayer`), the encoders (`CompressionLayer`, run only on responses that will be
+//! compressed) and static files (`ServeDir`, with `Range`). Each module says what it does itself
+//! and why: its timeout and body limit answer with problem details, arm the timer only when a
+//! handler does not answer on its first poll, and wrap only bodies of unknown length; simple
+//! CORS responses get headers computed at startup; tower-http has no ETag or rate-limit layer
+//! (rate limiting runs GCRA in a store of its own, behind the [`RateLimitStore`] trait: see
+//! [`InMemoryStore`] for why not `governor`).
 //!
-//! # Defaults and cost
+//! The fused service is this module's own: `service` (the one service and future), `core` and
+//! each concern's module are private, and the rest of the crate reaches the stack only through
+//! [`Stack`] (and, for an app, a crate-private handle that says *what* to wrap). Its behaviour
+//! is pinned by `cortex-core/tests/http/middleware.rs`, which drives it only through this public
+//! surface (HTTP requests through [`Stack::apply`], [`Stack::layer`] or an `App`): those tests
+//! are the contract, and would pass unchanged against an ordinary stack of tower layers.
 //!
-//! Instructions per request added to a JSON endpoint (`{"message":"Hello, World!"}`, 27 bytes),
-//! measured with callgrind in process, the stack wrapping the router ([`Stack::layer`]); bare
-//! axum is about 11,900 in that measurement and about 18,000 in the server thread over a socket
-//! (hyper included, the kernel not).
+//! # Defaults
 //!
-//! | concern | default | cost |
-//! | --- | --- | --- |
-//! | the fused service itself | | ~870 |
-//! | request id | on, `x-request-id`, incoming ids trusted | ~1,300: a per-thread generator, one allocation, two header writes |
-//! | span | on | ~250 while no subscriber listens |
-//! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
-//! | body limit | 2 MiB, answers 413 | a size-hint check |
-//! | security headers | on; HSTS only over TLS | ~700: the usual responses' final header map cloned from one prepared at startup |
-//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) | ~600: one hash, one lock, one clock read |
-//! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
-//! | ETag | on, bodies from 1 KiB to 256 KiB | nothing below 1 KiB; ~1,400 for a tagged body: hashing, the header, a new body |
-//! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
+//! | concern | default |
+//! | --- | --- |
+//! | request id | on, `x-request-id`, incoming ids trusted |
+//! | span | on, at `debug` |
+//! | timeout | 30 s, answers 408 (the timer is armed only when the handler is still pending after its first poll) |
+//! | body limit | 2 MiB, answers 413 |
+//! | security headers | on; HSTS only over TLS |
+//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) |
+//! | compression | on, ≥ 1 KiB, zstd/br/gzip |
+//! | ETag | on, bodies from 1 KiB to 256 KiB |
+//! | CORS | off until `allow_origins` is set |
 //!
-//! All defaults together: ~3,800 more than the minimal stack in process (`docs/src/performance.md`
-//! has the current measurements). In the server thread over a socket the
-//! defaults add ~8,600 to ~18,000 (hyper also writes the extra headers) and the minimal stack
-//! ~1,000; the kernel's share of each request dilutes both further. [`HttpConfig::minimal`]
-//! switches off everything optional: ~870 in process (+7 %).
+//! [`HttpConfig::minimal`] switches off everything optional. What each concern and each stack
+//! costs per request is measured in `docs/src/performance.md` ("What each concern costs" and the
+//! latest results); figures are kept there only, so that they are re-measured in one place.
 //! [`Stack::apply`] puts the stack on each route with `Router::layer`, which makes axum box every
-//! route twice: about 1,400 more per request than [`Stack::layer`] around the whole router, in
-//! exchange for the matched route in the span.
+//! route twice, in exchange for the matched route in the span; [`Stack::layer`] around the whole
+//! router saves that box.
 //!
 //! # What the server provides
 //!
@@ -283,9 +283,9 @@ impl Stack {
     }
 
     /// [`apply`](Self::apply), with `inner` between the stack and each route, in the same
-    /// `Router::layer` call. Each `Router::layer` call boxes every route once more (about 1,300
-    /// instructions per request, measured with callgrind), so layers meant for every route go
-    /// here rather than in calls of their own. A tuple `(outer, inner)` is a layer too.
+    /// `Router::layer` call. Each `Router::layer` call boxes every route once more, a cost paid
+    /// on every request, so layers meant for every route go here rather than in calls of their
+    /// own. A tuple `(outer, inner)` is a layer too.
     ///
     /// ```
     /// use axum::{Extension, Router, routing::get};
