@@ -450,3 +450,71 @@ fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
         latency_us = Empty,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    /// The headers of a `hello` response with `own` headers, after `core`'s request and response
+    /// steps, in order.
+    fn headers_after(core: &CoreShared, secure: bool, own: &[HeaderName]) -> Vec<(String, String)> {
+        let mut request = Request::get("/")
+            .header("x-request-id", "id-1")
+            .body(Body::empty())
+            .unwrap();
+        if secure {
+            request.extensions_mut().insert(Secure);
+        }
+        let mut state = core.on_request(&mut request);
+        let mut response = Response::new(Body::from("hello"));
+        for name in own {
+            let value = match *name {
+                CONTENT_LENGTH => "5",
+                CONTENT_TYPE => "text/plain",
+                _ => "W/\"1\"",
+            };
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        core.on_response(&mut state, &mut response);
+        response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn prepared_header_maps_give_exactly_what_merging_into_the_template_gives() {
+        let config = HttpConfig::default();
+        let prepared = CoreShared::new(&config);
+        assert_eq!(prepared.layouts.0.len(), LAYOUTS.len());
+        let mut merged = CoreShared::new(&config);
+        merged.layouts = Default::default();
+        for secure in [false, true] {
+            for own in LAYOUTS {
+                let expected = headers_after(&merged, secure, own);
+                assert_eq!(
+                    headers_after(&prepared, secure, own),
+                    expected,
+                    "secure: {secure}, own: {own:?}"
+                );
+                // Security headers first, then the response's own, the request id and, when the
+                // response had none, the length.
+                let names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+                let security = 6 + usize::from(secure);
+                assert_eq!(names[security..security + own.len()], *own, "{names:?}");
+                let tail: &[&str] = if own.contains(&CONTENT_LENGTH) {
+                    &["x-request-id"]
+                } else {
+                    &["x-request-id", "content-length"]
+                };
+                assert_eq!(names[security + own.len()..], *tail, "{names:?}");
+                assert!(expected.contains(&("content-length".into(), "5".into())));
+            }
+        }
+    }
+}
