@@ -42,8 +42,9 @@ const MAX_TEXT_BODY: u64 = 4096;
 ///   gets a generic one (and its text is logged), so internals do not leak. Other bodies (JSON,
 ///   HTML, …) are left alone.
 /// - **The request id** (the `x-request-id` request header, as set by the request-id middleware
-///   that runs before this layer) is available to the handler through [`current_request_id`], and
-///   5xx problems built from [`HttpError`](crate::http::HttpError) carry it.
+///   that runs before this layer) is available to the handler through
+///   [`current_request_id`](super::current_request_id), and 5xx problems built from
+///   [`HttpError`](crate::http::HttpError) carry it.
 ///
 /// Success responses (status < 400) pass through untouched: one status comparison and no body
 /// access; the layer adds no allocation per request.
@@ -381,8 +382,8 @@ pub(crate) fn panic_response(
 /// The panic response of [`ProblemLayer`], for tower-http's `CatchPanicLayer` when that is the
 /// layer you use: a 500 problem with a generic detail, the panic logged with `tracing::error!`.
 ///
-/// The request id is the one in scope ([`current_request_id`]), so this works best inside a
-/// [`ProblemLayer`] — which catches panics itself; prefer it alone.
+/// The request id is the one in scope ([`current_request_id`](super::current_request_id)), so
+/// this works best inside a [`ProblemLayer`] — which catches panics itself; prefer it alone.
 ///
 /// ```
 /// use axum::{Router, routing::get};

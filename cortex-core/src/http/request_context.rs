@@ -102,8 +102,9 @@ impl<F: Future> Future for Scoped<F> {
     }
 }
 
-/// The id of the request being handled, as read by [`ProblemLayer`] from its `x-request-id`
-/// header; `None` outside a `ProblemLayer` or when the request has none (or it is not text).
+/// The id of the request being handled, as read by [`ProblemLayer`](super::ProblemLayer) from its
+/// `x-request-id` header; `None` outside a `ProblemLayer` or when the request has none (or it is
+/// not text).
 ///
 /// Handlers and the code they call see it; tasks they spawn do not.
 ///
