@@ -20,16 +20,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use axum::handler::Handler;
+use axum::Router;
 use axum::routing::MethodRouter;
-use axum::{Extension, Router};
 use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
 
 use crate::config::ServerConfig;
 use crate::config::{Config, ConfigError};
 use crate::health::{Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
-use crate::http::{ProblemLayer, method_not_allowed, problem_fallbacks};
+use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{
     AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
@@ -547,7 +546,7 @@ impl App {
         let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and
         // future instead of three).
-        let fused = stack.fused_layer(Extension(container.clone()), ProblemLayer::new());
+        let fused = stack.for_app(container.clone());
         // Controller handlers go into the stack before axum boxes them: one boxed service per
         // request, as with a bare axum handler. A path some other route also serves (a
         // decorated controller route, or another router's) gets its handlers the usual way.
@@ -563,14 +562,16 @@ impl App {
             for add in adds {
                 method_router = add(method_router, Some(&fused));
             }
-            let not_allowed = tower::Layer::layer(&fused, method_not_allowed.with_state(()));
-            direct = direct.route(&path, method_router.fallback_service(not_allowed));
+            direct = direct.route(
+                &path,
+                fused.method_fallback(method_router, method_not_allowed),
+            );
         }
         // One `Router::layer` call for everything else (each call boxes every route again);
         // `with_state(())` then builds each route's layered service once, where a `Router<()>`
         // left as is rebuilds it on every request.
-        let router = stack
-            .apply_fused(problem_fallbacks(router), fused)
+        let router = fused
+            .apply(problem_fallbacks(router))
             .merge(direct)
             .with_state(());
 

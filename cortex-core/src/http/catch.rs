@@ -4,7 +4,6 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -13,8 +12,6 @@ use axum::body::Body;
 use axum::extract::OriginalUri;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::FutureExt;
-use futures_util::future::CatchUnwind;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Limited};
@@ -23,6 +20,7 @@ use tower::{Layer, Service};
 
 use super::error::{BoxError, INTERNAL_DETAIL, REQUEST_ID};
 use super::problem::{PROBLEM_JSON, Problem};
+use super::request_context::{Scoped, call_scoped, current_request_id_value};
 use super::validation::{MAX_ECHO, clip};
 
 /// The request header the request id is read from, unless [`ProblemLayer::request_id_header`]
@@ -31,123 +29,6 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// The largest plain-text error body [`ProblemLayer`] reads to turn into a detail.
 const MAX_TEXT_BODY: u64 = 4096;
-
-std::thread_local! {
-    /// The request id of the request whose handler runs on this thread right now: set by
-    /// [`InScope`] while a [`Scoped`] future is polled (or a service called), for
-    /// [`current_request_id`]. A `Cell` swapped in and out, not tokio's `task_local!`, whose
-    /// future borrows a `RefCell` and moves its value twice on every poll (about 190
-    /// instructions per request against 30, callgrind).
-    static CURRENT_REQUEST_ID: std::cell::Cell<Option<HeaderValue>> =
-        const { std::cell::Cell::new(None) };
-    /// Whether [`CURRENT_REQUEST_ID`] holds an id: entering a scope without one where there is
-    /// none (no request-id middleware, no header) then moves nothing.
-    static HAS_REQUEST_ID: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// While alive, the request id in `slot` is [`current_request_id`]'s answer on this thread; the
-/// slot holds the one it replaced, put back on drop (also when unwinding from a panic).
-struct InScope<'a> {
-    /// `None` when there was nothing to swap.
-    slot: Option<&'a mut Option<HeaderValue>>,
-}
-
-impl<'a> InScope<'a> {
-    #[inline]
-    fn enter(slot: &'a mut Option<HeaderValue>) -> Self {
-        if slot.is_none() && !HAS_REQUEST_ID.get() {
-            return InScope { slot: None };
-        }
-        HAS_REQUEST_ID.set(slot.is_some());
-        let outer = CURRENT_REQUEST_ID.replace(slot.take());
-        *slot = outer;
-        InScope { slot: Some(slot) }
-    }
-}
-
-impl Drop for InScope<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            HAS_REQUEST_ID.set(slot.is_some());
-            let ours = CURRENT_REQUEST_ID.replace(slot.take());
-            *slot = ours;
-        }
-    }
-}
-
-/// Calls `f` with `request_id` in scope, catching a panic.
-#[inline(always)]
-fn call_scoped<R>(
-    request_id: &mut Option<HeaderValue>,
-    f: impl FnOnce() -> R,
-) -> std::thread::Result<R> {
-    let _in = InScope::enter(request_id);
-    std::panic::catch_unwind(AssertUnwindSafe(f))
-}
-
-pin_project! {
-    /// A future polled with its request id in scope (see [`current_request_id`]) and its panics
-    /// caught.
-    pub(crate) struct Scoped<F> {
-        request_id: Option<HeaderValue>,
-        #[pin]
-        future: CatchUnwind<AssertUnwindSafe<F>>,
-    }
-}
-
-impl<F: Future> Scoped<F> {
-    fn new(request_id: Option<HeaderValue>, future: F) -> Self {
-        Scoped {
-            request_id,
-            future: AssertUnwindSafe(future).catch_unwind(),
-        }
-    }
-
-    /// The request id it runs under.
-    pub(crate) fn request_id(self: Pin<&mut Self>) -> Option<&HeaderValue> {
-        self.project().request_id.as_ref()
-    }
-}
-
-impl<F: Future> Future for Scoped<F> {
-    type Output = std::thread::Result<F::Output>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let _in = InScope::enter(this.request_id);
-        this.future.poll(cx)
-    }
-}
-
-/// The id of the request being handled, as read by [`ProblemLayer`] from its `x-request-id`
-/// header; `None` outside a `ProblemLayer` or when the request has none (or it is not text).
-///
-/// Handlers and the code they call see it; tasks they spawn do not.
-///
-/// ```
-/// use axum::{Router, routing::get, body::Body};
-/// use cortex_core::http::{ProblemLayer, current_request_id};
-/// use http::Request;
-/// use tower::ServiceExt;
-///
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let app = Router::new()
-///     .route("/", get(|| async { current_request_id().unwrap_or_default() }))
-///     .layer(ProblemLayer::new());
-/// let request = Request::get("/").header("x-request-id", "req-42").body(Body::empty()).unwrap();
-/// let body = app.oneshot(request).await.unwrap().into_body();
-/// assert_eq!(axum::body::to_bytes(body, 64).await.unwrap(), "req-42");
-/// assert_eq!(current_request_id(), None);
-/// # }
-/// ```
-pub fn current_request_id() -> Option<String> {
-    let id = CURRENT_REQUEST_ID.take();
-    let text = id.as_ref().and_then(|v| v.to_str().ok()).map(str::to_owned);
-    CURRENT_REQUEST_ID.set(id);
-    text
-}
 
 /// Makes every failure an `application/problem+json` answer and puts the request id in scope.
 ///
@@ -161,8 +42,9 @@ pub fn current_request_id() -> Option<String> {
 ///   gets a generic one (and its text is logged), so internals do not leak. Other bodies (JSON,
 ///   HTML, …) are left alone.
 /// - **The request id** (the `x-request-id` request header, as set by the request-id middleware
-///   that runs before this layer) is available to the handler through [`current_request_id`], and
-///   5xx problems built from [`HttpError`](crate::http::HttpError) carry it.
+///   that runs before this layer) is available to the handler through
+///   [`current_request_id`](super::current_request_id), and 5xx problems built from
+///   [`HttpError`](crate::http::HttpError) carry it.
 ///
 /// Success responses (status < 400) pass through untouched: one status comparison and no body
 /// access; the layer adds no allocation per request.
@@ -366,56 +248,32 @@ where
     })
 }
 
-/// [`ProblemLayer`]'s work, for the middleware stack that does it itself (see
-/// `Stack::apply_app`): the request id in scope and panics caught while the inner service is
-/// called and polled, error responses made problems.
-pub(crate) mod fused {
-    use super::*;
+/// What became of an inner service's answer, as [`ProblemLayer`] answers it.
+pub(crate) enum Finished {
+    /// The response (a problem, if it had to become one).
+    Response(Response),
+    /// A plain-text error whose body is being read to become a problem's detail.
+    Reading(BoxFuture),
+}
 
-    /// The inner service's future with the request id in scope, panics caught.
-    pub(crate) type Caught<F> = Scoped<F>;
-
-    /// What became of the inner service's answer.
-    pub(crate) enum Finished {
-        /// The response (a problem, if it had to become one).
-        Response(Response),
-        /// A plain-text error whose body is being read to become a problem's detail.
-        Reading(BoxFuture),
-    }
-
-    /// Calls the inner service (`call`) with the request id in scope and panics caught: its
-    /// future, ready to poll, or the problem answering the panic.
-    #[inline(always)]
-    pub(crate) fn call<F: Future>(
-        mut request_id: Option<HeaderValue>,
-        call: impl FnOnce() -> F,
-    ) -> Result<Caught<F>, Box<Response>> {
-        match call_scoped(&mut request_id, call) {
-            Ok(future) => Ok(Scoped::new(request_id, future)),
-            Err(panic) => Err(Box::new(panic_response(panic, request_id.as_ref()))),
+/// [`ProblemLayer`]'s answer to an inner service's outcome: a panic's problem, an error response
+/// made a problem (or being made one), or the response as it is. For the middleware stack, which
+/// does the layer's work in its own future.
+pub(crate) fn finish(
+    outcome: Result<Response, Box<dyn Any + Send>>,
+    request_id: Option<&HeaderValue>,
+) -> Finished {
+    let response = match outcome {
+        Ok(response) => response,
+        Err(panic) => return Finished::Response(panic_response(panic, request_id)),
+    };
+    match needs_problem(&response) {
+        None => Finished::Response(response),
+        Some(ErrorBody::Empty) => {
+            let (parts, _) = response.into_parts();
+            Finished::Response(rewrite(parts, None, request_id))
         }
-    }
-
-    /// The answer of a [`Caught`] future: a panic's problem, an error response made a problem
-    /// (or being made one), or the response as it is.
-    pub(crate) fn finish(
-        outcome: Result<Response, Box<dyn Any + Send>>,
-        request_id: Option<&HeaderValue>,
-    ) -> Finished {
-        let response = match outcome {
-            Ok(response) => response,
-            Err(panic) => return Finished::Response(panic_response(panic, request_id)),
-        };
-        match needs_problem(&response) {
-            None => Finished::Response(response),
-            Some(ErrorBody::Empty) => {
-                let (parts, _) = response.into_parts();
-                Finished::Response(rewrite(parts, None, request_id))
-            }
-            Some(ErrorBody::Text) => {
-                Finished::Reading(read_and_rewrite(response, request_id.cloned()))
-            }
-        }
+        Some(ErrorBody::Text) => Finished::Reading(read_and_rewrite(response, request_id.cloned())),
     }
 }
 
@@ -500,7 +358,10 @@ fn request_id_str(request_id: Option<&HeaderValue>) -> &str {
 }
 
 /// The 500 problem for a panic, logged with the request id.
-fn panic_response(panic: Box<dyn Any + Send>, request_id: Option<&HeaderValue>) -> Response {
+pub(crate) fn panic_response(
+    panic: Box<dyn Any + Send>,
+    request_id: Option<&HeaderValue>,
+) -> Response {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
@@ -521,8 +382,8 @@ fn panic_response(panic: Box<dyn Any + Send>, request_id: Option<&HeaderValue>) 
 /// The panic response of [`ProblemLayer`], for tower-http's `CatchPanicLayer` when that is the
 /// layer you use: a 500 problem with a generic detail, the panic logged with `tracing::error!`.
 ///
-/// The request id is the one in scope ([`current_request_id`]), so this works best inside a
-/// [`ProblemLayer`] — which catches panics itself; prefer it alone.
+/// The request id is the one in scope ([`current_request_id`](super::current_request_id)), so
+/// this works best inside a [`ProblemLayer`] — which catches panics itself; prefer it alone.
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -540,10 +401,7 @@ impl tower_http::catch_panic::ResponseForPanic for PanicHandler {
     type ResponseBody = Body;
 
     fn response_for_panic(&mut self, panic: Box<dyn Any + Send + 'static>) -> Response {
-        let id = CURRENT_REQUEST_ID.take();
-        let request_id = id.clone();
-        CURRENT_REQUEST_ID.set(id);
-        panic_response(panic, request_id.as_ref())
+        panic_response(panic, current_request_id_value().as_ref())
     }
 }
 
@@ -617,41 +475,6 @@ mod tests {
             builder = builder.header(header::CONTENT_TYPE, ct);
         }
         builder.body(Body::from(body)).unwrap()
-    }
-
-    fn id(text: &'static str) -> Option<HeaderValue> {
-        Some(HeaderValue::from_static(text))
-    }
-
-    #[test]
-    fn scopes_nest_and_restore_the_outer_id_also_after_a_panic() {
-        use std::task::Waker;
-        let mut cx = Context::from_waker(Waker::noop());
-        assert_eq!(current_request_id(), None);
-        let mut outer = id("outer");
-        let seen = call_scoped(&mut outer, || {
-            let before = current_request_id();
-            let mut inner = Box::pin(Scoped::new(id("inner"), async { current_request_id() }));
-            let polled = inner.as_mut().poll(&mut cx);
-            let panicked = Box::pin(Scoped::new(id("panics"), async {
-                panic!("boom");
-            }))
-            .as_mut()
-            .poll(&mut cx);
-            (
-                before,
-                polled,
-                panicked.map(|r| r.is_err()),
-                current_request_id(),
-            )
-        })
-        .unwrap();
-        assert_eq!(seen.0.as_deref(), Some("outer"));
-        assert!(matches!(seen.1, Poll::Ready(Ok(Some(ref id))) if id == "inner"));
-        assert_eq!(seen.2, Poll::Ready(true), "the panic is caught");
-        assert_eq!(seen.3.as_deref(), Some("outer"), "the outer id is back");
-        assert_eq!(outer, id("outer"), "the slot holds its id again");
-        assert_eq!(current_request_id(), None, "nothing is left in scope");
     }
 
     #[test]

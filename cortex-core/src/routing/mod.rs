@@ -16,7 +16,7 @@ use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
 use http::Method;
 use serde::Serialize;
 
-use crate::http::middleware::StackLayer;
+use crate::http::middleware::AppStack;
 use crate::openapi::OperationDoc;
 
 pub use guard::{Guard, GuardFuture, guard_fn};
@@ -74,7 +74,7 @@ pub struct Route {
 /// Adds a handler's route to a path's `MethodRouter`, wrapped in the app's middleware stack when
 /// one is given.
 pub(crate) type AddHandler =
-    Box<dyn FnOnce(MethodRouter, Option<&StackLayer>) -> MethodRouter + Send>;
+    Box<dyn FnOnce(MethodRouter, Option<&AppStack>) -> MethodRouter + Send>;
 
 /// How a route is served.
 // Made once per route at startup and moved a few times: its size does not matter.
@@ -83,7 +83,8 @@ pub(crate) enum Serve {
     /// A ready `MethodRouter` (with its handler boxed); the app's stack goes around it.
     Router(MethodRouter),
     /// A handler not boxed yet: the app wraps it in its stack first, so that a request goes
-    /// through one boxed service instead of two (about 1,300 instructions less, callgrind).
+    /// through one boxed service instead of two
+    /// (docs/src/performance.md#changes-made-for-the-targets).
     Handler(AddHandler),
 }
 
@@ -216,10 +217,7 @@ impl Route {
     {
         let mut route = Route::new(method, path, handler_name, MethodRouter::new());
         route.serve = Serve::Handler(Box::new(move |router, stack| match stack {
-            Some(stack) => router.on_service(
-                filter,
-                tower::Layer::layer(stack, axum::handler::Handler::with_state(handler, ())),
-            ),
+            Some(stack) => stack.route_handler(router, filter, handler),
             None => router.on(filter, handler),
         }));
         route

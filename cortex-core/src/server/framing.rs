@@ -182,7 +182,8 @@ impl HeadScan {
             }
         }
         // A plain loop: a head is a few dozen bytes to a few hundred, and memchr's searches cost
-        // more to start on each line than this costs to finish it (callgrind).
+        // more to start on each line than this costs to finish it (measured:
+        // docs/src/performance.md#operational-paths-and-the-framing-check-issue-16-parts-2-and-4).
         for newline in bytes
             .iter()
             .enumerate()

@@ -386,13 +386,12 @@ impl Shared {
         #[cfg(feature = "tls")] tls: Option<tokio_rustls::TlsAcceptor>,
     ) -> Self {
         // The header-read timeout is kept by `drive`, not by hyper (see `Exchanges`). Responses
-        // are written from one buffer: hyper's queue of buffers for vectored writes costs about
-        // 300 instructions per response (callgrind), more than copying a small body; a large
-        // body is copied through the buffer, which costs less than the kernel's own copy.
+        // are written from one buffer: hyper's queue of buffers for vectored writes costs more
+        // than copying a small body (docs/src/performance.md#changes-made-for-the-targets).
         let mut h1 = http1::Builder::new();
         h1.writev(false).max_header_size(options.max_header_bytes);
         // hyper parses up to 100 headers into arrays on the stack; any explicit limit, even 100,
-        // makes it fill two buffers of that many entries on every request (~1,000 instructions).
+        // makes it fill two buffers of that many entries on every request.
         if options.max_headers != HYPER_DEFAULT_MAX_HEADERS {
             h1.max_headers(options.max_headers);
         }
@@ -449,8 +448,8 @@ enum Protocol {
 
 /// The server's request to one connection to finish, with the connection task's waker. Checking
 /// it costs the task an atomic load and a waker registration per wake; a `watch` receiver, polled
-/// on every wake of the task, took a lock each time (about 230 instructions per request,
-/// callgrind).
+/// on every wake of the task, took a lock each time
+/// (docs/src/performance.md#changes-made-for-the-targets).
 #[derive(Default)]
 struct CloseSignal {
     closing: AtomicBool,
@@ -622,13 +621,13 @@ async fn serve_io<IO>(
 ///
 /// The header-read timeout is kept here, not by hyper: with a timeout, hyper asks its timer for
 /// a sleep every time it starts waiting for a request head, reads the clock for its deadline, and
-/// re-polls the connection's read side after every head to start the next one, about 450
-/// instructions per request (callgrind). Here the service counts the requests it starts and the
-/// response bodies hyper is done with ([`Tracked`]); [`drive`] looks at the two every quarter of
-/// the timeout, and a connection on which nothing was in flight and nothing started for four
-/// looks in a row (so between 1 and 1.25 times the timeout) is closed, as hyper would close it:
-/// a slow or incomplete head, or an idle keep-alive connection. A request whose head is in, its
-/// body still uploading or its response still streaming, is in flight.
+/// re-polls the connection's read side after every head to start the next one (the cost is in
+/// docs/src/performance.md#changes-made-for-the-targets). Here the service counts the requests
+/// it starts and the response bodies hyper is done with ([`Tracked`]); [`drive`] looks at the
+/// two every quarter of the timeout, and a connection on which nothing was in flight and nothing
+/// started for four looks in a row (so between 1 and 1.25 times the timeout) is closed, as hyper
+/// would close it: a slow or incomplete head, or an idle keep-alive connection. A request whose
+/// head is in, its body still uploading or its response still streaming, is in flight.
 #[derive(Default)]
 struct Exchanges {
     /// Requests whose head has been read (the service counts them).
@@ -771,8 +770,8 @@ struct Room<const N: usize>;
 /// The extensions every request of a connection starts with: `ConnectInfo`, and `Secure` over
 /// TLS. Prepared once per connection and cloned into each request, with room for four more
 /// (axum adds three, the app one or two): inserting into empty extensions instead allocates a
-/// table of four, which then grows (rehashing) when the router adds its own — about 250
-/// instructions per request more (callgrind).
+/// table of four, which then grows (rehashing) when the router adds its own
+/// (docs/src/performance.md#changes-made-for-the-targets).
 fn connection_extensions(peer: SocketAddr, secure: bool) -> http::Extensions {
     let mut extensions = http::Extensions::new();
     extensions.insert(ConnectInfo(peer));
@@ -849,8 +848,7 @@ fn service(
 }
 
 /// A request's body for axum: an empty one for a request that has none (most `GET`s), which
-/// boxes nothing; boxing hyper's body costs an allocation and a `free` (about 150 instructions,
-/// callgrind).
+/// boxes nothing; boxing hyper's body costs an allocation and a `free` per request.
 fn request_body(body: Incoming) -> axum::body::Body {
     use http_body::Body as _;
     if body.is_end_stream() {

@@ -1,5 +1,10 @@
 //! Tests for the middleware area: the production stack through the router in process
 //! (`oneshot`, with `ConnectInfo` set by hand) and through real sockets on 127.0.0.1.
+//!
+//! They are the stack's contract: they drive it only through its public surface (`Stack`,
+//! `apply`, an `App`) and observe only HTTP answers, so they would pass unchanged against an
+//! ordinary stack of tower layers composed in the documented order. How the fused stack reaches
+//! those answers (its prepared header maps, for one) is pinned by the unit tests next to it.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -609,12 +614,23 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The response's header names, sorted (a name twice is listed twice).
+fn sorted_names(headers: &HeaderMap) -> Vec<String> {
+    let mut names: Vec<String> = header_list(headers)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    names.sort();
+    names
+}
+
 #[tokio::test]
-async fn every_response_gets_the_same_headers_in_the_same_order() {
-    // The stack prepares the final header map of the usual responses (security headers, the
-    // response's own, the request id, `Content-Length`); these must come out exactly as merging
-    // them one by one would: same names, values and order, whatever the route, method, the
+async fn every_response_gets_each_header_once_wherever_the_stack_is_placed() {
+    // The security headers (unless the response has its own), the response's own headers, the
+    // request id and `Content-Length`, each exactly once, whatever the route, the method, the
     // stack's placement (on each route or around the router) and the response's own headers.
+    // (In which order is not part of the contract: the unit tests of the middleware's `core`
+    // module pin that its prepared header maps and a plain merge agree.)
     let config = HttpConfig::default();
     let per_route = app(&config);
     use tower::Layer;
@@ -648,27 +664,23 @@ async fn every_response_gets_the_same_headers_in_the_same_order() {
                 .unwrap()
         };
         let answer = send(&per_route, request()).await;
-        let names: Vec<String> = header_list(&answer.headers)
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
-        let expected: Vec<&str> = security
+        let mut expected: Vec<String> = security
             .iter()
             .copied()
             .filter(|name| !own.contains(name))
             .chain(own.iter().copied())
             .chain(["x-request-id", "content-length"])
+            .map(str::to_string)
             .collect();
-        // A header the response has itself stays where the security headers put it.
-        let expected: Vec<&str> = if own.contains(&"content-security-policy") {
-            let mut e = expected;
-            e.retain(|n| *n != "content-security-policy");
-            e.insert(0, "content-security-policy");
-            e
-        } else {
-            expected
-        };
-        assert_eq!(names, expected, "{method} {uri}");
+        expected.sort();
+        assert_eq!(sorted_names(&answer.headers), expected, "{method} {uri}");
+        if own.contains(&"content-security-policy") {
+            assert_eq!(
+                answer.header("content-security-policy"),
+                Some("frame-ancestors https://partner.example"),
+                "the response's own header wins"
+            );
+        }
         let length: usize = answer.header("content-length").unwrap().parse().unwrap();
         if method == "GET" {
             assert_eq!(length, answer.body.len(), "{method} {uri}");
@@ -676,19 +688,17 @@ async fn every_response_gets_the_same_headers_in_the_same_order() {
             assert!(answer.body.is_empty() && length > 0, "{method} {uri}");
         }
 
-        // Around the whole router, axum has set `Content-Length` before the stack: it comes
-        // before the stack's `ETag` and the request id, as merging would put it.
+        // Around the whole router: the same headers with the same values (for a HEAD, axum has
+        // dropped the body before the stack sees the response; see `head_and_get_share_the_etag`).
         let response = around.clone().oneshot(request()).await.unwrap();
-        let around_names: Vec<String> = header_list(response.headers())
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect();
-        let mut sorted_per_route = names.clone();
-        let mut sorted_around = around_names.clone();
-        sorted_per_route.sort();
-        sorted_around.sort();
         if method == "GET" {
-            assert_eq!(sorted_around, sorted_per_route, "{method} {uri}");
+            let mut per_route_list = header_list(&answer.headers);
+            let mut around_list = header_list(response.headers());
+            for list in [&mut per_route_list, &mut around_list] {
+                list.retain(|(name, _)| name != "x-request-id");
+                list.sort();
+            }
+            assert_eq!(around_list, per_route_list, "{method} {uri}");
         }
         assert_eq!(
             response
@@ -702,7 +712,7 @@ async fn every_response_gets_the_same_headers_in_the_same_order() {
 }
 
 #[tokio::test]
-async fn prepared_headers_and_merged_headers_agree() {
+async fn over_tls_with_a_custom_request_id_header_every_value_is_right() {
     // Over TLS (HSTS on) and with a request id under another name, values included.
     let mut config = HttpConfig::default();
     config.request_id.header = "x-correlation-id".into();
@@ -713,29 +723,27 @@ async fn prepared_headers_and_merged_headers_agree() {
         .body(Body::empty())
         .unwrap();
     let answer = send(&app, request).await;
-    let list = header_list(&answer.headers);
-    let names: Vec<&str> = list.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "content-security-policy",
-            "x-frame-options",
-            "x-content-type-options",
-            "referrer-policy",
-            "permissions-policy",
-            "cross-origin-opener-policy",
-            "strict-transport-security",
-            "content-type",
-            "x-correlation-id",
-            "content-length",
-        ]
-    );
+    let mut expected = vec![
+        "content-length",
+        "content-security-policy",
+        "content-type",
+        "cross-origin-opener-policy",
+        "permissions-policy",
+        "referrer-policy",
+        "strict-transport-security",
+        "x-content-type-options",
+        "x-correlation-id",
+        "x-frame-options",
+    ];
+    expected.sort();
+    assert_eq!(sorted_names(&answer.headers), expected);
     assert_eq!(answer.header("x-correlation-id"), Some("abc-123"));
     assert_eq!(
         answer.header("content-type"),
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(answer.header("content-length"), Some("2"));
+    assert_eq!(answer.header("x-frame-options"), Some("DENY"));
     assert_eq!(answer.body, "ok");
 }
 
@@ -1893,4 +1901,186 @@ async fn the_minimal_stack_keeps_only_the_free_protections() {
     send(&app, request)
         .await
         .assert_problem(StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the order of the concerns, as seen from outside
+//
+// These tests, like the rest of this file, drive the stack only through its public surface:
+// they are its contract, and would pass unchanged against an ordinary stack of tower layers
+// composed in the documented order.
+
+/// The routes, plus one that panics and one that fails with a 5xx `HttpError`.
+fn failing_routes() -> Router {
+    routes()
+        .route(
+            "/panic",
+            get(|| async {
+                panic!("the database password is hunter2");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .route(
+            "/unavailable",
+            get(|| async {
+                Err::<&str, _>(cortex_core::http::HttpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the upstream is down",
+                ))
+            }),
+        )
+}
+
+/// `failing_routes` behind the stack twice over: as an app serves them (the stack doing the
+/// container's and the problem layer's work), and as an ordinary composition of the stack and
+/// `ProblemLayer` (`Stack::apply_with`).
+async fn failing_apps(config: &HttpConfig) -> Vec<(&'static str, Router)> {
+    let app = cortex_core::App::new()
+        .http_config(config.clone())
+        .router(failing_routes())
+        .build()
+        .await
+        .unwrap();
+    let composed = Stack::new(config)
+        .unwrap()
+        .apply_with(failing_routes(), cortex_core::http::ProblemLayer::new());
+    vec![("app", app.router()), ("apply_with", composed)]
+}
+
+#[tokio::test]
+async fn a_panic_answers_a_500_problem_with_the_request_id_and_the_outer_headers() {
+    for (name, app) in failing_apps(&HttpConfig::default()).await {
+        let request = get_req("/panic")
+            .header("x-request-id", "panic-42")
+            .body(Body::empty())
+            .unwrap();
+        let answer = send(&app, request).await;
+        let problem = answer.assert_problem(StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!answer.text().contains("hunter2"), "{name}: {problem}");
+        assert_eq!(answer.header("x-request-id"), Some("panic-42"), "{name}");
+        assert_eq!(problem["request_id"], "panic-42", "{name}");
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+        // Still serving.
+        assert_eq!(fetch(&app, "/small").await.status, StatusCode::OK, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_handlers_5xx_problem_carries_the_request_id_the_stack_assigned() {
+    for (name, app) in failing_apps(&HttpConfig::default()).await {
+        let answer = fetch(&app, "/unavailable").await;
+        let problem = answer.assert_problem(StatusCode::SERVICE_UNAVAILABLE);
+        let id = answer.header("x-request-id").expect("a generated id");
+        assert_eq!(problem["request_id"], id, "{name}");
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn answers_of_the_inner_concerns_carry_the_request_id_and_security_headers() {
+    // 429 (rate limit) and 413 (body limit) are answered inside the core concern: it still
+    // echoes the request id and adds the security headers (408: see the timeout tests).
+    let mut config = rate_limited(1);
+    config.body_limit = Some(16);
+    let app = app(&config);
+    let oversized = Request::post("/echo")
+        .extension(peer("192.0.2.7"))
+        .header("x-request-id", "big-1")
+        .header(header::CONTENT_LENGTH, "64")
+        .body(Body::from(vec![b'a'; 64]))
+        .unwrap();
+    let answer = send(&app, oversized).await;
+    answer.assert_problem(StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.header("x-request-id"), Some("big-1"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+
+    let limited = || {
+        get_req("/small")
+            .header("x-request-id", "many-2")
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(send(&app, limited()).await.status, StatusCode::OK);
+    let answer = send(&app, limited()).await;
+    answer.assert_problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer.header("x-request-id"), Some("many-2"));
+    assert_eq!(answer.header("x-content-type-options"), Some("nosniff"));
+    assert!(answer.header("content-security-policy").is_some());
+}
+
+#[tokio::test]
+async fn a_client_over_its_quota_is_refused_before_its_body_is_looked_at() {
+    let mut config = rate_limited(1);
+    config.body_limit = Some(16);
+    let app = app(&config);
+    assert_eq!(fetch(&app, "/small").await.status, StatusCode::OK);
+    let oversized = get_req("/echo")
+        .method("POST")
+        .header(header::CONTENT_LENGTH, "64")
+        .body(Body::from(vec![b'a'; 64]))
+        .unwrap();
+    send(&app, oversized)
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn preflights_are_answered_before_the_rate_limiter_and_use_none_of_the_quota() {
+    let mut config = rate_limited(1);
+    config.cors.allow_origins = vec!["https://app.example.com".into()];
+    let app = app(&config);
+    for _ in 0..3 {
+        let answer = send(&app, preflight("https://app.example.com")).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.header("x-request-id").is_some());
+    }
+    // A refused preflight is answered there too.
+    send(&app, preflight("https://evil.example"))
+        .await
+        .assert_problem(StatusCode::FORBIDDEN);
+    // The quota of 1 is still whole.
+    assert_eq!(fetch(&app, "/small").await.status, StatusCode::OK);
+    fetch(&app, "/small")
+        .await
+        .assert_problem(StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A rate-limit store that never decides, as a networked one that hangs.
+struct Hanging;
+
+impl RateLimitStore for Hanging {
+    fn check(&self, _key: &RateLimitKey) -> DecisionFuture {
+        DecisionFuture::pending(std::future::pending())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_timeout_also_bounds_a_rate_limit_store_that_hangs() {
+    let config = HttpConfig {
+        request_timeout: Some(Duration::from_millis(50)),
+        ..HttpConfig::default()
+    };
+    let app = Stack::new(&config)
+        .unwrap()
+        .with_rate_limit_store(Arc::new(Hanging))
+        .apply(routes());
+    let answer = fetch(&app, "/small").await;
+    answer.assert_problem(StatusCode::REQUEST_TIMEOUT);
+    assert!(answer.header("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn error_responses_are_neither_tagged_nor_compressed_but_carry_the_outer_headers() {
+    let app = app(&HttpConfig::default());
+    let request = get_req("/does-not-exist")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert!(answer.header("etag").is_none());
+    assert!(answer.header("content-encoding").is_none());
+    assert!(answer.header("x-request-id").is_some());
+    assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
 }

@@ -17,7 +17,7 @@ use tracing::field::Empty;
 use super::config::{HttpConfig, static_value};
 use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
-use super::service::scan;
+use crate::http::headers::{SCAN_UP_TO, content_length, scan};
 
 pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
@@ -35,8 +35,8 @@ pub(crate) struct CoreShared {
     hsts: Option<HeaderValue>,
     /// The same headers as prepared maps (without and with HSTS), when there are enough of them:
     /// cloning a map and merging the response's few headers into it has a fixed cost, inserting
-    /// costs per header; with the six default headers the map saves about 700 instructions per
-    /// response (callgrind, JSON endpoint), with one or two it loses.
+    /// costs per header: with the six default headers the map is cheaper, with one or two it is
+    /// not.
     templates: Option<(HeaderMap, HeaderMap)>,
     /// Complete response header maps for the usual responses (see [`Layout`]), without and with
     /// HSTS; used with the templates.
@@ -66,9 +66,9 @@ const LAYOUTS: [&[HeaderName]; 6] = [
 ///
 /// Why: the security headers and the request id take a response's map from one or two headers to
 /// nine, and `HeaderMap` grows its entries to twelve or sixteen (1,248 or 1,664 bytes): over
-/// glibc's 1,032-byte per-thread cache, so every response took `malloc`'s slow path (about 1,400
-/// instructions per request, callgrind). A clone has exactly as many entries as the layout (936
-/// bytes for nine) and comes from the cache.
+/// glibc's 1,032-byte per-thread cache, so every response took `malloc`'s slow path. A clone has
+/// exactly as many entries as the layout (936 bytes for nine) and comes from the cache
+/// (docs/src/performance.md#changes-made-for-the-targets).
 struct Layout {
     own: &'static [HeaderName],
     /// Where the placeholders start: the number of security headers.
@@ -126,31 +126,6 @@ impl Layout {
         }
         map
     }
-}
-
-/// `Content-Length` as axum writes it: from a small per-thread cache of recent lengths, since an
-/// endpoint's responses tend to repeat their sizes. Formatting a fresh value allocates (about
-/// 220 instructions with its `free`, callgrind); a cached one is a reference count increment.
-fn content_length(length: u64) -> HeaderValue {
-    const SLOTS: usize = 64;
-    std::thread_local! {
-        static RECENT: std::cell::RefCell<[Option<(u64, HeaderValue)>; SLOTS]> =
-            const { std::cell::RefCell::new([const { None }; SLOTS]) };
-    }
-    if length == 0 {
-        return HeaderValue::from_static("0");
-    }
-    RECENT.with_borrow_mut(|recent| {
-        let slot = &mut recent[(length % SLOTS as u64) as usize];
-        match slot {
-            Some((cached, value)) if *cached == length => value.clone(),
-            _ => {
-                let value = HeaderValue::from(length);
-                *slot = Some((length, value.clone()));
-                value
-            }
-        }
-    })
 }
 
 /// The target of the access log's events.
@@ -411,7 +386,7 @@ fn forwarding_header(headers: &HeaderMap) -> Option<&'static str> {
             None
         }
     };
-    if headers.keys_len() > 16 {
+    if headers.keys_len() > SCAN_UP_TO {
         return found(&FORWARDED)
             .filter(|_| headers.contains_key(FORWARDED))
             .or_else(|| {
@@ -474,4 +449,72 @@ fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
         status = Empty,
         latency_us = Empty,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    /// The headers of a `hello` response with `own` headers, after `core`'s request and response
+    /// steps, in order.
+    fn headers_after(core: &CoreShared, secure: bool, own: &[HeaderName]) -> Vec<(String, String)> {
+        let mut request = Request::get("/")
+            .header("x-request-id", "id-1")
+            .body(Body::empty())
+            .unwrap();
+        if secure {
+            request.extensions_mut().insert(Secure);
+        }
+        let mut state = core.on_request(&mut request);
+        let mut response = Response::new(Body::from("hello"));
+        for name in own {
+            let value = match *name {
+                CONTENT_LENGTH => "5",
+                CONTENT_TYPE => "text/plain",
+                _ => "W/\"1\"",
+            };
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        core.on_response(&mut state, &mut response);
+        response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn prepared_header_maps_give_exactly_what_merging_into_the_template_gives() {
+        let config = HttpConfig::default();
+        let prepared = CoreShared::new(&config);
+        assert_eq!(prepared.layouts.0.len(), LAYOUTS.len());
+        let mut merged = CoreShared::new(&config);
+        merged.layouts = Default::default();
+        for secure in [false, true] {
+            for own in LAYOUTS {
+                let expected = headers_after(&merged, secure, own);
+                assert_eq!(
+                    headers_after(&prepared, secure, own),
+                    expected,
+                    "secure: {secure}, own: {own:?}"
+                );
+                // Security headers first, then the response's own, the request id and, when the
+                // response had none, the length.
+                let names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+                let security = 6 + usize::from(secure);
+                assert_eq!(names[security..security + own.len()], *own, "{names:?}");
+                let tail: &[&str] = if own.contains(&CONTENT_LENGTH) {
+                    &["x-request-id"]
+                } else {
+                    &["x-request-id", "content-length"]
+                };
+                assert_eq!(names[security + own.len()..], *tail, "{names:?}");
+                assert!(expected.contains(&("content-length".into(), "5".into())));
+            }
+        }
+    }
 }

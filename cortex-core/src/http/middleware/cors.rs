@@ -2,12 +2,12 @@
 //! precomputed headers, nothing at all for requests without `Origin`.
 //!
 //! tower-http's service builds a header map and the `Vary` value for every request, `Origin` or
-//! not (about 6,800 instructions per request in our measurements), and answers preflights from
-//! origins not on the list with `200` and no CORS headers, which browsers report as an opaque
-//! network error. Here preflights from listed origins go through tower-http (rare: browsers cache
-//! them for `max_age`), preflights from other origins get `403` problem details, and the headers
-//! of a simple cross-origin response (the same ones tower-http would send) are computed once at
-//! startup.
+//! not (its cost: docs/src/performance.md#why-the-stack-is-shaped-as-it-is), and answers
+//! preflights from origins not on the list with `200` and no CORS headers, which browsers report
+//! as an opaque network error. Here preflights from listed origins go through tower-http (rare:
+//! browsers cache them for `max_age`), preflights from other origins get `403` problem details,
+//! and the headers of a simple cross-origin response (the same ones tower-http would send) are
+//! computed once at startup.
 
 use std::convert::Infallible;
 use std::future::Ready;

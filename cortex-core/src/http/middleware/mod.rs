@@ -35,45 +35,45 @@
 //!
 //! # Why not a tower-http layer per concern
 //!
-//! Measured with callgrind on a JSON endpoint, in process: a layer per concern cost about 1,900
-//! instructions per request even with nothing to do (a clone and a poll level per layer, and the
-//! inner future moved into each wrapper), against about 300 for the fused service. tower-http
-//! still does the protocol work where it does it well: CORS preflights (`CorsLayer`), the
-//! encoders (`CompressionLayer`, run only on responses that will be compressed) and static files
-//! (`ServeDir`, with `Range`). Each module says what it does itself and why: its timeout and body
-//! limit answer with problem details, arm the timer only when a handler does not answer on its
-//! first poll, and wrap only bodies of unknown length; simple CORS responses get headers computed
-//! at startup; tower-http has no ETag or rate-limit layer (rate limiting runs GCRA in a store of
-//! its own, behind the [`RateLimitStore`] trait: see [`InMemoryStore`] for why not `governor`).
+//! A layer per concern costs a clone, a poll level and a move of the inner future per layer and
+//! per request even with nothing to do; one service with one future does not (the figures are in
+//! the guide's "HTTP performance" chapter, `docs/src/performance.md`, under "Why the stack is
+//! shaped as it is"). tower-http still does the protocol work where it does it well: CORS
+//! preflights (`CorsLayer`), the encoders (`CompressionLayer`, run only on responses that will be
+//! compressed) and static files (`ServeDir`, with `Range`). Each module says what it does itself
+//! and why: its timeout and body limit answer with problem details, arm the timer only when a
+//! handler does not answer on its first poll, and wrap only bodies of unknown length; simple
+//! CORS responses get headers computed at startup; tower-http has no ETag or rate-limit layer
+//! (rate limiting runs GCRA in a store of its own, behind the [`RateLimitStore`] trait: see
+//! [`InMemoryStore`] for why not `governor`).
 //!
-//! # Defaults and cost
+//! The fused service is this module's own: `service` (the one service and future), `core` and
+//! each concern's module are private, and the rest of the crate reaches the stack only through
+//! [`Stack`] (and, for an app, a crate-private handle that says *what* to wrap). Its behaviour
+//! is pinned by `cortex-core/tests/http/middleware.rs`, which drives it only through this public
+//! surface (HTTP requests through [`Stack::apply`], [`Stack::layer`] or an `App`): those tests
+//! are the contract, and would pass unchanged against an ordinary stack of tower layers.
 //!
-//! Instructions per request added to a JSON endpoint (`{"message":"Hello, World!"}`, 27 bytes),
-//! measured with callgrind in process, the stack wrapping the router ([`Stack::layer`]); bare
-//! axum is about 11,900 in that measurement and about 18,000 in the server thread over a socket
-//! (hyper included, the kernel not).
+//! # Defaults
 //!
-//! | concern | default | cost |
-//! | --- | --- | --- |
-//! | the fused service itself | | ~870 |
-//! | request id | on, `x-request-id`, incoming ids trusted | ~1,300: a per-thread generator, one allocation, two header writes |
-//! | span | on | ~250 while no subscriber listens |
-//! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
-//! | body limit | 2 MiB, answers 413 | a size-hint check |
-//! | security headers | on; HSTS only over TLS | ~700: the usual responses' final header map cloned from one prepared at startup |
-//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) | ~600: one hash, one lock, one clock read |
-//! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
-//! | ETag | on, bodies from 1 KiB to 256 KiB | nothing below 1 KiB; ~1,400 for a tagged body: hashing, the header, a new body |
-//! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
+//! | concern | default |
+//! | --- | --- |
+//! | request id | on, `x-request-id`, incoming ids trusted |
+//! | span | on, at `debug` |
+//! | timeout | 30 s, answers 408 (the timer is armed only when the handler is still pending after its first poll) |
+//! | body limit | 2 MiB, answers 413 |
+//! | security headers | on; HSTS only over TLS |
+//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) |
+//! | compression | on, ≥ 1 KiB, zstd/br/gzip |
+//! | ETag | on, bodies from 1 KiB to 256 KiB |
+//! | CORS | off until `allow_origins` is set |
 //!
-//! All defaults together: ~3,800 more than the minimal stack in process (`docs/src/performance.md`
-//! has the current measurements). In the server thread over a socket the
-//! defaults add ~8,600 to ~18,000 (hyper also writes the extra headers) and the minimal stack
-//! ~1,000; the kernel's share of each request dilutes both further. [`HttpConfig::minimal`]
-//! switches off everything optional: ~870 in process (+7 %).
+//! [`HttpConfig::minimal`] switches off everything optional. What each concern and each stack
+//! costs per request is measured in `docs/src/performance.md` ("What each concern costs" and the
+//! latest results); figures are kept there only, so that they are re-measured in one place.
 //! [`Stack::apply`] puts the stack on each route with `Router::layer`, which makes axum box every
-//! route twice: about 1,400 more per request than [`Stack::layer`] around the whole router, in
-//! exchange for the matched route in the span.
+//! route twice, in exchange for the matched route in the span; [`Stack::layer`] around the whole
+//! router saves that box.
 //!
 //! # What the server provides
 //!
@@ -105,7 +105,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
-use axum::routing::Route;
+use axum::routing::{MethodFilter, MethodRouter, Route};
 use http::{Extensions, HeaderMap};
 use tower::{Layer, Service};
 
@@ -285,9 +285,9 @@ impl Stack {
     }
 
     /// [`apply`](Self::apply), with `inner` between the stack and each route, in the same
-    /// `Router::layer` call. Each `Router::layer` call boxes every route once more (about 1,300
-    /// instructions per request, measured with callgrind), so layers meant for every route go
-    /// here rather than in calls of their own. A tuple `(outer, inner)` is a layer too.
+    /// `Router::layer` call. Each `Router::layer` call boxes every route once more, a cost paid
+    /// on every request, so layers meant for every route go here rather than in calls of their
+    /// own. A tuple `(outer, inner)` is a layer too.
     ///
     /// ```
     /// use axum::{Extension, Router, routing::get};
@@ -315,35 +315,65 @@ impl Stack {
 }
 
 impl Stack {
-    /// [`apply_with`](Self::apply_with) with `(container, problems)` as the inner layers, which
-    /// the stack does itself instead of stacking them: the container goes into every request's
-    /// extensions and [`ProblemLayer`](crate::http::ProblemLayer)'s work (the request id in
-    /// scope, panics caught, error responses made problems) is done in the stack's own service
-    /// and future, about 400 instructions per request less than the three services (callgrind).
-    /// What `App` builds.
-    pub(crate) fn apply_fused<S>(&self, router: Router<S>, layer: StackLayer) -> Router<S>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        static_files::mount(router, &self.config.static_files).layer(layer)
-    }
-
-    /// The layer [`apply_fused`](Self::apply_fused) applies: the stack doing the container's and
-    /// the problem layer's work too. `App` also wraps controller handlers in it directly, before
-    /// axum boxes them (see `Route::from_handler`).
-    pub(crate) fn fused_layer(
-        &self,
-        container: axum::Extension<cortex_di::Container>,
-        problems: crate::http::ProblemLayer,
-    ) -> StackLayer {
+    /// The stack as an app uses it ([`AppStack`]): it also does the work of
+    /// `Extension(container)` and [`ProblemLayer`](crate::http::ProblemLayer) (the container in
+    /// every request's extensions, the request id in scope, panics caught, error responses made
+    /// problems) in its own service and future, instead of stacking two more layers.
+    pub(crate) fn for_app(&self, container: cortex_di::Container) -> AppStack {
         let mut shared = self.shared(None);
-        let request_id_header = problems.header().clone();
+        let request_id_header = crate::http::ProblemLayer::new().header().clone();
         shared.app = Some(AppLayers {
-            container: container.0,
+            container,
             id_from_core: shared.core.request_id_header() == Some(&request_id_header),
             request_id_header,
         });
-        StackLayer::new(shared)
+        AppStack {
+            layer: StackLayer::new(shared),
+            static_files: self.config.static_files.clone(),
+        }
+    }
+}
+
+/// The stack an `App` serves its routes in, from [`Stack::for_app`]. The only way the rest of
+/// the crate puts something in the stack: it says *what* to wrap, never how the stack is built.
+#[derive(Clone)]
+pub(crate) struct AppStack {
+    layer: StackLayer,
+    static_files: Vec<StaticFilesConfig>,
+}
+
+impl AppStack {
+    /// Serves `handler` for `filter` on `router`, inside the stack: the handler is wrapped before
+    /// axum boxes it, so a request goes through one boxed service, as with a bare axum handler.
+    pub(crate) fn route_handler<H, T>(
+        &self,
+        router: MethodRouter,
+        filter: MethodFilter,
+        handler: H,
+    ) -> MethodRouter
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        router.on_service(filter, self.layer.layer(H::with_state(handler, ())))
+    }
+
+    /// `router` with `handler`, inside the stack, answering the methods it has no route for.
+    pub(crate) fn method_fallback<H, T>(&self, router: MethodRouter, handler: H) -> MethodRouter
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        router.fallback_service(self.layer.layer(H::with_state(handler, ())))
+    }
+
+    /// Mounts the static directories and wraps every route of `router` (and its fallback) in the
+    /// stack, with one `Router::layer` call (as [`Stack::apply`]).
+    pub(crate) fn apply<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        static_files::mount(router, &self.static_files).layer(self.layer.clone())
     }
 }
 

@@ -4,8 +4,8 @@
 //! core (proxies, request id, span), CORS, rate limit, body limit; on the way out ETag,
 //! compression, rate-limit headers, CORS headers, core (request id, security headers, span). One
 //! service instead of a layer per concern saves, per request, a clone and a poll level per layer
-//! and the moves of the inner future into each wrapper: on our measurements, five separate layers
-//! that had nothing to do cost about 1,900 instructions per request, this about 300.
+//! and the moves of the inner future into each wrapper
+//! (docs/src/performance.md#why-the-stack-is-shaped-as-it-is).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,8 +27,9 @@ use super::etag::{self, Buffer, Conditions, EtagSettings};
 use super::guard::{GuardShared, RateStep};
 use super::rate_limit::{Decision, DecisionFuture};
 use crate::http::Problem;
-use crate::http::catch::BoxFuture;
-use crate::http::catch::fused::{self, Finished};
+use crate::http::catch::{self, BoxFuture, Finished};
+use crate::http::headers::{SCAN_UP_TO, scan};
+use crate::http::request_context::{Scoped, call_scoped};
 
 /// Everything the stack computed at startup.
 pub(crate) struct Shared {
@@ -37,7 +38,7 @@ pub(crate) struct Shared {
     pub(crate) guard: GuardShared,
     pub(crate) compression: Option<CompressionShared>,
     pub(crate) etag: EtagSettings,
-    /// An app's own innermost layers, done by the stack (see `Stack::apply_fused`).
+    /// An app's own innermost layers, done by the stack (see `Stack::for_app`).
     pub(crate) app: Option<AppLayers>,
 }
 
@@ -247,7 +248,7 @@ pin_project! {
     #[project = RunProj]
     enum Run<F> {
         Plain { #[pin] future: F },
-        Caught { #[pin] future: fused::Caught<F> },
+        Caught { #[pin] future: Scoped<F> },
     }
 }
 
@@ -274,12 +275,15 @@ where
         Some(id) if app.id_from_core => Some(id.clone()),
         _ => scan(req.headers(), &app.request_id_header).cloned(),
     };
-    match fused::call(request_id, || shared.guard.call(inner, req)) {
+    let mut request_id = request_id;
+    match call_scoped(&mut request_id, || shared.guard.call(inner, req)) {
         Ok(future) => State::Running {
-            future: Run::Caught { future },
+            future: Run::Caught {
+                future: Scoped::new(request_id, future),
+            },
         },
-        Err(response) => State::Inner {
-            response: Some(response),
+        Err(panic) => State::Inner {
+            response: Some(Box::new(catch::panic_response(panic, request_id.as_ref()))),
         },
     }
 }
@@ -344,20 +348,8 @@ where
     }
 }
 
-/// Up to how many headers a request's are scanned rather than looked up.
-const SCAN_UP_TO: usize = 16;
-
-/// The first value of `name` in `headers`, compared name by name in a small map (see
-/// [`find_headers`]): for the request-id header and the response's `Content-Length`.
-pub(crate) fn scan<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h HeaderValue> {
-    if headers.keys_len() > SCAN_UP_TO {
-        return headers.get(name);
-    }
-    headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
-}
-
 /// The request's `Accept-Encoding`, `If-None-Match` and `If-Modified-Since` (the first value of
-/// each). A lookup hashes the name and probes, about 100 instructions (callgrind); comparing the
+/// each). A lookup hashes the name and probes; comparing the
 /// names of a few headers costs less.
 fn find_headers(headers: &HeaderMap) -> [Option<&HeaderValue>; 3] {
     if headers.keys_len() > SCAN_UP_TO {
@@ -433,10 +425,10 @@ where
                     },
                     RunProj::Caught { mut future } => match future.as_mut().poll(cx) {
                         Poll::Ready(Ok(result)) => {
-                            Some(fused::finish(Ok(result?), future.request_id()))
+                            Some(catch::finish(Ok(result?), future.request_id()))
                         }
                         Poll::Ready(Err(panic)) => {
-                            Some(fused::finish(Err(panic), future.request_id()))
+                            Some(catch::finish(Err(panic), future.request_id()))
                         }
                         Poll::Pending => None,
                     },
