@@ -132,8 +132,20 @@ mod guide {
     #[doc = include_str!("../../docs/src/controllers.md")]
     struct Controllers;
 
+    #[doc = include_str!("../../docs/src/configuration.md")]
+    struct Configuration;
+
+    #[doc = include_str!("../../docs/src/errors.md")]
+    struct Errors;
+
+    #[doc = include_str!("../../docs/src/inspect.md")]
+    struct Inspect;
+
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;
+
+    #[doc = include_str!("../../docs/src/middleware.md")]
+    struct Middleware;
 
     #[doc = include_str!("../../docs/src/openapi.md")]
     struct OpenApi;

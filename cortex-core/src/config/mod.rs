@@ -465,8 +465,3 @@ impl fmt::Debug for Config {
     }
 }
 
-/// The guide's chapter, compiled as doc tests so its examples stay true. (The `cortex` facade does
-/// not re-export this crate yet; when it does, this moves there with the other chapters.)
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/src/configuration.md")]
-struct ConfigurationGuide;

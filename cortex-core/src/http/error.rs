@@ -502,10 +502,6 @@ impl<T> HttpOptionExt<T> for Option<T> {
     }
 }
 
-/// The guide page, compiled as doc tests so its examples stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/src/errors.md")]
-struct ErrorsGuide;
 
 #[cfg(test)]
 mod tests {

@@ -403,7 +403,3 @@ where
     Ok(Stack::new(config)?.apply(router))
 }
 
-/// The guide page, compiled as doc tests so its examples stay true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../../docs/src/middleware.md")]
-struct MiddlewareGuide;
