@@ -139,6 +139,28 @@ pub(crate) fn attach_lifecycle(
     }
 }
 
+/// Registers `ty` as a health check when it implements `cortex_core::health::HealthCheck`, by
+/// autoref specialization (see `cortex_core::health::__private::HealthProbe`), with the provider's
+/// conditions and origin; nothing when the crate does not link `cortex-core`.
+pub(crate) fn attach_health_check(
+    builder: &Ident,
+    ty: &impl quote::ToTokens,
+    decorations: &TokenStream,
+) -> TokenStream {
+    let Some(core) = crate::crate_path::core_runtime_if_linked() else {
+        return TokenStream::new();
+    };
+    let check = local("check", Span::call_site());
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use #core::health::__private::{RegisterHealthCheck as _, SkipHealthCheck as _};
+            (&&#core::health::__private::HealthProbe::<#ty>::new())
+                .register_health_check(#builder, |#check| #check #decorations);
+        }
+    }
+}
+
 /// Submits `<#ty as Injectable>::register` to the link-time registry that `discover()` reads.
 pub(crate) fn submit(krate: &Path, ty: &Ident) -> TokenStream {
     let name = ty.unraw().to_string();
