@@ -259,6 +259,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
     };
 
     let health_check = registration::attach_health_check(
+        crate_path::core_runtime_if_linked(),
         &builder,
         ident,
         &quote!(#lazy #conditions #origin),
