@@ -132,6 +132,9 @@ mod guide {
     #[doc = include_str!("../../docs/src/controllers.md")]
     struct Controllers;
 
+    #[doc = include_str!("../../docs/src/extending.md")]
+    struct Extending;
+
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;
 

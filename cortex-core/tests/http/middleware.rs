@@ -14,8 +14,8 @@ use axum::extract::{ConnectInfo, Path};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use cortex_core::http::middleware::{
-    ClientIp, CompressionAlgorithm, Decision, DecisionFuture, ForwardedInfo, HttpConfig,
-    RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
+    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig,
+    RateLimitError, RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
     apply,
 };
 use http::{HeaderMap, Request, StatusCode, header};
@@ -934,22 +934,32 @@ async fn requests_without_a_client_address_are_not_limited() {
     }
 }
 
-/// A store that answers later, as a networked one would.
+/// A store that answers later, as a networked one would: an `async fn`, awaiting before it decides.
 struct Slow(Mutex<u32>);
 
 impl RateLimitStore for Slow {
-    fn check(&self, _key: &RateLimitKey) -> DecisionFuture {
-        let mut calls = self.0.lock().unwrap();
-        *calls += 1;
-        let decision = if *calls > 1 {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        let calls = {
+            let mut calls = self.0.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        tokio::task::yield_now().await;
+        Ok(if calls > 1 {
             Decision::deny(1, Duration::from_secs(7))
         } else {
             Decision::allow(1, 0)
-        };
-        DecisionFuture::pending(async move {
-            tokio::task::yield_now().await;
-            Ok(decision)
         })
+    }
+}
+
+/// A store whose backend is down.
+struct Unreachable;
+
+impl RateLimitStore for Unreachable {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        tokio::task::yield_now().await;
+        Err("connection refused".into())
     }
 }
 
@@ -957,12 +967,25 @@ impl RateLimitStore for Slow {
 async fn the_rate_limit_store_can_be_replaced() {
     let stack = Stack::new(&HttpConfig::default())
         .unwrap()
-        .with_rate_limit_store(Arc::new(Slow(Mutex::new(0))));
+        .with_rate_limit_store(Slow(Mutex::new(0)));
     let app = stack.apply(routes());
     assert_eq!(fetch(&app, "/small").await.status, StatusCode::OK);
     let answer = fetch(&app, "/small").await;
     answer.assert_problem(StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer.header("retry-after"), Some("7"));
+}
+
+#[tokio::test]
+async fn a_failing_rate_limit_store_lets_requests_through() {
+    let stack = Stack::new(&HttpConfig::default())
+        .unwrap()
+        .with_rate_limit_store(Arc::new(Unreachable));
+    let app = stack.apply(routes());
+    for _ in 0..3 {
+        let answer = fetch(&app, "/small").await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.header("ratelimit-limit").is_none());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
