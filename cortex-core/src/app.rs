@@ -45,7 +45,9 @@ type ControllerEntry = (&'static str, fn() -> cortex_di::Key, RoutesFn);
 type OpenApiHook = Box<dyn Fn(&mut utoipa::openapi::OpenApi) + Send + Sync>;
 
 /// What a lifecycle hook returns on failure: [`cortex_di::BoxError`] under another name.
-#[deprecated(note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type")]
+#[deprecated(
+    note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type"
+)]
 pub type HookError = BoxError;
 
 /// Everything that can stop an app from starting or serving. Each message says what is wrong and

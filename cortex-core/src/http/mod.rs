@@ -18,5 +18,7 @@ pub use problem::{PROBLEM_JSON, Problem, problem_types};
 pub use validation::FieldError;
 
 /// A boxed error: [`cortex_di::BoxError`] under another name.
-#[deprecated(note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type")]
+#[deprecated(
+    note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type"
+)]
 pub type BoxError = cortex_di::BoxError;

@@ -24,7 +24,9 @@ use std::fmt;
 #[non_exhaustive]
 pub enum RouteError {
     /// Two handlers serve the same method and path.
-    #[error("{method} {path} is served by both `{first}` and `{second}`; hint: change one path or method")]
+    #[error(
+        "{method} {path} is served by both `{first}` and `{second}`; hint: change one path or method"
+    )]
     Duplicate {
         /// The HTTP method.
         method: String,
@@ -36,7 +38,9 @@ pub enum RouteError {
         second: String,
     },
     /// A route's path is also one the framework serves (the OpenAPI document or UI).
-    #[error("{path} is served by `{handler}` and by {framework}; hint: set `openapi.path` / `openapi.docs_path` in the configuration")]
+    #[error(
+        "{path} is served by `{handler}` and by {framework}; hint: set `openapi.path` / `openapi.docs_path` in the configuration"
+    )]
     ConflictingPath {
         /// The path both serve.
         path: String,
@@ -46,7 +50,9 @@ pub enum RouteError {
         framework: &'static str,
     },
     /// A handler takes an `Inject<T>` argument that nothing provides.
-    #[error("handler `{handler}` ({method} {path}) needs `{dependency}` (argument `{argument}`), but nothing provides it; hint: annotate it with #[injectable] or register it")]
+    #[error(
+        "handler `{handler}` ({method} {path}) needs `{dependency}` (argument `{argument}`), but nothing provides it; hint: annotate it with #[injectable] or register it"
+    )]
     UnknownDependency {
         /// The handler.
         handler: String,

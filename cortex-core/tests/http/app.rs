@@ -307,7 +307,12 @@ async fn a_handler_argument_nothing_provides_fails_the_start() {
         panic!("{err}")
     };
     assert_eq!(
-        (handler.as_str(), method.as_str(), path.as_str(), argument.as_str()),
+        (
+            handler.as_str(),
+            method.as_str(),
+            path.as_str(),
+            argument.as_str()
+        ),
         ("LonelyController::get", "GET", "/lonely", "_x")
     );
     assert!(dependency.ends_with("NotProvided"), "{dependency}");

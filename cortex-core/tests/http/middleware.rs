@@ -14,8 +14,8 @@ use axum::extract::{ConnectInfo, Path};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use cortex_core::http::middleware::{
-    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig,
-    RateLimitError, RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
+    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig, RateLimitError,
+    RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
     apply,
 };
 use http::{HeaderMap, Request, StatusCode, header};
