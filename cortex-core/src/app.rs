@@ -137,6 +137,8 @@ pub struct App {
     discovered: bool,
     health_timeout: Duration,
     openapi_hooks: Vec<OpenApiHook>,
+    /// Added to the stack's operational paths (never rate limited).
+    operational_paths: Vec<String>,
 }
 
 impl std::fmt::Debug for App {
@@ -209,6 +211,7 @@ impl App {
             discovered: false,
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
+            operational_paths: Vec::new(),
         }
     }
 
@@ -219,9 +222,17 @@ impl App {
 
     /// Adds every `#[injectable]`, `#[provider]` and `#[controller]`/`#[routes]` linked into the
     /// binary.
+    ///
+    /// A crate is linked only when the binary names it. `#[cortex::main]` names its package's own
+    /// library (`src/lib.rs`); for another crate whose components nothing in the binary uses (a
+    /// workspace member, or the app's library from a test file), write `use that_crate as _;`.
+    /// When nothing at all is found, `discover` logs a warning that says so.
     pub fn discover(mut self) -> Self {
         if !self.discovered {
             self.discovered = true;
+            if nothing_to_discover() {
+                tracing::warn!("{NOTHING_DISCOVERED}");
+            }
             self.builder.discover();
             for registration in crate::routing::registrations() {
                 self.builder.register_with(registration.register);
@@ -303,6 +314,23 @@ impl App {
     pub fn plugin(self, plugin: impl Plugin) -> Self {
         tracing::debug!(plugin = plugin.name(), "plugin");
         plugin.build(self)
+    }
+
+    /// Marks a path (`/metrics`) or a prefix (`/admin/probes/*`) as an operational endpoint, which
+    /// the rate limiter never refuses: what a plugin serving probes or metrics calls. `/health/*`
+    /// and `/metrics` are operational from the start (see
+    /// [`OperationalPaths`](crate::http::middleware::OperationalPaths)); a pattern that is not a
+    /// path fails [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    ///
+    /// let app = App::new().operational_path("/internal/status");
+    /// # let _ = app;
+    /// ```
+    pub fn operational_path(mut self, pattern: impl Into<String>) -> Self {
+        self.operational_paths.push(pattern.into());
+        self
     }
 
     /// Uses this middleware configuration instead of `[http]` from the configuration.
@@ -393,7 +421,10 @@ impl App {
             Some(s) => s,
             None => self.config.get_or_default::<ServeOptions>("server")?,
         };
-        let stack = Stack::new(&http)?;
+        let mut stack = Stack::new(&http)?;
+        for pattern in &self.operational_paths {
+            stack = stack.with_operational_path(pattern)?;
+        }
         let openapi_config = OpenApiConfig::from_config(&self.config)?;
         let mut openapi = openapi_config
             .enabled
@@ -647,6 +678,15 @@ fn log_loaded(config: &Config) {
             config.profile(),
         );
     }
+}
+
+/// What [`App::discover`] logs, and `TestApp::discover` prints, when the binary links no
+/// component at all: most likely they live in a crate the binary never names.
+pub(crate) const NOTHING_DISCOVERED: &str = "discover() found nothing: no #[injectable], #[provider] or #[controller] is linked into this binary; hint: a crate is linked only when the binary names it. #[cortex::main] names its package's own library (src/lib.rs); for another crate that declares components (a workspace member, or the app's library seen from a test file), write `use that_crate as _;`";
+
+/// Whether the binary links no `#[injectable]`, `#[provider]` or `#[routes]` at all.
+pub(crate) fn nothing_to_discover() -> bool {
+    cortex_di::registrations().next().is_none() && crate::routing::registrations().next().is_none()
 }
 
 /// A built application: its router (with every middleware), container and route table.

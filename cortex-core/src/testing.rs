@@ -174,8 +174,15 @@ impl TestApp {
     /// The app in `dir` (its `Cargo.toml` folder: pass `env!("CARGO_MANIFEST_DIR")`) with
     /// [`config`] and everything the linked crates declare (`App::discover`). Panics when the
     /// configuration or the app does not load.
+    ///
+    /// A test file links the app's library only when it names it: write `use my_app as _;` in a
+    /// test that uses nothing else of it. When the test binary links no component at all, this
+    /// prints a warning saying so, which the test runner shows if the test fails.
     #[track_caller]
     pub fn discover(dir: impl AsRef<Path>) -> impl Future<Output = Self> {
+        if crate::app::nothing_to_discover() {
+            eprintln!("warning: {}", crate::app::NOTHING_DISCOVERED);
+        }
         let app = App::with_config(config(dir)).discover();
         Self::new(app)
     }

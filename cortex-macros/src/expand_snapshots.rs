@@ -28,11 +28,13 @@ macro_rules! assert_shown {
     }};
 }
 
-/// Whether an error fails the test (`Strict`) or is shown as the compiler gets it (`AsCompiled`).
+/// Whether an error fails the test (`Strict`) or is shown as the compiler gets it (`AsCompiled`);
+/// `#[cortex::main]` expands in a package without a library unless `InPackageWithLibrary`.
 #[derive(Clone, Copy)]
 enum Expand {
     Strict,
     AsCompiled,
+    InPackageWithLibrary(&'static str),
 }
 
 /// `source` as written, then the pretty-printed expansion of its first attribute.
@@ -44,12 +46,15 @@ fn shown(source: &str, mode: Expand) -> String {
         ("provider", Expand::Strict) => provider_fn::try_expand(attr, item),
         ("controller", Expand::Strict) => controller::try_expand(attr, item),
         ("routes", Expand::Strict) => routes::try_expand(attr, item),
-        ("cortex::main", Expand::Strict) => main_fn::try_expand(attr, item),
+        ("cortex::main", Expand::Strict) => main_fn::try_expand(attr, item, None),
+        ("cortex::main", Expand::InPackageWithLibrary(library)) => {
+            main_fn::try_expand(attr, item, Some(&quote::format_ident!("{library}")))
+        }
         ("injectable", Expand::AsCompiled) => Ok(injectable::expand(attr, item)),
         ("provider", Expand::AsCompiled) => Ok(provider_fn::expand(attr, item)),
         ("controller", Expand::AsCompiled) => Ok(controller::expand(attr, item)),
         ("routes", Expand::AsCompiled) => Ok(routes::expand(attr, item)),
-        ("cortex::main", Expand::AsCompiled) => Ok(main_fn::expand(attr, item)),
+        ("cortex::main", Expand::AsCompiled) => Ok(main_fn::expand(attr, item, None)),
         (other, _) => panic!("no macro `{other}` in this crate"),
     }
     .unwrap_or_else(|e| panic!("`{name}` fails on\n{source}\n: {e}"));
@@ -440,6 +445,20 @@ fn main_returning_nothing() {
         }
         "#
     );
+}
+
+/// A binary next to a `src/lib.rs` names the library, so that its components are linked.
+#[test]
+fn main_in_a_package_with_a_library() {
+    assert_shown!(shown(
+        r#"
+        #[cortex::main]
+        async fn main() -> cortex::Result<()> {
+            App::from_config()?.discover().run().await
+        }
+        "#,
+        Expand::InPackageWithLibrary("blog"),
+    ));
 }
 
 /// On errors the item is still emitted, without its helper attributes, so that its uses add no

@@ -43,6 +43,7 @@ mod errors;
 mod expand_snapshots;
 mod injectable;
 mod main_fn;
+mod package;
 mod provider_fn;
 mod registration;
 mod routes;
@@ -264,9 +265,15 @@ pub fn routes(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     App::from_config()?.discover().run().await
 /// }
 /// ```
+///
+/// In a binary of a package that also has a library (`src/lib.rs`, or a `[lib]` table), it links
+/// that library in (`use my_app as _;`), so that `discover()` finds the components declared there
+/// even when `main.rs` names nothing of it. A crate of another package is linked only when the
+/// binary names it: write `use other_crate as _;` for one whose components nothing else uses.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    main_fn::expand(attr.into(), item.into()).into()
+    let library = package::own_library_from_env();
+    main_fn::expand(attr.into(), item.into(), library.as_ref()).into()
 }
 
 /// Writes each field's `validator` rules and the exact bounds of its integer type into the

@@ -1,7 +1,8 @@
 //! `#[cortex::main]`: runs an `async fn main` on a multi-threaded tokio runtime, after installing
-//! Cortex's logging.
+//! Cortex's logging, and links the package's own library into the binary so that `discover()`
+//! finds its components.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ItemFn;
 use syn::spanned::Spanned;
@@ -9,9 +10,10 @@ use syn::spanned::Spanned;
 use crate::errors::Errors;
 use crate::{crate_path, debug};
 
-/// Expands `#[main] async fn main() { .. }`.
-pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(attr, item.clone()) {
+/// Expands `#[main] async fn main() { .. }` in a package whose library (if any) is `library`
+/// ([`own_library_from_env`](crate::package::own_library_from_env)).
+pub(crate) fn expand(attr: TokenStream, item: TokenStream, library: Option<&Ident>) -> TokenStream {
+    match try_expand(attr, item.clone(), library) {
         Ok(tokens) => debug::show("main", tokens),
         Err(error) => {
             // Emit a `main` anyway so the only errors are ours ("`main` function not found" would
@@ -22,7 +24,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+pub(crate) fn try_expand(
+    attr: TokenStream,
+    item: TokenStream,
+    library: Option<&Ident>,
+) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     if !attr.is_empty() {
         errors.at(attr, "#[cortex::main] takes no arguments; the runtime is configured by `cortex.toml` and CORTEX_* variables");
@@ -59,7 +65,12 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
     let run = quote_spanned! {span=>
         #core::__private::report(#core::__private::run_main::<#output, _>(async move #body))
     };
+    // rustc links a dependency only when the crate names it, and `discover()` finds only what is
+    // linked: naming the library here keeps its components from being dropped silently. Written
+    // twice (the user's own `use my_app as _;`), an underscore import is still fine.
+    let link = library.map(|library| quote!(use ::#library as _;));
     Ok(quote! {
+        #link
         #(#attrs)*
         #vis fn #ident() -> ::std::process::ExitCode {
             #run
@@ -79,6 +90,7 @@ mod tests {
             quote!(
                 fn main(x: u8) {}
             ),
+            None,
         )
         .err()
         .unwrap()
@@ -89,6 +101,7 @@ mod tests {
             quote!(
                 fn main(x: u8) {}
             ),
+            None,
         )
         .err()
         .unwrap()
@@ -108,6 +121,7 @@ mod tests {
             quote!(
                 async fn main() {}
             ),
+            None,
         )
         .err()
         .unwrap()

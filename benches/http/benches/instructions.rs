@@ -1,6 +1,7 @@
 //! Instructions per request, in-process, under callgrind (gungraun): one JSON endpoint as bare
-//! axum, as a Cortex app with the full default middleware stack, and with
-//! `HttpConfig::minimal()`, in the same run.
+//! axum, as a Cortex app with the full default middleware stack (without a subscriber, and as
+//! scaffolded: with the one `#[cortex::main]` installs), and with `HttpConfig::minimal()`, in the
+//! same run.
 //!
 //! Each benchmark sends [`REQUESTS`] `GET /json` requests through `oneshot` on the router and
 //! reads every body; divide by it for the cost of one request. The router, the runtime and the
@@ -35,6 +36,10 @@ struct Fixture {
 }
 
 fn fixture(variant: Variant) -> Fixture {
+    // Process-wide, as `#[cortex::main]` installs it: each benchmark runs in a process of its own.
+    if let Some(logging) = variant.logging() {
+        tracing::dispatcher::set_global_default(logging).expect("the first subscriber");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -63,6 +68,7 @@ async fn serve(router: &Router, requests: Vec<Request<Body>>) {
 #[bench::bare_axum(args = (Variant::BareAxum), setup = fixture)]
 #[bench::cortex_full(args = (Variant::CortexFull), setup = fixture)]
 #[bench::cortex_minimal(args = (Variant::CortexMinimal), setup = fixture)]
+#[bench::cortex_scaffolded(args = (Variant::CortexScaffolded), setup = fixture)]
 fn json_x1000(mut f: Fixture) -> Fixture {
     let requests = std::mem::take(&mut f.requests);
     f.runtime.block_on(serve(black_box(&f.router), requests));

@@ -1,6 +1,6 @@
 //! Fixtures for the HTTP benchmarks: one JSON endpoint served as bare axum and as a Cortex app
-//! (full default middleware stack, or [`HttpConfig::minimal`]), and a loopback load driver that
-//! measures them side by side.
+//! (full default middleware stack, with or without the logging `#[cortex::main]` installs, or
+//! [`HttpConfig::minimal`]), and a loopback load driver that measures them side by side.
 //!
 //! | benchmark | what it measures | run it with |
 //! | --- | --- | --- |
@@ -114,15 +114,19 @@ pub enum Variant {
     /// The bare axum router served by Cortex's server: separates the server's cost from the
     /// stack's (throughput only).
     BareOnCortexServer,
+    /// The app as `cortex new` scaffolds it: [`full_config`] and the subscriber
+    /// `#[cortex::main]` installs ([`Variant::logging`]), served by Cortex's server.
+    CortexScaffolded,
 }
 
 impl Variant {
     /// Every variant, baseline first.
-    pub const ALL: [Variant; 4] = [
+    pub const ALL: [Variant; 5] = [
         Variant::BareAxum,
         Variant::CortexFull,
         Variant::CortexMinimal,
         Variant::BareOnCortexServer,
+        Variant::CortexScaffolded,
     ];
 
     /// A short name for reports.
@@ -132,14 +136,27 @@ impl Variant {
             Variant::CortexFull => "cortex_full",
             Variant::CortexMinimal => "cortex_minimal",
             Variant::BareOnCortexServer => "bare_axum_on_cortex_server",
+            Variant::CortexScaffolded => "cortex_scaffolded",
         }
+    }
+
+    /// The `tracing` subscriber the variant runs with: for [`Variant::CortexScaffolded`], the one
+    /// `#[cortex::main]` installs (`cortex::logging::subscriber`, so the filter and format come
+    /// from `CORTEX_LOG`, `RUST_LOG`, `CORTEX_LOG_FORMAT` and `CORTEX_PROFILE` as in the app, `info`
+    /// text by default), writing to a sink instead of standard error: at `info` the app writes
+    /// its startup and shutdown lines, which are not measured, and nothing per request. The
+    /// other variants run with none.
+    pub fn logging(self) -> Option<tracing::Dispatch> {
+        (self == Variant::CortexScaffolded).then(|| cortex::logging::subscriber(std::io::sink))
     }
 
     /// The router the variant serves (for the in-process benchmark).
     pub async fn router(self) -> Router {
         match self {
             Variant::BareAxum | Variant::BareOnCortexServer => bare_router(),
-            Variant::CortexFull => cortex_app(full_config()).await.router(),
+            Variant::CortexFull | Variant::CortexScaffolded => {
+                cortex_app(full_config()).await.router()
+            }
             Variant::CortexMinimal => cortex_app(HttpConfig::minimal()).await.router(),
         }
     }
@@ -229,6 +246,10 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
     let server = std::thread::Builder::new()
         .name(format!("server-{}", variant.name()))
         .spawn(move || {
+            // For this thread only: the other variants, measured in the same process, run with
+            // no subscriber.
+            let logging = variant.logging();
+            let _logging = logging.as_ref().map(tracing::dispatcher::set_default);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -292,11 +313,11 @@ async fn serve(
                 .await
                 .expect("Cortex's server serves");
         }
-        Variant::CortexFull | Variant::CortexMinimal => {
-            let config = if variant == Variant::CortexFull {
-                full_config()
-            } else {
+        Variant::CortexFull | Variant::CortexMinimal | Variant::CortexScaffolded => {
+            let config = if variant == Variant::CortexMinimal {
                 HttpConfig::minimal()
+            } else {
+                full_config()
             };
             let running = cortex_app(config)
                 .await

@@ -49,6 +49,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+mod framing;
 mod options;
 #[cfg(feature = "tls")]
 mod tls;
@@ -564,9 +565,9 @@ async fn serve_io<IO>(
             }
         }
     };
-    let io = TokioIo::new(io);
     match (protocol, &shared.http2) {
         (Protocol::Http2, Some(h2)) => {
+            let io = TokioIo::new(io);
             let activity = Arc::new(Activity::default());
             let service = service(
                 shared.router.clone(),
@@ -596,6 +597,7 @@ async fn serve_io<IO>(
                 None,
                 Some(exchanges.clone()),
             );
+            let io = TokioIo::new(framing::Watched::new(io, exchanges.clone()));
             let conn = shared.http1.serve_connection(io, service).with_upgrades();
             let head = Watch::Head {
                 exchanges,
@@ -626,6 +628,10 @@ struct Exchanges {
     /// Set by [`drive`] when the server closes before the connection's first request: that
     /// request, when it comes, is answered with `Connection: close`.
     close_after_next: AtomicBool,
+    /// Set when the bytes read had a header block with both `Transfer-Encoding` and
+    /// `Content-Length` (see [`framing`]); cleared by the next request with a
+    /// `Transfer-Encoding`, which is refused.
+    ambiguous_framing: AtomicBool,
 }
 
 impl Exchanges {
@@ -797,6 +803,10 @@ fn service(
             exchanges.started.fetch_add(1, Ordering::SeqCst);
             exchanges.close_after_next.load(Ordering::SeqCst)
         });
+        // HTTP/1.1 framing that proxies may read differently is refused before routing.
+        let refused = head
+            .as_ref()
+            .and_then(|exchanges| framing::check(req.headers(), exchanges).err());
         let exchanges = head.clone();
         let extensions = req.extensions_mut();
         if extensions.is_empty() {
@@ -806,10 +816,16 @@ fn service(
         }
         let router = router.clone();
         async move {
-            let mut response = router
-                .oneshot(req.map(request_body))
-                .await
-                .unwrap_or_else(|e| match e {});
+            let mut response = match refused {
+                None => router
+                    .oneshot(req.map(request_body))
+                    .await
+                    .unwrap_or_else(|e| match e {}),
+                Some(ambiguous) => {
+                    tracing::debug!(%peer, ?ambiguous, "refused a request with ambiguous framing");
+                    ambiguous.response()
+                }
+            };
             drop(in_flight);
             if close_after {
                 response.headers_mut().insert(

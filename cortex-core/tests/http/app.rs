@@ -633,3 +633,61 @@ async fn a_check_provided_by_hand_is_registered_with_health_check() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["checks"][0]["error"], "the disk is full");
 }
+
+#[tokio::test]
+async fn health_probes_and_marked_operational_paths_are_never_rate_limited() {
+    use axum::extract::ConnectInfo;
+    use cortex_core::http::middleware::HttpConfig;
+    let mut http = HttpConfig::default();
+    http.rate_limit.per_second = 1;
+    http.rate_limit.burst = 1;
+    let app = App::new()
+        .http_config(http)
+        .router(
+            axum::Router::new()
+                .route("/status", axum::routing::get(|| async { "fine" }))
+                .route("/other", axum::routing::get(|| async { "other" })),
+        )
+        .operational_path("/status")
+        .build()
+        .await
+        .unwrap();
+    // Everything from one address, as behind a load balancer.
+    let from_balancer = |path: &str| {
+        Request::get(path)
+            .extension(ConnectInfo(std::net::SocketAddr::from((
+                [10, 0, 0, 9],
+                40_000,
+            ))))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let status = |request: Request<Body>| app.router().oneshot(request);
+    assert_eq!(
+        status(from_balancer("/other")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(from_balancer("/other")).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for _ in 0..20 {
+        for path in ["/health/live", "/health/ready", "/status"] {
+            assert_eq!(
+                status(from_balancer(path)).await.unwrap().status(),
+                StatusCode::OK,
+                "{path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_operational_path_that_is_not_a_path_fails_the_build() {
+    let err = App::new()
+        .operational_path("metrics")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`metrics` is not a path"), "{err}");
+}

@@ -2,6 +2,7 @@
 
 mod app;
 mod config;
+mod discover;
 mod errors;
 mod handoff;
 mod inspect;

@@ -988,6 +988,178 @@ async fn a_failing_rate_limit_store_lets_requests_through() {
     }
 }
 
+/// The routes, with health probes and `/metrics` as an app would serve them.
+fn with_operational_routes() -> Router {
+    routes()
+        .route("/health/live", get(|| async { "up" }))
+        .route("/health/ready", get(|| async { "up" }))
+        .route("/metrics", get(|| async { "# metrics" }))
+        .route("/internal/status", get(|| async { "fine" }))
+}
+
+async fn get_path_from(app: &Router, path: &str, ip: &str) -> StatusCode {
+    let request = Request::get(path)
+        .extension(peer(ip))
+        .body(Body::empty())
+        .unwrap();
+    send(app, request).await.status
+}
+
+#[tokio::test]
+async fn operational_endpoints_are_never_rate_limited_while_other_routes_are() {
+    // One address for everything, as behind a load balancer.
+    let stack = Stack::new(&rate_limited(2)).unwrap();
+    let app = stack.apply(with_operational_routes());
+    for _ in 0..2 {
+        assert_eq!(
+            get_path_from(&app, "/small", "10.0.0.9").await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        get_path_from(&app, "/small", "10.0.0.9").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    for _ in 0..50 {
+        for path in ["/health/live", "/health/ready", "/metrics"] {
+            assert_eq!(
+                get_path_from(&app, path, "10.0.0.9").await,
+                StatusCode::OK,
+                "{path}"
+            );
+        }
+    }
+    // Not an operational path: limited like the rest.
+    assert_eq!(
+        get_path_from(&app, "/internal/status", "10.0.0.9").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn probes_do_not_use_up_the_quota_of_their_address() {
+    let app = Stack::new(&rate_limited(2))
+        .unwrap()
+        .apply(with_operational_routes());
+    for _ in 0..20 {
+        assert_eq!(
+            get_path_from(&app, "/health/live", "10.0.0.9").await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        get_path_from(&app, "/small", "10.0.0.9").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_path_from(&app, "/small", "10.0.0.9").await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn more_operational_paths_can_be_marked_and_bad_patterns_are_refused() {
+    let stack = Stack::new(&rate_limited(1))
+        .unwrap()
+        .with_operational_path("/internal/*")
+        .unwrap();
+    let app = stack.apply(with_operational_routes());
+    for _ in 0..5 {
+        assert_eq!(
+            get_path_from(&app, "/internal/status", "10.0.0.9").await,
+            StatusCode::OK
+        );
+    }
+    let err = Stack::new(&HttpConfig::default())
+        .unwrap()
+        .with_operational_path("internal/*")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid HTTP configuration: operational path: `internal/*` is not a path (hint: write it as the request path, starting with `/`, such as \"/metrics\" or \"/health/*\")"
+    );
+}
+
+/// Records the warnings logged while it is the default subscriber: message and fields.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<HashMap<String, String>>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut fields = HashMap::new();
+            event.record(&mut Fields(&mut fields));
+            self.0.lock().unwrap().push(fields);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// The warnings caused on a fresh stack from `config` by a request with `X-Forwarded-For` from
+/// each of `peers` (tried again on another thread's callsite race, see the span test).
+async fn forwarding_warnings(config: &HttpConfig, peers: &[&str]) -> Vec<HashMap<String, String>> {
+    let warnings = Warnings::default();
+    let _guard = tracing::subscriber::set_default(warnings.clone());
+    for _ in 0..3 {
+        tracing::callsite::rebuild_interest_cache();
+        warnings.0.lock().unwrap().clear();
+        let app = apply(routes(), config).unwrap();
+        for from in peers {
+            let request = Request::get("/ip")
+                .extension(peer(from))
+                .header("x-forwarded-for", "203.0.113.50")
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(send(&app, request).await.status, StatusCode::OK);
+        }
+        if !warnings.0.lock().unwrap().is_empty() {
+            break;
+        }
+    }
+    warnings.0.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_warned_about_once_naming_the_setting() {
+    let warnings = forwarding_warnings(&HttpConfig::default(), &["10.0.0.9"; 5]).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let message = &warnings[0]["message"];
+    assert!(message.contains("`[http] trusted_proxies`"), "{message}");
+    assert!(message.contains("[http.trusted_proxies]"), "{message}");
+    assert!(message.contains("X-Forwarded-For"), "{message}");
+    assert!(message.contains("10.0.0.9"), "{message}");
+    assert_eq!(warnings[0]["peer"], "10.0.0.9");
+
+    // Proxies listed, but not this peer: the warning says so.
+    let mut config = HttpConfig::default();
+    config.trusted_proxies.proxies = vec!["192.0.2.0/24".parse().unwrap()];
+    let warnings = forwarding_warnings(&config, &["10.0.0.9", "10.0.0.9"]).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]["message"].contains("10.0.0.9 is not in `[http] trusted_proxies`"),
+        "{warnings:?}"
+    );
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_a_trusted_proxy_are_not_warned_about() {
+    let mut config = HttpConfig::default();
+    config.trusted_proxies.proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    // The trusted proxy's requests warn of nothing; the one from elsewhere shows the capture works.
+    let warnings = forwarding_warnings(&config, &["10.0.0.9", "10.1.2.3", "192.0.2.77"]).await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["peer"], "192.0.2.77");
+}
+
 // ---------------------------------------------------------------------------------------------
 // ETag and conditional GET
 

@@ -2,8 +2,9 @@
 //! (`CORTEX_PORT=8080` overrides the port) until SIGTERM or Ctrl-C, then drains and exits.
 
 use cortex::prelude::*;
-// Links the library in, so that `discover()` finds its controller and service.
-use hello as _;
+
+// No `use hello as _;`: `#[cortex::main]` links the package's library, whose controller and service
+// `discover()` finds (tests/hello.rs runs this binary and asks its routes).
 
 #[cortex::main]
 async fn main() -> cortex::Result {

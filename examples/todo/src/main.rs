@@ -3,8 +3,9 @@
 //! (up to `server.drain_timeout`) and exits.
 
 use cortex::prelude::*;
-// Links the library in, so that `discover()` finds its controllers and services.
-use todo as _;
+
+// No `use todo as _;`: `#[cortex::main]` links the package's library, whose controllers and
+// services `discover()` finds.
 
 #[cortex::main]
 async fn main() -> cortex::Result {

@@ -111,7 +111,10 @@ impl HttpConfig {
                 enabled: false,
                 ..RequestIdConfig::default()
             },
-            trace: TraceConfig { enabled: false },
+            trace: TraceConfig {
+                enabled: false,
+                access_log: false,
+            },
             cors: CorsConfig::default(),
             security_headers: SecurityHeadersConfig {
                 enabled: false,
@@ -335,18 +338,36 @@ impl Default for RequestIdConfig {
 }
 
 /// `[http.trace]`: one `tracing` span per request (`http.request`, with `method`, `route`,
-/// `request_id`, then `status` and `latency_us`). A span nobody subscribes to costs next to
-/// nothing, so this stays on unless you measure otherwise.
+/// `request_id`, then `status` and `latency_us`), and an optional access log.
+///
+/// The span is at `debug` level, so at the default `info` filter it is turned away at its
+/// callsite and costs next to nothing; `CORTEX_LOG=info,cortex_core::http=debug` records it. An
+/// enabled span is formatted when it is created, whether or not anything inside it is printed.
+///
+/// `access_log = true` writes one `info` event per response (target `cortex::access`, with
+/// `method`, `path`, `route`, `status`, `latency_us`, `request_id` and `client_ip`), without a
+/// span: the price of the line, nothing more. Off by default.
+///
+/// ```toml
+/// [http.trace]
+/// enabled = true      # default
+/// access_log = false  # default
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TraceConfig {
-    /// Whether the span is created.
+    /// Whether the span is created (when the log filter enables `debug` for `cortex_core::http`).
     pub enabled: bool,
+    /// Whether each response is logged at `info`, target `cortex::access`.
+    pub access_log: bool,
 }
 
 impl Default for TraceConfig {
     fn default() -> Self {
-        TraceConfig { enabled: true }
+        TraceConfig {
+            enabled: true,
+            access_log: false,
+        }
     }
 }
 

@@ -1,18 +1,21 @@
 //! The outermost concerns: trusted proxies, request id, tracing span, security headers.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::response::Response;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, STRICT_TRANSPORT_SECURITY};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{
+    CONTENT_LENGTH, CONTENT_TYPE, ETAG, Entry, FORWARDED, STRICT_TRANSPORT_SECURITY,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use http_body::Body as _;
 use tracing::Span;
 use tracing::field::Empty;
 
 use super::config::{HttpConfig, static_value};
-use super::forwarded::{ForwardedInfo, Secure, TrustedProxies};
+use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
 use super::service::scan;
 
@@ -20,7 +23,12 @@ pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
     request_id: Option<(HeaderName, bool)>,
     trace: bool,
+    /// `[http.trace] access_log`: one `info` event per response.
+    access_log: bool,
     proxies: Option<TrustedProxies>,
+    /// Set once a request from a peer that is not a trusted proxy carried forwarding headers:
+    /// the warning about it is logged once per stack.
+    forwarded_warned: AtomicBool,
     /// Headers for every response (unless the response has its own); `hsts` only for secure
     /// requests.
     security: Box<[(HeaderName, HeaderValue)]>,
@@ -145,10 +153,23 @@ fn content_length(length: u64) -> HeaderValue {
     })
 }
 
+/// The target of the access log's events.
+pub(crate) const ACCESS_TARGET: &str = "cortex::access";
+
+/// What the access log line says about the request; only made when the line will be written.
+struct Access {
+    method: Method,
+    uri: Uri,
+    route: Option<MatchedPath>,
+    client_ip: Option<IpAddr>,
+}
+
 /// What the response side needs to know about the request.
 pub(crate) struct CoreState {
     pub(crate) span: Span,
     start: Option<Instant>,
+    /// Boxed: the stack's future carries this state, and most apps have no access log.
+    access: Option<Box<Access>>,
     id: Option<HeaderValue>,
     secure: bool,
     /// A `CONNECT` request: its answer gets no `Content-Length`.
@@ -211,7 +232,9 @@ impl CoreShared {
         CoreShared {
             request_id,
             trace: config.trace.enabled,
+            access_log: config.trace.access_log,
             proxies: TrustedProxies::new(&config.trusted_proxies.proxies),
+            forwarded_warned: AtomicBool::new(false),
             security: security.into(),
             hsts,
             templates,
@@ -227,15 +250,24 @@ impl CoreShared {
     /// Resolves the client, assigns the request id and opens the span.
     pub(crate) fn on_request(&self, req: &mut Request) -> CoreState {
         let mut secure = req.extensions().get::<Secure>().is_some();
+        let mut trusted = false;
         if let Some(proxies) = &self.proxies
-            && let Some(peer) = req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip())
-            && let Some(info) = proxies.resolve(req.headers(), peer)
+            && let Some(peer) = peer_ip(req)
+            && proxies.trusts(peer)
         {
-            secure |= info.scheme == http::uri::Scheme::HTTPS;
-            req.extensions_mut().insert(info);
+            trusted = true;
+            if let Some(info) = proxies.resolve_trusted(req.headers(), peer) {
+                secure |= info.scheme == http::uri::Scheme::HTTPS;
+                req.extensions_mut().insert(info);
+            }
+        }
+        // Until the warning is out: a flag, then a look at the header names.
+        if !trusted
+            && !self.forwarded_warned.load(Ordering::Relaxed)
+            && let Some(header) = forwarding_header(req.headers())
+            && !self.forwarded_warned.swap(true, Ordering::Relaxed)
+        {
+            warn_untrusted_forwarding(header, peer_ip(req), self.proxies.is_some());
         }
 
         let id = self.request_id.as_ref().map(|(header, trust)| {
@@ -270,10 +302,28 @@ impl CoreShared {
         } else {
             Span::none()
         };
-        let start = (!span.is_disabled()).then(Instant::now);
+        // Checked per request: the filter can change at run time (a reload layer).
+        let access = (self.access_log
+            && tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO))
+        .then(|| {
+            let forwarded = req.extensions().get::<ForwardedInfo>().map(|f| f.client_ip);
+            let peer = || {
+                req.extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip())
+            };
+            Box::new(Access {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                route: req.extensions().get::<MatchedPath>().cloned(),
+                client_ip: forwarded.or_else(peer),
+            })
+        });
+        let start = (!span.is_disabled() || access.is_some()).then(Instant::now);
         CoreState {
             span,
             start,
+            access,
             id,
             secure,
             connect: req.method() == http::Method::CONNECT,
@@ -283,6 +333,19 @@ impl CoreShared {
     /// Echoes the request id, adds the security headers (a header the response already has
     /// wins) and closes the span's accounts.
     pub(crate) fn on_response(&self, state: &mut CoreState, response: &mut Response) {
+        if let Some(start) = state.start {
+            let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let status = response.status().as_u16();
+            if !state.span.is_disabled() {
+                state.span.record("status", status);
+                state.span.record("latency_us", latency_us);
+                let _entered = state.span.enter();
+                tracing::debug!(status, latency_us, "request finished");
+            }
+            if let Some(access) = state.access.take() {
+                access_line(&access, status, latency_us, state.id.as_ref());
+            }
+        }
         let layouts = if state.secure {
             &self.layouts.1
         } else {
@@ -328,25 +391,80 @@ impl CoreShared {
                 .headers_mut()
                 .insert(CONTENT_LENGTH, content_length(length));
         }
-
-        if let Some(start) = state.start {
-            let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-            let status = response.status().as_u16();
-            state.span.record("status", status);
-            state.span.record("latency_us", latency_us);
-            let _entered = state.span.enter();
-            tracing::debug!(status, latency_us, "request finished");
-        }
     }
 }
 
+fn peer_ip(req: &Request) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical())
+}
+
+/// The first header that names a client behind a proxy (`X-Forwarded-For`, `Forwarded`).
+fn forwarding_header(headers: &HeaderMap) -> Option<&'static str> {
+    let found = |name: &HeaderName| {
+        if *name == FORWARDED {
+            Some("Forwarded")
+        } else if *name == X_FORWARDED_FOR {
+            Some("X-Forwarded-For")
+        } else {
+            None
+        }
+    };
+    if headers.keys_len() > 16 {
+        return found(&FORWARDED)
+            .filter(|_| headers.contains_key(FORWARDED))
+            .or_else(|| {
+                found(&X_FORWARDED_FOR).filter(|_| headers.contains_key(&X_FORWARDED_FOR))
+            });
+    }
+    headers.keys().find_map(found)
+}
+
+/// Says, once, that forwarding headers are ignored and how to trust the proxy that sends them.
+#[cold]
+fn warn_untrusted_forwarding(header: &str, peer: Option<IpAddr>, some_trusted: bool) {
+    let peer = peer.map_or_else(|| "the peer".to_string(), |ip| ip.to_string());
+    let listed = if some_trusted {
+        "is not in"
+    } else {
+        "is not a trusted proxy: no proxy is listed in"
+    };
+    tracing::warn!(
+        header,
+        peer = %peer,
+        "a request from {peer} carries `{header}`, but {peer} {listed} `[http] trusted_proxies`, so the header is ignored: \
+         the client is taken to be {peer}, and behind a proxy or load balancer every client then shares its address \
+         (one rate limit, one `ClientIp`); if the app runs behind one, list its addresses in cortex.toml: \
+         `[http.trusted_proxies]` `proxies = [\"10.0.0.0/8\"]` (logged once)"
+    );
+}
+
+/// The access log's line for one response. Its values are printed as they are (`path=/users/7`):
+/// none of them holds a space or a quote. (`display` inside the macro is tracing's own import.)
+fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&HeaderValue>) {
+    tracing::info!(
+        target: ACCESS_TARGET,
+        method = %access.method,
+        path = %access.uri.path(),
+        route = access.route.as_ref().map(|r| display(r.as_str())),
+        status,
+        latency_us,
+        request_id = id.and_then(|v| v.to_str().ok()).map(display),
+        client_ip = access.client_ip.map(display),
+        "request"
+    );
+}
+
 fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
-    // Field values are only evaluated when a subscriber is interested in the span.
+    // `debug`, not `info`: at the default `info` filter the span is turned away at its callsite
+    // and its fields are never evaluated, whereas an enabled span is formatted on creation even
+    // when nothing inside it is ever printed.
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    tracing::info_span!(
+    tracing::debug_span!(
         "http.request",
         method = %req.method(),
         route = route.unwrap_or(""),

@@ -12,7 +12,7 @@ use http::{Extensions, HeaderMap, HeaderName, StatusCode};
 use super::config::IpCidr;
 use crate::http::Problem;
 
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
@@ -137,17 +137,28 @@ impl TrustedProxies {
         })
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` (canonical: an IPv4-mapped IPv6 address as IPv4) is a trusted proxy.
+    pub(crate) fn trusts(&self, ip: IpAddr) -> bool {
         self.networks.iter().any(|n| n.contains(ip))
     }
 
     /// The forwarded view of a request whose socket peer is `peer`, or `None` when the peer is
     /// not trusted or sent no forwarding headers (then the peer is the client).
-    pub(crate) fn resolve(&self, headers: &HeaderMap, peer: IpAddr) -> Option<ForwardedInfo> {
+    #[cfg(test)]
+    fn resolve(&self, headers: &HeaderMap, peer: IpAddr) -> Option<ForwardedInfo> {
         let peer = peer.to_canonical();
         if !self.trusts(peer) {
             return None;
         }
+        self.resolve_trusted(headers, peer)
+    }
+
+    /// [`resolve`](Self::resolve) for a peer (canonical) already known to be trusted.
+    pub(crate) fn resolve_trusted(
+        &self,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> Option<ForwardedInfo> {
         if headers.contains_key(FORWARDED) {
             return self.resolve_forwarded(headers, peer);
         }

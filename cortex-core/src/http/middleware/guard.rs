@@ -19,6 +19,7 @@ use tower::{Layer, Service};
 
 use super::config::{HttpConfig, RateLimitKeyKind, timeout_status};
 use super::forwarded::ClientIp;
+use super::operational::OperationalPaths;
 use super::rate_limit::{Decision, DecisionFuture, Principal, RateLimitKey, StoreHandle};
 use crate::http::{PROBLEM_JSON, Problem};
 
@@ -38,6 +39,8 @@ pub(crate) struct RateLimiting {
     pub(crate) key: RateLimitKeyKind,
     pub(crate) headers: bool,
     pub(crate) resolver: Option<Arc<PrincipalResolver>>,
+    /// Operational endpoints: never limited.
+    pub(crate) exempt: OperationalPaths,
 }
 
 impl RateLimiting {
@@ -101,6 +104,9 @@ impl GuardShared {
         let Some(rate) = &self.rate else {
             return RateStep::Pass(None);
         };
+        if rate.exempt.contains(req.uri().path()) {
+            return RateStep::Pass(None);
+        }
         let Some(key) = rate.key_for(req) else {
             return RateStep::Pass(None);
         };

@@ -61,7 +61,7 @@
 //! | timeout | 30 s, answers 408 | nothing unless the handler is still pending after its first poll |
 //! | body limit | 2 MiB, answers 413 | a size-hint check |
 //! | security headers | on; HSTS only over TLS | ~700: the usual responses' final header map cloned from one prepared at startup |
-//! | rate limit | on, per IP, 100/s, bursts of 200 | ~600: one hash, one lock, one clock read |
+//! | rate limit | on, per IP, 100/s, bursts of 200; never for operational endpoints ([`OperationalPaths`]: `/health/*`, `/metrics`) | ~600: one hash, one lock, one clock read |
 //! | compression | on, ≥ 1 KiB, zstd/br/gzip | ~190 for a small body |
 //! | ETag | on, bodies from 1 KiB to 256 KiB | nothing below 1 KiB; ~1,400 for a tagged body: hashing, the header, a new body |
 //! | CORS | off until `allow_origins` is set | ~290 (`Vary: Origin`) without `Origin` |
@@ -92,6 +92,7 @@ mod cors;
 mod etag;
 mod forwarded;
 mod guard;
+mod operational;
 mod rate_limit;
 mod request_id;
 mod service;
@@ -115,6 +116,7 @@ pub use config::{
     parse_size,
 };
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
+pub use operational::OperationalPaths;
 pub use rate_limit::{
     Decision, InMemoryStore, Principal, RateLimitError, RateLimitKey, RateLimitStore,
 };
@@ -146,6 +148,7 @@ pub struct Stack {
     config: HttpConfig,
     store: Option<StoreHandle>,
     resolver: Option<Arc<PrincipalResolver>>,
+    operational: OperationalPaths,
 }
 
 impl Stack {
@@ -165,7 +168,30 @@ impl Stack {
             config: config.clone(),
             store,
             resolver: None,
+            operational: OperationalPaths::default(),
         })
+    }
+
+    /// Adds an operational endpoint's path (`/metrics`) or prefix (`/probes/*`): the rate limiter
+    /// never refuses it. `/health/*` and `/metrics` are in the set from the start (see
+    /// [`OperationalPaths`]). A pattern that is not a path is an error.
+    ///
+    /// ```
+    /// use cortex_core::http::middleware::{HttpConfig, Stack};
+    ///
+    /// let stack = Stack::new(&HttpConfig::default())?.with_operational_path("/internal/status")?;
+    /// assert!(stack.operational_paths().contains("/internal/status"));
+    /// assert!(stack.operational_paths().contains("/health/live"));
+    /// # Ok::<(), cortex_core::http::middleware::HttpConfigError>(())
+    /// ```
+    pub fn with_operational_path(mut self, pattern: &str) -> Result<Self, HttpConfigError> {
+        self.operational.insert(pattern)?;
+        Ok(self)
+    }
+
+    /// The operational endpoints' paths, which are never rate limited.
+    pub fn operational_paths(&self) -> &OperationalPaths {
+        &self.operational
     }
 
     /// Replaces the in-memory rate-limit store, for example with one on Redis so that several
@@ -243,6 +269,7 @@ impl Stack {
             key: config.rate_limit.key.clone(),
             headers: config.rate_limit.headers,
             resolver: self.resolver.clone(),
+            exempt: self.operational.clone(),
         });
         Shared {
             core: CoreShared::new(config),
@@ -332,6 +359,7 @@ impl fmt::Debug for Stack {
         f.debug_struct("Stack")
             .field("config", &self.config)
             .field("custom_principal_resolver", &self.resolver.is_some())
+            .field("operational", &self.operational)
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,63 @@
+//! A binary that links no component at all: `App::discover` warns, with the fix. A test binary of
+//! its own, because every other one declares components (`tests/http/discover.rs` checks that
+//! those see no warning).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use cortex_core::App;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// The log lines written while it is the default subscriber's writer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn discover_warns_when_the_binary_links_no_component_and_names_the_fix() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
+    let app = tracing::subscriber::with_default(subscriber, || App::new().discover().discover());
+    let text = logs.text();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, even when called twice:\n{text}"
+    );
+    for part in [
+        "discover() found nothing: no #[injectable], #[provider] or #[controller] is linked into this binary",
+        "#[cortex::main] names its package's own library (src/lib.rs)",
+        "write `use that_crate as _;`",
+    ] {
+        assert!(warnings[0].contains(part), "{part:?} in:\n{text}");
+    }
+    assert!(format!("{app:?}").contains("controllers: []"), "{app:?}");
+}
