@@ -22,29 +22,33 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::MethodRouter;
-use cortex_di::{Container, ContainerBuilder, Env, Injectable, Provider};
+use cortex_di::{BoxError, Container, ContainerBuilder, Env, Injectable, Provider};
 
 use crate::config::ServerConfig;
 use crate::config::{Config, ConfigError};
-use crate::health::{Health, HealthCheck};
+use crate::health::{ErasedHealthCheck, Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
 use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::routing::{
-    AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteInfo, Routes, Serve,
+    AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors, RouteInfo, Routes,
+    Serve,
 };
 use crate::server::{ServeSummary, Server, ServerHandle};
 
 type Hook = Box<
-    dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), HookError>> + Send>> + Send + Sync,
+    dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send + Sync,
 >;
 type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
 /// A controller: its name, its key in the container, and how to build its routes.
 type ControllerEntry = (&'static str, fn() -> cortex_di::Key, RoutesFn);
 type OpenApiHook = Box<dyn Fn(&mut utoipa::openapi::OpenApi) + Send + Sync>;
 
-/// What a lifecycle hook returns on failure.
-pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// What a lifecycle hook returns on failure: [`cortex_di::BoxError`] under another name.
+#[deprecated(
+    note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type"
+)]
+pub type HookError = BoxError;
 
 /// Everything that can stop an app from starting or serving. Each message says what is wrong and
 /// how to fix it.
@@ -60,16 +64,19 @@ pub enum AppError {
     /// The container could not be built (graph errors, a failing provider).
     #[error(transparent)]
     Container(#[from] cortex_di::Error),
-    /// Two handlers serve the same method and path, or a handler needs something nothing provides.
-    #[error("{0}")]
-    Routes(String),
+    /// The routes cannot be served as declared: two handlers serve the same method and path, a
+    /// path is also a framework route's, a handler needs something nothing provides, or a
+    /// controller's routes could not be built. Every problem is listed; match on
+    /// [`RouteErrors::errors`].
+    #[error(transparent)]
+    Routes(RouteErrors),
     /// A lifecycle hook failed.
     #[error("the {stage} hook failed: {source}")]
     Hook {
         /// `on_start`, `on_ready` or `on_shutdown`.
         stage: &'static str,
         /// What the hook returned.
-        source: HookError,
+        source: BoxError,
     },
     /// The listening socket could not be opened or served.
     #[error(transparent)]
@@ -273,6 +280,32 @@ impl App {
         self
     }
 
+    /// Registers `T`, provided on its own (by [`provide`](Self::provide), a `#[provider]`, a
+    /// plugin), as a health check that `/health/ready` runs. An `#[injectable]` type that
+    /// implements [`HealthCheck`] is registered already: adding it here too is a duplicate
+    /// binding.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::health::{HealthCheck, HealthStatus};
+    ///
+    /// struct Broker;
+    /// impl HealthCheck for Broker {
+    ///     const NAME: &'static str = "broker";
+    ///     async fn check(&self) -> HealthStatus { HealthStatus::degraded("one node of three is down") }
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .provide(cortex_di::Provider::value(Broker))
+    ///     .health_check::<Broker>();
+    /// # let _ = app;
+    /// ```
+    #[track_caller]
+    pub fn health_check<T: HealthCheck>(mut self) -> Self {
+        self.builder.add(crate::health::health_check::<T>());
+        self
+    }
+
     /// Merges a plain axum router (its routes get the same middleware).
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
@@ -363,7 +396,7 @@ impl App {
     pub fn on_start<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         self.on_start.push(Box::new(move |c| Box::pin(hook(c))));
         self
@@ -374,7 +407,7 @@ impl App {
     pub fn on_ready<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         self.on_ready.push(Box::new(move |c| Box::pin(hook(c))));
         self
@@ -384,7 +417,7 @@ impl App {
     pub fn on_shutdown<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(Container) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), HookError>> + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         self.on_shutdown.push(Box::new(move |c| Box::pin(hook(c))));
         self
@@ -457,31 +490,36 @@ impl App {
                 // Left out by a profile or condition, and its routes with it.
                 continue;
             }
-            let routes = routes_fn(&container)
-                .map_err(|e| AppError::Routes(format!("controller `{controller}`: {e}")))?;
+            let routes = routes_fn(&container).map_err(|source| {
+                AppError::Routes(RouteErrors(vec![RouteError::Controller {
+                    controller: controller.to_string(),
+                    source,
+                }]))
+            })?;
             for route in routes {
                 let describe = route.openapi();
                 let (info, serve, dependencies) = route.into_parts();
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
-                        problems.push(format!(
-                            "handler `{}` ({} {}) needs `{}` (argument `{}`), but nothing provides it; hint: annotate it with #[injectable] or register it",
-                            info.handler,
-                            info.method,
-                            info.path,
-                            dep.key(),
-                            dep.field_name().unwrap_or("?"),
-                        ));
+                        problems.push(RouteError::UnknownDependency {
+                            handler: info.handler.clone(),
+                            method: info.method.clone(),
+                            path: info.path.clone(),
+                            dependency: dep.key().to_string(),
+                            argument: dep.field_name().unwrap_or("?").to_string(),
+                        });
                     }
                 }
                 if let Some(other) = table
                     .iter()
                     .find(|t| t.method == info.method && t.path == info.path)
                 {
-                    problems.push(format!(
-                        "{} {} is served by both `{}` and `{}`; hint: change one path or method",
-                        info.method, info.path, other.handler, info.handler
-                    ));
+                    problems.push(RouteError::Duplicate {
+                        method: info.method.clone(),
+                        path: info.path.clone(),
+                        first: other.handler.clone(),
+                        second: info.handler.clone(),
+                    });
                     continue;
                 }
                 match serve {
@@ -506,11 +544,15 @@ impl App {
         if let Some(spec) = &openapi {
             for path in [&openapi_config.path, &openapi_config.docs_path] {
                 if let Some(route) = table.iter().find(|t| &t.path == path) {
-                    problems.push(format!(
-                        "{path} is served by `{}` and by the OpenAPI {}; hint: set `openapi.path` / `openapi.docs_path` in the configuration",
-                        route.handler,
-                        if *path == openapi_config.path { "document" } else { "UI" },
-                    ));
+                    problems.push(RouteError::ConflictingPath {
+                        path: path.clone(),
+                        handler: route.handler.clone(),
+                        framework: if *path == openapi_config.path {
+                            "the OpenAPI document"
+                        } else {
+                            "the OpenAPI UI"
+                        },
+                    });
                 }
             }
             if problems.is_empty() {
@@ -518,15 +560,7 @@ impl App {
             }
         }
         if !problems.is_empty() {
-            return Err(AppError::Routes(if problems.len() == 1 {
-                problems.remove(0)
-            } else {
-                format!(
-                    "{} route problems:\n  - {}",
-                    problems.len(),
-                    problems.join("\n  - ")
-                )
-            }));
+            return Err(AppError::Routes(RouteErrors(problems)));
         }
         // Other routers' paths are not known (axum does not list them): with any, every handler
         // goes the usual way, so that no path is served from both sides of the merge below.
@@ -536,12 +570,17 @@ impl App {
         }
 
         let draining = Arc::new(AtomicBool::new(false));
-        let checks: Vec<Arc<dyn HealthCheck>> = container
-            .get_all::<dyn HealthCheck>()?
+        let checks: Vec<Arc<dyn ErasedHealthCheck>> = container
+            .get_all::<dyn ErasedHealthCheck>()?
             .into_iter()
             .map(|c| c.into_arc())
             .collect();
         let health = Health::new(checks, draining.clone(), self.health_timeout);
+        // A check registered nowhere is silently absent from /health/ready: say which ran.
+        tracing::info!(checks = ?health.names(), "readiness checks: {}", match health.names() {
+            names if names.is_empty() => "none registered".to_string(),
+            names => names.join(", "),
+        });
         let mut router = router.merge(health.router());
         let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and

@@ -16,7 +16,9 @@ pub mod routing;
 pub mod server;
 pub mod testing;
 
-pub use app::{App, AppError, Application, HookError, Plugin, Running};
+#[allow(deprecated)]
+pub use app::HookError;
+pub use app::{App, AppError, Application, Plugin, Running};
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
 

@@ -159,10 +159,10 @@ pub(crate) fn decorate(
         .iter()
         .filter_map(|d| match d {
             Decorator::Guard(e) => Some(quote_spanned! {e.span()=>
-                ::std::sync::Arc::new(#e) as ::std::sync::Arc<dyn #core::routing::Guard>
+                ::std::sync::Arc::new(#e) as ::std::sync::Arc<dyn #core::routing::ErasedGuard>
             }),
             Decorator::InjectedGuard(t) => Some(quote_spanned! {t.span()=>
-                ::std::sync::Arc::new(#container.get::<#t>()?) as ::std::sync::Arc<dyn #core::routing::Guard>
+                ::std::sync::Arc::new(#container.get::<#t>()?) as ::std::sync::Arc<dyn #core::routing::ErasedGuard>
             }),
             Decorator::Middleware(_) => None,
         })

@@ -16,6 +16,17 @@ pub(crate) fn core_runtime() -> Path {
     choose_core(crate_name("cortex").ok(), crate_name("cortex-core").ok())
 }
 
+/// The path to `cortex-core` when the crate being compiled depends on it (directly or through the
+/// facade); `None` for a crate that uses the container alone.
+pub(crate) fn core_runtime_if_linked() -> Option<Path> {
+    let cortex = crate_name("cortex").ok();
+    let cortex_core = crate_name("cortex-core").ok();
+    if cortex.is_none() && cortex_core.is_none() {
+        return None;
+    }
+    Some(choose_core(cortex, cortex_core))
+}
+
 /// Picks the path to `cortex-core`; `cortex-core` names itself `cortex_core` too.
 pub(crate) fn choose_core(cortex: Option<FoundCrate>, cortex_core: Option<FoundCrate>) -> Path {
     if let Some(FoundCrate::Name(name)) = cortex {

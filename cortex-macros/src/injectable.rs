@@ -258,6 +258,13 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
         }
     };
 
+    let health_check = registration::attach_health_check(
+        crate_path::core_runtime_if_linked(),
+        &builder,
+        ident,
+        &quote!(#lazy #conditions #origin),
+    );
+
     quote! {
         const _: () = {
             #[automatically_derived]
@@ -276,6 +283,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
                     #hooks
                     #builder.add(#provider);
                     #alias
+                    #health_check
                 }
             }
             #submit

@@ -139,6 +139,29 @@ pub(crate) fn attach_lifecycle(
     }
 }
 
+/// Registers `ty` as a health check when it implements `cortex_core::health::HealthCheck`, by
+/// autoref specialization (see `cortex_core::health::__private::HealthProbe`), with the provider's
+/// conditions and origin; nothing when the crate does not link `cortex-core` (`core` is `None`).
+pub(crate) fn attach_health_check(
+    core: Option<Path>,
+    builder: &Ident,
+    ty: &impl quote::ToTokens,
+    decorations: &TokenStream,
+) -> TokenStream {
+    let Some(core) = core else {
+        return TokenStream::new();
+    };
+    let check = local("check", Span::call_site());
+    quote! {
+        {
+            #[allow(unused_imports)]
+            use #core::health::__private::{RegisterHealthCheck as _, SkipHealthCheck as _};
+            (&&#core::health::__private::HealthProbe::<#ty>::new())
+                .register_health_check(#builder, |#check| #check #decorations);
+        }
+    }
+}
+
 /// Submits `<#ty as Injectable>::register` to the link-time registry that `discover()` reads.
 pub(crate) fn submit(krate: &Path, ty: &Ident) -> TokenStream {
     let name = ty.unraw().to_string();
@@ -167,6 +190,26 @@ mod tests {
         assert_eq!(
             out,
             ".at(::cortex_di::Location::new(::core::file!(),::core::line!())).declared_by(::core::concat!(::core::module_path!(),\"::\",\"Service\"))"
+        );
+    }
+
+    #[test]
+    fn a_health_check_is_probed_only_where_the_core_is_linked() {
+        let builder = Ident::new("b", Span::call_site());
+        let ty = Ident::new("Disk", Span::call_site());
+        let decorations = quote!(.profile("dev"));
+        assert!(attach_health_check(None, &builder, &ty, &decorations).is_empty());
+        let probe = attach_health_check(
+            Some(parse_quote!(::cortex_core)),
+            &builder,
+            &ty,
+            &decorations,
+        )
+        .to_string()
+        .replace(' ', "");
+        assert_eq!(
+            probe,
+            "{#[allow(unused_imports)]use::cortex_core::health::__private::{RegisterHealthCheckas_,SkipHealthCheckas_};(&&::cortex_core::health::__private::HealthProbe::<Disk>::new()).register_health_check(b,|__cortex_check|__cortex_check.profile(\"dev\"));}"
         );
     }
 

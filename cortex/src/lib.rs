@@ -71,7 +71,7 @@ pub use cortex_core::{
     App, Application, Plugin, Running, axum, config, health, http, logging, openapi, routing,
     server, testing,
 };
-pub use cortex_di::{Container, ContainerBuilder, Inject, injectable, provider};
+pub use cortex_di::{BoxError, Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes, schema_rules};
 
 /// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
@@ -107,14 +107,14 @@ pub mod __private {
 
 /// What most applications need, in one import.
 pub mod prelude {
-    pub use cortex_core::health::HealthCheck;
+    pub use cortex_core::health::{HealthCheck, HealthStatus};
     // `utoipa` itself too: the code `#[derive(ToSchema)]` generates names `utoipa::..`, so an app
     // that depends on `cortex` alone derives with this import and nothing else.
     pub use cortex_core::http::{
         Created, Form, HttpError, HttpResultExt, Json, NoContent, Path, Query, Valid,
     };
     pub use cortex_core::openapi::{IntoParams, ToSchema, utoipa};
-    pub use cortex_core::routing::{Guard, GuardFuture};
+    pub use cortex_core::routing::Guard;
     pub use cortex_core::{App, Plugin};
     pub use cortex_di::{
         BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
@@ -140,6 +140,9 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/inspect.md")]
     struct Inspect;
+
+    #[doc = include_str!("../../docs/src/extending.md")]
+    struct Extending;
 
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;

@@ -18,7 +18,9 @@ use http_body_util::{BodyExt, Limited};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::error::{BoxError, INTERNAL_DETAIL, REQUEST_ID};
+use cortex_di::BoxError;
+
+use super::error::{INTERNAL_DETAIL, REQUEST_ID};
 use super::problem::{PROBLEM_JSON, Problem};
 use super::request_context::{Scoped, call_scoped, current_request_id_value};
 use super::validation::{MAX_ECHO, clip};

@@ -8,12 +8,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 use validator::ValidationErrors;
 
+use cortex_di::BoxError;
 use super::problem::Problem;
 use super::request_context::current_request_id;
 use super::validation::{FieldError, validation_problem};
-
-/// A boxed error: what [`HttpError`] keeps as its cause.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The detail of every 500 that hides its cause.
 pub(crate) const INTERNAL_DETAIL: &str = "The server encountered an unexpected error.";

@@ -30,9 +30,15 @@ pub use catch::{
     PanicHandler, ProblemFuture, ProblemLayer, ProblemService, method_not_allowed, not_found,
     problem_fallbacks,
 };
-pub use error::{BoxError, HttpError, HttpOptionExt, HttpResultExt};
+pub use error::{HttpError, HttpOptionExt, HttpResultExt};
 pub use extract::{Form, Json, Path, Query, Valid, Validatable};
 pub use problem::{PROBLEM_JSON, Problem, problem_types};
 pub use request_context::current_request_id;
 pub use response::{Created, NoContent};
 pub use validation::FieldError;
+
+/// A boxed error: [`cortex_di::BoxError`] under another name.
+#[deprecated(
+    note = "use `cortex_di::BoxError` (`cortex::BoxError`, in the prelude): the same type"
+)]
+pub type BoxError = cortex_di::BoxError;

@@ -6,6 +6,7 @@
 //! Handler arguments are any axum extractors, plus [`Inject<T>`](cortex_di::Inject), which resolves
 //! from the request's scope.
 
+mod error;
 mod guard;
 mod handler;
 
@@ -19,7 +20,8 @@ use serde::Serialize;
 use crate::http::middleware::AppStack;
 use crate::openapi::OperationDoc;
 
-pub use guard::{Guard, GuardFuture, guard_fn};
+pub use error::{RouteError, RouteErrors};
+pub use guard::{ErasedGuard, Guard, guard_fn};
 
 /// Items `#[routes]` expands to. Not public API.
 #[doc(hidden)]

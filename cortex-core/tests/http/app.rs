@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
+use cortex_core::health::{HealthCheck, HealthStatus};
 use cortex_core::http::{Created, HttpError, Json, Path, Valid};
-use cortex_core::routing::{Guard, GuardFuture};
+use cortex_core::routing::{Guard, RouteError};
 use cortex_core::{App, AppError};
 use cortex_di::{Inject, injectable};
 use cortex_macros::{controller, routes};
@@ -43,15 +44,15 @@ struct RequestCounter {
 
 struct AdminOnly;
 impl Guard for AdminOnly {
-    fn check<'a>(&'a self, request: &'a mut Parts) -> GuardFuture<'a> {
-        let ok = request.headers.get("x-role").is_some_and(|v| v == "admin");
-        Box::pin(async move {
-            if ok {
-                Ok(())
-            } else {
-                Err(HttpError::forbidden("admins only"))
-            }
-        })
+    async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+        let admin = request.headers.get("x-role").is_some_and(|v| v == "admin");
+        // An await point: the guard's future is a real async one, and must be `Send`.
+        tokio::task::yield_now().await;
+        if admin {
+            Ok(())
+        } else {
+            Err(HttpError::forbidden("admins only"))
+        }
     }
 }
 
@@ -290,16 +291,36 @@ async fn a_handler_argument_nothing_provides_fails_the_start() {
         .await
         .err()
         .unwrap();
-    let AppError::Routes(message) = &err else {
+    let AppError::Routes(errors) = &err else {
         panic!("{err}")
     };
-    assert!(
-        message.contains("handler `LonelyController::get` (GET /lonely) needs `"),
-        "{message}"
+    let [
+        RouteError::UnknownDependency {
+            handler,
+            method,
+            path,
+            dependency,
+            argument,
+        },
+    ] = errors.errors()
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (
+            handler.as_str(),
+            method.as_str(),
+            path.as_str(),
+            argument.as_str()
+        ),
+        ("LonelyController::get", "GET", "/lonely", "_x")
     );
-    assert!(
-        message.contains("NotProvided` (argument `_x`), but nothing provides it"),
-        "{message}"
+    assert!(dependency.ends_with("NotProvided"), "{dependency}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "handler `LonelyController::get` (GET /lonely) needs `{dependency}` (argument `_x`), but nothing provides it; hint: annotate it with #[injectable] or register it"
+        )
     );
     let _ = Lonely;
 }
@@ -428,6 +449,189 @@ async fn handlers_wrapped_before_boxing_get_the_same_stack_problems_and_405s_as_
         .await;
         assert_eq!(status, StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn two_handlers_on_one_method_and_path_are_a_duplicate_route_error() {
+    #[controller("/twice", profile = "duplicate-route")]
+    struct FirstController;
+
+    #[routes]
+    impl FirstController {
+        #[get("/")]
+        async fn list(&self) -> &'static str {
+            "first"
+        }
+    }
+
+    #[controller("/twice", profile = "duplicate-route")]
+    struct SecondController;
+
+    #[routes]
+    impl SecondController {
+        #[get("/")]
+        async fn list(&self) -> &'static str {
+            "second"
+        }
+    }
+
+    let err = App::new()
+        .container(|b| {
+            b.profile("duplicate-route");
+        })
+        .controller::<FirstController>()
+        .controller::<SecondController>()
+        .build()
+        .await
+        .err()
+        .unwrap();
+    let AppError::Routes(errors) = &err else {
+        panic!("{err}")
+    };
+    let [
+        RouteError::Duplicate {
+            method,
+            path,
+            first,
+            second,
+        },
+    ] = errors.errors()
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        [method, path, first, second].map(String::as_str),
+        [
+            "GET",
+            "/twice",
+            "FirstController::list",
+            "SecondController::list"
+        ]
+    );
+    assert_eq!(
+        err.to_string(),
+        "GET /twice is served by both `FirstController::list` and `SecondController::list`; hint: change one path or method"
+    );
+}
+
+/// Up, and registered as a health check by `#[injectable]` alone.
+#[injectable(profile = "health-degraded", profile = "health-down")]
+struct DatabaseHealth;
+
+impl HealthCheck for DatabaseHealth {
+    const NAME: &'static str = "database";
+
+    async fn check(&self) -> HealthStatus {
+        tokio::task::yield_now().await;
+        HealthStatus::Healthy
+    }
+}
+
+#[injectable(profile = "health-degraded", profile = "health-down")]
+struct CacheHealth;
+
+impl HealthCheck for CacheHealth {
+    const NAME: &'static str = "cache";
+
+    async fn check(&self) -> HealthStatus {
+        HealthStatus::degraded("the cache is cold")
+    }
+}
+
+#[injectable(profile = "health-down")]
+struct BrokerHealth;
+
+impl HealthCheck for BrokerHealth {
+    const NAME: &'static str = "broker";
+
+    async fn check(&self) -> HealthStatus {
+        HealthStatus::unhealthy("no broker answers")
+    }
+}
+
+/// `/health/ready`'s status and body, without the durations (which vary).
+async fn readiness(profile: &str) -> (StatusCode, serde_json::Value) {
+    let app = App::new()
+        .container(|b| {
+            b.profile(profile);
+        })
+        .register::<DatabaseHealth>()
+        .register::<CacheHealth>()
+        .register::<BrokerHealth>()
+        .build()
+        .await
+        .unwrap();
+    let (status, headers, mut body) = send(
+        &app,
+        Request::get("/health/ready").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(headers["cache-control"], "no-store");
+    for check in body["checks"].as_array_mut().unwrap() {
+        assert!(check["duration_ms"].is_u64(), "{check}");
+        check.as_object_mut().unwrap().remove("duration_ms");
+    }
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_degraded_check_makes_readiness_degraded_and_still_200() {
+    assert_eq!(
+        readiness("health-degraded").await,
+        (
+            StatusCode::OK,
+            serde_json::json!({
+                "status": "degraded",
+                "checks": [
+                    {"name": "database", "status": "up"},
+                    {"name": "cache", "status": "degraded", "reason": "the cache is cold"},
+                ]
+            })
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_unhealthy_check_makes_readiness_down_and_503() {
+    assert_eq!(
+        readiness("health-down").await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({
+                "status": "down",
+                "checks": [
+                    {"name": "database", "status": "up"},
+                    {"name": "cache", "status": "degraded", "reason": "the cache is cold"},
+                    {"name": "broker", "status": "down", "error": "no broker answers"},
+                ]
+            })
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_check_provided_by_hand_is_registered_with_health_check() {
+    struct Disk;
+    impl HealthCheck for Disk {
+        const NAME: &'static str = "disk";
+        async fn check(&self) -> HealthStatus {
+            HealthStatus::unhealthy("the disk is full")
+        }
+    }
+
+    let app = App::new()
+        .provide(cortex_di::Provider::value(Disk))
+        .health_check::<Disk>()
+        .build()
+        .await
+        .unwrap();
+    let (status, _, body) = send(
+        &app,
+        Request::get("/health/ready").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["checks"][0]["error"], "the disk is full");
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cortex_core::http::Json;
+use cortex_core::http::{HttpError, Json};
 use cortex_core::inspect::{Inspect, inspect_app};
-use cortex_core::routing::{Guard, GuardFuture};
+use cortex_core::routing::Guard;
 use cortex_core::{App, AppError};
 use cortex_di::{BoxError, Inject, OnStart, injectable};
 use cortex_macros::{controller, routes};
@@ -33,8 +33,8 @@ struct Catalog {
 
 struct Staff;
 impl Guard for Staff {
-    fn check<'a>(&'a self, _request: &'a mut Parts) -> GuardFuture<'a> {
-        Box::pin(async { Ok(()) })
+    async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ use axum::extract::{ConnectInfo, Path};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use cortex_core::http::middleware::{
-    ClientIp, CompressionAlgorithm, Decision, DecisionFuture, ForwardedInfo, HttpConfig,
+    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig, RateLimitError,
     RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
     apply,
 };
@@ -942,22 +942,32 @@ async fn requests_without_a_client_address_are_not_limited() {
     }
 }
 
-/// A store that answers later, as a networked one would.
+/// A store that answers later, as a networked one would: an `async fn`, awaiting before it decides.
 struct Slow(Mutex<u32>);
 
 impl RateLimitStore for Slow {
-    fn check(&self, _key: &RateLimitKey) -> DecisionFuture {
-        let mut calls = self.0.lock().unwrap();
-        *calls += 1;
-        let decision = if *calls > 1 {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        let calls = {
+            let mut calls = self.0.lock().unwrap();
+            *calls += 1;
+            *calls
+        };
+        tokio::task::yield_now().await;
+        Ok(if calls > 1 {
             Decision::deny(1, Duration::from_secs(7))
         } else {
             Decision::allow(1, 0)
-        };
-        DecisionFuture::pending(async move {
-            tokio::task::yield_now().await;
-            Ok(decision)
         })
+    }
+}
+
+/// A store whose backend is down.
+struct Unreachable;
+
+impl RateLimitStore for Unreachable {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        tokio::task::yield_now().await;
+        Err("connection refused".into())
     }
 }
 
@@ -965,12 +975,25 @@ impl RateLimitStore for Slow {
 async fn the_rate_limit_store_can_be_replaced() {
     let stack = Stack::new(&HttpConfig::default())
         .unwrap()
-        .with_rate_limit_store(Arc::new(Slow(Mutex::new(0))));
+        .with_rate_limit_store(Slow(Mutex::new(0)));
     let app = stack.apply(routes());
     assert_eq!(fetch(&app, "/small").await.status, StatusCode::OK);
     let answer = fetch(&app, "/small").await;
     answer.assert_problem(StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(answer.header("retry-after"), Some("7"));
+}
+
+#[tokio::test]
+async fn a_failing_rate_limit_store_lets_requests_through() {
+    let stack = Stack::new(&HttpConfig::default())
+        .unwrap()
+        .with_rate_limit_store(Arc::new(Unreachable));
+    let app = stack.apply(routes());
+    for _ in 0..3 {
+        let answer = fetch(&app, "/small").await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.header("ratelimit-limit").is_none());
+    }
 }
 
 /// The routes, with health probes and `/metrics` as an app would serve them.
@@ -2050,8 +2073,8 @@ async fn preflights_are_answered_before_the_rate_limiter_and_use_none_of_the_quo
 struct Hanging;
 
 impl RateLimitStore for Hanging {
-    fn check(&self, _key: &RateLimitKey) -> DecisionFuture {
-        DecisionFuture::pending(std::future::pending())
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+        std::future::pending().await
     }
 }
 
@@ -2063,7 +2086,7 @@ async fn the_timeout_also_bounds_a_rate_limit_store_that_hangs() {
     };
     let app = Stack::new(&config)
         .unwrap()
-        .with_rate_limit_store(Arc::new(Hanging))
+        .with_rate_limit_store(Hanging)
         .apply(routes());
     let answer = fetch(&app, "/small").await;
     answer.assert_problem(StatusCode::REQUEST_TIMEOUT);

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use axum::body::Body;
 use cortex_core::config::Config;
 use cortex_core::http::{Created, HttpError, Json, NoContent, Path, Query, Valid};
+use cortex_core::routing::RouteError;
 use cortex_core::{App, AppError, Application};
 use cortex_macros::{controller, routes};
 use http::{Request, StatusCode};
@@ -395,11 +396,20 @@ async fn a_route_on_the_docs_path_fails_the_start_with_a_hint() {
         .await
         .err()
         .unwrap();
-    let AppError::Routes(message) = &err else {
+    let AppError::Routes(errors) = &err else {
         panic!("{err}")
     };
     assert!(
-        message.contains("/docs is served by `DocsController::mine` and by the OpenAPI UI"),
+        matches!(
+            errors.errors(),
+            [RouteError::ConflictingPath { path, handler, framework: "the OpenAPI UI" }]
+                if path == "/docs" && handler == "DocsController::mine"
+        ),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("/docs is served by `DocsController::mine` and by the OpenAPI UI"),
         "{message}"
     );
     assert!(message.contains("openapi.docs_path"), "{message}");

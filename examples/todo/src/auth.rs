@@ -19,15 +19,14 @@ pub struct ApiKeyGuard {
 }
 
 impl Guard for ApiKeyGuard {
-    fn check<'a>(&'a self, request: &'a mut Parts) -> GuardFuture<'a> {
-        let outcome = match request.headers.get(API_KEY_HEADER) {
+    async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+        match request.headers.get(API_KEY_HEADER) {
             None => Err(HttpError::unauthorized(format!(
                 "send the API key in the `{API_KEY_HEADER}` header"
             ))),
             Some(given) if constant_time_eq(given.as_bytes(), self.key.as_bytes()) => Ok(()),
             Some(_) => Err(HttpError::unauthorized("the API key is not valid")),
-        };
-        Box::pin(std::future::ready(outcome))
+        }
     }
 }
 

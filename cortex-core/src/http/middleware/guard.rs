@@ -20,7 +20,7 @@ use tower::{Layer, Service};
 use super::config::{HttpConfig, RateLimitKeyKind, timeout_status};
 use super::forwarded::ClientIp;
 use super::operational::OperationalPaths;
-use super::rate_limit::{Decision, DecisionFuture, Principal, RateLimitKey, RateLimitStore};
+use super::rate_limit::{Decision, DecisionFuture, Principal, RateLimitKey, StoreHandle};
 use crate::http::{PROBLEM_JSON, Problem};
 
 /// axum's default limit for body extractors.
@@ -35,7 +35,7 @@ pub(crate) type PrincipalResolver =
     dyn Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync;
 
 pub(crate) struct RateLimiting {
-    pub(crate) store: Arc<dyn RateLimitStore>,
+    pub(crate) store: StoreHandle,
     pub(crate) key: RateLimitKeyKind,
     pub(crate) headers: bool,
     pub(crate) resolver: Option<Arc<PrincipalResolver>>,
@@ -110,7 +110,7 @@ impl GuardShared {
         let Some(key) = rate.key_for(req) else {
             return RateStep::Pass(None);
         };
-        match rate.store.check(&key) {
+        match rate.store.check(key) {
             DecisionFuture::Ready(ready) => self.rate_outcome(ready.expect("a fresh decision")),
             pending => RateStep::Pending(pending),
         }

@@ -120,8 +120,7 @@ pub use config::{
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
 pub use rate_limit::{
-    Decision, DecisionFuture, InMemoryStore, Principal, RateLimitError, RateLimitKey,
-    RateLimitStore,
+    Decision, InMemoryStore, Principal, RateLimitError, RateLimitKey, RateLimitStore,
 };
 pub use request_id::RequestId;
 pub use service::{StackFuture, StackLayer, StackService};
@@ -131,6 +130,7 @@ use self::core::CoreShared;
 use self::cors::CorsShared;
 use self::etag::EtagSettings;
 use self::guard::{GuardShared, PrincipalResolver, RateLimiting};
+use self::rate_limit::StoreHandle;
 use self::service::{AppLayers, Shared};
 
 /// The middleware stack, built once from an [`HttpConfig`]: validated configuration, precomputed
@@ -148,7 +148,7 @@ use self::service::{AppLayers, Shared};
 #[derive(Clone)]
 pub struct Stack {
     config: HttpConfig,
-    store: Option<Arc<dyn RateLimitStore>>,
+    store: Option<StoreHandle>,
     resolver: Option<Arc<PrincipalResolver>>,
     operational: OperationalPaths,
 }
@@ -159,10 +159,10 @@ impl Stack {
     pub fn new(config: &HttpConfig) -> Result<Self, HttpConfigError> {
         config.validate()?;
         static_files::check(&config.static_files)?;
-        let store: Option<Arc<dyn RateLimitStore>> = if config.rate_limit.enabled {
+        let store = if config.rate_limit.enabled {
             let store = InMemoryStore::new(config.rate_limit.per_second, config.rate_limit.burst)
                 .expect("validated: quotas are positive");
-            Some(Arc::new(store))
+            Some(StoreHandle::InMemory(Arc::new(store)))
         } else {
             None
         };
@@ -200,22 +200,21 @@ impl Stack {
     /// instances share quotas. Has no effect when `[http.rate_limit] enabled = false`.
     ///
     /// ```
-    /// use std::sync::Arc;
-    /// use cortex_core::http::middleware::{Decision, DecisionFuture, HttpConfig, RateLimitKey, RateLimitStore, Stack};
+    /// use cortex_core::http::middleware::{Decision, HttpConfig, RateLimitError, RateLimitKey, RateLimitStore, Stack};
     ///
     /// struct Everyone;
     /// impl RateLimitStore for Everyone {
-    ///     fn check(&self, _: &RateLimitKey) -> DecisionFuture {
-    ///         DecisionFuture::ready(Decision::allow(1, 1))
+    ///     async fn check(&self, _: &RateLimitKey) -> Result<Decision, RateLimitError> {
+    ///         Ok(Decision::allow(1, 1))
     ///     }
     /// }
     ///
-    /// let stack = Stack::new(&HttpConfig::default()).unwrap().with_rate_limit_store(Arc::new(Everyone));
-    /// assert!(stack.rate_limit_store().is_some());
+    /// let stack = Stack::new(&HttpConfig::default()).unwrap().with_rate_limit_store(Everyone);
+    /// assert!(stack.has_rate_limit_store());
     /// ```
-    pub fn with_rate_limit_store(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+    pub fn with_rate_limit_store<S: RateLimitStore>(mut self, store: S) -> Self {
         if self.config.rate_limit.enabled {
-            self.store = Some(store);
+            self.store = Some(StoreHandle::of(store));
         }
         self
     }
@@ -239,9 +238,19 @@ impl Stack {
         self
     }
 
-    /// The rate-limit store in use, if rate limiting is on.
-    pub fn rate_limit_store(&self) -> Option<&Arc<dyn RateLimitStore>> {
-        self.store.as_ref()
+    /// Whether requests are rate limited (`[http.rate_limit] enabled`), by the in-memory store or
+    /// by the one given to [`with_rate_limit_store`](Self::with_rate_limit_store).
+    ///
+    /// ```
+    /// use cortex_core::http::middleware::{HttpConfig, Stack};
+    ///
+    /// let mut config = HttpConfig::default();
+    /// assert!(Stack::new(&config).unwrap().has_rate_limit_store());
+    /// config.rate_limit.enabled = false;
+    /// assert!(!Stack::new(&config).unwrap().has_rate_limit_store());
+    /// ```
+    pub fn has_rate_limit_store(&self) -> bool {
+        self.store.is_some()
     }
 
     /// The configuration the stack was built from.

@@ -167,27 +167,13 @@ impl Decision {
 /// through and logs a warning: an outage of the limiter must not become an outage of the app.
 pub type RateLimitError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The outcome of [`RateLimitStore::check`]: ready at once (in-memory stores, no allocation) or a
-/// boxed future (network stores).
-pub enum DecisionFuture {
+/// What the stack's rate limiter gets from its store: ready at once (the built-in in-memory store,
+/// no allocation) or a boxed future (a store of the app's own).
+pub(crate) enum DecisionFuture {
     /// Already decided.
     Ready(Option<Result<Decision, RateLimitError>>),
     /// Deciding.
     Pending(Pin<Box<dyn Future<Output = Result<Decision, RateLimitError>> + Send + 'static>>),
-}
-
-impl DecisionFuture {
-    /// A decision available now.
-    pub fn ready(decision: Decision) -> Self {
-        DecisionFuture::Ready(Some(Ok(decision)))
-    }
-
-    /// A decision that needs I/O.
-    pub fn pending(
-        future: impl Future<Output = Result<Decision, RateLimitError>> + Send + 'static,
-    ) -> Self {
-        DecisionFuture::Pending(Box::pin(future))
-    }
 }
 
 impl Future for DecisionFuture {
@@ -205,36 +191,83 @@ impl Future for DecisionFuture {
     }
 }
 
-impl fmt::Debug for DecisionFuture {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            DecisionFuture::Ready(_) => "DecisionFuture::Ready",
-            DecisionFuture::Pending(_) => "DecisionFuture::Pending",
-        })
-    }
-}
-
-/// Where rate-limit state lives. Object-safe, so the stack holds an `Arc<dyn RateLimitStore>`.
+/// Where rate-limit state lives: the built-in [`InMemoryStore`], or a store of your own (Redis,
+/// to share quotas between instances), installed with
+/// [`Stack::with_rate_limit_store`](super::Stack::with_rate_limit_store).
 ///
-/// A store counts one request per call and answers with a [`Decision`]. An in-process store
-/// returns [`DecisionFuture::ready`]; a networked one (Redis) returns
-/// [`DecisionFuture::pending`] with a future that owns what it needs (format the key first).
+/// A store counts one request per call and answers with a [`Decision`]. Implement `check` with an
+/// `async fn`; its future must be `Send`. The stack boxes a custom store's future (one allocation
+/// per request); the built-in store is called directly, with none.
 ///
 /// ```
-/// use cortex_core::http::middleware::{Decision, DecisionFuture, RateLimitKey, RateLimitStore};
+/// use cortex_core::http::middleware::{Decision, RateLimitError, RateLimitKey, RateLimitStore};
 ///
 /// /// Lets everyone through: what a test double looks like.
 /// struct Unlimited;
 ///
 /// impl RateLimitStore for Unlimited {
-///     fn check(&self, _key: &RateLimitKey) -> DecisionFuture {
-///         DecisionFuture::ready(Decision::allow(u32::MAX, u32::MAX))
+///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+///         Ok(Decision::allow(u32::MAX, u32::MAX))
 ///     }
 /// }
 /// ```
 pub trait RateLimitStore: Send + Sync + 'static {
+    /// Counts one request for `key` and decides; an error lets the request through (and is
+    /// logged).
+    fn check(
+        &self,
+        key: &RateLimitKey,
+    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send;
+}
+
+impl<S: RateLimitStore> RateLimitStore for Arc<S> {
+    fn check(
+        &self,
+        key: &RateLimitKey,
+    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send {
+        (**self).check(key)
+    }
+}
+
+/// A custom store, erased: its future boxed, owning the store's handle and the key (the stack's
+/// response futures are `'static`).
+pub(crate) trait ErasedStore: Send + Sync + 'static {
+    fn check_owned(self: Arc<Self>, key: RateLimitKey) -> DecisionFuture;
+}
+
+impl<S: RateLimitStore> ErasedStore for S {
+    fn check_owned(self: Arc<Self>, key: RateLimitKey) -> DecisionFuture {
+        DecisionFuture::Pending(Box::pin(async move { self.check(&key).await }))
+    }
+}
+
+/// The store the stack holds: the built-in one, called directly so that the default stack pays no
+/// boxed future, or the app's own, erased.
+#[derive(Clone)]
+pub(crate) enum StoreHandle {
+    InMemory(Arc<InMemoryStore>),
+    Custom(Arc<dyn ErasedStore>),
+}
+
+impl StoreHandle {
+    /// `store`, kept on the fast path when it is an [`InMemoryStore`].
+    pub(crate) fn of<S: RateLimitStore>(store: S) -> Self {
+        let mut store = Some(store);
+        match (&mut store as &mut dyn std::any::Any).downcast_mut::<Option<InMemoryStore>>() {
+            Some(in_memory) => StoreHandle::InMemory(Arc::new(
+                in_memory.take().expect("the store was just put there"),
+            )),
+            None => StoreHandle::Custom(Arc::new(store.expect("not taken"))),
+        }
+    }
+
     /// Counts one request for `key` and decides.
-    fn check(&self, key: &RateLimitKey) -> DecisionFuture;
+    pub(crate) fn check(&self, key: RateLimitKey) -> DecisionFuture {
+        match self {
+            StoreHandle::InMemory(store) => DecisionFuture::Ready(Some(Ok(store.decide(&key)))),
+            StoreHandle::Custom(store) => store.clone().check_owned(key),
+        }
+    }
 }
 
 /// The in-memory GCRA store: one cell per key, in shards to keep lock contention low; idle keys
@@ -387,8 +420,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RateLimitStore for InMemoryStore {
-    fn check(&self, key: &RateLimitKey) -> DecisionFuture {
-        DecisionFuture::ready(self.decide(key))
+    fn check(
+        &self,
+        key: &RateLimitKey,
+    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send {
+        std::future::ready(Ok(self.decide(key)))
     }
 }
 

@@ -1,0 +1,127 @@
+//! Why routes cannot be served as declared: [`RouteError`], each problem a caller can match, and
+//! [`RouteErrors`], all of them at once.
+
+use std::fmt;
+
+/// One problem with the routes, found when the app is built. Each message says what is wrong and
+/// how to fix it.
+///
+/// ```
+/// use cortex_core::routing::RouteError;
+///
+/// let error = RouteError::Duplicate {
+///     method: "GET".into(),
+///     path: "/users".into(),
+///     first: "UserController::list".into(),
+///     second: "AdminController::users".into(),
+/// };
+/// assert_eq!(
+///     error.to_string(),
+///     "GET /users is served by both `UserController::list` and `AdminController::users`; hint: change one path or method"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    /// Two handlers serve the same method and path.
+    #[error(
+        "{method} {path} is served by both `{first}` and `{second}`; hint: change one path or method"
+    )]
+    Duplicate {
+        /// The HTTP method.
+        method: String,
+        /// The full path.
+        path: String,
+        /// The handler registered first.
+        first: String,
+        /// The handler registered second.
+        second: String,
+    },
+    /// A route's path is also one the framework serves (the OpenAPI document or UI).
+    #[error(
+        "{path} is served by `{handler}` and by {framework}; hint: set `openapi.path` / `openapi.docs_path` in the configuration"
+    )]
+    ConflictingPath {
+        /// The path both serve.
+        path: String,
+        /// The app's handler.
+        handler: String,
+        /// What in the framework serves it too (`the OpenAPI document`, `the OpenAPI UI`).
+        framework: &'static str,
+    },
+    /// A handler takes an `Inject<T>` argument that nothing provides.
+    #[error(
+        "handler `{handler}` ({method} {path}) needs `{dependency}` (argument `{argument}`), but nothing provides it; hint: annotate it with #[injectable] or register it"
+    )]
+    UnknownDependency {
+        /// The handler.
+        handler: String,
+        /// Its HTTP method.
+        method: String,
+        /// Its path.
+        path: String,
+        /// The type (and name) it asks for.
+        dependency: String,
+        /// The argument that asks.
+        argument: String,
+    },
+    /// A controller's routes could not be built: resolving the controller, or a guard it injects,
+    /// failed.
+    #[error("controller `{controller}`: {source}")]
+    Controller {
+        /// The controller's type.
+        controller: String,
+        /// What the container said.
+        #[source]
+        source: cortex_di::Error,
+    },
+}
+
+/// Every [`RouteError`] found when the app was built (inside
+/// [`AppError::Routes`](crate::AppError::Routes)). One problem reads as its own message; several
+/// as a list.
+///
+/// ```
+/// use cortex_core::routing::{RouteError, RouteErrors};
+///
+/// let errors = RouteErrors(vec![RouteError::ConflictingPath {
+///     path: "/docs".into(),
+///     handler: "Docs::index".into(),
+///     framework: "the OpenAPI UI",
+/// }]);
+/// assert!(matches!(errors.errors(), [RouteError::ConflictingPath { path, .. }] if path == "/docs"));
+/// assert!(errors.to_string().starts_with("/docs is served by `Docs::index` and by the OpenAPI UI"));
+/// ```
+#[derive(Debug)]
+pub struct RouteErrors(pub Vec<RouteError>);
+
+impl RouteErrors {
+    /// The problems, in the order they were found.
+    pub fn errors(&self) -> &[RouteError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for RouteErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            many => {
+                write!(f, "{} route problems:", many.len())?;
+                for problem in many {
+                    write!(f, "\n  - {problem}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for RouteErrors {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.0.as_slice() {
+            [one] => std::error::Error::source(one),
+            _ => None,
+        }
+    }
+}
