@@ -464,4 +464,3 @@ impl fmt::Debug for Config {
             .finish()
     }
 }
-

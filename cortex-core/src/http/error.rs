@@ -8,10 +8,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 use validator::ValidationErrors;
 
-use cortex_di::BoxError;
 use super::problem::Problem;
 use super::request_context::current_request_id;
 use super::validation::{FieldError, validation_problem};
+use cortex_di::BoxError;
 
 /// The detail of every 500 that hides its cause.
 pub(crate) const INTERNAL_DETAIL: &str = "The server encountered an unexpected error.";
@@ -499,7 +499,6 @@ impl<T> HttpOptionExt<T> for Option<T> {
         self.ok_or_else(|| HttpError::not_found(detail))
     }
 }
-
 
 #[cfg(test)]
 mod tests {

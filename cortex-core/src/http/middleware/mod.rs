@@ -411,4 +411,3 @@ where
 {
     Ok(Stack::new(config)?.apply(router))
 }
-
