@@ -19,10 +19,10 @@ use axum::extract::{ConnectInfo, Path};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use cortex_core::http::middleware::{
-    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig, RateLimitError,
-    RateLimitKey, RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig,
-    apply,
+    ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig, RateLimitKey,
+    RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig, apply,
 };
+use cortex_di::BoxError;
 use http::{HeaderMap, Request, StatusCode, header};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -946,7 +946,7 @@ async fn requests_without_a_client_address_are_not_limited() {
 struct Slow(Mutex<u32>);
 
 impl RateLimitStore for Slow {
-    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
         let calls = {
             let mut calls = self.0.lock().unwrap();
             *calls += 1;
@@ -965,7 +965,7 @@ impl RateLimitStore for Slow {
 struct Unreachable;
 
 impl RateLimitStore for Unreachable {
-    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
         tokio::task::yield_now().await;
         Err("connection refused".into())
     }
@@ -2073,7 +2073,7 @@ async fn preflights_are_answered_before_the_rate_limiter_and_use_none_of_the_quo
 struct Hanging;
 
 impl RateLimitStore for Hanging {
-    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+    async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
         std::future::pending().await
     }
 }

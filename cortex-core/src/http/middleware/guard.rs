@@ -116,10 +116,7 @@ impl GuardShared {
         }
     }
 
-    pub(crate) fn rate_outcome(
-        &self,
-        outcome: Result<Decision, super::RateLimitError>,
-    ) -> RateStep {
+    pub(crate) fn rate_outcome(&self, outcome: Result<Decision, cortex_di::BoxError>) -> RateStep {
         let headers = self.rate.as_ref().is_some_and(|r| r.headers);
         match outcome {
             Ok(decision) if !decision.allowed => {

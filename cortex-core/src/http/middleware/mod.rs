@@ -119,9 +119,9 @@ pub use config::{
 };
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
-pub use rate_limit::{
-    Decision, InMemoryStore, Principal, RateLimitError, RateLimitKey, RateLimitStore,
-};
+#[allow(deprecated)]
+pub use rate_limit::RateLimitError;
+pub use rate_limit::{Decision, InMemoryStore, Principal, RateLimitKey, RateLimitStore};
 pub use request_id::RequestId;
 pub use service::{StackFuture, StackLayer, StackService};
 
@@ -200,11 +200,12 @@ impl Stack {
     /// instances share quotas. Has no effect when `[http.rate_limit] enabled = false`.
     ///
     /// ```
-    /// use cortex_core::http::middleware::{Decision, HttpConfig, RateLimitError, RateLimitKey, RateLimitStore, Stack};
+    /// use cortex_core::http::middleware::{Decision, HttpConfig, RateLimitKey, RateLimitStore, Stack};
+    /// use cortex_di::BoxError;
     ///
     /// struct Everyone;
     /// impl RateLimitStore for Everyone {
-    ///     async fn check(&self, _: &RateLimitKey) -> Result<Decision, RateLimitError> {
+    ///     async fn check(&self, _: &RateLimitKey) -> Result<Decision, BoxError> {
     ///         Ok(Decision::allow(1, 1))
     ///     }
     /// }

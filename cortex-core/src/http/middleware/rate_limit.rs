@@ -5,6 +5,7 @@
 //! (Redis, so that several instances share quotas) implements the same trait and replaces it with
 //! [`Stack::with_rate_limit_store`](super::Stack::with_rate_limit_store).
 
+use cortex_di::BoxError;
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher, Hash};
@@ -165,19 +166,22 @@ impl Decision {
 
 /// A store failed to decide (for example, Redis is unreachable). The middleware lets the request
 /// through and logs a warning: an outage of the limiter must not become an outage of the app.
-pub type RateLimitError = Box<dyn std::error::Error + Send + Sync>;
+#[deprecated(
+    note = "use `cortex::BoxError` (`cortex_di::BoxError`, in the prelude): the same type"
+)]
+pub type RateLimitError = BoxError;
 
 /// What the stack's rate limiter gets from its store: ready at once (the built-in in-memory store,
 /// no allocation) or a boxed future (a store of the app's own).
 pub(crate) enum DecisionFuture {
     /// Already decided.
-    Ready(Option<Result<Decision, RateLimitError>>),
+    Ready(Option<Result<Decision, BoxError>>),
     /// Deciding.
-    Pending(Pin<Box<dyn Future<Output = Result<Decision, RateLimitError>> + Send + 'static>>),
+    Pending(Pin<Box<dyn Future<Output = Result<Decision, BoxError>> + Send + 'static>>),
 }
 
 impl Future for DecisionFuture {
-    type Output = Result<Decision, RateLimitError>;
+    type Output = Result<Decision, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
@@ -200,13 +204,14 @@ impl Future for DecisionFuture {
 /// per request); the built-in store is called directly, with none.
 ///
 /// ```
-/// use cortex_core::http::middleware::{Decision, RateLimitError, RateLimitKey, RateLimitStore};
+/// use cortex_core::http::middleware::{Decision, RateLimitKey, RateLimitStore};
+/// use cortex_di::BoxError;
 ///
 /// /// Lets everyone through: what a test double looks like.
 /// struct Unlimited;
 ///
 /// impl RateLimitStore for Unlimited {
-///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, RateLimitError> {
+///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
 ///         Ok(Decision::allow(u32::MAX, u32::MAX))
 ///     }
 /// }
@@ -214,17 +219,11 @@ impl Future for DecisionFuture {
 pub trait RateLimitStore: Send + Sync + 'static {
     /// Counts one request for `key` and decides; an error lets the request through (and is
     /// logged).
-    fn check(
-        &self,
-        key: &RateLimitKey,
-    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send;
+    fn check(&self, key: &RateLimitKey) -> impl Future<Output = Result<Decision, BoxError>> + Send;
 }
 
 impl<S: RateLimitStore> RateLimitStore for Arc<S> {
-    fn check(
-        &self,
-        key: &RateLimitKey,
-    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send {
+    fn check(&self, key: &RateLimitKey) -> impl Future<Output = Result<Decision, BoxError>> + Send {
         (**self).check(key)
     }
 }
@@ -420,10 +419,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl RateLimitStore for InMemoryStore {
-    fn check(
-        &self,
-        key: &RateLimitKey,
-    ) -> impl Future<Output = Result<Decision, RateLimitError>> + Send {
+    fn check(&self, key: &RateLimitKey) -> impl Future<Output = Result<Decision, BoxError>> + Send {
         std::future::ready(Ok(self.decide(key)))
     }
 }
