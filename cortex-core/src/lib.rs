@@ -12,13 +12,15 @@ pub mod inspect;
 pub mod logging;
 mod notify;
 pub mod openapi;
+pub mod plugin;
 pub mod routing;
 pub mod server;
 pub mod testing;
 
 #[allow(deprecated)]
 pub use app::HookError;
-pub use app::{App, AppError, Application, Plugin, Running};
+pub use app::{App, AppError, Application, Running};
+pub use plugin::Plugin;
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
 

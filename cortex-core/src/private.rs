@@ -3,6 +3,7 @@
 //! exit status.
 
 pub use axum;
+pub use inventory;
 pub use http;
 
 /// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
