@@ -428,7 +428,7 @@ pub fn registrations() -> Vec<Box<dyn Plugin>> {
 /// into. Put it behind a cargo feature (`#[cfg(feature = "cache")]`) so an app opts in by
 /// enabling the feature; `[plugins] disable` still turns it off.
 ///
-/// ```
+/// ```standalone_crate
 /// use cortex_core::App;
 /// use cortex_core::plugin::{Plugin, PluginManifest};
 ///
