@@ -89,9 +89,29 @@ fn graph_of_todo_in_each_format() {
 }
 
 #[test]
+fn plugins_of_todo_as_a_table_and_as_json() {
+    // The todo example adds no plugin: the table is its header, with a note saying so.
+    let output = run_on(&todo(), &["plugins"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "ORDER  NAME  VERSION  STATE  CONFIG  DEPENDS ON  ORIGIN\n"
+    );
+    assert!(
+        stderr(&output).contains("`todo` has no plugins"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run_on(&todo(), &["plugins", "--format", "json"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "[]\n");
+}
+
+#[test]
 fn bad_input_is_an_error_with_a_hint() {
     let empty = tempfile::tempdir().unwrap();
-    for command in ["routes", "graph"] {
+    for command in ["routes", "graph", "plugins"] {
         let output = run_in(empty.path(), &[command]);
         assert_error(
             &output,
