@@ -173,6 +173,11 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// For a plugin: generate a plugin crate in `crates/NAME/` (its own Cargo.toml, tests, and a
+    /// `discover` feature) instead of a module of the app.
+    #[arg(long = "crate")]
+    pub as_crate: bool,
+
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
