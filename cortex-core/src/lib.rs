@@ -20,9 +20,9 @@ pub mod testing;
 #[allow(deprecated)]
 pub use app::HookError;
 pub use app::{App, AppError, Application, Running};
-pub use plugin::Plugin;
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
+pub use plugin::Plugin;
 
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]

@@ -496,13 +496,16 @@ impl Pending {
     }
 }
 
+/// The plugins to apply, in order, and the report of every plugin (the disabled ones last).
+pub(crate) type Resolved = (Vec<Box<dyn Plugin>>, Vec<PluginInfo>);
+
 /// Orders `pending` for application after the plugins in `applied`: returns the plugins to apply,
 /// in order, with their reports (the disabled ones last), or every problem found.
 pub(crate) fn resolve(
     pending: Vec<Pending>,
     disabled: &[String],
     applied: &[PluginInfo],
-) -> Result<(Vec<Box<dyn Plugin>>, Vec<PluginInfo>), Vec<PluginError>> {
+) -> Result<Resolved, Vec<PluginError>> {
     let mut problems = Vec::new();
 
     // A plugin added with `.plugin(..)` replaces a discovered one of the same name.
@@ -639,10 +642,7 @@ pub(crate) fn resolve(
             // Follow unplaced dependencies until a plugin repeats: that loop is a cycle.
             let mut path = vec![start];
             let mut current = start;
-            loop {
-                let Some(&next) = edges[current].iter().find(|&&j| !placed[j]) else {
-                    break;
-                };
+            while let Some(&next) = edges[current].iter().find(|&&j| !placed[j]) {
                 if in_cycle[next] {
                     break; // leads into a cycle already reported
                 }
@@ -817,7 +817,8 @@ mod tests {
         );
         // `metrics` needs `data` ^1, whose version is malformed: reported once, above.
         assert!(
-            !err.iter().any(|e| matches!(e, PluginError::VersionMismatch { .. })),
+            !err.iter()
+                .any(|e| matches!(e, PluginError::VersionMismatch { .. })),
             "{err:?}"
         );
     }
@@ -843,7 +844,12 @@ mod tests {
         )
         .err()
         .expect("plugin problems");
-        assert!(err[0].to_string().contains("but the app has an unversioned one"), "{err:?}");
+        assert!(
+            err[0]
+                .to_string()
+                .contains("but the app has an unversioned one"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -886,10 +892,7 @@ mod tests {
 
     #[test]
     fn an_explicit_plugin_replaces_a_discovered_one_of_the_same_name() {
-        let discovered = Pending::new(
-            Box::new(Named(PluginManifest::new("cache", "1.0.0"))),
-            true,
-        );
+        let discovered = Pending::new(Box::new(Named(PluginManifest::new("cache", "1.0.0"))), true);
         let (_, infos) = resolve(
             vec![discovered, pending(PluginManifest::new("cache", "1.0.0"))],
             &[],

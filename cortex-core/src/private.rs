@@ -3,8 +3,8 @@
 //! exit status.
 
 pub use axum;
-pub use inventory;
 pub use http;
+pub use inventory;
 
 /// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
 pub fn run_main<O, F: std::future::Future<Output = O>>(body: F) -> O {

@@ -146,9 +146,17 @@ fn plugins_table(plugins: &[PluginRow]) -> String {
             ]
         })
         .collect();
-    let header = ["ORDER", "NAME", "VERSION", "STATE", "CONFIG", "DEPENDS ON", "ORIGIN"]
-        .map(String::from)
-        .to_vec();
+    let header = [
+        "ORDER",
+        "NAME",
+        "VERSION",
+        "STATE",
+        "CONFIG",
+        "DEPENDS ON",
+        "ORIGIN",
+    ]
+    .map(String::from)
+    .to_vec();
     table(&header, &rows)
 }
 

@@ -93,10 +93,7 @@ fn a_plugin_crate_matches_its_snapshot_and_depends_on_the_apps_cortex() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(listing(&app), before, "a dry run writes nothing");
     let root = workspace().display().to_string();
-    insta::assert_snapshot!(
-        "plugin_crate",
-        stdout(&output).replace(&root, "<CORTEX>")
-    );
+    insta::assert_snapshot!("plugin_crate", stdout(&output).replace(&root, "<CORTEX>"));
 
     let output = run_in(&app, &["g", "plugin", "audit-log", "--crate"]);
     let err = stderr(&output);
@@ -121,12 +118,14 @@ fn a_plugin_crate_matches_its_snapshot_and_depends_on_the_apps_cortex() {
     assert!(crate_manifest.contains(&cortex_line), "{crate_manifest}");
 
     // A relative path is rewritten from the crate's folder, two levels down.
-    let manifest = read(&app, "Cargo.toml").replace(&cortex_line, "cortex = { path = \"../cortex\" }");
+    let manifest =
+        read(&app, "Cargo.toml").replace(&cortex_line, "cortex = { path = \"../cortex\" }");
     std::fs::write(app.join("Cargo.toml"), manifest).unwrap();
     let output = run_in(&app, &["g", "plugin", "metrics", "--crate"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        read(&app, "crates/metrics/Cargo.toml").contains("cortex = { path = \"../../../cortex\" }\n"),
+        read(&app, "crates/metrics/Cargo.toml")
+            .contains("cortex = { path = \"../../../cortex\" }\n"),
         "{}",
         read(&app, "crates/metrics/Cargo.toml")
     );

@@ -105,8 +105,7 @@ async fn a_missing_dependency_a_version_mismatch_and_a_cycle_are_reported_togeth
         ))
         .build()
         .await
-        .err()
-        .expect("the plugins cannot be applied");
+        .expect_err("the plugins cannot be applied");
     let AppError::Plugins(errors) = &err else {
         panic!("expected plugin errors, got {err}");
     };
@@ -165,8 +164,7 @@ async fn an_unknown_name_in_plugins_disable_names_the_known_plugins_and_the_near
         .plugin(recorder(&log, PluginManifest::new("mail", "1.0.0")))
         .build()
         .await
-        .err()
-        .expect("an unknown plugin name");
+        .expect_err("an unknown plugin name");
     assert_eq!(
         err.to_string(),
         "`[plugins] disable` names `metric`, which is not a plugin of this app; the app's plugins: metrics, mail; hint: did you mean \"metrics\"?"
