@@ -71,6 +71,10 @@ pub enum Command {
     )]
     Graph(GraphArgs),
 
+    /// List the app's plugins: order, name, version, state, configuration section, dependencies.
+    #[command(after_help = "Examples:\n  cortex plugins\n  cortex plugins --format json")]
+    Plugins(PluginsArgs),
+
     /// Build the app (cargo build), showing progress and the compiler's errors.
     #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
     Build(BuildArgs),
@@ -169,6 +173,11 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// For a plugin: generate a plugin crate in `crates/NAME/` (its own Cargo.toml, tests, and a
+    /// `discover` feature) instead of a module of the app.
+    #[arg(long = "crate")]
+    pub as_crate: bool,
+
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
@@ -231,13 +240,25 @@ pub struct RoutesArgs {
     pub path: Option<PathBuf>,
 }
 
-/// `cortex routes --format`.
+/// `cortex routes --format` and `cortex plugins --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoutesFormat {
     /// An aligned table.
     Table,
     /// JSON, one object per route.
     Json,
+}
+
+/// `cortex plugins`.
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RoutesFormat::Table)]
+    pub format: RoutesFormat,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
 }
 
 /// `cortex graph`.

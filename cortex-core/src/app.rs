@@ -30,6 +30,7 @@ use crate::health::{ErasedHealthCheck, Health, HealthCheck};
 use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
 use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
+use crate::plugin::{Plugin, PluginErrors, PluginInfo, PluginsConfig};
 use crate::routing::{
     AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors, RouteInfo, Routes,
     Serve,
@@ -70,6 +71,11 @@ pub enum AppError {
     /// [`RouteErrors::errors`].
     #[error(transparent)]
     Routes(RouteErrors),
+    /// The plugins cannot be applied as declared: a missing dependency, a version that does not
+    /// match, a cycle, a duplicate name, or an unknown name in `[plugins] disable`. Every problem
+    /// is listed; match on [`PluginErrors::errors`].
+    #[error(transparent)]
+    Plugins(PluginErrors),
     /// A lifecycle hook failed.
     #[error("the {stage} hook failed: {source}")]
     Hook {
@@ -85,39 +91,6 @@ pub enum AppError {
     /// [`inspect`](crate::inspect)).
     #[error("{0}")]
     Inspect(String),
-}
-
-/// A plugin: a reusable bundle of providers, controllers and routes (a database integration, an
-/// auth module, ...). Any `Fn(App) -> App` is one.
-///
-/// ```
-/// use cortex_core::{App, Plugin};
-///
-/// struct Greetings;
-/// impl Plugin for Greetings {
-///     fn name(&self) -> &str { "greetings" }
-///     fn build(&self, app: App) -> App {
-///         app.provide(cortex_di::Provider::value(String::from("hello")))
-///     }
-/// }
-///
-/// let app = App::new().plugin(Greetings).plugin(|app: App| app);
-/// # let _ = app;
-/// ```
-pub trait Plugin: Send + Sync + 'static {
-    /// The plugin's name, for logs.
-    fn name(&self) -> &str {
-        std::any::type_name::<Self>()
-    }
-
-    /// Adds the plugin's providers, controllers, routes and hooks.
-    fn build(&self, app: App) -> App;
-}
-
-impl<F: Fn(App) -> App + Send + Sync + 'static> Plugin for F {
-    fn build(&self, app: App) -> App {
-        self(app)
-    }
 }
 
 /// The application builder.
@@ -137,6 +110,9 @@ pub struct App {
     /// (as the deprecated `serve_options` did).
     serve: Option<(ServerConfig, bool)>,
     discovered: bool,
+    /// Plugins added or discovered, applied in dependency order by `build`.
+    plugins: Vec<crate::plugin::Pending>,
+    plugins_discovered: bool,
     health_timeout: Duration,
     openapi_hooks: Vec<OpenApiHook>,
     /// Added to the stack's operational paths (never rate limited).
@@ -211,6 +187,8 @@ impl App {
             http: None,
             serve: None,
             discovered: false,
+            plugins: Vec::new(),
+            plugins_discovered: false,
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
             operational_paths: Vec::new(),
@@ -223,13 +201,15 @@ impl App {
     }
 
     /// Adds every `#[injectable]`, `#[provider]` and `#[controller]`/`#[routes]` linked into the
-    /// binary.
+    /// binary, and every plugin submitted with [`plugin::submit!`](crate::plugin::submit) (see
+    /// [`discover_plugins`](Self::discover_plugins)).
     ///
     /// A crate is linked only when the binary names it. `#[cortex::main]` names its package's own
     /// library (`src/lib.rs`); for another crate whose components nothing in the binary uses (a
     /// workspace member, or the app's library from a test file), write `use that_crate as _;`.
     /// When nothing at all is found, `discover` logs a warning that says so.
     pub fn discover(mut self) -> Self {
+        self = self.discover_plugins();
         if !self.discovered {
             self.discovered = true;
             if nothing_to_discover() {
@@ -246,6 +226,25 @@ impl App {
                         registration.routes,
                     ));
                 }
+            }
+        }
+        self
+    }
+
+    /// Adds every plugin submitted with [`plugin::submit!`](crate::plugin::submit) in the crates
+    /// linked into the binary (what [`discover`](Self::discover) does for plugins), sorted by
+    /// name. A plugin added with [`plugin`](Self::plugin) under the same name replaces the
+    /// discovered one (to configure it); `[plugins] disable` turns one off.
+    ///
+    /// ```
+    /// let app = cortex_core::App::new().discover_plugins();
+    /// # let _ = app;
+    /// ```
+    pub fn discover_plugins(mut self) -> Self {
+        if !self.plugins_discovered {
+            self.plugins_discovered = true;
+            for plugin in crate::plugin::registrations() {
+                self.plugins.push(crate::plugin::Pending::new(plugin, true));
             }
         }
         self
@@ -312,10 +311,13 @@ impl App {
         self
     }
 
-    /// Applies a plugin.
-    pub fn plugin(self, plugin: impl Plugin) -> Self {
-        tracing::debug!(plugin = plugin.name(), "plugin");
-        plugin.build(self)
+    /// Adds a plugin. Plugins are applied by [`build`](Self::build), each after the plugins its
+    /// [manifest](Plugin::manifest) depends on and in the order they were added otherwise, unless
+    /// `[plugins] disable` names it; see [`plugin`](crate::plugin).
+    pub fn plugin(mut self, plugin: impl Plugin) -> Self {
+        self.plugins
+            .push(crate::plugin::Pending::new(Box::new(plugin), false));
+        self
     }
 
     /// Marks a path (`/metrics`) or a prefix (`/admin/probes/*`) as an operational endpoint, which
@@ -437,7 +439,49 @@ impl App {
         self.build_with(false).await
     }
 
-    async fn build_with(mut self, start: bool) -> Result<Application, AppError> {
+    async fn build_with(self, start: bool) -> Result<Application, AppError> {
+        let (app, plugins) = self.apply_plugins()?;
+        app.build_applied(start, plugins).await
+    }
+
+    /// Applies the plugins in dependency order, then those the plugins themselves added, and so
+    /// on; returns the app and what was applied (the disabled plugins last).
+    fn apply_plugins(mut self) -> Result<(App, Vec<PluginInfo>), AppError> {
+        let config: PluginsConfig = self.config.get_or_default("plugins")?;
+        let mut applied: Vec<PluginInfo> = Vec::new();
+        loop {
+            let pending = std::mem::take(&mut self.plugins);
+            if pending.is_empty() {
+                break;
+            }
+            match crate::plugin::resolve(pending, &config.disable, &applied) {
+                Ok((plugins, infos)) => {
+                    for plugin in plugins {
+                        tracing::debug!(plugin = plugin.manifest().name, "plugin");
+                        self = plugin.build(self);
+                    }
+                    applied.extend(infos);
+                }
+                Err(mut problems) => {
+                    problems.extend(crate::plugin::unknown_disabled(&config.disable, &applied));
+                    return Err(AppError::Plugins(PluginErrors(problems)));
+                }
+            }
+        }
+        let unknown = crate::plugin::unknown_disabled(&config.disable, &applied);
+        if !unknown.is_empty() {
+            return Err(AppError::Plugins(PluginErrors(unknown)));
+        }
+        // Enabled in application order, then the disabled ones.
+        applied.sort_by_key(|p| p.order.unwrap_or(usize::MAX));
+        Ok((self, applied))
+    }
+
+    async fn build_applied(
+        mut self,
+        start: bool,
+        plugins: Vec<PluginInfo>,
+    ) -> Result<Application, AppError> {
         let http = match self.http.take() {
             Some(h) => h,
             None => self.config.get_or_default::<HttpConfig>("http")?,
@@ -626,6 +670,7 @@ impl App {
             draining,
             on_ready: self.on_ready,
             on_shutdown: self.on_shutdown,
+            plugins,
         })
     }
 
@@ -737,6 +782,7 @@ pub struct Application {
     draining: Arc<AtomicBool>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
+    plugins: Vec<PluginInfo>,
 }
 
 impl std::fmt::Debug for Application {
@@ -748,6 +794,20 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
+    /// The app's plugins: the applied ones in the order they were applied, then those
+    /// `[plugins] disable` turned off (what `cortex plugins` lists).
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = cortex_core::App::new().plugin(|app: cortex_core::App| app).build().await?;
+    /// assert_eq!(app.plugins().len(), 1);
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn plugins(&self) -> &[PluginInfo] {
+        &self.plugins
+    }
+
     /// The complete router; `tower::ServiceExt::oneshot` on it serves a request in-process.
     pub fn router(&self) -> Router {
         self.router.clone()

@@ -1,4 +1,5 @@
-//! Inspection mode: what `cortex routes` and `cortex graph` ask an app's binary for.
+//! Inspection mode: what `cortex routes`, `cortex graph` and `cortex plugins` ask an app's binary
+//! for.
 //!
 //! When the environment variable [`CORTEX_INSPECT`](ENV_VAR) is set, [`App::run`] and
 //! [`Application::run`](crate::Application::run) print a document about the app on stdout and
@@ -14,6 +15,7 @@
 //! | `graph:mermaid` | the graph as a Mermaid flowchart |
 //! | `graph:dot` | the graph in Graphviz DOT |
 //! | `openapi` | the OpenAPI document the app serves, as JSON |
+//! | `plugins` | the app's plugins as JSON: `[{"name", "version", "order", "state", "config_section", "dependencies", "origin"}]`, in application order, the disabled ones last ([`PluginInfo`](crate::plugin::PluginInfo)) |
 //!
 //! Any other value is an [`AppError::Inspect`] naming the valid ones; an empty value counts as
 //! unset. Logs go to stderr as usual, so stdout holds only the document.
@@ -24,7 +26,7 @@
 //! assert_eq!("graph:mermaid".parse::<Inspect>()?, Inspect::GraphMermaid);
 //! assert_eq!(Inspect::Routes.as_str(), "routes");
 //! let err = "route".parse::<Inspect>().unwrap_err();
-//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi"));
+//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi, plugins"));
 //! # Ok::<_, cortex_core::AppError>(())
 //! ```
 
@@ -53,12 +55,20 @@ pub enum Inspect {
     GraphDot,
     /// `openapi`: the OpenAPI document as JSON.
     OpenApi,
+    /// `plugins`: the app's plugins as JSON.
+    Plugins,
 }
 
 impl Inspect {
     /// Every value, as written in `CORTEX_INSPECT`.
-    pub const VALUES: [&'static str; 5] =
-        ["routes", "graph", "graph:mermaid", "graph:dot", "openapi"];
+    pub const VALUES: [&'static str; 6] = [
+        "routes",
+        "graph",
+        "graph:mermaid",
+        "graph:dot",
+        "openapi",
+        "plugins",
+    ];
 
     /// The value as written in `CORTEX_INSPECT`.
     ///
@@ -72,6 +82,7 @@ impl Inspect {
             Inspect::GraphMermaid => "graph:mermaid",
             Inspect::GraphDot => "graph:dot",
             Inspect::OpenApi => "openapi",
+            Inspect::Plugins => "plugins",
         }
     }
 
@@ -136,6 +147,8 @@ impl Inspect {
             Inspect::Graph => app.container().graph().to_json_pretty(),
             Inspect::GraphMermaid => app.container().graph().to_mermaid(),
             Inspect::GraphDot => app.container().graph().to_dot(),
+            Inspect::Plugins => serde_json::to_string_pretty(app.plugins())
+                .map_err(|e| AppError::Inspect(format!("cannot write the plugin list: {e}")))?,
             Inspect::OpenApi => match app.openapi() {
                 Some(spec) => spec.to_pretty_json(),
                 None => {
@@ -168,6 +181,7 @@ impl FromStr for Inspect {
             "graph:mermaid" => Ok(Inspect::GraphMermaid),
             "graph:dot" => Ok(Inspect::GraphDot),
             "openapi" => Ok(Inspect::OpenApi),
+            "plugins" => Ok(Inspect::Plugins),
             other => Err(unknown(other)),
         }
     }

@@ -12,15 +12,17 @@ pub mod inspect;
 pub mod logging;
 mod notify;
 pub mod openapi;
+pub mod plugin;
 pub mod routing;
 pub mod server;
 pub mod testing;
 
 #[allow(deprecated)]
 pub use app::HookError;
-pub use app::{App, AppError, Application, Plugin, Running};
+pub use app::{App, AppError, Application, Running};
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
+pub use plugin::Plugin;
 
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]

@@ -4,6 +4,7 @@
 
 pub use axum;
 pub use http;
+pub use inventory;
 
 /// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
 pub fn run_main<O, F: std::future::Future<Output = O>>(body: F) -> O {

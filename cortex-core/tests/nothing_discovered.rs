@@ -61,3 +61,13 @@ fn discover_warns_when_the_binary_links_no_component_and_names_the_fix() {
     }
     assert!(format!("{app:?}").contains("controllers: []"), "{app:?}");
 }
+
+/// The framework's own crates submit nothing to the link-time registries: a component submitted
+/// there would land in every app that links the crate (and fail where its configuration section is
+/// absent), so a capability registers its components through its plugin instead.
+#[test]
+fn the_framework_crates_submit_no_component_and_no_plugin() {
+    assert_eq!(cortex_di::registrations().count(), 0);
+    assert_eq!(cortex_core::routing::registrations().count(), 0);
+    assert!(cortex_core::plugin::registrations().is_empty());
+}

@@ -68,8 +68,8 @@ extern crate self as cortex;
 pub use cortex_di as di;
 
 pub use cortex_core::{
-    App, Application, Plugin, Running, axum, config, health, http, logging, openapi, routing,
-    server, testing,
+    App, Application, Plugin, Running, axum, config, health, http, logging, openapi, plugin,
+    routing, server, testing,
 };
 pub use cortex_di::{BoxError, Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes, schema_rules};

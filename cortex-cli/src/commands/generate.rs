@@ -11,6 +11,7 @@
 //! | `service mailer` | `src/services/mailer.rs` | `src/services/mod.rs` |
 //! | `middleware timing` | `src/middleware/timing.rs` | `src/middleware/mod.rs` |
 //! | `plugin metrics` | `src/plugins/metrics.rs` | `src/plugins/mod.rs` |
+//! | `plugin metrics --crate` | `crates/metrics/{Cargo.toml, src/lib.rs, tests/plugin.rs}` | (a crate of its own) |
 //!
 //! A `mod.rs` that does not exist is created and declared in `src/lib.rs`.
 
@@ -94,14 +95,32 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
         .hint("leave the fields out, or generate a controller: `cortex g controller NAME field:type ...`")
         .with_code(2));
     }
+    if args.as_crate && args.kind != GenerateKind::Plugin {
+        return Err(CliError::new(format!(
+            "--crate generates a plugin crate; a `{}` is generated into the app",
+            kind_name(args.kind)
+        ))
+        .hint("leave out --crate, or generate a plugin: `cortex g plugin NAME --crate`")
+        .with_code(2));
+    }
     let fields = fields::parse(&args.fields)?;
-    let plan = plan(&project, args.kind, &name, fields, args.force)?;
+    let plan = if args.as_crate {
+        plugin_crate(&project, &name, args.force)?
+    } else {
+        plan(&project, args.kind, &name, fields, args.force)?
+    };
     if !args.dry_run {
         plan.apply()?;
     }
     plan.report(ui, args.dry_run);
     if args.dry_run {
         ui.note("(a dry run: nothing was written)");
+    } else if args.as_crate {
+        let kebab = name.snake().replace('_', "-");
+        ui.note(format!(
+            "use it from the app: add `{kebab} = {{ path = \"crates/{kebab}\" }}` to [dependencies] in Cargo.toml and `use {} as _;` to src/lib.rs; `App::discover()` then applies it (test it with `cargo test` in crates/{kebab})",
+            name.snake()
+        ));
     } else if args.kind == GenerateKind::Plugin {
         ui.note(format!(
             "install it in src/main.rs: App::from_config()?.discover().plugin({}::plugins::{}::{})",
@@ -197,6 +216,92 @@ fn plan(
         }
     }
     Ok(plan)
+}
+
+/// The variables of the plugin crate's templates.
+#[derive(Debug, Serialize)]
+struct CrateContext {
+    /// The package name, kebab-case (`rate-limits`): also the plugin's name.
+    kebab: String,
+    /// The crate as a Rust identifier (`rate_limits`).
+    crate_ident: String,
+    snake: String,
+    pascal: String,
+    /// The `cortex = ..` line of its Cargo.toml.
+    cortex_dependency: String,
+}
+
+/// A plugin crate in `crates/<name>/`, depending on the Cortex the app depends on.
+fn plugin_crate(project: &Project, name: &Name, force: bool) -> Result<Plan> {
+    let kebab = name.snake().replace('_', "-");
+    let context = CrateContext {
+        crate_ident: name.snake().to_string(),
+        snake: name.snake().to_string(),
+        pascal: name.pascal(),
+        cortex_dependency: crate_cortex_dependency(project)?,
+        kebab: kebab.clone(),
+    };
+    let mut plan = Plan::new(project.dir());
+    let dir = format!("crates/{kebab}");
+    plan.create(
+        format!("{dir}/Cargo.toml"),
+        render_generator("plugin_crate/Cargo.toml", &context)?,
+        force,
+    )?;
+    plan.create(
+        format!("{dir}/src/lib.rs"),
+        rustfmt(
+            &render_generator("plugin_crate/lib.rs", &context)?,
+            project.dir(),
+        ),
+        force,
+    )?;
+    plan.create(
+        format!("{dir}/tests/plugin.rs"),
+        rustfmt(
+            &render_generator("plugin_crate/test.rs", &context)?,
+            project.dir(),
+        ),
+        force,
+    )?;
+    Ok(plan)
+}
+
+/// The app's own `cortex` dependency, as the crate two folders down writes it: a relative `path`
+/// gets `../../` in front.
+fn crate_cortex_dependency(project: &Project) -> Result<String> {
+    let manifest = project.dir().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| CliError::new(format!("cannot read {}: {e}", manifest.display())))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| CliError::new(format!("{} is not valid TOML: {e}", manifest.display())))?;
+    let missing = || {
+        CliError::new(format!(
+            "{} has no `cortex` in [dependencies], so the plugin crate would not know which Cortex to use",
+            manifest.display()
+        ))
+        .hint("add `cortex = \"VERSION\"` (or a path to a checkout) to the app's [dependencies]")
+    };
+    let dependency = table
+        .get("dependencies")
+        .and_then(|d| d.get("cortex"))
+        .ok_or_else(missing)?;
+    let value = match dependency {
+        toml::Value::Table(spec) => {
+            let mut spec = spec.clone();
+            if let Some(toml::Value::String(path)) = spec.get("path")
+                && std::path::Path::new(path).is_relative()
+            {
+                let moved = format!("../../{path}");
+                spec.insert("path".into(), toml::Value::String(moved));
+            }
+            let fields: Vec<String> = spec.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        other => other.to_string(),
+    };
+    Ok(format!("cortex = {value}"))
 }
 
 /// A generated Rust file, formatted as rustfmt would in the app.

@@ -1,6 +1,6 @@
-//! `cortex routes` and `cortex graph`: build the app, run its binary in inspection mode
-//! (`CORTEX_INSPECT=routes|graph|graph:mermaid|graph:dot`, see `cortex_core::inspect`), and print
-//! what it reports. `cortex routes` lists every route the app answers, its controllers' (`app`)
+//! `cortex routes`, `cortex graph` and `cortex plugins`: build the app, run its binary in
+//! inspection mode (`CORTEX_INSPECT=routes|graph|graph:mermaid|graph:dot|plugins`, see
+//! `cortex_core::inspect`), and print what it reports. `cortex routes` lists every route the app answers, its controllers' (`app`)
 //! and the framework's (`cortex (health)`, `cortex (openapi)`, `cortex (static)`).
 //!
 //! The binary runs in the app's folder (so it reads the same `cortex*.toml` as `cortex serve`)
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::cargo::{self, BuildOptions};
-use crate::cli::{GraphArgs, GraphFormat, RoutesArgs, RoutesFormat};
+use crate::cli::{GraphArgs, GraphFormat, PluginsArgs, RoutesArgs, RoutesFormat};
 use crate::error::{CliError, Context, Result};
 use crate::project::Project;
 use crate::ui::Ui;
@@ -72,6 +72,116 @@ pub fn graph(args: GraphArgs, ui: &Ui) -> Result<()> {
         _ => out,
     };
     print_stdout(&text)
+}
+
+/// Runs `cortex plugins`.
+pub fn plugins(args: PluginsArgs, ui: &Ui) -> Result<()> {
+    let project = Project::find(args.path.as_deref())?;
+    let binary = cargo::build(&project, BuildOptions::default(), ui)?;
+    let out = inspect(&project, &binary, "plugins", "its plugins")?;
+    let plugins: Vec<PluginRow> = serde_json::from_str(&out).map_err(|_| not_cortex(&project))?;
+    let text = match args.format {
+        RoutesFormat::Json => {
+            let mut json =
+                serde_json::to_string_pretty(&plugins).context("cannot write the plugins")?;
+            json.push('\n');
+            json
+        }
+        RoutesFormat::Table => {
+            if plugins.is_empty() {
+                ui.note(format!(
+                    "`{}` has no plugins (add one with `.plugin(..)`, or enable a crate's plugin feature)",
+                    project.name()
+                ));
+            }
+            plugins_table(&plugins)
+        }
+    };
+    print_stdout(&text)
+}
+
+/// A plugin as `CORTEX_INSPECT=plugins` reports it.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct PluginRow {
+    name: String,
+    version: Option<String>,
+    order: Option<usize>,
+    state: String,
+    config_section: Option<String>,
+    #[serde(default)]
+    dependencies: Vec<PluginDependency>,
+    origin: String,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct PluginDependency {
+    name: String,
+    requirement: String,
+}
+
+/// `ORDER NAME VERSION STATE CONFIG DEPENDS ON ORIGIN`, aligned, without trailing spaces.
+fn plugins_table(plugins: &[PluginRow]) -> String {
+    let dash = || "-".to_string();
+    let rows: Vec<Vec<String>> = plugins
+        .iter()
+        .map(|p| {
+            vec![
+                p.order.map_or_else(dash, |o| (o + 1).to_string()),
+                p.name.clone(),
+                p.version.clone().unwrap_or_else(dash),
+                p.state.clone(),
+                p.config_section
+                    .as_ref()
+                    .map_or_else(dash, |s| format!("[{s}]")),
+                if p.dependencies.is_empty() {
+                    dash()
+                } else {
+                    p.dependencies
+                        .iter()
+                        .map(|d| format!("{} {}", d.name, d.requirement))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                p.origin.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ORDER",
+        "NAME",
+        "VERSION",
+        "STATE",
+        "CONFIG",
+        "DEPENDS ON",
+        "ORIGIN",
+    ]
+    .map(String::from)
+    .to_vec();
+    table(&header, &rows)
+}
+
+/// Rows aligned in columns two spaces apart, without trailing spaces.
+fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut widths = vec![0; header.len()];
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// A route as `CORTEX_INSPECT=routes` reports it.
@@ -153,26 +263,8 @@ fn routes_table(routes: &[Route]) -> String {
         })
         .collect();
     let header = ["METHOD", "PATH", "HANDLER", "GUARDS", "ORIGIN"].map(String::from);
-    let mut widths = [0; 5];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+    table(&header, &rows)
 }
 
 /// Each provider with its scope, then one indented line per dependency:
@@ -378,6 +470,23 @@ mod tests {
             controller: None,
             origin: Some("app".into()),
         }
+    }
+
+    #[test]
+    fn the_plugin_table_lists_order_versions_sections_and_dependencies() {
+        let rows: Vec<PluginRow> = serde_json::from_value(serde_json::json!([
+            {"name": "metrics", "version": "1.0.0", "order": 0, "state": "enabled", "config_section": null, "dependencies": [], "origin": "discovered"},
+            {"name": "data", "version": "0.3.2", "order": 1, "state": "enabled", "config_section": "database", "dependencies": [{"name": "metrics", "requirement": ">=1"}], "origin": "app"},
+            {"name": "mail", "version": null, "order": null, "state": "disabled", "config_section": null, "dependencies": [], "origin": "app"},
+        ]))
+        .unwrap();
+        assert_eq!(
+            plugins_table(&rows),
+            "ORDER  NAME     VERSION  STATE     CONFIG      DEPENDS ON   ORIGIN\n\
+             1      metrics  1.0.0    enabled   -           -            discovered\n\
+             2      data     0.3.2    enabled   [database]  metrics >=1  app\n\
+             -      mail     -        disabled  -           -            app\n"
+        );
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<(), CliError> {
         Command::Serve(args) => serve::run(args, ui),
         Command::Routes(args) => inspect::routes(args, ui),
         Command::Graph(args) => inspect::graph(args, ui),
+        Command::Plugins(args) => inspect::plugins(args, ui),
         Command::Build(args) => build::build(args, ui),
         Command::Test(args) => build::test(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),

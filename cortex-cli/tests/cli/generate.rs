@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{assert_error, run_in, stderr, stdout};
+use crate::support::{assert_error, run_in, stderr, stdout, workspace};
 
 /// A new `minimal` app in a temporary folder (not built).
 fn app() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -83,6 +83,60 @@ fn every_generator_output_matches_its_snapshot() {
     dry_run_snapshot(&app, "service", &["service", "mailer"]);
     dry_run_snapshot(&app, "middleware", &["middleware", "timing"]);
     dry_run_snapshot(&app, "plugin", &["plugin", "metrics"]);
+}
+
+#[test]
+fn a_plugin_crate_matches_its_snapshot_and_depends_on_the_apps_cortex() {
+    let (_dir, app) = app();
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "plugin", "audit_log", "--crate", "--dry-run"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(listing(&app), before, "a dry run writes nothing");
+    let root = workspace().display().to_string();
+    insta::assert_snapshot!("plugin_crate", stdout(&output).replace(&root, "<CORTEX>"));
+
+    let output = run_in(&app, &["g", "plugin", "audit-log", "--crate"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.starts_with(
+            "     Created crates/audit-log/Cargo.toml\n     Created crates/audit-log/src/lib.rs\n     Created crates/audit-log/tests/plugin.rs\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("add `audit-log = { path = \"crates/audit-log\" }` to [dependencies] in Cargo.toml and `use audit_log as _;` to src/lib.rs"),
+        "{err}"
+    );
+    // The app depends on the checkout by absolute path: the crate uses the same one.
+    let cortex_line = read(&app, "Cargo.toml")
+        .lines()
+        .find(|l| l.starts_with("cortex ="))
+        .unwrap()
+        .to_string();
+    let crate_manifest = read(&app, "crates/audit-log/Cargo.toml");
+    assert!(crate_manifest.contains(&cortex_line), "{crate_manifest}");
+
+    // A relative path is rewritten from the crate's folder, two levels down.
+    let manifest =
+        read(&app, "Cargo.toml").replace(&cortex_line, "cortex = { path = \"../cortex\" }");
+    std::fs::write(app.join("Cargo.toml"), manifest).unwrap();
+    let output = run_in(&app, &["g", "plugin", "metrics", "--crate"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        read(&app, "crates/metrics/Cargo.toml")
+            .contains("cortex = { path = \"../../../cortex\" }\n"),
+        "{}",
+        read(&app, "crates/metrics/Cargo.toml")
+    );
+
+    let output = run_in(&app, &["g", "service", "mailer", "--crate"]);
+    assert_error(
+        &output,
+        2,
+        "--crate generates a plugin crate; a `service` is generated into the app",
+        Some("leave out --crate, or generate a plugin: `cortex g plugin NAME --crate`"),
+    );
 }
 
 #[test]

@@ -89,9 +89,29 @@ fn graph_of_todo_in_each_format() {
 }
 
 #[test]
+fn plugins_of_todo_as_a_table_and_as_json() {
+    // The todo example adds no plugin: the table is its header, with a note saying so.
+    let output = run_on(&todo(), &["plugins"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "ORDER  NAME  VERSION  STATE  CONFIG  DEPENDS ON  ORIGIN\n"
+    );
+    assert!(
+        stderr(&output).contains("`todo` has no plugins"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run_on(&todo(), &["plugins", "--format", "json"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "[]\n");
+}
+
+#[test]
 fn bad_input_is_an_error_with_a_hint() {
     let empty = tempfile::tempdir().unwrap();
-    for command in ["routes", "graph"] {
+    for command in ["routes", "graph", "plugins"] {
         let output = run_in(empty.path(), &[command]);
         assert_error(
             &output,
@@ -117,7 +137,7 @@ fn bad_input_is_an_error_with_a_hint() {
 }
 
 /// One crate whose binary misbehaves as `FIXTURE` says: built once, run in each way.
-const NOT_CORTEX: &str = r#"fn main() {
+const NOT_CORTEX: &str = r##"fn main() {
     match std::env::var("FIXTURE").as_deref() {
         Ok("fail") => {
             eprintln!("error: config key `todo.api_key` is missing");
@@ -128,10 +148,14 @@ const NOT_CORTEX: &str = r#"fn main() {
             std::thread::sleep(std::time::Duration::from_secs(120));
         }
         Ok("hang") => std::thread::sleep(std::time::Duration::from_secs(120)),
+        // What an app with two plugins, one disabled, prints for CORTEX_INSPECT=plugins.
+        Ok("plugins") if std::env::var("CORTEX_INSPECT").as_deref() == Ok("plugins") => println!(
+            r#"[{{"name":"metrics","version":"1.0.0","order":0,"state":"enabled","config_section":null,"dependencies":[],"origin":"discovered"}},{{"name":"data","version":"0.3.2","order":1,"state":"enabled","config_section":"database","dependencies":[{{"name":"metrics","requirement":">=1"}}],"origin":"app"}},{{"name":"mail","version":null,"order":null,"state":"disabled","config_section":null,"dependencies":[],"origin":"app"}}]"#
+        ),
         _ => println!("hello, not a Cortex app"),
     }
 }
-"#;
+"##;
 
 #[test]
 fn an_app_that_does_not_answer_inspection_is_an_error() {
@@ -149,7 +173,12 @@ fn an_app_that_does_not_answer_inspection_is_an_error() {
     };
 
     // Prints something else and exits: not a Cortex app.
-    for args in [&["routes"][..], &["graph"], &["graph", "--format", "dot"]] {
+    for args in [
+        &["routes"][..],
+        &["graph"],
+        &["graph", "--format", "dot"],
+        &["plugins"],
+    ] {
         let output = run(args, "plain", "30");
         assert_error(
             &output,
@@ -159,6 +188,17 @@ fn an_app_that_does_not_answer_inspection_is_an_error() {
         );
         assert_eq!(stdout(&output), "");
     }
+
+    // Answers CORTEX_INSPECT=plugins: the table, in the order the app applies them.
+    let output = run(&["plugins"], "plugins", "30");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "ORDER  NAME     VERSION  STATE     CONFIG      DEPENDS ON   ORIGIN\n\
+         1      metrics  1.0.0    enabled   -           -            discovered\n\
+         2      data     0.3.2    enabled   [database]  metrics >=1  app\n\
+         -      mail     -        disabled  -           -            app\n"
+    );
 
     // Fails: its stderr is shown, then the error.
     let output = run(&["routes"], "fail", "30");

@@ -96,8 +96,8 @@ fn cargo(app: &Path, args: &[&str]) {
 }
 
 /// The one test that compiles generated apps: `cortex new` for each template (the `full` one on
-/// PostgreSQL), every generator run in the `api` app, then `cargo fmt --check` and `cargo test` in
-/// each app. They share the workspace's target directory, so only the apps themselves (and, once,
+/// PostgreSQL), every generator run in the `api` app (a plugin crate too), then `cargo fmt --check`
+/// and `cargo test` in each app and in the plugin crate. They share the workspace's target directory, so only the apps themselves (and, once,
 /// the Cortex crates for the apps' feature set) are compiled.
 #[test]
 fn every_template_builds_and_its_tests_pass() {
@@ -123,12 +123,17 @@ fn every_template_builds_and_its_tests_pass() {
         &["g", "service", "mailer"],
         &["g", "middleware", "timing"],
         &["g", "plugin", "metrics"],
+        &["g", "plugin", "audit-log", "--crate"],
     ] {
         let output = run_in(&api, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     }
 
-    for app in [&minimal, &api, &full] {
+    // The plugin crate resolves its dependencies as the app does.
+    let plugin_crate = api.join("crates/audit-log");
+    std::fs::copy(api.join("Cargo.lock"), plugin_crate.join("Cargo.lock")).unwrap();
+
+    for app in [&minimal, &api, &full, &plugin_crate] {
         cargo(app, &["fmt", "--check"]);
     }
 
@@ -148,11 +153,11 @@ fn every_template_builds_and_its_tests_pass() {
     assert!(source.contains("server-timing"), "{source}");
     std::fs::write(&test, source).unwrap();
 
-    for app in [&minimal, &api, &full] {
+    for app in [&minimal, &api, &full, &plugin_crate] {
         cargo(app, &["test", "--quiet"]);
     }
     eprintln!(
-        "three apps created, generated into, built and tested in {:?}",
+        "three apps and a plugin crate created, generated into, built and tested in {:?}",
         started.elapsed()
     );
 }

@@ -50,6 +50,7 @@
 //! | `[server]` | [`ServerConfig`] (with `[server.tls]`: [`TlsConfig`]), read by [`Config::server`] |
 //! | `[http]` | [`HttpConfig`](crate::http::middleware::HttpConfig), with `CorsConfig`, `RateLimitConfig`, … |
 //! | `[openapi]` | [`OpenApiConfig`](crate::openapi::OpenApiConfig) |
+//! | `[plugins]` | [`PluginsConfig`](crate::plugin::PluginsConfig) |
 //!
 //! Each has a `Default` that is the production setting, denies unknown keys, and reads durations,
 //! sizes and IP networks with [`units`], which an application's own sections can use too.

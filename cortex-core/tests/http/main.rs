@@ -8,6 +8,7 @@ mod handoff;
 mod inspect;
 mod middleware;
 mod openapi;
+mod plugins;
 mod server;
 mod startup;
 mod testing;
