@@ -1,45 +1,116 @@
-//! Logging: a `tracing` subscriber configured from the environment.
+//! Logging: a `tracing` subscriber configured from `[log]` in `cortex.toml`.
 //!
-//! - the filter comes from `CORTEX_LOG`, else `RUST_LOG`, else `info` (e.g.
-//!   `CORTEX_LOG=info,cortex_core=debug`);
-//! - the format is human-readable on a terminal in the `dev` and `test` profiles, JSON lines in
-//!   `prod` (or when `CORTEX_LOG_FORMAT=json`; `CORTEX_LOG_FORMAT=text` forces text);
-//! - colours only on a terminal, never when `NO_COLOR` is set.
+//! - the filter comes from `CORTEX_LOG`, else `RUST_LOG`, else `[log] level` and `[log.targets]`
+//!   (`info` by default); an environment filter replaces the configured one entirely;
+//! - the format is `[log] format`: human-readable text by default in the `dev` and `test`
+//!   profiles, JSON lines in `prod` (`CORTEX_LOG_FORMAT=json|text` is short for `log.format`);
+//! - colours only on a terminal, never when `NO_COLOR` is set;
+//! - a field whose name looks secret (`password`, `token`, `api_key`, `authorization`, `cookie`,
+//!   … — the rule of [`is_secret_key`](crate::config::is_secret_key) that `cortex config show`
+//!   uses) is written as `********`, in text and JSON;
+//! - plugins add layers (an OpenTelemetry exporter, say) with [`add_layer`] or
+//!   `App::log_layer`.
+//!
+//! `#[cortex::main]` reads the configuration first, installs the subscriber from it with
+//! [`init_from`], and only then runs `main`, so the startup lines (`configuration loaded: …`)
+//! are written in the configured format. An app that installs its own subscriber first keeps it.
 //!
 //! At the default `info` a request costs the subscriber nothing: the per-request `http.request`
 //! span and its closing event are `debug`, so the filter turns them away at their callsite and
-//! nothing is formatted. `CORTEX_LOG=info,cortex_core::http=debug` turns them on; for one line
-//! per request at `info`, set `[http.trace] access_log = true`.
-//!
-//! `#[cortex::main]` calls [`init`]; an app that installs its own subscriber first keeps it.
+//! nothing is formatted or masked. `CORTEX_LOG=info,cortex_core::http=debug` turns them on; for
+//! one line per request at `info`, set `[http.trace] access_log = true`.
+
+mod config;
+mod mask;
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use tracing::Dispatch;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::fmt::format::DefaultFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
-/// The filter when neither `CORTEX_LOG` nor `RUST_LOG` is set.
+pub use config::{LogConfig, LogFormat};
+
+use mask::{MaskSecrets, MaskedJson};
+
+/// The filter when neither `CORTEX_LOG`, `RUST_LOG` nor `[log]` says otherwise.
 pub const DEFAULT_FILTER: &str = "info";
 
-/// Installs the subscriber unless one is already installed; returns whether it did.
-///
-/// The subscriber is [`subscriber`]`(std::io::stderr)`.
+/// A layer a plugin adds to the subscriber: `Box::new(my_layer)`.
+pub type BoxLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+
+/// The slot plugins' layers go into, installed empty with the subscriber. `None` rather than an
+/// empty `Vec`, which would disable every callsite (an empty `Vec` of layers has no interest).
+type Layers = Option<Vec<BoxLayer>>;
+
+/// The handle to the installed subscriber's layer slot.
+static INSTALLED: OnceLock<reload::Handle<Layers, Registry>> = OnceLock::new();
+
+/// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
+/// unless one is already installed; returns whether it did.
 ///
 /// ```
 /// cortex_core::logging::init();
 /// assert!(!cortex_core::logging::init(), "the second call keeps the first subscriber");
 /// ```
 pub fn init() -> bool {
-    subscriber(std::io::stderr).try_init().is_ok()
+    init_from(&LogConfig::from_env())
+}
+
+/// Installs the subscriber `config` describes (with `CORTEX_LOG`/`RUST_LOG` overriding its
+/// filter), writing to standard error, unless one is already installed; returns whether it did.
+///
+/// ```
+/// use cortex_core::config::Config;
+/// use cortex_core::logging::{self, LogConfig};
+///
+/// let config = Config::from_toml("[log]\nlevel = 'warn'")?;
+/// logging::init_from(&LogConfig::from_config(&config)?);
+/// # Ok::<_, cortex_core::config::ConfigError>(())
+/// ```
+pub fn init_from(config: &LogConfig) -> bool {
+    let (dispatch, handle) = build_from(config, env_filter(), std::io::stderr);
+    let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
+    if installed {
+        // Only the first install succeeds, so the handle is set once.
+        let _ = INSTALLED.set(handle);
+    }
+    installed
+}
+
+/// Adds `layer` to the subscriber Cortex installed ([`init`], [`init_from`], `#[cortex::main]`);
+/// returns `false`, dropping the layer, when that subscriber is not the installed one (an app
+/// or test that installed its own).
+///
+/// The layer sees what the filter lets through, from the moment it is added. It is added after
+/// the subscriber was built, so its `on_layer` is not called: a layer with a per-layer filter
+/// (`.with_filter(..)`) cannot be added this way; filter inside the layer instead.
+///
+/// ```
+/// use cortex_core::logging;
+/// use tracing_subscriber::layer::Identity;
+///
+/// logging::init();
+/// assert!(logging::add_layer(Identity::new()));
+/// ```
+pub fn add_layer(layer: impl Layer<Registry> + Send + Sync + 'static) -> bool {
+    let Some(handle) = INSTALLED.get() else {
+        return false;
+    };
+    handle
+        .modify(|layers| layers.get_or_insert_with(Vec::new).push(Box::new(layer)))
+        .is_ok()
 }
 
 /// The subscriber [`init`] installs, configured from the environment the same way, writing to
 /// `writer` instead of standard error; nothing is installed.
 ///
-/// Benchmarks and tests use it to run an app with exactly the logging `#[cortex::main]` gives it,
-/// for one thread (`tracing::dispatcher::set_default`) or with another sink.
+/// Benchmarks and tests use it to run an app with exactly the logging `#[cortex::main]` gives it
+/// when `cortex.toml` has no `[log]`, for one thread (`tracing::dispatcher::set_default`) or with
+/// another sink.
 ///
 /// ```
 /// let dispatch = cortex_core::logging::subscriber(std::io::sink);
@@ -55,42 +126,103 @@ pub fn subscriber<W>(writer: W) -> Dispatch
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = std::env::var("CORTEX_LOG")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .and_then(|spec| match EnvFilter::try_new(&spec) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!(
-                    "warning: ignoring the log filter {spec:?}: {e}; using `{DEFAULT_FILTER}`"
-                );
-                None
-            }
-        })
-        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
-    let profile = std::env::var("CORTEX_PROFILE").unwrap_or_default();
-    let json = match std::env::var("CORTEX_LOG_FORMAT").as_deref() {
-        Ok("json") => true,
-        Ok("text") => false,
-        _ => profile.eq_ignore_ascii_case("prod"),
-    };
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    build(filter, json, ansi, writer)
+    subscriber_from(&LogConfig::from_env(), writer)
 }
 
-/// The subscriber from its settings.
-fn build<W>(filter: EnvFilter, json: bool, ansi: bool, writer: W) -> Dispatch
+/// The subscriber [`init_from`] installs for `config`, writing to `writer`; nothing is installed.
+///
+/// ```
+/// use cortex_core::config::Config;
+/// use cortex_core::logging::{self, LogConfig};
+///
+/// let config = Config::from_toml("[log]\nlevel = 'warn'")?;
+/// let dispatch = logging::subscriber_from(&LogConfig::from_config(&config)?, std::io::sink);
+/// tracing::dispatcher::with_default(&dispatch, || {
+///     if std::env::var_os("CORTEX_LOG").is_none() && std::env::var_os("RUST_LOG").is_none() {
+///         assert!(!tracing::enabled!(tracing::Level::INFO));
+///     }
+/// });
+/// # Ok::<_, cortex_core::config::ConfigError>(())
+/// ```
+pub fn subscriber_from<W>(config: &LogConfig, writer: W) -> Dispatch
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    if json {
-        Dispatch::new(builder.json().with_current_span(true).finish())
-    } else {
-        Dispatch::new(builder.with_ansi(ansi).with_target(true).finish())
+    build_from(config, env_filter(), writer).0
+}
+
+impl LogConfig {
+    /// The settings without a configuration: the defaults for `CORTEX_PROFILE`, with
+    /// `CORTEX_LOG_FORMAT` (`json` or `text`; anything else is ignored).
+    fn from_env() -> LogConfig {
+        let profile = std::env::var("CORTEX_PROFILE")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        let mut config = LogConfig::for_profile(&profile);
+        match std::env::var("CORTEX_LOG_FORMAT").as_deref() {
+            Ok("json") => config.format = LogFormat::Json,
+            Ok("text") => config.format = LogFormat::Text,
+            _ => {}
+        }
+        config
     }
+}
+
+/// The filter set in the environment: `CORTEX_LOG`, else `RUST_LOG`, with the variable's name.
+fn env_filter() -> Option<(&'static str, String)> {
+    ["CORTEX_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().map(|spec| (var, spec)))
+}
+
+fn build_from<W>(
+    config: &LogConfig,
+    env_override: Option<(&str, String)>,
+    writer: W,
+) -> (Dispatch, reload::Handle<Layers, Registry>)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    build(
+        config.filter(env_override),
+        config.format == LogFormat::Json,
+        ansi,
+        writer,
+    )
+}
+
+/// The subscriber from its settings, and the handle to its (empty) slot for plugins' layers.
+fn build<W>(
+    filter: EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> (Dispatch, reload::Handle<Layers, Registry>)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let (plugins, handle) = reload::Layer::new(None::<Vec<BoxLayer>>);
+    let registry = Registry::default().with(plugins).with(filter);
+    let dispatch = if json {
+        let format = tracing_subscriber::fmt::format()
+            .json()
+            .with_current_span(true);
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .event_format(MaskedJson(format))
+            .with_writer(writer);
+        Dispatch::new(registry.with(layer))
+    } else {
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(MaskSecrets(DefaultFields::new()))
+            .with_ansi(ansi)
+            .with_target(true)
+            .with_writer(writer);
+        Dispatch::new(registry.with(layer))
+    };
+    (dispatch, handle)
 }
 
 #[cfg(test)]
@@ -213,7 +345,7 @@ mod tests {
         let spans = Arc::new(AtomicUsize::new(0));
         let events = Arc::new(AtomicUsize::new(0));
         let dispatch = Dispatch::new(Counting {
-            inner: build(EnvFilter::new(filter), json_format, false, captured.clone()),
+            inner: build(EnvFilter::new(filter), json_format, false, captured.clone()).0,
             spans: spans.clone(),
             events: events.clone(),
         });
