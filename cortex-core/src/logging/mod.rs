@@ -33,6 +33,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 pub use config::{LogConfig, LogFormat};
+/// The crate a plugin's layer is written against (`Layer<Registry>`), at the version Cortex
+/// uses.
+pub use tracing_subscriber;
 
 use mask::{MaskSecrets, MaskedJson};
 
@@ -154,7 +157,7 @@ where
 impl LogConfig {
     /// The settings without a configuration: the defaults for `CORTEX_PROFILE`, with
     /// `CORTEX_LOG_FORMAT` (`json` or `text`; anything else is ignored).
-    fn from_env() -> LogConfig {
+    pub(crate) fn from_env() -> LogConfig {
         let profile = std::env::var("CORTEX_PROFILE")
             .ok()
             .and_then(|p| p.parse().ok())
@@ -437,5 +440,126 @@ mod tests {
         // Off with the rest of `info`.
         let quiet = one_request("warn", false, http);
         assert_eq!((quiet.events, quiet.output.as_str()), (0, ""));
+    }
+
+    /// Runs `log` under the subscriber `toml`'s `[log]` makes (with `env` as `CORTEX_LOG`) and
+    /// returns what it wrote.
+    fn written(toml: &str, env: Option<&str>, log: impl FnOnce()) -> String {
+        let config = LogConfig::from_config(&crate::config::Config::from_toml(toml).unwrap())
+            .unwrap();
+        let captured = Captured::default();
+        let (dispatch, _) = build_from(
+            &config,
+            env.map(|spec| ("CORTEX_LOG", spec.to_string())),
+            captured.clone(),
+        );
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            log()
+        });
+        captured.text()
+    }
+
+    #[test]
+    fn the_level_comes_from_the_config() {
+        let log = || {
+            tracing::info!("an info line");
+            tracing::warn!("a warning");
+        };
+        let at_warn = written("[log]\nlevel = 'warn'\nformat = 'text'", None, log);
+        assert!(!at_warn.contains("an info line"), "{at_warn}");
+        assert!(at_warn.contains("a warning"), "{at_warn}");
+        let at_info = written("[log]\nformat = 'text'", None, log);
+        assert!(at_info.contains("an info line"), "{at_info}");
+    }
+
+    #[test]
+    fn an_env_filter_replaces_the_configured_level_and_targets() {
+        let log = || tracing::info!(target: "sqlx::query", "a query");
+        let toml = "[log]\nlevel = 'warn'\n[log.targets]\nsqlx = 'error'";
+        assert_eq!(written(toml, None, log), "");
+        assert!(written(toml, Some("info"), log).contains("a query"));
+    }
+
+    #[test]
+    fn a_target_gets_its_own_level() {
+        let log = || {
+            tracing::info!(target: "sqlx::query", "a query");
+            tracing::info!(target: "my_app", "a request");
+        };
+        let out = written("[log.targets]\nsqlx = 'warn'", None, log);
+        assert!(!out.contains("a query"), "{out}");
+        assert!(out.contains("a request"), "{out}");
+    }
+
+    #[test]
+    fn the_json_format_comes_from_the_config() {
+        let out = written("[log]\nformat = 'json'", None, || {
+            tracing::info!(user = "ada", "signed in")
+        });
+        let line: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(line["fields"]["message"], "signed in", "{out}");
+        assert_eq!(line["fields"]["user"], "ada", "{out}");
+    }
+
+    #[test]
+    fn secret_fields_are_masked_in_text() {
+        let out = written("[log]\nformat = 'text'", None, || {
+            let span = tracing::info_span!("login", api_key = "k-123", user = "ada");
+            let _entered = span.enter();
+            tracing::info!(password = "hunter2", token = ?"t-456", attempts = 3, "signed in");
+        });
+        for secret in ["hunter2", "t-456", "k-123"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        for shown in ["password=********", "token=********", "api_key=********", "user=\"ada\"", "attempts=3"] {
+            assert!(out.contains(shown), "{shown} missing from {out}");
+        }
+    }
+
+    #[test]
+    fn secret_fields_are_masked_in_json() {
+        let out = written("[log]\nformat = 'json'", None, || {
+            let span = tracing::info_span!("login", api_key = "k-123", user = "ada");
+            let _entered = span.enter();
+            tracing::info!(password = "hunter2", authorization = "Bearer t", attempts = 3, "signed in");
+        });
+        for secret in ["hunter2", "Bearer", "k-123"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        let line: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(line["fields"]["password"], MASK_FOR_TESTS);
+        assert_eq!(line["fields"]["authorization"], MASK_FOR_TESTS);
+        assert_eq!(line["fields"]["attempts"], 3);
+        assert_eq!(line["span"]["api_key"], MASK_FOR_TESTS);
+        assert_eq!(line["span"]["user"], "ada");
+        assert_eq!(line["spans"][0]["api_key"], MASK_FOR_TESTS);
+    }
+
+    const MASK_FOR_TESTS: &str = crate::config::MASK;
+
+    #[test]
+    fn a_layer_added_after_the_subscriber_was_built_sees_its_events() {
+        #[derive(Clone, Default)]
+        struct Count(Arc<AtomicUsize>);
+        impl<S: Subscriber> Layer<S> for Count {
+            fn on_event(&self, _: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let captured = Captured::default();
+        let (dispatch, handle) = build(EnvFilter::new("info"), false, false, captured.clone());
+        let count = Count::default();
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            tracing::info!("before");
+            handle
+                .modify(|layers| layers.get_or_insert_with(Vec::new).push(Box::new(count.clone())))
+                .unwrap();
+            tracing::info!("after");
+            tracing::debug!("filtered out");
+        });
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(captured.text().contains("before") && captured.text().contains("after"));
     }
 }
