@@ -56,7 +56,9 @@ fn is_secret_segment(segment: &str) -> bool {
     let ends_with = |suffix: &[u8]| {
         s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
     };
-    SECRET_SEGMENTS.iter().any(|w| s.eq_ignore_ascii_case(w.as_bytes()))
+    SECRET_SEGMENTS
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w.as_bytes()))
         || ends_with(b"_key")
         || ends_with(b"-key")
         || SECRET_WORDS.iter().any(|w| contains_word(s, w.as_bytes()))
@@ -66,9 +68,10 @@ fn is_secret_segment(segment: &str) -> bool {
 fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
     haystack.len() >= word.len()
         && haystack.windows(word.len()).any(|window| {
-            window.iter().zip(word).all(|(&h, &w)| {
-                h.eq_ignore_ascii_case(&w) || (w == b'_' && h == b'-')
-            })
+            window
+                .iter()
+                .zip(word)
+                .all(|(&h, &w)| h.eq_ignore_ascii_case(&w) || (w == b'_' && h == b'-'))
         })
 }
 

@@ -122,7 +122,10 @@ impl LogConfig {
             if target_level.parse::<LevelFilter>().is_err() {
                 return Err(invalid(key));
             }
-            if format!("{target}={target_level}").parse::<Directive>().is_err() {
+            if format!("{target}={target_level}")
+                .parse::<Directive>()
+                .is_err()
+            {
                 return Err(ConfigError::Invalid {
                     origin: config.origin(&key).cloned(),
                     key,
@@ -187,14 +190,26 @@ mod tests {
             .dir(tempfile::tempdir().unwrap().path())
             .load()
             .unwrap();
-        assert_eq!(LogConfig::from_config(&prod).unwrap().format, LogFormat::Json);
-        assert_eq!(read("[log]\nformat = 'text'").unwrap().format, LogFormat::Text);
-        assert_eq!(read("[log]\nformat = 'json'").unwrap().format, LogFormat::Json);
+        assert_eq!(
+            LogConfig::from_config(&prod).unwrap().format,
+            LogFormat::Json
+        );
+        assert_eq!(
+            read("[log]\nformat = 'text'").unwrap().format,
+            LogFormat::Text
+        );
+        assert_eq!(
+            read("[log]\nformat = 'json'").unwrap().format,
+            LogFormat::Json
+        );
     }
 
     #[test]
     fn targets_become_directives_after_the_level() {
-        let log = read("[log]\nlevel = 'debug'\n[log.targets]\nsqlx = 'warn'\n'cortex_core::http' = 'trace'").unwrap();
+        let log = read(
+            "[log]\nlevel = 'debug'\n[log.targets]\nsqlx = 'warn'\n'cortex_core::http' = 'trace'",
+        )
+        .unwrap();
         assert_eq!(log.directives(), "debug,cortex_core::http=trace,sqlx=warn");
     }
 
@@ -203,7 +218,12 @@ mod tests {
         let err = read("[log]\nlevel = 'loud'").unwrap_err();
         let message = err.to_string();
         assert!(message.starts_with("config key `log.level`"), "{message}");
-        assert!(message.contains("expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, found a string"), "{message}");
+        assert!(
+            message.contains(
+                "expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`, found a string"
+            ),
+            "{message}"
+        );
 
         let err = read("[log.targets]\nsqlx = 'chatty'").unwrap_err();
         assert_eq!(err.key(), Some("log.targets.sqlx"));
@@ -214,12 +234,18 @@ mod tests {
     fn an_invalid_format_or_an_unknown_key_is_a_config_error() {
         let err = read("[log]\nformat = 'yaml'").unwrap_err();
         assert_eq!(err.key(), Some("log.format"), "{err}");
-        assert!(err.to_string().contains("`text`") && err.to_string().contains("`json`"), "{err}");
+        assert!(
+            err.to_string().contains("`text`") && err.to_string().contains("`json`"),
+            "{err}"
+        );
 
         let err = read("[log]\nlevels = 'info'").unwrap_err();
         let message = err.to_string();
         assert!(message.starts_with("config key `log.levels`"), "{message}");
-        assert!(message.contains("is not recognised: expected one of `level`, `targets`, `format`"), "{message}");
+        assert!(
+            message.contains("is not recognised: expected one of `level`, `targets`, `format`"),
+            "{message}"
+        );
     }
 
     #[test]

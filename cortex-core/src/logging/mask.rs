@@ -116,7 +116,8 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let secret = |fields: &tracing::field::FieldSet| fields.iter().any(|f| is_secret_key(f.name()));
+        let secret =
+            |fields: &tracing::field::FieldSet| fields.iter().any(|f| is_secret_key(f.name()));
         let in_spans = ctx
             .event_scope()
             .is_some_and(|mut scope| scope.any(|span| secret(span.metadata().fields())));

@@ -445,8 +445,8 @@ mod tests {
     /// Runs `log` under the subscriber `toml`'s `[log]` makes (with `env` as `CORTEX_LOG`) and
     /// returns what it wrote.
     fn written(toml: &str, env: Option<&str>, log: impl FnOnce()) -> String {
-        let config = LogConfig::from_config(&crate::config::Config::from_toml(toml).unwrap())
-            .unwrap();
+        let config =
+            LogConfig::from_config(&crate::config::Config::from_toml(toml).unwrap()).unwrap();
         let captured = Captured::default();
         let (dispatch, _) = build_from(
             &config,
@@ -512,7 +512,13 @@ mod tests {
         for secret in ["hunter2", "t-456", "k-123"] {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
-        for shown in ["password=********", "token=********", "api_key=********", "user=\"ada\"", "attempts=3"] {
+        for shown in [
+            "password=********",
+            "token=********",
+            "api_key=********",
+            "user=\"ada\"",
+            "attempts=3",
+        ] {
             assert!(out.contains(shown), "{shown} missing from {out}");
         }
     }
@@ -522,7 +528,12 @@ mod tests {
         let out = written("[log]\nformat = 'json'", None, || {
             let span = tracing::info_span!("login", api_key = "k-123", user = "ada");
             let _entered = span.enter();
-            tracing::info!(password = "hunter2", authorization = "Bearer t", attempts = 3, "signed in");
+            tracing::info!(
+                password = "hunter2",
+                authorization = "Bearer t",
+                attempts = 3,
+                "signed in"
+            );
         });
         for secret in ["hunter2", "Bearer", "k-123"] {
             assert!(!out.contains(secret), "{secret} in {out}");
@@ -554,7 +565,11 @@ mod tests {
             tracing::callsite::rebuild_interest_cache();
             tracing::info!("before");
             handle
-                .modify(|layers| layers.get_or_insert_with(Vec::new).push(Box::new(count.clone())))
+                .modify(|layers| {
+                    layers
+                        .get_or_insert_with(Vec::new)
+                        .push(Box::new(count.clone()))
+                })
                 .unwrap();
             tracing::info!("after");
             tracing::debug!("filtered out");

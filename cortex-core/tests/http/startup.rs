@@ -82,9 +82,7 @@ fn without_cortex_toml_the_app_says_so_and_names_the_directory() {
         "{loaded}"
     );
     assert!(
-        loaded.contains(
-            r#"files=[] env_vars=["CORTEX_SERVER__PORT", "CORTEX_LOG_FORMAT"]"#
-        ),
+        loaded.contains(r#"files=[] env_vars=["CORTEX_SERVER__PORT", "CORTEX_LOG_FORMAT"]"#),
         "{loaded}"
     );
     let searched = dir.path().canonicalize().unwrap();
@@ -138,7 +136,10 @@ fn the_startup_lines_are_written_in_the_format_log_in_cortex_toml_sets() {
         .map(|l| {
             let line: serde_json::Value =
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}\n{text}"));
-            line["fields"]["message"].as_str().unwrap_or_default().to_string()
+            line["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
         })
         .collect();
     assert!(
@@ -164,7 +165,10 @@ fn the_level_in_cortex_toml_hides_info_lines_unless_cortex_log_overrides_it() {
 
     let overridden = run_app_with(dir.path(), &[("CORTEX_LOG", "info")]);
     let text = stderr_lines(&overridden).join("\n");
-    assert!(text.contains(" INFO ") && text.contains("configuration loaded"), "{text}");
+    assert!(
+        text.contains(" INFO ") && text.contains("configuration loaded"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -179,7 +183,8 @@ fn an_invalid_log_section_stops_the_app_with_one_error_naming_the_key() {
     assert_eq!(errors.len(), 1, "{text}");
     assert!(
         errors[0].contains("config key `log.level`")
-            && errors[0].contains("expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`"),
+            && errors[0]
+                .contains("expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`"),
         "{text}"
     );
 }
