@@ -42,8 +42,8 @@ use mask::{MaskSecrets, MaskedJson};
 /// The filter when neither `CORTEX_LOG`, `RUST_LOG` nor `[log]` says otherwise.
 pub const DEFAULT_FILTER: &str = "info";
 
-/// A layer a plugin adds to the subscriber: `Box::new(my_layer)`.
-pub type BoxLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+/// A layer a plugin added to the subscriber.
+type BoxLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
 
 /// The slot plugins' layers go into, installed empty with the subscriber. `None` rather than an
 /// empty `Vec`, which would disable every callsite (an empty `Vec` of layers has no interest).
