@@ -152,9 +152,11 @@ impl App {
     /// It logs what it loaded: the profile, each file and the names (never the values) of the
     /// `CORTEX_*` variables applied, and a warning naming the directory when it found no
     /// `cortex.toml` there, so an app started from the wrong folder does not run on the defaults
-    /// unnoticed.
+    /// unnoticed. An invalid `[log]` section is an error here (under `#[cortex::main]` the
+    /// subscriber fell back to the defaults for it).
     pub fn from_config() -> Result<Self, AppError> {
         let config = Config::load()?;
+        crate::logging::LogConfig::from_config(&config)?;
         log_loaded(&config);
         Ok(Self::with_config(config))
     }
@@ -308,6 +310,33 @@ impl App {
     /// Merges a plain axum router (its routes get the same middleware).
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
+        self
+    }
+
+    /// Adds a `tracing` layer (an OpenTelemetry exporter, a metrics bridge) to the log subscriber
+    /// Cortex installed: what a plugin's `build` calls. It sees every span and event the `[log]`
+    /// filter lets through, from now on.
+    ///
+    /// The subscriber is global and installed by `#[cortex::main]` before `main` runs; without it
+    /// (an app or test that installed its own subscriber, or none) the layer is dropped, with a
+    /// `debug` line. See [`logging::add_layer`](crate::logging::add_layer) for what such a layer
+    /// may not do.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use tracing_subscriber::layer::Identity;
+    ///
+    /// cortex_core::logging::init();
+    /// let app = App::new().log_layer(Identity::new());
+    /// # let _ = app;
+    /// ```
+    pub fn log_layer(
+        self,
+        layer: impl tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+    ) -> Self {
+        if !crate::logging::add_layer(layer) {
+            tracing::debug!("log layer dropped: the installed subscriber is not Cortex's");
+        }
         self
     }
 

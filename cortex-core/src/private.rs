@@ -6,9 +6,17 @@ pub use axum;
 pub use http;
 pub use inventory;
 
-/// What `#[cortex::main]` runs: logging, then `main`'s body on a multi-threaded runtime.
+/// What `#[cortex::main]` runs: the configuration's `[log]`, the subscriber from it, then `main`'s
+/// body on a multi-threaded runtime.
 pub fn run_main<O, F: std::future::Future<Output = O>>(body: F) -> O {
-    crate::logging::init();
+    // Read before anything logs, so that every line, the startup ones included, has the configured
+    // level and format. Nothing here logs; a configuration that cannot be read leaves the
+    // environment's defaults, and `App::from_config` then reports the error in `main`.
+    let log = crate::config::Config::load()
+        .ok()
+        .and_then(|config| crate::logging::LogConfig::from_config(&config).ok())
+        .unwrap_or_else(crate::logging::LogConfig::from_env);
+    crate::logging::init_from(&log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build();

@@ -1,5 +1,5 @@
-//! `#[cortex::main]`: runs an `async fn main` on a multi-threaded tokio runtime, after installing
-//! Cortex's logging, and links the package's own library into the binary so that `discover()`
+//! `#[cortex::main]`: runs an `async fn main` on a multi-threaded tokio runtime, after reading the
+//! configuration's `[log]` and installing Cortex's logging from it, and links the package's own library into the binary so that `discover()`
 //! finds its components.
 
 use proc_macro2::{Ident, TokenStream};

@@ -38,7 +38,7 @@
 //! | [`server`] | HTTP/1.1 + HTTP/2 serving, connection limits, graceful drain |
 //! | [`health`] | `/health/live`, `/health/ready`, the `HealthCheck` trait |
 //! | [`openapi`] | the OpenAPI 3.1 document built from the routes, served at `/openapi.json` and `/docs` |
-//! | [`logging`] | the `tracing` subscriber `#[cortex::main]` installs: readable in dev, JSON lines in prod |
+//! | [`logging`] | the `tracing` subscriber `#[cortex::main]` installs from `[log]`: readable in dev, JSON lines in prod, secret fields masked |
 //! | [`testing`] | the whole app in a test: in-process requests, assertions that show the body |
 //! | [`tokio`], [`tracing`] | the runtime and the logging Cortex uses, for `sleep`, `spawn`, `info!` |
 //!

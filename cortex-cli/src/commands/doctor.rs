@@ -7,7 +7,7 @@
 //! | rustc, cargo | `rustc --version` (or `$RUSTC`) against the newest of Cortex's `rust-version` and the app's `package.rust-version`; `cargo --version` |
 //! | cargo-nextest | `cargo nextest --version`; optional (`!`): `cortex test` falls back to `cargo test` |
 //! | the app | the nearest `Cargo.toml` with a `[package]` (or `--path`) |
-//! | configuration | loads for the profile as the app would (files, `.env` in dev, `CORTEX_*`); `[server]` and `[http]` are valid |
+//! | configuration | loads for the profile as the app would (files, `.env` in dev, `CORTEX_*`); `[server]`, `[http]` and `[log]` are valid |
 //! | other profiles | every other `cortex.{profile}.toml` in the folder parses |
 //! | `[server]` | `host:port` is free (`!` when in use: the app may be running) |
 //! | `[database] url` | `postgres://`, `postgresql://` (5432), `mysql://`, `mariadb://` (3306): a TCP connection; `sqlite:` files: the folder exists and is writable |
@@ -286,7 +286,7 @@ fn other_profiles(report: &mut Report, dir: &Path, active: Option<&str>) {
     }
 }
 
-/// `[server]` and `[http]` are what the app accepts.
+/// `[server]`, `[http]` and `[log]` are what the app accepts.
 fn sections(report: &mut Report, config: &Config) {
     let server = config
         .server()
@@ -300,7 +300,10 @@ fn sections(report: &mut Report, config: &Config) {
                 .map(drop)
                 .map_err(|e| split_hint(&format!("[http]: {e}")))
         });
-    for (section, result) in [("[server]", server), ("[http]", http)] {
+    let log = cortex_core::logging::LogConfig::from_config(config)
+        .map(drop)
+        .map_err(config_error);
+    for (section, result) in [("[server]", server), ("[http]", http), ("[log]", log)] {
         match result {
             Ok(()) => {}
             Err(e) => report.fail(

@@ -159,6 +159,17 @@ fn the_configuration_of_every_profile_is_checked() {
         "✗",
         "[server] is invalid: config key `server.max_conections`",
     );
+    let app = app_with(&[(
+        "cortex.toml",
+        "[server]\nport = 0\n[log]\nlevel = \"loud\"\n",
+    )]);
+    let output = doctor(app.path(), &[]);
+    assert_error(&output, 1, "1 of ", None);
+    assert_line(
+        &stdout(&output),
+        "✗",
+        "[log] is invalid: config key `log.level`",
+    );
 
     // An unknown profile.
     let output = doctor(app.path(), &["--profile", "staging"]);

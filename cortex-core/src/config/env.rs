@@ -13,22 +13,28 @@ pub(super) const PREFIX: &str = "CORTEX_";
 /// | --- | --- |
 /// | `CORTEX_PROFILE` | the [`Profile`](super::Profile) (`dev` when unset) |
 /// | `CORTEX_CONFIG_DIR` | the directory holding `cortex.toml`, `cortex.{profile}.toml` and `.env` (the current directory when unset) |
+/// | `CORTEX_LOG` | the log filter, overriding `[log] level` and `[log.targets]` (as `RUST_LOG` does) |
+///
+/// `CORTEX_LOG_FORMAT` is a configuration variable: short for `log.format`.
 ///
 /// ```
 /// use cortex_core::config::RESERVED_ENV_VARS;
 /// assert!(RESERVED_ENV_VARS.contains(&"CORTEX_PROFILE"));
 /// ```
-pub const RESERVED_ENV_VARS: &[&str] = &[PROFILE_VAR, CONFIG_DIR_VAR];
+pub const RESERVED_ENV_VARS: &[&str] = &[PROFILE_VAR, CONFIG_DIR_VAR, LOG_VAR];
 
 /// The variable naming the profile.
 pub(super) const PROFILE_VAR: &str = "CORTEX_PROFILE";
 /// The variable naming the configuration directory.
 pub(super) const CONFIG_DIR_VAR: &str = "CORTEX_CONFIG_DIR";
+/// The variable holding a log filter (see [`crate::logging`]).
+pub(super) const LOG_VAR: &str = "CORTEX_LOG";
 
 /// Short names for the keys everyone sets; they win over the long form.
 pub(super) const ALIASES: &[(&str, &str)] = &[
     ("CORTEX_HOST", "server.host"),
     ("CORTEX_PORT", "server.port"),
+    ("CORTEX_LOG_FORMAT", "log.format"),
 ];
 
 /// What a variable name means for the configuration.

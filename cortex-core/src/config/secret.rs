@@ -18,15 +18,19 @@ const SECRET_WORDS: &[&str] = &[
     "private_key",
     "privatekey",
     "credential",
+    "authorization",
 ];
 
 /// Key segments that are secrets on their own.
-const SECRET_SEGMENTS: &[&str] = &["key", "pass", "pwd"];
+const SECRET_SEGMENTS: &[&str] = &["key", "pass", "pwd", "cookie", "set_cookie", "set-cookie"];
 
 /// Whether the value at a dotted key is a secret, judged by its name: some segment contains
-/// `password`, `passwd`, `secret`, `token`, `api_key`/`apikey`, `private_key` or `credential`,
-/// ends in `_key`/`-key`, or is `key`, `pass` or `pwd` (case-insensitive). Everything under a
-/// secret key is secret too.
+/// `password`, `passwd`, `secret`, `token`, `api_key`/`apikey`, `private_key`, `credential` or
+/// `authorization`, ends in `_key`/`-key`, or is `key`, `pass`, `pwd`, `cookie` or `set_cookie`
+/// (case-insensitive). Everything under a secret key is secret too.
+///
+/// The same rule masks the fields of log lines (`tracing::info!(password = ..)`), so what
+/// `cortex config show` hides never reaches a log either.
 ///
 /// [`Config::redacted`](super::Config::redacted) also masks the password of any URL
 /// (`postgres://user:pw@host`), whatever its key.
@@ -46,14 +50,29 @@ pub fn is_secret_key(key: &str) -> bool {
     key.split('.').any(is_secret_segment)
 }
 
+// Allocation-free: the log formatter asks this of every field it writes.
 fn is_secret_segment(segment: &str) -> bool {
-    let s = segment.to_ascii_lowercase();
-    SECRET_SEGMENTS.contains(&s.as_str())
-        || s.ends_with("_key")
-        || s.ends_with("-key")
-        || SECRET_WORDS
-            .iter()
-            .any(|w| s.contains(w) || s.contains(&w.replace('_', "-")))
+    let s = segment.as_bytes();
+    let ends_with = |suffix: &[u8]| {
+        s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    SECRET_SEGMENTS
+        .iter()
+        .any(|w| s.eq_ignore_ascii_case(w.as_bytes()))
+        || ends_with(b"_key")
+        || ends_with(b"-key")
+        || SECRET_WORDS.iter().any(|w| contains_word(s, w.as_bytes()))
+}
+
+/// Whether `haystack` contains `word` ignoring ASCII case, with `-` matching the word's `_`.
+fn contains_word(haystack: &[u8], word: &[u8]) -> bool {
+    haystack.len() >= word.len()
+        && haystack.windows(word.len()).any(|window| {
+            window
+                .iter()
+                .zip(word)
+                .all(|(&h, &w)| h.eq_ignore_ascii_case(&w) || (w == b'_' && h == b'-'))
+        })
 }
 
 /// The string with the password of a URL in it masked (`postgres://user:pw@host` →
@@ -140,6 +159,10 @@ mod tests {
             "jwt.signing_key",
             "jwt.key",
             "crypto.master-key",
+            "http.Authorization",
+            "proxy_authorization",
+            "cookie",
+            "Set-Cookie",
         ] {
             assert!(is_secret_key(key), "{key}");
         }
@@ -155,6 +178,7 @@ mod tests {
             "keyboard.layout",
             "monkey",
             "app.name",
+            "session.cookie_name",
         ] {
             assert!(!is_secret_key(key), "{key}");
         }

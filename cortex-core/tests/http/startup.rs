@@ -38,13 +38,18 @@ fn startup_child_app() {
 
 /// Runs the child app in `dir` with only `vars` (and text logs at `info`) in its environment.
 fn run_app(dir: &Path, vars: &[(&str, &str)]) -> Output {
+    let mut all = vec![("CORTEX_LOG", "info"), ("CORTEX_LOG_FORMAT", "text")];
+    all.extend_from_slice(vars);
+    run_app_with(dir, &all)
+}
+
+/// Runs the child app in `dir` with only `vars` in its environment (logging as `[log]` says).
+fn run_app_with(dir: &Path, vars: &[(&str, &str)]) -> Output {
     Command::new(std::env::current_exe().expect("the test binary"))
         .args(["startup::startup_child_app", "--exact", "--nocapture"])
         .current_dir(dir)
         .env_clear()
         .env(CHILD, "1")
-        .env("CORTEX_LOG", "info")
-        .env("CORTEX_LOG_FORMAT", "text")
         .env("NO_COLOR", "1")
         .envs(vars.iter().copied())
         .output()
@@ -71,15 +76,13 @@ fn without_cortex_toml_the_app_says_so_and_names_the_directory() {
         .iter()
         .find(|l| l.contains("configuration loaded"))
         .unwrap_or_else(|| panic!("no configuration line in:\n{text}"));
-    // `CORTEX_LOG` and `CORTEX_LOG_FORMAT` are `CORTEX_*` variables too.
+    // `CORTEX_LOG_FORMAT` is a `CORTEX_*` variable too (short for `log.format`); `CORTEX_LOG` is not.
     assert!(
-        loaded.contains("configuration loaded: profile `dev`, 0 file(s), 3 CORTEX_* variable(s)"),
+        loaded.contains("configuration loaded: profile `dev`, 0 file(s), 2 CORTEX_* variable(s)"),
         "{loaded}"
     );
     assert!(
-        loaded.contains(
-            r#"files=[] env_vars=["CORTEX_LOG", "CORTEX_LOG_FORMAT", "CORTEX_SERVER__PORT"]"#
-        ),
+        loaded.contains(r#"files=[] env_vars=["CORTEX_SERVER__PORT", "CORTEX_LOG_FORMAT"]"#),
         "{loaded}"
     );
     let searched = dir.path().canonicalize().unwrap();
@@ -113,8 +116,75 @@ fn a_startup_error_is_printed_once() {
     assert!(!text.contains("ERROR"), "no log event as well:\n{text}");
     // Found: one file, no warning.
     assert!(
-        text.contains("configuration loaded: profile `dev`, 1 file(s), 2 CORTEX_* variable(s)"),
+        text.contains("configuration loaded: profile `dev`, 1 file(s), 1 CORTEX_* variable(s)"),
         "{text}"
     );
     assert!(!text.contains("no cortex.toml"), "{text}");
+}
+
+#[test]
+fn the_startup_lines_are_written_in_the_format_log_in_cortex_toml_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cortex.toml"), "[log]\nformat = \"json\"\n").unwrap();
+    let output = run_app_with(dir.path(), &[]);
+    let lines = stderr_lines(&output);
+    let text = lines.join("\n");
+    assert!(output.status.success(), "{text}");
+    // Every line is JSON: nothing was logged before the subscriber was installed from `[log]`.
+    let messages: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let line: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: not JSON: {l}\n{text}"));
+            line["fields"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("configuration loaded: profile `dev`, 1 file(s)")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_level_in_cortex_toml_hides_info_lines_unless_cortex_log_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cortex.toml"),
+        "[log]\nlevel = \"warn\"\nformat = \"text\"\n",
+    )
+    .unwrap();
+    let quiet = run_app_with(dir.path(), &[]);
+    let text = stderr_lines(&quiet).join("\n");
+    assert!(quiet.status.success(), "{text}");
+    assert!(!text.contains("configuration loaded"), "{text}");
+
+    let overridden = run_app_with(dir.path(), &[("CORTEX_LOG", "info")]);
+    let text = stderr_lines(&overridden).join("\n");
+    assert!(
+        text.contains(" INFO ") && text.contains("configuration loaded"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_invalid_log_section_stops_the_app_with_one_error_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cortex.toml"), "[log]\nlevel = \"loud\"\n").unwrap();
+    let output = run_app_with(dir.path(), &[]);
+    let lines = stderr_lines(&output);
+    let text = lines.join("\n");
+    assert!(!output.status.success(), "{text}");
+    let errors: Vec<&String> = lines.iter().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains("config key `log.level`")
+            && errors[0]
+                .contains("expected one of `trace`, `debug`, `info`, `warn`, `error`, `off`"),
+        "{text}"
+    );
 }

@@ -1,0 +1,580 @@
+//! Logging: a `tracing` subscriber configured from `[log]` in `cortex.toml`.
+//!
+//! - the filter comes from `CORTEX_LOG`, else `RUST_LOG`, else `[log] level` and `[log.targets]`
+//!   (`info` by default); an environment filter replaces the configured one entirely;
+//! - the format is `[log] format`: human-readable text by default in the `dev` and `test`
+//!   profiles, JSON lines in `prod` (`CORTEX_LOG_FORMAT=json|text` is short for `log.format`);
+//! - colours only on a terminal, never when `NO_COLOR` is set;
+//! - a field whose name looks secret (`password`, `token`, `api_key`, `authorization`, `cookie`,
+//!   … — the rule of [`is_secret_key`](crate::config::is_secret_key) that `cortex config show`
+//!   uses) is written as `********`, in text and JSON;
+//! - plugins add layers (an OpenTelemetry exporter, say) with [`add_layer`] or
+//!   `App::log_layer`.
+//!
+//! `#[cortex::main]` reads the configuration first, installs the subscriber from it with
+//! [`init_from`], and only then runs `main`, so the startup lines (`configuration loaded: …`)
+//! are written in the configured format. An app that installs its own subscriber first keeps it.
+//!
+//! At the default `info` a request costs the subscriber nothing: the per-request `http.request`
+//! span and its closing event are `debug`, so the filter turns them away at their callsite and
+//! nothing is formatted or masked. `CORTEX_LOG=info,cortex_core::http=debug` turns them on; for
+//! one line per request at `info`, set `[http.trace] access_log = true`.
+
+mod config;
+mod mask;
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use tracing::Dispatch;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::DefaultFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+
+pub use config::{LogConfig, LogFormat};
+/// The crate a plugin's layer is written against (`Layer<Registry>`), at the version Cortex
+/// uses.
+pub use tracing_subscriber;
+
+use mask::{MaskSecrets, MaskedJson};
+
+/// The filter when neither `CORTEX_LOG`, `RUST_LOG` nor `[log]` says otherwise.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// A layer a plugin added to the subscriber.
+type BoxLayer = Box<dyn Layer<Registry> + Send + Sync + 'static>;
+
+/// The slot plugins' layers go into, installed empty with the subscriber. `None` rather than an
+/// empty `Vec`, which would disable every callsite (an empty `Vec` of layers has no interest).
+type Layers = Option<Vec<BoxLayer>>;
+
+/// The handle to the installed subscriber's layer slot.
+static INSTALLED: OnceLock<reload::Handle<Layers, Registry>> = OnceLock::new();
+
+/// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
+/// unless one is already installed; returns whether it did.
+///
+/// ```
+/// cortex_core::logging::init();
+/// assert!(!cortex_core::logging::init(), "the second call keeps the first subscriber");
+/// ```
+pub fn init() -> bool {
+    init_from(&LogConfig::from_env())
+}
+
+/// Installs the subscriber `config` describes (with `CORTEX_LOG`/`RUST_LOG` overriding its
+/// filter), writing to standard error, unless one is already installed; returns whether it did.
+///
+/// ```
+/// use cortex_core::config::Config;
+/// use cortex_core::logging::{self, LogConfig};
+///
+/// let config = Config::from_toml("[log]\nlevel = 'warn'")?;
+/// logging::init_from(&LogConfig::from_config(&config)?);
+/// # Ok::<_, cortex_core::config::ConfigError>(())
+/// ```
+pub fn init_from(config: &LogConfig) -> bool {
+    let (dispatch, handle) = build_from(config, env_filter(), std::io::stderr);
+    let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
+    if installed {
+        // Only the first install succeeds, so the handle is set once.
+        let _ = INSTALLED.set(handle);
+    }
+    installed
+}
+
+/// Adds `layer` to the subscriber Cortex installed ([`init`], [`init_from`], `#[cortex::main]`);
+/// returns `false`, dropping the layer, when that subscriber is not the installed one (an app
+/// or test that installed its own).
+///
+/// The layer sees what the filter lets through, from the moment it is added. It is added after
+/// the subscriber was built, so its `on_layer` is not called: a layer with a per-layer filter
+/// (`.with_filter(..)`) cannot be added this way; filter inside the layer instead.
+///
+/// ```
+/// use cortex_core::logging;
+/// use tracing_subscriber::layer::Identity;
+///
+/// logging::init();
+/// assert!(logging::add_layer(Identity::new()));
+/// ```
+pub fn add_layer(layer: impl Layer<Registry> + Send + Sync + 'static) -> bool {
+    let Some(handle) = INSTALLED.get() else {
+        return false;
+    };
+    handle
+        .modify(|layers| layers.get_or_insert_with(Vec::new).push(Box::new(layer)))
+        .is_ok()
+}
+
+/// The subscriber [`init`] installs, configured from the environment the same way, writing to
+/// `writer` instead of standard error; nothing is installed.
+///
+/// Benchmarks and tests use it to run an app with exactly the logging `#[cortex::main]` gives it
+/// when `cortex.toml` has no `[log]`, for one thread (`tracing::dispatcher::set_default`) or with
+/// another sink.
+///
+/// ```
+/// let dispatch = cortex_core::logging::subscriber(std::io::sink);
+/// tracing::dispatcher::with_default(&dispatch, || {
+///     tracing::info!("written to the sink");
+///     // The request span's level is off at the default filter (unless CORTEX_LOG says otherwise).
+///     if std::env::var_os("CORTEX_LOG").is_none() && std::env::var_os("RUST_LOG").is_none() {
+///         assert!(!tracing::enabled!(tracing::Level::DEBUG));
+///     }
+/// });
+/// ```
+pub fn subscriber<W>(writer: W) -> Dispatch
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    subscriber_from(&LogConfig::from_env(), writer)
+}
+
+/// The subscriber [`init_from`] installs for `config`, writing to `writer`; nothing is installed.
+///
+/// ```
+/// use cortex_core::config::Config;
+/// use cortex_core::logging::{self, LogConfig};
+///
+/// let config = Config::from_toml("[log]\nlevel = 'warn'")?;
+/// let dispatch = logging::subscriber_from(&LogConfig::from_config(&config)?, std::io::sink);
+/// tracing::dispatcher::with_default(&dispatch, || {
+///     if std::env::var_os("CORTEX_LOG").is_none() && std::env::var_os("RUST_LOG").is_none() {
+///         assert!(!tracing::enabled!(tracing::Level::INFO));
+///     }
+/// });
+/// # Ok::<_, cortex_core::config::ConfigError>(())
+/// ```
+pub fn subscriber_from<W>(config: &LogConfig, writer: W) -> Dispatch
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    build_from(config, env_filter(), writer).0
+}
+
+impl LogConfig {
+    /// The settings without a configuration: the defaults for `CORTEX_PROFILE`, with
+    /// `CORTEX_LOG_FORMAT` (`json` or `text`; anything else is ignored).
+    pub(crate) fn from_env() -> LogConfig {
+        let profile = std::env::var("CORTEX_PROFILE")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        let mut config = LogConfig::for_profile(&profile);
+        match std::env::var("CORTEX_LOG_FORMAT").as_deref() {
+            Ok("json") => config.format = LogFormat::Json,
+            Ok("text") => config.format = LogFormat::Text,
+            _ => {}
+        }
+        config
+    }
+}
+
+/// The filter set in the environment: `CORTEX_LOG`, else `RUST_LOG`, with the variable's name.
+fn env_filter() -> Option<(&'static str, String)> {
+    ["CORTEX_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().map(|spec| (var, spec)))
+}
+
+fn build_from<W>(
+    config: &LogConfig,
+    env_override: Option<(&str, String)>,
+    writer: W,
+) -> (Dispatch, reload::Handle<Layers, Registry>)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    build(
+        config.filter(env_override),
+        config.format == LogFormat::Json,
+        ansi,
+        writer,
+    )
+}
+
+/// The subscriber from its settings, and the handle to its (empty) slot for plugins' layers.
+fn build<W>(
+    filter: EnvFilter,
+    json: bool,
+    ansi: bool,
+    writer: W,
+) -> (Dispatch, reload::Handle<Layers, Registry>)
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let (plugins, handle) = reload::Layer::new(None::<Vec<BoxLayer>>);
+    let registry = Registry::default().with(plugins).with(filter);
+    let dispatch = if json {
+        let format = tracing_subscriber::fmt::format()
+            .json()
+            .with_current_span(true);
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .event_format(MaskedJson(format))
+            .with_writer(writer);
+        Dispatch::new(registry.with(layer))
+    } else {
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(MaskSecrets(DefaultFields::new()))
+            .with_ansi(ansi)
+            .with_target(true)
+            .with_writer(writer);
+        Dispatch::new(registry.with(layer))
+    };
+    (dispatch, handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::extract::ConnectInfo;
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::subscriber::Interest;
+    use tracing::{Event, Metadata, Subscriber};
+
+    use super::*;
+    use crate::App;
+    use crate::http::middleware::HttpConfig;
+
+    /// What the subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'w self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Wraps the real subscriber and counts the spans and events it is handed (only those its
+    /// filter lets through reach it). `Dispatch` does not expose the subscriber's level hint, so
+    /// every callsite is asked: the counts are the same, the filter only answers later.
+    struct Counting {
+        inner: Dispatch,
+        spans: Arc<AtomicUsize>,
+        events: Arc<AtomicUsize>,
+    }
+
+    impl Subscriber for Counting {
+        fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+            self.inner.register_callsite(metadata)
+        }
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            self.inner.enabled(metadata)
+        }
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            self.spans.fetch_add(1, Ordering::SeqCst);
+            self.inner.new_span(span)
+        }
+        fn record(&self, span: &Id, values: &Record<'_>) {
+            self.inner.record(span, values)
+        }
+        fn record_follows_from(&self, span: &Id, follows: &Id) {
+            self.inner.record_follows_from(span, follows)
+        }
+        fn event(&self, event: &Event<'_>) {
+            self.events.fetch_add(1, Ordering::SeqCst);
+            self.inner.event(event)
+        }
+        fn enter(&self, span: &Id) {
+            self.inner.enter(span)
+        }
+        fn exit(&self, span: &Id) {
+            self.inner.exit(span)
+        }
+        fn clone_span(&self, id: &Id) -> Id {
+            self.inner.clone_span(id)
+        }
+        fn try_close(&self, id: Id) -> bool {
+            self.inner.try_close(id)
+        }
+    }
+
+    /// What one `GET /json` through the default stack handed to and made the subscriber write.
+    struct Seen {
+        spans: usize,
+        events: usize,
+        output: String,
+    }
+
+    async fn json() -> axum::Json<serde_json::Value> {
+        axum::Json(serde_json::json!({"message": "Hello, World!"}))
+    }
+
+    /// Builds the app first (its startup is not counted), then serves one request with the
+    /// subscriber of [`subscriber`] made from `filter`, in text or JSON.
+    fn one_request(filter: &str, json_format: bool, http: HttpConfig) -> Seen {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let router = runtime.block_on(async {
+            App::new()
+                .http_config(http)
+                .router(axum::Router::new().route("/json", axum::routing::get(json)))
+                .build()
+                .await
+                .expect("the app builds")
+                .router()
+        });
+        let captured = Captured::default();
+        let spans = Arc::new(AtomicUsize::new(0));
+        let events = Arc::new(AtomicUsize::new(0));
+        let dispatch = Dispatch::new(Counting {
+            inner: build(EnvFilter::new(filter), json_format, false, captured.clone()).0,
+            spans: spans.clone(),
+            events: events.clone(),
+        });
+        let mut request = Request::get("/json").body(Body::empty()).unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                40000,
+            ))));
+        tracing::dispatcher::with_default(&dispatch, || {
+            // Under `cargo test` another thread may register a callsite while this subscriber is
+            // being installed, leaving a stale interest (see the middleware tests): recompute.
+            tracing::callsite::rebuild_interest_cache();
+            runtime.block_on(async {
+                let response = router.oneshot(request).await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.into_body().collect().await.unwrap();
+            })
+        });
+        Seen {
+            spans: spans.load(Ordering::SeqCst),
+            events: events.load(Ordering::SeqCst),
+            output: captured.text(),
+        }
+    }
+
+    #[test]
+    fn at_the_default_filter_a_request_creates_no_span_and_writes_nothing() {
+        for json_format in [false, true] {
+            let seen = one_request(DEFAULT_FILTER, json_format, HttpConfig::default());
+            assert_eq!(
+                seen.spans, 0,
+                "no span reaches the subscriber (json: {json_format})"
+            );
+            assert_eq!(
+                seen.events, 0,
+                "no event reaches the subscriber (json: {json_format})"
+            );
+            assert_eq!(
+                seen.output, "",
+                "nothing is formatted (json: {json_format})"
+            );
+        }
+    }
+
+    #[test]
+    fn at_debug_for_cortex_core_http_the_request_span_and_its_end_are_written() {
+        let seen = one_request("info,cortex_core::http=debug", false, HttpConfig::default());
+        assert_eq!(seen.spans, 1, "{}", seen.output);
+        assert_eq!(seen.events, 1, "{}", seen.output);
+        let line = seen.output.trim_end();
+        assert!(
+            line.contains(r#"http.request{method=GET route="/json" path="/json""#)
+                && line.contains("request_id=")
+                && line.contains("status=200")
+                && line.contains("request finished"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_access_log_writes_one_info_line_per_request_without_a_span() {
+        let mut http = HttpConfig::default();
+        http.trace.access_log = true;
+        let seen = one_request(DEFAULT_FILTER, false, http.clone());
+        assert_eq!(seen.spans, 0, "{}", seen.output);
+        assert_eq!(seen.events, 1, "{}", seen.output);
+        let line = seen.output.trim_end();
+        assert_eq!(line.lines().count(), 1, "{line}");
+        for part in [
+            " INFO cortex::access: ",
+            "method=GET",
+            "path=/json",
+            "route=/json",
+            "status=200",
+            "latency_us=",
+            "request_id=",
+            "client_ip=127.0.0.1",
+        ] {
+            assert!(line.contains(part), "{part:?} missing from {line}");
+        }
+
+        let json_line = one_request(DEFAULT_FILTER, true, http.clone()).output;
+        let value: serde_json::Value = serde_json::from_str(json_line.trim_end()).unwrap();
+        assert_eq!(value["target"], "cortex::access", "{json_line}");
+        assert_eq!(value["fields"]["status"], 200, "{json_line}");
+
+        // Off with the rest of `info`.
+        let quiet = one_request("warn", false, http);
+        assert_eq!((quiet.events, quiet.output.as_str()), (0, ""));
+    }
+
+    /// Runs `log` under the subscriber `toml`'s `[log]` makes (with `env` as `CORTEX_LOG`) and
+    /// returns what it wrote.
+    fn written(toml: &str, env: Option<&str>, log: impl FnOnce()) -> String {
+        let config =
+            LogConfig::from_config(&crate::config::Config::from_toml(toml).unwrap()).unwrap();
+        let captured = Captured::default();
+        let (dispatch, _) = build_from(
+            &config,
+            env.map(|spec| ("CORTEX_LOG", spec.to_string())),
+            captured.clone(),
+        );
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            log()
+        });
+        captured.text()
+    }
+
+    #[test]
+    fn the_level_comes_from_the_config() {
+        let log = || {
+            tracing::info!("an info line");
+            tracing::warn!("a warning");
+        };
+        let at_warn = written("[log]\nlevel = 'warn'\nformat = 'text'", None, log);
+        assert!(!at_warn.contains("an info line"), "{at_warn}");
+        assert!(at_warn.contains("a warning"), "{at_warn}");
+        let at_info = written("[log]\nformat = 'text'", None, log);
+        assert!(at_info.contains("an info line"), "{at_info}");
+    }
+
+    #[test]
+    fn an_env_filter_replaces_the_configured_level_and_targets() {
+        let log = || tracing::info!(target: "sqlx::query", "a query");
+        let toml = "[log]\nlevel = 'warn'\n[log.targets]\nsqlx = 'error'";
+        assert_eq!(written(toml, None, log), "");
+        assert!(written(toml, Some("info"), log).contains("a query"));
+    }
+
+    #[test]
+    fn a_target_gets_its_own_level() {
+        let log = || {
+            tracing::info!(target: "sqlx::query", "a query");
+            tracing::info!(target: "my_app", "a request");
+        };
+        let out = written("[log.targets]\nsqlx = 'warn'", None, log);
+        assert!(!out.contains("a query"), "{out}");
+        assert!(out.contains("a request"), "{out}");
+    }
+
+    #[test]
+    fn the_json_format_comes_from_the_config() {
+        let out = written("[log]\nformat = 'json'", None, || {
+            tracing::info!(user = "ada", "signed in")
+        });
+        let line: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(line["fields"]["message"], "signed in", "{out}");
+        assert_eq!(line["fields"]["user"], "ada", "{out}");
+    }
+
+    #[test]
+    fn secret_fields_are_masked_in_text() {
+        let out = written("[log]\nformat = 'text'", None, || {
+            let span = tracing::info_span!("login", api_key = "k-123", user = "ada");
+            let _entered = span.enter();
+            tracing::info!(password = "hunter2", token = ?"t-456", attempts = 3, "signed in");
+        });
+        for secret in ["hunter2", "t-456", "k-123"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        for shown in [
+            "password=********",
+            "token=********",
+            "api_key=********",
+            "user=\"ada\"",
+            "attempts=3",
+        ] {
+            assert!(out.contains(shown), "{shown} missing from {out}");
+        }
+    }
+
+    #[test]
+    fn secret_fields_are_masked_in_json() {
+        let out = written("[log]\nformat = 'json'", None, || {
+            let span = tracing::info_span!("login", api_key = "k-123", user = "ada");
+            let _entered = span.enter();
+            tracing::info!(
+                password = "hunter2",
+                authorization = "Bearer t",
+                attempts = 3,
+                "signed in"
+            );
+        });
+        for secret in ["hunter2", "Bearer", "k-123"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        let line: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+        assert_eq!(line["fields"]["password"], MASK_FOR_TESTS);
+        assert_eq!(line["fields"]["authorization"], MASK_FOR_TESTS);
+        assert_eq!(line["fields"]["attempts"], 3);
+        assert_eq!(line["span"]["api_key"], MASK_FOR_TESTS);
+        assert_eq!(line["span"]["user"], "ada");
+        assert_eq!(line["spans"][0]["api_key"], MASK_FOR_TESTS);
+    }
+
+    const MASK_FOR_TESTS: &str = crate::config::MASK;
+
+    #[test]
+    fn a_layer_added_after_the_subscriber_was_built_sees_its_events() {
+        #[derive(Clone, Default)]
+        struct Count(Arc<AtomicUsize>);
+        impl<S: Subscriber> Layer<S> for Count {
+            fn on_event(&self, _: &Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let captured = Captured::default();
+        let (dispatch, handle) = build(EnvFilter::new("info"), false, false, captured.clone());
+        let count = Count::default();
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            tracing::info!("before");
+            handle
+                .modify(|layers| {
+                    layers
+                        .get_or_insert_with(Vec::new)
+                        .push(Box::new(count.clone()))
+                })
+                .unwrap();
+            tracing::info!("after");
+            tracing::debug!("filtered out");
+        });
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(captured.text().contains("before") && captured.text().contains("after"));
+    }
+}
