@@ -35,6 +35,7 @@ use crate::routing::{
     Serve,
 };
 use crate::server::{ServeSummary, Server, ServerHandle};
+use crate::shutdown::ShutdownSignal;
 
 type Hook = Box<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send + Sync,
@@ -141,6 +142,8 @@ pub struct App {
     openapi_hooks: Vec<OpenApiHook>,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
+    /// Tripped when the drain starts; in the container too.
+    shutdown: ShutdownSignal,
 }
 
 impl std::fmt::Debug for App {
@@ -200,6 +203,8 @@ impl App {
         builder.env(env);
         builder.config(config.clone());
         builder.add(Provider::value(config.clone()));
+        let shutdown = ShutdownSignal::new();
+        builder.add(Provider::value(shutdown.clone()));
         App {
             config,
             builder,
@@ -214,7 +219,28 @@ impl App {
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
             operational_paths: Vec::new(),
+            shutdown,
         }
+    }
+
+    /// The app's [`ShutdownSignal`], also in the container (`Inject<ShutdownSignal>`): it trips
+    /// when the drain starts, and the drain waits for the tasks spawned with
+    /// [`ShutdownSignal::spawn_tracked`] (see the lifecycle chapter).
+    ///
+    /// ```
+    /// use cortex_core::{App, ShutdownSignal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), cortex_core::AppError> {
+    /// let app = App::new().build().await?;
+    /// let injected = app.container().get::<ShutdownSignal>()?;
+    /// assert!(!injected.is_tripped());
+    /// app.shutdown_signal().trip();
+    /// assert!(injected.is_tripped(), "one signal, wherever it is taken from");
+    /// # Ok(()) }
+    /// ```
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.shutdown.clone()
     }
 
     /// The configuration.
@@ -626,6 +652,7 @@ impl App {
             draining,
             on_ready: self.on_ready,
             on_shutdown: self.on_shutdown,
+            shutdown: self.shutdown,
         })
     }
 
@@ -737,6 +764,7 @@ pub struct Application {
     draining: Arc<AtomicBool>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
+    shutdown: ShutdownSignal,
 }
 
 impl std::fmt::Debug for Application {
@@ -756,6 +784,16 @@ impl Application {
     /// The container.
     pub fn container(&self) -> &Container {
         &self.container
+    }
+
+    /// The app's [`ShutdownSignal`] (see [`App::shutdown_signal`]).
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.shutdown
+    }
+
+    /// `[server] drain_timeout`: how long the drain waits, for `TestApp::shutdown` too.
+    pub(crate) fn drain_timeout(&self) -> Duration {
+        self.serve.drain_timeout
     }
 
     /// The route table of the controllers (and routes added as [`Route`]s), sorted by path.
@@ -842,7 +880,8 @@ impl Application {
     /// `sd_notify` protocol of systemd's `Type=notify`, which `cortex serve` waits for).
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
         let server = Server::from_listener(listener, self.serve.clone())?
-            .with_draining_flag(self.draining.clone());
+            .with_draining_flag(self.draining.clone())
+            .with_shutdown_signal(self.shutdown.clone());
         let handle = server.handle();
         tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on {}://{}", self.serve.scheme(), handle.local_addr());
         let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
@@ -934,6 +973,11 @@ impl Running {
         &self.handle
     }
 
+    /// The app's [`ShutdownSignal`] (see [`App::shutdown_signal`]).
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.app.shutdown
+    }
+
     /// The container.
     pub fn container(&self) -> &Container {
         &self.app.container
@@ -961,6 +1005,8 @@ impl Running {
             Some(ended) => ended,
             None => (&mut self.task).await,
         };
+        // Tripped by the drain already, unless the server ended some other way.
+        self.app.shutdown.trip();
         let summary =
             ended.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
         let mut first_error = None;

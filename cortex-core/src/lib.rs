@@ -14,6 +14,7 @@ mod notify;
 pub mod openapi;
 pub mod routing;
 pub mod server;
+pub mod shutdown;
 pub mod testing;
 
 #[allow(deprecated)]
@@ -21,6 +22,7 @@ pub use app::HookError;
 pub use app::{App, AppError, Application, Plugin, Running};
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
+pub use shutdown::ShutdownSignal;
 
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]

@@ -248,9 +248,15 @@ impl TestApp {
             .await
     }
 
-    /// Runs the container's `OnShutdown` hooks (in reverse creation order), as the app does when
-    /// it stops.
+    /// Stops the app as a drain does, without a server: trips its
+    /// [`ShutdownSignal`](crate::ShutdownSignal), waits for the tasks spawned with
+    /// [`spawn_tracked`](crate::ShutdownSignal::spawn_tracked) (up to `[server] drain_timeout`,
+    /// aborting the rest), then runs the container's `OnShutdown` hooks (in reverse creation
+    /// order).
     pub async fn shutdown(self) {
+        let signal = self.app.shutdown_signal();
+        signal.trip();
+        signal.wait_tracked(self.app.drain_timeout()).await;
         self.app.container().shutdown().await;
     }
 }
