@@ -264,6 +264,37 @@ impl ShutdownSignal {
 mod tests {
     use super::*;
 
+    /// What the code under test logs, for this thread.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Logs {
+        fn dispatch(&self) -> tracing::Dispatch {
+            let logs = self.clone();
+            tracing::Dispatch::new(
+                tracing_subscriber::fmt()
+                    .with_ansi(false)
+                    .with_writer(move || logs.clone())
+                    .finish(),
+            )
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_tracked_task_that_finishes_on_the_signal_is_awaited() {
         let signal = ShutdownSignal::new();
@@ -296,11 +327,21 @@ mod tests {
         });
         signal.spawn_tracked("polite", async {});
 
+        let logs = Logs::default();
+        let _log = tracing::dispatcher::set_default(&logs.dispatch());
         signal.trip();
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(3)).await;
         assert_eq!(report.aborted, ["stubborn"]);
         assert_eq!(started.elapsed(), Duration::from_secs(3));
+        let logged = logs.text();
+        assert!(
+            logged.contains(
+                "drain timeout reached: aborting the background tasks still running: stubborn"
+            ),
+            "{logged}"
+        );
+        assert!(!logged.contains("polite"), "{logged}");
         assert!(
             dropped_rx.await.is_err(),
             "the aborted task's future was dropped"

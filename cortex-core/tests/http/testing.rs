@@ -221,3 +221,23 @@ async fn serve_answers_on_a_real_socket() {
     assert!(reply.ends_with("Yo, Bo!"), "{reply}");
     running.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_trips_the_signal_and_waits_for_tracked_tasks() {
+    let app = TestApp::new(App::with_config(config(app_dir("Hi").path()))).await;
+    let signal: Inject<cortex_core::ShutdownSignal> = app.container().get().unwrap();
+    let (finished_tx, finished_rx) = tokio::sync::oneshot::channel();
+    let watcher = cortex_core::ShutdownSignal::clone(&signal);
+    signal.spawn_tracked("worker", async move {
+        watcher.tripped().await;
+        tokio::task::yield_now().await;
+        finished_tx.send(()).unwrap();
+    });
+    app.shutdown().await;
+    assert!(signal.is_tripped());
+    assert!(
+        signal.tracked_names().is_empty(),
+        "the worker was waited for"
+    );
+    finished_rx.await.expect("the worker ran to its end");
+}
