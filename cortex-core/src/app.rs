@@ -86,6 +86,18 @@ pub enum AppError {
     /// [`inspect`](crate::inspect)).
     #[error("{0}")]
     Inspect(String),
+    /// `CORTEX_TASK` names no task of the app, or two tasks share a name (see
+    /// [`task`](crate::task)).
+    #[error("{0}")]
+    Task(String),
+    /// A task (see [`App::task`]) returned an error.
+    #[error("task `{task}` failed: {source}")]
+    TaskFailed {
+        /// The task's name.
+        task: String,
+        /// What it returned.
+        source: BoxError,
+    },
 }
 
 /// A plugin: a reusable bundle of providers, controllers and routes (a database integration, an
@@ -144,6 +156,8 @@ pub struct App {
     operational_paths: Vec<String>,
     /// Tripped when the drain starts; in the container too.
     shutdown: ShutdownSignal,
+    /// `App::task`s, by name, in the order added.
+    tasks: Vec<(String, Hook)>,
 }
 
 impl std::fmt::Debug for App {
@@ -220,7 +234,36 @@ impl App {
             openapi_hooks: Vec::new(),
             operational_paths: Vec::new(),
             shutdown,
+            tasks: Vec::new(),
         }
+    }
+
+    /// Registers a task: a one-off job (`db:migrate`, a seed, a report) that runs inside the app's
+    /// binary, with its configuration and container, when `CORTEX_TASK` names it — what
+    /// `cortex run <name>` does. [`run`](Self::run) then builds the app (`OnStart` hooks and
+    /// `on_start` closures included), runs the task instead of serving, and shuts the app down.
+    /// The task's error is [`AppError::TaskFailed`]: `#[cortex::main]` prints it on one line and
+    /// exits with status 1. Two tasks with one name fail [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::config::Config;
+    ///
+    /// let app = App::new().task("report", |container| async move {
+    ///     let config = container.get::<Config>()?;
+    ///     println!("profile: {}", config.profile());
+    ///     Ok(())
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn task<F, Fut>(mut self, name: impl Into<String>, task: F) -> Self
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.tasks
+            .push((name.into(), Box::new(move |c| Box::pin(task(c)))));
+        self
     }
 
     /// The app's [`ShutdownSignal`], also in the container (`Inject<ShutdownSignal>`): it trips
@@ -464,6 +507,18 @@ impl App {
     }
 
     async fn build_with(mut self, start: bool) -> Result<Application, AppError> {
+        for (i, (name, _)) in self.tasks.iter().enumerate() {
+            if name.trim().is_empty() {
+                return Err(AppError::Task(
+                    "a task has an empty name; hint: name it as `cortex run` will, e.g. `App::task(\"db:seed\", ..)`".into(),
+                ));
+            }
+            if self.tasks[..i].iter().any(|(other, _)| other == name) {
+                return Err(AppError::Task(format!(
+                    "two tasks are named `{name}`; hint: give each `App::task` its own name"
+                )));
+            }
+        }
         let http = match self.http.take() {
             Some(h) => h,
             None => self.config.get_or_default::<HttpConfig>("http")?,
@@ -653,6 +708,7 @@ impl App {
             on_ready: self.on_ready,
             on_shutdown: self.on_shutdown,
             shutdown: self.shutdown,
+            tasks: self.tasks,
         })
     }
 
@@ -660,9 +716,19 @@ impl App {
     /// down.
     ///
     /// With `CORTEX_INSPECT` set, prints what it asks for instead (see [`inspect`](crate::inspect)).
+    ///
+    /// With `CORTEX_TASK` set, runs that task instead of serving (see [`task`](Self::task)); a name
+    /// the app does not know is an error naming the known ones, before any hook runs.
     pub async fn run(self) -> Result<(), AppError> {
         if let Some(request) = crate::inspect::Inspect::from_env()? {
             return crate::inspect::run(self, request).await;
+        }
+        if let Some(task) = crate::task::from_env() {
+            if !self.tasks.iter().any(|(name, _)| *name == task) {
+                let known: Vec<&str> = self.tasks.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(crate::task::unknown(&task, &known));
+            }
+            return self.build().await?.run_task(&task).await;
         }
         self.build().await?.run().await
     }
@@ -765,6 +831,7 @@ pub struct Application {
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
     shutdown: ShutdownSignal,
+    tasks: Vec<(String, Hook)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -789,6 +856,61 @@ impl Application {
     /// The app's [`ShutdownSignal`] (see [`App::shutdown_signal`]).
     pub fn shutdown_signal(&self) -> &ShutdownSignal {
         &self.shutdown
+    }
+
+    /// The names of the app's tasks (see [`App::task`]), in the order they were added.
+    pub fn task_names(&self) -> Vec<&str> {
+        self.tasks.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// Runs the task `name` (see [`App::task`]) on this built app instead of serving, then shuts
+    /// the app down as a drain would: the [`ShutdownSignal`] trips, tracked tasks are waited for
+    /// (up to `[server] drain_timeout`), the `on_shutdown` closures and the `OnShutdown` hooks run.
+    /// The task's error is [`AppError::TaskFailed`]; an unknown name is [`AppError::Task`],
+    /// naming the known ones.
+    ///
+    /// ```
+    /// use cortex_core::{App, AppError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), AppError> {
+    /// let app = App::new()
+    ///     .task("fail", |_| async { Err("the table `users` is missing".into()) })
+    ///     .build()
+    ///     .await?;
+    /// let err = app.run_task("fail").await.unwrap_err();
+    /// assert_eq!(err.to_string(), "task `fail` failed: the table `users` is missing");
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_task(self, name: &str) -> Result<(), AppError> {
+        let Some(index) = self.tasks.iter().position(|(n, _)| n == name) else {
+            return Err(crate::task::unknown(name, &self.task_names()));
+        };
+        tracing::info!(task = name, "running task `{name}`");
+        let outcome = (self.tasks[index].1)(self.container.clone()).await;
+        self.shutdown.trip();
+        self.shutdown.wait_tracked(self.serve.drain_timeout).await;
+        let mut first_error = outcome.err().map(|source| AppError::TaskFailed {
+            task: name.to_string(),
+            source,
+        });
+        for hook in &self.on_shutdown {
+            if let Err(source) = hook(self.container.clone()).await {
+                tracing::error!(error = %source, "on_shutdown hook failed");
+                first_error.get_or_insert(AppError::Hook {
+                    stage: "on_shutdown",
+                    source,
+                });
+            }
+        }
+        self.container.shutdown().await;
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                tracing::info!(task = name, "task `{name}` done");
+                Ok(())
+            }
+        }
     }
 
     /// `[server] drain_timeout`: how long the drain waits, for `TestApp::shutdown` too.
@@ -918,6 +1040,9 @@ impl Application {
     pub async fn run(self) -> Result<(), AppError> {
         if let Some(request) = crate::inspect::Inspect::from_env()? {
             return crate::inspect::print(&self, request);
+        }
+        if let Some(task) = crate::task::from_env() {
+            return self.run_task(&task).await;
         }
         // The signal handlers are installed (by a first poll) before binding, so a SIGTERM that
         // follows READY=1 at once (a `cortex serve` reload) drains instead of killing the process.

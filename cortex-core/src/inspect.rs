@@ -14,6 +14,7 @@
 //! | `graph:mermaid` | the graph as a Mermaid flowchart |
 //! | `graph:dot` | the graph in Graphviz DOT |
 //! | `openapi` | the OpenAPI document the app serves, as JSON |
+//! | `tasks` | the names of the app's tasks ([`App::task`](crate::App::task)) as a JSON array |
 //!
 //! Any other value is an [`AppError::Inspect`] naming the valid ones; an empty value counts as
 //! unset. Logs go to stderr as usual, so stdout holds only the document.
@@ -24,7 +25,7 @@
 //! assert_eq!("graph:mermaid".parse::<Inspect>()?, Inspect::GraphMermaid);
 //! assert_eq!(Inspect::Routes.as_str(), "routes");
 //! let err = "route".parse::<Inspect>().unwrap_err();
-//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi"));
+//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi, tasks"));
 //! # Ok::<_, cortex_core::AppError>(())
 //! ```
 
@@ -53,12 +54,20 @@ pub enum Inspect {
     GraphDot,
     /// `openapi`: the OpenAPI document as JSON.
     OpenApi,
+    /// `tasks`: the names of the app's tasks as a JSON array.
+    Tasks,
 }
 
 impl Inspect {
     /// Every value, as written in `CORTEX_INSPECT`.
-    pub const VALUES: [&'static str; 5] =
-        ["routes", "graph", "graph:mermaid", "graph:dot", "openapi"];
+    pub const VALUES: [&'static str; 6] = [
+        "routes",
+        "graph",
+        "graph:mermaid",
+        "graph:dot",
+        "openapi",
+        "tasks",
+    ];
 
     /// The value as written in `CORTEX_INSPECT`.
     ///
@@ -72,6 +81,7 @@ impl Inspect {
             Inspect::GraphMermaid => "graph:mermaid",
             Inspect::GraphDot => "graph:dot",
             Inspect::OpenApi => "openapi",
+            Inspect::Tasks => "tasks",
         }
     }
 
@@ -136,6 +146,8 @@ impl Inspect {
             Inspect::Graph => app.container().graph().to_json_pretty(),
             Inspect::GraphMermaid => app.container().graph().to_mermaid(),
             Inspect::GraphDot => app.container().graph().to_dot(),
+            Inspect::Tasks => serde_json::to_string_pretty(&app.task_names())
+                .map_err(|e| AppError::Inspect(format!("cannot write the task list: {e}")))?,
             Inspect::OpenApi => match app.openapi() {
                 Some(spec) => spec.to_pretty_json(),
                 None => {
@@ -168,6 +180,7 @@ impl FromStr for Inspect {
             "graph:mermaid" => Ok(Inspect::GraphMermaid),
             "graph:dot" => Ok(Inspect::GraphDot),
             "openapi" => Ok(Inspect::OpenApi),
+            "tasks" => Ok(Inspect::Tasks),
             other => Err(unknown(other)),
         }
     }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod routing;
 pub mod server;
 pub mod shutdown;
+pub mod task;
 pub mod testing;
 
 #[allow(deprecated)]

@@ -10,4 +10,5 @@ mod middleware;
 mod openapi;
 mod server;
 mod startup;
+mod tasks;
 mod testing;
