@@ -709,6 +709,7 @@ impl App {
             on_shutdown: self.on_shutdown,
             shutdown: self.shutdown,
             tasks: self.tasks,
+            readied: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -832,6 +833,9 @@ pub struct Application {
     on_shutdown: Vec<Hook>,
     shutdown: ShutdownSignal,
     tasks: Vec<(String, Hook)>,
+    /// Set once the `OnReady` hooks and `on_ready` closures ran (`TestApp` runs them, then
+    /// `serve` must not run the closures again).
+    readied: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Application {
@@ -890,10 +894,43 @@ impl Application {
         let outcome = (self.tasks[index].1)(self.container.clone()).await;
         self.shutdown.trip();
         self.shutdown.wait_tracked(self.serve.drain_timeout).await;
-        let mut first_error = outcome.err().map(|source| AppError::TaskFailed {
+        let failed = outcome.err().map(|source| AppError::TaskFailed {
             task: name.to_string(),
             source,
         });
+        let first_error = failed.or(self.run_on_shutdown().await.err());
+        self.container.shutdown().await;
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                tracing::info!(task = name, "task `{name}` done");
+                Ok(())
+            }
+        }
+    }
+
+    /// The singletons' `OnReady` hooks, then the `on_ready` closures: once, however often it is
+    /// called (`serve_on` after `TestApp` did it runs nothing again).
+    pub(crate) async fn ready(&self) -> Result<(), AppError> {
+        self.container.ready().await?;
+        if self.readied.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(());
+        }
+        for hook in &self.on_ready {
+            hook(self.container.clone())
+                .await
+                .map_err(|source| AppError::Hook {
+                    stage: "on_ready",
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The `on_shutdown` closures, in order: each error is logged, the others still run, and the
+    /// first is returned.
+    pub(crate) async fn run_on_shutdown(&self) -> Result<(), AppError> {
+        let mut first_error = None;
         for hook in &self.on_shutdown {
             if let Err(source) = hook(self.container.clone()).await {
                 tracing::error!(error = %source, "on_shutdown hook failed");
@@ -903,14 +940,7 @@ impl Application {
                 });
             }
         }
-        self.container.shutdown().await;
-        match first_error {
-            Some(e) => Err(e),
-            None => {
-                tracing::info!(task = name, "task `{name}` done");
-                Ok(())
-            }
-        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// `[server] drain_timeout`: how long the drain waits, for `TestApp::shutdown` too.
@@ -1081,16 +1111,7 @@ impl Running {
     }
 
     async fn ready(&self) -> Result<(), AppError> {
-        self.app.container.ready().await?;
-        for hook in &self.app.on_ready {
-            hook(self.app.container.clone())
-                .await
-                .map_err(|source| AppError::Hook {
-                    stage: "on_ready",
-                    source,
-                })?;
-        }
-        Ok(())
+        self.app.ready().await
     }
 
     /// Counters and the draining state.
@@ -1134,16 +1155,7 @@ impl Running {
         self.app.shutdown.trip();
         let summary =
             ended.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
-        let mut first_error = None;
-        for hook in &self.app.on_shutdown {
-            if let Err(source) = hook(self.app.container.clone()).await {
-                tracing::error!(error = %source, "on_shutdown hook failed");
-                first_error.get_or_insert(AppError::Hook {
-                    stage: "on_shutdown",
-                    source,
-                });
-            }
-        }
+        let first_error = self.app.run_on_shutdown().await.err();
         let report = self.app.container.shutdown().await;
         if !report.timed_out.is_empty() {
             tracing::warn!(providers = ?report.timed_out, "shutdown hooks timed out");
