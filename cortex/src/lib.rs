@@ -69,7 +69,7 @@ pub use cortex_di as di;
 
 pub use cortex_core::{
     App, Application, Plugin, Running, axum, config, health, http, logging, openapi, routing,
-    server, shutdown, testing,
+    server, shutdown, task, testing,
 };
 pub use cortex_di::{BoxError, Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes, schema_rules};
