@@ -74,6 +74,11 @@ pub enum Command {
     /// List the app's plugins: order, name, version, state, configuration section, dependencies.
     #[command(after_help = "Examples:\n  cortex plugins\n  cortex plugins --format json")]
     Plugins(PluginsArgs),
+    /// Run one of the app's tasks (`App::task`) in its binary; without a name, list them.
+    #[command(
+        after_help = "Examples:\n  cortex run                  (lists the tasks)\n  cortex run db:migrate\n  CORTEX_PROFILE=prod cortex run db:seed --release\n\nThe task runs in the app's folder with its configuration; its error is printed by the app,\nand the exit status is the app's."
+    )]
+    Run(RunArgs),
 
     /// Build the app (cargo build), showing progress and the compiler's errors.
     #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
@@ -255,6 +260,21 @@ pub struct PluginsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RoutesFormat::Table)]
     pub format: RoutesFormat,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The task's name, as given to `App::task`; omitted, the tasks are listed.
+    pub task: Option<String>,
+
+    /// Build and run with the release profile.
+    #[arg(long)]
+    pub release: bool,
 
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]

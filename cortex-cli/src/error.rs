@@ -21,6 +21,8 @@ pub struct CliError {
     message: String,
     hint: Option<String>,
     code: u8,
+    /// Shown already (by the app's binary, on its stderr): the CLI adds nothing.
+    reported: bool,
 }
 
 impl CliError {
@@ -30,7 +32,30 @@ impl CliError {
             message: message.into(),
             hint: None,
             code: 1,
+            reported: false,
         }
+    }
+
+    /// A failure the user has seen already — an app's binary printed its own `error:` line — that
+    /// only sets the exit status: the CLI prints nothing more.
+    ///
+    /// ```
+    /// use cortex_cli::error::CliError;
+    ///
+    /// let e = CliError::reported("the task failed", 3);
+    /// assert!(e.is_reported());
+    /// assert_eq!(e.code(), 3);
+    /// ```
+    pub fn reported(message: impl Into<String>, code: u8) -> Self {
+        Self {
+            reported: true,
+            ..Self::new(message).with_code(code)
+        }
+    }
+
+    /// Whether the error was shown already (see [`reported`](CliError::reported)).
+    pub fn is_reported(&self) -> bool {
+        self.reported
     }
 
     /// Adds what the user can do about it.

@@ -36,6 +36,7 @@ use crate::routing::{
     Serve,
 };
 use crate::server::{ServeSummary, Server, ServerHandle};
+use crate::shutdown::ShutdownSignal;
 
 type Hook = Box<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send + Sync,
@@ -91,6 +92,18 @@ pub enum AppError {
     /// [`inspect`](crate::inspect)).
     #[error("{0}")]
     Inspect(String),
+    /// `CORTEX_TASK` names no task of the app, or two tasks share a name (see
+    /// [`task`](crate::task)).
+    #[error("{0}")]
+    Task(String),
+    /// A task (see [`App::task`]) returned an error.
+    #[error("task `{task}` failed: {source}")]
+    TaskFailed {
+        /// The task's name.
+        task: String,
+        /// What it returned.
+        source: BoxError,
+    },
 }
 
 /// The application builder.
@@ -117,6 +130,10 @@ pub struct App {
     openapi_hooks: Vec<OpenApiHook>,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
+    /// Tripped when the drain starts; in the container too.
+    shutdown: ShutdownSignal,
+    /// `App::task`s, by name, in the order added.
+    tasks: Vec<(String, Hook)>,
 }
 
 impl std::fmt::Debug for App {
@@ -178,6 +195,8 @@ impl App {
         builder.env(env);
         builder.config(config.clone());
         builder.add(Provider::value(config.clone()));
+        let shutdown = ShutdownSignal::new();
+        builder.add(Provider::value(shutdown.clone()));
         App {
             config,
             builder,
@@ -194,7 +213,57 @@ impl App {
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
             operational_paths: Vec::new(),
+            shutdown,
+            tasks: Vec::new(),
         }
+    }
+
+    /// Registers a task: a one-off job (`db:migrate`, a seed, a report) that runs inside the app's
+    /// binary, with its configuration and container, when `CORTEX_TASK` names it — what
+    /// `cortex run <name>` does. [`run`](Self::run) then builds the app (`OnStart` hooks and
+    /// `on_start` closures included), runs the task instead of serving, and shuts the app down.
+    /// The task's error is [`AppError::TaskFailed`]: `#[cortex::main]` prints it on one line and
+    /// exits with status 1. Two tasks with one name fail [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::config::Config;
+    ///
+    /// let app = App::new().task("report", |container| async move {
+    ///     let config = container.get::<Config>()?;
+    ///     println!("profile: {}", config.profile());
+    ///     Ok(())
+    /// });
+    /// # let _ = app;
+    /// ```
+    pub fn task<F, Fut>(mut self, name: impl Into<String>, task: F) -> Self
+    where
+        F: Fn(Container) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.tasks
+            .push((name.into(), Box::new(move |c| Box::pin(task(c)))));
+        self
+    }
+
+    /// The app's [`ShutdownSignal`], also in the container (`Inject<ShutdownSignal>`): it trips
+    /// when the drain starts, and the drain waits for the tasks spawned with
+    /// [`ShutdownSignal::spawn_tracked`] (see the lifecycle chapter).
+    ///
+    /// ```
+    /// use cortex_core::{App, ShutdownSignal};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), cortex_core::AppError> {
+    /// let app = App::new().build().await?;
+    /// let injected = app.container().get::<ShutdownSignal>()?;
+    /// assert!(!injected.is_tripped());
+    /// app.shutdown_signal().trip();
+    /// assert!(injected.is_tripped(), "one signal, wherever it is taken from");
+    /// # Ok(()) }
+    /// ```
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.shutdown.clone()
     }
 
     /// The configuration.
@@ -511,6 +580,18 @@ impl App {
         start: bool,
         plugins: Vec<PluginInfo>,
     ) -> Result<Application, AppError> {
+        for (i, (name, _)) in self.tasks.iter().enumerate() {
+            if name.trim().is_empty() {
+                return Err(AppError::Task(
+                    "a task has an empty name; hint: name it as `cortex run` will, e.g. `App::task(\"db:seed\", ..)`".into(),
+                ));
+            }
+            if self.tasks[..i].iter().any(|(other, _)| other == name) {
+                return Err(AppError::Task(format!(
+                    "two tasks are named `{name}`; hint: give each `App::task` its own name"
+                )));
+            }
+        }
         let http = match self.http.take() {
             Some(h) => h,
             None => self.config.get_or_default::<HttpConfig>("http")?,
@@ -700,6 +781,9 @@ impl App {
             on_ready: self.on_ready,
             on_shutdown: self.on_shutdown,
             plugins,
+            shutdown: self.shutdown,
+            tasks: self.tasks,
+            readied: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -707,9 +791,19 @@ impl App {
     /// down.
     ///
     /// With `CORTEX_INSPECT` set, prints what it asks for instead (see [`inspect`](crate::inspect)).
+    ///
+    /// With `CORTEX_TASK` set, runs that task instead of serving (see [`task`](Self::task)); a name
+    /// the app does not know is an error naming the known ones, before any hook runs.
     pub async fn run(self) -> Result<(), AppError> {
         if let Some(request) = crate::inspect::Inspect::from_env()? {
             return crate::inspect::run(self, request).await;
+        }
+        if let Some(task) = crate::task::from_env() {
+            if !self.tasks.iter().any(|(name, _)| *name == task) {
+                let known: Vec<&str> = self.tasks.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(crate::task::unknown(&task, &known));
+            }
+            return self.build().await?.run_task(&task).await;
         }
         self.build().await?.run().await
     }
@@ -812,6 +906,11 @@ pub struct Application {
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
     plugins: Vec<PluginInfo>,
+    shutdown: ShutdownSignal,
+    tasks: Vec<(String, Hook)>,
+    /// Set once the `OnReady` hooks and `on_ready` closures ran (`TestApp` runs them, then
+    /// `serve` must not run the closures again).
+    readied: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Application {
@@ -845,6 +944,97 @@ impl Application {
     /// The container.
     pub fn container(&self) -> &Container {
         &self.container
+    }
+
+    /// The app's [`ShutdownSignal`] (see [`App::shutdown_signal`]).
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.shutdown
+    }
+
+    /// The names of the app's tasks (see [`App::task`]), in the order they were added.
+    pub fn task_names(&self) -> Vec<&str> {
+        self.tasks.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// Runs the task `name` (see [`App::task`]) on this built app instead of serving, then shuts
+    /// the app down as a drain would: the [`ShutdownSignal`] trips, tracked tasks are waited for
+    /// (up to `[server] drain_timeout`), the `on_shutdown` closures and the `OnShutdown` hooks run.
+    /// The task's error is [`AppError::TaskFailed`]; an unknown name is [`AppError::Task`],
+    /// naming the known ones.
+    ///
+    /// ```
+    /// use cortex_core::{App, AppError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), AppError> {
+    /// let app = App::new()
+    ///     .task("fail", |_| async { Err("the table `users` is missing".into()) })
+    ///     .build()
+    ///     .await?;
+    /// let err = app.run_task("fail").await.unwrap_err();
+    /// assert_eq!(err.to_string(), "task `fail` failed: the table `users` is missing");
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_task(self, name: &str) -> Result<(), AppError> {
+        let Some(index) = self.tasks.iter().position(|(n, _)| n == name) else {
+            return Err(crate::task::unknown(name, &self.task_names()));
+        };
+        tracing::info!(task = name, "running task `{name}`");
+        let outcome = (self.tasks[index].1)(self.container.clone()).await;
+        self.shutdown.trip();
+        self.shutdown.wait_tracked(self.serve.drain_timeout).await;
+        let failed = outcome.err().map(|source| AppError::TaskFailed {
+            task: name.to_string(),
+            source,
+        });
+        let first_error = failed.or(self.run_on_shutdown().await.err());
+        self.container.shutdown().await;
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                tracing::info!(task = name, "task `{name}` done");
+                Ok(())
+            }
+        }
+    }
+
+    /// The singletons' `OnReady` hooks, then the `on_ready` closures: once, however often it is
+    /// called (`serve_on` after `TestApp` did it runs nothing again).
+    pub(crate) async fn ready(&self) -> Result<(), AppError> {
+        self.container.ready().await?;
+        if self.readied.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(());
+        }
+        for hook in &self.on_ready {
+            hook(self.container.clone())
+                .await
+                .map_err(|source| AppError::Hook {
+                    stage: "on_ready",
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The `on_shutdown` closures, in order: each error is logged, the others still run, and the
+    /// first is returned.
+    pub(crate) async fn run_on_shutdown(&self) -> Result<(), AppError> {
+        let mut first_error = None;
+        for hook in &self.on_shutdown {
+            if let Err(source) = hook(self.container.clone()).await {
+                tracing::error!(error = %source, "on_shutdown hook failed");
+                first_error.get_or_insert(AppError::Hook {
+                    stage: "on_shutdown",
+                    source,
+                });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// `[server] drain_timeout`: how long the drain waits, for `TestApp::shutdown` too.
+    pub(crate) fn drain_timeout(&self) -> Duration {
+        self.serve.drain_timeout
     }
 
     /// The route table of the controllers (and routes added as [`Route`]s), sorted by path.
@@ -931,7 +1121,8 @@ impl Application {
     /// `sd_notify` protocol of systemd's `Type=notify`, which `cortex serve` waits for).
     pub async fn serve_on(self, listener: tokio::net::TcpListener) -> Result<Running, AppError> {
         let server = Server::from_listener(listener, self.serve.clone())?
-            .with_draining_flag(self.draining.clone());
+            .with_draining_flag(self.draining.clone())
+            .with_shutdown_signal(self.shutdown.clone());
         let handle = server.handle();
         tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on {}://{}", self.serve.scheme(), handle.local_addr());
         let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
@@ -968,6 +1159,9 @@ impl Application {
     pub async fn run(self) -> Result<(), AppError> {
         if let Some(request) = crate::inspect::Inspect::from_env()? {
             return crate::inspect::print(&self, request);
+        }
+        if let Some(task) = crate::task::from_env() {
+            return self.run_task(&task).await;
         }
         // The signal handlers are installed (by a first poll) before binding, so a SIGTERM that
         // follows READY=1 at once (a `cortex serve` reload) drains instead of killing the process.
@@ -1006,21 +1200,17 @@ impl Running {
     }
 
     async fn ready(&self) -> Result<(), AppError> {
-        self.app.container.ready().await?;
-        for hook in &self.app.on_ready {
-            hook(self.app.container.clone())
-                .await
-                .map_err(|source| AppError::Hook {
-                    stage: "on_ready",
-                    source,
-                })?;
-        }
-        Ok(())
+        self.app.ready().await
     }
 
     /// Counters and the draining state.
     pub fn handle(&self) -> &ServerHandle {
         &self.handle
+    }
+
+    /// The app's [`ShutdownSignal`] (see [`App::shutdown_signal`]).
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.app.shutdown
     }
 
     /// The container.
@@ -1050,18 +1240,11 @@ impl Running {
             Some(ended) => ended,
             None => (&mut self.task).await,
         };
+        // Tripped by the drain already, unless the server ended some other way.
+        self.app.shutdown.trip();
         let summary =
             ended.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
-        let mut first_error = None;
-        for hook in &self.app.on_shutdown {
-            if let Err(source) = hook(self.app.container.clone()).await {
-                tracing::error!(error = %source, "on_shutdown hook failed");
-                first_error.get_or_insert(AppError::Hook {
-                    stage: "on_shutdown",
-                    source,
-                });
-            }
-        }
+        let first_error = self.app.run_on_shutdown().await.err();
         let report = self.app.container.shutdown().await;
         if !report.timed_out.is_empty() {
             tracing::warn!(providers = ?report.timed_out, "shutdown hooks timed out");

@@ -16,6 +16,7 @@
 //! | `graph:dot` | the graph in Graphviz DOT |
 //! | `openapi` | the OpenAPI document the app serves, as JSON |
 //! | `plugins` | the app's plugins as JSON: `[{"name", "version", "order", "state", "config_section", "dependencies", "origin"}]`, in application order, the disabled ones last ([`PluginInfo`](crate::plugin::PluginInfo)) |
+//! | `tasks` | the names of the app's tasks ([`App::task`](crate::App::task)) as a JSON array |
 //!
 //! Any other value is an [`AppError::Inspect`] naming the valid ones; an empty value counts as
 //! unset. Logs go to stderr as usual, so stdout holds only the document.
@@ -26,7 +27,7 @@
 //! assert_eq!("graph:mermaid".parse::<Inspect>()?, Inspect::GraphMermaid);
 //! assert_eq!(Inspect::Routes.as_str(), "routes");
 //! let err = "route".parse::<Inspect>().unwrap_err();
-//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi, plugins"));
+//! assert!(err.to_string().contains("routes, graph, graph:mermaid, graph:dot, openapi, plugins, tasks"));
 //! # Ok::<_, cortex_core::AppError>(())
 //! ```
 
@@ -57,17 +58,20 @@ pub enum Inspect {
     OpenApi,
     /// `plugins`: the app's plugins as JSON.
     Plugins,
+    /// `tasks`: the names of the app's tasks as a JSON array.
+    Tasks,
 }
 
 impl Inspect {
     /// Every value, as written in `CORTEX_INSPECT`.
-    pub const VALUES: [&'static str; 6] = [
+    pub const VALUES: [&'static str; 7] = [
         "routes",
         "graph",
         "graph:mermaid",
         "graph:dot",
         "openapi",
         "plugins",
+        "tasks",
     ];
 
     /// The value as written in `CORTEX_INSPECT`.
@@ -83,6 +87,7 @@ impl Inspect {
             Inspect::GraphDot => "graph:dot",
             Inspect::OpenApi => "openapi",
             Inspect::Plugins => "plugins",
+            Inspect::Tasks => "tasks",
         }
     }
 
@@ -149,6 +154,8 @@ impl Inspect {
             Inspect::GraphDot => app.container().graph().to_dot(),
             Inspect::Plugins => serde_json::to_string_pretty(app.plugins())
                 .map_err(|e| AppError::Inspect(format!("cannot write the plugin list: {e}")))?,
+            Inspect::Tasks => serde_json::to_string_pretty(&app.task_names())
+                .map_err(|e| AppError::Inspect(format!("cannot write the task list: {e}")))?,
             Inspect::OpenApi => match app.openapi() {
                 Some(spec) => spec.to_pretty_json(),
                 None => {
@@ -182,6 +189,7 @@ impl FromStr for Inspect {
             "graph:dot" => Ok(Inspect::GraphDot),
             "openapi" => Ok(Inspect::OpenApi),
             "plugins" => Ok(Inspect::Plugins),
+            "tasks" => Ok(Inspect::Tasks),
             other => Err(unknown(other)),
         }
     }

@@ -15,6 +15,8 @@ pub mod openapi;
 pub mod plugin;
 pub mod routing;
 pub mod server;
+pub mod shutdown;
+pub mod task;
 pub mod testing;
 
 #[allow(deprecated)]
@@ -23,6 +25,7 @@ pub use app::{App, AppError, Application, Running};
 /// The axum version Cortex is built on, for routers, extractors and responses of your own.
 pub use axum;
 pub use plugin::Plugin;
+pub use shutdown::ShutdownSignal;
 
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]

@@ -50,7 +50,12 @@ use axum::Router;
 use axum::body::Body;
 use bytes::Bytes;
 use cortex_di::Container;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::ConnectInfo;
+use cortex_di::RequestScope;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde::Serialize;
@@ -138,7 +143,9 @@ impl Debug for TestApp {
 }
 
 impl TestApp {
-    /// Builds `app` (the container, its `OnStart` hooks, the routes and middleware). Panics with
+    /// Builds `app` (the container, its `OnStart` hooks, the routes and middleware), then runs its
+    /// `OnReady` hooks and `on_ready` closures — so consumers and bridges that start there run
+    /// in-process — as serving would, without a socket. Panics with
     /// the error when it does not build — a missing provider, a bad configuration value — since
     /// the test cannot go on; [`try_new`](Self::try_new) returns it instead.
     #[track_caller]
@@ -168,7 +175,14 @@ impl TestApp {
     /// # }
     /// ```
     pub async fn try_new(app: App) -> Result<Self, AppError> {
-        Ok(Self::from_application(app.build().await?))
+        let app = app.build().await?;
+        if let Err(e) = app.ready().await {
+            // As a failed start does: nothing keeps running half-ready.
+            app.shutdown_signal().trip();
+            app.container().shutdown().await;
+            return Err(e);
+        }
+        Ok(Self::from_application(app))
     }
 
     /// The app in `dir` (its `Cargo.toml` folder: pass `env!("CARGO_MANIFEST_DIR")`) with
@@ -187,10 +201,69 @@ impl TestApp {
         Self::new(app)
     }
 
-    /// Wraps an app built elsewhere.
+    /// Wraps an app built elsewhere (its `OnReady` hooks are not run: serve it, or call
+    /// [`TestApp::new`] on the `App` instead).
     pub fn from_application(app: Application) -> Self {
         let router = app.router();
         Self { app, router }
+    }
+
+    /// A session: requests made through it keep the cookies the app sets (`Set-Cookie`) and send
+    /// them back (`Cookie`), as a browser would — sign in, then act as that user. Cookies are
+    /// kept by name, whatever their `Path` or `Domain`; one set with `Max-Age=0` or an empty value
+    /// is forgotten. Each session has its own cookies; requests made on the `TestApp` itself keep
+    /// none.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::axum::{Router, http::HeaderMap, routing::{get, post}};
+    /// use cortex_core::testing::{TestApp, config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let routes = Router::new()
+    ///     .route("/login", post(|| async { ([("set-cookie", "user=ada; Path=/; HttpOnly")], "hi") }))
+    ///     .route("/me", get(|headers: HeaderMap| async move {
+    ///         headers.get("cookie").map(|c| c.to_str().unwrap().to_string()).unwrap_or_default()
+    ///     }));
+    /// let app = TestApp::new(App::with_config(config(".")).router(routes)).await;
+    ///
+    /// let session = app.session();
+    /// session.post("/login").await.assert_status(200);
+    /// session.get("/me").await.assert_text("user=ada");
+    /// app.get("/me").await.assert_text(""); // outside the session: no cookie
+    /// # }
+    /// ```
+    pub fn session(&self) -> TestSession {
+        TestSession {
+            router: self.router.clone(),
+            jar: Arc::default(),
+        }
+    }
+
+    /// Opens a request scope on the app's container, as the HTTP layer does for each request:
+    /// request-scoped services resolve once per scope. Close it with
+    /// [`RequestScope::close`](cortex_di::RequestScope) to run their shutdown hooks, or drop it.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::testing::{TestApp, config};
+    /// use cortex_di::{Provider, Scope};
+    ///
+    /// struct Basket(Vec<String>);
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = TestApp::new(App::with_config(config(".")).provide(
+    ///     Provider::factory(|_| Ok(Basket(Vec::new()))).scope(Scope::Request),
+    /// ))
+    /// .await;
+    /// let scope = app.scope();
+    /// assert!(scope.get::<Basket>().unwrap().0.is_empty());
+    /// # }
+    /// ```
+    pub fn scope(&self) -> RequestScope {
+        self.app.container().scope()
     }
 
     /// A `GET` request to `uri` (a path with an optional query: `/todos?done=true`).
@@ -220,14 +293,7 @@ impl TestApp {
 
     /// A request with any method.
     pub fn request(&self, method: Method, uri: impl AsRef<str>) -> TestRequest {
-        TestRequest {
-            router: self.router.clone(),
-            method,
-            uri: uri.as_ref().to_string(),
-            headers: HeaderMap::new(),
-            body: Bytes::new(),
-            error: None,
-        }
+        TestRequest::new(self.router.clone(), method, uri, None)
     }
 
     /// The app's container, to resolve a service and look at its state.
@@ -248,10 +314,112 @@ impl TestApp {
             .await
     }
 
-    /// Runs the container's `OnShutdown` hooks (in reverse creation order), as the app does when
-    /// it stops.
+    /// Stops the app as a drain does, without a server: trips its
+    /// [`ShutdownSignal`](crate::ShutdownSignal), waits for the tasks spawned with
+    /// [`spawn_tracked`](crate::ShutdownSignal::spawn_tracked) (up to `[server] drain_timeout`,
+    /// aborting the rest), runs the app's `on_shutdown` closures, then the container's
+    /// `OnShutdown` hooks (in reverse creation order). Panics, once everything ran, when an
+    /// `on_shutdown` closure failed: the test should see it.
     pub async fn shutdown(self) {
+        let signal = self.app.shutdown_signal();
+        signal.trip();
+        signal.wait_tracked(self.app.drain_timeout()).await;
+        let closures = self.app.run_on_shutdown().await;
         self.app.container().shutdown().await;
+        if let Err(e) = closures {
+            panic!("TestApp::shutdown: {e}");
+        }
+    }
+}
+
+/// Requests that keep cookies (see [`TestApp::session`]): the same request methods as
+/// [`TestApp`].
+#[derive(Clone)]
+pub struct TestSession {
+    router: Router,
+    jar: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+impl Debug for TestSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestSession")
+            .field("cookies", &self.cookies())
+            .finish()
+    }
+}
+
+impl TestSession {
+    /// A `GET` request in this session.
+    pub fn get(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::GET, uri)
+    }
+
+    /// A `POST` request in this session.
+    pub fn post(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::POST, uri)
+    }
+
+    /// A `PUT` request in this session.
+    pub fn put(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::PUT, uri)
+    }
+
+    /// A `PATCH` request in this session.
+    pub fn patch(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::PATCH, uri)
+    }
+
+    /// A `DELETE` request in this session.
+    pub fn delete(&self, uri: impl AsRef<str>) -> TestRequest {
+        self.request(Method::DELETE, uri)
+    }
+
+    /// A request with any method in this session.
+    pub fn request(&self, method: Method, uri: impl AsRef<str>) -> TestRequest {
+        TestRequest::new(self.router.clone(), method, uri, Some(self.jar.clone()))
+    }
+
+    /// The cookies kept, by name.
+    pub fn cookies(&self) -> BTreeMap<String, String> {
+        self.jar
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets a cookie, as if the app had (a session cookie made by the test).
+    pub fn set_cookie(&self, name: impl Into<String>, value: impl Into<String>) {
+        self.jar
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.into(), value.into());
+    }
+}
+
+/// Keeps what the `Set-Cookie` headers of a response say: `name=value`, forgotten when the value is
+/// empty or `Max-Age` is 0 or less.
+fn keep_cookies(jar: &Mutex<BTreeMap<String, String>>, headers: &HeaderMap) {
+    let mut jar = jar.lock().unwrap_or_else(PoisonError::into_inner);
+    for header in headers.get_all(SET_COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        let mut attributes = header.split(';').map(str::trim);
+        let Some((name, value)) = attributes.next().and_then(|pair| pair.split_once('=')) else {
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        let expired = attributes.any(|attribute| {
+            attribute.split_once('=').is_some_and(|(key, age)| {
+                key.trim().eq_ignore_ascii_case("max-age")
+                    && age.trim().parse::<i64>().is_ok_and(|age| age <= 0)
+            })
+        });
+        if value.is_empty() || expired {
+            jar.remove(name);
+        } else {
+            jar.insert(name.to_string(), value.to_string());
+        }
     }
 }
 
@@ -267,6 +435,8 @@ pub struct TestRequest {
     headers: HeaderMap,
     body: Bytes,
     error: Option<String>,
+    peer: Option<SocketAddr>,
+    jar: Option<Arc<Mutex<BTreeMap<String, String>>>>,
 }
 
 impl Debug for TestRequest {
@@ -281,6 +451,48 @@ impl Debug for TestRequest {
 }
 
 impl TestRequest {
+    fn new(
+        router: Router,
+        method: Method,
+        uri: impl AsRef<str>,
+        jar: Option<Arc<Mutex<BTreeMap<String, String>>>>,
+    ) -> Self {
+        TestRequest {
+            router,
+            method,
+            uri: uri.as_ref().to_string(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            error: None,
+            peer: None,
+            jar,
+        }
+    }
+
+    /// The client's address, as the server would see it on the connection
+    /// (`ConnectInfo<SocketAddr>`): for rate limits per client, trusted proxies, logs. Without
+    /// it, the request has no peer address, as with any in-process request.
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::axum::{Router, extract::ConnectInfo, routing::get};
+    /// use cortex_core::testing::{TestApp, config};
+    /// use std::net::SocketAddr;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let routes = Router::new().route("/ip", get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+    ///     peer.ip().to_string()
+    /// }));
+    /// let app = TestApp::new(App::with_config(config(".")).router(routes)).await;
+    /// app.get("/ip").peer("203.0.113.9:4000".parse().unwrap()).await.assert_text("203.0.113.9");
+    /// # }
+    /// ```
+    pub fn peer(mut self, addr: SocketAddr) -> Self {
+        self.peer = Some(addr);
+        self
+    }
+
     /// Adds a header (`Authorization`, `X-Api-Key`, `If-None-Match`, …); several calls with the
     /// same name add several values.
     pub fn header(mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> Self {
@@ -347,9 +559,11 @@ impl TestRequest {
             router,
             method,
             uri,
-            headers,
+            mut headers,
             body,
             error,
+            peer,
+            jar,
         } = self;
         if let Some(error) = error {
             panic!("{method} {uri}: {error}");
@@ -362,12 +576,30 @@ impl TestRequest {
             Ok(request) => request,
             Err(e) => panic!("{method} {uri}: not a valid request: {e}"),
         };
+        if let Some(jar) = &jar {
+            let cookies = jar.lock().unwrap_or_else(PoisonError::into_inner);
+            let line: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if !line.is_empty() {
+                match HeaderValue::try_from(line.join("; ")) {
+                    Ok(value) => {
+                        headers.append(COOKIE, value);
+                    }
+                    Err(_) => panic!("{method} {uri}: a kept cookie is not a valid header value"),
+                }
+            }
+        }
         *request.headers_mut() = headers;
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
         let response = match router.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
         let (parts, body) = response.into_parts();
+        if let Some(jar) = &jar {
+            keep_cookies(jar, &parts.headers);
+        }
         let body = match body.collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => panic!("{method} {uri}: the response body failed: {e}"),

@@ -69,7 +69,7 @@ pub use cortex_di as di;
 
 pub use cortex_core::{
     App, Application, Plugin, Running, axum, config, health, http, logging, openapi, plugin,
-    routing, server, testing,
+    routing, server, shutdown, task, testing,
 };
 pub use cortex_di::{BoxError, Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes, schema_rules};
@@ -115,7 +115,7 @@ pub mod prelude {
     };
     pub use cortex_core::openapi::{IntoParams, ToSchema, utoipa};
     pub use cortex_core::routing::Guard;
-    pub use cortex_core::{App, Plugin};
+    pub use cortex_core::{App, Plugin, ShutdownSignal};
     pub use cortex_di::{
         BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
         OnStart, Provider, RequestScope, Scope, injectable, provider,

@@ -306,7 +306,7 @@ fn graph_text(graph: &Graph) -> String {
     out
 }
 
-fn print_stdout(text: &str) -> Result<()> {
+pub(crate) fn print_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -316,7 +316,7 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-fn not_cortex(project: &Project) -> CliError {
+pub(crate) fn not_cortex(project: &Project) -> CliError {
     CliError::new(format!(
         "`{}` did not answer CORTEX_INSPECT: it is not a Cortex app, or its Cortex is too old for inspection",
         project.bin()
@@ -334,7 +334,12 @@ enum Event {
 /// Runs `binary` with `CORTEX_INSPECT=request` in the app's folder and returns what it printed on
 /// stdout. Fails, showing its stderr, when it exits unsuccessfully, starts serving instead, or
 /// takes longer than the timeout.
-fn inspect(project: &Project, binary: &Path, request: &str, what: &str) -> Result<String> {
+pub(crate) fn inspect(
+    project: &Project,
+    binary: &Path,
+    request: &str,
+    what: &str,
+) -> Result<String> {
     let timeout = timeout()?;
     let mut child = Command::new(binary)
         .current_dir(project.dir())

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod generate;
 pub mod inspect;
 pub mod new;
+pub mod run;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -31,7 +32,9 @@ pub fn main() -> ExitCode {
     match run(cli.command, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            ui.error(&error);
+            if !error.is_reported() {
+                ui.error(&error);
+            }
             ExitCode::from(error.code())
         }
     }
@@ -46,6 +49,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<(), CliError> {
         Command::Routes(args) => inspect::routes(args, ui),
         Command::Graph(args) => inspect::graph(args, ui),
         Command::Plugins(args) => inspect::plugins(args, ui),
+        Command::Run(args) => run::run(args, ui),
         Command::Build(args) => build::build(args, ui),
         Command::Test(args) => build::test(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),

@@ -9,6 +9,7 @@ mod doctor;
 mod generate;
 mod inspect;
 mod new;
+mod run;
 mod serve;
 mod support;
 mod templates;

@@ -47,6 +47,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+
+use crate::shutdown::ShutdownSignal;
 use tower::ServiceExt;
 
 mod framing;
@@ -69,6 +71,23 @@ struct Stats {
     active: AtomicUsize,
     accepted: AtomicU64,
     draining: Arc<AtomicBool>,
+    /// Woken when the last connection closes while draining (upgraded ones outlive their task).
+    all_closed: tokio::sync::Notify,
+}
+
+impl Stats {
+    /// Completes once no connection is open.
+    async fn all_closed(&self) {
+        loop {
+            let notified = self.all_closed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.active.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// A handle on a running server: its address, counters, and a way to stop it.
@@ -99,7 +118,8 @@ impl ServerHandle {
     }
 
     /// Connections open right now: from accept until closed, including those still in their TLS
-    /// handshake. A connection upgraded to another protocol (a WebSocket) stops counting here.
+    /// handshake and those upgraded to another protocol (a WebSocket), until the upgraded
+    /// connection is dropped.
     pub fn active_connections(&self) -> usize {
         self.stats.active.load(Ordering::Relaxed)
     }
@@ -141,9 +161,9 @@ impl ServerHandle {
 /// What happened during shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeSummary {
-    /// Connections open when accepting stopped.
+    /// Connections open when accepting stopped (upgraded ones included).
     pub open_at_shutdown: usize,
-    /// Connections closed because they outlived the drain timeout.
+    /// Connections closed because they outlived the drain timeout (upgraded ones included).
     pub forced_closed: usize,
 }
 
@@ -152,6 +172,7 @@ pub struct Server {
     listener: TcpListener,
     options: ServerConfig,
     handle: ServerHandle,
+    signal: ShutdownSignal,
     #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
@@ -206,6 +227,7 @@ impl Server {
             listener,
             options,
             handle,
+            signal: ShutdownSignal::new(),
             #[cfg(feature = "tls")]
             tls,
         })
@@ -220,6 +242,34 @@ impl Server {
         };
         self.handle.stats = Arc::new(stats);
         self
+    }
+
+    /// Trips `signal` when the drain starts and waits for its tracked tasks (see
+    /// [`ShutdownSignal::spawn_tracked`]) within the drain timeout; the app passes the signal of
+    /// its container. Without it, the server has a signal of its own
+    /// ([`shutdown_signal`](Self::shutdown_signal)).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use cortex_core::ShutdownSignal;
+    /// use cortex_core::server::{Server, ServerConfig};
+    ///
+    /// let signal = ShutdownSignal::new();
+    /// let server = Server::bind("127.0.0.1:0".parse().unwrap(), ServerConfig::default())
+    ///     .await?
+    ///     .with_shutdown_signal(signal.clone());
+    /// let stop = signal.clone();
+    /// signal.spawn_tracked("ticker", async move { stop.tripped().await });
+    /// # Ok(()) }
+    /// ```
+    pub fn with_shutdown_signal(mut self, signal: ShutdownSignal) -> Self {
+        self.signal = signal;
+        self
+    }
+
+    /// The signal this server trips when its drain starts.
+    pub fn shutdown_signal(&self) -> &ShutdownSignal {
+        &self.signal
     }
 
     /// A handle for counters and shutdown; valid before and while serving.
@@ -243,8 +293,12 @@ impl Server {
     ///    that has not sent its first request yet (accepted a moment before, its request still on
     ///    the way) gets [`FRESH_CONNECTION_GRACE`] to send it, and that request is answered (with
     ///    `Connection: close`) rather than the connection closed under it;
+    ///    At the same moment the [`ShutdownSignal`] trips: background work and upgraded
+    ///    connections (WebSockets) are asked to finish, and the drain waits for the tasks tracked
+    ///    with [`ShutdownSignal::spawn_tracked`] and for the upgraded connections too;
     /// 4. those still open after [`ServerConfig::drain_timeout`] are closed
-    ///    ([`ServeSummary::forced_closed`]).
+    ///    ([`ServeSummary::forced_closed`]): an upgraded connection's reads and writes fail from
+    ///    then on, and tracked tasks still running are aborted (the log names them).
     pub async fn serve(
         self,
         router: Router,
@@ -254,6 +308,7 @@ impl Server {
             listener,
             options,
             handle,
+            signal: shutdown,
             #[cfg(feature = "tls")]
             tls,
         } = self;
@@ -322,20 +377,34 @@ impl Server {
         handle.closed.send_replace(true);
         let open_at_shutdown = handle.active_connections();
         tracing::info!(connections = open_at_shutdown, timeout = ?options.drain_timeout, "draining");
-        closer.close_all();
-        let drain = async { while tasks.join_next().await.is_some() {} };
-        let drained = tokio::time::timeout(options.drain_timeout, drain)
-            .await
-            .is_ok();
+        let deadline = tokio::time::Instant::now() + options.drain_timeout;
+        let open = closer.close_all();
+        shutdown.trip();
+        let stats = handle.stats.clone();
+        // Connection tasks end after their last response, or at an upgrade: an upgraded
+        // connection stays counted (its guard lives in its IO) until its handler drops it.
+        let drain = async {
+            while tasks.join_next().await.is_some() {}
+            stats.all_closed().await;
+        };
+        let (drained, _tracked) = tokio::join!(
+            tokio::time::timeout_at(deadline, drain),
+            shutdown.wait_tracked_until(deadline),
+        );
         let mut forced_closed = 0;
-        if !drained {
-            forced_closed = tasks.len();
+        if drained.is_err() {
+            let running = tasks.len();
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            // What is still open now is upgraded: fail its reads and writes.
+            forced_closed = running + handle.active_connections();
             tracing::warn!(
                 connections = forced_closed,
                 "drain timeout reached: closing the remaining connections"
             );
-            tasks.abort_all();
-            while tasks.join_next().await.is_some() {}
+            for signal in &open {
+                signal.kill();
+            }
         }
         Ok(ServeSummary {
             open_at_shutdown,
@@ -436,7 +505,10 @@ impl ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.stats.active.fetch_sub(1, Ordering::Relaxed);
+        let before = self.stats.active.fetch_sub(1, Ordering::AcqRel);
+        if before == 1 && self.stats.draining.load(Ordering::Acquire) {
+            self.stats.all_closed.notify_waiters();
+        }
     }
 }
 
@@ -454,11 +526,27 @@ enum Protocol {
 struct CloseSignal {
     closing: AtomicBool,
     waker: AtomicWaker,
+    /// Set at the drain timeout: the connection's IO fails from then on (see [`Counted`]), which
+    /// ends an upgraded connection whose handler ignored the shutdown signal.
+    killed: AtomicBool,
+    read_waker: AtomicWaker,
+    write_waker: AtomicWaker,
 }
 
 impl CloseSignal {
     fn is_set(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Fails the connection's reads and writes, waking whoever waits on them.
+    fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.read_waker.wake();
+        self.write_waker.wake();
     }
 }
 
@@ -481,14 +569,17 @@ impl Closer {
         signal
     }
 
-    /// Asks every open connection to finish.
-    fn close_all(&self) {
+    /// Asks every open connection to finish; returns their signals, to kill those left at the
+    /// drain timeout.
+    fn close_all(&self) -> Vec<Arc<CloseSignal>> {
         let signals =
             std::mem::take(&mut *self.signals.lock().unwrap_or_else(PoisonError::into_inner));
-        for signal in signals.iter().filter_map(Weak::upgrade) {
+        let open: Vec<Arc<CloseSignal>> = signals.iter().filter_map(Weak::upgrade).collect();
+        for signal in &open {
             signal.closing.store(true, Ordering::Release);
             signal.waker.wake();
         }
+        open
     }
 }
 
@@ -515,14 +606,115 @@ async fn fresh_until(close: &CloseSignal, head_timeout: Duration) {
     tokio::time::sleep(FRESH_CONNECTION_GRACE.min(head_timeout)).await;
 }
 
+/// A connection's socket, which counts the connection as open until dropped — after an upgrade,
+/// when the upgraded connection's handler drops it — and fails once the drain times out.
+struct Counted {
+    io: TcpStream,
+    close: Arc<CloseSignal>,
+    _guard: ConnectionGuard,
+}
+
+/// The error of a connection's reads and writes after the drain timeout.
+fn killed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "the server closed the connection: the drain timeout ([server] drain_timeout) was reached",
+    )
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.close.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Pending => {
+                // Registered only when waiting, re-checked after: a kill in between is not missed.
+                self.close.read_waker.register(cx.waker());
+                if self.close.is_killed() {
+                    Poll::Ready(Err(killed()))
+                } else {
+                    Poll::Pending
+                }
+            }
+            ready => ready,
+        }
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.close.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut self.io).poll_write(cx, buf) {
+            Poll::Pending => {
+                self.close.write_waker.register(cx.waker());
+                if self.close.is_killed() {
+                    Poll::Ready(Err(killed()))
+                } else {
+                    Poll::Pending
+                }
+            }
+            ready => ready,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.close.is_killed() {
+            return Poll::Ready(Err(killed()));
+        }
+        match Pin::new(&mut self.io).poll_write_vectored(cx, bufs) {
+            Poll::Pending => {
+                self.close.write_waker.register(cx.waker());
+                if self.close.is_killed() {
+                    Poll::Ready(Err(killed()))
+                } else {
+                    Poll::Pending
+                }
+            }
+            ready => ready,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 async fn serve_connection(
     shared: Arc<Shared>,
     stream: TcpStream,
     peer: SocketAddr,
     close: Arc<CloseSignal>,
-    _guard: ConnectionGuard,
+    guard: ConnectionGuard,
 ) {
     let _ = stream.set_nodelay(true);
+    let stream = Counted {
+        io: stream,
+        close: close.clone(),
+        _guard: guard,
+    };
     #[cfg(feature = "tls")]
     if let Some(acceptor) = &shared.tls {
         let handshake = tokio::time::timeout(shared.tls_handshake_timeout, acceptor.accept(stream));

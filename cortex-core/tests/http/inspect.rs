@@ -209,7 +209,7 @@ async fn an_unknown_request_names_the_valid_ones() {
     assert_eq!(
         err.to_string(),
         "CORTEX_INSPECT=\"route\" is not a known inspection: expected one of routes, graph, \
-         graph:mermaid, graph:dot, openapi, plugins; hint: unset CORTEX_INSPECT to run the app"
+         graph:mermaid, graph:dot, openapi, plugins, tasks; hint: unset CORTEX_INSPECT to run the app"
     );
     for value in Inspect::VALUES {
         assert_eq!(value.parse::<Inspect>().unwrap().as_str(), value);

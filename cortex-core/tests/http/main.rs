@@ -11,4 +11,5 @@ mod openapi;
 mod plugins;
 mod server;
 mod startup;
+mod tasks;
 mod testing;

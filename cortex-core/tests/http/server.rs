@@ -15,7 +15,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use cortex_core::config::{Config, ConfigError, ServerConfig};
 use cortex_core::server::{ServeSummary, Server, ServerHandle};
-use cortex_core::{App, AppError};
+use cortex_core::{App, AppError, ShutdownSignal};
 use cortex_di::{
     BoxError, Container, Inject, LifecycleHook, OnReady, OnShutdown, OnStart, injectable,
 };
@@ -695,6 +695,211 @@ async fn shutdown_delay_keeps_accepting_while_readiness_says_draining() {
     assert!(started.elapsed() >= delay - Duration::from_millis(50));
     assert_eq!(summary.forced_closed, 0);
     assert!(refused(addr).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shutdown signal: background work and upgraded connections
+
+/// A route that upgrades the connection to a line protocol of its own (as a WebSocket handler
+/// would) and echoes what it reads; with `polite`, it says `bye` and closes when the shutdown
+/// signal trips, otherwise it ignores the signal.
+fn upgrading(signal: ShutdownSignal, polite: bool) -> Router {
+    Router::new().route(
+        "/upgrade",
+        get(move |mut req: Request<axum::body::Body>| {
+            let signal = signal.clone();
+            async move {
+                let on_upgrade = hyper::upgrade::on(&mut req);
+                tokio::spawn(async move {
+                    let mut io = TokioIo::new(on_upgrade.await.unwrap());
+                    let mut buf = [0u8; 64];
+                    loop {
+                        tokio::select! {
+                            _ = signal.tripped(), if polite => {
+                                let _ = io.write_all(b"bye").await;
+                                let _ = io.shutdown().await;
+                                return;
+                            }
+                            read = io.read(&mut buf) => match read {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => {
+                                    if io.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            },
+                        }
+                    }
+                });
+                http::Response::builder()
+                    .status(StatusCode::SWITCHING_PROTOCOLS)
+                    .header("connection", "upgrade")
+                    .header("upgrade", "echo")
+                    .body(axum::body::Body::empty())
+                    .unwrap()
+            }
+        }),
+    )
+}
+
+/// Opens `/upgrade` on `addr` and checks that the upgraded connection echoes.
+async fn upgraded(addr: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"GET /upgrade HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        bounded("the upgrade response", stream.read_exact(&mut byte))
+            .await
+            .unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    stream.write_all(b"ping").await.unwrap();
+    let mut echo = [0u8; 4];
+    bounded("the echo", stream.read_exact(&mut echo))
+        .await
+        .unwrap();
+    assert_eq!(&echo, b"ping");
+    stream
+}
+
+async fn serve_with_signal(options: ServerConfig, polite: bool) -> (Serving, ShutdownSignal) {
+    let signal = ShutdownSignal::new();
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), options)
+        .await
+        .unwrap()
+        .with_shutdown_signal(signal.clone());
+    let handle = server.handle();
+    let router = upgrading(signal.clone(), polite);
+    let task = tokio::spawn(server.serve(router, std::future::pending()));
+    (Serving { handle, task }, signal)
+}
+
+#[tokio::test]
+async fn an_upgraded_connection_is_counted_gets_the_signal_and_is_waited_for() {
+    // A drain timeout longer than any step may take: the drain must end because the handler
+    // closed, not because the timeout struck.
+    let options = ServerConfig {
+        drain_timeout: BOUND * 3,
+        ..ServerConfig::default()
+    };
+    let (server, signal) = serve_with_signal(options, true).await;
+    let mut stream = upgraded(server.addr()).await;
+    assert_eq!(
+        server.handle.active_connections(),
+        1,
+        "an upgraded connection counts while open"
+    );
+    assert!(!signal.is_tripped());
+
+    server.handle.shutdown();
+    let said = bounded("the handler's goodbye", read_until_closed(&mut stream)).await;
+    assert_eq!(said, "bye");
+    assert!(signal.is_tripped());
+    let summary = bounded("the drain", server.task).await.unwrap().unwrap();
+    assert_eq!(
+        summary,
+        ServeSummary {
+            open_at_shutdown: 1,
+            forced_closed: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_upgraded_connection_that_ignores_the_signal_is_closed_at_the_drain_timeout() {
+    let drain = Duration::from_millis(300);
+    let options = ServerConfig {
+        drain_timeout: drain,
+        ..ServerConfig::default()
+    };
+    let (server, _signal) = serve_with_signal(options, false).await;
+    let mut stream = upgraded(server.addr()).await;
+
+    let started = Instant::now();
+    let summary = server.stop().await;
+    assert!(started.elapsed() >= drain - Duration::from_millis(50));
+    assert_eq!(
+        summary,
+        ServeSummary {
+            open_at_shutdown: 1,
+            forced_closed: 1
+        }
+    );
+    // The handler's read failed, it dropped the connection: the client sees it close.
+    let rest = bounded("the close", read_until_closed(&mut stream)).await;
+    assert_eq!(rest, "");
+}
+
+/// A consumer started by `OnReady` that stops when the shutdown signal trips.
+#[injectable(profile = "server-consumer")]
+struct Consumer {
+    signal: Inject<ShutdownSignal>,
+    #[inject(default)]
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OnReady for Consumer {
+    async fn on_ready(&self) -> Result<(), BoxError> {
+        let signal = ShutdownSignal::clone(&self.signal);
+        let stopped = self.stopped.clone();
+        self.signal.spawn_tracked("orders consumer", async move {
+            signal.tripped().await;
+            // Acknowledging what it has in hand takes a moment.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_drain_waits_for_tracked_tasks_and_aborts_the_ones_past_the_timeout() {
+    let drain = Duration::from_millis(500);
+    let app = App::new()
+        .server_config(ServerConfig {
+            drain_timeout: drain,
+            ..ServerConfig::default()
+        })
+        .container(|b| {
+            b.profile("server-consumer");
+        })
+        .discover()
+        .build()
+        .await
+        .unwrap();
+    let consumer: Inject<Consumer> = app.container().get().unwrap();
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    app.shutdown_signal()
+        .spawn_tracked("stubborn poller", async move {
+            let _dropped_on_abort = dropped_tx;
+            std::future::pending::<()>().await;
+        });
+    let running = app.bind_to("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    assert_eq!(
+        running.shutdown_signal().tracked_names(),
+        ["orders consumer", "stubborn poller"]
+    );
+
+    let started = Instant::now();
+    let summary = bounded("the shutdown", running.shutdown()).await.unwrap();
+    assert!(started.elapsed() >= drain - Duration::from_millis(50));
+    assert_eq!(summary.forced_closed, 0, "no connection was open");
+    assert!(
+        consumer.stopped.load(std::sync::atomic::Ordering::SeqCst),
+        "the consumer finished on the signal and was waited for"
+    );
+    assert!(
+        bounded("the abort", dropped_rx).await.is_err(),
+        "the stubborn task was aborted"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -221,3 +221,235 @@ async fn serve_answers_on_a_real_socket() {
     assert!(reply.ends_with("Yo, Bo!"), "{reply}");
     running.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_trips_the_signal_and_waits_for_tracked_tasks() {
+    let app = TestApp::new(App::with_config(config(app_dir("Hi").path()))).await;
+    let signal: Inject<cortex_core::ShutdownSignal> = app.container().get().unwrap();
+    let (finished_tx, finished_rx) = tokio::sync::oneshot::channel();
+    let watcher = cortex_core::ShutdownSignal::clone(&signal);
+    signal.spawn_tracked("worker", async move {
+        watcher.tripped().await;
+        tokio::task::yield_now().await;
+        finished_tx.send(()).unwrap();
+    });
+    app.shutdown().await;
+    assert!(signal.is_tripped());
+    assert!(
+        signal.tracked_names().is_empty(),
+        "the worker was waited for"
+    );
+    finished_rx.await.expect("the worker ran to its end");
+}
+
+// --- lifecycle, peer address, sessions, scopes, extension traits --------------------------------
+
+/// Records the lifecycle events it sees: a consumer that starts in `OnReady`.
+#[injectable(profile = "testing-lifecycle")]
+struct Recorder {
+    #[inject(default)]
+    events: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl Recorder {
+    fn push(&self, event: &'static str) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+impl cortex_di::OnReady for Recorder {
+    async fn on_ready(&self) -> Result<(), cortex_di::BoxError> {
+        self.push("OnReady");
+        Ok(())
+    }
+}
+
+impl cortex_di::OnShutdown for Recorder {
+    async fn on_shutdown(&self) {
+        self.push("OnShutdown");
+    }
+}
+
+fn recording_app() -> App {
+    fn log(c: &cortex_di::Container, event: &'static str) -> Result<(), cortex_di::BoxError> {
+        c.get::<Recorder>()?.push(event);
+        Ok(())
+    }
+    App::with_config(config(app_dir("Hi").path()))
+        .container(|b| {
+            b.profile("testing-lifecycle");
+        })
+        .discover()
+        .on_ready(|c| async move { log(&c, "on_ready") })
+        .on_shutdown(|c| async move { log(&c, "on_shutdown") })
+}
+
+#[tokio::test]
+async fn new_runs_the_ready_hooks_and_shutdown_runs_the_on_shutdown_closures() {
+    let app = TestApp::new(recording_app()).await;
+    let recorder: Inject<Recorder> = app.container().get().unwrap();
+    assert_eq!(*recorder.events.lock().unwrap(), ["OnReady", "on_ready"]);
+    app.shutdown().await;
+    assert_eq!(
+        *recorder.events.lock().unwrap(),
+        ["OnReady", "on_ready", "on_shutdown", "OnShutdown"]
+    );
+}
+
+#[tokio::test]
+async fn serving_a_test_app_does_not_run_its_ready_closures_twice() {
+    let app = TestApp::new(recording_app()).await;
+    let recorder: Inject<Recorder> = app.container().get().unwrap();
+    let running = app.serve().await.unwrap();
+    running.shutdown().await.unwrap();
+    assert_eq!(
+        *recorder.events.lock().unwrap(),
+        ["OnReady", "on_ready", "on_shutdown", "OnShutdown"]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_on_ready_closure_fails_try_new_and_shuts_the_app_down() {
+    let app = recording_app().on_ready(|_| async { Err("the broker is down".into()) });
+    let err = TestApp::try_new(app).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the on_ready hook failed: the broker is down"
+    );
+}
+
+fn echo_routes() -> axum::Router {
+    use axum::extract::ConnectInfo;
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/peer",
+            get(|request: axum::extract::Request| async move {
+                request
+                    .extensions()
+                    .get::<ConnectInfo<std::net::SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.to_string())
+                    .unwrap_or_else(|| "none".to_string())
+            }),
+        )
+        .route(
+            "/login",
+            post(|| async {
+                (
+                    axum::response::AppendHeaders([
+                        ("set-cookie", "session=abc123; Path=/; HttpOnly"),
+                        ("set-cookie", "theme=dark"),
+                    ]),
+                    "signed in",
+                )
+            }),
+        )
+        .route(
+            "/logout",
+            post(|| async { ([("set-cookie", "session=; Max-Age=0")], "bye") }),
+        )
+        .route(
+            "/cookies",
+            get(|headers: http::HeaderMap| async move {
+                headers
+                    .get_all("cookie")
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            }),
+        )
+}
+
+async fn echo_app() -> TestApp {
+    TestApp::new(App::with_config(config(app_dir("Hi").path())).router(echo_routes())).await
+}
+
+#[tokio::test]
+async fn the_peer_address_is_set_per_request() {
+    let app = echo_app().await;
+    app.get("/peer")
+        .peer("198.51.100.7:5555".parse().unwrap())
+        .await
+        .assert_text("198.51.100.7:5555");
+    app.get("/peer").await.assert_text("none");
+}
+
+#[tokio::test]
+async fn a_session_keeps_cookies_across_requests_and_forgets_expired_ones() {
+    let app = echo_app().await;
+    let session = app.session();
+    session.get("/cookies").await.assert_text("");
+    session.post("/login").await.assert_status(200);
+    session
+        .get("/cookies")
+        .await
+        .assert_text("session=abc123; theme=dark");
+    assert_eq!(session.cookies()["session"], "abc123");
+
+    let other = app.session();
+    other.get("/cookies").await.assert_text("");
+    app.get("/cookies").await.assert_text("");
+
+    session.post("/logout").await.assert_status(200);
+    session.get("/cookies").await.assert_text("theme=dark");
+    session.set_cookie("lang", "fr");
+    session
+        .get("/cookies")
+        .await
+        .assert_text("lang=fr; theme=dark");
+}
+
+#[tokio::test]
+async fn a_scope_resolves_request_scoped_services_once_per_scope() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    struct RequestId(u32);
+    let app = TestApp::new(
+        App::with_config(config(app_dir("Hi").path())).provide(
+            cortex_di::Provider::factory(|_| Ok(RequestId(NEXT.fetch_add(1, Ordering::SeqCst))))
+                .scope(cortex_di::Scope::Request),
+        ),
+    )
+    .await;
+    let (first, second) = (app.scope(), app.scope());
+    assert_eq!(
+        first.get::<RequestId>().unwrap().0,
+        first.get::<RequestId>().unwrap().0
+    );
+    assert_ne!(
+        first.get::<RequestId>().unwrap().0,
+        second.get::<RequestId>().unwrap().0
+    );
+    assert!(
+        app.container().get::<RequestId>().is_err(),
+        "not outside a scope"
+    );
+}
+
+/// What a plugin crate (an auth module, say) would ship for its users' tests: helpers on
+/// `TestApp` through an extension trait, built on its public API.
+mod auth_plugin_testing {
+    use cortex_core::testing::{TestApp, TestRequest};
+
+    pub(super) trait AuthTestExt {
+        /// A `GET` as the signed-in `user`.
+        fn get_as(&self, user: &str, uri: &str) -> TestRequest;
+    }
+
+    impl AuthTestExt for TestApp {
+        fn get_as(&self, user: &str, uri: &str) -> TestRequest {
+            self.get(uri).bearer(format!("token-of-{user}"))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_extends_test_app_with_an_extension_trait() {
+    use auth_plugin_testing::AuthTestExt;
+    let app = TestApp::discover(app_dir("Hi").path()).await;
+    app.get_as("ada", "/t/whoami")
+        .await
+        .assert_status(200)
+        .assert_text("Bearer token-of-ada");
+}

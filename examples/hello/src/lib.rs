@@ -6,6 +6,9 @@
 //! GET /hello/{name}  {"message":"Hello, Ada!"}
 //! ```
 //!
+//! It has one task, `greet` ([`greet`]): `GREET_NAME=Ada cortex run greet` prints the greeting
+//! for `GREET_NAME` and exits.
+//!
 //! The binary (`src/main.rs`) is the usual `App::from_config()?.discover().run()`; the controller
 //! and the service live here, in the library, so that the integration test builds the very same
 //! app in-process.
@@ -67,4 +70,15 @@ impl HelloController {
         }
         Ok(Json(self.greeter.greet(name)))
     }
+}
+
+/// The `greet` task (`cortex run greet`): prints the greeting for the name in `GREET_NAME`, made by
+/// the app's own `Greeter` (so `hello.greeting` applies). Without `GREET_NAME` it fails, and the
+/// binary exits with status 1 and this error's message.
+pub async fn greet(container: Container) -> Result<(), BoxError> {
+    let name = std::env::var("GREET_NAME")
+        .map_err(|_| "GREET_NAME is not set; hint: `GREET_NAME=Ada cortex run greet`")?;
+    let greeter = container.get::<Greeter>()?;
+    println!("{}", greeter.greet(&name).message);
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! `hello`: serves the controller of `src/lib.rs` on `[server] host:port` from `cortex.toml`
-//! (`CORTEX_PORT=8080` overrides the port) until SIGTERM or Ctrl-C, then drains and exits.
+//! (`CORTEX_PORT=8080` overrides the port) until SIGTERM or Ctrl-C, then drains and exits. With
+//! `CORTEX_TASK=greet` (what `cortex run greet` sets) it runs the `greet` task instead.
 
 use cortex::prelude::*;
 
@@ -8,5 +9,9 @@ use cortex::prelude::*;
 
 #[cortex::main]
 async fn main() -> cortex::Result {
-    App::from_config()?.discover().run().await
+    App::from_config()?
+        .discover()
+        .task("greet", hello::greet)
+        .run()
+        .await
 }

@@ -267,3 +267,59 @@ async fn the_binary_serves_on_cortex_port_and_stops_on_sigterm() {
         "nothing listens after the exit"
     );
 }
+
+// --- tasks --------------------------------------------------------------------------------------
+
+/// Runs the `hello` binary with `CORTEX_TASK=task` (what `cortex run` does) to its end.
+fn run_task(task: &str, name: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hello"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CORTEX_PROFILE", "test")
+        .env("CORTEX_TASK", task)
+        .env("CORTEX_LOG", "warn")
+        .env_remove("CORTEX_CONFIG_DIR")
+        .env_remove("CORTEX_INSPECT")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    match name {
+        Some(name) => command.env("GREET_NAME", name),
+        None => command.env_remove("GREET_NAME"),
+    };
+    command.output().expect("the hello binary runs")
+}
+
+#[test]
+fn a_task_runs_in_the_binary_and_exits_zero() {
+    let out = run_task("greet", Some("Ada"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}:\n{stderr}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Hello, Ada!\n");
+}
+
+#[test]
+fn a_failing_task_exits_non_zero_with_its_message() {
+    let out = run_task("greet", None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: task `greet` failed: GREET_NAME is not set; hint: `GREET_NAME=Ada cortex run greet`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_task_exits_non_zero_naming_the_known_ones() {
+    let out = run_task("gret", Some("Ada"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "error: unknown task `gret`: the app's tasks are greet; did you mean `greet`?"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
