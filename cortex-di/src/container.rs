@@ -64,8 +64,19 @@ impl Container {
             .copied()
             .filter(|&i| nodes[i].scope == Scope::Singleton && !nodes[i].lazy)
             .collect();
-        let inner = Inner::new(nodes, unnamed, named, env, start_timeout, shutdown_timeout);
-        let container = Container::from_inner(Arc::new(inner));
+        let inner = Arc::new_cyclic(|this| {
+            let this = this.clone();
+            Inner::new(
+                nodes,
+                unnamed,
+                named,
+                env,
+                start_timeout,
+                shutdown_timeout,
+                this,
+            )
+        });
+        let container = Container::from_inner(inner);
         for idx in eager {
             if let Err(e) = container.ctx.clone().ensure(idx).await {
                 container.shutdown().await;

@@ -108,14 +108,14 @@ pub use error::{BoxError, Error, GraphError, GraphErrors, LifecycleHook, Provide
 #[cfg(feature = "axum")]
 pub use extract::InjectRejection;
 pub use graph::{DependencyInfo, Graph, ProviderInfo};
-pub use hooks::{OnReady, OnShutdown, OnStart};
+pub use hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart, ScopeOutcome};
 pub use inject::Inject;
 pub use key::Key;
 pub use lifecycle::ShutdownReport;
 pub use provider::Provider;
 pub use registry::{Injectable, Registration, registrations};
 pub use resolve::{AsyncResolver, Resolver};
-pub use scope::RequestScope;
+pub use scope::{RequestScope, ScopeFactory};
 #[cfg(feature = "shaku")]
 pub use shaku_bridge::ShakuImport;
 pub use spec::{Dependency, Location, ProviderKind, Scope};

@@ -10,7 +10,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -19,6 +19,7 @@ use crate::ConfigSource;
 use crate::condition::Env;
 use crate::config::read_config;
 use crate::error::{BoxError, Error, LifecycleHook, Result};
+use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
 use crate::key::{Key, TypeIdMap};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
@@ -36,6 +37,10 @@ pub(crate) enum Factory {
     Sync(SyncFactory),
     Async(AsyncFactory),
     Value(Arc<dyn Fn() -> Instance + Send + Sync>),
+    /// Made from the container's own state (the `ScopeFactory`).
+    Builtin(fn(&Inner) -> Instance),
+    /// Given to each request scope by the code that opens it; never made.
+    Seeded,
 }
 
 impl Factory {
@@ -64,6 +69,8 @@ pub(crate) struct Inner {
     pub(crate) start_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) env: Env,
+    /// A non-owning handle on this state, for the `ScopeFactory` singletons hold.
+    pub(crate) this: Weak<Inner>,
 }
 
 impl Inner {
@@ -152,6 +159,7 @@ impl Inner {
         env: Env,
         start_timeout: Duration,
         shutdown_timeout: Duration,
+        this: Weak<Inner>,
     ) -> Inner {
         let mut singletons = Vec::new();
         let mut request_cells = Vec::new();
@@ -180,6 +188,7 @@ impl Inner {
             start_timeout,
             shutdown_timeout,
             env,
+            this,
         }
     }
 }
@@ -197,6 +206,7 @@ impl Drop for Inner {
             &self.nodes,
             &mut self.singletons,
             created,
+            Vec::new(),
             self.shutdown_timeout,
             "container",
         );
@@ -228,19 +238,52 @@ impl ScopeState {
         }
     }
 
-    /// Closes the scope: nothing new can be created in it. Returns the shutdown hooks of what it
-    /// created, in reverse creation order; empty if it was closed already.
-    pub(crate) fn close(&self) -> Vec<(String, BoxFuture<()>)> {
+    /// Closes the scope: nothing new can be created in it. Returns the end-of-scope hooks of what
+    /// it created, with `outcome`, then their shutdown hooks, each in reverse creation order;
+    /// empty if it was closed already.
+    pub(crate) fn close(&self, outcome: &ScopeOutcome) -> Vec<(String, BoxFuture<()>)> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Vec::new();
         }
         let order = std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
-        shutdown_hooks(&self.inner.nodes, &self.cells, &order)
+        let mut hooks = scope_end_hooks(&self.inner.nodes, &self.cells, &order, outcome);
+        hooks.extend(shutdown_hooks(&self.inner.nodes, &self.cells, &order));
+        hooks
     }
 
-    /// Records a request-scoped instance for this scope's shutdown hooks.
+    /// Whether something this scope created has an end-of-scope hook.
+    pub(crate) fn has_scope_end_hooks(&self) -> bool {
+        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        created
+            .iter()
+            .any(|&idx| self.inner.nodes[idx].scope_end.is_some())
+    }
+
+    /// Gives the scope the value of a seeded provider.
+    pub(crate) fn seed(&self, inner: &Inner, key: &Key, inst: Instance) -> Result<()> {
+        let idx = inner
+            .lookup(key)
+            .ok_or_else(|| Error::NotSeedable { key: key.clone() })?;
+        let node = &inner.nodes[idx];
+        if !matches!(node.factory, Factory::Seeded) || node.scope != Scope::Request {
+            return Err(Error::NotSeedable { key: key.clone() });
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::ShutDown { key: key.clone() });
+        }
+        match &self.cells[node.slot] {
+            Cell::Sync(cell) => cell
+                .set(inst)
+                .map_err(|_| Error::AlreadyProvided { key: key.clone() })?,
+            Cell::Async(_) => return Err(Error::NotSeedable { key: key.clone() }),
+        }
+        self.record(node, idx);
+        Ok(())
+    }
+
+    /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
     fn record(&self, node: &Node, idx: usize) {
-        if node.shutdown.is_some() {
+        if node.shutdown.is_some() || node.scope_end.is_some() {
             self.created
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -256,14 +299,38 @@ impl Drop for ScopeState {
         }
         let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
         let inner = &self.inner;
+        // A scope dropped without an outcome did not succeed as far as anyone can tell.
+        let outcome = ScopeOutcome::failure("the request scope was dropped without being finished");
+        let first = scope_end_hooks(&inner.nodes, &self.cells, &created, &outcome);
         dispose_on_drop(
             &inner.nodes,
             &mut self.cells,
             created,
+            first,
             inner.shutdown_timeout,
             "request scope",
         );
     }
+}
+
+/// The end-of-scope hooks of the instances `created` (in reverse creation order) that are in
+/// `cells`, named by their keys.
+fn scope_end_hooks(
+    nodes: &[Node],
+    cells: &[Cell],
+    created: &[usize],
+    outcome: &ScopeOutcome,
+) -> Vec<(String, BoxFuture<()>)> {
+    created
+        .iter()
+        .rev()
+        .filter_map(|&idx| {
+            let node = &nodes[idx];
+            let hook = node.scope_end?;
+            let inst = cells[node.slot].get()?;
+            Some((format!("{} (OnScopeEnd)", node.key), hook(inst, outcome)))
+        })
+        .collect()
 }
 
 enum Got<'a> {
@@ -395,6 +462,10 @@ impl<'a> Ctx<'a> {
         let node = &self.inner.nodes[idx];
         match &node.factory {
             Factory::Value(make) => Ok(make()),
+            Factory::Builtin(make) => Ok(make(self.inner)),
+            Factory::Seeded => Err(Error::NotSeeded {
+                key: node.key.clone(),
+            }),
             Factory::Sync(f) => {
                 let r = Resolver {
                     ctx: Ctx {
@@ -515,6 +586,10 @@ impl OwnedCtx {
         let node = &self.inner.nodes[idx];
         match &node.factory {
             Factory::Value(make) => Ok(make()),
+            Factory::Builtin(make) => Ok(make(&self.inner)),
+            Factory::Seeded => Err(Error::NotSeeded {
+                key: node.key.clone(),
+            }),
             Factory::Async(f) => {
                 let r = AsyncResolver {
                     ctx: self.clone(),
