@@ -177,6 +177,13 @@ impl Container {
             .collect()
     }
 
+    /// Whether a request-scoped provider has an [`OnScopeEnd`](crate::OnScopeEnd) hook: the HTTP
+    /// layer opens and finishes each request's scope itself only then, so apps without one pay
+    /// nothing for the hook.
+    pub fn has_scope_end_hooks(&self) -> bool {
+        self.ctx.inner.nodes.iter().any(|n| n.scope_end.is_some())
+    }
+
     /// The providers, their scopes and dependencies.
     pub fn graph(&self) -> Graph {
         Graph::from_nodes(&self.ctx.inner.nodes)

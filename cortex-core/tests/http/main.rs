@@ -8,6 +8,7 @@ mod handoff;
 mod inspect;
 mod middleware;
 mod openapi;
+mod scope_end;
 mod server;
 mod startup;
 mod testing;
