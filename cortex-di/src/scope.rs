@@ -67,7 +67,7 @@ impl Container {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// let c = ContainerBuilder::new()
 ///     .add(Provider::<Message>::seeded())
-///     .register_with(<Consumer as cortex_di::Injectable>::register)
+///     .register::<Consumer>()
 ///     .build()
 ///     .await?;
 /// let consumer = c.get::<Consumer>()?;
