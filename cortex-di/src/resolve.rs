@@ -21,7 +21,7 @@ use crate::config::read_config;
 use crate::error::{BoxError, Error, LifecycleHook, Result};
 use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
-use crate::key::{Key, TypeIdMap};
+use crate::key::{Key, TypeIdMap, TypeIdTable};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
 use crate::node::{self, BoxFuture, Cell, Instance};
 use crate::spec::Scope;
@@ -57,7 +57,7 @@ pub(crate) type Node = node::Node<Factory>;
 /// tables, the singletons' cells and their lifecycle.
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    pub(crate) unnamed: TypeIdMap<usize>,
+    pub(crate) unnamed: TypeIdTable,
     pub(crate) named: HashMap<Key, usize>,
     pub(crate) singletons: Box<[Cell]>,
     /// For each request slot, whether its cell is async.
@@ -140,14 +140,14 @@ impl Inner {
     #[inline]
     pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
-            None => self.unnamed.get(&key.type_id()).copied(),
+            None => self.unnamed.get(key.type_id()),
             Some(_) => self.named.get(key).copied(),
         }
     }
 
     #[inline]
     pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
-        self.unnamed.get(&TypeId::of::<T>()).copied()
+        self.unnamed.get(TypeId::of::<T>())
     }
 
     /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
@@ -178,7 +178,7 @@ impl Inner {
         }
         Inner {
             nodes,
-            unnamed,
+            unnamed: TypeIdTable::new(&unnamed),
             named,
             singletons: singletons.into_boxed_slice(),
             request_cells: request_cells.into_boxed_slice(),
