@@ -212,7 +212,10 @@ mod tests {
             assert_eq!(table.get(*id), Some(*idx));
         }
         assert_eq!(table.get(TypeId::of::<u32>()), None);
-        assert_eq!(TypeIdTable::new(&TypeIdMap::default()).get(TypeId::of::<u8>()), None);
+        assert_eq!(
+            TypeIdTable::new(&TypeIdMap::default()).get(TypeId::of::<u8>()),
+            None
+        );
     }
 
     #[test]

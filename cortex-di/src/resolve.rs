@@ -298,10 +298,18 @@ impl Drop for ScopeState {
             return;
         }
         let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if created.is_empty() {
+            return;
+        }
         let inner = &self.inner;
-        // A scope dropped without an outcome did not succeed as far as anyone can tell.
-        let outcome = ScopeOutcome::failure("the request scope was dropped without being finished");
-        let first = scope_end_hooks(&inner.nodes, &self.cells, &created, &outcome);
+        let first = if created.iter().any(|&i| inner.nodes[i].scope_end.is_some()) {
+            // A scope dropped without an outcome did not succeed as far as anyone can tell.
+            let outcome =
+                ScopeOutcome::failure("the request scope was dropped without being finished");
+            scope_end_hooks(&inner.nodes, &self.cells, &created, &outcome)
+        } else {
+            Vec::new()
+        };
         dispose_on_drop(
             &inner.nodes,
             &mut self.cells,
