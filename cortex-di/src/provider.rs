@@ -2,6 +2,7 @@
 //! made (a value, a factory over a [`Resolver`], an `async` factory), its scope, what it depends
 //! on, when it applies, and its lifecycle hooks.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
@@ -368,11 +369,22 @@ impl<T: Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-            Ok(Box::new(Inject::new(factory(r)?)))
+        let factory = Arc::new(factory);
+        let boxed = {
+            let factory = factory.clone();
+            move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+                Ok(Box::new(Inject::new(factory(r)?)))
+            }
+        };
+        let typed = move |r: &Resolver<'_>, out: &mut dyn Any| -> Result<(), BoxError> {
+            let value = factory(r)?;
+            if let Some(out) = out.downcast_mut::<Option<Inject<T>>>() {
+                *out = Some(Inject::new(value));
+            }
+            Ok(())
         };
         Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::SyncTyped(Arc::new(boxed), Arc::new(typed)),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )

@@ -28,6 +28,10 @@ use crate::spec::Scope;
 
 pub(crate) type SyncFactory =
     Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+/// A synchronous factory that writes its instance into the caller's typed slot, an
+/// `Option<Inject<T>>` passed as `&mut dyn Any`.
+pub(crate) type TypedFactory =
+    Arc<dyn Fn(&Resolver<'_>, &mut dyn std::any::Any) -> Result<(), BoxError> + Send + Sync>;
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
@@ -35,6 +39,9 @@ pub(crate) type AsyncFactory =
 #[derive(Clone)]
 pub(crate) enum Factory {
     Sync(SyncFactory),
+    /// A synchronous factory with a typed twin: a transient resolve takes the instance from the
+    /// twin, with no `Box` around it to allocate and free.
+    SyncTyped(SyncFactory, TypedFactory),
     Async(AsyncFactory),
     Value(Arc<dyn Fn() -> Instance + Send + Sync>),
     /// Made from the container's own state (the `ScopeFactory`).
@@ -351,16 +358,21 @@ fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Res
         Got::Borrowed(b) => b.downcast_ref::<Inject<T>>().cloned(),
         Got::Owned(o) => o.downcast::<Inject<T>>().ok().map(|b| *b),
     };
-    // Keys are built from the same `T` as the instances, so this only fails if a hand-written
-    // provider lies about its type; say so rather than panic.
-    found.ok_or_else(|| Error::Provider {
+    found.ok_or_else(|| mismatch::<T>(node))
+}
+
+/// Keys are built from the same `T` as the instances, so this is only reached if a hand-written
+/// provider lies about its type; say so rather than panic.
+#[cold]
+fn mismatch<T: ?Sized>(node: &Node) -> Error {
+    Error::Provider {
         provider: node.reference(),
         source: format!(
             "the provider's instance is not a `{}`",
             std::any::type_name::<T>()
         )
         .into(),
-    })
+    }
 }
 
 fn provider_error(node: &Node, source: BoxError) -> Error {
@@ -474,7 +486,7 @@ impl<'a> Ctx<'a> {
             Factory::Seeded => Err(Error::NotSeeded {
                 key: node.key.clone(),
             }),
-            Factory::Sync(f) => {
+            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
                 let r = Resolver {
                     ctx: Ctx {
                         stash: &[],
@@ -517,8 +529,26 @@ impl<'a> Ctx<'a> {
 
     #[inline(never)]
     fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        let node = &self.inner.nodes[idx];
+        if let Factory::SyncTyped(_, typed) = &node.factory
+            && node.scope == Scope::Transient
+            && !node.init_async
+            && !self.stash.iter().any(|(i, _)| *i == idx)
+        {
+            self.check_open(idx)?;
+            let r = Resolver {
+                ctx: Ctx {
+                    stash: &[],
+                    ..*self
+                },
+                requester: node,
+            };
+            let mut slot: Option<Inject<T>> = None;
+            typed(&r, &mut slot).map_err(|e| provider_error(node, e))?;
+            return slot.ok_or_else(|| mismatch::<T>(node));
+        }
         let got = self.instance(idx)?;
-        downcast(got, &self.inner.nodes[idx])
+        downcast(got, node)
     }
 }
 
@@ -605,7 +635,7 @@ impl OwnedCtx {
                 };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
-            Factory::Sync(f) => {
+            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
                 // A synchronous factory over dependencies that must be awaited: make those first,
                 // then run the factory, which finds them in their cells or in the stash.
                 let mut stash = Vec::new();
