@@ -57,12 +57,15 @@ pub(crate) struct AppLayers {
     pub(crate) finish_scopes: bool,
 }
 
+/// A request scope's end-of-scope hooks, running.
+type Finish = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// The request scope the stack finishes with the response status (apps with `OnScopeEnd` hooks).
 enum ScopeEnd {
     None,
     Open(cortex_di::RequestScope),
     /// The hooks are running; the response waits for them.
-    Finishing(Box<(Response, Pin<Box<dyn Future<Output = ()> + Send>>)>),
+    Finishing(Box<(Response, Finish)>),
 }
 
 /// The middleware stack as one tower [`Layer`], from [`Stack::layer`](super::Stack::layer).
@@ -381,7 +384,7 @@ where
         {
             // The hooks (a commit, a rollback) run before the client hears the answer.
             let outcome = cortex_di::ScopeOutcome::from_status(response.status().as_u16());
-            let mut finish: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+            let mut finish: Finish = Box::pin(async move {
                 scope.finish(outcome).await;
             });
             if finish.as_mut().poll(cx).is_pending() {
