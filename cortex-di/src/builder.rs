@@ -11,7 +11,9 @@ use crate::condition::Env;
 use crate::container::Container;
 use crate::error::{GraphErrors, Result};
 use crate::graph::Graph;
+use crate::key::Key;
 use crate::provider::{Provider, RawProvider};
+use crate::scope::ScopeFactory;
 use crate::spec::{Location, ProviderKind};
 use crate::validate::plan;
 
@@ -174,7 +176,9 @@ impl ContainerBuilder {
 
     /// Validates the graph without creating anything, and describes it.
     pub fn validate(&self) -> std::result::Result<Graph, GraphErrors> {
-        let plan = plan(self.providers.clone(), self.overrides.clone(), &self.env)?;
+        let mut providers = self.providers.clone();
+        add_builtins(&mut providers);
+        let plan = plan(providers, self.overrides.clone(), &self.env)?;
         Ok(Graph::from_nodes(&plan.nodes))
     }
 
@@ -188,7 +192,8 @@ impl ContainerBuilder {
     /// No [`OnStart`](crate::OnStart) hook runs here: they run in
     /// [`Container::start`](crate::Container::start), which the app calls next.
     pub fn build(&mut self) -> impl Future<Output = Result<Container>> + Send + 'static {
-        let providers = std::mem::take(&mut self.providers);
+        let mut providers = std::mem::take(&mut self.providers);
+        add_builtins(&mut providers);
         let overrides = std::mem::take(&mut self.overrides);
         let env = std::mem::take(&mut self.env);
         let start_timeout = self.start_timeout;
@@ -198,5 +203,19 @@ impl ContainerBuilder {
             let plan = plan(providers, overrides, &env)?;
             Container::create(plan, env, start_timeout, shutdown_timeout).await
         }
+    }
+}
+
+/// Binds the [`ScopeFactory`] when a provider depends on it and nothing else binds it: the graph
+/// (and `cortex graph`) shows it only where it is used.
+fn add_builtins(providers: &mut Vec<RawProvider>) {
+    let key = Key::of::<ScopeFactory>();
+    let wanted = providers
+        .iter()
+        .any(|p| p.deps.iter().any(|d| d.key() == &key));
+    if wanted && !providers.iter().any(|p| p.key == key) {
+        let provider = Provider::<ScopeFactory>::builtin(ScopeFactory::make)
+            .declared_by("cortex_di::ContainerBuilder");
+        providers.push(provider.raw);
     }
 }

@@ -64,8 +64,19 @@ impl Container {
             .copied()
             .filter(|&i| nodes[i].scope == Scope::Singleton && !nodes[i].lazy)
             .collect();
-        let inner = Inner::new(nodes, unnamed, named, env, start_timeout, shutdown_timeout);
-        let container = Container::from_inner(Arc::new(inner));
+        let inner = Arc::new_cyclic(|this| {
+            let this = this.clone();
+            Inner::new(
+                nodes,
+                unnamed,
+                named,
+                env,
+                start_timeout,
+                shutdown_timeout,
+                this,
+            )
+        });
+        let container = Container::from_inner(inner);
         for idx in eager {
             if let Err(e) = container.ctx.clone().ensure(idx).await {
                 container.shutdown().await;
@@ -164,6 +175,13 @@ impl Container {
             .filter(|(_, n)| n.key.type_id() == type_id && n.scope != Scope::Request)
             .map(|(idx, _)| ctx.get(idx))
             .collect()
+    }
+
+    /// Whether a request-scoped provider has an [`OnScopeEnd`](crate::OnScopeEnd) hook: the HTTP
+    /// layer opens and finishes each request's scope itself only then, so apps without one pay
+    /// nothing for the hook.
+    pub fn has_scope_end_hooks(&self) -> bool {
+        self.ctx.inner.nodes.iter().any(|n| n.scope_end.is_some())
     }
 
     /// The providers, their scopes and dependencies.

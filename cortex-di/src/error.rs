@@ -78,6 +78,22 @@ pub enum GraphError {
         /// The override.
         over: ProviderRef,
     },
+    /// A seeded provider ([`Provider::seeded`](crate::Provider::seeded)) was given another
+    /// scope than the request scope: seeded values are provided to one scope at a time.
+    SeededOutsideRequest {
+        /// The provider.
+        provider: ProviderRef,
+        /// The scope it was given.
+        scope: Scope,
+    },
+    /// A provider that is not request-scoped has an [`OnScopeEnd`](crate::OnScopeEnd) hook,
+    /// which runs when a request scope ends.
+    ScopeEndHookOutsideRequest {
+        /// The provider.
+        provider: ProviderRef,
+        /// Its scope.
+        scope: Scope,
+    },
     /// A request-scoped or transient provider has an `OnStart` or `OnReady` hook; those run once,
     /// for singletons only.
     HookOnNonSingleton {
@@ -162,6 +178,15 @@ impl fmt::Display for GraphError {
                 f,
                 "the override {over} replaces nothing: no provider is bound to `{}`; hint: register it with `add` instead",
                 over.key
+            ),
+            GraphError::SeededOutsideRequest { provider, scope } => write!(
+                f,
+                "{provider} is seeded but {scope}-scoped; a seeded value is provided to one request scope at a time (`scope.provide(value)`); hint: drop the `.scope({scope:?})` call on `Provider::seeded()`",
+            ),
+            GraphError::ScopeEndHookOutsideRequest { provider, scope } => write!(
+                f,
+                "{provider} is {scope}-scoped but has an `OnScopeEnd` hook, which runs when a request scope ends; hint: make `{}` request-scoped, or drop the hook",
+                provider.key.type_name()
             ),
             GraphError::HookOnNonSingleton {
                 provider,
@@ -277,6 +302,56 @@ pub enum Error {
         /// The key asked for.
         key: Key,
     },
+
+    /// A seeded provider ([`Provider::seeded`](crate::Provider::seeded)) was resolved in a
+    /// request scope that was not given its value.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Error, Provider};
+    /// struct CurrentUser(&'static str);
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new().add(Provider::<CurrentUser>::seeded()).build().await.unwrap();
+    /// let err = c.scope().get::<CurrentUser>().err().unwrap();
+    /// assert!(matches!(err, Error::NotSeeded { .. }));
+    /// assert!(err.to_string().contains("hint: call `scope.provide::<"));
+    /// # });
+    /// ```
+    #[error(
+        "`{key}` is seeded: its value comes from the code that opens the request scope, and this scope was not given one; hint: call `scope.provide::<{}>(value)` right after opening the scope, before resolving anything that needs it",
+        .key.type_name()
+    )]
+    NotSeeded {
+        /// The key asked for.
+        key: Key,
+    },
+
+    /// [`RequestScope::provide`](crate::RequestScope::provide) was given a value whose type is not
+    /// declared seeded.
+    #[error(
+        "`{key}` cannot be provided to a request scope: it is not declared seeded, so the startup checks do not know a value will be there; hint: register `Provider::<{}>::seeded()` on the ContainerBuilder (or `App::provide`)",
+        .key.type_name()
+    )]
+    NotSeedable {
+        /// The key of the value.
+        key: Key,
+    },
+
+    /// [`RequestScope::provide`](crate::RequestScope::provide) was called twice for one type in one
+    /// scope.
+    #[error(
+        "`{key}` was already provided to this request scope; hint: provide each seeded value once, right after opening the scope"
+    )]
+    AlreadyProvided {
+        /// The key of the value.
+        key: Key,
+    },
+
+    /// A [`ScopeFactory`](crate::ScopeFactory) was asked for a scope after its container was shut
+    /// down or dropped.
+    #[error(
+        "cannot open a request scope: the container was shut down or dropped; hint: stop the work that opens scopes (a consumer, a scheduled job) before the app shuts down, for example in an `OnShutdown` hook of the singleton that runs it"
+    )]
+    ContainerGone,
 
     /// A `#[inject(config = "...")]` value is missing or has the wrong type.
     #[error("config key `{key}` {problem}, required by `{required_by}`")]

@@ -123,6 +123,59 @@ impl Hasher for TypeIdHasher {
 pub(crate) type TypeIdMap<V> =
     std::collections::HashMap<TypeId, V, BuildHasherDefault<TypeIdHasher>>;
 
+/// Marks an empty slot of a [`TypeIdTable`]; private, so no caller can look it up.
+struct Vacant;
+
+/// A read-only map from [`TypeId`] to an index, for the resolve hot path: open addressing over at
+/// least twice as many slots as entries, so a lookup is a mask and usually one comparison, where a
+/// general-purpose map probes a group of control bytes first.
+pub(crate) struct TypeIdTable {
+    slots: Box<[(TypeId, u32)]>,
+    mask: usize,
+}
+
+impl TypeIdTable {
+    const EMPTY: u32 = u32::MAX;
+
+    /// The table of `entries`; indices must be below `u32::MAX`.
+    pub(crate) fn new(entries: &TypeIdMap<usize>) -> TypeIdTable {
+        let len = (entries.len() * 2 + 1).next_power_of_two();
+        let mask = len - 1;
+        let mut slots = vec![(TypeId::of::<Vacant>(), Self::EMPTY); len].into_boxed_slice();
+        for (&id, &idx) in entries {
+            let mut i = Self::home(id) & mask;
+            while slots[i].1 != Self::EMPTY {
+                i = (i + 1) & mask;
+            }
+            slots[i] = (id, u32::try_from(idx).unwrap_or(Self::EMPTY - 1));
+        }
+        TypeIdTable { slots, mask }
+    }
+
+    fn home(id: TypeId) -> usize {
+        let mut hasher = TypeIdHasher::default();
+        id.hash(&mut hasher);
+        hasher.finish() as usize
+    }
+
+    /// The index bound to `id`.
+    #[inline]
+    pub(crate) fn get(&self, id: TypeId) -> Option<usize> {
+        let mut i = Self::home(id) & self.mask;
+        // There is always a vacant slot (twice as many slots as entries), so this ends.
+        loop {
+            let (key, idx) = self.slots[i];
+            if key == id {
+                return Some(idx as usize);
+            }
+            if idx == Self::EMPTY {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +197,24 @@ mod tests {
         assert_eq!(
             Key::of::<u8>().with_name("x").to_string(),
             "u8 (named \"x\")"
+        );
+    }
+
+    #[test]
+    fn type_id_table_finds_every_type_and_nothing_else() {
+        let mut map: TypeIdMap<usize> = TypeIdMap::default();
+        map.insert(TypeId::of::<u8>(), 0);
+        map.insert(TypeId::of::<u16>(), 1);
+        map.insert(TypeId::of::<String>(), 2);
+        map.insert(TypeId::of::<dyn std::fmt::Debug>(), 3);
+        let table = TypeIdTable::new(&map);
+        for (id, idx) in &map {
+            assert_eq!(table.get(*id), Some(*idx));
+        }
+        assert_eq!(table.get(TypeId::of::<u32>()), None);
+        assert_eq!(
+            TypeIdTable::new(&TypeIdMap::default()).get(TypeId::of::<u8>()),
+            None
         );
     }
 

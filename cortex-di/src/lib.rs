@@ -48,13 +48,13 @@
 //!
 //! | layer | modules | what they hold |
 //! | --- | --- | --- |
-//! | base types | `key`, `inject`, `condition`, `spec`, `error`, `hooks`, `config` | keys, `Inject`, `Env`, `Scope`/`Location`/`Dependency`, errors, the hook traits, reading config values |
+//! | base types | `key`, `inject`, `condition`, `spec`, `error`, `hooks`, `config` | keys, `Inject`, `Env`, `Scope`/`Location`/`Dependency`, errors, the hook traits and `ScopeOutcome`, reading config values |
 //! | nodes | `node` | a validated provider (generic over its factory) and the cell its instance lives in |
 //! | introspection, lifecycle | `graph`, `lifecycle` | `Graph` from nodes; phases, hook running, `ShutdownReport` |
 //! | resolution | `resolve` | the shared state, instance lookup and creation, `Resolver`, `AsyncResolver` |
 //! | providers | `provider` | `Provider<T>`, whose factories take the resolvers |
 //! | validation | `validate` | registered providers to a validated plan, or every graph error |
-//! | handles | `container`, `scope` | `Container` (from a plan) and `RequestScope` (opened from a container) |
+//! | handles | `container`, `scope` | `Container` (from a plan), `RequestScope` (opened from a container) and `ScopeFactory` (opens them without owning the container) |
 //! | assembly | `builder`, then `registry` | `ContainerBuilder`, and discovery of `#[injectable]` items |
 //!
 //! The adapters `extract` (axum), `shaku_bridge` and `__private` (what the macros expand to) sit
@@ -108,14 +108,14 @@ pub use error::{BoxError, Error, GraphError, GraphErrors, LifecycleHook, Provide
 #[cfg(feature = "axum")]
 pub use extract::InjectRejection;
 pub use graph::{DependencyInfo, Graph, ProviderInfo};
-pub use hooks::{OnReady, OnShutdown, OnStart};
+pub use hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart, ScopeOutcome};
 pub use inject::Inject;
 pub use key::Key;
 pub use lifecycle::ShutdownReport;
 pub use provider::Provider;
 pub use registry::{Injectable, Registration, registrations};
 pub use resolve::{AsyncResolver, Resolver};
-pub use scope::RequestScope;
+pub use scope::{RequestScope, ScopeFactory};
 #[cfg(feature = "shaku")]
 pub use shaku_bridge::ShakuImport;
 pub use spec::{Dependency, Location, ProviderKind, Scope};

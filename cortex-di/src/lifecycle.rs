@@ -149,10 +149,11 @@ pub(crate) fn dispose_on_drop<F>(
     nodes: &[Node<F>],
     cells: &mut [Cell],
     created: Vec<usize>,
+    first: Vec<(String, BoxFuture<()>)>,
     timeout: Duration,
     what: &str,
 ) {
-    let mut hooks = Vec::new();
+    let mut hooks = first;
     for idx in created.into_iter().rev() {
         let node = &nodes[idx];
         if let (Some(hook), Some(inst)) = (node.shutdown, cells[node.slot].take()) {

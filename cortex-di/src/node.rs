@@ -8,6 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::{BoxError, ProviderRef};
+use crate::hooks::ScopeOutcome;
 use crate::key::Key;
 use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
@@ -17,6 +18,9 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 pub(crate) type ShutdownHook = fn(&Instance) -> BoxFuture<()>;
 /// An `OnStart` or `OnReady` hook: the future holds its own handle on the instance.
 pub(crate) type StartHook = fn(&Instance) -> BoxFuture<Result<(), BoxError>>;
+
+/// An `OnScopeEnd` hook: the future holds its own handles on the instance and the outcome.
+pub(crate) type ScopeEndHook = fn(&Instance, &ScopeOutcome) -> BoxFuture<()>;
 
 /// A resolved dependency edge.
 pub(crate) struct Edge {
@@ -37,6 +41,7 @@ pub(crate) struct Node<F> {
     pub(crate) start: Option<StartHook>,
     pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
+    pub(crate) scope_end: Option<ScopeEndHook>,
     /// Creating the instance may have to await (an async factory, here or below).
     pub(crate) init_async: bool,
     /// Index of the node's cell among the singleton or request cells.

@@ -7,14 +7,15 @@ use std::marker::PhantomData;
 pub use inventory;
 
 use crate::error::BoxError;
-use crate::hooks::{OnReady, OnShutdown, OnStart};
+use crate::hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart};
 use crate::provider::Provider;
 
-/// Hooks up [`OnStart`], [`OnReady`] and [`OnShutdown`] for the ones the type implements, by
-/// autoref specialization: the macros call `(&&HookProbe::<T>::new()).attach_start(provider)`
-/// (and `attach_ready`, `attach_shutdown`). When `T` implements the trait, the impl on
-/// `&HookProbe<T>` matches the receiver without auto-deref and wins; otherwise method lookup
-/// derefs once and finds the do-nothing impl on `HookProbe<T>`.
+/// Hooks up [`OnStart`], [`OnReady`], [`OnShutdown`] and [`OnScopeEnd`] for the ones the type
+/// implements, by autoref specialization: the macros call
+/// `(&&HookProbe::<T>::new()).attach_start(provider)` (and `attach_ready`, `attach_shutdown`,
+/// `attach_scope_end`). When `T` implements the trait, the impl on `&HookProbe<T>` matches the
+/// receiver without auto-deref and wins; otherwise method lookup derefs once and finds the
+/// do-nothing impl on `HookProbe<T>`.
 pub struct HookProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
 
 impl<T: ?Sized> HookProbe<T> {
@@ -80,6 +81,26 @@ pub trait SkipShutdown<T: ?Sized> {
 
 impl<T: ?Sized> SkipShutdown<T> for HookProbe<T> {
     fn attach_shutdown(&self, provider: Provider<T>) -> Provider<T> {
+        provider
+    }
+}
+
+pub trait AttachScopeEnd<T: ?Sized> {
+    fn attach_scope_end(&self, provider: Provider<T>) -> Provider<T>;
+}
+
+impl<T: ?Sized + OnScopeEnd + 'static> AttachScopeEnd<T> for &HookProbe<T> {
+    fn attach_scope_end(&self, provider: Provider<T>) -> Provider<T> {
+        provider.on_scope_end()
+    }
+}
+
+pub trait SkipScopeEnd<T: ?Sized> {
+    fn attach_scope_end(&self, provider: Provider<T>) -> Provider<T>;
+}
+
+impl<T: ?Sized> SkipScopeEnd<T> for HookProbe<T> {
+    fn attach_scope_end(&self, provider: Provider<T>) -> Provider<T> {
         provider
     }
 }

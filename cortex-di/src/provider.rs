@@ -2,6 +2,7 @@
 //! made (a value, a factory over a [`Resolver`], an `async` factory), its scope, what it depends
 //! on, when it applies, and its lifecycle hooks.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
@@ -10,11 +11,11 @@ use std::sync::Arc;
 
 use crate::condition::Env;
 use crate::error::BoxError;
-use crate::hooks::{OnReady, OnShutdown, OnStart};
+use crate::hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart, ScopeOutcome};
 use crate::inject::Inject;
 use crate::key::Key;
-use crate::node::{BoxFuture, Instance, ShutdownHook, StartHook};
-use crate::resolve::{AsyncResolver, Factory, Resolver};
+use crate::node::{BoxFuture, Instance, ScopeEndHook, ShutdownHook, StartHook};
+use crate::resolve::{AsyncResolver, Factory, Inner, Resolver};
 use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
 pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
@@ -42,6 +43,7 @@ pub(crate) struct RawProvider {
     pub(crate) start: Option<StartHook>,
     pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
+    pub(crate) scope_end: Option<ScopeEndHook>,
 }
 
 /// A provider for `T`, built with the methods below and added with
@@ -102,6 +104,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
                 start: None,
                 ready: None,
                 shutdown: None,
+                scope_end: None,
             },
             _type: PhantomData,
         }
@@ -225,6 +228,51 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         p
     }
 
+    /// A request-scoped value that no factory makes: the code that opens a scope gives it with
+    /// [`RequestScope::provide`](crate::RequestScope::provide) (the current user, a message's
+    /// metadata, a tenant). Declaring it lets the startup validation treat `T` as request-scoped:
+    /// a request-scoped service may depend on it, a singleton that does is a scope violation.
+    /// Resolving it in a scope that was not given one is [`Error::NotSeeded`](crate::Error::NotSeeded).
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Dependency, Provider, Scope};
+    /// struct CurrentUser(&'static str);
+    /// struct Greeter { user: &'static str }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let c = ContainerBuilder::new()
+    ///     .add(Provider::<CurrentUser>::seeded())
+    ///     .add(
+    ///         Provider::factory(|r| Ok(Greeter { user: r.get::<CurrentUser>()?.0 }))
+    ///             .depends_on(Dependency::on::<CurrentUser>())
+    ///             .scope(Scope::Request),
+    ///     )
+    ///     .build()
+    ///     .await?;
+    /// let scope = c.scope();
+    /// scope.provide(CurrentUser("ada"))?;
+    /// assert_eq!(scope.get::<Greeter>()?.user, "ada");
+    /// # Ok::<_, cortex_di::Error>(())
+    /// # }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn seeded() -> Self {
+        Self::raw(
+            Factory::Seeded,
+            ProviderKind::Seeded,
+            ScopeSpec::Fixed(Scope::Request),
+        )
+    }
+
+    /// A singleton made by the container from its own state (the [`ScopeFactory`](crate::ScopeFactory)).
+    #[track_caller]
+    pub(crate) fn builtin(make: fn(&Inner) -> Instance) -> Self {
+        Self::raw(
+            Factory::Builtin(make),
+            ProviderKind::Value,
+            ScopeSpec::Fixed(Scope::Singleton),
+        )
+    }
+
     /// Sets the scope (singleton by default).
     pub fn scope(mut self, scope: Scope) -> Self {
         self.raw.scope = ScopeSpec::Fixed(scope);
@@ -321,11 +369,22 @@ impl<T: Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-            Ok(Box::new(Inject::new(factory(r)?)))
+        let factory = Arc::new(factory);
+        let boxed = {
+            let factory = factory.clone();
+            move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+                Ok(Box::new(Inject::new(factory(r)?)))
+            }
+        };
+        let typed = move |r: &Resolver<'_>, out: &mut dyn Any| -> Result<(), BoxError> {
+            let value = factory(r)?;
+            if let Some(out) = out.downcast_mut::<Option<Inject<T>>>() {
+                *out = Some(Inject::new(value));
+            }
+            Ok(())
         };
         Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::SyncTyped(Arc::new(boxed), Arc::new(typed)),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )
@@ -416,6 +475,29 @@ impl<T: ?Sized + OnShutdown + 'static> Provider<T> {
         self.raw.shutdown = Some(shutdown_hook::<T>);
         self
     }
+}
+
+impl<T: ?Sized + OnScopeEnd + 'static> Provider<T> {
+    /// Calls [`OnScopeEnd::on_scope_end`] on the instance when its request scope ends
+    /// ([`RequestScope::finish`](crate::RequestScope::finish)), with the unit of work's outcome.
+    /// Request-scoped providers only.
+    pub fn on_scope_end(mut self) -> Self {
+        self.raw.scope_end = Some(scope_end_hook::<T>);
+        self
+    }
+}
+
+fn scope_end_hook<T: ?Sized + OnScopeEnd + 'static>(
+    instance: &Instance,
+    outcome: &ScopeOutcome,
+) -> BoxFuture<()> {
+    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    let outcome = outcome.clone();
+    Box::pin(async move {
+        if let Some(handle) = handle {
+            handle.on_scope_end(&outcome).await;
+        }
+    })
 }
 
 fn shutdown_hook<T: ?Sized + OnShutdown + 'static>(instance: &Instance) -> BoxFuture<()> {

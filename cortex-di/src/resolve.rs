@@ -10,7 +10,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -19,14 +19,19 @@ use crate::ConfigSource;
 use crate::condition::Env;
 use crate::config::read_config;
 use crate::error::{BoxError, Error, LifecycleHook, Result};
+use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
-use crate::key::{Key, TypeIdMap};
+use crate::key::{Key, TypeIdMap, TypeIdTable};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
 use crate::node::{self, BoxFuture, Cell, Instance};
 use crate::spec::Scope;
 
 pub(crate) type SyncFactory =
     Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+/// A synchronous factory that writes its instance into the caller's typed slot, an
+/// `Option<Inject<T>>` passed as `&mut dyn Any`.
+pub(crate) type TypedFactory =
+    Arc<dyn Fn(&Resolver<'_>, &mut dyn std::any::Any) -> Result<(), BoxError> + Send + Sync>;
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
@@ -34,8 +39,15 @@ pub(crate) type AsyncFactory =
 #[derive(Clone)]
 pub(crate) enum Factory {
     Sync(SyncFactory),
+    /// A synchronous factory with a typed twin: a transient resolve takes the instance from the
+    /// twin, with no `Box` around it to allocate and free.
+    SyncTyped(SyncFactory, TypedFactory),
     Async(AsyncFactory),
     Value(Arc<dyn Fn() -> Instance + Send + Sync>),
+    /// Made from the container's own state (the `ScopeFactory`).
+    Builtin(fn(&Inner) -> Instance),
+    /// Given to each request scope by the code that opens it; never made.
+    Seeded,
 }
 
 impl Factory {
@@ -52,7 +64,7 @@ pub(crate) type Node = node::Node<Factory>;
 /// tables, the singletons' cells and their lifecycle.
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    pub(crate) unnamed: TypeIdMap<usize>,
+    pub(crate) unnamed: TypeIdTable,
     pub(crate) named: HashMap<Key, usize>,
     pub(crate) singletons: Box<[Cell]>,
     /// For each request slot, whether its cell is async.
@@ -64,6 +76,8 @@ pub(crate) struct Inner {
     pub(crate) start_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) env: Env,
+    /// A non-owning handle on this state, for the `ScopeFactory` singletons hold.
+    pub(crate) this: Weak<Inner>,
 }
 
 impl Inner {
@@ -133,14 +147,14 @@ impl Inner {
     #[inline]
     pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
-            None => self.unnamed.get(&key.type_id()).copied(),
+            None => self.unnamed.get(key.type_id()),
             Some(_) => self.named.get(key).copied(),
         }
     }
 
     #[inline]
     pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
-        self.unnamed.get(&TypeId::of::<T>()).copied()
+        self.unnamed.get(TypeId::of::<T>())
     }
 
     /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
@@ -152,6 +166,7 @@ impl Inner {
         env: Env,
         start_timeout: Duration,
         shutdown_timeout: Duration,
+        this: Weak<Inner>,
     ) -> Inner {
         let mut singletons = Vec::new();
         let mut request_cells = Vec::new();
@@ -170,7 +185,7 @@ impl Inner {
         }
         Inner {
             nodes,
-            unnamed,
+            unnamed: TypeIdTable::new(&unnamed),
             named,
             singletons: singletons.into_boxed_slice(),
             request_cells: request_cells.into_boxed_slice(),
@@ -180,6 +195,7 @@ impl Inner {
             start_timeout,
             shutdown_timeout,
             env,
+            this,
         }
     }
 }
@@ -197,6 +213,7 @@ impl Drop for Inner {
             &self.nodes,
             &mut self.singletons,
             created,
+            Vec::new(),
             self.shutdown_timeout,
             "container",
         );
@@ -228,19 +245,52 @@ impl ScopeState {
         }
     }
 
-    /// Closes the scope: nothing new can be created in it. Returns the shutdown hooks of what it
-    /// created, in reverse creation order; empty if it was closed already.
-    pub(crate) fn close(&self) -> Vec<(String, BoxFuture<()>)> {
+    /// Closes the scope: nothing new can be created in it. Returns the end-of-scope hooks of what
+    /// it created, with `outcome`, then their shutdown hooks, each in reverse creation order;
+    /// empty if it was closed already.
+    pub(crate) fn close(&self, outcome: &ScopeOutcome) -> Vec<(String, BoxFuture<()>)> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Vec::new();
         }
         let order = std::mem::take(&mut *self.created.lock().unwrap_or_else(|e| e.into_inner()));
-        shutdown_hooks(&self.inner.nodes, &self.cells, &order)
+        let mut hooks = scope_end_hooks(&self.inner.nodes, &self.cells, &order, outcome);
+        hooks.extend(shutdown_hooks(&self.inner.nodes, &self.cells, &order));
+        hooks
     }
 
-    /// Records a request-scoped instance for this scope's shutdown hooks.
+    /// Whether something this scope created has an end-of-scope hook.
+    pub(crate) fn has_scope_end_hooks(&self) -> bool {
+        let created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        created
+            .iter()
+            .any(|&idx| self.inner.nodes[idx].scope_end.is_some())
+    }
+
+    /// Gives the scope the value of a seeded provider.
+    pub(crate) fn seed(&self, inner: &Inner, key: &Key, inst: Instance) -> Result<()> {
+        let idx = inner
+            .lookup(key)
+            .ok_or_else(|| Error::NotSeedable { key: key.clone() })?;
+        let node = &inner.nodes[idx];
+        if !matches!(node.factory, Factory::Seeded) || node.scope != Scope::Request {
+            return Err(Error::NotSeedable { key: key.clone() });
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::ShutDown { key: key.clone() });
+        }
+        match &self.cells[node.slot] {
+            Cell::Sync(cell) => cell
+                .set(inst)
+                .map_err(|_| Error::AlreadyProvided { key: key.clone() })?,
+            Cell::Async(_) => return Err(Error::NotSeedable { key: key.clone() }),
+        }
+        self.record(node, idx);
+        Ok(())
+    }
+
+    /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
     fn record(&self, node: &Node, idx: usize) {
-        if node.shutdown.is_some() {
+        if node.shutdown.is_some() || node.scope_end.is_some() {
             self.created
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -255,15 +305,47 @@ impl Drop for ScopeState {
             return;
         }
         let created = std::mem::take(self.created.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if created.is_empty() {
+            return;
+        }
         let inner = &self.inner;
+        let first = if created.iter().any(|&i| inner.nodes[i].scope_end.is_some()) {
+            // A scope dropped without an outcome did not succeed as far as anyone can tell.
+            let outcome =
+                ScopeOutcome::failure("the request scope was dropped without being finished");
+            scope_end_hooks(&inner.nodes, &self.cells, &created, &outcome)
+        } else {
+            Vec::new()
+        };
         dispose_on_drop(
             &inner.nodes,
             &mut self.cells,
             created,
+            first,
             inner.shutdown_timeout,
             "request scope",
         );
     }
+}
+
+/// The end-of-scope hooks of the instances `created` (in reverse creation order) that are in
+/// `cells`, named by their keys.
+fn scope_end_hooks(
+    nodes: &[Node],
+    cells: &[Cell],
+    created: &[usize],
+    outcome: &ScopeOutcome,
+) -> Vec<(String, BoxFuture<()>)> {
+    created
+        .iter()
+        .rev()
+        .filter_map(|&idx| {
+            let node = &nodes[idx];
+            let hook = node.scope_end?;
+            let inst = cells[node.slot].get()?;
+            Some((format!("{} (OnScopeEnd)", node.key), hook(inst, outcome)))
+        })
+        .collect()
 }
 
 enum Got<'a> {
@@ -276,16 +358,21 @@ fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Res
         Got::Borrowed(b) => b.downcast_ref::<Inject<T>>().cloned(),
         Got::Owned(o) => o.downcast::<Inject<T>>().ok().map(|b| *b),
     };
-    // Keys are built from the same `T` as the instances, so this only fails if a hand-written
-    // provider lies about its type; say so rather than panic.
-    found.ok_or_else(|| Error::Provider {
+    found.ok_or_else(|| mismatch::<T>(node))
+}
+
+/// Keys are built from the same `T` as the instances, so this is only reached if a hand-written
+/// provider lies about its type; say so rather than panic.
+#[cold]
+fn mismatch<T: ?Sized>(node: &Node) -> Error {
+    Error::Provider {
         provider: node.reference(),
         source: format!(
             "the provider's instance is not a `{}`",
             std::any::type_name::<T>()
         )
         .into(),
-    })
+    }
 }
 
 fn provider_error(node: &Node, source: BoxError) -> Error {
@@ -395,7 +482,11 @@ impl<'a> Ctx<'a> {
         let node = &self.inner.nodes[idx];
         match &node.factory {
             Factory::Value(make) => Ok(make()),
-            Factory::Sync(f) => {
+            Factory::Builtin(make) => Ok(make(self.inner)),
+            Factory::Seeded => Err(Error::NotSeeded {
+                key: node.key.clone(),
+            }),
+            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
                 let r = Resolver {
                     ctx: Ctx {
                         stash: &[],
@@ -438,8 +529,26 @@ impl<'a> Ctx<'a> {
 
     #[inline(never)]
     fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        let node = &self.inner.nodes[idx];
+        if let Factory::SyncTyped(_, typed) = &node.factory
+            && node.scope == Scope::Transient
+            && !node.init_async
+            && !self.stash.iter().any(|(i, _)| *i == idx)
+        {
+            self.check_open(idx)?;
+            let r = Resolver {
+                ctx: Ctx {
+                    stash: &[],
+                    ..*self
+                },
+                requester: node,
+            };
+            let mut slot: Option<Inject<T>> = None;
+            typed(&r, &mut slot).map_err(|e| provider_error(node, e))?;
+            return slot.ok_or_else(|| mismatch::<T>(node));
+        }
         let got = self.instance(idx)?;
-        downcast(got, &self.inner.nodes[idx])
+        downcast(got, node)
     }
 }
 
@@ -515,6 +624,10 @@ impl OwnedCtx {
         let node = &self.inner.nodes[idx];
         match &node.factory {
             Factory::Value(make) => Ok(make()),
+            Factory::Builtin(make) => Ok(make(&self.inner)),
+            Factory::Seeded => Err(Error::NotSeeded {
+                key: node.key.clone(),
+            }),
             Factory::Async(f) => {
                 let r = AsyncResolver {
                     ctx: self.clone(),
@@ -522,7 +635,7 @@ impl OwnedCtx {
                 };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
-            Factory::Sync(f) => {
+            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
                 // A synchronous factory over dependencies that must be awaited: make those first,
                 // then run the factory, which finds them in their cells or in the stash.
                 let mut stash = Vec::new();

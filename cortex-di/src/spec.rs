@@ -185,4 +185,7 @@ pub enum ProviderKind {
     Alias,
     /// A test override.
     Override,
+    /// A request-scoped value given to each scope by the code that opens it
+    /// ([`Provider::seeded`](crate::Provider::seeded), [`RequestScope::provide`](crate::RequestScope::provide)).
+    Seeded,
 }

@@ -11,7 +11,7 @@ use crate::key::{Key, TypeIdMap};
 use crate::node::Edge;
 use crate::provider::{RawProvider, ScopeSpec};
 use crate::resolve::Node;
-use crate::spec::Scope;
+use crate::spec::{ProviderKind, Scope};
 
 /// A validated graph, ready to become a container.
 pub(crate) struct Plan {
@@ -220,11 +220,30 @@ pub(crate) fn plan(
         }
     }
 
+    // 8. Seeded values and end-of-scope hooks belong to request scopes.
+    for (i, p) in raws.iter().enumerate() {
+        if scopes[i] == Scope::Request {
+            continue;
+        }
+        if p.kind == ProviderKind::Seeded {
+            errors.push(GraphError::SeededOutsideRequest {
+                provider: reference(p),
+                scope: scopes[i],
+            });
+        }
+        if p.scope_end.is_some() {
+            errors.push(GraphError::ScopeEndHookOutsideRequest {
+                provider: reference(p),
+                scope: scopes[i],
+            });
+        }
+    }
+
     if !errors.is_empty() {
         return Err(GraphErrors(errors));
     }
 
-    // 8. Nodes, with whether creating each may have to await.
+    // 9. Nodes, with whether creating each may have to await.
     let mut nodes: Vec<Node> = raws
         .into_iter()
         .zip(edges)
@@ -245,6 +264,7 @@ pub(crate) fn plan(
             start: p.start,
             ready: p.ready,
             shutdown: p.shutdown,
+            scope_end: p.scope_end,
             slot: 0,
         })
         .collect();

@@ -171,8 +171,8 @@ fn injectable_config_default_and_value_fields() {
     );
 }
 
-/// Lifecycle hooks take no option: every expansion probes for `OnStart`, `OnReady` and
-/// `OnShutdown` impls (`attach_start`, `attach_ready`, `attach_shutdown`).
+/// Lifecycle hooks take no option: every expansion probes for `OnStart`, `OnReady`, `OnShutdown`
+/// and `OnScopeEnd` impls (`attach_start`, `attach_ready`, `attach_shutdown`, `attach_scope_end`).
 #[test]
 fn injectable_with_every_option_and_the_hook_probes() {
     assert_expansion!(

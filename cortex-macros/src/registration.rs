@@ -116,7 +116,7 @@ pub(crate) fn origin(krate: &Path, ident: &Ident) -> TokenStream {
     }
 }
 
-/// Hooks up `OnStart`, `OnReady` and `OnShutdown` for each of them that `ty` implements, by
+/// Hooks up `OnStart`, `OnReady`, `OnShutdown` and `OnScopeEnd` for each of them that `ty` implements, by
 /// autoref specialization (see `cortex_di::__private::HookProbe`).
 pub(crate) fn attach_lifecycle(
     krate: &Path,
@@ -128,13 +128,14 @@ pub(crate) fn attach_lifecycle(
         let #provider = {
             #[allow(unused_imports)]
             use #krate::__private::{
-                AttachReady as _, AttachShutdown as _, AttachStart as _, SkipReady as _,
-                SkipShutdown as _, SkipStart as _,
+                AttachReady as _, AttachScopeEnd as _, AttachShutdown as _, AttachStart as _,
+                SkipReady as _, SkipScopeEnd as _, SkipShutdown as _, SkipStart as _,
             };
             let #probe = &&#krate::__private::HookProbe::<#ty>::new();
             let #provider = #probe.attach_start(#provider);
             let #provider = #probe.attach_ready(#provider);
-            #probe.attach_shutdown(#provider)
+            let #provider = #probe.attach_shutdown(#provider);
+            #probe.attach_scope_end(#provider)
         };
     }
 }

@@ -117,8 +117,9 @@ pub mod prelude {
     pub use cortex_core::routing::Guard;
     pub use cortex_core::{App, Plugin, ShutdownSignal};
     pub use cortex_di::{
-        BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnShutdown,
-        OnStart, Provider, RequestScope, Scope, injectable, provider,
+        BoxError, Container, ContainerBuilder, Dependency, Inject, Injectable, OnReady, OnScopeEnd,
+        OnShutdown, OnStart, Provider, RequestScope, Scope, ScopeFactory, ScopeOutcome, injectable,
+        provider,
     };
     pub use cortex_macros::{controller, routes, schema_rules};
 }

@@ -7,6 +7,7 @@ mod introspection;
 mod lifecycle;
 mod macros;
 mod overrides;
+mod scope_work;
 mod scopes;
 mod shutdown;
 mod support;

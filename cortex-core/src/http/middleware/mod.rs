@@ -333,6 +333,7 @@ impl Stack {
         let mut shared = self.shared(None);
         let request_id_header = crate::http::ProblemLayer::new().header().clone();
         shared.app = Some(AppLayers {
+            finish_scopes: container.has_scope_end_hooks(),
             container,
             id_from_core: shared.core.request_id_header() == Some(&request_id_header),
             request_id_header,

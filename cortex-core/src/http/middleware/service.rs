@@ -52,6 +52,20 @@ pub(crate) struct AppLayers {
     pub(crate) request_id_header: HeaderName,
     /// Whether that is the header the core step puts its request id in.
     pub(crate) id_from_core: bool,
+    /// Whether a request-scoped provider has an `OnScopeEnd` hook: then the stack opens each
+    /// request's scope and finishes it with the response status before answering.
+    pub(crate) finish_scopes: bool,
+}
+
+/// A request scope's end-of-scope hooks, running.
+type Finish = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The request scope the stack finishes with the response status (apps with `OnScopeEnd` hooks).
+enum ScopeEnd {
+    None,
+    Open(cortex_di::RequestScope),
+    /// The hooks are running; the response waits for them.
+    Finishing(Box<(Response, Finish)>),
 }
 
 /// The middleware stack as one tower [`Layer`], from [`Stack::layer`](super::Stack::layer).
@@ -137,6 +151,15 @@ where
     fn call(&mut self, mut req: Request) -> Self::Future {
         let shared = &*self.shared;
         let core = shared.core.on_request(&mut req);
+        let scope_end = match &shared.app {
+            Some(app) if app.finish_scopes => {
+                // Opened here rather than by the first extractor, so the stack can finish it.
+                let scope = app.container.scope();
+                req.extensions_mut().insert(scope.clone());
+                ScopeEnd::Open(scope)
+            }
+            _ => ScopeEnd::None,
+        };
         // A disabled span is not entered: with tracing's `log` feature, entering one still costs.
         let entered = (!core.span.is_disabled()).then(|| core.span.enter());
 
@@ -202,6 +225,7 @@ where
             accept,
             etag,
             conditions,
+            scope_end,
             shared: self.shared.clone(),
         }
     }
@@ -219,6 +243,7 @@ pin_project! {
         accept: Option<HeaderValue>,
         etag: bool,
         conditions: Option<Box<Conditions>>,
+        scope_end: ScopeEnd,
         shared: Arc<Shared>,
     }
 }
@@ -305,6 +330,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        if let ScopeEnd::Finishing(finishing) = this.scope_end {
+            if finishing.1.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let ScopeEnd::Finishing(finishing) = std::mem::replace(this.scope_end, ScopeEnd::None)
+            else {
+                unreachable!("checked above")
+            };
+            return Poll::Ready(Ok(finishing.0));
+        }
         let shared = &**this.shared;
         let (response, from_inner) = {
             let _entered = (!this.core.span.is_disabled()).then(|| this.core.span.enter());
@@ -344,6 +379,19 @@ where
             }
         }
         shared.core.on_response(this.core, &mut response);
+        if let ScopeEnd::Open(scope) = std::mem::replace(this.scope_end, ScopeEnd::None)
+            && scope.has_scope_end_hooks()
+        {
+            // The hooks (a commit, a rollback) run before the client hears the answer.
+            let outcome = cortex_di::ScopeOutcome::from_status(response.status().as_u16());
+            let mut finish: Finish = Box::pin(async move {
+                scope.finish(outcome).await;
+            });
+            if finish.as_mut().poll(cx).is_pending() {
+                *this.scope_end = ScopeEnd::Finishing(Box::new((response, finish)));
+                return Poll::Pending;
+            }
+        }
         Poll::Ready(Ok(response))
     }
 }
