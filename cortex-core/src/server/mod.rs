@@ -51,6 +51,45 @@ use tokio::task::JoinSet;
 use crate::shutdown::ShutdownSignal;
 use tower::ServiceExt;
 
+/// `AsyncWrite` for a wrapper of a connection's socket that only watches or replays its reads:
+/// every write goes straight to the wrapped `io`.
+macro_rules! write_through {
+    ($wrapper:ident) => {
+        impl<IO: AsyncWrite + Unpin> AsyncWrite for $wrapper<IO> {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.io).poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                self.io.is_write_vectored()
+            }
+
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.io).poll_flush(cx)
+            }
+
+            fn poll_shutdown(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.io).poll_shutdown(cx)
+            }
+        }
+    };
+}
+
 mod framing;
 #[cfg(feature = "tls")]
 mod tls;
@@ -622,71 +661,64 @@ fn killed() -> io::Error {
     )
 }
 
+/// Polls `io` unless the drain timed out, registering `waker` when it waits so that the timeout
+/// wakes the task (the kill is re-checked after registering, so one in between is not missed).
+fn unless_killed<T>(
+    close: &CloseSignal,
+    waker: &AtomicWaker,
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    if close.is_killed() {
+        return Poll::Ready(Err(killed()));
+    }
+    match poll(cx) {
+        Poll::Pending => {
+            waker.register(cx.waker());
+            if close.is_killed() {
+                Poll::Ready(Err(killed()))
+            } else {
+                Poll::Pending
+            }
+        }
+        ready => ready,
+    }
+}
+
 impl AsyncRead for Counted {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if self.close.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut self.io).poll_read(cx, buf) {
-            Poll::Pending => {
-                // Registered only when waiting, re-checked after: a kill in between is not missed.
-                self.close.read_waker.register(cx.waker());
-                if self.close.is_killed() {
-                    Poll::Ready(Err(killed()))
-                } else {
-                    Poll::Pending
-                }
-            }
-            ready => ready,
-        }
+        let this = self.get_mut();
+        unless_killed(&this.close, &this.close.read_waker, cx, |cx| {
+            Pin::new(&mut this.io).poll_read(cx, buf)
+        })
     }
 }
 
 impl AsyncWrite for Counted {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if self.close.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut self.io).poll_write(cx, buf) {
-            Poll::Pending => {
-                self.close.write_waker.register(cx.waker());
-                if self.close.is_killed() {
-                    Poll::Ready(Err(killed()))
-                } else {
-                    Poll::Pending
-                }
-            }
-            ready => ready,
-        }
+        let this = self.get_mut();
+        unless_killed(&this.close, &this.close.write_waker, cx, |cx| {
+            Pin::new(&mut this.io).poll_write(cx, buf)
+        })
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.close.is_killed() {
-            return Poll::Ready(Err(killed()));
-        }
-        match Pin::new(&mut self.io).poll_write_vectored(cx, bufs) {
-            Poll::Pending => {
-                self.close.write_waker.register(cx.waker());
-                if self.close.is_killed() {
-                    Poll::Ready(Err(killed()))
-                } else {
-                    Poll::Pending
-                }
-            }
-            ready => ready,
-        }
+        let this = self.get_mut();
+        unless_killed(&this.close, &this.close.write_waker, cx, |cx| {
+            Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
+        })
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -1184,35 +1216,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Prefixed<IO> {
     }
 }
 
-impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
+write_through!(Prefixed);
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).
 pub async fn shutdown_signal() {
