@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::condition::Env;
-use crate::error::{Error, LifecycleHook, Result};
+use crate::error::{LifecycleHook, Result};
 use crate::graph::Graph;
 use crate::inject::Inject;
 use crate::key::Key;
@@ -96,12 +96,7 @@ impl Container {
     /// and transients whose providers never await.
     #[inline]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
-        }
+        self.ctx.get()
     }
 
     /// Resolves the binding of `T` named `name` without awaiting.
@@ -109,8 +104,7 @@ impl Container {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        let ctx = self.ctx.borrow();
-        ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
+        self.ctx.get_named(name)
     }
 
     /// Resolves the unnamed binding of `T`, or `None` when nothing is bound to it.

@@ -585,6 +585,26 @@ impl OwnedCtx {
         }
     }
 
+    /// The synchronous `get` of a container or a request scope: the unnamed binding of `T`.
+    #[inline]
+    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
+        match self.inner.lookup_type::<T>() {
+            Some(idx) => self.borrow().get(idx),
+            None => Err(Error::NotRegistered {
+                key: Key::of::<T>(),
+            }),
+        }
+    }
+
+    /// The synchronous `get_named` of a container or a request scope.
+    pub(crate) fn get_named<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+    ) -> Result<Inject<T>> {
+        let ctx = self.borrow();
+        ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
+    }
+
     /// Makes sure the instance of `idx` exists: returns it when it is transient (owned), or `None`
     /// once it sits in its cell.
     pub(crate) fn ensure(self, idx: usize) -> BoxFuture<Result<Option<Instance>>> {

@@ -151,12 +151,7 @@ impl RequestScope {
     /// Resolves the unnamed binding of `T` without awaiting.
     #[inline]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.ctx.inner.lookup_type::<T>() {
-            Some(idx) => self.ctx.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
-        }
+        self.ctx.get()
     }
 
     /// Resolves the binding of `T` named `name` without awaiting.
@@ -164,8 +159,7 @@ impl RequestScope {
         &self,
         name: impl Into<Cow<'static, str>>,
     ) -> Result<Inject<T>> {
-        let ctx = self.ctx.borrow();
-        ctx.get(ctx.index(&Key::of::<T>().with_name(name))?)
+        self.ctx.get_named(name)
     }
 
     /// Resolves the unnamed binding of `T`, awaiting `async` providers.
