@@ -31,9 +31,11 @@ impl MacroKind {
     fn keys(self) -> &'static [&'static str] {
         match self {
             MacroKind::Injectable => &[
-                "scope", "lazy", "name", "provides", "profile", "when", "crate",
+                "scope", "lazy", "name", "provides", "profile", "when", "discover", "crate",
             ],
-            MacroKind::Provider => &["scope", "lazy", "name", "profile", "when", "crate"],
+            MacroKind::Provider => &[
+                "scope", "lazy", "name", "profile", "when", "discover", "crate",
+            ],
         }
     }
 }
@@ -82,6 +84,9 @@ pub(crate) struct Options {
     pub(crate) provides: Option<Type>,
     pub(crate) profiles: Vec<LitStr>,
     pub(crate) when: Option<Expr>,
+    /// `discover = false`: not submitted to the registry `discover()` reads; registered by hand
+    /// (a plugin's `app.register::<T>()`).
+    pub(crate) undiscovered: bool,
 }
 
 /// One `key` or `key = value` as written.
@@ -163,6 +168,15 @@ pub(crate) fn parse_options(attr: TokenStream, kind: MacroKind, errors: &mut Err
                     }
                 }
             }
+            "discover" => match &value {
+                RawValue::Expr(Expr::Lit(ExprLit { lit: Lit::Bool(LitBool { value: on, .. }), .. })) => {
+                    options.undiscovered = !*on;
+                }
+                other => errors.at(
+                    other.span_or(&key),
+                    format!("`discover` takes `true` or `false`: `{}(discover = false)]` keeps the item out of `discover()`, for a crate whose plugin registers it with `app.register::<T>()`", kind.attr().trim_end_matches(']')),
+                ),
+            },
             "provides" => options.provides = provides_value(&key, value, errors),
             "profile" => options.profiles.extend(profile_values(&key, &value, errors)),
             "when" => options.when = when_value(&key, value, errors),

@@ -230,7 +230,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
     let conditions = registration::conditions(options);
     let origin = registration::origin(&krate, ident);
     let hooks = registration::attach_lifecycle(&krate, &provider, ident);
-    let submit = registration::submit(&krate, ident);
+    let submit = (!options.undiscovered).then(|| registration::submit(&krate, ident));
     let checks = registration::shareable_checks(slots);
     // "`factory` exists but its trait bounds were not satisfied" (a field that is not `Send`)
     // points at the struct's name rather than at the attribute.

@@ -82,6 +82,7 @@ use proc_macro::TokenStream;
 /// | `provides = dyn Trait` | also bind `dyn Trait`, sharing the struct's instance |
 /// | `profile = "test"`, `profile = ["dev", "!prod"]` | register only when a profile is (or is not) active; repeatable |
 /// | `when = path::to::check` | register only when `fn check(&Env) -> bool` holds |
+/// | `discover = false` | keep it out of `discover()`: registered by hand (`register::<T>()`), as a library's plugin does |
 /// | `crate = "::cortex::di"` | where the runtime crate is, when the manifest cannot tell |
 ///
 /// A type that implements `OnStart`, `OnReady` or `OnShutdown` gets those hooks: `OnStart` when the
@@ -171,7 +172,8 @@ pub fn injectable(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Options
 ///
-/// `scope`, `lazy`, `name`, `profile`, `when` and `crate`, as for [`macro@injectable`].
+/// `scope`, `lazy`, `name`, `profile`, `when`, `discover` and `crate`, as for
+/// [`macro@injectable`].
 ///
 /// # Example
 ///

@@ -295,7 +295,7 @@ fn expansion(
     let conditions = registration::conditions(options);
     let origin = registration::origin(&krate, ident);
     let hooks = registration::attach_lifecycle(&krate, &provider, provided);
-    let submit = registration::submit(&krate, ident);
+    let submit = (!options.undiscovered).then(|| registration::submit(&krate, ident));
     let checks = registration::shareable_checks(slots);
 
     let vis = &function.vis;

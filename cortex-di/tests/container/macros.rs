@@ -54,6 +54,50 @@ async fn discover_finds_annotated_items_without_a_list() {
     );
 }
 
+/// Kept out of discovery, as a library crate's components are: its plugin registers it.
+#[injectable(discover = false)]
+struct PluginOwned {
+    clock: Inject<DiscoveredClock>,
+}
+
+#[derive(Debug, PartialEq)]
+struct PluginGreeting(&'static str);
+
+#[provider(discover = false)]
+fn plugin_greeting() -> PluginGreeting {
+    PluginGreeting("from the plugin")
+}
+
+#[tokio::test]
+async fn discover_false_keeps_an_item_out_of_discovery_but_registrable() {
+    let names: Vec<&str> = registrations().map(|r| r.name()).collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with("PluginOwned")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.ends_with("plugin_greeting")),
+        "{names:?}"
+    );
+    let container = ContainerBuilder::new().discover().build().await.unwrap();
+    assert!(!container.contains(&Key::of::<PluginOwned>()));
+    assert!(!container.contains(&Key::of::<PluginGreeting>()));
+
+    let container = ContainerBuilder::new()
+        .discover()
+        .register::<PluginOwned>()
+        .register::<plugin_greeting>()
+        .build()
+        .await
+        .unwrap();
+    let owned: Inject<PluginOwned> = container.get().unwrap();
+    assert!(Inject::ptr_eq(&owned.clock, &container.get().unwrap()));
+    assert_eq!(
+        *container.get::<PluginGreeting>().unwrap(),
+        PluginGreeting("from the plugin")
+    );
+}
+
 #[tokio::test]
 async fn explicit_registration_adds_only_what_it_names() {
     let container = ContainerBuilder::new()
