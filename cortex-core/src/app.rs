@@ -531,8 +531,11 @@ impl App {
         self.build_with(true).await
     }
 
-    /// Builds as [`build`](Self::build) does but without the `OnStart` hooks and `on_start`
-    /// closures: what inspection mode (`CORTEX_INSPECT`) prints from.
+    /// Builds as [`build`](Self::build) does but creating nothing: the container is validated
+    /// and built with `ContainerBuilder::build_for_inspection` (no factory, no `OnStart` hook), no
+    /// `on_start` closure runs, controllers and injected guards are not resolved and no health
+    /// check is collected. What inspection mode (`CORTEX_INSPECT`) prints from; the router it
+    /// returns must not serve requests.
     pub(crate) async fn build_for_inspection(self) -> Result<Application, AppError> {
         self.build_with(false).await
     }
