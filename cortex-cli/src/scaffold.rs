@@ -185,7 +185,7 @@ impl Plan {
     }
 
     /// The text a file will have: this plan's change to it, or what is on disk.
-    pub fn text(&self, path: impl AsRef<Path>) -> Result<Option<String>> {
+    pub(crate) fn text(&self, path: impl AsRef<Path>) -> Result<Option<String>> {
         self.current(path.as_ref())
     }
 
