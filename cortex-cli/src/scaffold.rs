@@ -152,6 +152,43 @@ impl Plan {
         Ok(created)
     }
 
+    /// Replaces the text of a file that exists (or that this plan creates) with `contents`: an
+    /// edit such as a dependency added to `Cargo.toml`. A file that does not exist is an error.
+    ///
+    /// ```
+    /// use cortex_cli::scaffold::Plan;
+    ///
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("Cargo.toml"), "[dependencies]\n").unwrap();
+    /// let mut plan = Plan::new(dir.path());
+    /// plan.update("Cargo.toml", "[dependencies]\nserde = \"1\"\n".into()).unwrap();
+    /// assert!(plan.update("missing.toml", String::new()).is_err());
+    /// ```
+    pub fn update(&mut self, path: impl Into<PathBuf>, contents: String) -> Result<()> {
+        let path = path.into();
+        if self.current(&path)?.is_none() {
+            return Err(CliError::new(format!(
+                "`{}` does not exist",
+                path.display()
+            )));
+        }
+        let action = match self.changes.iter().find(|c| c.path == path) {
+            Some(earlier) => earlier.action,
+            None => Action::Update,
+        };
+        self.push(Change {
+            path,
+            contents,
+            action,
+        });
+        Ok(())
+    }
+
+    /// The text a file will have: this plan's change to it, or what is on disk.
+    pub(crate) fn text(&self, path: impl AsRef<Path>) -> Result<Option<String>> {
+        self.current(path.as_ref())
+    }
+
     /// Writes every change, creating folders as needed.
     pub fn apply(&self) -> Result<()> {
         for change in &self.changes {

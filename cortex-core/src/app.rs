@@ -531,8 +531,11 @@ impl App {
         self.build_with(true).await
     }
 
-    /// Builds as [`build`](Self::build) does but without the `OnStart` hooks and `on_start`
-    /// closures: what inspection mode (`CORTEX_INSPECT`) prints from.
+    /// Builds as [`build`](Self::build) does but creating nothing: the container is validated
+    /// and built with `ContainerBuilder::build_for_inspection` (no factory, no `OnStart` hook), no
+    /// `on_start` closure runs, controllers and injected guards are not resolved and no health
+    /// check is collected. What inspection mode (`CORTEX_INSPECT`) prints from; the router it
+    /// returns must not serve requests.
     pub(crate) async fn build_for_inspection(self) -> Result<Application, AppError> {
         self.build_with(false).await
     }
@@ -617,7 +620,12 @@ impl App {
         let mut openapi = openapi_config
             .enabled
             .then(|| OpenApiBuilder::from_config(&openapi_config));
-        let container = self.builder.build().await?;
+        // Inspection (`cortex routes`) validates the graph and creates nothing.
+        let container = if start {
+            self.builder.build().await?
+        } else {
+            self.builder.build_for_inspection()?
+        };
         // The singletons' OnStart hooks (dependencies first), then the app's own closures.
         if start {
             container.start().await?;
@@ -724,17 +732,24 @@ impl App {
         }
 
         let draining = Arc::new(AtomicBool::new(false));
-        let checks: Vec<Arc<dyn ErasedHealthCheck>> = container
-            .get_all::<dyn ErasedHealthCheck>()?
-            .into_iter()
-            .map(|c| c.into_arc())
-            .collect();
+        // Inspection creates no health check (they are never run there).
+        let checks: Vec<Arc<dyn ErasedHealthCheck>> = if container.is_inspection() {
+            Vec::new()
+        } else {
+            container
+                .get_all::<dyn ErasedHealthCheck>()?
+                .into_iter()
+                .map(|c| c.into_arc())
+                .collect()
+        };
         let health = Health::new(checks, draining.clone(), self.health_timeout);
         // A check registered nowhere is silently absent from /health/ready: say which ran.
-        tracing::info!(checks = ?health.names(), "readiness checks: {}", match health.names() {
-            names if names.is_empty() => "none registered".to_string(),
-            names => names.join(", "),
-        });
+        if !container.is_inspection() {
+            tracing::info!(checks = ?health.names(), "readiness checks: {}", match health.names() {
+                names if names.is_empty() => "none registered".to_string(),
+                names => names.join(", "),
+            });
+        }
         let mut router = router.merge(health.router());
         let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and

@@ -5,8 +5,11 @@
 //! [`Application::run`](crate::Application::run) print a document about the app on stdout and
 //! return `Ok(())` — without binding a socket and without running the `OnStart`/`OnReady` hooks or
 //! the `on_start`/`on_ready` closures, so an app whose start-up connects to a database can be
-//! inspected where the database is not running. The container is still built and validated, so a
-//! graph error is reported as it would be at start-up.
+//! inspected where the database is not running. The container is built with
+//! [`ContainerBuilder::build_for_inspection`](cortex_di::ContainerBuilder::build_for_inspection):
+//! the graph is validated, so a graph error is reported as it would be at start-up, and nothing is
+//! created — no singleton, controller, injected guard or health check — so inspecting an app
+//! whose providers connect connects to nothing.
 //!
 //! | `CORTEX_INSPECT` | prints |
 //! | --- | --- |

@@ -322,6 +322,30 @@ pub enum PluginError {
         /// The name.
         name: String,
     },
+    /// Two plugins claim the same configuration section
+    /// ([`PluginManifest::config_section`]): each would read the other's settings.
+    ///
+    /// ```
+    /// use cortex_core::plugin::PluginError;
+    ///
+    /// let err = PluginError::ConfigSectionConflict {
+    ///     section: "cache".into(),
+    ///     first: "redis-cache".into(),
+    ///     second: "memory-cache".into(),
+    /// };
+    /// assert!(err.to_string().starts_with("plugins `redis-cache` and `memory-cache` both claim the configuration section `[cache]`"));
+    /// ```
+    #[error(
+        "plugins `{first}` and `{second}` both claim the configuration section `[{section}]`; hint: disable one of them (`[plugins] disable = [\"{second}\"]`), or give one plugin's manifest another `config_section`"
+    )]
+    ConfigSectionConflict {
+        /// The section both manifests name.
+        section: String,
+        /// The plugin that claimed it first (in application or registration order).
+        first: String,
+        /// The plugin that claimed it again.
+        second: String,
+    },
     /// A manifest's version or requirement is not valid semver.
     #[error("plugin `{plugin}`: {what} {value:?} is not valid: {reason}; hint: {hint}")]
     InvalidManifest {
@@ -560,6 +584,29 @@ pub(crate) fn resolve(
         )
         .collect();
 
+    // Configuration sections: one owner each, among the enabled plugins (a disabled one reads
+    // nothing).
+    let mut owners: HashMap<&str, &str> = applied
+        .iter()
+        .filter(|p| p.state == PluginState::Enabled)
+        .filter_map(|p| Some((p.config_section.as_deref()?, p.name.as_str())))
+        .collect();
+    for p in &enabled {
+        let Some(section) = p.manifest.config_section.as_deref() else {
+            continue;
+        };
+        match owners.get(section) {
+            Some(first) => problems.push(PluginError::ConfigSectionConflict {
+                section: section.to_string(),
+                first: first.to_string(),
+                second: p.manifest.name.clone(),
+            }),
+            None => {
+                owners.insert(section, &p.manifest.name);
+            }
+        }
+    }
+
     // Dependencies: each names a plugin of the app, at a matching version.
     let index: HashMap<&str, usize> = enabled
         .iter()
@@ -770,6 +817,60 @@ mod tests {
                 "plugin `data` needs `metrics` >=2, but the app has version 1.4.0; hint: use a version of `metrics` that matches, or a version of `data` made for it",
                 "plugins depend on each other in a cycle: a -> b -> a; hint: break the cycle by moving what they share into a plugin both depend on",
             ]
+        );
+    }
+
+    #[test]
+    fn two_plugins_claiming_one_config_section_are_reported_with_the_other_problems() {
+        let err = resolve(
+            vec![
+                pending(PluginManifest::new("redis-cache", "1.0.0").config_section("cache")),
+                pending(PluginManifest::new("auth", "1.0.0").depends_on("sessions", "^1")),
+                pending(PluginManifest::new("memory-cache", "1.0.0").config_section("cache")),
+                pending(PluginManifest::new("mail", "1.0.0").config_section("mail")),
+                pending(PluginManifest::new("off-cache", "1.0.0").config_section("cache")),
+            ],
+            &["off-cache".to_string()],
+            &[],
+        )
+        .err()
+        .expect("plugin problems");
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert_eq!(
+            err[0],
+            PluginError::ConfigSectionConflict {
+                section: "cache".into(),
+                first: "redis-cache".into(),
+                second: "memory-cache".into(),
+            }
+        );
+        assert_eq!(
+            err[0].to_string(),
+            "plugins `redis-cache` and `memory-cache` both claim the configuration section `[cache]`; hint: disable one of them (`[plugins] disable = [\"memory-cache\"]`), or give one plugin's manifest another `config_section`"
+        );
+        assert!(matches!(err[1], PluginError::Missing { .. }), "{err:?}");
+
+        // A plugin applied earlier (by another plugin's build) owns its section too.
+        let (_, applied) = resolve(
+            vec![pending(
+                PluginManifest::new("redis-cache", "1.0.0").config_section("cache"),
+            )],
+            &[],
+            &[],
+        )
+        .unwrap();
+        let err = resolve(
+            vec![pending(
+                PluginManifest::new("memory-cache", "1.0.0").config_section("cache"),
+            )],
+            &[],
+            &applied,
+        )
+        .err()
+        .expect("a conflict");
+        assert!(
+            matches!(&err[..], [PluginError::ConfigSectionConflict { first, .. }] if first == "redis-cache"),
+            "{err:?}"
         );
     }
 

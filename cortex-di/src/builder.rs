@@ -204,6 +204,50 @@ impl ContainerBuilder {
             Container::create(plan, env, start_timeout, shutdown_timeout).await
         }
     }
+
+    /// Validates the graph as [`build`](Self::build) does and returns a container that creates
+    /// nothing: no singleton (eager or lazy), no transient, no value, no lifecycle hook. What an
+    /// app's inspection mode (`cortex routes`, `cortex graph`, `CORTEX_INSPECT`) builds, so that
+    /// inspecting an app whose providers connect to a database connects to nothing. The builder
+    /// is left empty.
+    ///
+    /// The container answers [`contains`](Container::contains), [`graph`](Container::graph) and
+    /// [`env`](Container::env) as a built one does; every resolve answers
+    /// [`Error::Inspection`](crate::Error::Inspection), a request-scoped key
+    /// [`Error::RequestScopeRequired`](crate::Error::RequestScopeRequired) and an unknown one
+    /// [`Error::NotRegistered`](crate::Error::NotRegistered), as they would be for a built one.
+    /// [`Container::is_inspection`] tells the two apart.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Error, Key, Provider};
+    ///
+    /// struct Pool;
+    /// let mut builder = ContainerBuilder::new();
+    /// builder.add(Provider::factory(|_| -> Result<Pool, cortex_di::BoxError> {
+    ///     panic!("inspection creates nothing")
+    /// }));
+    /// let container = builder.build_for_inspection()?;
+    /// assert!(container.contains(&Key::of::<Pool>()));
+    /// assert!(matches!(container.get::<Pool>(), Err(Error::Inspection { .. })));
+    /// # Ok::<_, cortex_di::Error>(())
+    /// ```
+    ///
+    /// Fails with [`Error::Graph`](crate::Error::Graph) listing every problem in the graph, as
+    /// `build` does.
+    pub fn build_for_inspection(&mut self) -> Result<Container> {
+        let mut providers = std::mem::take(&mut self.providers);
+        add_builtins(&mut providers);
+        let overrides = std::mem::take(&mut self.overrides);
+        let env = std::mem::take(&mut self.env);
+        self.discovered = false;
+        let plan = plan(providers, overrides, &env)?;
+        Ok(Container::inspection(
+            plan,
+            env,
+            self.start_timeout,
+            self.shutdown_timeout,
+        ))
+    }
 }
 
 /// Binds the [`ScopeFactory`] when a provider depends on it and nothing else binds it: the graph

@@ -86,6 +86,56 @@ impl Container {
         Ok(container)
     }
 
+    /// The container of a validated `plan` that creates nothing: what
+    /// [`ContainerBuilder::build_for_inspection`](crate::ContainerBuilder::build_for_inspection)
+    /// returns. It is shut down from the start, so no factory, value or hook ever runs, and every
+    /// resolve that would create answers [`Error::Inspection`](crate::Error::Inspection).
+    pub(crate) fn inspection(
+        plan: Plan,
+        env: Env,
+        start_timeout: Duration,
+        shutdown_timeout: Duration,
+    ) -> Container {
+        let Plan {
+            nodes,
+            order: _,
+            unnamed,
+            named,
+        } = plan;
+        let inner = Arc::new_cyclic(|this| {
+            let mut inner = Inner::new(
+                nodes,
+                unnamed,
+                named,
+                env,
+                start_timeout,
+                shutdown_timeout,
+                this.clone(),
+            );
+            inner.inspection = true;
+            *inner.shut_down.get_mut() = true;
+            inner
+        });
+        Container::from_inner(inner)
+    }
+
+    /// Whether this container was built for inspection
+    /// ([`ContainerBuilder::build_for_inspection`](crate::ContainerBuilder::build_for_inspection)),
+    /// and so creates nothing: what code that runs while an app is inspected (`cortex routes`)
+    /// checks before it resolves anything.
+    ///
+    /// ```
+    /// use cortex_di::ContainerBuilder;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert!(ContainerBuilder::new().build_for_inspection()?.is_inspection());
+    /// assert!(!ContainerBuilder::new().build().await?.is_inspection());
+    /// # Ok::<_, cortex_di::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn is_inspection(&self) -> bool {
+        self.ctx.inner.inspection
+    }
+
     /// The resolution context, for the request scopes opened from this container.
     #[inline]
     pub(crate) fn ctx(&self) -> &OwnedCtx {

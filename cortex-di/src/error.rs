@@ -371,6 +371,26 @@ pub enum Error {
         key: Key,
     },
 
+    /// The container was built for inspection
+    /// ([`ContainerBuilder::build_for_inspection`](crate::ContainerBuilder::build_for_inspection):
+    /// `cortex routes`, `cortex graph`), which validates the graph and creates nothing, so `key`
+    /// cannot be resolved from it.
+    ///
+    /// ```
+    /// use cortex_di::{ContainerBuilder, Error, Provider};
+    /// let c = ContainerBuilder::new().add(Provider::value(7_u8)).build_for_inspection().unwrap();
+    /// let err = c.get::<u8>().err().unwrap();
+    /// assert!(matches!(err, Error::Inspection { .. }));
+    /// assert!(err.to_string().contains("built for inspection"));
+    /// ```
+    #[error(
+        "`{key}` was not created: the container was built for inspection (`cortex routes`, `cortex graph`, CORTEX_INSPECT), which validates the graph and creates nothing; hint: code that runs while an app is inspected (a hand-written `Routes::routes`, a plugin) must not resolve from the container: check `Container::is_inspection()` first"
+    )]
+    Inspection {
+        /// The key asked for.
+        key: Key,
+    },
+
     /// An [`OnStart`](crate::OnStart) or [`OnReady`](crate::OnReady) hook returned an error.
     #[error("the `{hook}` hook of {provider} failed: {source}")]
     Hook {

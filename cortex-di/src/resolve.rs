@@ -73,6 +73,11 @@ pub(crate) struct Inner {
     /// Held while `start()` or `ready()` runs hooks, so a second call waits for the first.
     pub(crate) lifecycle_gate: tokio::sync::Mutex<()>,
     pub(crate) shut_down: AtomicBool,
+    /// Built for inspection ([`ContainerBuilder::build_for_inspection`]): created shut down, so
+    /// that nothing is ever made, and a resolve answers [`Error::Inspection`].
+    ///
+    /// [`ContainerBuilder::build_for_inspection`]: crate::ContainerBuilder::build_for_inspection
+    pub(crate) inspection: bool,
     pub(crate) start_timeout: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) env: Env,
@@ -192,6 +197,7 @@ impl Inner {
             lifecycle: Mutex::new(Lifecycle::default()),
             lifecycle_gate: tokio::sync::Mutex::new(()),
             shut_down: AtomicBool::new(false),
+            inspection: false,
             start_timeout,
             shutdown_timeout,
             env,
@@ -438,8 +444,11 @@ impl<'a> Ctx<'a> {
             _ => self.inner.shut_down.load(Ordering::Acquire),
         };
         if closed {
-            Err(Error::ShutDown {
-                key: node.key.clone(),
+            let key = node.key.clone();
+            Err(if self.inner.inspection {
+                Error::Inspection { key }
+            } else {
+                Error::ShutDown { key }
             })
         } else {
             Ok(())

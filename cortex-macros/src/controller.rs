@@ -162,7 +162,7 @@ pub(crate) fn decorate(
                 ::std::sync::Arc::new(#e) as ::std::sync::Arc<dyn #core::routing::ErasedGuard>
             }),
             Decorator::InjectedGuard(t) => Some(quote_spanned! {t.span()=>
-                ::std::sync::Arc::new(#container.get::<#t>()?) as ::std::sync::Arc<dyn #core::routing::ErasedGuard>
+                #core::routing::injected_guard::<#t>(#container)?
             }),
             Decorator::Middleware(_) => None,
         })

@@ -11,7 +11,7 @@
 //! | `service mailer` | `src/services/mailer.rs` | `src/services/mod.rs` |
 //! | `middleware timing` | `src/middleware/timing.rs` | `src/middleware/mod.rs` |
 //! | `plugin metrics` | `src/plugins/metrics.rs` | `src/plugins/mod.rs` |
-//! | `plugin metrics --crate` | `crates/metrics/{Cargo.toml, src/lib.rs, tests/plugin.rs}` | (a crate of its own) |
+//! | `plugin metrics --crate` | `crates/metrics/{Cargo.toml, src/lib.rs, tests/plugin.rs}` | `Cargo.toml` (a path dependency, and a `[workspace]` member when the app has a workspace), `src/lib.rs` (`use metrics as _;`, so `App::discover()` applies it) |
 //!
 //! A `mod.rs` that does not exist is created and declared in `src/lib.rs`.
 
@@ -118,7 +118,7 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
     } else if args.as_crate {
         let kebab = name.snake().replace('_', "-");
         ui.note(format!(
-            "use it from the app: add `{kebab} = {{ path = \"crates/{kebab}\" }}` to [dependencies] in Cargo.toml and `use {} as _;` to src/lib.rs; `App::discover()` then applies it (test it with `cargo test` in crates/{kebab})",
+            "the app depends on it (Cargo.toml) and links it (`use {} as _;` in src/lib.rs), so `App::discover()` applies it and `cortex plugins` lists it; test it with `cargo test` in crates/{kebab}",
             name.snake()
         ));
     } else if args.kind == GenerateKind::Plugin {
@@ -229,20 +229,48 @@ struct CrateContext {
     pascal: String,
     /// The `cortex = ..` line of its Cargo.toml.
     cortex_dependency: String,
+    /// Whether the crate is a workspace of its own: when the app's Cargo.toml has no
+    /// `[workspace]` (otherwise the crate is one of its members).
+    own_workspace: bool,
 }
 
-/// A plugin crate in `crates/<name>/`, depending on the Cortex the app depends on.
+/// A plugin crate in `crates/<name>/`, depending on the Cortex the app depends on, and wired into
+/// the app: a path dependency in its Cargo.toml (and a workspace member, when the app has a
+/// `[workspace]`), and `use <crate> as _;` in `src/lib.rs`, which links it into the binary so
+/// that `App::discover()` applies the plugin.
 fn plugin_crate(project: &Project, name: &Name, force: bool) -> Result<Plan> {
     let kebab = name.snake().replace('_', "-");
+    let ident = name.snake().to_string();
+    let manifest_path = project.dir().join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| CliError::new(format!("cannot read {}: {e}", manifest_path.display())))?;
+    let table: toml::Table = manifest.parse().map_err(|e| {
+        CliError::new(format!(
+            "{} is not valid TOML: {e}",
+            manifest_path.display()
+        ))
+    })?;
+    check_crate_name(project, &table, &kebab)?;
+    let dir = format!("crates/{kebab}");
+    if project.dir().join(&dir).exists() && !force {
+        return Err(CliError::new(format!("`{dir}` already exists"))
+            .hint("choose another name, or pass --force to overwrite the generated files in it")
+            .with_code(2));
+    }
+    if !project.dir().join("src/lib.rs").is_file() {
+        return Err(CliError::new("the app has no src/lib.rs to link the plugin crate from")
+            .hint("Cortex apps keep their code in a library (src/lib.rs) that src/main.rs links; create one, or add the crate to Cargo.toml and `.plugin(..)` it in src/main.rs by hand"));
+    }
+    let own_workspace = !table.contains_key("workspace");
     let context = CrateContext {
-        crate_ident: name.snake().to_string(),
-        snake: name.snake().to_string(),
+        crate_ident: ident.clone(),
+        snake: ident.clone(),
         pascal: name.pascal(),
-        cortex_dependency: crate_cortex_dependency(project)?,
+        cortex_dependency: crate_cortex_dependency(&manifest_path, &table)?,
         kebab: kebab.clone(),
+        own_workspace,
     };
     let mut plan = Plan::new(project.dir());
-    let dir = format!("crates/{kebab}");
     plan.create(
         format!("{dir}/Cargo.toml"),
         render_generator("plugin_crate/Cargo.toml", &context)?,
@@ -264,18 +292,189 @@ fn plugin_crate(project: &Project, name: &Name, force: bool) -> Result<Plan> {
         ),
         force,
     )?;
+    plan.update(
+        "Cargo.toml",
+        with_plugin_dependency(&manifest, &kebab, !own_workspace)?,
+    )?;
+    let lib = plan.text("src/lib.rs")?.unwrap_or_default();
+    plan.update("src/lib.rs", linking(&lib, &kebab, &ident))?;
     Ok(plan)
+}
+
+/// Crate names the app cannot take for a plugin crate: its own, one it depends on already, the
+/// standard library's and Cortex's.
+fn check_crate_name(project: &Project, manifest: &toml::Table, kebab: &str) -> Result<()> {
+    let ident = kebab.replace('-', "_");
+    let taken = |what: String| {
+        Err(CliError::new(format!(
+            "`{kebab}` cannot be the plugin crate's name: {what}"
+        ))
+        .hint("choose another name, e.g. `{kebab}-plugin`".replace("{kebab}", kebab))
+        .with_code(2))
+    };
+    if project.name().replace('-', "_") == ident {
+        return taken("it is the app's own package name".into());
+    }
+    const RESERVED: [&str; 9] = [
+        "std",
+        "core",
+        "alloc",
+        "proc_macro",
+        "test",
+        "cortex",
+        "cortex_core",
+        "cortex_di",
+        "cortex_macros",
+    ];
+    if RESERVED.contains(&ident.as_str()) {
+        return taken("a crate of that name is part of Rust or of Cortex".into());
+    }
+    for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+        let Some(deps) = manifest.get(section).and_then(|d| d.as_table()) else {
+            continue;
+        };
+        // The crate generated before (regenerated with --force) is not in the way.
+        let ours = |spec: &toml::Value| {
+            spec.get("path").and_then(|p| p.as_str()) == Some(&format!("crates/{kebab}"))
+        };
+        if let Some((dep, _)) = deps
+            .iter()
+            .find(|(d, spec)| d.replace('-', "_") == ident && !ours(spec))
+        {
+            return taken(format!(
+                "the app has a dependency named `{dep}` in [{section}]"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `manifest` (the app's Cargo.toml) with `kebab = { path = "crates/kebab" }` at the end of its
+/// `[dependencies]`, and `"crates/kebab"` in `[workspace] members` when `workspace`; the other
+/// lines as they were. The result is parsed again to check it says what was meant.
+fn with_plugin_dependency(manifest: &str, kebab: &str, workspace: bool) -> Result<String> {
+    let path = format!("crates/{kebab}");
+    let before: Option<toml::Table> = manifest.parse().ok();
+    let has = |t: &Option<toml::Table>| {
+        let dependency = t
+            .as_ref()
+            .and_then(|t| {
+                t.get("dependencies")?
+                    .get(kebab)?
+                    .get("path")?
+                    .as_str()
+                    .map(|p| p == path)
+            })
+            .unwrap_or(false);
+        let member = t
+            .as_ref()
+            .and_then(|t| t.get("workspace")?.get("members")?.as_array().cloned())
+            .is_some_and(|m| m.iter().any(|v| v.as_str() == Some(path.as_str())));
+        (dependency, member)
+    };
+    let (had_dependency, had_member) = has(&before);
+    let mut lines: Vec<String> = manifest.lines().map(str::to_string).collect();
+    let header =
+        |lines: &[String], name: &str| lines.iter().position(|l| l.trim() == format!("[{name}]"));
+    // The end of the section that starts at `at`: the next header, or the end of the file,
+    // before the blank lines that precede it.
+    let section_end = |lines: &[String], at: usize| {
+        let mut end = lines[at + 1..]
+            .iter()
+            .position(|l| l.trim_start().starts_with('['))
+            .map_or(lines.len(), |i| at + 1 + i);
+        while end > at + 1 && lines[end - 1].trim().is_empty() {
+            end -= 1;
+        }
+        end
+    };
+    let dependency = format!("{kebab} = {{ path = \"{path}\" }}");
+    match header(&lines, "dependencies") {
+        _ if had_dependency => {}
+        Some(at) => {
+            let end = section_end(&lines, at);
+            lines.insert(end, dependency);
+        }
+        None => {
+            lines.push(String::new());
+            lines.push("[dependencies]".into());
+            lines.push(dependency);
+        }
+    }
+    if workspace
+        && !had_member
+        && let Some(at) = header(&lines, "workspace")
+    {
+        let end = section_end(&lines, at);
+        let member = format!("\"{path}\"");
+        match (at + 1..end).find(|&i| lines[i].trim_start().starts_with("members")) {
+            None => lines.insert(at + 1, format!("members = [{member}]")),
+            Some(i) if lines[i].contains(']') => {
+                let close = lines[i].rfind(']').expect("contains `]`");
+                let inside = lines[i][..close].rsplit_once('[').map_or("", |(_, s)| s);
+                let separator = if inside.trim().is_empty() || inside.trim_end().ends_with(',') {
+                    ""
+                } else {
+                    ", "
+                };
+                lines[i].insert_str(close, &format!("{separator}{member}"));
+            }
+            Some(i) => {
+                // A multi-line array: the new member goes on its own line before the `]`.
+                let close = (i + 1..lines.len())
+                    .find(|&j| lines[j].trim_start().starts_with(']'))
+                    .unwrap_or(lines.len());
+                let last = (i..close).rev().find(|&j| !lines[j].trim().is_empty());
+                if let Some(last) = last
+                    && last > i
+                    && !lines[last].trim_end().ends_with(',')
+                {
+                    lines[last].push(',');
+                }
+                lines.insert(close, format!("    {member},"));
+            }
+        }
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    // What was meant, or the file is left alone.
+    let (has_dependency, has_member) = has(&text.parse().ok());
+    if !has_dependency || (workspace && !has_member) {
+        return Err(CliError::new(
+            "cannot add the plugin crate to Cargo.toml: its layout is not one the generator can edit",
+        )
+        .hint(format!(
+            "add `{kebab} = {{ path = \"{path}\" }}` to [dependencies]{} by hand",
+            if workspace {
+                format!(" and \"{path}\" to [workspace] members")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    Ok(text)
+}
+
+/// `lib` (the app's src/lib.rs) with `use ident as _;` at the end, which links the crate into
+/// the binary (a crate nothing names is not linked, and its plugin not discovered).
+fn linking(lib: &str, kebab: &str, ident: &str) -> String {
+    let line = format!("use {ident} as _;");
+    if lib.lines().any(|l| l.trim() == line) {
+        return lib.to_string();
+    }
+    let mut text = lib.trim_end().to_string();
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(&format!(
+        "// The `{kebab}` plugin crate (crates/{kebab}): linked, so that `App::discover()` applies it.\n{line}\n"
+    ));
+    text
 }
 
 /// The app's own `cortex` dependency, as the crate two folders down writes it: a relative `path`
 /// gets `../../` in front.
-fn crate_cortex_dependency(project: &Project) -> Result<String> {
-    let manifest = project.dir().join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| CliError::new(format!("cannot read {}: {e}", manifest.display())))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| CliError::new(format!("{} is not valid TOML: {e}", manifest.display())))?;
+fn crate_cortex_dependency(manifest: &std::path::Path, table: &toml::Table) -> Result<String> {
     let missing = || {
         CliError::new(format!(
             "{} has no `cortex` in [dependencies], so the plugin crate would not know which Cortex to use",
@@ -366,5 +565,63 @@ fn kind_name(kind: GenerateKind) -> &'static str {
         GenerateKind::Service => "service",
         GenerateKind::Middleware => "middleware",
         GenerateKind::Plugin => "plugin",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plugin_crate_goes_at_the_end_of_the_dependencies_and_into_the_members() {
+        let manifest = "[package]\nname = \"blog\"\n\n[workspace]\n\n[dependencies]\ncortex = \"0.1\"\n\n[dev-dependencies]\ntokio = \"1\"\n";
+        assert_eq!(
+            with_plugin_dependency(manifest, "audit-log", true).unwrap(),
+            "[package]\nname = \"blog\"\n\n[workspace]\nmembers = [\"crates/audit-log\"]\n\n[dependencies]\ncortex = \"0.1\"\naudit-log = { path = \"crates/audit-log\" }\n\n[dev-dependencies]\ntokio = \"1\"\n"
+        );
+        // No workspace: the dependency only; and done twice, once.
+        let once =
+            with_plugin_dependency("[dependencies]\ncortex = \"0.1\"\n", "m", false).unwrap();
+        assert_eq!(
+            once,
+            "[dependencies]\ncortex = \"0.1\"\nm = { path = \"crates/m\" }\n"
+        );
+        assert_eq!(with_plugin_dependency(&once, "m", false).unwrap(), once);
+    }
+
+    #[test]
+    fn members_are_extended_on_one_line_or_on_several() {
+        let one = "[workspace]\nmembers = [\"a\"]\n\n[dependencies]\n";
+        assert!(
+            with_plugin_dependency(one, "m", true)
+                .unwrap()
+                .contains("members = [\"a\", \"crates/m\"]\n")
+        );
+        let empty = "[workspace]\nmembers = []\n[dependencies]\n";
+        assert!(
+            with_plugin_dependency(empty, "m", true)
+                .unwrap()
+                .contains("members = [\"crates/m\"]\n")
+        );
+        let several = "[workspace]\nmembers = [\n    \"a\",\n    \"b\"\n]\n[dependencies]\n";
+        assert!(
+            with_plugin_dependency(several, "m", true)
+                .unwrap()
+                .contains("members = [\n    \"a\",\n    \"b\",\n    \"crates/m\",\n]\n")
+        );
+    }
+
+    #[test]
+    fn the_library_links_the_crate_once() {
+        let lib = linking(
+            "//! App.\n\npub mod controllers;\n",
+            "audit-log",
+            "audit_log",
+        );
+        assert_eq!(
+            lib,
+            "//! App.\n\npub mod controllers;\n\n// The `audit-log` plugin crate (crates/audit-log): linked, so that `App::discover()` applies it.\nuse audit_log as _;\n"
+        );
+        assert_eq!(linking(&lib, "audit-log", "audit_log"), lib);
     }
 }

@@ -100,13 +100,71 @@ fn a_plugin_crate_matches_its_snapshot_and_depends_on_the_apps_cortex() {
     assert!(output.status.success(), "{err}");
     assert!(
         err.starts_with(
-            "     Created crates/audit-log/Cargo.toml\n     Created crates/audit-log/src/lib.rs\n     Created crates/audit-log/tests/plugin.rs\n"
+            "     Created crates/audit-log/Cargo.toml\n     Created crates/audit-log/src/lib.rs\n     Created crates/audit-log/tests/plugin.rs\n     Updated Cargo.toml\n     Updated src/lib.rs\n"
         ),
         "{err}"
     );
     assert!(
-        err.contains("add `audit-log = { path = \"crates/audit-log\" }` to [dependencies] in Cargo.toml and `use audit_log as _;` to src/lib.rs"),
+        err.contains("the app depends on it (Cargo.toml) and links it (`use audit_log as _;` in src/lib.rs), so `App::discover()` applies it"),
         "{err}"
+    );
+    // Wired into the app: a path dependency, a member of the app's workspace (so no workspace
+    // of its own), and linked from the library that `#[cortex::main]` names.
+    let app_manifest: toml::Table = read(&app, "Cargo.toml").parse().unwrap();
+    assert_eq!(
+        app_manifest["dependencies"]["audit-log"]["path"].as_str(),
+        Some("crates/audit-log")
+    );
+    assert_eq!(
+        app_manifest["workspace"]["members"].as_array().unwrap(),
+        &[toml::Value::from("crates/audit-log")]
+    );
+    assert!(!read(&app, "crates/audit-log/Cargo.toml").contains("[workspace]"));
+    assert!(read(&app, "src/lib.rs").ends_with("\nuse audit_log as _;\n"));
+
+    // Malformed requests: one error line, a hint, exit status 2, nothing written.
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "plugin", "audit-log", "--crate"]);
+    assert_error(
+        &output,
+        2,
+        "`crates/audit-log` already exists",
+        Some("choose another name, or pass --force"),
+    );
+    for (name, why) in [
+        ("blog", "it is the app's own package name"),
+        (
+            "serde",
+            "the app has a dependency named `serde` in [dependencies]",
+        ),
+        (
+            "cortex",
+            "a crate of that name is part of Rust or of Cortex",
+        ),
+    ] {
+        let output = run_in(&app, &["g", "plugin", name, "--crate"]);
+        assert_error(
+            &output,
+            2,
+            &format!("`{name}` cannot be the plugin crate's name: {why}"),
+            Some(&format!("choose another name, e.g. `{name}-plugin`")),
+        );
+    }
+    let output = run_in(&app, &["g", "plugin", "9lives", "--crate"]);
+    assert_error(&output, 2, "`9lives` is not a valid name", None);
+    assert_eq!(listing(&app), before, "a refused request writes nothing");
+    // Regenerated with --force, the app is not wired twice.
+    let output = run_in(&app, &["g", "plugin", "audit-log", "--crate", "--force"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        read(&app, "Cargo.toml").matches("crates/audit-log").count(),
+        2
+    );
+    assert_eq!(
+        read(&app, "src/lib.rs")
+            .matches("use audit_log as _;")
+            .count(),
+        1
     );
     // The app depends on the checkout by absolute path: the crate uses the same one.
     let cortex_line = read(&app, "Cargo.toml")

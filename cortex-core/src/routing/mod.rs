@@ -11,6 +11,7 @@ mod guard;
 mod handler;
 
 use std::fmt;
+use std::sync::Arc;
 
 use axum::routing::{MethodFilter, MethodRouter};
 use cortex_di::{Container, ContainerBuilder, Dependency, Error, Inject};
@@ -337,8 +338,129 @@ impl RoutesRegistration {
     }
 }
 
-/// Resolves the controller singleton for `#[routes]`, with a message naming it on failure.
+/// Resolves the controller singleton for `#[routes]`: the handle its handlers hold. In a container
+/// built for inspection ([`Container::is_inspection`]: `cortex routes`, `cortex graph`), nothing
+/// is created and the handle is empty; the handlers are never called there.
+///
+/// ```
+/// use cortex_di::{ContainerBuilder, Provider};
+///
+/// struct Hello(&'static str);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut builder = ContainerBuilder::new();
+/// builder.add(Provider::value(Hello("hi")));
+/// let this = cortex_core::routing::controller::<Hello>(&builder.build().await?)?;
+/// assert_eq!(this.0, "hi");
+///
+/// let mut builder = ContainerBuilder::new();
+/// builder.add(Provider::value(Hello("hi")));
+/// let inspected = cortex_core::routing::controller::<Hello>(&builder.build_for_inspection()?)?;
+/// assert!(!inspected.is_created());
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
 #[doc(hidden)]
-pub fn controller<C: Send + Sync + 'static>(container: &Container) -> Result<Inject<C>, Error> {
-    container.get::<C>()
+pub fn controller<C: Send + Sync + 'static>(
+    container: &Container,
+) -> Result<ControllerHandle<C>, Error> {
+    resolve_or_inspect::<C>(container).map(ControllerHandle)
+}
+
+/// What `#[guard(inject = G)]` expands to: the guard `G` resolved from `container`, or, in a
+/// container built for inspection, a stand-in that is never run (nothing is created there).
+///
+/// ```
+/// use cortex_core::http::HttpError;
+/// use cortex_core::routing::{Guard, injected_guard};
+/// use cortex_di::{ContainerBuilder, Provider};
+/// use http::request::Parts;
+///
+/// struct Open;
+/// impl Guard for Open {
+///     async fn check(&self, _: &mut Parts) -> Result<(), HttpError> { Ok(()) }
+/// }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let mut builder = ContainerBuilder::new();
+/// builder.add(Provider::value(Open));
+/// let guard = injected_guard::<Open>(&builder.build().await?)?;
+/// # let _ = guard;
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+#[doc(hidden)]
+pub fn injected_guard<G>(container: &Container) -> Result<Arc<dyn ErasedGuard>, Error>
+where
+    G: Send + Sync + 'static,
+    Inject<G>: ErasedGuard,
+{
+    Ok(match resolve_or_inspect::<G>(container)? {
+        Some(guard) => Arc::new(guard),
+        None => Arc::new(NotCreatedGuard(std::any::type_name::<G>())),
+    })
+}
+
+/// `T` from `container`; `None` in a container built for inspection, where it would have been
+/// created (its other errors — not registered, request-scoped — are reported as at start-up).
+fn resolve_or_inspect<T: Send + Sync + 'static>(
+    container: &Container,
+) -> Result<Option<Inject<T>>, Error> {
+    match container.get::<T>() {
+        Ok(value) => Ok(Some(value)),
+        Err(Error::Inspection { .. } | Error::NeedsAsync { .. }) if container.is_inspection() => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The controller singleton a `#[routes]` handler calls its method on: the instance in a built
+/// app, nothing in an app built for inspection (`cortex routes`), whose handlers are never
+/// called. Dereferencing costs one null check (the `Option` has the `Arc`'s niche).
+#[doc(hidden)]
+pub struct ControllerHandle<C>(Option<Inject<C>>);
+
+impl<C> ControllerHandle<C> {
+    /// Whether the controller was created (`false` only in inspection mode).
+    pub fn is_created(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl<C> Clone for ControllerHandle<C> {
+    #[inline]
+    fn clone(&self) -> Self {
+        ControllerHandle(self.0.clone())
+    }
+}
+
+impl<C> std::ops::Deref for ControllerHandle<C> {
+    type Target = C;
+
+    #[inline]
+    fn deref(&self) -> &C {
+        match &self.0 {
+            Some(controller) => controller,
+            None => not_created(std::any::type_name::<C>()),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_created(what: &str) -> ! {
+    panic!(
+        "`{what}` was not created: the app was built for inspection (`cortex routes`, `cortex graph`, CORTEX_INSPECT), which creates nothing, and its handlers and guards are never called; this is a bug in whatever served a request from it"
+    )
+}
+
+/// What an injected guard is in an app built for inspection: its routes are listed, never served.
+struct NotCreatedGuard(&'static str);
+
+impl Guard for NotCreatedGuard {
+    async fn check(
+        &self,
+        _request: &mut http::request::Parts,
+    ) -> Result<(), crate::http::HttpError> {
+        not_created(self.0)
+    }
 }

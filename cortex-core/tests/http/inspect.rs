@@ -237,3 +237,203 @@ async fn a_graph_error_is_reported_as_at_start_up() {
     assert!(matches!(err, AppError::Container(_)), "{err}");
     assert!(err.to_string().contains("NotProvided"), "{err}");
 }
+
+/// What the providers of `inspected_app` created, by name.
+static CREATED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+fn created(what: &'static str) {
+    CREATED.lock().unwrap().push(what);
+}
+
+fn created_so_far() -> Vec<&'static str> {
+    CREATED.lock().unwrap().clone()
+}
+
+/// A connection pool: connects when created.
+struct Pool;
+/// What the controller depends on.
+struct Accounts {
+    _pool: Inject<Pool>,
+}
+/// A guard resolved from the container, on a route and on the whole controller.
+struct ApiKey;
+struct Audited;
+/// A health check, registered with `App::health_check`.
+struct PoolProbe;
+/// A lazy singleton.
+struct Mailer;
+
+impl Guard for ApiKey {
+    async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+        Ok(())
+    }
+}
+impl Guard for Audited {
+    async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+        Ok(())
+    }
+}
+impl cortex_core::health::HealthCheck for PoolProbe {
+    const NAME: &'static str = "pool";
+    async fn check(&self) -> cortex_core::health::HealthStatus {
+        cortex_core::health::HealthStatus::Healthy
+    }
+}
+
+#[controller("/accounts", profile = "inspect-nothing")]
+#[guard(inject = Audited)]
+struct AccountController {
+    accounts: Inject<Accounts>,
+}
+
+#[routes]
+impl AccountController {
+    #[get("/")]
+    async fn list(&self) -> Json<Vec<String>> {
+        let _ = &self.accounts;
+        Json(Vec::new())
+    }
+
+    #[post("/")]
+    #[guard(inject = ApiKey)]
+    async fn open(&self) -> &'static str {
+        "opened"
+    }
+}
+
+/// An app whose every provider records its creation: an eager singleton (the pool), the
+/// controller and its dependency, two injected guards, a health check and a lazy singleton.
+fn inspected_app() -> App {
+    use cortex_di::{Dependency, Provider};
+    App::new()
+        .container(|b| {
+            b.profile("inspect-nothing");
+        })
+        .provide(Provider::factory(|_| {
+            created("pool");
+            Ok(Pool)
+        }))
+        .provide(
+            Provider::factory(|r| {
+                created("accounts");
+                Ok(Accounts {
+                    _pool: r.get::<Pool>()?,
+                })
+            })
+            .depends_on(Dependency::on::<Pool>()),
+        )
+        .provide(Provider::factory(|_| {
+            created("api key guard");
+            Ok(ApiKey)
+        }))
+        .provide(Provider::factory(|_| {
+            created("audit guard");
+            Ok(Audited)
+        }))
+        .provide(Provider::factory(|_| {
+            created("health check");
+            Ok(PoolProbe)
+        }))
+        .health_check::<PoolProbe>()
+        .provide(
+            Provider::factory(|_| {
+                created("mailer");
+                Ok(Mailer)
+            })
+            .lazy(true),
+        )
+        .controller::<AccountController>()
+}
+
+#[tokio::test]
+async fn inspection_creates_nothing_and_prints_the_same_documents() {
+    for request in ["routes", "graph", "openapi"] {
+        let out = inspect_app(inspected_app(), request).await.unwrap();
+        assert!(!out.trim().is_empty(), "{request}");
+        assert_eq!(
+            created_so_far(),
+            Vec::<&str>::new(),
+            "CORTEX_INSPECT={request}"
+        );
+    }
+    let routes: serde_json::Value =
+        serde_json::from_str(&inspect_app(inspected_app(), "routes").await.unwrap()).unwrap();
+    assert_eq!(routes[0]["path"], "/accounts");
+    assert_eq!(routes[0]["guards"], serde_json::json!(["inject Audited"]));
+    assert_eq!(routes[1]["method"], "POST");
+    assert_eq!(
+        routes[1]["guards"],
+        serde_json::json!(["inject Audited", "inject ApiKey"])
+    );
+    let openapi: serde_json::Value =
+        serde_json::from_str(&inspect_app(inspected_app(), "openapi").await.unwrap()).unwrap();
+    assert!(
+        openapi["paths"]["/accounts"]["post"].is_object(),
+        "{openapi}"
+    );
+    let graph = inspect_app(inspected_app(), "graph").await.unwrap();
+    assert!(graph.contains("::Mailer"), "{graph}");
+    assert_eq!(created_so_far(), Vec::<&str>::new());
+
+    // The documents are those of the app built normally, which does create its providers (so
+    // the test can tell), all but the lazy one, which is created on first use.
+    let built = inspected_app().build().await.unwrap();
+    let mut made = created_so_far();
+    made.sort();
+    assert_eq!(
+        made,
+        [
+            "accounts",
+            "api key guard",
+            "audit guard",
+            "health check",
+            "pool"
+        ]
+    );
+    assert_eq!(
+        Inspect::Routes.render(&built).unwrap(),
+        inspect_app(inspected_app(), "routes").await.unwrap()
+    );
+    assert_eq!(
+        Inspect::OpenApi.render(&built).unwrap(),
+        inspect_app(inspected_app(), "openapi").await.unwrap()
+    );
+    assert_eq!(
+        Inspect::Graph.render(&built).unwrap(),
+        inspect_app(inspected_app(), "graph").await.unwrap()
+    );
+    built.container().get::<Mailer>().unwrap();
+    assert_eq!(created_so_far().last(), Some(&"mailer"));
+}
+
+#[tokio::test]
+async fn inspection_still_reports_what_an_injected_guard_lacks() {
+    struct Unbound;
+    impl Guard for Unbound {
+        async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+            Ok(())
+        }
+    }
+    #[controller("/locked", profile = "inspect-unbound-guard")]
+    struct Locked;
+    #[routes]
+    impl Locked {
+        #[get("/")]
+        #[guard(inject = Unbound)]
+        async fn show(&self) -> &'static str {
+            "locked"
+        }
+    }
+    let app = || {
+        App::new()
+            .container(|b| {
+                b.profile("inspect-unbound-guard");
+            })
+            .controller::<Locked>()
+    };
+    let inspected = inspect_app(app(), "routes").await.unwrap_err();
+    let built = app().build().await.unwrap_err();
+    assert!(matches!(inspected, AppError::Routes(_)), "{inspected}");
+    assert_eq!(inspected.to_string(), built.to_string());
+    assert!(inspected.to_string().contains("Unbound"), "{inspected}");
+}

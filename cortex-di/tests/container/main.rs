@@ -3,6 +3,7 @@
 mod async_providers;
 mod config;
 mod graph_errors;
+mod inspection;
 mod introspection;
 mod lifecycle;
 mod macros;
