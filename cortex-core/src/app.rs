@@ -708,6 +708,7 @@ impl App {
         // Paths the stack wraps as a whole router; the health probes are merged in below.
         let mut boxed_paths: HashSet<String> = Health::PATHS.map(String::from).into();
         let mut problems = Vec::new();
+        let mut schemes = crate::openapi::SchemeRegistry::default();
         for (controller, key, routes_fn) in &self.routes {
             if !container.contains(&key()) {
                 // Left out by a profile or condition, and its routes with it.
@@ -721,6 +722,7 @@ impl App {
             })?;
             for route in routes {
                 let describe = route.openapi();
+                let guard_doc = route.guard_doc().clone();
                 let (info, serve, dependencies) = route.into_parts();
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
@@ -752,8 +754,14 @@ impl App {
                     }
                     Serve::Handler(add) => handlers.entry(info.path.clone()).or_default().push(add),
                 }
-                if let Some(openapi) = &mut openapi {
-                    openapi.add_route(&info, describe);
+                // Guards' security schemes are checked with the document off too: an app does
+                // not start in one profile only.
+                match &mut openapi {
+                    Some(openapi) => problems
+                        .extend(openapi.add_guarded_route(&info, describe, &guard_doc).err()),
+                    None => {
+                        schemes.declare(&info, &guard_doc, &mut problems);
+                    }
                 }
                 table.push(info);
             }

@@ -361,3 +361,306 @@ async fn two_principal_resolvers_fail_the_start_naming_both() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// guards that describe themselves to OpenAPI
+
+mod described {
+    use cortex_core::App;
+    use cortex_core::AppError;
+    use cortex_core::http::HttpError;
+    use cortex_core::openapi::GuardDoc;
+    use cortex_core::routing::{Guard, RouteError};
+    use cortex_core::testing::{TestApp, config};
+    use cortex_di::injectable;
+    use cortex_macros::{controller, routes};
+    use http::StatusCode;
+    use http::request::Parts;
+    use serde_json::{Value, json};
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+
+    /// Requires a bearer token with a scope (the token itself is checked by a real guard).
+    struct Bearer(pub &'static str);
+
+    impl Guard for Bearer {
+        async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+            match request.headers.get("authorization") {
+                Some(v) if v.as_bytes().starts_with(b"Bearer ") => Ok(()),
+                _ => Err(HttpError::unauthorized("a bearer token is required")),
+            }
+        }
+
+        fn describe(&self, doc: &mut GuardDoc) {
+            doc.security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            )
+            .require("bearer", [self.0])
+            .problem_response(StatusCode::UNAUTHORIZED, "No valid bearer token")
+            .problem_response(
+                StatusCode::FORBIDDEN,
+                format!("The token lacks the `{}` scope", self.0),
+            );
+        }
+    }
+
+    /// An API key guard the container provides: `#[guard(inject = ApiKeyGuard)]`.
+    #[injectable(profile = "security-test-guards")]
+    struct ApiKeyGuard;
+
+    impl Guard for ApiKeyGuard {
+        async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+            match request.headers.get("x-api-key") {
+                Some(_) => Ok(()),
+                None => Err(HttpError::unauthorized("an API key is required")),
+            }
+        }
+
+        fn describe(&self, doc: &mut GuardDoc) {
+            doc.security_scheme(
+                "api_key",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+            )
+            .require("api_key", Vec::<String>::new())
+            .problem_response(StatusCode::UNAUTHORIZED, "No API key");
+        }
+    }
+
+    /// A guard that says nothing to the document.
+    struct BusinessHours;
+
+    impl Guard for BusinessHours {
+        async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+            Ok(())
+        }
+    }
+
+    #[controller("/orders", profile = "security-test-guards")]
+    struct Orders;
+
+    #[routes]
+    impl Orders {
+        /// List orders
+        #[get("/")]
+        async fn list(&self) -> &'static str {
+            "[]"
+        }
+
+        /// Place an order
+        #[post("/")]
+        #[guard(Bearer("orders:write"))]
+        async fn place(&self) -> StatusCode {
+            StatusCode::CREATED
+        }
+
+        /// Opening hours only
+        #[get("/hours")]
+        #[guard(BusinessHours)]
+        async fn hours(&self) -> &'static str {
+            "9-17"
+        }
+    }
+
+    #[controller("/admin", profile = "security-test-guards")]
+    #[guard(inject = ApiKeyGuard)]
+    struct Admin;
+
+    #[routes]
+    impl Admin {
+        #[get("/stats")]
+        async fn stats(&self) -> &'static str {
+            "{}"
+        }
+
+        #[delete("/orders/{id}")]
+        #[guard(Bearer("orders:admin"))]
+        async fn purge(&self) -> StatusCode {
+            StatusCode::NO_CONTENT
+        }
+    }
+
+    fn app() -> App {
+        App::with_config(config("."))
+            .container(|b| {
+                b.profile("security-test-guards");
+            })
+            .register::<ApiKeyGuard>()
+            .controller::<Orders>()
+            .controller::<Admin>()
+    }
+
+    fn document(app: &TestApp) -> Value {
+        serde_json::to_value(app.application().openapi().unwrap().document()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn guards_put_their_scheme_once_their_requirement_and_their_refusals_in_the_document() {
+        let app = TestApp::new(app()).await;
+        let doc = document(&app);
+        let schemes = &doc["components"]["securitySchemes"];
+        assert_eq!(
+            schemes,
+            &json!({
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "api_key": { "type": "apiKey", "in": "header", "name": "x-api-key" },
+            }),
+            "each scheme once, though two routes declare `bearer`"
+        );
+        let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+
+        // A route-level guard: its requirement and responses, on that operation only.
+        let place = op("/orders", "post");
+        assert_eq!(place["security"], json!([{ "bearer": ["orders:write"] }]));
+        assert_eq!(
+            place["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem"
+        );
+        assert_eq!(
+            place["responses"]["403"]["description"],
+            "The token lacks the `orders:write` scope"
+        );
+
+        // Unguarded, and guarded by a guard that describes nothing: no security, no 401/403.
+        for unguarded in [op("/orders", "get"), op("/orders/hours", "get")] {
+            assert!(unguarded.get("security").is_none(), "{unguarded}");
+            assert!(unguarded["responses"].get("401").is_none(), "{unguarded}");
+            assert!(unguarded["responses"].get("403").is_none(), "{unguarded}");
+        }
+
+        // A controller-wide injected guard: on each of its routes, with the route's own guard
+        // required as well.
+        let stats = op("/admin/stats", "get");
+        assert_eq!(stats["security"], json!([{ "api_key": [] }]));
+        assert_eq!(stats["responses"]["401"]["description"], "No API key");
+        assert!(stats["responses"].get("403").is_none(), "{stats}");
+        let purge = op("/admin/orders/{id}", "delete");
+        assert_eq!(
+            purge["security"],
+            json!([{ "api_key": [], "bearer": ["orders:admin"] }])
+        );
+        assert!(purge["responses"]["401"].is_object());
+        assert!(purge["responses"]["403"].is_object());
+
+        // The guards still guard.
+        app.post("/orders")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+        app.post("/orders")
+            .bearer("t")
+            .await
+            .assert_status(StatusCode::CREATED);
+        app.get("/admin/stats")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_guard_that_describes_nothing_leaves_the_document_as_it_was() {
+        #[controller("/plain", profile = "security-test-guards")]
+        struct Plain;
+        #[routes]
+        impl Plain {
+            #[get("/")]
+            async fn show(&self) -> &'static str {
+                "plain"
+            }
+        }
+        #[controller("/plain", profile = "security-test-guards")]
+        #[guard(BusinessHours)]
+        struct Guarded;
+        #[routes]
+        impl Guarded {
+            #[get("/")]
+            #[guard(BusinessHours)]
+            async fn show(&self) -> &'static str {
+                "plain"
+            }
+        }
+        let build = |app: App| async move {
+            let app = TestApp::new(app.container(|b| {
+                b.profile("security-test-guards");
+            }))
+            .await;
+            let mut doc = document(&app);
+            // The operation ids and tags name the controller.
+            let text = doc.to_string().replace("Guarded", "Plain");
+            doc = serde_json::from_str(&text).unwrap();
+            doc
+        };
+        let plain = build(App::with_config(config(".")).controller::<Plain>()).await;
+        let guarded = build(App::with_config(config(".")).controller::<Guarded>()).await;
+        assert_eq!(plain, guarded);
+        assert!(plain["components"].get("securitySchemes").is_none());
+    }
+
+    /// Declares `bearer` as a JWT bearer scheme: not the definition `Bearer` gives it.
+    struct Jwt;
+
+    impl Guard for Jwt {
+        async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
+            Ok(())
+        }
+
+        fn describe(&self, doc: &mut GuardDoc) {
+            let mut http = Http::new(HttpAuthScheme::Bearer);
+            http.bearer_format = Some("JWT".into());
+            doc.security_scheme("bearer", SecurityScheme::Http(http));
+        }
+    }
+
+    #[controller("/jwt", profile = "security-test-guards")]
+    struct JwtController;
+
+    #[routes]
+    impl JwtController {
+        #[get("/")]
+        #[guard(Jwt)]
+        async fn show(&self) -> &'static str {
+            "jwt"
+        }
+    }
+
+    #[tokio::test]
+    async fn one_scheme_name_with_two_definitions_fails_the_start_with_or_without_the_document() {
+        for openapi in [true, false] {
+            let toml = format!("[openapi]\nenabled = {openapi}");
+            let app = App::with_config(cortex_core::config::Config::from_toml(&toml).unwrap())
+                .container(|b| {
+                    b.profile("security-test-guards");
+                })
+                .controller::<Orders>()
+                .controller::<JwtController>();
+            let err = TestApp::try_new(app).await.unwrap_err();
+            let AppError::Routes(errors) = &err else {
+                panic!("not a route error: {err}");
+            };
+            let [
+                RouteError::ConflictingSecurityScheme {
+                    scheme,
+                    first,
+                    first_definition,
+                    second,
+                    second_definition,
+                },
+            ] = errors.errors()
+            else {
+                panic!("{errors:?}");
+            };
+            assert_eq!(scheme, "bearer");
+            assert!(
+                first.contains("Bearer") && first.contains("Orders::place"),
+                "{first}"
+            );
+            assert!(
+                second.contains("Jwt") && second.contains("JwtController::show"),
+                "{second}"
+            );
+            assert_eq!(first_definition, r#"{"type":"http","scheme":"bearer"}"#);
+            assert!(
+                second_definition.contains(r#""bearerFormat":"JWT""#),
+                "{second_definition}"
+            );
+            assert!(err.to_string().contains("hint:"), "{err}");
+        }
+    }
+}
