@@ -31,7 +31,7 @@ use crate::routing::{ErasedGuard, RouteError, RouteInfo};
 ///
 /// let mut doc = GuardDoc::new();
 /// doc.security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
-///     .require("bearer", ["orders:write"])
+///     .require("bearer", &["orders:write"])
 ///     .problem_response(StatusCode::UNAUTHORIZED, "No valid bearer token")
 ///     .problem_response(StatusCode::FORBIDDEN, "The token lacks the `orders:write` scope");
 /// let security = serde_json::to_value(doc.security().unwrap()).unwrap();
@@ -99,12 +99,8 @@ impl GuardDoc {
     /// Requires the scheme `scheme` (declared with [`security_scheme`](Self::security_scheme),
     /// here or by another guard) with `scopes` (empty for schemes without scopes) on the
     /// operation, in addition to every other requirement of the route's guards.
-    pub fn require<S: Into<String>>(
-        &mut self,
-        scheme: impl Into<String>,
-        scopes: impl IntoIterator<Item = S>,
-    ) -> &mut Self {
-        let scopes = scopes.into_iter().map(Into::into).collect();
+    pub fn require(&mut self, scheme: impl Into<String>, scopes: &[&str]) -> &mut Self {
+        let scopes = scopes.iter().map(|s| s.to_string()).collect();
         self.requirements
             .push(vec![BTreeMap::from([(scheme.into(), scopes)])]);
         self
@@ -117,23 +113,18 @@ impl GuardDoc {
     /// use cortex_core::openapi::GuardDoc;
     ///
     /// let mut doc = GuardDoc::new();
-    /// doc.require_any([("bearer", vec![]), ("api_key", vec![])]);
+    /// doc.require_any(&[("bearer", &[]), ("api_key", &[])]);
     /// let security = serde_json::to_value(doc.security().unwrap()).unwrap();
     /// assert_eq!(security, serde_json::json!([{ "bearer": [] }, { "api_key": [] }]));
     /// ```
-    pub fn require_any<N, S, T>(
-        &mut self,
-        alternatives: impl IntoIterator<Item = (N, S)>,
-    ) -> &mut Self
-    where
-        N: Into<String>,
-        S: IntoIterator<Item = T>,
-        T: Into<String>,
-    {
+    pub fn require_any(&mut self, alternatives: &[(&str, &[&str])]) -> &mut Self {
         let alternatives: Vec<_> = alternatives
-            .into_iter()
+            .iter()
             .map(|(name, scopes)| {
-                BTreeMap::from([(name.into(), scopes.into_iter().map(Into::into).collect())])
+                BTreeMap::from([(
+                    name.to_string(),
+                    scopes.iter().map(|s| s.to_string()).collect(),
+                )])
             })
             .collect();
         if !alternatives.is_empty() {
@@ -178,8 +169,8 @@ impl GuardDoc {
     /// use cortex_core::openapi::GuardDoc;
     ///
     /// let mut doc = GuardDoc::new();
-    /// doc.require_any([("bearer", ["read"]), ("api_key", [])]); // one guard
-    /// doc.require("mtls", [] as [&str; 0]);                      // and another
+    /// doc.require_any(&[("bearer", &["read"]), ("api_key", &[])]); // one guard
+    /// doc.require("mtls", &[]);                                      // and another
     /// let security = serde_json::to_value(doc.security().unwrap()).unwrap();
     /// assert_eq!(
     ///     security,

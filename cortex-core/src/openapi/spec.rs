@@ -101,7 +101,7 @@ impl OpenApiBuilder {
     /// let info = RouteInfo { method: "GET".into(), path: "/orders".into(), handler: "Orders::list".into(), guards: vec![] };
     /// let mut guards = GuardDoc::new();
     /// guards.security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))))
-    ///     .require("api_key", Vec::<String>::new())
+    ///     .require("api_key", &[])
     ///     .problem_response(StatusCode::UNAUTHORIZED, "No valid API key");
     /// let mut builder = OpenApiBuilder::new("Shop", "1.0.0");
     /// builder.add_guarded_route(&info, None, &guards).unwrap();

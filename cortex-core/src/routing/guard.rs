@@ -67,7 +67,7 @@ use crate::openapi::GuardDoc;
 ///
 ///     fn describe(&self, doc: &mut GuardDoc) {
 ///         doc.security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
-///             .require("bearer", Vec::<String>::new())
+///             .require("bearer", &[])
 ///             .problem_response(StatusCode::UNAUTHORIZED, "No valid bearer token");
 ///     }
 /// }

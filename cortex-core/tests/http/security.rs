@@ -395,7 +395,7 @@ mod described {
                 "bearer",
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
             )
-            .require("bearer", [self.0])
+            .require("bearer", &[self.0])
             .problem_response(StatusCode::UNAUTHORIZED, "No valid bearer token")
             .problem_response(
                 StatusCode::FORBIDDEN,
@@ -421,7 +421,7 @@ mod described {
                 "api_key",
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
             )
-            .require("api_key", Vec::<String>::new())
+            .require("api_key", &[])
             .problem_response(StatusCode::UNAUTHORIZED, "No API key");
         }
     }
