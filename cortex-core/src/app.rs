@@ -757,8 +757,9 @@ impl App {
                 // Guards' security schemes are checked with the document off too: an app does
                 // not start in one profile only.
                 match &mut openapi {
-                    Some(openapi) => problems
-                        .extend(openapi.add_guarded_route(&info, describe, &guard_doc).err()),
+                    Some(openapi) => {
+                        problems.extend(openapi.add_guarded_route(&info, describe, &guard_doc))
+                    }
                     None => {
                         schemes.declare(&info, &guard_doc, &mut problems);
                     }

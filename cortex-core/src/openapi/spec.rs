@@ -89,8 +89,9 @@ impl OpenApiBuilder {
     /// [`add_route`](Self::add_route), with what the route's guards declare
     /// ([`Route::guard_doc`](crate::routing::Route::guard_doc)): their security schemes go to
     /// `components.securitySchemes` (once each), their requirement and problem responses to the
-    /// operation. A scheme name declared before with another definition is
-    /// [`RouteError::ConflictingSecurityScheme`] (the operation is added all the same).
+    /// operation. Returns the problems found: a scheme name declared before with another
+    /// definition is a [`RouteError::ConflictingSecurityScheme`] (the operation is added all the
+    /// same).
     ///
     /// ```
     /// use cortex_core::openapi::{GuardDoc, OpenApiBuilder};
@@ -104,18 +105,19 @@ impl OpenApiBuilder {
     ///     .require("api_key", &[])
     ///     .problem_response(StatusCode::UNAUTHORIZED, "No valid API key");
     /// let mut builder = OpenApiBuilder::new("Shop", "1.0.0");
-    /// builder.add_guarded_route(&info, None, &guards).unwrap();
+    /// assert!(builder.add_guarded_route(&info, None, &guards).is_empty());
     /// let json: serde_json::Value = serde_json::from_slice(builder.build().json()).unwrap();
     /// assert_eq!(json["components"]["securitySchemes"]["api_key"]["name"], "x-api-key");
     /// assert_eq!(json["paths"]["/orders"]["get"]["security"], serde_json::json!([{ "api_key": [] }]));
     /// assert!(json["paths"]["/orders"]["get"]["responses"]["401"].is_object());
     /// ```
+    #[must_use = "the problems say why the app cannot start"]
     pub fn add_guarded_route(
         &mut self,
         info: &RouteInfo,
         describe: Option<fn(&mut OperationDoc)>,
         guards: &GuardDoc,
-    ) -> Result<(), RouteError> {
+    ) -> Vec<RouteError> {
         let mut problems = Vec::new();
         let new = self.security_schemes.declare(info, guards, &mut problems);
         if !new.is_empty() {
@@ -127,10 +129,7 @@ impl OpenApiBuilder {
             }
         }
         self.add_described_route(info, describe, guards);
-        match problems.into_iter().next() {
-            Some(problem) => Err(problem),
-            None => Ok(()),
-        }
+        problems
     }
 
     fn add_described_route(
