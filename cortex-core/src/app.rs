@@ -27,7 +27,9 @@ use cortex_di::{BoxError, Container, ContainerBuilder, Env, Injectable, Provider
 use crate::config::ServerConfig;
 use crate::config::{Config, ConfigError};
 use crate::health::{ErasedHealthCheck, Health, HealthCheck};
-use crate::http::middleware::{HttpConfig, HttpConfigError, Stack};
+use crate::http::middleware::{
+    HttpConfig, HttpConfigError, PrincipalResolver, RateLimitSetupError, RateLimitStore, Stack,
+};
 use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::plugin::{Plugin, PluginErrors, PluginInfo, PluginsConfig};
@@ -63,6 +65,9 @@ pub enum AppError {
     /// The `[http]` section is invalid.
     #[error("[http] in the configuration: {0}")]
     Http(#[from] HttpConfigError),
+    /// The container binds more than one rate-limit store or principal resolver.
+    #[error(transparent)]
+    RateLimit(#[from] RateLimitSetupError),
     /// The container could not be built (graph errors, a failing provider).
     #[error(transparent)]
     Container(#[from] cortex_di::Error),
@@ -376,6 +381,69 @@ impl App {
         self
     }
 
+    /// Makes `T`, provided on its own (by [`provide`](Self::provide), a `#[provider]`, a plugin),
+    /// the store the rate limiter asks instead of the in-memory one: a Redis store, so that
+    /// several instances share quotas. It is bound as a `dyn ErasedRateLimitStore` (see
+    /// [`rate_limit_store`](crate::http::middleware::rate_limit_store)); an `#[injectable]` store
+    /// can bind itself with `#[injectable(provides = dyn ErasedRateLimitStore)]` instead.
+    ///
+    /// An app has one store: a second fails [`build`](Self::build) with
+    /// [`AppError::RateLimit`]. With `[http.rate_limit] enabled = false` the store is not asked,
+    /// and the start logs a warning saying so (a profile may turn limiting off while a plugin
+    /// still registers its store).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::http::middleware::{Decision, RateLimitKey, RateLimitStore};
+    /// use cortex_di::{BoxError, Provider};
+    ///
+    /// struct Redis;
+    /// impl RateLimitStore for Redis {
+    ///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
+    ///         Ok(Decision::allow(100, 99)) // a GCRA script on the server, in a real store
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().provide(Provider::value(Redis)).rate_limit_store::<Redis>();
+    /// # let _ = app;
+    /// ```
+    #[track_caller]
+    pub fn rate_limit_store<T: RateLimitStore>(mut self) -> Self {
+        self.builder
+            .add(crate::http::middleware::rate_limit_store::<T>());
+        self
+    }
+
+    /// Makes `T`, provided on its own, the [`PrincipalResolver`] that keys `key = "user"` rate
+    /// limiting for requests whose extensions hold no `Principal`. It is bound as a
+    /// `dyn PrincipalResolver` (see
+    /// [`principal_resolver`](crate::http::middleware::principal_resolver)); an `#[injectable]`
+    /// resolver can bind itself with `#[injectable(provides = dyn PrincipalResolver)]`. A second
+    /// resolver fails [`build`](Self::build) with [`AppError::RateLimit`].
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::http::middleware::{Principal, PrincipalResolver};
+    /// use cortex_di::Provider;
+    /// use http::{Extensions, HeaderMap};
+    ///
+    /// struct ApiKeys;
+    /// impl PrincipalResolver for ApiKeys {
+    ///     fn resolve(&self, headers: &HeaderMap, _: &Extensions) -> Option<Principal> {
+    ///         Some(Principal::new(headers.get("x-api-key")?.to_str().ok()?))
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().provide(Provider::value(ApiKeys)).principal_resolver::<ApiKeys>();
+    /// # let _ = app;
+    /// ```
+    #[track_caller]
+    pub fn principal_resolver<T: PrincipalResolver>(mut self) -> Self {
+        self.builder
+            .add(crate::http::middleware::principal_resolver::<T>());
+        self
+    }
+
     /// Merges a plain axum router (its routes get the same middleware).
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
@@ -620,11 +688,14 @@ impl App {
         let mut openapi = openapi_config
             .enabled
             .then(|| OpenApiBuilder::from_config(&openapi_config));
-        // Inspection (`cortex routes`) validates the graph and creates nothing.
-        let container = if start {
-            self.builder.build().await?
+        // Inspection (`cortex routes`) validates the graph and creates nothing: not even the
+        // rate-limit store or principal resolver the container may provide.
+        let (container, stack) = if start {
+            let container = self.builder.build().await?;
+            let stack = stack.with_container(&container)?;
+            (container, stack)
         } else {
-            self.builder.build_for_inspection()?
+            (self.builder.build_for_inspection()?, stack)
         };
         // The singletons' OnStart hooks (dependencies first), then the app's own closures.
         if start {
@@ -647,6 +718,7 @@ impl App {
         // Paths the stack wraps as a whole router; the health probes are merged in below.
         let mut boxed_paths: HashSet<String> = Health::PATHS.map(String::from).into();
         let mut problems = Vec::new();
+        let mut schemes = crate::openapi::SchemeRegistry::default();
         for (controller, key, routes_fn) in &self.routes {
             if !container.contains(&key()) {
                 // Left out by a profile or condition, and its routes with it.
@@ -660,6 +732,7 @@ impl App {
             })?;
             for route in routes {
                 let describe = route.openapi();
+                let guard_doc = route.guard_doc().clone();
                 let (info, serve, dependencies) = route.into_parts();
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
@@ -691,8 +764,15 @@ impl App {
                     }
                     Serve::Handler(add) => handlers.entry(info.path.clone()).or_default().push(add),
                 }
-                if let Some(openapi) = &mut openapi {
-                    openapi.add_route(&info, describe);
+                // Guards' security schemes are checked with the document off too: an app does
+                // not start in one profile only.
+                match &mut openapi {
+                    Some(openapi) => {
+                        problems.extend(openapi.add_guarded_route(&info, describe, &guard_doc))
+                    }
+                    None => {
+                        schemes.declare(&info, &guard_doc, &mut problems);
+                    }
                 }
                 table.push(info);
             }

@@ -785,7 +785,7 @@ mod tests {
         assert_eq!(m.len(), 3, "{m:?}");
         assert_eq!(
             m[0],
-            "unknown option `scop` for #[injectable]; valid options: `scope`, `lazy`, `name`, `provides`, `profile`, `when`, `crate`; hint: did you mean `scope`?"
+            "unknown option `scop` for #[injectable]; valid options: `scope`, `lazy`, `name`, `provides`, `profile`, `when`, `discover`, `crate`; hint: did you mean `scope`?"
         );
         assert!(
             m[1].starts_with("unknown option `named` for #[injectable]; ")

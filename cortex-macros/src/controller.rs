@@ -148,11 +148,13 @@ pub(crate) fn guard_names(decorators: &[Decorator]) -> Vec<String> {
 }
 
 /// Applies `decorators` to the `MethodRouter` in `route`: guards innermost (they run last, just
-/// before the handler), then middleware, the first listed outermost.
+/// before the handler), then middleware, the first listed outermost. The guards describe
+/// themselves in `doc` (a `&mut GuardDoc`) for the OpenAPI document.
 pub(crate) fn decorate(
     core: &syn::Path,
     route: &syn::Ident,
     container: &syn::Ident,
+    doc: &syn::Ident,
     decorators: &[Decorator],
 ) -> TokenStream {
     let guards: Vec<TokenStream> = decorators
@@ -178,7 +180,7 @@ pub(crate) fn decorate(
     let guards = if guards.is_empty() {
         TokenStream::new()
     } else {
-        quote! { let #route = #core::routing::apply_guards(#route, ::std::vec![#(#guards),*]); }
+        quote! { let #route = #core::routing::apply_described_guards(#route, ::std::vec![#(#guards),*], #doc); }
     };
     let layers = middleware
         .iter()
@@ -279,7 +281,8 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
     let injectable = injectable::expand(args.rest, item.to_token_stream());
     let route = syn::Ident::new("__cortex_route", proc_macro2::Span::mixed_site());
     let container = syn::Ident::new("__cortex_container", proc_macro2::Span::mixed_site());
-    let body = decorate(&core, &route, &container, &decorators);
+    let doc = syn::Ident::new("__cortex_guard_doc", proc_macro2::Span::mixed_site());
+    let body = decorate(&core, &route, &container, &doc, &decorators);
     let names = guard_names(&decorators);
     let decorates = !decorators.is_empty();
     quote! {
@@ -292,7 +295,15 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
                 #route: #core::__private::axum::routing::MethodRouter,
                 #container: &#di::Container,
             ) -> ::core::result::Result<#core::__private::axum::routing::MethodRouter, #di::Error> {
-                let _ = #container;
+                Self::decorate_documented(#route, #container, &mut #core::openapi::GuardDoc::new())
+            }
+
+            fn decorate_documented(
+                #route: #core::__private::axum::routing::MethodRouter,
+                #container: &#di::Container,
+                #doc: &mut #core::openapi::GuardDoc,
+            ) -> ::core::result::Result<#core::__private::axum::routing::MethodRouter, #di::Error> {
+                let _ = (#container, &#doc);
                 #body
                 ::core::result::Result::Ok(#route)
             }

@@ -643,6 +643,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let list = syn::Ident::new("__cortex_routes", Span::mixed_site());
     let route_var = syn::Ident::new("__cortex_route", Span::mixed_site());
     let handler_var = syn::Ident::new("__cortex_handler", Span::mixed_site());
+    let doc_var = syn::Ident::new("__cortex_guard_doc", Span::mixed_site());
     let any_receiver = routes.iter().any(|r| r.receiver);
     let resolve_this = any_receiver
         .then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
@@ -650,7 +651,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
         let handler = handler(&core, self_ty, &this, r);
         let filter = format_ident!("{}", r.method, span = r.method_span);
         let path = &r.path;
-        let decorate = controller::decorate(&core, &route_var, &container, &r.decorators);
+        let decorate = controller::decorate(&core, &route_var, &container, &doc_var, &r.decorators);
         let guard_names = controller::guard_names(&r.decorators);
         let handler_name = format!("{type_name}::{}", r.ident);
         let describe = describe_operation(&core, r);
@@ -662,18 +663,20 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
         // boxes it: one boxed service per request instead of two.
         let route_new = quote_spanned! {r.method_span=>
             {
+                let #doc_var = &mut #core::openapi::GuardDoc::new();
                 let #route_var = #core::__private::axum::routing::on(
                     #core::__private::axum::routing::MethodFilter::#filter,
                     #handler_var,
                 );
                 #decorate
-                let #route_var = <#self_ty as #core::routing::Controller>::decorate(#route_var, #container)?;
+                let #route_var = <#self_ty as #core::routing::Controller>::decorate_documented(#route_var, #container, #doc_var)?;
                 #core::routing::Route::new(
                     #core::__private::http::Method::#filter,
                     #core::routing::join_path(<#self_ty as #core::routing::Controller>::PREFIX, #path),
                     #handler_name,
                     #route_var,
                 )
+                .with_guard_doc(::core::mem::take(#doc_var))
             }
         };
         let route = if r.decorators.is_empty() {

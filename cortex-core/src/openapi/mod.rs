@@ -68,6 +68,7 @@
 mod config;
 mod describe;
 mod operation;
+mod security;
 mod spec;
 mod ui;
 
@@ -79,6 +80,8 @@ use http::{HeaderValue, header};
 pub use config::{DocsUi, OpenApiConfig};
 pub use describe::{OperationInput, OperationOutput, PathParams};
 pub use operation::{FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA};
+pub use security::GuardDoc;
+pub(crate) use security::SchemeRegistry;
 pub use spec::{OpenApiBuilder, Spec};
 /// The utoipa version Cortex builds documents with: derive [`ToSchema`] and [`IntoParams`] from
 /// it. Apps get both, and `utoipa` itself (the derives' code names it), from `cortex::prelude`;

@@ -9,8 +9,9 @@ use utoipa::openapi::schema::Schema;
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{Components, InfoBuilder, OpenApi, Paths, RefOr};
 
-use super::{OpenApiConfig, OperationDoc};
-use crate::routing::RouteInfo;
+use super::security::SchemeRegistry;
+use super::{GuardDoc, OpenApiConfig, OperationDoc};
+use crate::routing::{RouteError, RouteInfo};
 
 /// Builds the OpenAPI document of an app: one operation per route, the schemas they refer to in
 /// `components.schemas`, one tag per controller.
@@ -37,6 +38,7 @@ pub struct OpenApiBuilder {
     schemas: BTreeMap<String, RefOr<Schema>>,
     tags: Vec<String>,
     operation_ids: HashSet<String>,
+    security_schemes: SchemeRegistry,
 }
 
 impl std::fmt::Debug for OpenApiBuilder {
@@ -59,6 +61,7 @@ impl OpenApiBuilder {
             schemas: BTreeMap::new(),
             tags: Vec::new(),
             operation_ids: HashSet::new(),
+            security_schemes: SchemeRegistry::default(),
         }
     }
 
@@ -79,6 +82,62 @@ impl OpenApiBuilder {
     /// tag is the controller's name and the operation id `Controller_method`, both from
     /// [`RouteInfo::handler`].
     pub fn add_route(&mut self, info: &RouteInfo, describe: Option<fn(&mut OperationDoc)>) {
+        // Without guards there is no scheme to conflict.
+        let _ = self.add_guarded_route(info, describe, &GuardDoc::new());
+    }
+
+    /// [`add_route`](Self::add_route), with what the route's guards declare
+    /// ([`Route::guard_doc`](crate::routing::Route::guard_doc)): their security schemes go to
+    /// `components.securitySchemes` (once each), their requirement and problem responses to the
+    /// operation. Returns the problems found: a scheme name declared before with another
+    /// definition is a [`RouteError::ConflictingSecurityScheme`] (the operation is added all the
+    /// same).
+    ///
+    /// ```
+    /// use cortex_core::openapi::{GuardDoc, OpenApiBuilder};
+    /// use cortex_core::openapi::utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+    /// use cortex_core::routing::RouteInfo;
+    /// use http::StatusCode;
+    ///
+    /// let info = RouteInfo { method: "GET".into(), path: "/orders".into(), handler: "Orders::list".into(), guards: vec![] };
+    /// let mut guards = GuardDoc::new();
+    /// guards.security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))))
+    ///     .require("api_key", &[])
+    ///     .problem_response(StatusCode::UNAUTHORIZED, "No valid API key");
+    /// let mut builder = OpenApiBuilder::new("Shop", "1.0.0");
+    /// assert!(builder.add_guarded_route(&info, None, &guards).is_empty());
+    /// let json: serde_json::Value = serde_json::from_slice(builder.build().json()).unwrap();
+    /// assert_eq!(json["components"]["securitySchemes"]["api_key"]["name"], "x-api-key");
+    /// assert_eq!(json["paths"]["/orders"]["get"]["security"], serde_json::json!([{ "api_key": [] }]));
+    /// assert!(json["paths"]["/orders"]["get"]["responses"]["401"].is_object());
+    /// ```
+    #[must_use = "the problems say why the app cannot start"]
+    pub fn add_guarded_route(
+        &mut self,
+        info: &RouteInfo,
+        describe: Option<fn(&mut OperationDoc)>,
+        guards: &GuardDoc,
+    ) -> Vec<RouteError> {
+        let mut problems = Vec::new();
+        let new = self.security_schemes.declare(info, guards, &mut problems);
+        if !new.is_empty() {
+            let components = self.document.components.get_or_insert_with(Components::new);
+            for (name, scheme) in new {
+                components
+                    .security_schemes
+                    .insert(name.to_string(), RefOr::T(scheme.clone()));
+            }
+        }
+        self.add_described_route(info, describe, guards);
+        problems
+    }
+
+    fn add_described_route(
+        &mut self,
+        info: &RouteInfo,
+        describe: Option<fn(&mut OperationDoc)>,
+        guards: &GuardDoc,
+    ) {
         let Ok(method) = info.method.parse::<http::Method>() else {
             return;
         };
@@ -86,6 +145,7 @@ impl OpenApiBuilder {
         if let Some(describe) = describe {
             describe(&mut op);
         }
+        guards.apply(&mut op);
         let (tag, id) = match info.handler.rsplit_once("::") {
             Some((controller, method)) => {
                 let controller = controller.rsplit("::").next().unwrap_or(controller);

@@ -65,6 +65,24 @@ pub enum RouteError {
         /// The argument that asks.
         argument: String,
     },
+    /// Two guards declare one OpenAPI security scheme name (see
+    /// [`GuardDoc::security_scheme`](crate::openapi::GuardDoc::security_scheme)) with different
+    /// definitions: the document could name only one.
+    #[error(
+        "the OpenAPI security scheme `{scheme}` is declared by {first} as {first_definition} and by {second} as {second_definition}; hint: declare one definition per name (a shared constructor), or give the other scheme another name"
+    )]
+    ConflictingSecurityScheme {
+        /// The scheme's name.
+        scheme: String,
+        /// The guard and route that declared it first.
+        first: String,
+        /// The first definition, as JSON.
+        first_definition: String,
+        /// The guard and route that declared it again.
+        second: String,
+        /// The second definition, as JSON.
+        second_definition: String,
+    },
     /// A controller's routes could not be built: resolving the controller, or a guard it injects,
     /// failed.
     #[error("controller `{controller}`: {source}")]

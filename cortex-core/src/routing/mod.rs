@@ -19,7 +19,7 @@ use http::Method;
 use serde::Serialize;
 
 use crate::http::middleware::AppStack;
-use crate::openapi::OperationDoc;
+use crate::openapi::{GuardDoc, OperationDoc};
 
 pub use error::{RouteError, RouteErrors};
 pub use guard::{ErasedGuard, Guard, guard_fn};
@@ -33,7 +33,7 @@ pub mod __private {
     };
 }
 #[doc(hidden)]
-pub use guard::apply_guards;
+pub use guard::{apply_described_guards, apply_guards};
 
 /// A controller: an injectable struct serving routes under a path prefix.
 ///
@@ -47,6 +47,19 @@ pub trait Controller: Send + Sync + 'static {
     fn decorate(route: MethodRouter, container: &Container) -> Result<MethodRouter, Error> {
         let _ = container;
         Ok(route)
+    }
+
+    /// [`decorate`](Self::decorate), also describing the controller's guards in `doc` (see
+    /// [`Guard::describe`]): what `#[routes]` calls, so that each route's OpenAPI operation
+    /// states what its controller's guards enforce. The default describes nothing and calls
+    /// `decorate`; `#[controller]` implements both.
+    fn decorate_documented(
+        route: MethodRouter,
+        container: &Container,
+        doc: &mut GuardDoc,
+    ) -> Result<MethodRouter, Error> {
+        let _ = doc;
+        Self::decorate(route, container)
     }
 
     /// The controller's guards, by name, for the route table.
@@ -72,6 +85,7 @@ pub struct Route {
     serve: Serve,
     dependencies: Vec<Dependency>,
     openapi: Option<fn(&mut OperationDoc)>,
+    guard_doc: GuardDoc,
 }
 
 /// Adds a handler's route to a path's `MethodRouter`, wrapped in the app's middleware stack when
@@ -191,6 +205,7 @@ impl Route {
             serve: Serve::Router(router),
             dependencies: Vec::new(),
             openapi: None,
+            guard_doc: GuardDoc::new(),
         }
     }
 
@@ -246,6 +261,31 @@ impl Route {
     pub fn with_openapi(mut self, describe: fn(&mut OperationDoc)) -> Self {
         self.openapi = Some(describe);
         self
+    }
+
+    /// Adds what the route's guards declare to the OpenAPI document (security schemes, the
+    /// requirement, 401/403 responses): what `#[routes]` generates from
+    /// [`Guard::describe`]. For a route built by hand around guards of its own:
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use cortex_core::openapi::GuardDoc;
+    /// use cortex_core::routing::Route;
+    /// use http::{Method, StatusCode};
+    ///
+    /// let mut doc = GuardDoc::new();
+    /// doc.problem_response(StatusCode::FORBIDDEN, "Admins only");
+    /// let route = Route::new(Method::GET, "/admin", "admin", get(|| async { "hi" })).with_guard_doc(doc);
+    /// assert!(!route.guard_doc().is_empty());
+    /// ```
+    pub fn with_guard_doc(mut self, doc: GuardDoc) -> Self {
+        self.guard_doc.extend(doc);
+        self
+    }
+
+    /// What the route's guards declare to the OpenAPI document.
+    pub fn guard_doc(&self) -> &GuardDoc {
+        &self.guard_doc
     }
 
     /// What describes the route's OpenAPI operation, if anything.

@@ -10,6 +10,7 @@ mod middleware;
 mod openapi;
 mod plugins;
 mod scope_end;
+mod security;
 mod server;
 mod startup;
 mod tasks;

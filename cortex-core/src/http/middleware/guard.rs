@@ -13,14 +13,16 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
-use http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue, StatusCode};
 use http_body::Body as _;
 use tower::{Layer, Service};
 
 use super::config::{HttpConfig, RateLimitKeyKind, timeout_status};
 use super::forwarded::ClientIp;
 use super::operational::OperationalPaths;
-use super::rate_limit::{Decision, DecisionFuture, Principal, RateLimitKey, StoreHandle};
+use super::rate_limit::{
+    Decision, DecisionFuture, Principal, PrincipalResolver, RateLimitKey, StoreHandle,
+};
 use crate::http::{PROBLEM_JSON, Problem};
 
 /// axum's default limit for body extractors.
@@ -30,15 +32,11 @@ static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
-/// Derives the principal of a request for `key = "user"` when no middleware inserted one.
-pub(crate) type PrincipalResolver =
-    dyn Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync;
-
 pub(crate) struct RateLimiting {
     pub(crate) store: StoreHandle,
     pub(crate) key: RateLimitKeyKind,
     pub(crate) headers: bool,
-    pub(crate) resolver: Option<Arc<PrincipalResolver>>,
+    pub(crate) resolver: Option<Arc<dyn PrincipalResolver>>,
     /// Operational endpoints: never limited.
     pub(crate) exempt: OperationalPaths,
 }
@@ -56,7 +54,7 @@ impl RateLimiting {
                 .or_else(|| {
                     self.resolver
                         .as_ref()
-                        .and_then(|r| r(req.headers(), req.extensions()))
+                        .and_then(|r| r.resolve(req.headers(), req.extensions()))
                         .map(|p| p.key())
                 })
                 .or_else(by_ip),

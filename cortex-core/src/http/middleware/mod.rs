@@ -121,7 +121,10 @@ pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
 #[allow(deprecated)]
 pub use rate_limit::RateLimitError;
-pub use rate_limit::{Decision, InMemoryStore, Principal, RateLimitKey, RateLimitStore};
+pub use rate_limit::{
+    BoxedDecision, Decision, ErasedRateLimitStore, InMemoryStore, Principal, PrincipalResolver,
+    RateLimitKey, RateLimitSetupError, RateLimitStore, principal_resolver, rate_limit_store,
+};
 pub use request_id::RequestId;
 pub use service::{StackFuture, StackLayer, StackService};
 
@@ -129,7 +132,7 @@ use self::compression::CompressionShared;
 use self::core::CoreShared;
 use self::cors::CorsShared;
 use self::etag::EtagSettings;
-use self::guard::{GuardShared, PrincipalResolver, RateLimiting};
+use self::guard::{GuardShared, RateLimiting};
 use self::rate_limit::StoreHandle;
 use self::service::{AppLayers, Shared};
 
@@ -149,7 +152,7 @@ use self::service::{AppLayers, Shared};
 pub struct Stack {
     config: HttpConfig,
     store: Option<StoreHandle>,
-    resolver: Option<Arc<PrincipalResolver>>,
+    resolver: Option<Arc<dyn PrincipalResolver>>,
     operational: OperationalPaths,
 }
 
@@ -237,6 +240,63 @@ impl Stack {
     {
         self.resolver = Some(Arc::new(resolver));
         self
+    }
+
+    /// Takes the rate-limit store and the principal resolver from `container`, when it binds
+    /// them (`dyn ErasedRateLimitStore`, `dyn PrincipalResolver`): what an app's stack does once
+    /// its container is built. More than one of either is an error; a store bound while
+    /// `[http.rate_limit] enabled = false` (or a resolver while `key` is not `"user"`) is not
+    /// used, and a warning says so, once, at startup.
+    pub(crate) fn with_container(
+        mut self,
+        container: &cortex_di::Container,
+    ) -> Result<Self, crate::AppError> {
+        let stores = container.get_all::<dyn ErasedRateLimitStore>()?;
+        let resolvers = container.get_all::<dyn PrincipalResolver>()?;
+        if stores.len() > 1 {
+            return Err(RateLimitSetupError::SeveralStores {
+                stores: stores.iter().map(|s| s.store_name().to_string()).collect(),
+            }
+            .into());
+        }
+        if resolvers.len() > 1 {
+            let resolver_type = std::any::type_name::<dyn PrincipalResolver>();
+            let resolvers = container
+                .graph()
+                .providers
+                .into_iter()
+                .filter(|p| p.type_name == resolver_type && p.scope != cortex_di::Scope::Request)
+                .map(|p| p.declared_by)
+                .collect();
+            return Err(RateLimitSetupError::SeveralResolvers { resolvers }.into());
+        }
+        if let Some(store) = stores.into_iter().next() {
+            let store = store.into_arc();
+            if self.config.rate_limit.enabled {
+                tracing::info!(
+                    store = store.store_name(),
+                    "rate limiting with the store from the container"
+                );
+                self.store = Some(StoreHandle::Custom(store));
+            } else {
+                tracing::warn!(
+                    store = store.store_name(),
+                    "the rate-limit store `{}` is registered, but `[http.rate_limit] enabled = false`: requests are not rate limited; hint: remove `enabled = false`, or do not register the store",
+                    store.store_name()
+                );
+            }
+        }
+        if let Some(resolver) = resolvers.into_iter().next() {
+            let limited_by_user = self.config.rate_limit.enabled
+                && self.config.rate_limit.key == RateLimitKeyKind::User;
+            if !limited_by_user {
+                tracing::warn!(
+                    "a principal resolver is registered, but requests are not rate limited by user (`[http.rate_limit] key = \"user\"`): it is not used"
+                );
+            }
+            self.resolver = Some(resolver.into_arc());
+        }
+        Ok(self)
     }
 
     /// Whether requests are rate limited (`[http.rate_limit] enabled`), by the in-memory store or

@@ -2,8 +2,10 @@
 //!
 //! The middleware asks the store for a [`Decision`] per request, keyed by a [`RateLimitKey`].
 //! [`InMemoryStore`] keeps one GCRA cell per key in process; a shared store
-//! (Redis, so that several instances share quotas) implements the same trait and replaces it with
-//! [`Stack::with_rate_limit_store`](super::Stack::with_rate_limit_store).
+//! (Redis, so that several instances share quotas) implements the same trait and replaces it:
+//! in an app, bound in the container ([`rate_limit_store`], [`App::rate_limit_store`](crate::App::rate_limit_store));
+//! around a bare router, with [`Stack::with_rate_limit_store`](super::Stack::with_rate_limit_store).
+//! A [`PrincipalResolver`] from the container likewise keys `key = "user"` limiting.
 
 use cortex_di::BoxError;
 use std::fmt;
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::HeaderValue;
+use http::{Extensions, HeaderMap, HeaderValue};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -85,8 +87,8 @@ impl fmt::Display for RateLimitKey {
 }
 
 /// The authenticated principal, for `key = "user"` rate limiting: authentication middleware
-/// inserts it into the request's extensions, or a resolver registered with
-/// [`Stack::with_principal_resolver`](super::Stack::with_principal_resolver) derives it.
+/// inserts it into the request's extensions, or a [`PrincipalResolver`] (from the container, or
+/// given to [`Stack::with_principal_resolver`](super::Stack::with_principal_resolver)) derives it.
 ///
 /// ```
 /// use cortex_core::http::middleware::Principal;
@@ -196,7 +198,9 @@ impl Future for DecisionFuture {
 }
 
 /// Where rate-limit state lives: the built-in [`InMemoryStore`], or a store of your own (Redis,
-/// to share quotas between instances), installed with
+/// to share quotas between instances). An app takes it from the container (bound with
+/// [`rate_limit_store`], [`App::rate_limit_store`](crate::App::rate_limit_store) or
+/// `#[injectable(provides = dyn ErasedRateLimitStore)]`); a bare router's stack is given it with
 /// [`Stack::with_rate_limit_store`](super::Stack::with_rate_limit_store).
 ///
 /// A store counts one request per call and answers with a [`Decision`]. Implement `check` with an
@@ -228,16 +232,208 @@ impl<S: RateLimitStore> RateLimitStore for Arc<S> {
     }
 }
 
-/// A custom store, erased: its future boxed, owning the store's handle and the key (the stack's
-/// response futures are `'static`).
-pub(crate) trait ErasedStore: Send + Sync + 'static {
-    fn check_owned(self: Arc<Self>, key: RateLimitKey) -> DecisionFuture;
+/// The boxed future of an [`ErasedRateLimitStore`]: it owns the store's handle and the key (the
+/// stack's response futures are `'static`).
+pub type BoxedDecision = Pin<Box<dyn Future<Output = Result<Decision, BoxError>> + Send + 'static>>;
+
+/// The object-safe form of [`RateLimitStore`] that the container binds
+/// (`dyn ErasedRateLimitStore`) and the stack calls: implemented for every `RateLimitStore`,
+/// never by hand. It boxes the store's future, as [`ErasedHealthCheck`](crate::health::ErasedHealthCheck)
+/// does for health checks.
+///
+/// An app gets its store from the container: bind it with [`rate_limit_store`] (or
+/// [`App::rate_limit_store`](crate::App::rate_limit_store)), or with
+/// `#[injectable(provides = dyn ErasedRateLimitStore)]` on the store's struct.
+///
+/// ```
+/// use std::sync::Arc;
+/// use cortex_core::http::middleware::{Decision, ErasedRateLimitStore, RateLimitKey, RateLimitStore};
+/// use cortex_di::BoxError;
+///
+/// struct Everyone;
+/// impl RateLimitStore for Everyone {
+///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
+///         Ok(Decision::allow(10, 9))
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store: Arc<dyn ErasedRateLimitStore> = Arc::new(Everyone);
+/// assert!(store.store_name().ends_with("Everyone"));
+/// let key = RateLimitKey::ip("192.0.2.1".parse().unwrap());
+/// assert_eq!(store.check_boxed(key).await.unwrap().remaining, 9);
+/// # });
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a rate-limit store",
+    note = "implement `RateLimitStore` for it: `impl RateLimitStore for {Self} {{ async fn check(&self, key: &RateLimitKey) -> Result<Decision, BoxError> {{ .. }} }}`"
+)]
+pub trait ErasedRateLimitStore: Send + Sync + 'static {
+    /// The store's type name, for startup messages.
+    fn store_name(&self) -> &'static str;
+    /// [`RateLimitStore::check`], boxed, owning the store's handle and the key.
+    fn check_boxed(self: Arc<Self>, key: RateLimitKey) -> BoxedDecision;
 }
 
-impl<S: RateLimitStore> ErasedStore for S {
-    fn check_owned(self: Arc<Self>, key: RateLimitKey) -> DecisionFuture {
-        DecisionFuture::Pending(Box::pin(async move { self.check(&key).await }))
+impl<S: RateLimitStore> ErasedRateLimitStore for S {
+    fn store_name(&self) -> &'static str {
+        std::any::type_name::<S>()
     }
+
+    fn check_boxed(self: Arc<Self>, key: RateLimitKey) -> BoxedDecision {
+        Box::pin(async move { self.check(&key).await })
+    }
+}
+
+/// The container binding that makes `T` (provided on its own) the app's rate-limit store: a
+/// `dyn ErasedRateLimitStore` named after `T`'s type, aliasing `T`'s instance. What
+/// [`App::rate_limit_store`](crate::App::rate_limit_store) adds; a plugin working on the
+/// container builder adds it directly. An app may have one store: two fail the start with
+/// [`RateLimitSetupError::SeveralStores`].
+///
+/// ```
+/// use cortex_core::http::middleware::{Decision, ErasedRateLimitStore, RateLimitKey, RateLimitStore, rate_limit_store};
+/// use cortex_di::{BoxError, ContainerBuilder, Provider};
+///
+/// struct Shared;
+/// impl RateLimitStore for Shared {
+///     async fn check(&self, _key: &RateLimitKey) -> Result<Decision, BoxError> {
+///         Ok(Decision::allow(1, 0))
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let container = ContainerBuilder::new()
+///     .add(Provider::value(Shared))
+///     .add(rate_limit_store::<Shared>())
+///     .build()
+///     .await?;
+/// assert_eq!(container.get_all::<dyn ErasedRateLimitStore>()?.len(), 1);
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+#[track_caller]
+pub fn rate_limit_store<T: RateLimitStore>() -> cortex_di::Provider<dyn ErasedRateLimitStore> {
+    cortex_di::Provider::<dyn ErasedRateLimitStore>::alias::<T>(|store| store)
+        .named(std::any::type_name::<T>())
+}
+
+/// Derives the [`Principal`] of a request for `key = "user"` rate limiting when no middleware put
+/// one in its extensions (from an API key header, a session cookie, a client certificate).
+///
+/// It is synchronous on purpose: it runs on every rate-limited request, before the store is
+/// asked, and reads only what the request already carries; an `async fn` would cost a boxed
+/// future per request. Work that needs I/O (looking a token up) belongs in authentication
+/// middleware, which inserts the `Principal` itself.
+///
+/// An app takes its resolver from the container: bind it with [`principal_resolver`] (or
+/// [`App::principal_resolver`](crate::App::principal_resolver)), or with
+/// `#[injectable(provides = dyn PrincipalResolver)]`. A closure
+/// `Fn(&HeaderMap, &Extensions) -> Option<Principal>` is a resolver too
+/// ([`Stack::with_principal_resolver`](super::Stack::with_principal_resolver) takes one).
+///
+/// ```
+/// use cortex_core::http::middleware::{Principal, PrincipalResolver};
+/// use http::{Extensions, HeaderMap};
+///
+/// /// Each API key has its own quota.
+/// struct ApiKeys;
+///
+/// impl PrincipalResolver for ApiKeys {
+///     fn resolve(&self, headers: &HeaderMap, _extensions: &Extensions) -> Option<Principal> {
+///         let key = headers.get("x-api-key")?.to_str().ok()?;
+///         Some(Principal::new(format!("api-key:{key}")))
+///     }
+/// }
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-api-key", "k1".parse().unwrap());
+/// assert_eq!(ApiKeys.resolve(&headers, &Extensions::new()).unwrap().id(), "api-key:k1");
+/// ```
+pub trait PrincipalResolver: Send + Sync + 'static {
+    /// The request's principal, or `None` to key it by IP.
+    fn resolve(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Principal>;
+}
+
+impl<F> PrincipalResolver for F
+where
+    F: Fn(&HeaderMap, &Extensions) -> Option<Principal> + Send + Sync + 'static,
+{
+    fn resolve(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<Principal> {
+        self(headers, extensions)
+    }
+}
+
+/// The container binding that makes `T` (provided on its own) the app's principal resolver: a
+/// `dyn PrincipalResolver` named after `T`'s type, aliasing `T`'s instance (what
+/// [`App::principal_resolver`](crate::App::principal_resolver) adds). An app may have one: two
+/// fail the start with [`RateLimitSetupError::SeveralResolvers`].
+///
+/// ```
+/// use cortex_core::http::middleware::{Principal, PrincipalResolver, principal_resolver};
+/// use cortex_di::{ContainerBuilder, Provider};
+/// use http::{Extensions, HeaderMap};
+///
+/// struct Anonymous;
+/// impl PrincipalResolver for Anonymous {
+///     fn resolve(&self, _: &HeaderMap, _: &Extensions) -> Option<Principal> { None }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let container = ContainerBuilder::new()
+///     .add(Provider::value(Anonymous))
+///     .add(principal_resolver::<Anonymous>())
+///     .build()
+///     .await?;
+/// assert_eq!(container.get_all::<dyn PrincipalResolver>()?.len(), 1);
+/// # Ok::<_, cortex_di::Error>(())
+/// # }).unwrap();
+/// ```
+#[track_caller]
+pub fn principal_resolver<T: PrincipalResolver>() -> cortex_di::Provider<dyn PrincipalResolver> {
+    cortex_di::Provider::<dyn PrincipalResolver>::alias::<T>(|resolver| resolver)
+        .named(std::any::type_name::<T>())
+}
+
+/// What the container holds that the rate limiter cannot use: found when the app is built.
+///
+/// ```
+/// use cortex_core::http::middleware::RateLimitSetupError;
+///
+/// let error = RateLimitSetupError::SeveralStores { stores: vec!["app::Redis".into(), "app::Memcached".into()] };
+/// assert!(error.to_string().starts_with("2 rate-limit stores are registered (`app::Redis`, `app::Memcached`)"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RateLimitSetupError {
+    /// More than one `dyn ErasedRateLimitStore` is bound: the limiter would not know which to ask.
+    #[error(
+        "{} rate-limit stores are registered ({}); an app has one; hint: remove all but one (a plugin may register one: see `cortex plugins`)",
+        stores.len(),
+        quoted(stores)
+    )]
+    SeveralStores {
+        /// Each store's type (or binding) name.
+        stores: Vec<String>,
+    },
+    /// More than one `dyn PrincipalResolver` is bound.
+    #[error(
+        "{} principal resolvers are registered ({}); an app has one; hint: remove all but one, or combine them in one resolver that tries each",
+        resolvers.len(),
+        quoted(resolvers)
+    )]
+    SeveralResolvers {
+        /// Each resolver's binding name.
+        resolvers: Vec<String>,
+    },
+}
+
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The store the stack holds: the built-in one, called directly so that the default stack pays no
@@ -245,7 +441,7 @@ impl<S: RateLimitStore> ErasedStore for S {
 #[derive(Clone)]
 pub(crate) enum StoreHandle {
     InMemory(Arc<InMemoryStore>),
-    Custom(Arc<dyn ErasedStore>),
+    Custom(Arc<dyn ErasedRateLimitStore>),
 }
 
 impl StoreHandle {
@@ -264,7 +460,7 @@ impl StoreHandle {
     pub(crate) fn check(&self, key: RateLimitKey) -> DecisionFuture {
         match self {
             StoreHandle::InMemory(store) => DecisionFuture::Ready(Some(Ok(store.decide(&key)))),
-            StoreHandle::Custom(store) => store.clone().check_owned(key),
+            StoreHandle::Custom(store) => DecisionFuture::Pending(store.clone().check_boxed(key)),
         }
     }
 }
