@@ -900,6 +900,7 @@ impl App {
         // request, as with a bare axum handler. A path some other route also serves (a
         // decorated controller route, or another router's) gets its handlers the usual way.
         let mut direct = Router::new();
+        let mut unboxed_paths = Vec::new();
         for (path, adds) in handlers {
             if other_routers || layered || boxed_paths.contains(&path) {
                 for add in adds {
@@ -915,6 +916,7 @@ impl App {
                 &path,
                 fused.method_fallback(method_router, method_not_allowed),
             );
+            unboxed_paths.push(path);
         }
         // One `Router::layer` call for everything else (each call boxes every route again);
         // `with_state(())` then builds each route's layered service once, where a `Router<()>`
@@ -940,6 +942,7 @@ impl App {
             router,
             routes: table,
             framework,
+            unboxed_paths,
             openapi,
             serve,
             draining,
@@ -1065,6 +1068,8 @@ pub struct Application {
     router: Router,
     routes: Vec<RouteInfo>,
     framework: Vec<FrameworkRoute>,
+    /// Paths whose handlers were wrapped in the stack before axum boxed them.
+    unboxed_paths: Vec<String>,
     openapi: Option<Spec>,
     serve: ServerConfig,
     draining: Arc<AtomicBool>,
@@ -1231,6 +1236,13 @@ impl Application {
     /// ```
     pub fn framework_routes(&self) -> &[FrameworkRoute] {
         &self.framework
+    }
+
+    /// The paths served on the fast path: their handlers wrapped in the middleware stack before
+    /// axum boxed them (see [`Route::from_handler`]). For tests and benchmarks; not a stable API.
+    #[doc(hidden)]
+    pub fn unboxed_paths(&self) -> &[String] {
+        &self.unboxed_paths
     }
 
     /// The configuration.
