@@ -66,10 +66,10 @@ pub enum AppError {
     /// The container could not be built (graph errors, a failing provider).
     #[error(transparent)]
     Container(#[from] cortex_di::Error),
-    /// The routes cannot be served as declared: two handlers serve the same method and path, a
-    /// path is also a framework route's, a handler needs something nothing provides, or a
-    /// controller's routes could not be built. Every problem is listed; match on
-    /// [`RouteErrors::errors`].
+    /// The routes cannot be served as declared: two handlers serve the same method and path, two
+    /// paths overlap (a request could match both), a path is malformed, a path is on or over a
+    /// framework route's, a handler needs something nothing provides, or a controller's routes
+    /// could not be built. Every problem is listed; match on [`RouteErrors::errors`].
     #[error(transparent)]
     Routes(RouteErrors),
     /// The plugins cannot be applied as declared: a missing dependency, a version that does not
@@ -648,8 +648,9 @@ impl App {
 
     /// Builds the container (validating the graph, creating the eager singletons), runs the
     /// singletons' `OnStart` hooks and then the `on_start` closures, and builds the routes
-    /// (checking their dependencies and that no two handlers serve one method and path) and the
-    /// middleware stack.
+    /// (checking their dependencies, that no two handlers serve one method and path, and every
+    /// path as axum's router will, so that a conflict is an [`AppError::Routes`] listing them all
+    /// instead of a panic in axum) and the middleware stack.
     pub async fn build(self) -> Result<Application, AppError> {
         self.build_with(true).await
     }
