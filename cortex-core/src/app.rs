@@ -448,9 +448,10 @@ impl App {
     /// - a conflict between its paths and the app's is not reported as a [`RouteError`]: axum
     ///   panics at [`build`](Self::build) (`Overlapping method route`, `Invalid route ...`);
     /// - with any router merged, every controller and [`route`](Self::route) handler leaves the
-    ///   fast path: each is boxed once more and served behind `Router::layer` (about 1,500
+    ///   fast path: each is boxed once more and served behind `Router::layer` (about 1,100
     ///   instructions more per request; see the guide's performance chapter), since a path on
-    ///   both sides of the merge would otherwise be served inside the stack twice or not at all.
+    ///   both sides of the merge would otherwise get the stack twice or a `405` from the wrong
+    ///   side.
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
         self
@@ -469,7 +470,7 @@ impl App {
     ///
     /// Cost: the first layer goes into the same `Router::layer` call as the stack, and the
     /// handlers leave the fast path (they are boxed once more, as with [`router`](Self::router)),
-    /// so one layer costs its own work plus about 1,500 instructions per request (measured in the
+    /// so one layer costs its own work plus about 1,100 instructions per request (measured in the
     /// guide's performance chapter); each further `layer` call boxes every route once more. Pass
     /// several layers as one tuple `(outer, inner)` (or a `ServiceBuilder`) to pay that once.
     ///
