@@ -451,7 +451,8 @@ impl App {
     ///   fast path: each is boxed once more and served behind `Router::layer` (about 1,100
     ///   instructions more per request; see the guide's performance chapter), since a path on
     ///   both sides of the merge would otherwise get the stack twice or a `405` from the wrong
-    ///   side.
+    ///   side, and serving the handlers in front of the router (as its fallback's owner) would
+    ///   route `/users/me` to a handler's `/users/{id}` when the router has `/users/me`.
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
         self
