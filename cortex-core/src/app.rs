@@ -34,8 +34,8 @@ use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
 use crate::plugin::{Plugin, PluginErrors, PluginInfo, PluginsConfig};
 use crate::routing::{
-    AddHandler, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors, RouteInfo, Routes,
-    Serve,
+    AddHandler, AppLayer, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors,
+    RouteInfo, RouteOrigin, Routes, Serve,
 };
 use crate::server::{ServeSummary, Server, ServerHandle};
 use crate::shutdown::ShutdownSignal;
@@ -71,10 +71,10 @@ pub enum AppError {
     /// The container could not be built (graph errors, a failing provider).
     #[error(transparent)]
     Container(#[from] cortex_di::Error),
-    /// The routes cannot be served as declared: two handlers serve the same method and path, a
-    /// path is also a framework route's, a handler needs something nothing provides, or a
-    /// controller's routes could not be built. Every problem is listed; match on
-    /// [`RouteErrors::errors`].
+    /// The routes cannot be served as declared: two handlers serve the same method and path, two
+    /// paths overlap (a request could match both), a path is malformed, a path is on or over a
+    /// framework route's, a handler needs something nothing provides, or a controller's routes
+    /// could not be built. Every problem is listed; match on [`RouteErrors::errors`].
     #[error(transparent)]
     Routes(RouteErrors),
     /// The plugins cannot be applied as declared: a missing dependency, a version that does not
@@ -119,7 +119,13 @@ pub struct App {
     config: Config,
     builder: ContainerBuilder,
     routes: Vec<ControllerEntry>,
+    /// `App::route`s, with the plugin that added each (if one did).
+    extra_routes: Vec<(Route, Option<String>)>,
     routers: Vec<Router>,
+    /// `App::layer`s, the first added outermost.
+    layers: Vec<AppLayer>,
+    /// The plugin whose `build` runs now, if any: what `App::route` records as the origin.
+    building_plugin: Option<String>,
     on_start: Vec<Hook>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
@@ -206,7 +212,10 @@ impl App {
             config,
             builder,
             routes: Vec::new(),
+            extra_routes: Vec::new(),
             routers: Vec::new(),
+            layers: Vec::new(),
+            building_plugin: None,
             on_start: Vec::new(),
             on_ready: Vec::new(),
             on_shutdown: Vec::new(),
@@ -444,9 +453,125 @@ impl App {
         self
     }
 
+    /// Adds a route: what a plugin's [`build`](Plugin::build) calls to serve an endpoint of its
+    /// own (`/metrics`, a webhook, an admin page) without a controller.
+    ///
+    /// A route is a controller's route in every way but its origin: a handler route
+    /// ([`Route::get`], [`Route::from_handler`], ...) is served on the same fast path (the
+    /// middleware stack wrapped around it before axum boxes it), its handler can take
+    /// `Inject<T>` arguments (declare them with [`Route::with_dependency`] and they are checked
+    /// at startup), it is in the route table (`cortex routes`, with origin `plugin` and the
+    /// plugin's name, or `app`) and in the OpenAPI document ([`Route::with_summary`],
+    /// [`Route::with_tag`], [`Route::with_response`], [`Route::describe`]; a plugin's routes are
+    /// tagged with its name unless given tags). A path it shares with a controller (another
+    /// method) is served by both; the same method and path twice, or two paths a request could
+    /// match both of, fail [`build`](Self::build) with every such problem listed
+    /// ([`AppError::Routes`]).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::routing::{Route, RouteOrigin};
+    ///
+    /// let metrics = |app: App| app.route(Route::get("/metrics", "metrics", || async { "up 1\n" }));
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let app = App::new().plugin(metrics).build().await?;
+    /// assert_eq!(app.routes()[0].path, "/metrics");
+    /// assert_eq!(app.routes()[0].origin, RouteOrigin::Plugin);
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn route(mut self, route: Route) -> Self {
+        self.extra_routes
+            .push((route, self.building_plugin.clone()));
+        self
+    }
+
+    /// Adds several routes (see [`route`](Self::route)).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    /// use cortex_core::routing::Route;
+    ///
+    /// let app = App::new().routes([
+    ///     Route::get("/flags", "list_flags", || async { "[]" }),
+    ///     Route::post("/flags", "add_flag", || async { "added" }),
+    /// ]);
+    /// # let _ = app;
+    /// ```
+    pub fn routes(mut self, routes: impl IntoIterator<Item = Route>) -> Self {
+        for route in routes {
+            self = self.route(route);
+        }
+        self
+    }
+
     /// Merges a plain axum router (its routes get the same middleware).
+    ///
+    /// Prefer [`route`](Self::route) for what a plugin or the app serves: a router's paths are
+    /// unknown to Cortex (axum does not list them), so
+    ///
+    /// - its routes are not in the route table, the OpenAPI document (add them with
+    ///   [`openapi_with`](Self::openapi_with)) or the startup dependency checks;
+    /// - a conflict between its paths and the app's is not reported as a [`RouteError`]: axum
+    ///   panics at [`build`](Self::build) (`Overlapping method route`, `Invalid route ...`);
+    /// - with any router merged, every controller and [`route`](Self::route) handler leaves the
+    ///   fast path: each is boxed once more and served behind `Router::layer` (about 1,100
+    ///   instructions more per request; see the guide's performance chapter), since a path on
+    ///   both sides of the merge would otherwise get the stack twice or a `405` from the wrong
+    ///   side, and serving the handlers in front of the router (as its fallback's owner) would
+    ///   route `/users/me` to a handler's `/users/{id}` when the router has `/users/me`.
     pub fn router(mut self, router: Router) -> Self {
         self.routers.push(router);
+        self
+    }
+
+    /// Adds an app-wide tower layer around every route the app serves: the controllers', the
+    /// [`route`](Self::route)s, routers merged with [`router`](Self::router), health, OpenAPI,
+    /// static files, and the 404/405 answers.
+    ///
+    /// It sits **inside** the middleware stack, between it and the routes: a request reaches it
+    /// once the request id, the span, trusted proxies, CORS, rate limiting, the body limit and
+    /// the timeout are done (a request they refuse never reaches it), with the container in its
+    /// extensions; its responses get the security headers, compression and ETags, an error
+    /// status it answers becomes `application/problem+json`, and a panic in it is a 500. Several
+    /// layers wrap in the order added, the first outermost (as `tower::ServiceBuilder` reads).
+    ///
+    /// Cost: the first layer goes into the same `Router::layer` call as the stack, and the
+    /// handlers leave the fast path (they are boxed once more, as with [`router`](Self::router)),
+    /// so one layer costs its own work plus about 1,100 instructions per request (measured in the
+    /// guide's performance chapter); each further `layer` call boxes every route once more. Pass
+    /// several layers as one tuple `(outer, inner)` (or a `ServiceBuilder`) to pay that once.
+    ///
+    /// ```
+    /// use axum::extract::Request;
+    /// use axum::middleware::{Next, from_fn};
+    /// use axum::response::Response;
+    /// use cortex_core::App;
+    ///
+    /// async fn tenant(mut request: Request, next: Next) -> Response {
+    ///     let tenant = request.headers().get("x-tenant").cloned();
+    ///     request.extensions_mut().insert(tenant);
+    ///     next.run(request).await
+    /// }
+    ///
+    /// let app = App::new().layer(from_fn(tenant));
+    /// # let _ = app;
+    /// ```
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        L::Service: tower::Service<
+                axum::extract::Request,
+                Response = axum::response::Response,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers.push(crate::routing::erase_layer(layer));
         self
     }
 
@@ -593,8 +718,9 @@ impl App {
 
     /// Builds the container (validating the graph, creating the eager singletons), runs the
     /// singletons' `OnStart` hooks and then the `on_start` closures, and builds the routes
-    /// (checking their dependencies and that no two handlers serve one method and path) and the
-    /// middleware stack.
+    /// (checking their dependencies, that no two handlers serve one method and path, and every
+    /// path as axum's router will, so that a conflict is an [`AppError::Routes`] listing them all
+    /// instead of a panic in axum) and the middleware stack.
     pub async fn build(self) -> Result<Application, AppError> {
         self.build_with(true).await
     }
@@ -626,8 +752,11 @@ impl App {
             match crate::plugin::resolve(pending, &config.disable, &applied) {
                 Ok((plugins, infos)) => {
                     for plugin in plugins {
-                        tracing::debug!(plugin = plugin.manifest().name, "plugin");
+                        let name = plugin.manifest().name;
+                        tracing::debug!(plugin = name, "plugin");
+                        self.building_plugin = Some(name);
                         self = plugin.build(self);
+                        self.building_plugin = None;
                     }
                     applied.extend(infos);
                 }
@@ -717,8 +846,13 @@ impl App {
         let mut handlers: BTreeMap<String, Vec<AddHandler>> = BTreeMap::new();
         // Paths the stack wraps as a whole router; the health probes are merged in below.
         let mut boxed_paths: HashSet<String> = Health::PATHS.map(String::from).into();
+        // Finished `MethodRouter`s by path: added to the router once the paths are checked (axum
+        // panics on a conflict).
+        let mut routers_by_path: BTreeMap<String, Vec<MethodRouter>> = BTreeMap::new();
         let mut problems = Vec::new();
         let mut schemes = crate::openapi::SchemeRegistry::default();
+        // The controllers' routes, then the `App::route`s, each with its origin.
+        let mut all_routes: Vec<(Route, RouteOrigin, Option<String>)> = Vec::new();
         for (controller, key, routes_fn) in &self.routes {
             if !container.contains(&key()) {
                 // Left out by a profile or condition, and its routes with it.
@@ -730,10 +864,27 @@ impl App {
                     source,
                 }]))
             })?;
-            for route in routes {
-                let describe = route.openapi();
-                let guard_doc = route.guard_doc().clone();
-                let (info, serve, dependencies) = route.into_parts();
+            all_routes.extend(
+                routes
+                    .into_iter()
+                    .map(|route| (route, RouteOrigin::Controller, None)),
+            );
+        }
+        for (route, plugin) in self.extra_routes.drain(..) {
+            let origin = match plugin {
+                Some(_) => RouteOrigin::Plugin,
+                None => RouteOrigin::App,
+            };
+            all_routes.push((route, origin, plugin));
+        }
+        // With app layers, every route goes behind `Router::layer` (see `App::layer`).
+        let layered = !self.layers.is_empty();
+        {
+            for (route, origin, plugin) in all_routes {
+                let parts = route.into_parts();
+                let (mut info, serve, dependencies) = (parts.info, parts.serve, parts.dependencies);
+                info.origin = origin;
+                info.plugin = plugin;
                 for dep in &dependencies {
                     if !dep.is_optional() && !container.contains(dep.key()) {
                         problems.push(RouteError::UnknownDependency {
@@ -759,19 +910,26 @@ impl App {
                 }
                 match serve {
                     Serve::Router(method_router) => {
-                        router = router.route(&info.path, method_router);
                         boxed_paths.insert(info.path.clone());
+                        routers_by_path
+                            .entry(info.path.clone())
+                            .or_default()
+                            .push(method_router);
                     }
                     Serve::Handler(add) => handlers.entry(info.path.clone()).or_default().push(add),
                 }
                 // Guards' security schemes are checked with the document off too: an app does
                 // not start in one profile only.
                 match &mut openapi {
-                    Some(openapi) => {
-                        problems.extend(openapi.add_guarded_route(&info, describe, &guard_doc))
-                    }
+                    Some(openapi) => problems.extend(crate::routing::add_operation(
+                        openapi,
+                        &info,
+                        parts.openapi,
+                        parts.doc,
+                        &parts.guard_doc,
+                    )),
                     None => {
-                        schemes.declare(&info, &guard_doc, &mut problems);
+                        schemes.declare(&info, &parts.guard_doc, &mut problems);
                     }
                 }
                 table.push(info);
@@ -783,26 +941,31 @@ impl App {
             }
             builder.build()
         });
-        if let Some(spec) = &openapi {
-            for path in [&openapi_config.path, &openapi_config.docs_path] {
-                if let Some(route) = table.iter().find(|t| &t.path == path) {
-                    problems.push(RouteError::ConflictingPath {
-                        path: path.clone(),
-                        handler: route.handler.clone(),
-                        framework: if *path == openapi_config.path {
-                            "the OpenAPI document"
-                        } else {
-                            "the OpenAPI UI"
-                        },
-                    });
-                }
-            }
-            if problems.is_empty() {
-                router = router.merge(crate::openapi::router(spec, &openapi_config));
-            }
-        }
+        let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
+        // Paths axum would panic on, all at once: overlaps, malformed paths, framework paths.
+        let openapi_paths: Vec<(&str, &'static str)> = if openapi.is_some() {
+            vec![
+                (openapi_config.path.as_str(), "the OpenAPI document"),
+                (openapi_config.docs_path.as_str(), "the OpenAPI UI"),
+            ]
+        } else {
+            Vec::new()
+        };
+        problems.extend(crate::routing::check_paths(
+            &table,
+            &framework,
+            &openapi_paths,
+        ));
         if !problems.is_empty() {
             return Err(AppError::Routes(RouteErrors(problems)));
+        }
+        for (path, method_routers) in routers_by_path {
+            for method_router in method_routers {
+                router = router.route(&path, method_router);
+            }
+        }
+        if let Some(spec) = &openapi {
+            router = router.merge(crate::openapi::router(spec, &openapi_config));
         }
         // Other routers' paths are not known (axum does not list them): with any, every handler
         // goes the usual way, so that no path is served from both sides of the merge below.
@@ -831,7 +994,6 @@ impl App {
             });
         }
         let mut router = router.merge(health.router());
-        let framework = framework_routes(&openapi_config, openapi.is_some(), &http);
         // The stack does the container's and the problem layer's work too (one service and
         // future instead of three).
         let fused = stack.for_app(container.clone());
@@ -839,8 +1001,9 @@ impl App {
         // request, as with a bare axum handler. A path some other route also serves (a
         // decorated controller route, or another router's) gets its handlers the usual way.
         let mut direct = Router::new();
+        let mut unboxed_paths = Vec::new();
         for (path, adds) in handlers {
-            if other_routers || boxed_paths.contains(&path) {
+            if other_routers || layered || boxed_paths.contains(&path) {
                 for add in adds {
                     router = router.route(&path, add(MethodRouter::new(), None));
                 }
@@ -854,14 +1017,24 @@ impl App {
                 &path,
                 fused.method_fallback(method_router, method_not_allowed),
             );
+            unboxed_paths.push(path);
         }
         // One `Router::layer` call for everything else (each call boxes every route again);
         // `with_state(())` then builds each route's layered service once, where a `Router<()>`
         // left as is rebuilds it on every request.
-        let router = fused
-            .apply(problem_fallbacks(router))
-            .merge(direct)
-            .with_state(());
+        let router = match self.layers.split_first() {
+            None => fused.apply(problem_fallbacks(router)).merge(direct),
+            // The app's layers inside the stack: the inner ones (last added innermost) first,
+            // then the outermost in the stack's own call.
+            Some((outermost, inner)) => {
+                let mut router = fused.mount_static(problem_fallbacks(router));
+                for layer in inner.iter().rev() {
+                    router = layer(router, None);
+                }
+                outermost(router, Some(fused.layer())).merge(direct)
+            }
+        }
+        .with_state(());
 
         table.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
         Ok(Application {
@@ -870,6 +1043,7 @@ impl App {
             router,
             routes: table,
             framework,
+            unboxed_paths,
             openapi,
             serve,
             draining,
@@ -995,6 +1169,8 @@ pub struct Application {
     router: Router,
     routes: Vec<RouteInfo>,
     framework: Vec<FrameworkRoute>,
+    /// Paths whose handlers were wrapped in the stack before axum boxed them.
+    unboxed_paths: Vec<String>,
     openapi: Option<Spec>,
     serve: ServerConfig,
     draining: Arc<AtomicBool>,
@@ -1161,6 +1337,13 @@ impl Application {
     /// ```
     pub fn framework_routes(&self) -> &[FrameworkRoute] {
         &self.framework
+    }
+
+    /// The paths served on the fast path: their handlers wrapped in the middleware stack before
+    /// axum boxed them (see [`Route::from_handler`]). For tests and benchmarks; not a stable API.
+    #[doc(hidden)]
+    pub fn unboxed_paths(&self) -> &[String] {
+        &self.unboxed_paths
     }
 
     /// The configuration.

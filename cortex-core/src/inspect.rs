@@ -13,7 +13,7 @@
 //!
 //! | `CORTEX_INSPECT` | prints |
 //! | --- | --- |
-//! | `routes` | every route as JSON: `[{"method", "path", "handler", "guards", "controller", "origin"}]`, the controllers' (`"origin": "app"`) then the framework's (`health`, `openapi`, `static`) |
+//! | `routes` | every route as JSON: `[{"method", "path", "handler", "guards", "controller", "origin", "plugin"}]`, the app's then the framework's. `origin` is `app` for the controllers' routes (`controller` names the controller) and those the app added with [`App::route`](crate::App::route), `plugin` for those a plugin added (`plugin` names it), else the part of Cortex that serves it (`health`, `openapi`, `static`) |
 //! | `graph` | the dependency-injection graph as JSON ([`cortex_di::Graph::to_json_pretty`]) |
 //! | `graph:mermaid` | the graph as a Mermaid flowchart |
 //! | `graph:dot` | the graph in Graphviz DOT |
@@ -40,6 +40,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use crate::routing::RouteOrigin;
 use crate::{App, AppError, Application};
 
 /// The environment variable that switches an app into inspection mode.
@@ -134,11 +135,18 @@ impl Inspect {
                     path: &r.path,
                     handler: &r.handler,
                     guards: &r.guards,
-                    controller: r
-                        .handler
-                        .rsplit_once("::")
-                        .map(|(controller, _)| controller),
-                    origin: "app",
+                    controller: (r.origin == RouteOrigin::Controller)
+                        .then(|| {
+                            r.handler
+                                .rsplit_once("::")
+                                .map(|(controller, _)| controller)
+                        })
+                        .flatten(),
+                    origin: match r.origin {
+                        RouteOrigin::Plugin => "plugin",
+                        _ => "app",
+                    },
+                    plugin: r.plugin.as_deref(),
                 });
                 let framework = app.framework_routes().iter().map(|r| RouteRow {
                     method: &r.method,
@@ -147,6 +155,7 @@ impl Inspect {
                     guards: &[],
                     controller: None,
                     origin: r.origin.as_str(),
+                    plugin: None,
                 });
                 let rows: Vec<RouteRow<'_>> = own.chain(framework).collect();
                 serde_json::to_string_pretty(&rows)
@@ -214,8 +223,12 @@ struct RouteRow<'a> {
     guards: &'a [String],
     /// The controller type, as the handler names it.
     controller: Option<&'a str>,
-    /// `app` for the controllers' routes, else the part of Cortex that serves it.
+    /// `app` for the controllers' routes and the app's own `App::route`s, `plugin` for a
+    /// plugin's, else the part of Cortex that serves it.
     origin: &'a str,
+    /// The plugin that added the route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin: Option<&'a str>,
 }
 
 /// Prints `request`'s document for `app` on stdout.

@@ -117,6 +117,9 @@ pub enum Variant {
     /// The app as `cortex new` scaffolds it: [`full_config`] and the subscriber
     /// `#[cortex::main]` installs ([`Variant::logging`]), served by Cortex's server.
     CortexScaffolded,
+    /// [`Variant::CortexFull`] with one `App::layer` that does nothing (`tower`'s `Identity`):
+    /// what an app-wide layer costs on its own (instructions only; not in [`Variant::ALL`]).
+    CortexLayered,
 }
 
 impl Variant {
@@ -137,6 +140,7 @@ impl Variant {
             Variant::CortexMinimal => "cortex_minimal",
             Variant::BareOnCortexServer => "bare_axum_on_cortex_server",
             Variant::CortexScaffolded => "cortex_scaffolded",
+            Variant::CortexLayered => "cortex_layered",
         }
     }
 
@@ -158,6 +162,15 @@ impl Variant {
                 cortex_app(full_config()).await.router()
             }
             Variant::CortexMinimal => cortex_app(HttpConfig::minimal()).await.router(),
+            Variant::CortexLayered => App::new()
+                .http_config(full_config())
+                .register::<Greeter>()
+                .controller::<JsonController>()
+                .layer(tower::layer::util::Identity::new())
+                .build()
+                .await
+                .expect("the benchmark app builds")
+                .router(),
         }
     }
 }
@@ -310,6 +323,14 @@ async fn serve(
                 Server::from_listener(listener, ServerConfig::default()).expect("a server");
             server
                 .serve(bare_router(), quit)
+                .await
+                .expect("Cortex's server serves");
+        }
+        Variant::CortexLayered => {
+            let server =
+                Server::from_listener(listener, ServerConfig::default()).expect("a server");
+            server
+                .serve(variant.router().await, quit)
                 .await
                 .expect("Cortex's server serves");
         }

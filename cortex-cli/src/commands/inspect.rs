@@ -194,10 +194,13 @@ struct Route {
     guards: Vec<String>,
     #[serde(default)]
     controller: Option<String>,
-    /// `app`, or the part of Cortex that serves it (`health`, `openapi`, `static`); absent from
-    /// apps on a Cortex that listed only the controllers' routes.
+    /// `app`, `plugin`, or the part of Cortex that serves it (`health`, `openapi`, `static`);
+    /// absent from apps on a Cortex that listed only the controllers' routes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     origin: Option<String>,
+    /// The plugin that added it, when `origin` is `plugin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plugin: Option<String>,
 }
 
 impl Route {
@@ -206,10 +209,14 @@ impl Route {
         self.origin.as_deref().is_none_or(|o| o == "app")
     }
 
-    /// The ORIGIN column: `app`, or `cortex (health)`.
+    /// The ORIGIN column: `app`, `plugin (metrics)`, or `cortex (health)`.
     fn origin_column(&self) -> String {
         match self.origin.as_deref() {
             None | Some("app") => "app".to_string(),
+            Some("plugin") => match &self.plugin {
+                Some(name) => format!("plugin ({name})"),
+                None => "plugin".to_string(),
+            },
             Some(part) => format!("cortex ({part})"),
         }
     }
@@ -474,6 +481,7 @@ mod tests {
             guards: guards.iter().map(|g| g.to_string()).collect(),
             controller: None,
             origin: Some("app".into()),
+            plugin: None,
         }
     }
 
@@ -500,6 +508,9 @@ mod tests {
         health.origin = Some("health".into());
         let mut old = route("GET", "/old", "OldController::list", &[]);
         old.origin = None;
+        let mut metrics = route("GET", "/metrics", "metrics", &[]);
+        metrics.origin = Some("plugin".into());
+        metrics.plugin = Some("prometheus".into());
         let table = routes_table(&[
             route("GET", "/todos", "TodoController::list", &[]),
             route(
@@ -509,6 +520,7 @@ mod tests {
                 &["ApiKey", "Admin"],
             ),
             old,
+            metrics,
             health,
         ]);
         assert_eq!(
@@ -517,6 +529,7 @@ mod tests {
              GET     /todos        TodoController::list    -              app\n\
              DELETE  /todos/{id}   TodoController::delete  ApiKey, Admin  app\n\
              GET     /old          OldController::list     -              app\n\
+             GET     /metrics      metrics                 -              plugin (prometheus)\n\
              GET     /health/live  liveness                -              cortex (health)\n"
         );
     }

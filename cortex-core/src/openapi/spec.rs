@@ -99,7 +99,7 @@ impl OpenApiBuilder {
     /// use cortex_core::routing::RouteInfo;
     /// use http::StatusCode;
     ///
-    /// let info = RouteInfo { method: "GET".into(), path: "/orders".into(), handler: "Orders::list".into(), guards: vec![] };
+    /// let info = RouteInfo::new("GET", "/orders", "Orders::list");
     /// let mut guards = GuardDoc::new();
     /// guards.security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))))
     ///     .require("api_key", &[])
@@ -118,6 +118,18 @@ impl OpenApiBuilder {
         describe: Option<fn(&mut OperationDoc)>,
         guards: &GuardDoc,
     ) -> Vec<RouteError> {
+        let problems = self.declare_security(info, guards);
+        self.add_described_route(info, describe, guards);
+        problems
+    }
+
+    /// Puts the security schemes `guards` declare in `components.securitySchemes` (once each);
+    /// returns the conflicts with schemes declared before.
+    pub(crate) fn declare_security(
+        &mut self,
+        info: &RouteInfo,
+        guards: &GuardDoc,
+    ) -> Vec<RouteError> {
         let mut problems = Vec::new();
         let new = self.security_schemes.declare(info, guards, &mut problems);
         if !new.is_empty() {
@@ -128,7 +140,6 @@ impl OpenApiBuilder {
                     .insert(name.to_string(), RefOr::T(scheme.clone()));
             }
         }
-        self.add_described_route(info, describe, guards);
         problems
     }
 

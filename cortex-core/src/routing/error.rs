@@ -49,6 +49,69 @@ pub enum RouteError {
         /// What in the framework serves it too (`the OpenAPI document`, `the OpenAPI UI`).
         framework: &'static str,
     },
+    /// Two routes' paths overlap: axum's router (matchit) cannot tell which of them a request is
+    /// for, and would refuse them at startup. Found before the routes are handed to axum.
+    ///
+    /// ```
+    /// use cortex_core::routing::RouteError;
+    ///
+    /// let error = RouteError::Overlap {
+    ///     path: "/users/{name}".into(),
+    ///     handler: "Admin::user".into(),
+    ///     other_path: "/users/{id}".into(),
+    ///     other_handler: "Users::show".into(),
+    ///     hint: "name the parameter the same in both paths, or tell them apart by a static segment",
+    /// };
+    /// assert!(error.to_string().starts_with(
+    ///     "route /users/{name} (`Admin::user`) overlaps /users/{id} (`Users::show`)"
+    /// ));
+    /// ```
+    #[error(
+        "route {path} (`{handler}`) overlaps {other_path} (`{other_handler}`): a request could match either; hint: {hint}"
+    )]
+    Overlap {
+        /// The path found to overlap.
+        path: String,
+        /// A handler at `path` (the first registered there).
+        handler: String,
+        /// The path it overlaps, registered before it.
+        other_path: String,
+        /// A handler at `other_path`.
+        other_handler: String,
+        /// How to fix it, for this pair of paths.
+        hint: &'static str,
+    },
+    /// A route's path is one the framework serves (health, OpenAPI, a static directory), or
+    /// overlaps it. (An exact OpenAPI path is [`ConflictingPath`](Self::ConflictingPath), as
+    /// before.) The framework's paths are reserved for every method.
+    #[error(
+        "route {path} (`{handler}`) conflicts with {framework_path}, which Cortex serves ({framework_handler}); hint: {}",
+        reserved_hint(*.origin)
+    )]
+    Reserved {
+        /// The app's path.
+        path: String,
+        /// A handler at `path`.
+        handler: String,
+        /// The framework route's path, as the route table shows it.
+        framework_path: String,
+        /// What answers it (`liveness`, `files of public`, ...).
+        framework_handler: String,
+        /// Which part of Cortex serves it.
+        origin: super::FrameworkOrigin,
+    },
+    /// A route's path is not one axum accepts: it would panic at startup.
+    #[error("route {path:?} (`{handler}`): {reason}; hint: {hint}")]
+    InvalidPath {
+        /// The path.
+        path: String,
+        /// The handler.
+        handler: String,
+        /// What is wrong with it.
+        reason: &'static str,
+        /// How to write it.
+        hint: &'static str,
+    },
     /// A handler takes an `Inject<T>` argument that nothing provides.
     #[error(
         "handler `{handler}` ({method} {path}) needs `{dependency}` (argument `{argument}`), but nothing provides it; hint: annotate it with #[injectable] or register it"
@@ -93,6 +156,19 @@ pub enum RouteError {
         #[source]
         source: cortex_di::Error,
     },
+}
+
+fn reserved_hint(origin: super::FrameworkOrigin) -> &'static str {
+    use super::FrameworkOrigin;
+    match origin {
+        FrameworkOrigin::Health => {
+            "/health/live and /health/ready are reserved for the probes: move the route"
+        }
+        FrameworkOrigin::OpenApi => {
+            "move the route, or set `openapi.path` / `openapi.docs_path` in the configuration"
+        }
+        FrameworkOrigin::Static => "move the route, or change that `[[http.static]] path`",
+    }
 }
 
 /// Every [`RouteError`] found when the app was built (inside

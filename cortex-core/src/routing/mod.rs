@@ -9,6 +9,8 @@
 mod error;
 mod guard;
 mod handler;
+mod layer;
+mod paths;
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,10 +21,12 @@ use http::Method;
 use serde::Serialize;
 
 use crate::http::middleware::AppStack;
-use crate::openapi::{GuardDoc, OperationDoc};
+use crate::openapi::{GuardDoc, OpenApiBuilder, OperationDoc};
 
 pub use error::{RouteError, RouteErrors};
 pub use guard::{ErasedGuard, Guard, guard_fn};
+pub(crate) use layer::{AppLayer, erase_layer};
+pub(crate) use paths::check_paths;
 
 /// Items `#[routes]` expands to. Not public API.
 #[doc(hidden)]
@@ -80,12 +84,59 @@ pub trait Routes: Controller + cortex_di::Injectable {
 }
 
 /// One route: its place in the route table and the axum handler that serves it.
+///
+/// `#[routes]` makes them for controllers; a plugin (or the app) adds its own with
+/// [`App::route`](crate::App::route). A route made from a handler
+/// ([`get`](Self::get), [`post`](Self::post), ..., [`from_handler`](Self::from_handler)) is
+/// served on the same fast path as a controller's handler: wrapped in the app's middleware
+/// stack before axum boxes it.
+///
+/// ```
+/// use cortex_core::App;
+/// use cortex_core::routing::Route;
+/// use cortex_di::Inject;
+/// use http::StatusCode;
+///
+/// struct Version(&'static str);
+///
+/// async fn version(v: Inject<Version>) -> &'static str { v.0 }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let app = App::new()
+///     .provide(cortex_di::Provider::value(Version("1.2.3")))
+///     .route(
+///         Route::get("/version", "version", version)
+///             .with_dependency(cortex_di::Dependency::on::<Version>().field("v"))
+///             .with_summary("The running version")
+///             .with_response(StatusCode::OK, "The version, as text"),
+///     )
+///     .build()
+///     .await?;
+/// assert_eq!(app.routes()[0].path, "/version");
+/// # Ok::<_, cortex_core::AppError>(())
+/// # }).unwrap();
+/// ```
 pub struct Route {
     info: RouteInfo,
     serve: Serve,
     dependencies: Vec<Dependency>,
     openapi: Option<fn(&mut OperationDoc)>,
     guard_doc: GuardDoc,
+    /// What [`describe`](Self::describe) and its shorthands add to the operation.
+    doc: Vec<DocEdit>,
+}
+
+/// A change to a route's OpenAPI operation, run once when the document is built.
+pub(crate) type DocEdit = Box<dyn FnOnce(&mut OperationDoc) + Send>;
+
+/// A [`Route`] taken apart by the app.
+pub(crate) struct RouteParts {
+    pub(crate) info: RouteInfo,
+    pub(crate) serve: Serve,
+    pub(crate) dependencies: Vec<Dependency>,
+    pub(crate) openapi: Option<fn(&mut OperationDoc)>,
+    pub(crate) doc: Vec<DocEdit>,
+    pub(crate) guard_doc: GuardDoc,
 }
 
 /// Adds a handler's route to a path's `MethodRouter`, wrapped in the app's middleware stack when
@@ -107,6 +158,7 @@ pub(crate) enum Serve {
 
 /// A route as the route table shows it (`cortex routes`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RouteInfo {
     /// The HTTP method.
     pub method: String,
@@ -116,6 +168,72 @@ pub struct RouteInfo {
     pub handler: String,
     /// The guards that run before it, controller-wide first.
     pub guards: Vec<String>,
+    /// Who added it: a controller, the app, or a plugin.
+    pub origin: RouteOrigin,
+    /// The plugin that added it (with [`App::route`](crate::App::route) from its
+    /// [`build`](crate::plugin::Plugin::build)), by its manifest's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+}
+
+impl RouteInfo {
+    /// A route's entry, without guards, added by the app's own code
+    /// ([`RouteOrigin::App`]): for code that builds route tables or documents by hand (tests,
+    /// tools).
+    ///
+    /// ```
+    /// use cortex_core::routing::{RouteInfo, RouteOrigin};
+    ///
+    /// let info = RouteInfo::new("GET", "/orders", "Orders::list");
+    /// assert_eq!(info.origin, RouteOrigin::App);
+    /// assert!(info.guards.is_empty() && info.plugin.is_none());
+    /// ```
+    pub fn new(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        handler: impl Into<String>,
+    ) -> Self {
+        RouteInfo {
+            method: method.into(),
+            path: path.into(),
+            handler: handler.into(),
+            guards: Vec::new(),
+            origin: RouteOrigin::default(),
+            plugin: None,
+        }
+    }
+}
+
+/// Who added a route to the app: see [`RouteInfo::origin`].
+///
+/// ```
+/// use cortex_core::routing::RouteOrigin;
+/// assert_eq!(RouteOrigin::Plugin.as_str(), "plugin");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum RouteOrigin {
+    /// A `#[controller]`'s `#[routes]` (discovered, or added with
+    /// [`App::controller`](crate::App::controller)).
+    Controller,
+    /// [`App::route`](crate::App::route), called by the app's own code.
+    #[default]
+    App,
+    /// [`App::route`](crate::App::route), called from a plugin's
+    /// [`build`](crate::plugin::Plugin::build) ([`RouteInfo::plugin`] names it).
+    Plugin,
+}
+
+impl RouteOrigin {
+    /// `controller`, `app` or `plugin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteOrigin::Controller => "controller",
+            RouteOrigin::App => "app",
+            RouteOrigin::Plugin => "plugin",
+        }
+    }
 }
 
 impl fmt::Display for RouteInfo {
@@ -201,12 +319,111 @@ impl Route {
                 path: path.into(),
                 handler: handler.into(),
                 guards: Vec::new(),
+                origin: RouteOrigin::default(),
+                plugin: None,
             },
             serve: Serve::Router(router),
             dependencies: Vec::new(),
             openapi: None,
             guard_doc: GuardDoc::new(),
+            doc: Vec::new(),
         }
+    }
+
+    /// `GET` (and `HEAD`) `path`, served by `handler` on the fast path (see
+    /// [`from_handler`](Self::from_handler)); `handler_name` is what the route table and the
+    /// OpenAPI operation id show.
+    ///
+    /// ```
+    /// use cortex_core::routing::Route;
+    ///
+    /// let route = Route::get("/metrics", "metrics", || async { "up 1" });
+    /// assert_eq!((route.info().method.as_str(), route.info().path.as_str()), ("GET", "/metrics"));
+    /// ```
+    pub fn get<H, T>(path: impl Into<String>, handler_name: impl Into<String>, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        Self::from_handler(Method::GET, MethodFilter::GET, path, handler_name, handler)
+    }
+
+    /// `POST` `path`, served by `handler` (see [`get`](Self::get)).
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::post("/hooks", "hook", || async { "ok" });
+    /// assert_eq!(route.info().method, "POST");
+    /// ```
+    pub fn post<H, T>(path: impl Into<String>, handler_name: impl Into<String>, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        Self::from_handler(
+            Method::POST,
+            MethodFilter::POST,
+            path,
+            handler_name,
+            handler,
+        )
+    }
+
+    /// `PUT` `path`, served by `handler` (see [`get`](Self::get)).
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::put("/flags/{name}", "set_flag", || async { "ok" });
+    /// assert_eq!(route.info().method, "PUT");
+    /// ```
+    pub fn put<H, T>(path: impl Into<String>, handler_name: impl Into<String>, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        Self::from_handler(Method::PUT, MethodFilter::PUT, path, handler_name, handler)
+    }
+
+    /// `PATCH` `path`, served by `handler` (see [`get`](Self::get)).
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::patch("/flags/{name}", "edit_flag", || async { "ok" });
+    /// assert_eq!(route.info().method, "PATCH");
+    /// ```
+    pub fn patch<H, T>(path: impl Into<String>, handler_name: impl Into<String>, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        Self::from_handler(
+            Method::PATCH,
+            MethodFilter::PATCH,
+            path,
+            handler_name,
+            handler,
+        )
+    }
+
+    /// `DELETE` `path`, served by `handler` (see [`get`](Self::get)).
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::delete("/flags/{name}", "drop_flag", || async { "ok" });
+    /// assert_eq!(route.info().method, "DELETE");
+    /// ```
+    pub fn delete<H, T>(
+        path: impl Into<String>,
+        handler_name: impl Into<String>,
+        handler: H,
+    ) -> Self
+    where
+        H: axum::handler::Handler<T, ()>,
+        T: 'static,
+    {
+        Self::from_handler(
+            Method::DELETE,
+            MethodFilter::DELETE,
+            path,
+            handler_name,
+            handler,
+        )
     }
 
     /// A route for `method` at `path` served by `handler`, which the app wraps in its middleware
@@ -288,6 +505,71 @@ impl Route {
         &self.guard_doc
     }
 
+    /// Changes the route's OpenAPI operation with a closure, once the document is built (after
+    /// [`with_openapi`](Self::with_openapi)'s function, in the order called). What
+    /// [`with_summary`](Self::with_summary), [`with_tag`](Self::with_tag) and
+    /// [`with_response`](Self::with_response) do; a closure may capture what a plugin knows
+    /// (its configuration, a schema).
+    ///
+    /// ```
+    /// use cortex_core::routing::Route;
+    ///
+    /// let unit = String::from("seconds");
+    /// let route = Route::get("/uptime", "uptime", || async { "42" })
+    ///     .describe(move |op| op.set_description(format!("Time since start, in {unit}")));
+    /// # let _ = route;
+    /// ```
+    pub fn describe(mut self, edit: impl FnOnce(&mut OperationDoc) + Send + 'static) -> Self {
+        self.doc.push(Box::new(edit));
+        self
+    }
+
+    /// Sets the OpenAPI operation's summary.
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::get("/metrics", "metrics", || async { "" })
+    ///     .with_summary("Prometheus metrics");
+    /// # let _ = route;
+    /// ```
+    pub fn with_summary(self, summary: impl Into<String>) -> Self {
+        let summary = summary.into();
+        self.describe(move |op| op.set_summary(summary))
+    }
+
+    /// Adds a tag to the OpenAPI operation. A route with a tag of its own is not also tagged by
+    /// its controller or plugin (which it is otherwise).
+    ///
+    /// ```
+    /// let route = cortex_core::routing::Route::get("/metrics", "metrics", || async { "" })
+    ///     .with_tag("operations");
+    /// # let _ = route;
+    /// ```
+    pub fn with_tag(self, tag: impl Into<String>) -> Self {
+        let tag = tag.into();
+        self.describe(move |op| op.add_tag(tag))
+    }
+
+    /// Documents a response of the OpenAPI operation (without a body schema; use
+    /// [`describe`](Self::describe) with
+    /// [`OperationDoc::content_response`] for one).
+    ///
+    /// ```
+    /// use http::StatusCode;
+    ///
+    /// let route = cortex_core::routing::Route::get("/metrics", "metrics", || async { "" })
+    ///     .with_response(StatusCode::OK, "The metrics, in Prometheus' text format");
+    /// # let _ = route;
+    /// ```
+    pub fn with_response(self, status: http::StatusCode, description: impl Into<String>) -> Self {
+        let description = description.into();
+        self.describe(move |op| {
+            op.set_response(
+                status.as_str(),
+                utoipa::openapi::Response::new(description.as_str()),
+            )
+        })
+    }
+
     /// What describes the route's OpenAPI operation, if anything.
     pub fn openapi(&self) -> Option<fn(&mut OperationDoc)> {
         self.openapi
@@ -303,8 +585,15 @@ impl Route {
         &self.dependencies
     }
 
-    pub(crate) fn into_parts(self) -> (RouteInfo, Serve, Vec<Dependency>) {
-        (self.info, self.serve, self.dependencies)
+    pub(crate) fn into_parts(self) -> RouteParts {
+        RouteParts {
+            info: self.info,
+            serve: self.serve,
+            dependencies: self.dependencies,
+            openapi: self.openapi,
+            doc: self.doc,
+            guard_doc: self.guard_doc,
+        }
     }
 }
 
@@ -315,6 +604,46 @@ impl fmt::Debug for Route {
             .field("dependencies", &self.dependencies)
             .finish()
     }
+}
+
+/// Adds the operation of `info` to the document: `describe`, then `doc`, then what its guards
+/// declare (`guards`: security requirement and responses; their schemes go to the document's
+/// components). A route described only by `#[routes]` goes through
+/// [`OpenApiBuilder::add_guarded_route`] unchanged; the others are tagged with their own tags,
+/// else their controller's (from the handler's name) or plugin's. Returns the security schemes
+/// that conflict with ones declared before.
+pub(crate) fn add_operation(
+    builder: &mut OpenApiBuilder,
+    info: &RouteInfo,
+    describe: Option<fn(&mut OperationDoc)>,
+    doc: Vec<DocEdit>,
+    guards: &GuardDoc,
+) -> Vec<RouteError> {
+    if doc.is_empty() && info.plugin.is_none() {
+        return builder.add_guarded_route(info, describe, guards);
+    }
+    let problems = builder.declare_security(info, guards);
+    let Ok(method) = info.method.parse::<Method>() else {
+        return problems;
+    };
+    let mut op = OperationDoc::new(&method, &info.path);
+    if let Some(describe) = describe {
+        describe(&mut op);
+    }
+    for edit in doc {
+        edit(&mut op);
+    }
+    guards.apply(&mut op);
+    let (tag, id) = match info.handler.rsplit_once("::") {
+        Some((controller, method)) => {
+            let controller = controller.rsplit("::").next().unwrap_or(controller);
+            (Some(controller), format!("{controller}_{method}"))
+        }
+        None => (info.plugin.as_deref(), info.handler.clone()),
+    };
+    let tagged = op.operation().tags.as_ref().is_some_and(|t| !t.is_empty());
+    builder.add_operation(if tagged { None } else { tag }, &id, op);
+    problems
 }
 
 /// Joins a controller prefix and a route path: `("/users", "/{id}")` → `/users/{id}`,

@@ -9,6 +9,7 @@ mod inspect;
 mod middleware;
 mod openapi;
 mod plugins;
+mod routes;
 mod scope_end;
 mod security;
 mod server;

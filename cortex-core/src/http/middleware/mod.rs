@@ -446,6 +446,20 @@ impl AppStack {
     {
         static_files::mount(router, &self.static_files).layer(self.layer.clone())
     }
+
+    /// Mounts the static directories only: for an app with layers of its own, which go into
+    /// the same `Router::layer` call as [`layer`](Self::layer).
+    pub(crate) fn mount_static<S>(&self, router: Router<S>) -> Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        static_files::mount(router, &self.static_files)
+    }
+
+    /// The stack as a layer.
+    pub(crate) fn layer(&self) -> StackLayer {
+        self.layer.clone()
+    }
 }
 
 impl fmt::Debug for Stack {
