@@ -265,7 +265,7 @@ pin_project! {
         etag: bool,
         conditions: Option<Box<Conditions>>,
         scope_end: ScopeEnd,
-        observing: Option<Box<Observing>>,
+        observing: Option<Observing>,
         shared: Arc<Shared>,
     }
 }
