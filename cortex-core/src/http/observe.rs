@@ -64,7 +64,8 @@
 //! it back in `on_response`. Cortex keeps it in the request's future, type-erased in a
 //! `Box<dyn Any + Send>`: a zero-sized state such as `()` allocates nothing; a state with data
 //! costs one small allocation per request. (Keeping small states inline instead would take
-//! `unsafe` code, which the crate forbids.)
+//! `unsafe` code, which the crate forbids.) What observing costs per request is measured in the
+//! guide's "HTTP performance" chapter (`docs/src/performance.md`, "Request observers").
 //!
 //! # Timing and sizes
 //!
