@@ -139,6 +139,8 @@ pub struct App {
     plugins_discovered: bool,
     health_timeout: Duration,
     openapi_hooks: Vec<OpenApiHook>,
+    /// How many observers [`App::observer`] added (each binding gets a name of its own).
+    observers: usize,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
     /// Tripped when the drain starts; in the container too.
@@ -226,6 +228,7 @@ impl App {
             plugins_discovered: false,
             health_timeout: Duration::from_secs(2),
             openapi_hooks: Vec::new(),
+            observers: 0,
             operational_paths: Vec::new(),
             shutdown,
             tasks: Vec::new(),
@@ -503,6 +506,45 @@ impl App {
         for route in routes {
             self = self.route(route);
         }
+        self
+    }
+
+    /// Adds a request observer: the middleware stack calls it for every request, after the
+    /// observers registered before it (see [`observe`](crate::http::observe) for what it sees
+    /// and what it costs). It is bound in the container as a `dyn ErasedRequestObserver`, as
+    /// observers provided with [`request_observer`](crate::http::observe::request_observer)
+    /// are.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use cortex_core::App;
+    /// use cortex_core::http::observe::{ObservedRequest, ObservedResponse, RequestObserver};
+    ///
+    /// #[derive(Default)]
+    /// struct Responses(AtomicU64);
+    /// impl RequestObserver for Responses {
+    ///     type State = ();
+    ///     fn on_request(&self, _: &ObservedRequest<'_>) {}
+    ///     fn on_response(&self, _: (), _: &ObservedResponse<'_>) {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let app = App::new().observer(Responses::default());
+    /// # let _ = app;
+    /// ```
+    #[track_caller]
+    pub fn observer<O: crate::http::observe::RequestObserver>(mut self, observer: O) -> Self {
+        use crate::http::observe::ErasedRequestObserver;
+        self.observers += 1;
+        let name = format!(
+            "{} (App::observer #{})",
+            std::any::type_name::<O>(),
+            self.observers
+        );
+        let observer: Arc<dyn ErasedRequestObserver> = Arc::new(observer);
+        self.builder
+            .add(Provider::<dyn ErasedRequestObserver>::arc_value(observer).named(name));
         self
     }
 
@@ -996,7 +1038,7 @@ impl App {
         let mut router = router.merge(health.router());
         // The stack does the container's and the problem layer's work too (one service and
         // future instead of three).
-        let fused = stack.for_app(container.clone());
+        let fused = stack.for_app(container.clone())?;
         // Controller handlers go into the stack before axum boxes them: one boxed service per
         // request, as with a bare axum handler. A path some other route also serves (a
         // decorated controller route, or another router's) gets its handlers the usual way.
@@ -1009,6 +1051,7 @@ impl App {
                 }
                 continue;
             }
+            let fused = fused.for_route(&path);
             let mut method_router = MethodRouter::new();
             for add in adds {
                 method_router = add(method_router, Some(&fused));

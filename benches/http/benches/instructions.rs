@@ -1,7 +1,7 @@
 //! Instructions per request, in-process, under callgrind (gungraun): one JSON endpoint as bare
 //! axum, as a Cortex app with the full default middleware stack (without a subscriber, and as
-//! scaffolded: with the one `#[cortex::main]` installs, and with one do-nothing `App::layer`), and
-//! with `HttpConfig::minimal()`, in the same run.
+//! scaffolded: with the one `#[cortex::main]` installs, with one do-nothing `App::layer`, and
+//! observed: with one counting request observer), and with `HttpConfig::minimal()`, in the same run.
 //!
 //! Each benchmark sends [`REQUESTS`] `GET /json` requests through `oneshot` on the router and
 //! reads every body; divide by it for the cost of one request. The router, the runtime and the
@@ -70,6 +70,7 @@ async fn serve(router: &Router, requests: Vec<Request<Body>>) {
 #[bench::cortex_minimal(args = (Variant::CortexMinimal), setup = fixture)]
 #[bench::cortex_scaffolded(args = (Variant::CortexScaffolded), setup = fixture)]
 #[bench::cortex_layered(args = (Variant::CortexLayered), setup = fixture)]
+#[bench::cortex_observed(args = (Variant::CortexObserved), setup = fixture)]
 fn json_x1000(mut f: Fixture) -> Fixture {
     let requests = std::mem::take(&mut f.requests);
     f.runtime.block_on(serve(black_box(&f.router), requests));

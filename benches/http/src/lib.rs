@@ -21,6 +21,7 @@ use cortex::axum::extract::{ConnectInfo, State};
 use cortex::axum::routing::get;
 use cortex::axum::{self, Router};
 use cortex::http::middleware::HttpConfig;
+use cortex::http::observe::{ObservedRequest, ObservedResponse, RequestObserver};
 use cortex::prelude::*;
 use cortex::server::{Server, ServerConfig};
 use http::{Request, StatusCode};
@@ -102,6 +103,41 @@ pub async fn cortex_app(http: HttpConfig) -> Application {
         .expect("the benchmark app builds")
 }
 
+/// A request observer that counts responses (one atomic increment per response): the cheapest
+/// observer there is, so that [`Variant::CortexObserved`] measures what observing costs the
+/// stack.
+#[derive(Debug, Default)]
+pub struct CountingObserver(AtomicU64);
+
+impl CountingObserver {
+    /// Responses observed so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl RequestObserver for CountingObserver {
+    type State = ();
+
+    fn on_request(&self, _: &ObservedRequest<'_>) {}
+
+    fn on_response(&self, _: (), _: &ObservedResponse<'_>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// [`cortex_app`] with [`full_config`] and a [`CountingObserver`].
+pub async fn observed_app() -> Application {
+    App::new()
+        .http_config(full_config())
+        .register::<Greeter>()
+        .controller::<JsonController>()
+        .observer(CountingObserver::default())
+        .build()
+        .await
+        .expect("the benchmark app builds")
+}
+
 /// The variants measured side by side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -120,16 +156,20 @@ pub enum Variant {
     /// [`Variant::CortexFull`] with one `App::layer` that does nothing (`tower`'s `Identity`):
     /// what an app-wide layer costs on its own (instructions only; not in [`Variant::ALL`]).
     CortexLayered,
+    /// [`Variant::CortexFull`] with one [`CountingObserver`] (`App::observer`): what a request
+    /// observer costs.
+    CortexObserved,
 }
 
 impl Variant {
     /// Every variant, baseline first.
-    pub const ALL: [Variant; 5] = [
+    pub const ALL: [Variant; 6] = [
         Variant::BareAxum,
         Variant::CortexFull,
         Variant::CortexMinimal,
         Variant::BareOnCortexServer,
         Variant::CortexScaffolded,
+        Variant::CortexObserved,
     ];
 
     /// A short name for reports.
@@ -141,6 +181,7 @@ impl Variant {
             Variant::BareOnCortexServer => "bare_axum_on_cortex_server",
             Variant::CortexScaffolded => "cortex_scaffolded",
             Variant::CortexLayered => "cortex_layered",
+            Variant::CortexObserved => "cortex_observed",
         }
     }
 
@@ -171,6 +212,7 @@ impl Variant {
                 .await
                 .expect("the benchmark app builds")
                 .router(),
+            Variant::CortexObserved => observed_app().await.router(),
         }
     }
 }
@@ -334,17 +376,16 @@ async fn serve(
                 .await
                 .expect("Cortex's server serves");
         }
-        Variant::CortexFull | Variant::CortexMinimal | Variant::CortexScaffolded => {
-            let config = if variant == Variant::CortexMinimal {
-                HttpConfig::minimal()
-            } else {
-                full_config()
+        Variant::CortexFull
+        | Variant::CortexMinimal
+        | Variant::CortexScaffolded
+        | Variant::CortexObserved => {
+            let app = match variant {
+                Variant::CortexMinimal => cortex_app(HttpConfig::minimal()).await,
+                Variant::CortexObserved => observed_app().await,
+                _ => cortex_app(full_config()).await,
             };
-            let running = cortex_app(config)
-                .await
-                .serve_on(listener)
-                .await
-                .expect("the app serves");
+            let running = app.serve_on(listener).await.expect("the app serves");
             quit.await;
             running.shutdown().await.expect("the app stops");
         }

@@ -7,6 +7,7 @@
 //! - `middleware`: the production stack. It owns the fused service that does every concern in one
 //!   future; the rest of the crate reaches it only through [`middleware::Stack`] (and, for an
 //!   app, one crate-private handle that says *what* to wrap, never how).
+//! - `observe`: the [`observe::RequestObserver`] hook the stack calls per request.
 //! - `catch`: [`ProblemLayer`] and the 404/405 fallbacks; the stack reuses its answer to a panic
 //!   or to a bare error response.
 //! - `response` ([`Created`], [`NoContent`]) and `extract` ([`Json`], [`Valid`], …): built on
@@ -21,6 +22,7 @@ mod error;
 mod extract;
 mod headers;
 pub mod middleware;
+pub mod observe;
 mod problem;
 mod request_context;
 mod response;

@@ -262,6 +262,34 @@ struct Audited;
 struct PoolProbe;
 /// A lazy singleton.
 struct Mailer;
+/// What the middleware stack takes from the container: a request observer, a rate-limit store
+/// and a principal resolver.
+struct Metrics;
+struct SharedQuota;
+struct ApiKeyPrincipal;
+
+impl cortex_core::http::observe::RequestObserver for Metrics {
+    type State = ();
+    fn on_request(&self, _: &cortex_core::http::observe::ObservedRequest<'_>) {}
+    fn on_response(&self, _: (), _: &cortex_core::http::observe::ObservedResponse<'_>) {}
+}
+impl cortex_core::http::middleware::RateLimitStore for SharedQuota {
+    async fn check(
+        &self,
+        _: &cortex_core::http::middleware::RateLimitKey,
+    ) -> Result<cortex_core::http::middleware::Decision, BoxError> {
+        Ok(cortex_core::http::middleware::Decision::allow(1, 1))
+    }
+}
+impl cortex_core::http::middleware::PrincipalResolver for ApiKeyPrincipal {
+    fn resolve(
+        &self,
+        _: &http::HeaderMap,
+        _: &http::Extensions,
+    ) -> Option<cortex_core::http::middleware::Principal> {
+        None
+    }
+}
 
 impl Guard for ApiKey {
     async fn check(&self, _request: &mut Parts) -> Result<(), HttpError> {
@@ -302,7 +330,8 @@ impl AccountController {
 }
 
 /// An app whose every provider records its creation: an eager singleton (the pool), the
-/// controller and its dependency, two injected guards, a health check and a lazy singleton.
+/// controller and its dependency, two injected guards, a health check, what the stack takes from
+/// the container (an observer, a rate-limit store, a principal resolver) and a lazy singleton.
 fn inspected_app() -> App {
     use cortex_di::{Dependency, Provider};
     App::new()
@@ -335,6 +364,21 @@ fn inspected_app() -> App {
             Ok(PoolProbe)
         }))
         .health_check::<PoolProbe>()
+        .provide(Provider::factory(|_| {
+            created("observer");
+            Ok(Metrics)
+        }))
+        .provide(cortex_core::http::observe::request_observer::<Metrics>())
+        .provide(Provider::factory(|_| {
+            created("rate-limit store");
+            Ok(SharedQuota)
+        }))
+        .rate_limit_store::<SharedQuota>()
+        .provide(Provider::factory(|_| {
+            created("principal resolver");
+            Ok(ApiKeyPrincipal)
+        }))
+        .principal_resolver::<ApiKeyPrincipal>()
         .provide(
             Provider::factory(|_| {
                 created("mailer");
@@ -387,7 +431,10 @@ async fn inspection_creates_nothing_and_prints_the_same_documents() {
             "api key guard",
             "audit guard",
             "health check",
-            "pool"
+            "observer",
+            "pool",
+            "principal resolver",
+            "rate-limit store"
         ]
     );
     assert_eq!(

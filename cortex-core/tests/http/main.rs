@@ -7,6 +7,7 @@ mod errors;
 mod handoff;
 mod inspect;
 mod middleware;
+mod observe;
 mod openapi;
 mod plugins;
 mod routes;

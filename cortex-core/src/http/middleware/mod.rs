@@ -33,6 +33,10 @@
 //! Static directories (`[[http.static]]`) are mounted on the router before the stack, so they get
 //! all of it.
 //!
+//! Request observers ([`RequestObserver`](crate::http::observe::RequestObserver), added with
+//! [`Stack::with_observer`] or by an app) are called from step 1: on the way in once the span is
+//! open, before anything can refuse the request; on the way out last, once the response is final.
+//!
 //! # Why not a tower-http layer per concern
 //!
 //! A layer per concern costs a clone, a poll level and a move of the inner future per layer and
@@ -135,6 +139,7 @@ use self::etag::EtagSettings;
 use self::guard::{GuardShared, RateLimiting};
 use self::rate_limit::StoreHandle;
 use self::service::{AppLayers, Shared};
+use crate::http::observe::{ErasedRequestObserver, RequestObserver};
 
 /// The middleware stack, built once from an [`HttpConfig`]: validated configuration, precomputed
 /// headers, the CORS policy and the rate-limit store, shared by every route it is applied to.
@@ -154,6 +159,7 @@ pub struct Stack {
     store: Option<StoreHandle>,
     resolver: Option<Arc<dyn PrincipalResolver>>,
     operational: OperationalPaths,
+    observers: Vec<Arc<dyn ErasedRequestObserver>>,
 }
 
 impl Stack {
@@ -174,6 +180,7 @@ impl Stack {
             store,
             resolver: None,
             operational: OperationalPaths::default(),
+            observers: Vec::new(),
         })
     }
 
@@ -314,6 +321,44 @@ impl Stack {
         self.store.is_some()
     }
 
+    /// Adds a [`RequestObserver`], called for every request the stack sees, after the ones
+    /// added before (an app's come from its container and
+    /// [`App::observer`](crate::App::observer); see [`observe`](crate::http::observe)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use axum::{Router, body::Body, routing::get};
+    /// use cortex_core::http::middleware::{HttpConfig, Stack};
+    /// use cortex_core::http::observe::{ObservedRequest, ObservedResponse, RequestObserver};
+    /// use tower::ServiceExt;
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Count(Arc<AtomicU64>);
+    /// impl RequestObserver for Count {
+    ///     type State = ();
+    ///     fn on_request(&self, _: &ObservedRequest<'_>) {}
+    ///     fn on_response(&self, _: (), response: &ObservedResponse<'_>) {
+    ///         assert_eq!(response.route(), Some("/users/{id}"));
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let count = Count::default();
+    /// let stack = Stack::new(&HttpConfig::minimal())?.with_observer(count.clone());
+    /// let app: Router = stack.apply(Router::new().route("/users/{id}", get(|| async { "hi" })));
+    /// let request = http::Request::get("/users/7").body(Body::empty()).unwrap();
+    /// assert_eq!(app.oneshot(request).await.unwrap().status(), 200);
+    /// assert_eq!(count.0.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), cortex_core::http::middleware::HttpConfigError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn with_observer<O: RequestObserver>(mut self, observer: O) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
     /// The configuration the stack was built from.
     pub fn config(&self) -> &HttpConfig {
         &self.config
@@ -326,6 +371,14 @@ impl Stack {
     }
 
     fn shared(&self, app: Option<AppLayers>) -> Shared {
+        self.shared_observed(app, self.observers.clone())
+    }
+
+    fn shared_observed(
+        &self,
+        app: Option<AppLayers>,
+        observers: Vec<Arc<dyn ErasedRequestObserver>>,
+    ) -> Shared {
         let config = &self.config;
         let rate = self.store.clone().map(|store| RateLimiting {
             store,
@@ -340,6 +393,7 @@ impl Stack {
             guard: GuardShared::new(config, rate),
             compression: CompressionShared::new(&config.compression),
             etag: EtagSettings::new(&config.etag),
+            observers: observers.into(),
             app,
         }
     }
@@ -388,9 +442,20 @@ impl Stack {
     /// The stack as an app uses it ([`AppStack`]): it also does the work of
     /// `Extension(container)` and [`ProblemLayer`](crate::http::ProblemLayer) (the container in
     /// every request's extensions, the request id in scope, panics caught, error responses made
-    /// problems) in its own service and future, instead of stacking two more layers.
-    pub(crate) fn for_app(&self, container: cortex_di::Container) -> AppStack {
-        let mut shared = self.shared(None);
+    /// problems) in its own service and future, instead of stacking two more layers. Its
+    /// observers are this stack's, then the container's `dyn ErasedRequestObserver` bindings.
+    pub(crate) fn for_app(
+        &self,
+        container: cortex_di::Container,
+    ) -> Result<AppStack, cortex_di::Error> {
+        let mut observers = self.observers.clone();
+        // Inspection creates nothing, observers included (no request is served there).
+        if !container.is_inspection() {
+            for observer in container.get_all::<dyn ErasedRequestObserver>()? {
+                observers.push(observer.into_arc());
+            }
+        }
+        let mut shared = self.shared_observed(None, observers);
         let request_id_header = crate::http::ProblemLayer::new().header().clone();
         shared.app = Some(AppLayers {
             finish_scopes: container.has_scope_end_hooks(),
@@ -398,10 +463,10 @@ impl Stack {
             id_from_core: shared.core.request_id_header() == Some(&request_id_header),
             request_id_header,
         });
-        AppStack {
+        Ok(AppStack {
             layer: StackLayer::new(shared),
             static_files: self.config.static_files.clone(),
-        }
+        })
     }
 }
 
@@ -414,6 +479,15 @@ pub(crate) struct AppStack {
 }
 
 impl AppStack {
+    /// This stack, for the handlers of the one route `template` (a path such as `/users/{id}`):
+    /// observers get the template from it, with no lookup per request.
+    pub(crate) fn for_route(&self, template: &str) -> AppStack {
+        AppStack {
+            layer: self.layer.for_route(template),
+            static_files: Vec::new(),
+        }
+    }
+
     /// Serves `handler` for `filter` on `router`, inside the stack: the handler is wrapped before
     /// axum boxes it, so a request goes through one boxed service, as with a bare axum handler.
     pub(crate) fn route_handler<H, T>(
@@ -468,6 +542,7 @@ impl fmt::Debug for Stack {
             .field("config", &self.config)
             .field("custom_principal_resolver", &self.resolver.is_some())
             .field("operational", &self.operational)
+            .field("observers", &self.observers.len())
             .finish_non_exhaustive()
     }
 }

@@ -29,6 +29,7 @@ use super::rate_limit::{Decision, DecisionFuture};
 use crate::http::Problem;
 use crate::http::catch::{self, BoxFuture, Finished};
 use crate::http::headers::{SCAN_UP_TO, scan};
+use crate::http::observe::{Observers, Observing};
 use crate::http::request_context::{Scoped, call_scoped};
 
 /// Everything the stack computed at startup.
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) guard: GuardShared,
     pub(crate) compression: Option<CompressionShared>,
     pub(crate) etag: EtagSettings,
+    /// The request observers, in order (usually none).
+    pub(crate) observers: Observers,
     /// An app's own innermost layers, done by the stack (see `Stack::for_app`).
     pub(crate) app: Option<AppLayers>,
 }
@@ -88,12 +91,25 @@ enum ScopeEnd {
 #[derive(Clone)]
 pub struct StackLayer {
     shared: Arc<Shared>,
+    /// The route template of the one route this layer wraps, when known at startup and wanted
+    /// (by observers).
+    route: Option<Arc<str>>,
 }
 
 impl StackLayer {
     pub(crate) fn new(shared: Shared) -> Self {
         StackLayer {
             shared: Arc::new(shared),
+            route: None,
+        }
+    }
+
+    /// This layer, for the one route `template`: observers get the template without a lookup.
+    /// Without observers nothing would read it, so it is not kept.
+    pub(crate) fn for_route(&self, template: &str) -> Self {
+        StackLayer {
+            shared: self.shared.clone(),
+            route: (!self.shared.observers.is_empty()).then(|| Arc::from(template)),
         }
     }
 }
@@ -105,6 +121,7 @@ impl<S> Layer<S> for StackLayer {
         StackService {
             inner,
             shared: self.shared.clone(),
+            route: self.route.clone(),
         }
     }
 }
@@ -120,6 +137,7 @@ impl std::fmt::Debug for StackLayer {
 pub struct StackService<S> {
     inner: S,
     shared: Arc<Shared>,
+    route: Option<Arc<str>>,
 }
 
 impl<S> std::fmt::Debug for StackService<S> {
@@ -162,6 +180,8 @@ where
         };
         // A disabled span is not entered: with tracing's `log` feature, entering one still costs.
         let entered = (!core.span.is_disabled()).then(|| core.span.enter());
+        // Before anything can refuse the request: observers see the stack's own answers too.
+        let observing = Observing::start(&shared.observers, &req, self.route.as_ref(), &core.span);
 
         let mut answer = None;
         let cors = match &shared.cors {
@@ -226,6 +246,7 @@ where
             etag,
             conditions,
             scope_end,
+            observing,
             shared: self.shared.clone(),
         }
     }
@@ -244,6 +265,7 @@ pin_project! {
         etag: bool,
         conditions: Option<Box<Conditions>>,
         scope_end: ScopeEnd,
+        observing: Option<Observing>,
         shared: Arc<Shared>,
     }
 }
@@ -338,6 +360,9 @@ where
             else {
                 unreachable!("checked above")
             };
+            if let Some(observing) = this.observing.take() {
+                observing.finish(&this.shared.observers, &finishing.0, &this.core.span);
+            }
             return Poll::Ready(Ok(finishing.0));
         }
         let shared = &**this.shared;
@@ -391,6 +416,9 @@ where
                 *this.scope_end = ScopeEnd::Finishing(Box::new((response, finish)));
                 return Poll::Pending;
             }
+        }
+        if let Some(observing) = this.observing.take() {
+            observing.finish(&shared.observers, &response, &this.core.span);
         }
         Poll::Ready(Ok(response))
     }
