@@ -32,7 +32,7 @@ use crate::http::middleware::{
 };
 use crate::http::{method_not_allowed, problem_fallbacks};
 use crate::openapi::{OpenApiBuilder, OpenApiConfig, Spec};
-use crate::plugin::{Plugin, PluginErrors, PluginInfo, PluginsConfig};
+use crate::plugin::{Plugin, PluginError, PluginErrors, PluginInfo, PluginsConfig};
 use crate::routing::{
     AddHandler, AppLayer, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors,
     RouteInfo, RouteOrigin, Routes, Serve,
@@ -126,6 +126,8 @@ pub struct App {
     layers: Vec<AppLayer>,
     /// The plugin whose `build` runs now, if any: what `App::route` records as the origin.
     building_plugin: Option<String>,
+    /// What plugins reported with `App::fail`: reported with the other plugin problems.
+    failures: Vec<PluginError>,
     on_start: Vec<Hook>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
@@ -218,6 +220,7 @@ impl App {
             routers: Vec::new(),
             layers: Vec::new(),
             building_plugin: None,
+            failures: Vec::new(),
             on_start: Vec::new(),
             on_ready: Vec::new(),
             on_shutdown: Vec::new(),
@@ -487,6 +490,56 @@ impl App {
     pub fn route(mut self, route: Route) -> Self {
         self.extra_routes
             .push((route, self.building_plugin.clone()));
+        self
+    }
+
+    /// Reports that a plugin cannot set itself up — its configuration section is invalid, a
+    /// setting contradicts another — from its [`build`](Plugin::build), which cannot return an
+    /// error. [`build`](Self::build) then fails with [`AppError::Plugins`], the error listed
+    /// (as [`PluginError::Build`](crate::plugin::PluginError::Build), naming the plugin) with
+    /// every other plugin problem. What the plugin added before failing is never served.
+    ///
+    /// ```
+    /// use cortex_core::{App, AppError, Plugin};
+    /// use cortex_core::config::Config;
+    /// use cortex_core::plugin::PluginManifest;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, Default)]
+    /// #[serde(default, deny_unknown_fields)]
+    /// struct CacheConfig { capacity: usize }
+    ///
+    /// struct Cache;
+    /// impl Plugin for Cache {
+    ///     fn manifest(&self) -> PluginManifest {
+    ///         PluginManifest::new("cache", "1.0.0").config_section("cache")
+    ///     }
+    ///     fn build(&self, app: App) -> App {
+    ///         let config: CacheConfig = match app.config().get_or_default("cache") {
+    ///             Ok(config) => config,
+    ///             Err(error) => return app.fail(error),
+    ///         };
+    ///         app.provide(cortex_di::Provider::value(config))
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let config = Config::from_toml("[cache]\ncapacity = \"lots\"").unwrap();
+    /// let err = App::with_config(config).plugin(Cache).build().await.unwrap_err();
+    /// assert!(matches!(err, AppError::Plugins(_)));
+    /// assert!(err.to_string().starts_with("plugin `cache` cannot be set up:"), "{err}");
+    /// assert!(err.to_string().contains("cache.capacity"), "{err}");
+    /// # });
+    /// ```
+    pub fn fail(mut self, error: impl Into<BoxError>) -> Self {
+        let plugin = self
+            .building_plugin
+            .clone()
+            .unwrap_or_else(|| "app".to_string());
+        self.failures.push(PluginError::Build {
+            plugin,
+            source: crate::plugin::PluginFailure::new(error),
+        });
         self
     }
 
@@ -802,15 +855,20 @@ impl App {
                     }
                     applied.extend(infos);
                 }
-                Err(mut problems) => {
+                Err(problems) => {
+                    let mut problems: Vec<PluginError> = std::mem::take(&mut self.failures)
+                        .into_iter()
+                        .chain(problems)
+                        .collect();
                     problems.extend(crate::plugin::unknown_disabled(&config.disable, &applied));
                     return Err(AppError::Plugins(PluginErrors(problems)));
                 }
             }
         }
-        let unknown = crate::plugin::unknown_disabled(&config.disable, &applied);
-        if !unknown.is_empty() {
-            return Err(AppError::Plugins(PluginErrors(unknown)));
+        let mut problems = std::mem::take(&mut self.failures);
+        problems.extend(crate::plugin::unknown_disabled(&config.disable, &applied));
+        if !problems.is_empty() {
+            return Err(AppError::Plugins(PluginErrors(problems)));
         }
         // Enabled in application order, then the disabled ones.
         applied.sort_by_key(|p| p.order.unwrap_or(usize::MAX));

@@ -266,6 +266,59 @@ pub struct PluginInfo {
     pub origin: &'static str,
 }
 
+/// The error a plugin's [`build`](Plugin::build) reported with [`App::fail`](crate::App::fail),
+/// shared so that [`PluginError`] stays `Clone`. Two are equal when they say the same thing.
+///
+/// ```
+/// use cortex_core::plugin::PluginFailure;
+/// use std::error::Error;
+///
+/// let failure = PluginFailure::new(std::io::Error::other("no such queue"));
+/// assert_eq!(failure.to_string(), "no such queue");
+/// assert!(failure.error().downcast_ref::<std::io::Error>().is_some());
+/// # let _ = failure.source();
+/// ```
+#[derive(Clone)]
+pub struct PluginFailure(std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl PluginFailure {
+    /// Wraps what a plugin reported.
+    pub fn new(error: impl Into<cortex_di::BoxError>) -> Self {
+        PluginFailure(std::sync::Arc::from(error.into()))
+    }
+
+    /// The error itself (to downcast it).
+    pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for PluginFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for PluginFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for PluginFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for PluginFailure {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for PluginFailure {}
+
 /// One problem with the app's plugins, found when the app is built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -359,6 +412,26 @@ pub enum PluginError {
         reason: String,
         /// How to write it.
         hint: &'static str,
+    },
+    /// A plugin's [`build`](Plugin::build) could not set it up, and said so with
+    /// [`App::fail`](crate::App::fail): its configuration section is invalid, say.
+    ///
+    /// ```
+    /// use cortex_core::plugin::{PluginError, PluginFailure};
+    ///
+    /// let err = PluginError::Build {
+    ///     plugin: "visits".into(),
+    ///     source: PluginFailure::new(std::io::Error::other("`[visits] top` must be positive")),
+    /// };
+    /// assert_eq!(err.to_string(), "plugin `visits` cannot be set up: `[visits] top` must be positive");
+    /// ```
+    #[error("plugin `{plugin}` cannot be set up: {source}")]
+    Build {
+        /// The plugin whose `build` failed (`app` when the app's own code called `App::fail`).
+        plugin: String,
+        /// What it reported.
+        #[source]
+        source: PluginFailure,
     },
     /// `[plugins] disable` names a plugin the app does not have.
     #[error(

@@ -145,6 +145,10 @@ mod guide {
     #[doc = include_str!("../../docs/src/extending.md")]
     struct Extending;
 
+    // `plugins.md` ("Writing a plugin") is not here: its code is included from the
+    // `examples/visits` crate (mdBook `{{#include}}`), which is built and tested as a workspace
+    // member, so it is compiled there instead.
+
     #[doc = include_str!("../../docs/src/lifecycle.md")]
     struct Lifecycle;
 

@@ -234,3 +234,87 @@ async fn plugins_are_printed_as_json_by_inspection() {
         ])
     );
 }
+
+/// A plugin that reads its section in `build` and reports a bad one with `App::fail`.
+struct Sized;
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct SizedConfig {
+    capacity: usize,
+}
+
+impl Plugin for Sized {
+    fn manifest(&self) -> PluginManifest {
+        PluginManifest::new("sized", "1.0.0").config_section("sized")
+    }
+
+    fn build(&self, app: App) -> App {
+        match app.config().get_or_default::<SizedConfig>("sized") {
+            Ok(config) => app.provide(Provider::value(config)),
+            Err(error) => app.fail(error),
+        }
+    }
+}
+
+#[tokio::test]
+async fn failures_reported_by_plugins_are_listed_with_the_other_plugin_problems() {
+    let config =
+        Config::from_toml("[sized]\ncapacity = \"lots\"\n\n[plugins]\ndisable = [\"sizd\"]")
+            .unwrap();
+    let queue = |app: App| app.fail(std::io::Error::other("the queue `orders` is not declared"));
+    let err = App::with_config(config)
+        .plugin(Sized)
+        .plugin(queue)
+        .build()
+        .await
+        .expect_err("two plugins failed");
+    let AppError::Plugins(errors) = &err else {
+        panic!("expected plugin errors, got {err}");
+    };
+    let [
+        PluginError::Build {
+            plugin: first,
+            source,
+        },
+        PluginError::Build {
+            plugin: second,
+            source: io,
+        },
+        PluginError::UnknownDisabled { name, .. },
+    ] = errors.errors()
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(first, "sized");
+    assert!(source.to_string().contains("sized.capacity"), "{source}");
+    assert!(
+        second.contains("failures_reported_by_plugins"),
+        "a closure is named after its function: {second}"
+    );
+    assert_eq!(io.to_string(), "the queue `orders` is not declared");
+    assert!(io.error().downcast_ref::<std::io::Error>().is_some());
+    assert_eq!(name, "sizd");
+
+    // A good section: the plugin sets itself up.
+    let config = Config::from_toml("[sized]\ncapacity = 3").unwrap();
+    let app = App::with_config(config)
+        .plugin(Sized)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(app.container().get::<SizedConfig>().unwrap().capacity, 3);
+}
+
+#[tokio::test]
+async fn the_app_itself_can_fail_its_build_outside_any_plugin() {
+    let err = App::new()
+        .fail(std::io::Error::other("no tenant configured"))
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `app` cannot be set up: no tenant configured"
+    );
+}
