@@ -126,28 +126,27 @@ pub(crate) type TypeIdMap<V> =
 /// Marks an empty slot of a [`TypeIdTable`]; private, so no caller can look it up.
 struct Vacant;
 
-/// A read-only map from [`TypeId`] to an index, for the resolve hot path: open addressing over at
-/// least twice as many slots as entries, so a lookup is a mask and usually one comparison, where a
-/// general-purpose map probes a group of control bytes first.
-pub(crate) struct TypeIdTable {
-    slots: Box<[(TypeId, u32)]>,
+/// A read-only map from [`TypeId`] to a small value, for the resolve hot path: open addressing
+/// over at least twice as many slots as entries, so a lookup is a mask and usually one
+/// comparison, where a general-purpose map probes a group of control bytes first. The value sits
+/// in the slot the lookup lands on.
+pub(crate) struct TypeIdTable<V> {
+    slots: Box<[(TypeId, Option<V>)]>,
     mask: usize,
 }
 
-impl TypeIdTable {
-    const EMPTY: u32 = u32::MAX;
-
-    /// The table of `entries`; indices must be below `u32::MAX`.
-    pub(crate) fn new(entries: &TypeIdMap<usize>) -> TypeIdTable {
+impl<V: Copy> TypeIdTable<V> {
+    /// The table of `entries`.
+    pub(crate) fn new(entries: impl ExactSizeIterator<Item = (TypeId, V)>) -> TypeIdTable<V> {
         let len = (entries.len() * 2 + 1).next_power_of_two();
         let mask = len - 1;
-        let mut slots = vec![(TypeId::of::<Vacant>(), Self::EMPTY); len].into_boxed_slice();
-        for (&id, &idx) in entries {
+        let mut slots = vec![(TypeId::of::<Vacant>(), None); len].into_boxed_slice();
+        for (id, value) in entries {
             let mut i = Self::home(id) & mask;
-            while slots[i].1 != Self::EMPTY {
+            while slots[i].1.is_some() && slots[i].0 != id {
                 i = (i + 1) & mask;
             }
-            slots[i] = (id, u32::try_from(idx).unwrap_or(Self::EMPTY - 1));
+            slots[i] = (id, Some(value));
         }
         TypeIdTable { slots, mask }
     }
@@ -158,19 +157,17 @@ impl TypeIdTable {
         hasher.finish() as usize
     }
 
-    /// The index bound to `id`.
+    /// The value bound to `id`.
     #[inline]
-    pub(crate) fn get(&self, id: TypeId) -> Option<usize> {
+    pub(crate) fn get(&self, id: TypeId) -> Option<&V> {
         let mut i = Self::home(id) & self.mask;
         // There is always a vacant slot (twice as many slots as entries), so this ends.
         loop {
-            let (key, idx) = self.slots[i];
-            if key == id {
-                return Some(idx as usize);
+            let (key, value) = &self.slots[i];
+            if *key == id {
+                return value.as_ref();
             }
-            if idx == Self::EMPTY {
-                return None;
-            }
+            value.as_ref()?;
             i = (i + 1) & self.mask;
         }
     }
@@ -207,13 +204,13 @@ mod tests {
         map.insert(TypeId::of::<u16>(), 1);
         map.insert(TypeId::of::<String>(), 2);
         map.insert(TypeId::of::<dyn std::fmt::Debug>(), 3);
-        let table = TypeIdTable::new(&map);
+        let table = TypeIdTable::new(map.iter().map(|(&id, &idx)| (id, idx)));
         for (id, idx) in &map {
-            assert_eq!(table.get(*id), Some(*idx));
+            assert_eq!(table.get(*id), Some(idx));
         }
         assert_eq!(table.get(TypeId::of::<u32>()), None);
         assert_eq!(
-            TypeIdTable::new(&TypeIdMap::default()).get(TypeId::of::<u8>()),
+            TypeIdTable::<usize>::new(std::iter::empty()).get(TypeId::of::<u8>()),
             None
         );
     }

@@ -86,9 +86,13 @@ mod hooks;
 mod inject;
 mod key;
 mod lifecycle;
+// The hot path's `unsafe`: instances read back without a downcast, cells read through pointers
+// fixed at validation. Each block says which invariant makes it sound.
+#[allow(unsafe_code)]
 mod node;
 mod provider;
 mod registry;
+#[allow(unsafe_code)]
 mod resolve;
 mod scope;
 #[cfg(feature = "shaku")]

@@ -23,15 +23,11 @@ use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
 use crate::key::{Key, TypeIdMap, TypeIdTable};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
-use crate::node::{self, BoxFuture, Cell, Instance};
+use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
 use crate::spec::Scope;
 
 pub(crate) type SyncFactory =
     Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
-/// A synchronous factory that writes its instance into the caller's typed slot, an
-/// `Option<Inject<T>>` passed as `&mut dyn Any`.
-pub(crate) type TypedFactory =
-    Arc<dyn Fn(&Resolver<'_>, &mut dyn std::any::Any) -> Result<(), BoxError> + Send + Sync>;
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
@@ -39,9 +35,6 @@ pub(crate) type AsyncFactory =
 #[derive(Clone)]
 pub(crate) enum Factory {
     Sync(SyncFactory),
-    /// A synchronous factory with a typed twin: a transient resolve takes the instance from the
-    /// twin, with no `Box` around it to allocate and free.
-    SyncTyped(SyncFactory, TypedFactory),
     Async(AsyncFactory),
     Value(Arc<dyn Fn() -> Instance + Send + Sync>),
     /// Made from the container's own state (the `ScopeFactory`).
@@ -62,9 +55,17 @@ pub(crate) type Node = node::Node<Factory>;
 
 /// The state a container and all its request scopes share: the validated nodes, the lookup
 /// tables, the singletons' cells and their lifecycle.
+/// Where the lookup of an unnamed binding lands: the provider's index and where its instance
+/// lives (for a singleton, its cell: a created singleton is read right there).
+#[derive(Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) idx: usize,
+    pub(crate) place: Place,
+}
+
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    pub(crate) unnamed: TypeIdTable,
+    pub(crate) unnamed: TypeIdTable<Entry>,
     pub(crate) named: HashMap<Key, usize>,
     pub(crate) singletons: Box<[Cell]>,
     /// For each request slot, whether its cell is async.
@@ -147,14 +148,14 @@ impl Inner {
     #[inline]
     pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
-            None => self.unnamed.get(key.type_id()),
+            None => self.unnamed.get(key.type_id()).map(|e| e.idx),
             Some(_) => self.named.get(key).copied(),
         }
     }
 
     #[inline]
     pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
-        self.unnamed.get(TypeId::of::<T>())
+        self.unnamed.get(TypeId::of::<T>()).map(|e| e.idx)
     }
 
     /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
@@ -183,11 +184,40 @@ impl Inner {
                 Scope::Transient => {}
             }
         }
+        // The cells do not move from here on: the boxed slice moves into `Inner` as a pointer.
+        let singletons = singletons.into_boxed_slice();
+        let places: Vec<Place> = nodes
+            .iter()
+            .map(|node| match node.scope {
+                Scope::Singleton => Place::Singleton(CellRef::new(&singletons[node.slot])),
+                Scope::Request => Place::Request(
+                    u32::try_from(node.slot).expect("fewer than 2^32 request-scoped providers"),
+                ),
+                Scope::Transient => Place::Transient,
+            })
+            .collect();
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.place = places[i];
+            for edge in &mut node.edges {
+                if let Some(target) = edge.target {
+                    edge.place = places[target];
+                }
+            }
+        }
+        let unnamed = unnamed.iter().map(|(&id, &idx)| {
+            (
+                id,
+                Entry {
+                    idx,
+                    place: places[idx],
+                },
+            )
+        });
         Inner {
             nodes,
-            unnamed: TypeIdTable::new(&unnamed),
+            unnamed: TypeIdTable::new(unnamed),
             named,
-            singletons: singletons.into_boxed_slice(),
+            singletons,
             request_cells: request_cells.into_boxed_slice(),
             lifecycle: Mutex::new(Lifecycle::default()),
             lifecycle_gate: tokio::sync::Mutex::new(()),
@@ -278,12 +308,13 @@ impl ScopeState {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::ShutDown { key: key.clone() });
         }
-        match &self.cells[node.slot] {
-            Cell::Sync(cell) => cell
-                .set(inst)
-                .map_err(|_| Error::AlreadyProvided { key: key.clone() })?,
-            Cell::Async(_) => return Err(Error::NotSeedable { key: key.clone() }),
+        let inst = checked(node, inst)?;
+        let cell = &self.cells[node.slot];
+        if cell.is_async() {
+            return Err(Error::NotSeedable { key: key.clone() });
         }
+        cell.set(inst)
+            .map_err(|_| Error::AlreadyProvided { key: key.clone() })?;
         self.record(node, idx);
         Ok(())
     }
@@ -353,25 +384,45 @@ enum Got<'a> {
     Owned(Instance),
 }
 
+/// The instance as an `Inject<T>`, checking its type: for the paths that are not hot.
 fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Result<Inject<T>> {
     let found = match got {
-        Got::Borrowed(b) => b.downcast_ref::<Inject<T>>().cloned(),
-        Got::Owned(o) => o.downcast::<Inject<T>>().ok().map(|b| *b),
+        Got::Borrowed(inst) => inst.downcast_ref::<T>().cloned(),
+        Got::Owned(inst) => inst.downcast::<T>(),
     };
-    found.ok_or_else(|| mismatch::<T>(node))
+    found.ok_or_else(|| mismatch(node))
 }
 
-/// Keys are built from the same `T` as the instances, so this is only reached if a hand-written
-/// provider lies about its type; say so rather than panic.
+/// Keeps the invariant that the unchecked reads of instances rely on: whatever a node's factory
+/// (or the code seeding a scope) hands over is an `Inject` of the node's key's type. Keys and
+/// instances are made from the same `T` by [`Provider`](crate::Provider), so this never fails
+/// for what the crate builds; it is checked once per instance made, off the hot path.
+#[inline]
+fn checked(node: &Node, inst: Instance) -> Result<Instance> {
+    if inst.type_id() == node.key.type_id() {
+        Ok(inst)
+    } else {
+        Err(mismatch(node))
+    }
+}
+
 #[cold]
-fn mismatch<T: ?Sized>(node: &Node) -> Error {
+fn mismatch(node: &Node) -> Error {
     Error::Provider {
         provider: node.reference(),
         source: format!(
             "the provider's instance is not a `{}`",
-            std::any::type_name::<T>()
+            node.key.type_name()
         )
         .into(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_registered<T: ?Sized + 'static>() -> Error {
+    Error::NotRegistered {
+        key: Key::of::<T>(),
     }
 }
 
@@ -446,7 +497,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    #[inline]
     fn instance(&self, idx: usize) -> Result<Got<'a>> {
         let node = &self.inner.nodes[idx];
         if node.scope == Scope::Transient {
@@ -460,33 +510,32 @@ impl<'a> Ctx<'a> {
             }
             return self.create_sync(idx).map(Got::Owned);
         }
-        match self.cell(idx)? {
-            Cell::Sync(cell) => cell
-                .get_or_try_init(|| {
-                    let inst = self.create_sync(idx)?;
-                    self.record_created(idx, &inst);
-                    Ok(inst)
-                })
-                .map(Got::Borrowed),
-            Cell::Async(cell) => match cell.get() {
-                Some(inst) => Ok(Got::Borrowed(inst)),
-                None => Err(Error::NeedsAsync {
-                    key: node.key.clone(),
-                }),
-            },
+        let made = self.cell(idx)?.get_or_try_init(|| {
+            let inst = self.create_sync(idx)?;
+            self.record_created(idx, &inst);
+            Ok::<_, Error>(inst)
+        })?;
+        match made {
+            Some(inst) => Ok(Got::Borrowed(inst)),
+            None => Err(Error::NeedsAsync {
+                key: node.key.clone(),
+            }),
         }
     }
 
+    /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
     fn create_sync(&self, idx: usize) -> Result<Instance> {
         self.check_open(idx)?;
         let node = &self.inner.nodes[idx];
-        match &node.factory {
-            Factory::Value(make) => Ok(make()),
-            Factory::Builtin(make) => Ok(make(self.inner)),
-            Factory::Seeded => Err(Error::NotSeeded {
-                key: node.key.clone(),
-            }),
-            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
+        let inst = match &node.factory {
+            Factory::Value(make) => make(),
+            Factory::Builtin(make) => make(self.inner),
+            Factory::Seeded => {
+                return Err(Error::NotSeeded {
+                    key: node.key.clone(),
+                });
+            }
+            Factory::Sync(f) => {
                 let r = Resolver {
                     ctx: Ctx {
                         stash: &[],
@@ -494,61 +543,86 @@ impl<'a> Ctx<'a> {
                     },
                     requester: node,
                 };
-                f(&r).map_err(|e| provider_error(node, e))
+                f(&r).map_err(|e| provider_error(node, e))?
             }
-            Factory::Async(_) => Err(Error::NeedsAsync {
-                key: node.key.clone(),
-            }),
-        }
-    }
-
-    /// The instance of `idx` if it already exists in its cell: a created singleton, or a
-    /// request-scoped value this scope already made.
-    #[inline]
-    fn ready(&self, idx: usize) -> Option<&'a Instance> {
-        let node = &self.inner.nodes[idx];
-        let cell = match node.scope {
-            Scope::Singleton => &self.inner.singletons[node.slot],
-            Scope::Request => &self.scope?.cells[node.slot],
-            Scope::Transient => return None,
+            Factory::Async(_) => {
+                return Err(Error::NeedsAsync {
+                    key: node.key.clone(),
+                });
+            }
         };
-        cell.get()
+        checked(node, inst)
     }
 
-    /// The hot path of every resolve: an instance that already exists is one lookup, one downcast
-    /// and one `Arc` clone; anything else (creating, errors) goes through [`Self::get_slow`].
+    /// The cell at `place`, if the instance lives in one this context can reach.
     #[inline]
-    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        if let Some(inst) = self.ready(idx)
-            && let Some(found) = inst.downcast_ref::<Inject<T>>()
-        {
-            return Ok(found.clone());
+    fn cell_at(&self, place: Place) -> Option<&'a Cell> {
+        match place {
+            // SAFETY: every `Place` is made by `Inner::new` and kept in that `Inner` (its nodes'
+            // edges and its lookup table), and `place` was read from `self.inner`, which is
+            // borrowed for `'a`: its singleton cells are alive and unmoved for `'a`.
+            Place::Singleton(cell) => Some(unsafe { cell.get() }),
+            Place::Request(slot) => match self.scope {
+                Some(scope) => {
+                    // SAFETY: a scope has one cell per request-scoped provider of the `Inner` it
+                    // was opened from (`ScopeState::open`), which is `self.inner` (contexts pair a
+                    // scope only with its own container), and `Inner::new` numbered those
+                    // providers' slots from 0, so `slot` is in bounds.
+                    Some(unsafe { scope.cells.get_unchecked(slot as usize) })
+                }
+                None => None,
+            },
+            Place::Transient => None,
         }
-        self.get_slow(idx)
     }
 
-    #[inline(never)]
-    fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        let node = &self.inner.nodes[idx];
-        if let Factory::SyncTyped(_, typed) = &node.factory
-            && node.scope == Scope::Transient
-            && !node.init_async
-            && !self.stash.iter().any(|(i, _)| *i == idx)
+    /// The hot path of every resolve: an instance that already exists in its cell (a created
+    /// singleton, or a request-scoped value this scope already made) is read where `place` points
+    /// and its `Arc` cloned; anything else (creating, errors) goes through [`Self::get_slow`].
+    ///
+    /// # Safety
+    ///
+    /// `idx` is a node of `self.inner` bound to `T` (its key's type is `T`), and `place` is that
+    /// node's place, as found by a lookup of `T`'s `TypeId` (or of a key of `T`).
+    #[inline]
+    pub(crate) unsafe fn get_at<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+        place: Place,
+    ) -> Result<Inject<T>> {
+        if let Some(cell) = self.cell_at(place)
+            && let Some(inst) = cell.get()
         {
-            self.check_open(idx)?;
-            let r = Resolver {
-                ctx: Ctx {
-                    stash: &[],
-                    ..*self
-                },
-                requester: node,
-            };
-            let mut slot: Option<Inject<T>> = None;
-            typed(&r, &mut slot).map_err(|e| provider_error(node, e))?;
-            return slot.ok_or_else(|| mismatch::<T>(node));
+            // SAFETY: a cell holds only instances that passed `checked` against its node's key
+            // (`create_sync`, `create_async`, `ScopeState::seed`), and the caller guarantees that
+            // key's type is `T`.
+            return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
         }
-        let got = self.instance(idx)?;
-        downcast(got, node)
+        // SAFETY: passed on from the caller.
+        unsafe { self.get_slow(idx) }
+    }
+
+    /// [`Self::get_at`] for callers that did not find `idx` by `T`: checks the node's type.
+    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        let node = &self.inner.nodes[idx];
+        if node.key.type_id() != TypeId::of::<T>() {
+            return Err(mismatch(node));
+        }
+        // SAFETY: the node's key's type was just checked to be `T`, and `node.place` is its place.
+        unsafe { self.get_at(idx, node.place) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::get_at`].
+    #[inline(never)]
+    unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        // SAFETY (both arms): the instance of node `idx` passed `checked` against its key, whose
+        // type the caller guarantees is `T`.
+        match self.instance(idx)? {
+            Got::Borrowed(inst) => Ok(unsafe { inst.get_unchecked::<T>() }.clone()),
+            Got::Owned(inst) => Ok(unsafe { inst.into_unchecked::<T>() }),
+        }
     }
 }
 
@@ -588,11 +662,11 @@ impl OwnedCtx {
     /// The synchronous `get` of a container or a request scope: the unnamed binding of `T`.
     #[inline]
     pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.inner.lookup_type::<T>() {
-            Some(idx) => self.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
+        match self.inner.unnamed.get(TypeId::of::<T>()) {
+            // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T` and its
+            // place (`Inner::new`).
+            Some(entry) => unsafe { self.borrow().get_at(entry.idx, entry.place) },
+            None => Err(not_registered::<T>()),
         }
     }
 
@@ -621,25 +695,26 @@ impl OwnedCtx {
                 return self.create_async(idx).await.map(Some);
             }
             let cell = self.borrow().cell(idx)?;
-            match cell {
-                Cell::Async(cell) => {
-                    cell.get_or_try_init(|| async {
-                        let inst = self.clone().create_async(idx).await?;
-                        match (node.scope, self.scope.as_deref()) {
-                            (Scope::Request, Some(scope)) => scope.record(node, idx),
-                            _ => self.inner.settle(idx, &inst).await?,
-                        }
-                        Ok::<_, Error>(inst)
-                    })
-                    .await?;
+            cell.get_or_try_init_async(|| async {
+                let inst = self.clone().create_async(idx).await?;
+                match (node.scope, self.scope.as_deref()) {
+                    (Scope::Request, Some(scope)) => scope.record(node, idx),
+                    _ => self.inner.settle(idx, &inst).await?,
                 }
-                Cell::Sync(_) => unreachable!("async providers have async cells"),
-            }
+                Ok::<_, Error>(inst)
+            })
+            .await?;
             Ok(None)
         })
     }
 
+    /// Makes the instance of `idx`, awaiting what must be; checked to be of the node's type.
     async fn create_async(self, idx: usize) -> Result<Instance> {
+        let inst = self.clone().create_async_unchecked(idx).await?;
+        checked(&self.inner.nodes[idx], inst)
+    }
+
+    async fn create_async_unchecked(self, idx: usize) -> Result<Instance> {
         self.borrow().check_open(idx)?;
         let node = &self.inner.nodes[idx];
         match &node.factory {
@@ -655,7 +730,7 @@ impl OwnedCtx {
                 };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
-            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
+            Factory::Sync(f) => {
                 // A synchronous factory over dependencies that must be awaited: make those first,
                 // then run the factory, which finds them in their cells or in the stash.
                 let mut stash = Vec::new();
@@ -731,11 +806,18 @@ impl Resolver<'_> {
     /// `.depends_on(Dependency::on::<T>())`.
     #[inline]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match declared(self.requester, TypeId::of::<T>(), None) {
-            Some(Some(idx)) => self.ctx.get(idx),
-            Some(None) => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
+        match declared_edge(self.requester, TypeId::of::<T>(), None) {
+            Some(Edge {
+                target: Some(idx),
+                place,
+                ..
+            }) => {
+                // SAFETY: the edge declares a dependency on `T` (its key's `TypeId` was just
+                // compared), and validation set its target to the node bound to that key, whose
+                // place `Inner::new` copied into the edge.
+                unsafe { self.ctx.get_at(*idx, *place) }
+            }
+            Some(_) => Err(not_registered::<T>()),
             None => Err(undeclared(self.requester, Key::of::<T>(), false)),
         }
     }
@@ -810,10 +892,15 @@ impl Resolver<'_> {
 /// tables: it finds the binding and checks the declaration at once.
 #[inline]
 fn declared(node: &Node, type_id: TypeId, name: Option<&str>) -> Option<Option<usize>> {
+    declared_edge(node, type_id, name).map(|e| e.target)
+}
+
+/// The edge by which `node` declared the binding of `type_id` named `name`, if it did.
+#[inline]
+fn declared_edge<'n>(node: &'n Node, type_id: TypeId, name: Option<&str>) -> Option<&'n Edge> {
     node.edges
         .iter()
         .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name)
-        .map(|e| e.target)
 }
 
 #[cold]

@@ -3,6 +3,7 @@
 mod async_providers;
 mod config;
 mod graph_errors;
+mod hot_paths;
 mod introspection;
 mod lifecycle;
 mod macros;
