@@ -9,7 +9,8 @@
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -250,31 +251,119 @@ impl Drop for Inner {
     }
 }
 
-/// One request scope's cells for the request-scoped providers, and what it created.
-pub(crate) struct ScopeState {
+/// One request scope's cells for the request-scoped providers, and what it created: a header
+/// and the cells in one allocation, shared through a [`ScopeHandle`]. `C` is `[Cell]` everywhere
+/// but in the layout computation of [`ScopeHandle::open`].
+#[repr(C)]
+pub(crate) struct ScopeState<C: ?Sized = [Cell]> {
+    /// How many [`ScopeHandle`]s point here.
+    refs: AtomicUsize,
     inner: Arc<Inner>,
-    cells: Box<[Cell]>,
     created: Mutex<Vec<usize>>,
     closed: AtomicBool,
+    cells: C,
 }
 
-impl ScopeState {
+/// A counted handle on a [`ScopeState`] and its cells, allocated together (what `Arc` would do
+/// with the cells in a second allocation).
+pub(crate) struct ScopeHandle(NonNull<ScopeState>);
+
+// SAFETY: a `ScopeHandle` is a shared, reference-counted pointer to a `ScopeState`, as an
+// `Arc<ScopeState>` is; `ScopeState` is `Send + Sync` (its fields are: `Arc<Inner>`, a mutex,
+// atomics, and `Cell`s, which are `Send + Sync`).
+unsafe impl Send for ScopeHandle {}
+// SAFETY: as above.
+unsafe impl Sync for ScopeHandle {}
+
+impl ScopeHandle {
     /// A scope with an empty cell for each request-scoped provider of `inner`.
-    #[inline]
-    pub(crate) fn open(inner: Arc<Inner>) -> ScopeState {
-        let cells = inner
-            .request_cells
-            .iter()
-            .map(|&is_async| Cell::new(is_async))
-            .collect();
-        ScopeState {
-            inner,
-            cells,
-            created: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
+    pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
+        let n = inner.request_cells.len();
+        let layout = Self::layout(n);
+        // SAFETY: the layout is never zero-sized (the header has fields).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // A pointer to a struct whose last field is a slice carries the slice's length: cast from
+        // a slice pointer of `n` cells at the same address.
+        let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
+        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // `layout`; checked in debug builds below); each field is written once, in place, before
+        // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
+        unsafe {
+            let cells = (&raw mut (*block).cells).cast::<Cell>();
+            for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                cells.add(i).write(Cell::new(is_async));
+            }
+            (&raw mut (*block).refs).write(AtomicUsize::new(1));
+            (&raw mut (*block).created).write(Mutex::new(Vec::new()));
+            (&raw mut (*block).closed).write(AtomicBool::new(false));
+            (&raw mut (*block).inner).write(inner);
+            debug_assert_eq!(std::alloc::Layout::for_value(&*block), layout);
+            ScopeHandle(NonNull::new_unchecked(block))
         }
     }
 
+    /// The layout of a `ScopeState` with `n` cells: `repr(C)` puts the cells after the header,
+    /// where they are in the sized `ScopeState<[Cell; 0]>`, and rounds the whole to its alignment.
+    fn layout(n: usize) -> std::alloc::Layout {
+        let offset = std::mem::offset_of!(ScopeState<[Cell; 0]>, cells);
+        let size = std::mem::size_of::<Cell>()
+            .checked_mul(n)
+            .and_then(|cells| cells.checked_add(offset))
+            .expect("a request scope's cells fit in memory");
+        std::alloc::Layout::from_size_align(size, std::mem::align_of::<ScopeState<[Cell; 0]>>())
+            .expect("a request scope's cells fit in memory")
+            .pad_to_align()
+    }
+}
+
+impl Clone for ScopeHandle {
+    #[inline]
+    fn clone(&self) -> Self {
+        // Relaxed, as `Arc::clone`: a new handle is made from an existing one, which keeps the
+        // state alive meanwhile.
+        let old = self.refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            std::process::abort();
+        }
+        ScopeHandle(self.0)
+    }
+}
+
+impl std::ops::Deref for ScopeHandle {
+    type Target = ScopeState;
+
+    #[inline]
+    fn deref(&self) -> &ScopeState {
+        // SAFETY: the state is alive while a handle exists (`refs` counts this one).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for ScopeHandle {
+    fn drop(&mut self) {
+        // Release, then acquire before freeing, as `Arc`'s drop: every use of the state through
+        // other handles happens before it is dropped.
+        if self.refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: this was the last handle, so nothing else points to the state: it is dropped
+        // in place once, then freed with the layout it was allocated with (`Layout::for_value`
+        // of a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`).
+        unsafe {
+            let block = self.0.as_ptr();
+            (*block).dispose();
+            let layout = std::alloc::Layout::for_value(&*block);
+            std::ptr::drop_in_place(block);
+            std::alloc::dealloc(block.cast::<u8>(), layout);
+        }
+    }
+}
+
+impl ScopeState {
     /// Closes the scope: nothing new can be created in it. Returns the end-of-scope hooks of what
     /// it created, with `outcome`, then their shutdown hooks, each in reverse creation order;
     /// empty if it was closed already.
@@ -330,8 +419,10 @@ impl ScopeState {
     }
 }
 
-impl Drop for ScopeState {
-    fn drop(&mut self) {
+impl ScopeState {
+    /// What dropping the last handle does before the state is freed: a scope dropped without
+    /// being finished runs the hooks of what it created in the background, as a failure.
+    fn dispose(&mut self) {
         if *self.closed.get_mut() {
             return;
         }
@@ -631,7 +722,7 @@ impl<'a> Ctx<'a> {
 pub(crate) struct OwnedCtx {
     pub(crate) inner: Arc<Inner>,
     /// The request scope's cells; `None` for the container itself.
-    pub(crate) scope: Option<Arc<ScopeState>>,
+    pub(crate) scope: Option<ScopeHandle>,
 }
 
 impl OwnedCtx {
@@ -644,10 +735,10 @@ impl OwnedCtx {
     /// A new request scope's context over the container's `inner`.
     #[inline]
     pub(crate) fn request(inner: Arc<Inner>) -> OwnedCtx {
-        let state = ScopeState::open(inner.clone());
+        let state = ScopeHandle::open(inner.clone());
         OwnedCtx {
             inner,
-            scope: Some(Arc::new(state)),
+            scope: Some(state),
         }
     }
 

@@ -374,3 +374,33 @@ async fn a_failed_creation_leaves_the_cell_empty_for_the_next_try() {
     assert_eq!(*scope.get::<u8>().unwrap(), 5);
     assert_eq!(attempts.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_scope_and_its_cells_live_until_its_last_clone_is_dropped_on_any_thread() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Request).await;
+    let scope = c.scope();
+    let clones: Vec<_> = (0..4).map(|_| scope.clone()).collect();
+    let user = scope.get::<User>().unwrap();
+    drop(scope);
+    std::thread::scope(|s| {
+        for clone in clones {
+            let user = &user;
+            s.spawn(move || {
+                assert!(Inject::ptr_eq(user, &clone.get::<User>().unwrap()));
+                drop(clone);
+            });
+        }
+    });
+    drop(user);
+    assert_eq!(live.count(), 0);
+    // A container without request-scoped providers opens scopes with no cells.
+    let bare = ContainerBuilder::new()
+        .add(Provider::value(1_u8))
+        .build()
+        .await
+        .unwrap();
+    let empty = bare.scope();
+    assert_eq!(*empty.get::<u8>().unwrap(), 1);
+    drop((empty.clone(), empty));
+}
