@@ -68,7 +68,9 @@ pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
     pub(crate) unnamed: TypeIdTable<Entry>,
     pub(crate) named: HashMap<Key, usize>,
-    pub(crate) singletons: Box<[Cell]>,
+    /// The singletons' cells. A `Vec` rather than a `Box<[Cell]>`, so that moving `Inner` (into
+    /// its `Arc`) asserts nothing about the cells that the nodes' places point to; never resized.
+    pub(crate) singletons: Vec<Cell>,
     /// For each request slot, whether its cell is async.
     pub(crate) request_cells: Box<[bool]>,
     pub(crate) lifecycle: Mutex<Lifecycle>,
@@ -185,8 +187,8 @@ impl Inner {
                 Scope::Transient => {}
             }
         }
-        // The cells do not move from here on: the boxed slice moves into `Inner` as a pointer.
-        let singletons = singletons.into_boxed_slice();
+        // The cells do not move from here on: the `Vec` moves into `Inner` as a pointer, and is
+        // never pushed to again.
         let places: Vec<Place> = nodes
             .iter()
             .map(|node| match node.scope {
