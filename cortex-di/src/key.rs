@@ -163,7 +163,9 @@ impl<V: Copy> TypeIdTable<V> {
         let mut i = Self::home(id) & self.mask;
         // There is always a vacant slot (twice as many slots as entries), so this ends.
         loop {
-            let (key, value) = &self.slots[i];
+            // SAFETY: `i` is masked by `mask`, which is the number of slots minus one (a power of
+            // two, at least 1, set with `slots` in `new` and never changed).
+            let (key, value) = unsafe { self.slots.get_unchecked(i) };
             if *key == id {
                 return value.as_ref();
             }

@@ -219,9 +219,11 @@ impl CellRef {
 
 /// How the instance of a cell is created once: by synchronous code under a `std` mutex (which a
 /// second thread waits on), or by `async` code under a tokio mutex.
+/// The `async` lock is boxed: it is several times the size of the rest of the cell, and most
+/// cells (every request scope's, made per request) never need one.
 enum CellLock {
     Sync(std::sync::Mutex<()>),
-    Async(tokio::sync::Mutex<()>),
+    Async(Box<tokio::sync::Mutex<()>>),
 }
 
 /// A once-initialised slot for a singleton or a request-scoped value.
@@ -251,7 +253,7 @@ impl Cell {
             ready: AtomicBool::new(false),
             value: UnsafeCell::new(MaybeUninit::uninit()),
             lock: if is_async {
-                CellLock::Async(tokio::sync::Mutex::new(()))
+                CellLock::Async(Box::new(tokio::sync::Mutex::new(())))
             } else {
                 CellLock::Sync(std::sync::Mutex::new(()))
             },

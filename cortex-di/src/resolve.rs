@@ -411,6 +411,7 @@ impl ScopeState {
     }
 
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
+    #[inline]
     fn record(&self, node: &Node, idx: usize) {
         if node.shutdown.is_some() || node.scope_end.is_some() {
             self.created
@@ -616,6 +617,32 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed`
+    /// (its scope, or for a transient the container, was shut down); checked to be of the
+    /// node's type.
+    #[inline]
+    fn make(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
+        if closed {
+            return Err(Error::ShutDown {
+                key: node.key.clone(),
+            });
+        }
+        let inst = match &node.factory {
+            Factory::Sync(f) => {
+                let r = Resolver {
+                    ctx: Ctx {
+                        stash: &[],
+                        ..*self
+                    },
+                    requester: node,
+                };
+                f(&r).map_err(|e| provider_error(node, e))?
+            }
+            _ => return self.create_sync(idx),
+        };
+        checked(node, inst)
+    }
+
     /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
     fn create_sync(&self, idx: usize) -> Result<Instance> {
         self.check_open(idx)?;
@@ -710,6 +737,35 @@ impl<'a> Ctx<'a> {
     /// As for [`Self::get_at`].
     #[inline(never)]
     unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        let node = &self.inner.nodes[idx];
+        // The two common creations, without the general path's detours: a synchronous transient,
+        // and a synchronous request-scoped value in this scope.
+        if !node.init_async {
+            match (node.place, self.scope) {
+                (Place::Transient, _) if self.stash.is_empty() => {
+                    let closed = self.inner.shut_down.load(Ordering::Acquire);
+                    let inst = self.make(node, idx, closed)?;
+                    // SAFETY: `make` checked the instance against the node's key, whose type
+                    // the caller guarantees is `T`.
+                    return Ok(unsafe { inst.into_unchecked::<T>() });
+                }
+                (Place::Request(slot), Some(scope)) => {
+                    // SAFETY: as in `cell_at`: the scope has a cell for each request slot of
+                    // `self.inner`.
+                    let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
+                    let made = cell.get_or_try_init(|| {
+                        let inst = self.make(node, idx, scope.closed.load(Ordering::Acquire))?;
+                        scope.record(node, idx);
+                        Ok::<_, Error>(inst)
+                    })?;
+                    if let Some(inst) = made {
+                        // SAFETY: as above, the cell's instance passed `checked`.
+                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
         // SAFETY (both arms): the instance of node `idx` passed `checked` against its key, whose
         // type the caller guarantees is `T`.
         match self.instance(idx)? {
@@ -753,8 +809,28 @@ impl OwnedCtx {
     }
 
     /// The synchronous `get` of a container or a request scope: the unnamed binding of `T`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
+        // The singleton that exists already, inlined into the caller: the lookup lands on the
+        // entry that points to its cell.
+        if let Some(entry) = self.inner.unnamed.get(TypeId::of::<T>())
+            && let Place::Singleton(cell) = entry.place
+        {
+            // SAFETY: the entry's `CellRef` points into `self.inner`'s singleton cells, alive
+            // while `self.inner` is borrowed (see `Ctx::cell_at`).
+            if let Some(inst) = unsafe { cell.get() }.get() {
+                // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and its
+                // cell holds only instances checked against that node's key (`checked`).
+                return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+            }
+        }
+        self.get_miss()
+    }
+
+    /// Everything [`Self::get`] does not inline: request-scoped values, transients, singletons
+    /// not created yet, unbound types.
+    #[inline(never)]
+    fn get_miss<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.inner.unnamed.get(TypeId::of::<T>()) {
             // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T` and its
             // place (`Inner::new`).
