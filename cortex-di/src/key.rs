@@ -126,27 +126,37 @@ pub(crate) type TypeIdMap<V> =
 /// Marks an empty slot of a [`TypeIdTable`]; private, so no caller can look it up.
 struct Vacant;
 
-/// A read-only map from [`TypeId`] to a small value, for the resolve hot path: open addressing
-/// over at least twice as many slots as entries, so a lookup is a mask and usually one
+/// A read-only map from [`TypeId`] to an index and a small value, for the resolve hot path: open
+/// addressing over at least twice as many slots as entries, so a lookup is a mask and usually one
 /// comparison, where a general-purpose map probes a group of control bytes first. The value sits
 /// in the slot the lookup lands on.
 pub(crate) struct TypeIdTable<V> {
-    slots: Box<[(TypeId, Option<V>)]>,
+    slots: Box<[(TypeId, u32, V)]>,
     mask: usize,
 }
 
-impl<V: Copy> TypeIdTable<V> {
-    /// The table of `entries`.
-    pub(crate) fn new(entries: impl ExactSizeIterator<Item = (TypeId, V)>) -> TypeIdTable<V> {
+impl<V: Copy + Default> TypeIdTable<V> {
+    /// Marks a vacant slot.
+    const VACANT: u32 = u32::MAX;
+
+    /// The table of `entries`: a type, the index bound to it (below `u32::MAX`), a value.
+    pub(crate) fn new(
+        entries: impl ExactSizeIterator<Item = (TypeId, usize, V)>,
+    ) -> TypeIdTable<V> {
         let len = (entries.len() * 2 + 1).next_power_of_two();
         let mask = len - 1;
-        let mut slots = vec![(TypeId::of::<Vacant>(), None); len].into_boxed_slice();
-        for (id, value) in entries {
+        let mut slots =
+            vec![(TypeId::of::<Vacant>(), Self::VACANT, V::default()); len].into_boxed_slice();
+        for (id, idx, value) in entries {
+            let idx = u32::try_from(idx)
+                .ok()
+                .filter(|&i| i != Self::VACANT)
+                .expect("fewer than 2^32 - 1 bindings");
             let mut i = Self::home(id) & mask;
-            while slots[i].1.is_some() && slots[i].0 != id {
+            while slots[i].1 != Self::VACANT && slots[i].0 != id {
                 i = (i + 1) & mask;
             }
-            slots[i] = (id, Some(value));
+            slots[i] = (id, idx, value);
         }
         TypeIdTable { slots, mask }
     }
@@ -157,19 +167,21 @@ impl<V: Copy> TypeIdTable<V> {
         hasher.finish() as usize
     }
 
-    /// The value bound to `id`.
-    #[inline]
-    pub(crate) fn get(&self, id: TypeId) -> Option<&V> {
+    /// The index and value bound to `id`.
+    #[inline(always)]
+    pub(crate) fn get(&self, id: TypeId) -> Option<(usize, V)> {
         let mut i = Self::home(id) & self.mask;
         // There is always a vacant slot (twice as many slots as entries), so this ends.
         loop {
             // SAFETY: `i` is masked by `mask`, which is the number of slots minus one (a power of
             // two, at least 1, set with `slots` in `new` and never changed).
-            let (key, value) = unsafe { self.slots.get_unchecked(i) };
-            if *key == id {
-                return value.as_ref();
+            let &(key, idx, value) = unsafe { self.slots.get_unchecked(i) };
+            if key == id {
+                return Some((idx as usize, value));
             }
-            value.as_ref()?;
+            if idx == Self::VACANT {
+                return None;
+            }
             i = (i + 1) & self.mask;
         }
     }
@@ -206,9 +218,9 @@ mod tests {
         map.insert(TypeId::of::<u16>(), 1);
         map.insert(TypeId::of::<String>(), 2);
         map.insert(TypeId::of::<dyn std::fmt::Debug>(), 3);
-        let table = TypeIdTable::new(map.iter().map(|(&id, &idx)| (id, idx)));
+        let table = TypeIdTable::new(map.iter().map(|(&id, &idx)| (id, idx, idx * 10)));
         for (id, idx) in &map {
-            assert_eq!(table.get(*id), Some(idx));
+            assert_eq!(table.get(*id), Some((*idx, idx * 10)));
         }
         assert_eq!(table.get(TypeId::of::<u32>()), None);
         assert_eq!(

@@ -192,7 +192,7 @@ pub(crate) enum Place {
 /// The cells are a boxed slice of the container's state, made before the nodes' places and never
 /// moved or resized until that state is dropped; the places live in the same state, so a
 /// `CellRef` read through that state never dangles.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct CellRef(NonNull<Cell>);
 
 // SAFETY: a `CellRef` is a shared reference to a `Cell`, which is `Sync` (below).

@@ -56,17 +56,11 @@ pub(crate) type Node = node::Node<Factory>;
 
 /// The state a container and all its request scopes share: the validated nodes, the lookup
 /// tables, the singletons' cells and their lifecycle.
-/// Where the lookup of an unnamed binding lands: the provider's index and where its instance
-/// lives (for a singleton, its cell: a created singleton is read right there).
-#[derive(Clone, Copy)]
-pub(crate) struct Entry {
-    pub(crate) idx: usize,
-    pub(crate) place: Place,
-}
-
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    pub(crate) unnamed: TypeIdTable<Entry>,
+    /// The unnamed bindings: a type's provider index and, for a singleton, its cell (where
+    /// the lookup lands, a created singleton is read right there).
+    pub(crate) unnamed: TypeIdTable<Option<CellRef>>,
     pub(crate) named: HashMap<Key, usize>,
     /// The singletons' cells. A `Vec` rather than a `Box<[Cell]>`, so that moving `Inner` (into
     /// its `Arc`) asserts nothing about the cells that the nodes' places point to; never resized.
@@ -151,14 +145,14 @@ impl Inner {
     #[inline]
     pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
-            None => self.unnamed.get(key.type_id()).map(|e| e.idx),
+            None => self.unnamed.get(key.type_id()).map(|(idx, _)| idx),
             Some(_) => self.named.get(key).copied(),
         }
     }
 
     #[inline]
     pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
-        self.unnamed.get(TypeId::of::<T>()).map(|e| e.idx)
+        self.unnamed.get(TypeId::of::<T>()).map(|(idx, _)| idx)
     }
 
     /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
@@ -208,13 +202,11 @@ impl Inner {
             }
         }
         let unnamed = unnamed.iter().map(|(&id, &idx)| {
-            (
-                id,
-                Entry {
-                    idx,
-                    place: places[idx],
-                },
-            )
+            let cell = match places[idx] {
+                Place::Singleton(cell) => Some(cell),
+                Place::Request(_) | Place::Transient => None,
+            };
+            (id, idx, cell)
         });
         Inner {
             nodes,
@@ -813,9 +805,7 @@ impl OwnedCtx {
     pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         // The singleton that exists already, inlined into the caller: the lookup lands on the
         // entry that points to its cell.
-        if let Some(entry) = self.inner.unnamed.get(TypeId::of::<T>())
-            && let Place::Singleton(cell) = entry.place
-        {
+        if let Some((_, Some(cell))) = self.inner.unnamed.get(TypeId::of::<T>()) {
             // SAFETY: the entry's `CellRef` points into `self.inner`'s singleton cells, alive
             // while `self.inner` is borrowed (see `Ctx::cell_at`).
             if let Some(inst) = unsafe { cell.get() }.get() {
@@ -832,9 +822,9 @@ impl OwnedCtx {
     #[inline(never)]
     fn get_miss<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match self.inner.unnamed.get(TypeId::of::<T>()) {
-            // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T` and its
-            // place (`Inner::new`).
-            Some(entry) => unsafe { self.borrow().get_at(entry.idx, entry.place) },
+            // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and
+            // `node.place` is that node's place (`Inner::new`).
+            Some((idx, _)) => unsafe { self.borrow().get_at(idx, self.inner.nodes[idx].place) },
             None => Err(not_registered::<T>()),
         }
     }
