@@ -10,7 +10,7 @@ use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -58,9 +58,9 @@ pub(crate) type Node = node::Node<Factory>;
 /// tables, the singletons' cells and their lifecycle.
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    /// The unnamed bindings: a type's provider index and, for a singleton, its cell (where
-    /// the lookup lands, a created singleton is read right there).
-    pub(crate) unnamed: TypeIdTable<Option<CellRef>>,
+    /// The unnamed bindings: a type's provider index and, once a singleton is created, its
+    /// instance (where the lookup lands, a created singleton is read right there).
+    pub(crate) unnamed: TypeIdTable<Ready>,
     pub(crate) named: HashMap<Key, usize>,
     /// The singletons' cells. A `Vec` rather than a `Box<[Cell]>`, so that moving `Inner` (into
     /// its `Arc`) asserts nothing about the cells that the nodes' places point to; never resized.
@@ -78,7 +78,40 @@ pub(crate) struct Inner {
     pub(crate) this: Weak<Inner>,
 }
 
+/// The instance of an unnamed singleton, once created: set by [`Inner::publish`], read by
+/// [`OwnedCtx::get`] without going through the node or its cell.
+#[derive(Default)]
+pub(crate) struct Ready(AtomicPtr<Instance>);
+
+impl Ready {
+    #[inline(always)]
+    fn get(&self) -> Option<&Instance> {
+        let inst = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was stored by `Inner::publish`, from a singleton cell's
+        // instance: it stays in that cell, unmoved and unchanged, until the `Inner` holding both
+        // the cells and this table is dropped (cells are only emptied through `&mut`). The
+        // acquire load pairs with the release store, after the instance was written.
+        unsafe { inst.as_ref() }
+    }
+}
+
 impl Inner {
+    /// Makes the created singleton `idx`, whose instance `inst` is in its cell, readable from
+    /// the unnamed table (a no-op for other nodes, and when done already).
+    fn publish(&self, idx: usize, inst: &Instance) {
+        let node = &self.nodes[idx];
+        if node.scope != Scope::Singleton || node.key.name().is_some() {
+            return;
+        }
+        if let Some((found, ready)) = self.unnamed.get(node.key.type_id())
+            && found == idx
+        {
+            ready
+                .0
+                .store(std::ptr::from_ref(inst).cast_mut(), Ordering::Release);
+        }
+    }
+
     pub(crate) fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
         self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -201,13 +234,9 @@ impl Inner {
                 }
             }
         }
-        let unnamed = unnamed.iter().map(|(&id, &idx)| {
-            let cell = match places[idx] {
-                Place::Singleton(cell) => Some(cell),
-                Place::Request(_) | Place::Transient => None,
-            };
-            (id, idx, cell)
-        });
+        let unnamed = unnamed
+            .iter()
+            .map(|(&id, &idx)| (id, idx, Ready::default()));
         Inner {
             nodes,
             unnamed: TypeIdTable::new(unnamed),
@@ -602,7 +631,10 @@ impl<'a> Ctx<'a> {
             Ok::<_, Error>(inst)
         })?;
         match made {
-            Some(inst) => Ok(Got::Borrowed(inst)),
+            Some(inst) => {
+                self.inner.publish(idx, inst);
+                Ok(Got::Borrowed(inst))
+            }
             None => Err(Error::NeedsAsync {
                 key: node.key.clone(),
             }),
@@ -805,28 +837,31 @@ impl OwnedCtx {
     pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         // The singleton that exists already, inlined into the caller: the lookup lands on the
         // entry that points to its cell.
-        if let Some((_, Some(cell))) = self.inner.unnamed.get(TypeId::of::<T>()) {
-            // SAFETY: the entry's `CellRef` points into `self.inner`'s singleton cells, alive
-            // while `self.inner` is borrowed (see `Ctx::cell_at`).
-            if let Some(inst) = unsafe { cell.get() }.get() {
-                // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and its
-                // cell holds only instances checked against that node's key (`checked`).
-                return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+        match self.inner.unnamed.get(TypeId::of::<T>()) {
+            Some((idx, ready)) => {
+                if let Some(inst) = ready.get() {
+                    // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and
+                    // its ready instance is that node's, checked against its key (`checked`).
+                    return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                }
+                // SAFETY: as above, `idx` is the node bound to `T`.
+                unsafe { self.get_miss(idx) }
             }
+            None => Err(not_registered::<T>()),
         }
-        self.get_miss()
     }
 
     /// Everything [`Self::get`] does not inline: request-scoped values, transients, singletons
     /// not created yet, unbound types.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is the node bound to `T`.
     #[inline(never)]
-    fn get_miss<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.inner.unnamed.get(TypeId::of::<T>()) {
-            // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and
-            // `node.place` is that node's place (`Inner::new`).
-            Some((idx, _)) => unsafe { self.borrow().get_at(idx, self.inner.nodes[idx].place) },
-            None => Err(not_registered::<T>()),
-        }
+    unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        // SAFETY: the caller guarantees `idx` is bound to `T`, and `node.place` is that node's
+        // place (`Inner::new`).
+        unsafe { self.borrow().get_at(idx, self.inner.nodes[idx].place) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
@@ -854,15 +889,17 @@ impl OwnedCtx {
                 return self.create_async(idx).await.map(Some);
             }
             let cell = self.borrow().cell(idx)?;
-            cell.get_or_try_init_async(|| async {
-                let inst = self.clone().create_async(idx).await?;
-                match (node.scope, self.scope.as_deref()) {
-                    (Scope::Request, Some(scope)) => scope.record(node, idx),
-                    _ => self.inner.settle(idx, &inst).await?,
-                }
-                Ok::<_, Error>(inst)
-            })
-            .await?;
+            let inst = cell
+                .get_or_try_init_async(|| async {
+                    let inst = self.clone().create_async(idx).await?;
+                    match (node.scope, self.scope.as_deref()) {
+                        (Scope::Request, Some(scope)) => scope.record(node, idx),
+                        _ => self.inner.settle(idx, &inst).await?,
+                    }
+                    Ok::<_, Error>(inst)
+                })
+                .await?;
+            self.inner.publish(idx, inst);
             Ok(None)
         })
     }
