@@ -9,7 +9,8 @@ use std::future::Future;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::PoisonError;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::{BoxError, ProviderRef};
 use crate::hooks::ScopeOutcome;
@@ -217,59 +218,86 @@ impl CellRef {
     }
 }
 
-/// How the instance of a cell is created once: by synchronous code under a `std` mutex (which a
-/// second thread waits on), or by `async` code under a tokio mutex.
-/// The `async` lock is boxed: it is several times the size of the rest of the cell, and most
-/// cells (every request scope's, made per request) never need one.
-enum CellLock {
-    Sync(std::sync::Mutex<()>),
-    Async(Box<tokio::sync::Mutex<()>>),
-}
+/// A cell's state: empty, being made by one caller, or holding its instance; `WAITING` is set
+/// alongside `BUSY` when another caller waits for the maker.
+const EMPTY: u8 = 0;
+const BUSY: u8 = 1;
+const READY: u8 = 2;
+const WAITING: u8 = 4;
+
+/// Where callers wait for a synchronous cell another thread is filling: one lock and condition
+/// variable for the whole process, since that wait is rare (two threads making the same
+/// request-scoped value or lazy singleton at once) and a cell then costs one byte of state.
+static PARKING: (std::sync::Mutex<()>, std::sync::Condvar) =
+    (std::sync::Mutex::new(()), std::sync::Condvar::new());
 
 /// A once-initialised slot for a singleton or a request-scoped value.
 ///
-/// Reading it is one acquire load of `ready`: the same for cells made synchronously and by
-/// `async` providers. Initialising it takes the lock: whoever holds it and finds the cell still
-/// empty creates the instance, writes it and then sets `ready` (release), so a reader that sees
-/// `ready` sees the instance. A creation that fails (or panics, or whose future is dropped)
-/// leaves the cell empty for the next caller, as `once_cell`'s `get_or_try_init` does.
+/// Reading it is one acquire load of `state`: the same for cells made synchronously and by
+/// `async` providers. A synchronous cell is filled by whoever moves `state` from `EMPTY` to
+/// `BUSY`; others wait for it on [`PARKING`] (after setting `WAITING`, which makes the maker wake
+/// them). An `async` cell is filled under its tokio mutex. The maker writes the instance and then
+/// sets `READY` (release), so a reader that sees `READY` sees the instance. A creation that fails
+/// (or panics, or whose future is dropped) leaves the cell empty for the next caller, as
+/// `once_cell`'s `get_or_try_init` does.
 pub(crate) struct Cell {
-    ready: AtomicBool,
+    state: AtomicU8,
     value: UnsafeCell<MaybeUninit<Instance>>,
-    lock: CellLock,
+    /// The lock of an `async` cell: boxed, since it is several times the size of the rest of the
+    /// cell and most cells (every request scope's, made per request) never need one.
+    async_lock: Option<Box<tokio::sync::Mutex<()>>>,
 }
 
-// SAFETY: `value` is written only by the holder of `lock` while `ready` is false, and read only
-// after `ready` was seen true with acquire ordering (set with release after the write), or through
-// `&mut self`; once `ready` is true it is never written again through `&self`. The `Instance` in
-// it is `Send + Sync`.
+// SAFETY: `value` is written only by the one caller that moved `state` to `BUSY` (synchronous
+// cells) or that holds `async_lock` and found the cell empty (`async` cells), and read only after
+// `state` was seen `READY` with acquire ordering (set with release after the write), or through
+// `&mut self`; once `READY`, it is never written again through `&self`. The `Instance` in it is
+// `Send + Sync`.
 unsafe impl Sync for Cell {}
 // SAFETY: as above; every field is `Send`.
 unsafe impl Send for Cell {}
 
+/// The right to fill a synchronous cell (its `state` is `BUSY`, set by the holder). Dropped
+/// without [`Busy::fill`] (the maker failed or panicked), it empties the cell again.
+struct Busy<'a>(&'a Cell);
+
+impl<'a> Busy<'a> {
+    fn fill(self, inst: Instance) -> &'a Instance {
+        let cell = self.0;
+        std::mem::forget(self);
+        // SAFETY: `state` is `BUSY`, set by this guard's maker: nobody else reads or writes
+        // `value` until it is `READY`.
+        let inst = unsafe { (*cell.value.get()).write(inst) };
+        cell.release(READY);
+        inst
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.release(EMPTY);
+    }
+}
+
 impl Cell {
     pub(crate) fn new(is_async: bool) -> Cell {
         Cell {
-            ready: AtomicBool::new(false),
+            state: AtomicU8::new(EMPTY),
             value: UnsafeCell::new(MaybeUninit::uninit()),
-            lock: if is_async {
-                CellLock::Async(Box::new(tokio::sync::Mutex::new(())))
-            } else {
-                CellLock::Sync(std::sync::Mutex::new(()))
-            },
+            async_lock: is_async.then(|| Box::new(tokio::sync::Mutex::new(()))),
         }
     }
 
     /// Whether the instance is made by `async` code ([`Self::get_or_try_init_async`]).
     pub(crate) fn is_async(&self) -> bool {
-        matches!(self.lock, CellLock::Async(_))
+        self.async_lock.is_some()
     }
 
     /// The instance, once made.
     #[inline]
     pub(crate) fn get(&self) -> Option<&Instance> {
-        if self.ready.load(Ordering::Acquire) {
-            // SAFETY: `ready` is set (release) only after the instance was written, and the
+        if self.state.load(Ordering::Acquire) == READY {
+            // SAFETY: `READY` is set (release) only after the instance was written, and the
             // instance is not written again while `self` is shared.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
         } else {
@@ -277,22 +305,61 @@ impl Cell {
         }
     }
 
-    /// Writes `inst`.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds the lock and saw `ready` false under it.
-    unsafe fn publish(&self, inst: Instance) -> &Instance {
-        // SAFETY: the caller holds the lock and the cell is empty: nobody reads or writes
-        // `value` now (readers wait for `ready`).
-        let slot = unsafe { &mut *self.value.get() };
-        let inst = slot.write(inst);
-        self.ready.store(true, Ordering::Release);
-        inst
+    /// Moves `state` from `BUSY` to `to`, waking the callers waiting for it.
+    fn release(&self, to: u8) {
+        if self.state.swap(to, Ordering::Release) & WAITING != 0 {
+            let _parked = PARKING.0.lock().unwrap_or_else(PoisonError::into_inner);
+            PARKING.1.notify_all();
+        }
     }
 
-    /// The instance, made by `make` under the synchronous lock if it was not yet. `None` for an
-    /// `async` cell that is still empty: only [`Self::get_or_try_init_async`] fills those.
+    /// Waits until no other caller is filling this synchronous cell.
+    #[cold]
+    fn wait(&self) {
+        let mut parked = PARKING.0.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            if state & BUSY == 0 {
+                return;
+            }
+            // Set `WAITING` under the parking lock, so the maker's wake-up (which takes it)
+            // cannot come between this check and the wait.
+            if state & WAITING == 0
+                && self
+                    .state
+                    .compare_exchange(state, state | WAITING, Ordering::Acquire, Ordering::Acquire)
+                    .is_err()
+            {
+                continue;
+            }
+            parked = PARKING
+                .1
+                .wait(parked)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The right to fill this synchronous cell, or its instance if another caller filled it.
+    fn claim(&self) -> Result<Busy<'_>, &Instance> {
+        loop {
+            match self
+                .state
+                .compare_exchange(EMPTY, BUSY, Ordering::Acquire, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(Busy(self)),
+                Err(READY) => {
+                    // SAFETY: `READY` was seen with acquire ordering (see `get`).
+                    return Err(unsafe { (*self.value.get()).assume_init_ref() });
+                }
+                Err(_) => self.wait(),
+            }
+        }
+    }
+
+    /// The instance, made by `make` if it was not yet (by this caller, while any other waits).
+    /// `None` for an `async` cell that is still empty: only [`Self::get_or_try_init_async`] fills
+    /// those.
+    #[inline]
     pub(crate) fn get_or_try_init<E>(
         &self,
         make: impl FnOnce() -> Result<Instance, E>,
@@ -300,22 +367,16 @@ impl Cell {
         if let Some(inst) = self.get() {
             return Ok(Some(inst));
         }
-        let CellLock::Sync(lock) = &self.lock else {
+        if self.is_async() {
             return Ok(None);
-        };
-        let _guard = lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(inst) = self.get() {
-            return Ok(Some(inst));
         }
-        let inst = make()?;
-        // SAFETY: the lock is held and the cell was found empty under it.
-        Ok(Some(unsafe { self.publish(inst) }))
+        match self.claim() {
+            Ok(busy) => Ok(Some(busy.fill(make()?))),
+            Err(inst) => Ok(Some(inst)),
+        }
     }
 
-    /// The instance, made by `make` under the `async` lock if it was not yet (a synchronous
-    /// cell is filled as by [`Self::get_or_try_init`]).
+    /// The instance, made by `make` under the `async` lock if it was not yet.
     pub(crate) async fn get_or_try_init_async<E, F, Fut>(&self, make: F) -> Result<&Instance, E>
     where
         F: FnOnce() -> Fut,
@@ -324,41 +385,40 @@ impl Cell {
         if let Some(inst) = self.get() {
             return Ok(inst);
         }
-        let _guard = match &self.lock {
-            CellLock::Async(lock) => lock.lock().await,
-            CellLock::Sync(_) => {
-                unreachable!("a synchronous cell is filled by synchronous code")
-            }
+        let Some(lock) = &self.async_lock else {
+            unreachable!("a synchronous cell is filled by synchronous code")
         };
+        let _guard = lock.lock().await;
         if let Some(inst) = self.get() {
             return Ok(inst);
         }
         let inst = make().await?;
-        // SAFETY: the lock is held and the cell was found empty under it.
-        Ok(unsafe { self.publish(inst) })
+        // SAFETY: the `async` lock is held and the cell was found empty under it; synchronous
+        // code never fills an `async` cell, so nobody else reads or writes `value` now.
+        let inst = unsafe { (*self.value.get()).write(inst) };
+        self.state.store(READY, Ordering::Release);
+        Ok(inst)
     }
 
     /// Sets the instance of an empty synchronous cell (a seeded value); gives it back if the cell
     /// is `async` or already set.
     pub(crate) fn set(&self, inst: Instance) -> Result<(), Instance> {
-        let CellLock::Sync(lock) = &self.lock else {
-            return Err(inst);
-        };
-        let _guard = lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.get().is_some() {
+        if self.is_async() {
             return Err(inst);
         }
-        // SAFETY: the lock is held and the cell was found empty under it.
-        unsafe { self.publish(inst) };
-        Ok(())
+        match self.claim() {
+            Ok(busy) => {
+                busy.fill(inst);
+                Ok(())
+            }
+            Err(_) => Err(inst),
+        }
     }
 
     pub(crate) fn take(&mut self) -> Option<Instance> {
-        if std::mem::replace(self.ready.get_mut(), false) {
-            // SAFETY: `ready` was true, so the instance is initialised; it is cleared first, so
-            // it is not read or dropped again.
+        if std::mem::replace(self.state.get_mut(), EMPTY) == READY {
+            // SAFETY: the cell was `READY`, so the instance is initialised; it is marked empty
+            // first, so it is not read or dropped again.
             Some(unsafe { self.value.get_mut().assume_init_read() })
         } else {
             None
@@ -453,6 +513,38 @@ mod tests {
         });
         assert_eq!(made.load(Ordering::SeqCst), 1);
         assert!(cell.set(Instance::new(Inject::new(1_u32))).is_err());
+    }
+
+    #[test]
+    fn callers_waiting_on_a_maker_that_fails_make_it_themselves() {
+        for _ in 0..50 {
+            let cell = Cell::new(false);
+            let attempts = AtomicUsize::new(0);
+            let barrier = Barrier::new(4);
+            let made: Vec<bool> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            cell.get_or_try_init(|| {
+                                std::thread::yield_now();
+                                if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                                    Err("first attempt fails")
+                                } else {
+                                    Ok(Instance::new(Inject::new(3_u16)))
+                                }
+                            })
+                            .is_ok()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let attempts = attempts.load(Ordering::SeqCst);
+            assert!(attempts <= 2, "one failure, then one success: {attempts}");
+            assert!(made.iter().filter(|ok| !**ok).count() <= 1);
+            assert_eq!(**cell.get().unwrap().downcast_ref::<u16>().unwrap(), 3);
+        }
     }
 
     #[test]
