@@ -859,9 +859,9 @@ impl OwnedCtx {
     /// `idx` is the node bound to `T`.
     #[inline(never)]
     unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        // SAFETY: the caller guarantees `idx` is bound to `T`, and `node.place` is that node's
-        // place (`Inner::new`).
-        unsafe { self.borrow().get_at(idx, self.inner.nodes[idx].place) }
+        // SAFETY: the caller guarantees `idx` is bound to `T`. `get_slow` finds a request-scoped
+        // value this scope made in its cell first, as `get_at` would.
+        unsafe { self.borrow().get_slow(idx) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
