@@ -262,6 +262,7 @@ unsafe impl Send for Cell {}
 struct Busy<'a>(&'a Cell);
 
 impl<'a> Busy<'a> {
+    #[inline]
     fn fill(self, inst: Instance) -> &'a Instance {
         let cell = self.0;
         std::mem::forget(self);
@@ -306,11 +307,18 @@ impl Cell {
     }
 
     /// Moves `state` from `BUSY` to `to`, waking the callers waiting for it.
+    #[inline]
     fn release(&self, to: u8) {
         if self.state.swap(to, Ordering::Release) & WAITING != 0 {
-            let _parked = PARKING.0.lock().unwrap_or_else(PoisonError::into_inner);
-            PARKING.1.notify_all();
+            Self::wake();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake() {
+        let _parked = PARKING.0.lock().unwrap_or_else(PoisonError::into_inner);
+        PARKING.1.notify_all();
     }
 
     /// Waits until no other caller is filling this synchronous cell.
@@ -340,6 +348,7 @@ impl Cell {
     }
 
     /// The right to fill this synchronous cell, or its instance if another caller filled it.
+    #[inline]
     fn claim(&self) -> Result<Busy<'_>, &Instance> {
         loop {
             match self

@@ -644,7 +644,7 @@ impl<'a> Ctx<'a> {
     /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed`
     /// (its scope, or for a transient the container, was shut down); checked to be of the
     /// node's type.
-    #[inline]
+    #[inline(always)]
     fn make(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
         if closed {
             return Err(Error::ShutDown {
