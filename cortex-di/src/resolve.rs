@@ -761,6 +761,18 @@ impl<'a> Ctx<'a> {
     /// As for [`Self::get_at`].
     #[inline(never)]
     unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        // SAFETY: passed on from the caller.
+        unsafe { self.slow(idx) }
+    }
+
+    /// The body of [`Self::get_slow`], inlined there and into `OwnedCtx::get_miss` (one call
+    /// from a container's or scope's `get` to a transient's factory, not two).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::get_at`].
+    #[inline(always)]
+    unsafe fn slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         let node = &self.inner.nodes[idx];
         // The two common creations, without the general path's detours: a synchronous transient,
         // and a synchronous request-scoped value in this scope.
@@ -859,9 +871,9 @@ impl OwnedCtx {
     /// `idx` is the node bound to `T`.
     #[inline(never)]
     unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        // SAFETY: the caller guarantees `idx` is bound to `T`. `get_slow` finds a request-scoped
+        // SAFETY: the caller guarantees `idx` is bound to `T`. `slow` finds a request-scoped
         // value this scope made in its cell first, as `get_at` would.
-        unsafe { self.borrow().get_slow(idx) }
+        unsafe { self.borrow().slow(idx) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
