@@ -641,11 +641,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed`
-    /// (its scope, or for a transient the container, was shut down); checked to be of the
-    /// node's type.
+    /// Makes the instance of `node` (at `idx`, bound to `T`) with its synchronous factory unless
+    /// `closed` (its scope, or for a transient the container, was shut down); checked to be an
+    /// `Inject<T>`, which is checking it against the node's key (the callers found `node` by `T`),
+    /// with the type known at compile time.
     #[inline(always)]
-    fn make(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
+    fn make<T: ?Sized + 'static>(
+        &self,
+        node: &'a Node,
+        idx: usize,
+        closed: bool,
+    ) -> Result<Instance> {
         if closed {
             return Err(Error::ShutDown {
                 key: node.key.clone(),
@@ -664,7 +670,12 @@ impl<'a> Ctx<'a> {
             }
             _ => return self.create_sync(idx),
         };
-        checked(node, inst)
+        debug_assert_eq!(node.key.type_id(), TypeId::of::<T>());
+        if inst.type_id() == TypeId::of::<T>() {
+            Ok(inst)
+        } else {
+            Err(mismatch(node))
+        }
     }
 
     /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
@@ -780,7 +791,7 @@ impl<'a> Ctx<'a> {
             match (node.place, self.scope) {
                 (Place::Transient, _) if self.stash.is_empty() => {
                     let closed = self.inner.shut_down.load(Ordering::Acquire);
-                    let inst = self.make(node, idx, closed)?;
+                    let inst = self.make::<T>(node, idx, closed)?;
                     // SAFETY: `make` checked the instance against the node's key, whose type
                     // the caller guarantees is `T`.
                     return Ok(unsafe { inst.into_unchecked::<T>() });
@@ -790,7 +801,8 @@ impl<'a> Ctx<'a> {
                     // `self.inner`.
                     let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
                     let made = cell.get_or_try_init(|| {
-                        let inst = self.make(node, idx, scope.closed.load(Ordering::Acquire))?;
+                        let inst =
+                            self.make::<T>(node, idx, scope.closed.load(Ordering::Acquire))?;
                         scope.record(node, idx);
                         Ok::<_, Error>(inst)
                     })?;
