@@ -784,7 +784,8 @@ impl<'a> Ctx<'a> {
     /// As for [`Self::get_at`].
     #[inline(always)]
     unsafe fn slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        let node = &self.inner.nodes[idx];
+        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
+        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
         // The two common creations, without the general path's detours: a synchronous transient,
         // and a synchronous request-scoped value in this scope.
         if !node.init_async {
