@@ -641,17 +641,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Makes the instance of `node` (at `idx`, bound to `T`) with its synchronous factory unless
-    /// `closed` (its scope, or for a transient the container, was shut down); checked to be an
-    /// `Inject<T>`, which is checking it against the node's key (the callers found `node` by `T`),
-    /// with the type known at compile time.
+    /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed` (its
+    /// scope, or for a transient the container, was shut down). A factory's instance is not
+    /// checked yet: the caller checks it (`checked`, or against the `T` it resolves).
     #[inline(always)]
-    fn make<T: ?Sized + 'static>(
-        &self,
-        node: &'a Node,
-        idx: usize,
-        closed: bool,
-    ) -> Result<Instance> {
+    fn make_unchecked(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
         if closed {
             return Err(Error::ShutDown {
                 key: node.key.clone(),
@@ -670,12 +664,7 @@ impl<'a> Ctx<'a> {
             }
             _ => return self.create_sync(idx),
         };
-        debug_assert_eq!(node.key.type_id(), TypeId::of::<T>());
-        if inst.type_id() == TypeId::of::<T>() {
-            Ok(inst)
-        } else {
-            Err(mismatch(node))
-        }
+        Ok(inst)
     }
 
     /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
@@ -792,9 +781,13 @@ impl<'a> Ctx<'a> {
             match (node.place, self.scope) {
                 (Place::Transient, _) if self.stash.is_empty() => {
                     let closed = self.inner.shut_down.load(Ordering::Acquire);
-                    let inst = self.make::<T>(node, idx, closed)?;
-                    // SAFETY: `make` checked the instance against the node's key, whose type
-                    // the caller guarantees is `T`.
+                    let inst = self.make_unchecked(node, idx, closed)?;
+                    // The node's key is `T`'s (the caller's guarantee): checking the instance
+                    // against `T` is `checked`, against a constant.
+                    if inst.type_id() != TypeId::of::<T>() {
+                        return Err(mismatch(node));
+                    }
+                    // SAFETY: just checked.
                     return Ok(unsafe { inst.into_unchecked::<T>() });
                 }
                 (Place::Request(slot), Some(scope)) => {
@@ -802,8 +795,8 @@ impl<'a> Ctx<'a> {
                     // `self.inner`.
                     let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
                     let made = cell.get_or_try_init(|| {
-                        let inst =
-                            self.make::<T>(node, idx, scope.closed.load(Ordering::Acquire))?;
+                        let closed = scope.closed.load(Ordering::Acquire);
+                        let inst = checked(node, self.make_unchecked(node, idx, closed)?)?;
                         scope.record(node, idx);
                         Ok::<_, Error>(inst)
                     })?;
