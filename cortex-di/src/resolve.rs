@@ -762,7 +762,7 @@ impl<'a> Ctx<'a> {
     #[inline(never)]
     unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         // SAFETY: passed on from the caller.
-        unsafe { self.slow(idx) }
+        unsafe { self.slow::<T, false>(idx) }
     }
 
     /// The body of [`Self::get_slow`], inlined there and into `OwnedCtx::get_miss` (one call
@@ -772,14 +772,20 @@ impl<'a> Ctx<'a> {
     ///
     /// As for [`Self::get_at`].
     #[inline(always)]
-    unsafe fn slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+    ///
+    /// `NO_STASH`: the caller knows `self.stash` is empty (a container's or scope's own context),
+    /// so the check is compiled out.
+    unsafe fn slow<T: ?Sized + Send + Sync + 'static, const NO_STASH: bool>(
+        &self,
+        idx: usize,
+    ) -> Result<Inject<T>> {
         // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
         let node = unsafe { self.inner.nodes.get_unchecked(idx) };
         // The two common creations, without the general path's detours: a synchronous transient,
         // and a synchronous request-scoped value in this scope.
         if !node.init_async {
             match (node.place, self.scope) {
-                (Place::Transient, _) if self.stash.is_empty() => {
+                (Place::Transient, _) if NO_STASH || self.stash.is_empty() => {
                     let closed = self.inner.shut_down.load(Ordering::Acquire);
                     let inst = self.make_unchecked(node, idx, closed)?;
                     // The node's key is `T`'s (the caller's guarantee): checking the instance
@@ -879,7 +885,8 @@ impl OwnedCtx {
     unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         // SAFETY: the caller guarantees `idx` is bound to `T`. `slow` finds a request-scoped
         // value this scope made in its cell first, as `get_at` would.
-        unsafe { self.borrow().slow(idx) }
+        // `borrow` makes a context without a stash.
+        unsafe { self.borrow().slow::<T, true>(idx) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
