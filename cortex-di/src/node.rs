@@ -190,9 +190,9 @@ pub(crate) enum Place {
 
 /// A pointer to one of a container's singleton cells.
 ///
-/// The cells are a boxed slice of the container's state, made before the nodes' places and never
-/// moved or resized until that state is dropped; the places live in the same state, so a
-/// `CellRef` read through that state never dangles.
+/// The cells are a `Vec` in the container's state, filled before the nodes' places are made and
+/// never pushed to or moved out of until that state is dropped; the places live in the same
+/// state, so a `CellRef` read through that state never dangles.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct CellRef(NonNull<Cell>);
 
