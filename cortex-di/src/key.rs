@@ -126,52 +126,96 @@ pub(crate) type TypeIdMap<V> =
 /// Marks an empty slot of a [`TypeIdTable`]; private, so no caller can look it up.
 struct Vacant;
 
-/// A read-only map from [`TypeId`] to an index, for the resolve hot path: open addressing over at
-/// least twice as many slots as entries, so a lookup is a mask and usually one comparison, where a
-/// general-purpose map probes a group of control bytes first.
-pub(crate) struct TypeIdTable {
-    slots: Box<[(TypeId, u32)]>,
-    mask: usize,
+/// A map from [`TypeId`] to an index and a value, fixed at creation, for the resolve hot path:
+/// open addressing over at least twice as many slots as entries, so a lookup is a mask and usually
+/// one comparison, where a general-purpose map probes a group of control bytes first. The value
+/// sits in the slot the lookup lands on (it may be an atomic, filled later).
+pub(crate) struct TypeIdTable<V> {
+    slots: Box<[Slot<V>]>,
+    /// The number of slots minus one, times the size of a slot: masks a hash into the byte offset
+    /// of a slot.
+    mask_bytes: usize,
 }
 
-impl TypeIdTable {
-    const EMPTY: u32 = u32::MAX;
+struct Slot<V> {
+    id: TypeId,
+    idx: u32,
+    value: V,
+}
 
-    /// The table of `entries`; indices must be below `u32::MAX`.
-    pub(crate) fn new(entries: &TypeIdMap<usize>) -> TypeIdTable {
+/// Marks a vacant slot of a [`TypeIdTable`].
+const VACANT: u32 = u32::MAX;
+
+impl<V: Default> TypeIdTable<V> {
+    /// The table of `entries`: a type, the index bound to it (below `u32::MAX`), a value.
+    pub(crate) fn new(
+        entries: impl ExactSizeIterator<Item = (TypeId, usize, V)>,
+    ) -> TypeIdTable<V> {
         let len = (entries.len() * 2 + 1).next_power_of_two();
         let mask = len - 1;
-        let mut slots = vec![(TypeId::of::<Vacant>(), Self::EMPTY); len].into_boxed_slice();
-        for (&id, &idx) in entries {
+        let mut slots: Box<[Slot<V>]> = (0..len)
+            .map(|_| Slot {
+                id: TypeId::of::<Vacant>(),
+                idx: VACANT,
+                value: V::default(),
+            })
+            .collect();
+        for (id, idx, value) in entries {
+            let idx = u32::try_from(idx)
+                .ok()
+                .filter(|&i| i != VACANT)
+                .expect("fewer than 2^32 - 1 bindings");
             let mut i = Self::home(id) & mask;
-            while slots[i].1 != Self::EMPTY {
+            while slots[i].idx != VACANT && slots[i].id != id {
                 i = (i + 1) & mask;
             }
-            slots[i] = (id, u32::try_from(idx).unwrap_or(Self::EMPTY - 1));
+            slots[i] = Slot { id, idx, value };
         }
-        TypeIdTable { slots, mask }
+        TypeIdTable {
+            slots,
+            mask_bytes: mask * size_of::<Slot<V>>(),
+        }
     }
+}
 
+impl<V> TypeIdTable<V> {
+    /// A `TypeId`'s home, as a multiple of the slot size (a power of two, so that masking the
+    /// product keeps it one: for the types known at compile time it is a constant).
+    #[inline(always)]
     fn home(id: TypeId) -> usize {
         let mut hasher = TypeIdHasher::default();
         id.hash(&mut hasher);
         hasher.finish() as usize
     }
 
-    /// The index bound to `id`.
-    #[inline]
-    pub(crate) fn get(&self, id: TypeId) -> Option<usize> {
-        let mut i = Self::home(id) & self.mask;
+    /// The index and value bound to `id`.
+    #[inline(always)]
+    pub(crate) fn get(&self, id: TypeId) -> Option<(usize, &V)> {
+        let step = size_of::<Slot<V>>();
+        const { assert!(size_of::<Slot<V>>().is_power_of_two()) };
+        let mut offset = Self::home(id).wrapping_mul(step) & self.mask_bytes;
         // There is always a vacant slot (twice as many slots as entries), so this ends.
         loop {
-            let (key, idx) = self.slots[i];
-            if key == id {
-                return Some(idx as usize);
+            // SAFETY: `offset` is masked by `mask_bytes`, the offset of the last slot, and is a
+            // multiple of the slot size when that is a power of two (`home` times `step`, masked
+            // by a multiple of `step` whose low bits are zero); so it is the offset of a slot. A
+            // slot size that is not a power of two would fail the debug assertion above; the
+            // types used (`TypeId`, `u32`, a pointer) make it 32.
+            let slot = unsafe {
+                &*self
+                    .slots
+                    .as_ptr()
+                    .cast::<u8>()
+                    .add(offset)
+                    .cast::<Slot<V>>()
+            };
+            if slot.id == id {
+                return Some((slot.idx as usize, &slot.value));
             }
-            if idx == Self::EMPTY {
+            if slot.idx == VACANT {
                 return None;
             }
-            i = (i + 1) & self.mask;
+            offset = offset.wrapping_add(step) & self.mask_bytes;
         }
     }
 }
@@ -207,13 +251,13 @@ mod tests {
         map.insert(TypeId::of::<u16>(), 1);
         map.insert(TypeId::of::<String>(), 2);
         map.insert(TypeId::of::<dyn std::fmt::Debug>(), 3);
-        let table = TypeIdTable::new(&map);
+        let table = TypeIdTable::new(map.iter().map(|(&id, &idx)| (id, idx, idx * 10)));
         for (id, idx) in &map {
-            assert_eq!(table.get(*id), Some(*idx));
+            assert_eq!(table.get(*id), Some((*idx, &(idx * 10))));
         }
         assert_eq!(table.get(TypeId::of::<u32>()), None);
         assert_eq!(
-            TypeIdTable::new(&TypeIdMap::default()).get(TypeId::of::<u8>()),
+            TypeIdTable::<usize>::new(std::iter::empty()).get(TypeId::of::<u8>()),
             None
         );
     }

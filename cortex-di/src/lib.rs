@@ -84,11 +84,17 @@ mod extract;
 mod graph;
 mod hooks;
 mod inject;
+#[allow(unsafe_code)]
 mod key;
 mod lifecycle;
+// The hot path's `unsafe` (here, in `key` and in `resolve`): instances read back without a
+// downcast, cells read through pointers fixed at validation, lookups without bounds checks. Each
+// block says which invariant makes it sound.
+#[allow(unsafe_code)]
 mod node;
 mod provider;
 mod registry;
+#[allow(unsafe_code)]
 mod resolve;
 mod scope;
 #[cfg(feature = "shaku")]

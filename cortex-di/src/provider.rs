@@ -2,7 +2,6 @@
 //! made (a value, a factory over a [`Resolver`], an `async` factory), its scope, what it depends
 //! on, when it applies, and its lifecycle hooks.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
@@ -114,7 +113,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     /// object. Singleton.
     #[track_caller]
     pub fn arc_value(value: Arc<T>) -> Self {
-        let make = move || -> Instance { Box::new(Inject::from_arc(value.clone())) };
+        let make = move || -> Instance { Instance::new(Inject::from_arc(value.clone())) };
         Self::raw(
             Factory::Value(Arc::new(make)),
             ProviderKind::Value,
@@ -131,7 +130,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         F: Fn(&Resolver<'_>) -> Result<Arc<T>, BoxError> + Send + Sync + 'static,
     {
         let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-            Ok(Box::new(Inject::from_arc(factory(r)?)))
+            Ok(Instance::new(Inject::from_arc(factory(r)?)))
         };
         Self::raw(
             Factory::Sync(Arc::new(f)),
@@ -152,7 +151,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             let fut = factory(r);
             Box::pin(async move {
                 let arc = fut.await?;
-                Ok(Box::new(Inject::from_arc(arc)) as Instance)
+                Ok(Instance::new(Inject::from_arc(arc)))
             })
         };
         Self::raw(
@@ -191,7 +190,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     {
         let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
             let target = r.get::<Impl>()?;
-            Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
+            Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
         };
         let mut p = Self::raw(
             Factory::Sync(Arc::new(f)),
@@ -216,7 +215,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
         let name = target.clone();
         let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
             let target = r.get_named::<Impl>(name.clone())?;
-            Ok(Box::new(Inject::from_arc(cast(target.into_arc()))))
+            Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
         };
         let mut p = Self::raw(
             Factory::Sync(Arc::new(f)),
@@ -369,22 +368,11 @@ impl<T: Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let factory = Arc::new(factory);
-        let boxed = {
-            let factory = factory.clone();
-            move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-                Ok(Box::new(Inject::new(factory(r)?)))
-            }
-        };
-        let typed = move |r: &Resolver<'_>, out: &mut dyn Any| -> Result<(), BoxError> {
-            let value = factory(r)?;
-            if let Some(out) = out.downcast_mut::<Option<Inject<T>>>() {
-                *out = Some(Inject::new(value));
-            }
-            Ok(())
+        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+            Ok(Instance::new(Inject::new(factory(r)?)))
         };
         Self::raw(
-            Factory::SyncTyped(Arc::new(boxed), Arc::new(typed)),
+            Factory::Sync(Arc::new(f)),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )
@@ -415,7 +403,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
     {
         let f = move |r: AsyncResolver| -> BoxFuture<Result<Instance, BoxError>> {
             let fut = factory(r);
-            Box::pin(async move { Ok(Box::new(Inject::new(fut.await?)) as Instance) })
+            Box::pin(async move { Ok(Instance::new(Inject::new(fut.await?))) })
         };
         Self::raw(
             Factory::Async(Arc::new(f)),
@@ -438,7 +426,7 @@ impl<T: ?Sized + OnStart + 'static> Provider<T> {
 fn start_hook<T: ?Sized + OnStart + 'static>(
     instance: &Instance,
 ) -> BoxFuture<Result<(), BoxError>> {
-    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    let handle = instance.downcast_ref::<T>().cloned();
     Box::pin(async move {
         match handle {
             Some(handle) => handle.on_start().await,
@@ -459,7 +447,7 @@ impl<T: ?Sized + OnReady + 'static> Provider<T> {
 fn ready_hook<T: ?Sized + OnReady + 'static>(
     instance: &Instance,
 ) -> BoxFuture<Result<(), BoxError>> {
-    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    let handle = instance.downcast_ref::<T>().cloned();
     Box::pin(async move {
         match handle {
             Some(handle) => handle.on_ready().await,
@@ -491,7 +479,7 @@ fn scope_end_hook<T: ?Sized + OnScopeEnd + 'static>(
     instance: &Instance,
     outcome: &ScopeOutcome,
 ) -> BoxFuture<()> {
-    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    let handle = instance.downcast_ref::<T>().cloned();
     let outcome = outcome.clone();
     Box::pin(async move {
         if let Some(handle) = handle {
@@ -501,7 +489,7 @@ fn scope_end_hook<T: ?Sized + OnScopeEnd + 'static>(
 }
 
 fn shutdown_hook<T: ?Sized + OnShutdown + 'static>(instance: &Instance) -> BoxFuture<()> {
-    let handle = instance.downcast_ref::<Inject<T>>().cloned();
+    let handle = instance.downcast_ref::<T>().cloned();
     Box::pin(async move {
         if let Some(handle) = handle {
             handle.on_shutdown().await;

@@ -9,7 +9,8 @@
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -23,15 +24,11 @@ use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
 use crate::key::{Key, TypeIdMap, TypeIdTable};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
-use crate::node::{self, BoxFuture, Cell, Instance};
+use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
 use crate::spec::Scope;
 
 pub(crate) type SyncFactory =
     Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
-/// A synchronous factory that writes its instance into the caller's typed slot, an
-/// `Option<Inject<T>>` passed as `&mut dyn Any`.
-pub(crate) type TypedFactory =
-    Arc<dyn Fn(&Resolver<'_>, &mut dyn std::any::Any) -> Result<(), BoxError> + Send + Sync>;
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
@@ -39,9 +36,6 @@ pub(crate) type AsyncFactory =
 #[derive(Clone)]
 pub(crate) enum Factory {
     Sync(SyncFactory),
-    /// A synchronous factory with a typed twin: a transient resolve takes the instance from the
-    /// twin, with no `Box` around it to allocate and free.
-    SyncTyped(SyncFactory, TypedFactory),
     Async(AsyncFactory),
     Value(Arc<dyn Fn() -> Instance + Send + Sync>),
     /// Made from the container's own state (the `ScopeFactory`).
@@ -64,9 +58,13 @@ pub(crate) type Node = node::Node<Factory>;
 /// tables, the singletons' cells and their lifecycle.
 pub(crate) struct Inner {
     pub(crate) nodes: Vec<Node>,
-    pub(crate) unnamed: TypeIdTable,
+    /// The unnamed bindings: a type's provider index and, once a singleton is created, its
+    /// instance (where the lookup lands, a created singleton is read right there).
+    pub(crate) unnamed: TypeIdTable<Ready>,
     pub(crate) named: HashMap<Key, usize>,
-    pub(crate) singletons: Box<[Cell]>,
+    /// The singletons' cells. A `Vec` rather than a `Box<[Cell]>`, so that moving `Inner` (into
+    /// its `Arc`) asserts nothing about the cells that the nodes' places point to; never resized.
+    pub(crate) singletons: Vec<Cell>,
     /// For each request slot, whether its cell is async.
     pub(crate) request_cells: Box<[bool]>,
     pub(crate) lifecycle: Mutex<Lifecycle>,
@@ -85,7 +83,40 @@ pub(crate) struct Inner {
     pub(crate) this: Weak<Inner>,
 }
 
+/// The instance of an unnamed singleton, once created: set by [`Inner::publish`], read by
+/// [`OwnedCtx::get`] without going through the node or its cell.
+#[derive(Default)]
+pub(crate) struct Ready(AtomicPtr<Instance>);
+
+impl Ready {
+    #[inline(always)]
+    fn get(&self) -> Option<&Instance> {
+        let inst = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was stored by `Inner::publish`, from a singleton cell's
+        // instance: it stays in that cell, unmoved and unchanged, until the `Inner` holding both
+        // the cells and this table is dropped (cells are only emptied through `&mut`). The
+        // acquire load pairs with the release store, after the instance was written.
+        unsafe { inst.as_ref() }
+    }
+}
+
 impl Inner {
+    /// Makes the created singleton `idx`, whose instance `inst` is in its cell, readable from
+    /// the unnamed table (a no-op for other nodes, and when done already).
+    fn publish(&self, idx: usize, inst: &Instance) {
+        let node = &self.nodes[idx];
+        if node.scope != Scope::Singleton || node.key.name().is_some() {
+            return;
+        }
+        if let Some((found, ready)) = self.unnamed.get(node.key.type_id())
+            && found == idx
+        {
+            ready
+                .0
+                .store(std::ptr::from_ref(inst).cast_mut(), Ordering::Release);
+        }
+    }
+
     pub(crate) fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
         self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -152,14 +183,14 @@ impl Inner {
     #[inline]
     pub(crate) fn lookup(&self, key: &Key) -> Option<usize> {
         match key.name() {
-            None => self.unnamed.get(key.type_id()),
+            None => self.unnamed.get(key.type_id()).map(|(idx, _)| idx),
             Some(_) => self.named.get(key).copied(),
         }
     }
 
     #[inline]
     pub(crate) fn lookup_type<T: ?Sized + 'static>(&self) -> Option<usize> {
-        self.unnamed.get(TypeId::of::<T>())
+        self.unnamed.get(TypeId::of::<T>()).map(|(idx, _)| idx)
     }
 
     /// The container's state over validated `nodes`: a cell for each singleton, a cell layout for
@@ -188,11 +219,34 @@ impl Inner {
                 Scope::Transient => {}
             }
         }
+        // The cells do not move from here on: the `Vec` moves into `Inner` as a pointer, and is
+        // never pushed to again.
+        let places: Vec<Place> = nodes
+            .iter()
+            .map(|node| match node.scope {
+                Scope::Singleton => Place::Singleton(CellRef::new(&singletons[node.slot])),
+                Scope::Request => Place::Request(
+                    u32::try_from(node.slot).expect("fewer than 2^32 request-scoped providers"),
+                ),
+                Scope::Transient => Place::Transient,
+            })
+            .collect();
+        for (i, node) in nodes.iter_mut().enumerate() {
+            node.place = places[i];
+            for edge in &mut node.edges {
+                if let Some(target) = edge.target {
+                    edge.place = places[target];
+                }
+            }
+        }
+        let unnamed = unnamed
+            .iter()
+            .map(|(&id, &idx)| (id, idx, Ready::default()));
         Inner {
             nodes,
-            unnamed: TypeIdTable::new(&unnamed),
+            unnamed: TypeIdTable::new(unnamed),
             named,
-            singletons: singletons.into_boxed_slice(),
+            singletons,
             request_cells: request_cells.into_boxed_slice(),
             lifecycle: Mutex::new(Lifecycle::default()),
             lifecycle_gate: tokio::sync::Mutex::new(()),
@@ -226,31 +280,119 @@ impl Drop for Inner {
     }
 }
 
-/// One request scope's cells for the request-scoped providers, and what it created.
-pub(crate) struct ScopeState {
+/// One request scope's cells for the request-scoped providers, and what it created: a header
+/// and the cells in one allocation, shared through a [`ScopeHandle`]. `C` is `[Cell]` everywhere
+/// but in the layout computation of [`ScopeHandle::open`].
+#[repr(C)]
+pub(crate) struct ScopeState<C: ?Sized = [Cell]> {
+    /// How many [`ScopeHandle`]s point here.
+    refs: AtomicUsize,
     inner: Arc<Inner>,
-    cells: Box<[Cell]>,
     created: Mutex<Vec<usize>>,
     closed: AtomicBool,
+    cells: C,
 }
 
-impl ScopeState {
+/// A counted handle on a [`ScopeState`] and its cells, allocated together (what `Arc` would do
+/// with the cells in a second allocation).
+pub(crate) struct ScopeHandle(NonNull<ScopeState>);
+
+// SAFETY: a `ScopeHandle` is a shared, reference-counted pointer to a `ScopeState`, as an
+// `Arc<ScopeState>` is; `ScopeState` is `Send + Sync` (its fields are: `Arc<Inner>`, a mutex,
+// atomics, and `Cell`s, which are `Send + Sync`).
+unsafe impl Send for ScopeHandle {}
+// SAFETY: as above.
+unsafe impl Sync for ScopeHandle {}
+
+impl ScopeHandle {
     /// A scope with an empty cell for each request-scoped provider of `inner`.
-    #[inline]
-    pub(crate) fn open(inner: Arc<Inner>) -> ScopeState {
-        let cells = inner
-            .request_cells
-            .iter()
-            .map(|&is_async| Cell::new(is_async))
-            .collect();
-        ScopeState {
-            inner,
-            cells,
-            created: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
+    pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
+        let n = inner.request_cells.len();
+        let layout = Self::layout(n);
+        // SAFETY: the layout is never zero-sized (the header has fields).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // A pointer to a struct whose last field is a slice carries the slice's length: cast from
+        // a slice pointer of `n` cells at the same address.
+        let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
+        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // `layout`; checked in debug builds below); each field is written once, in place, before
+        // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
+        unsafe {
+            let cells = (&raw mut (*block).cells).cast::<Cell>();
+            for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                cells.add(i).write(Cell::new(is_async));
+            }
+            (&raw mut (*block).refs).write(AtomicUsize::new(1));
+            (&raw mut (*block).created).write(Mutex::new(Vec::new()));
+            (&raw mut (*block).closed).write(AtomicBool::new(false));
+            (&raw mut (*block).inner).write(inner);
+            debug_assert_eq!(std::alloc::Layout::for_value(&*block), layout);
+            ScopeHandle(NonNull::new_unchecked(block))
         }
     }
 
+    /// The layout of a `ScopeState` with `n` cells: `repr(C)` puts the cells after the header,
+    /// where they are in the sized `ScopeState<[Cell; 0]>`, and rounds the whole to its alignment.
+    fn layout(n: usize) -> std::alloc::Layout {
+        let offset = std::mem::offset_of!(ScopeState<[Cell; 0]>, cells);
+        let size = std::mem::size_of::<Cell>()
+            .checked_mul(n)
+            .and_then(|cells| cells.checked_add(offset))
+            .expect("a request scope's cells fit in memory");
+        std::alloc::Layout::from_size_align(size, std::mem::align_of::<ScopeState<[Cell; 0]>>())
+            .expect("a request scope's cells fit in memory")
+            .pad_to_align()
+    }
+}
+
+impl Clone for ScopeHandle {
+    #[inline]
+    fn clone(&self) -> Self {
+        // Relaxed, as `Arc::clone`: a new handle is made from an existing one, which keeps the
+        // state alive meanwhile.
+        let old = self.refs.fetch_add(1, Ordering::Relaxed);
+        if old > isize::MAX as usize {
+            std::process::abort();
+        }
+        ScopeHandle(self.0)
+    }
+}
+
+impl std::ops::Deref for ScopeHandle {
+    type Target = ScopeState;
+
+    #[inline]
+    fn deref(&self) -> &ScopeState {
+        // SAFETY: the state is alive while a handle exists (`refs` counts this one).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for ScopeHandle {
+    fn drop(&mut self) {
+        // Release, then acquire before freeing, as `Arc`'s drop: every use of the state through
+        // other handles happens before it is dropped.
+        if self.refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: this was the last handle, so nothing else points to the state: it is dropped
+        // in place once, then freed with the layout it was allocated with (`Layout::for_value`
+        // of a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`).
+        unsafe {
+            let block = self.0.as_ptr();
+            (*block).dispose();
+            let layout = std::alloc::Layout::for_value(&*block);
+            std::ptr::drop_in_place(block);
+            std::alloc::dealloc(block.cast::<u8>(), layout);
+        }
+    }
+}
+
+impl ScopeState {
     /// Closes the scope: nothing new can be created in it. Returns the end-of-scope hooks of what
     /// it created, with `outcome`, then their shutdown hooks, each in reverse creation order;
     /// empty if it was closed already.
@@ -284,17 +426,19 @@ impl ScopeState {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::ShutDown { key: key.clone() });
         }
-        match &self.cells[node.slot] {
-            Cell::Sync(cell) => cell
-                .set(inst)
-                .map_err(|_| Error::AlreadyProvided { key: key.clone() })?,
-            Cell::Async(_) => return Err(Error::NotSeedable { key: key.clone() }),
+        let inst = checked(node, inst)?;
+        let cell = &self.cells[node.slot];
+        if cell.is_async() {
+            return Err(Error::NotSeedable { key: key.clone() });
         }
+        cell.set(inst)
+            .map_err(|_| Error::AlreadyProvided { key: key.clone() })?;
         self.record(node, idx);
         Ok(())
     }
 
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
+    #[inline]
     fn record(&self, node: &Node, idx: usize) {
         if node.shutdown.is_some() || node.scope_end.is_some() {
             self.created
@@ -305,8 +449,10 @@ impl ScopeState {
     }
 }
 
-impl Drop for ScopeState {
-    fn drop(&mut self) {
+impl ScopeState {
+    /// What dropping the last handle does before the state is freed: a scope dropped without
+    /// being finished runs the hooks of what it created in the background, as a failure.
+    fn dispose(&mut self) {
         if *self.closed.get_mut() {
             return;
         }
@@ -359,25 +505,45 @@ enum Got<'a> {
     Owned(Instance),
 }
 
+/// The instance as an `Inject<T>`, checking its type: for the paths that are not hot.
 fn downcast<T: ?Sized + Send + Sync + 'static>(got: Got<'_>, node: &Node) -> Result<Inject<T>> {
     let found = match got {
-        Got::Borrowed(b) => b.downcast_ref::<Inject<T>>().cloned(),
-        Got::Owned(o) => o.downcast::<Inject<T>>().ok().map(|b| *b),
+        Got::Borrowed(inst) => inst.downcast_ref::<T>().cloned(),
+        Got::Owned(inst) => inst.downcast::<T>(),
     };
-    found.ok_or_else(|| mismatch::<T>(node))
+    found.ok_or_else(|| mismatch(node))
 }
 
-/// Keys are built from the same `T` as the instances, so this is only reached if a hand-written
-/// provider lies about its type; say so rather than panic.
+/// Keeps the invariant that the unchecked reads of instances rely on: whatever a node's factory
+/// (or the code seeding a scope) hands over is an `Inject` of the node's key's type. Keys and
+/// instances are made from the same `T` by [`Provider`](crate::Provider), so this never fails
+/// for what the crate builds; it is checked once per instance made, off the hot path.
+#[inline]
+fn checked(node: &Node, inst: Instance) -> Result<Instance> {
+    if inst.type_id() == node.key.type_id() {
+        Ok(inst)
+    } else {
+        Err(mismatch(node))
+    }
+}
+
 #[cold]
-fn mismatch<T: ?Sized>(node: &Node) -> Error {
+fn mismatch(node: &Node) -> Error {
     Error::Provider {
         provider: node.reference(),
         source: format!(
             "the provider's instance is not a `{}`",
-            std::any::type_name::<T>()
+            node.key.type_name()
         )
         .into(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn not_registered<T: ?Sized + 'static>() -> Error {
+    Error::NotRegistered {
+        key: Key::of::<T>(),
     }
 }
 
@@ -455,7 +621,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    #[inline]
     fn instance(&self, idx: usize) -> Result<Got<'a>> {
         let node = &self.inner.nodes[idx];
         if node.scope == Scope::Transient {
@@ -469,33 +634,37 @@ impl<'a> Ctx<'a> {
             }
             return self.create_sync(idx).map(Got::Owned);
         }
-        match self.cell(idx)? {
-            Cell::Sync(cell) => cell
-                .get_or_try_init(|| {
-                    let inst = self.create_sync(idx)?;
-                    self.record_created(idx, &inst);
-                    Ok(inst)
-                })
-                .map(Got::Borrowed),
-            Cell::Async(cell) => match cell.get() {
-                Some(inst) => Ok(Got::Borrowed(inst)),
-                None => Err(Error::NeedsAsync {
-                    key: node.key.clone(),
-                }),
-            },
+        let made = self.cell(idx)?.get_or_try_init(|| {
+            let inst = self.create_sync(idx)?;
+            self.record_created(idx, &inst);
+            Ok::<_, Error>(inst)
+        })?;
+        match made {
+            Some(inst) => {
+                self.inner.publish(idx, inst);
+                Ok(Got::Borrowed(inst))
+            }
+            None => Err(Error::NeedsAsync {
+                key: node.key.clone(),
+            }),
         }
     }
 
-    fn create_sync(&self, idx: usize) -> Result<Instance> {
-        self.check_open(idx)?;
-        let node = &self.inner.nodes[idx];
-        match &node.factory {
-            Factory::Value(make) => Ok(make()),
-            Factory::Builtin(make) => Ok(make(self.inner)),
-            Factory::Seeded => Err(Error::NotSeeded {
-                key: node.key.clone(),
-            }),
-            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
+    /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed` (its
+    /// scope, or for a transient the container, was shut down). A factory's instance is not
+    /// checked yet: the caller checks it (`checked`, or against the `T` it resolves).
+    #[inline(always)]
+    fn make_unchecked(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
+        if closed {
+            let key = node.key.clone();
+            return Err(if self.inner.inspection {
+                Error::Inspection { key }
+            } else {
+                Error::ShutDown { key }
+            });
+        }
+        let inst = match &node.factory {
+            Factory::Sync(f) => {
                 let r = Resolver {
                     ctx: Ctx {
                         stash: &[],
@@ -503,61 +672,166 @@ impl<'a> Ctx<'a> {
                     },
                     requester: node,
                 };
-                f(&r).map_err(|e| provider_error(node, e))
+                f(&r).map_err(|e| provider_error(node, e))?
             }
-            Factory::Async(_) => Err(Error::NeedsAsync {
-                key: node.key.clone(),
-            }),
-        }
-    }
-
-    /// The instance of `idx` if it already exists in its cell: a created singleton, or a
-    /// request-scoped value this scope already made.
-    #[inline]
-    fn ready(&self, idx: usize) -> Option<&'a Instance> {
-        let node = &self.inner.nodes[idx];
-        let cell = match node.scope {
-            Scope::Singleton => &self.inner.singletons[node.slot],
-            Scope::Request => &self.scope?.cells[node.slot],
-            Scope::Transient => return None,
+            _ => return self.create_sync(idx),
         };
-        cell.get()
+        Ok(inst)
     }
 
-    /// The hot path of every resolve: an instance that already exists is one lookup, one downcast
-    /// and one `Arc` clone; anything else (creating, errors) goes through [`Self::get_slow`].
-    #[inline]
-    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        if let Some(inst) = self.ready(idx)
-            && let Some(found) = inst.downcast_ref::<Inject<T>>()
-        {
-            return Ok(found.clone());
-        }
-        self.get_slow(idx)
-    }
-
-    #[inline(never)]
-    fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+    /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
+    fn create_sync(&self, idx: usize) -> Result<Instance> {
+        self.check_open(idx)?;
         let node = &self.inner.nodes[idx];
-        if let Factory::SyncTyped(_, typed) = &node.factory
-            && node.scope == Scope::Transient
-            && !node.init_async
-            && !self.stash.iter().any(|(i, _)| *i == idx)
-        {
-            self.check_open(idx)?;
-            let r = Resolver {
-                ctx: Ctx {
-                    stash: &[],
-                    ..*self
-                },
-                requester: node,
-            };
-            let mut slot: Option<Inject<T>> = None;
-            typed(&r, &mut slot).map_err(|e| provider_error(node, e))?;
-            return slot.ok_or_else(|| mismatch::<T>(node));
+        let inst = match &node.factory {
+            Factory::Value(make) => make(),
+            Factory::Builtin(make) => make(self.inner),
+            Factory::Seeded => {
+                return Err(Error::NotSeeded {
+                    key: node.key.clone(),
+                });
+            }
+            Factory::Sync(f) => {
+                let r = Resolver {
+                    ctx: Ctx {
+                        stash: &[],
+                        ..*self
+                    },
+                    requester: node,
+                };
+                f(&r).map_err(|e| provider_error(node, e))?
+            }
+            Factory::Async(_) => {
+                return Err(Error::NeedsAsync {
+                    key: node.key.clone(),
+                });
+            }
+        };
+        checked(node, inst)
+    }
+
+    /// The cell at `place`, if the instance lives in one this context can reach.
+    #[inline]
+    fn cell_at(&self, place: Place) -> Option<&'a Cell> {
+        match place {
+            // SAFETY: every `Place` is made by `Inner::new` and kept in that `Inner` (its nodes'
+            // edges and its lookup table), and `place` was read from `self.inner`, which is
+            // borrowed for `'a`: its singleton cells are alive and unmoved for `'a`.
+            Place::Singleton(cell) => Some(unsafe { cell.get() }),
+            Place::Request(slot) => match self.scope {
+                Some(scope) => {
+                    // SAFETY: a scope has one cell per request-scoped provider of the `Inner` it
+                    // was opened from (`ScopeState::open`), which is `self.inner` (contexts pair a
+                    // scope only with its own container), and `Inner::new` numbered those
+                    // providers' slots from 0, so `slot` is in bounds.
+                    Some(unsafe { scope.cells.get_unchecked(slot as usize) })
+                }
+                None => None,
+            },
+            Place::Transient => None,
         }
-        let got = self.instance(idx)?;
-        downcast(got, node)
+    }
+
+    /// The hot path of every resolve: an instance that already exists in its cell (a created
+    /// singleton, or a request-scoped value this scope already made) is read where `place` points
+    /// and its `Arc` cloned; anything else (creating, errors) goes through [`Self::get_slow`].
+    ///
+    /// # Safety
+    ///
+    /// `idx` is a node of `self.inner` bound to `T` (its key's type is `T`), and `place` is that
+    /// node's place, as found by a lookup of `T`'s `TypeId` (or of a key of `T`).
+    #[inline]
+    pub(crate) unsafe fn get_at<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+        place: Place,
+    ) -> Result<Inject<T>> {
+        if let Some(cell) = self.cell_at(place)
+            && let Some(inst) = cell.get()
+        {
+            // SAFETY: a cell holds only instances that passed `checked` against its node's key
+            // (`create_sync`, `create_async`, `ScopeState::seed`), and the caller guarantees that
+            // key's type is `T`.
+            return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+        }
+        // SAFETY: passed on from the caller.
+        unsafe { self.get_slow(idx) }
+    }
+
+    /// [`Self::get_at`] for callers that did not find `idx` by `T`: checks the node's type.
+    pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        let node = &self.inner.nodes[idx];
+        if node.key.type_id() != TypeId::of::<T>() {
+            return Err(mismatch(node));
+        }
+        // SAFETY: the node's key's type was just checked to be `T`, and `node.place` is its place.
+        unsafe { self.get_at(idx, node.place) }
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::get_at`].
+    #[inline(never)]
+    unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        // SAFETY: passed on from the caller.
+        unsafe { self.slow::<T, false>(idx) }
+    }
+
+    /// The body of [`Self::get_slow`], inlined there and into `OwnedCtx::get_miss` (one call
+    /// from a container's or scope's `get` to a transient's factory, not two).
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::get_at`].
+    #[inline(always)]
+    ///
+    /// `NO_STASH`: the caller knows `self.stash` is empty (a container's or scope's own context),
+    /// so the check is compiled out.
+    unsafe fn slow<T: ?Sized + Send + Sync + 'static, const NO_STASH: bool>(
+        &self,
+        idx: usize,
+    ) -> Result<Inject<T>> {
+        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
+        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
+        // The two common creations, without the general path's detours: a synchronous transient,
+        // and a synchronous request-scoped value in this scope.
+        if !node.init_async {
+            match (node.place, self.scope) {
+                (Place::Transient, _) if NO_STASH || self.stash.is_empty() => {
+                    let closed = self.inner.shut_down.load(Ordering::Acquire);
+                    let inst = self.make_unchecked(node, idx, closed)?;
+                    // The node's key is `T`'s (the caller's guarantee): checking the instance
+                    // against `T` is `checked`, against a constant.
+                    if inst.type_id() != TypeId::of::<T>() {
+                        return Err(mismatch(node));
+                    }
+                    // SAFETY: just checked.
+                    return Ok(unsafe { inst.into_unchecked::<T>() });
+                }
+                (Place::Request(slot), Some(scope)) => {
+                    // SAFETY: as in `cell_at`: the scope has a cell for each request slot of
+                    // `self.inner`.
+                    let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
+                    let made = cell.get_or_try_init(|| {
+                        let closed = scope.closed.load(Ordering::Acquire);
+                        let inst = checked(node, self.make_unchecked(node, idx, closed)?)?;
+                        scope.record(node, idx);
+                        Ok::<_, Error>(inst)
+                    })?;
+                    if let Some(inst) = made {
+                        // SAFETY: as above, the cell's instance passed `checked`.
+                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        // SAFETY (both arms): the instance of node `idx` passed `checked` against its key, whose
+        // type the caller guarantees is `T`.
+        match self.instance(idx)? {
+            Got::Borrowed(inst) => Ok(unsafe { inst.get_unchecked::<T>() }.clone()),
+            Got::Owned(inst) => Ok(unsafe { inst.into_unchecked::<T>() }),
+        }
     }
 }
 
@@ -566,7 +840,7 @@ impl<'a> Ctx<'a> {
 pub(crate) struct OwnedCtx {
     pub(crate) inner: Arc<Inner>,
     /// The request scope's cells; `None` for the container itself.
-    pub(crate) scope: Option<Arc<ScopeState>>,
+    pub(crate) scope: Option<ScopeHandle>,
 }
 
 impl OwnedCtx {
@@ -579,10 +853,10 @@ impl OwnedCtx {
     /// A new request scope's context over the container's `inner`.
     #[inline]
     pub(crate) fn request(inner: Arc<Inner>) -> OwnedCtx {
-        let state = ScopeState::open(inner.clone());
+        let state = ScopeHandle::open(inner.clone());
         OwnedCtx {
             inner,
-            scope: Some(Arc::new(state)),
+            scope: Some(state),
         }
     }
 
@@ -595,14 +869,36 @@ impl OwnedCtx {
     }
 
     /// The synchronous `get` of a container or a request scope: the unnamed binding of `T`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match self.inner.lookup_type::<T>() {
-            Some(idx) => self.borrow().get(idx),
-            None => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
+        // The singleton that exists already, inlined into the caller: the lookup lands on the
+        // entry that points to its cell.
+        match self.inner.unnamed.get(TypeId::of::<T>()) {
+            Some((idx, ready)) => {
+                if let Some(inst) = ready.get() {
+                    // SAFETY: the unnamed table maps `T`'s `TypeId` to the node bound to `T`, and
+                    // its ready instance is that node's, checked against its key (`checked`).
+                    return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                }
+                // SAFETY: as above, `idx` is the node bound to `T`.
+                unsafe { self.get_miss(idx) }
+            }
+            None => Err(not_registered::<T>()),
         }
+    }
+
+    /// Everything [`Self::get`] does not inline: request-scoped values, transients, singletons
+    /// not created yet, unbound types.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is the node bound to `T`.
+    #[inline(never)]
+    unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
+        // SAFETY: the caller guarantees `idx` is bound to `T`. `slow` finds a request-scoped
+        // value this scope made in its cell first, as `get_at` would.
+        // `borrow` makes a context without a stash.
+        unsafe { self.borrow().slow::<T, true>(idx) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
@@ -630,25 +926,28 @@ impl OwnedCtx {
                 return self.create_async(idx).await.map(Some);
             }
             let cell = self.borrow().cell(idx)?;
-            match cell {
-                Cell::Async(cell) => {
-                    cell.get_or_try_init(|| async {
-                        let inst = self.clone().create_async(idx).await?;
-                        match (node.scope, self.scope.as_deref()) {
-                            (Scope::Request, Some(scope)) => scope.record(node, idx),
-                            _ => self.inner.settle(idx, &inst).await?,
-                        }
-                        Ok::<_, Error>(inst)
-                    })
-                    .await?;
-                }
-                Cell::Sync(_) => unreachable!("async providers have async cells"),
-            }
+            let inst = cell
+                .get_or_try_init_async(|| async {
+                    let inst = self.clone().create_async(idx).await?;
+                    match (node.scope, self.scope.as_deref()) {
+                        (Scope::Request, Some(scope)) => scope.record(node, idx),
+                        _ => self.inner.settle(idx, &inst).await?,
+                    }
+                    Ok::<_, Error>(inst)
+                })
+                .await?;
+            self.inner.publish(idx, inst);
             Ok(None)
         })
     }
 
+    /// Makes the instance of `idx`, awaiting what must be; checked to be of the node's type.
     async fn create_async(self, idx: usize) -> Result<Instance> {
+        let inst = self.clone().create_async_unchecked(idx).await?;
+        checked(&self.inner.nodes[idx], inst)
+    }
+
+    async fn create_async_unchecked(self, idx: usize) -> Result<Instance> {
         self.borrow().check_open(idx)?;
         let node = &self.inner.nodes[idx];
         match &node.factory {
@@ -664,7 +963,7 @@ impl OwnedCtx {
                 };
                 f(r).await.map_err(|e| provider_error(node, e))
             }
-            Factory::Sync(f) | Factory::SyncTyped(f, _) => {
+            Factory::Sync(f) => {
                 // A synchronous factory over dependencies that must be awaited: make those first,
                 // then run the factory, which finds them in their cells or in the stash.
                 let mut stash = Vec::new();
@@ -740,11 +1039,18 @@ impl Resolver<'_> {
     /// `.depends_on(Dependency::on::<T>())`.
     #[inline]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
-        match declared(self.requester, TypeId::of::<T>(), None) {
-            Some(Some(idx)) => self.ctx.get(idx),
-            Some(None) => Err(Error::NotRegistered {
-                key: Key::of::<T>(),
-            }),
+        match declared_edge(self.requester, TypeId::of::<T>(), None) {
+            Some(Edge {
+                target: Some(idx),
+                place,
+                ..
+            }) => {
+                // SAFETY: the edge declares a dependency on `T` (its key's `TypeId` was just
+                // compared), and validation set its target to the node bound to that key, whose
+                // place `Inner::new` copied into the edge.
+                unsafe { self.ctx.get_at(*idx, *place) }
+            }
+            Some(_) => Err(not_registered::<T>()),
             None => Err(undeclared(self.requester, Key::of::<T>(), false)),
         }
     }
@@ -819,10 +1125,15 @@ impl Resolver<'_> {
 /// tables: it finds the binding and checks the declaration at once.
 #[inline]
 fn declared(node: &Node, type_id: TypeId, name: Option<&str>) -> Option<Option<usize>> {
+    declared_edge(node, type_id, name).map(|e| e.target)
+}
+
+/// The edge by which `node` declared the binding of `type_id` named `name`, if it did.
+#[inline]
+fn declared_edge<'n>(node: &'n Node, type_id: TypeId, name: Option<&str>) -> Option<&'n Edge> {
     node.edges
         .iter()
         .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name)
-        .map(|e| e.target)
 }
 
 #[cold]

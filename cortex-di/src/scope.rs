@@ -103,7 +103,7 @@ impl ScopeFactory {
 
     /// What the container binds to `ScopeFactory` when something depends on it.
     pub(crate) fn make(inner: &Inner) -> Instance {
-        Box::new(Inject::new(ScopeFactory {
+        Instance::new(Inject::new(ScopeFactory {
             inner: inner.this.clone(),
         }))
     }
@@ -204,7 +204,7 @@ impl RequestScope {
     /// Like [`provide`](Self::provide), with an existing [`Arc`]; with `T = dyn Trait` this seeds
     /// a trait object declared with `Provider::<dyn Trait>::seeded()`.
     pub fn provide_arc<T: ?Sized + Send + Sync + 'static>(&self, value: Arc<T>) -> Result<()> {
-        self.provide_instance(&Key::of::<T>(), Box::new(Inject::from_arc(value)))
+        self.provide_instance(&Key::of::<T>(), Instance::new(Inject::from_arc(value)))
     }
 
     /// Like [`provide`](Self::provide), for the seeded binding of `T` named `name`.
@@ -215,7 +215,7 @@ impl RequestScope {
     ) -> Result<()> {
         self.provide_instance(
             &Key::of::<T>().with_name(name),
-            Box::new(Inject::new(value)),
+            Instance::new(Inject::new(value)),
         )
     }
 

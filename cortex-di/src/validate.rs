@@ -8,7 +8,7 @@ use crate::condition::Env;
 use crate::error::LifecycleHook;
 use crate::error::{GraphError, GraphErrors, ProviderRef};
 use crate::key::{Key, TypeIdMap};
-use crate::node::Edge;
+use crate::node::{Edge, Place};
 use crate::provider::{RawProvider, ScopeSpec};
 use crate::resolve::Node;
 use crate::spec::{ProviderKind, Scope};
@@ -113,6 +113,7 @@ pub(crate) fn plan(
             list.push(Edge {
                 dep: dep.clone(),
                 target,
+                place: Place::Transient,
             });
         }
         edges.push(list);
@@ -266,6 +267,7 @@ pub(crate) fn plan(
             shutdown: p.shutdown,
             scope_end: p.scope_end,
             slot: 0,
+            place: Place::Transient,
         })
         .collect();
     for &i in &order {

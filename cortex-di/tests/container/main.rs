@@ -3,6 +3,7 @@
 mod async_providers;
 mod config;
 mod graph_errors;
+mod hot_paths;
 mod inspection;
 mod introspection;
 mod lifecycle;

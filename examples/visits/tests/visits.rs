@@ -215,7 +215,11 @@ async fn the_first_report_waits_a_period_and_a_reporter_on_time_is_healthy() {
     let visits: Inject<Visits> = app.container().get().unwrap();
     // A third of a period and more: no report yet, and not behind (three periods allowed).
     cortex::tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(visits.reports(), 0, "the first report comes after one period");
+    assert_eq!(
+        visits.reports(),
+        0,
+        "the first report comes after one period"
+    );
     let ready: Value = app.get("/health/ready").await.assert_status(200).json();
     assert_eq!(visits_check(&ready).unwrap()["status"], "up", "{ready}");
     app.shutdown().await;

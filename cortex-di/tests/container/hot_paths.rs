@@ -1,0 +1,406 @@
+//! The resolve hot paths, which read instances without a downcast and cells through pointers fixed
+//! at validation: every kind of binding goes through them, each instance is dropped exactly once,
+//! and a first resolution raced from several threads makes one instance.
+
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+
+use cortex_di::{
+    Container, ContainerBuilder, Dependency, Error, Inject, OnScopeEnd, OnShutdown, Provider,
+    Scope, ScopeOutcome,
+};
+
+use crate::support::Log;
+
+/// Counts live values of the types below: made minus dropped.
+#[derive(Clone, Default)]
+struct Live(Arc<AtomicIsize>);
+
+impl Live {
+    fn track(&self) -> Tracked {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Tracked(self.0.clone())
+    }
+
+    fn count(&self) -> isize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Decrements its counter when dropped.
+struct Tracked(Arc<AtomicIsize>);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+trait Named: Send + Sync {
+    fn name(&self) -> &str;
+}
+
+struct Plain {
+    name: String,
+    _live: Tracked,
+}
+
+impl Named for Plain {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+struct User {
+    plain: Inject<Plain>,
+    named: Inject<dyn Named>,
+    other: Inject<Plain>,
+    _live: Tracked,
+}
+
+fn plain(live: &Live, name: &str) -> Plain {
+    Plain {
+        name: name.to_owned(),
+        _live: live.track(),
+    }
+}
+
+/// Trait objects (by value, by factory, by alias), named bindings, and a user of all three, in
+/// each scope.
+async fn container_of_every_kind(live: &Live, scope: Scope) -> Container {
+    let (a, b, c, d) = (live.clone(), live.clone(), live.clone(), live.clone());
+    ContainerBuilder::new()
+        .add(Provider::factory(move |_| Ok(plain(&a, "main"))).scope(scope))
+        .add(
+            Provider::factory(move |_| Ok(plain(&b, "other")))
+                .named("other")
+                .scope(scope),
+        )
+        .add(Provider::<dyn Named>::alias::<Plain>(|p| p))
+        .add(
+            Provider::<dyn Named>::arc_factory(move |_| Ok(Arc::new(plain(&c, "fat"))))
+                .named("fat")
+                .scope(scope),
+        )
+        .add(
+            Provider::factory(move |r| {
+                Ok(User {
+                    plain: r.get()?,
+                    named: r.get_named("fat")?,
+                    other: r.get_named("other")?,
+                    _live: d.track(),
+                })
+            })
+            .depends_on(Dependency::on::<Plain>())
+            .depends_on(Dependency::on::<dyn Named>().named("fat"))
+            .depends_on(Dependency::on::<Plain>().named("other"))
+            .scope(scope),
+        )
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn singletons_of_every_kind_resolve_shared_and_are_dropped_once() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Singleton).await;
+    assert_eq!(live.count(), 4, "main, other, fat and the user");
+    let user = c.get::<User>().unwrap();
+    assert!(Inject::ptr_eq(&user.plain, &c.get::<Plain>().unwrap()));
+    assert!(Inject::ptr_eq(
+        &user.other,
+        &c.get_named::<Plain>("other").unwrap()
+    ));
+    assert!(Inject::ptr_eq(
+        &user.named,
+        &c.get_named::<dyn Named>("fat").unwrap()
+    ));
+    assert_eq!(c.get::<dyn Named>().unwrap().name(), "main");
+    assert_eq!(user.named.name(), "fat");
+    assert_eq!(user.other.name, "other");
+    // The alias shares the singleton it casts.
+    let alias = c.get::<dyn Named>().unwrap();
+    assert!(std::ptr::eq(
+        Inject::as_arc(&alias).as_ref() as *const dyn Named as *const u8,
+        Inject::as_arc(&user.plain).as_ref() as *const Plain as *const u8,
+    ));
+    for _ in 0..100 {
+        drop(c.get::<User>().unwrap());
+        drop(c.get::<dyn Named>().unwrap());
+    }
+    drop((user, alias));
+    assert_eq!(live.count(), 4);
+    drop(c);
+    assert_eq!(
+        live.count(),
+        0,
+        "every singleton dropped with the container"
+    );
+}
+
+#[tokio::test]
+async fn transients_of_every_kind_are_new_each_time_and_dropped_once() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Transient).await;
+    assert_eq!(live.count(), 0);
+    let a = c.get::<User>().unwrap();
+    let b = c.get::<User>().unwrap();
+    assert!(!Inject::ptr_eq(&a, &b));
+    assert_eq!(
+        live.count(),
+        8,
+        "two users, each with its three dependencies"
+    );
+    assert_eq!(a.named.name(), "fat");
+    assert_eq!(c.get::<dyn Named>().unwrap().name(), "main");
+    assert_eq!(c.get_named::<dyn Named>("fat").unwrap().name(), "fat");
+    drop((a, b));
+    assert_eq!(live.count(), 0);
+}
+
+#[tokio::test]
+async fn request_scoped_values_of_every_kind_are_one_per_scope_and_dropped_with_it() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Request).await;
+    assert!(matches!(
+        c.get::<User>(),
+        Err(Error::RequestScopeRequired { .. })
+    ));
+    let first = c.scope();
+    let second = c.scope();
+    let user = first.get::<User>().unwrap();
+    assert!(Inject::ptr_eq(&user, &first.get::<User>().unwrap()));
+    assert!(Inject::ptr_eq(&user.plain, &first.get::<Plain>().unwrap()));
+    assert!(Inject::ptr_eq(
+        &user.named,
+        &first.get_named::<dyn Named>("fat").unwrap()
+    ));
+    assert_eq!(first.get::<dyn Named>().unwrap().name(), "main");
+    assert_eq!(live.count(), 4);
+    let other = second.get::<User>().unwrap();
+    assert!(!Inject::ptr_eq(&user, &other));
+    assert_eq!(live.count(), 8);
+    drop(first);
+    assert_eq!(live.count(), 8, "the handles still held keep their values");
+    drop(user);
+    assert_eq!(
+        live.count(),
+        4,
+        "the first scope's values went with the last handle"
+    );
+    drop((second, other));
+    assert_eq!(live.count(), 0);
+}
+
+#[tokio::test]
+async fn async_and_lazy_providers_reach_the_same_cells() {
+    let made = Arc::new(AtomicUsize::new(0));
+    let m = made.clone();
+    let c = ContainerBuilder::new()
+        .add(Provider::async_factory(|_| async {
+            Ok(String::from("pool"))
+        }))
+        .add(
+            Provider::<dyn Named>::async_arc_factory(|r| async move {
+                let pool = r.resolve::<String>().await?;
+                Ok(Arc::new(Plain {
+                    name: format!("{pool} user"),
+                    _live: Live::default().track(),
+                }) as Arc<dyn Named>)
+            })
+            .depends_on(Dependency::on::<String>())
+            .scope(Scope::Request),
+        )
+        .add(Provider::factory(move |_| Ok(m.fetch_add(1, Ordering::SeqCst) as u32)).lazy(true))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(*c.get::<String>().unwrap(), "pool");
+    assert_eq!(made.load(Ordering::SeqCst), 0, "lazy: not made at build");
+    assert_eq!(*c.get::<u32>().unwrap(), 0);
+    assert_eq!(*c.get::<u32>().unwrap(), 0);
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    let scope = c.scope();
+    assert!(matches!(
+        scope.get::<dyn Named>(),
+        Err(Error::NeedsAsync { .. })
+    ));
+    let named = scope.resolve::<dyn Named>().await.unwrap();
+    assert_eq!(named.name(), "pool user");
+    // Once made, the synchronous path finds it in the same cell.
+    assert!(Inject::ptr_eq(&named, &scope.get::<dyn Named>().unwrap()));
+}
+
+struct Unit {
+    log: Log,
+    name: &'static str,
+}
+
+impl OnScopeEnd for Unit {
+    async fn on_scope_end(&self, outcome: &ScopeOutcome) {
+        self.log
+            .push(format!("{} end {}", self.name, outcome.is_success()));
+    }
+}
+
+impl OnShutdown for Unit {
+    async fn on_shutdown(&self) {
+        self.log.push(format!("{} shutdown", self.name));
+    }
+}
+
+#[tokio::test]
+async fn hooks_and_seeded_values_read_the_instances_in_the_cells() {
+    let log = Log::default();
+    let l = log.clone();
+    let c = ContainerBuilder::new()
+        .add(Provider::<dyn Named>::seeded())
+        .add(Provider::<u64>::seeded().named("tenant"))
+        .add(
+            Provider::factory(move |r| {
+                let who = r.get::<dyn Named>()?;
+                let tenant = r.get_named::<u64>("tenant")?;
+                Ok(Unit {
+                    log: l.clone(),
+                    name: if who.name() == "ada" && *tenant == 7 {
+                        "seeded"
+                    } else {
+                        "wrong"
+                    },
+                })
+            })
+            .depends_on(Dependency::on::<dyn Named>())
+            .depends_on(Dependency::on::<u64>().named("tenant"))
+            .scope(Scope::Request)
+            .on_scope_end()
+            .on_shutdown(),
+        )
+        .build()
+        .await
+        .unwrap();
+    let scope = c.scope();
+    scope
+        .provide_arc::<dyn Named>(Arc::new(plain(&Live::default(), "ada")))
+        .unwrap();
+    scope.provide_named("tenant", 7_u64).unwrap();
+    assert!(matches!(
+        scope.provide_named("tenant", 8_u64),
+        Err(Error::AlreadyProvided { .. })
+    ));
+    assert_eq!(*scope.get_named::<u64>("tenant").unwrap(), 7);
+    assert_eq!(scope.get::<Unit>().unwrap().name, "seeded");
+    let report = scope.finish(ScopeOutcome::success()).await;
+    assert_eq!(report.completed.len(), 2);
+    assert_eq!(log.entries(), ["seeded end true", "seeded shutdown"]);
+}
+
+#[test]
+fn a_first_resolution_raced_from_several_threads_makes_one_instance() {
+    const THREADS: usize = 8;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+    let (m1, m2) = (made.clone(), made.clone());
+    let c = runtime.block_on(async {
+        ContainerBuilder::new()
+            .add(
+                Provider::factory(move |_| {
+                    m1.fetch_add(1, Ordering::SeqCst);
+                    // Widen the window in which other threads find the cell empty.
+                    std::thread::yield_now();
+                    Ok(String::from("lazy"))
+                })
+                .lazy(true),
+            )
+            .add(
+                Provider::factory(move |r| {
+                    m2.fetch_add(1, Ordering::SeqCst);
+                    std::thread::yield_now();
+                    Ok(r.get::<String>()?.len())
+                })
+                .depends_on(Dependency::on::<String>())
+                .scope(Scope::Request),
+            )
+            .build()
+            .await
+            .unwrap()
+    });
+    let scope = c.scope();
+    let barrier = Barrier::new(THREADS);
+    let got: Vec<(Inject<String>, Inject<usize>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    let lazy = c.get::<String>().unwrap();
+                    let request = scope.get::<usize>().unwrap();
+                    (lazy, request)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(made.load(Ordering::SeqCst), 2, "one String, one usize");
+    for (lazy, request) in &got {
+        assert!(Inject::ptr_eq(lazy, &got[0].0));
+        assert!(Inject::ptr_eq(request, &got[0].1));
+        assert_eq!(**request, 4);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_creation_leaves_the_cell_empty_for_the_next_try() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let a = attempts.clone();
+    let c = ContainerBuilder::new()
+        .add(
+            Provider::factory(move |_| {
+                if a.fetch_add(1, Ordering::SeqCst) == 0 {
+                    Err("not yet".into())
+                } else {
+                    Ok(5_u8)
+                }
+            })
+            .scope(Scope::Request),
+        )
+        .build()
+        .await
+        .unwrap();
+    let scope = c.scope();
+    assert!(matches!(scope.get::<u8>(), Err(Error::Provider { .. })));
+    assert_eq!(*scope.get::<u8>().unwrap(), 5);
+    assert_eq!(*scope.get::<u8>().unwrap(), 5);
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_scope_and_its_cells_live_until_its_last_clone_is_dropped_on_any_thread() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Request).await;
+    let scope = c.scope();
+    let clones: Vec<_> = (0..4).map(|_| scope.clone()).collect();
+    let user = scope.get::<User>().unwrap();
+    drop(scope);
+    std::thread::scope(|s| {
+        for clone in clones {
+            let user = &user;
+            s.spawn(move || {
+                assert!(Inject::ptr_eq(user, &clone.get::<User>().unwrap()));
+                drop(clone);
+            });
+        }
+    });
+    drop(user);
+    assert_eq!(live.count(), 0);
+    // A container without request-scoped providers opens scopes with no cells.
+    let bare = ContainerBuilder::new()
+        .add(Provider::value(1_u8))
+        .build()
+        .await
+        .unwrap();
+    let empty = bare.scope();
+    assert_eq!(*empty.get::<u8>().unwrap(), 1);
+    drop((empty.clone(), empty));
+}
