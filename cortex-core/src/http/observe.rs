@@ -57,15 +57,19 @@
 //!
 //! # Per-request state, and what Cortex measures itself
 //!
-//! Cortex measures the latency itself (from just before the first observer's `on_request` to
-//! just before `on_response`), and hands over the request's tracing span, so most observers
-//! need no state: a Prometheus observer uses `type State = ()`. An observer that does need some
-//! (an OpenTelemetry context, an in-flight gauge guard) returns it from `on_request` and gets
-//! it back in `on_response`. Cortex keeps it in the request's future, type-erased in a
-//! `Box<dyn Any + Send>`: a zero-sized state such as `()` allocates nothing; a state with data
-//! costs one small allocation per request. (Keeping small states inline instead would take
-//! `unsafe` code, which the crate forbids.) What observing costs per request is measured in the
-//! guide's "HTTP performance" chapter (`docs/src/performance.md`, "Request observers").
+//! Cortex measures the latency itself, from when the request entered the stack (the start time
+//! the span and the access log use too: one clock read for all) to when
+//! [`latency`](ObservedResponse::latency) is first called for the request (one more clock read,
+//! only for requests whose observers ask; every observer of the request gets the same value).
+//! It also hands over the request's tracing span, so most observers need no state: a
+//! Prometheus observer uses `type State = ()`, which Cortex does not keep at all and hands back
+//! without a type check. An observer that does need some (an OpenTelemetry context, an
+//! in-flight gauge guard) returns it from `on_request` and gets it back in `on_response`.
+//! Cortex keeps it in the request's future, type-erased in a `Box<dyn Any + Send>`: a state
+//! with data costs one small allocation per request (a zero-sized one none). (Keeping small
+//! states inline instead would take `unsafe` code, which the crate forbids.) What observing
+//! costs per request is measured in the guide's "HTTP performance" chapter
+//! (`docs/src/performance.md`, "Request observers").
 //!
 //! # Timing and sizes
 //!
@@ -82,7 +86,9 @@
 //!
 //! [`route`](ObservedResponse::route) is the template the request matched (`/users/{id}`, never
 //! the raw path, so that a metric's label set stays bounded): known without a lookup for
-//! controller routes, taken from axum's [`MatchedPath`] for other routes, and `None` when no
+//! controller routes (the stack wrapped the route's handlers at startup, with the template; the
+//! request's span and the access log get it too), taken from axum's [`MatchedPath`] for other
+//! routes, and `None` when no
 //! route matched (the 404 fallback) or when the stack wraps a whole router
 //! ([`Stack::layer`](super::middleware::Stack::layer)) rather than each route.
 //!
@@ -98,7 +104,8 @@
 //! Observers run in registration order: the container's bindings in the order they were added
 //! (`App::observer` adds one), after the ones given to `Stack::with_observer`.
 
-use std::any::{Any, type_name};
+use std::any::{Any, TypeId, type_name};
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -242,7 +249,10 @@ pub struct ObservedResponse<'a> {
     method: &'a Method,
     route: Option<&'a str>,
     response: &'a Response,
-    latency: Duration,
+    /// When the request entered the stack (always set when observers are called).
+    start: Option<Instant>,
+    /// The latency, once an observer asked for it: the clock is read on demand, once.
+    latency: Cell<Option<Duration>>,
     body_size: Option<u64>,
     span: &'a Span,
 }
@@ -270,9 +280,17 @@ impl<'a> ObservedResponse<'a> {
         self.response.headers()
     }
 
-    /// From when the request entered the stack to when the response's head was ready.
+    /// From when the request entered the stack to when the response's head was ready: measured
+    /// when an observer first asks for it (the clock is read then, not for observers that never
+    /// ask), and the same value for every observer of the request (see the
+    /// [module docs](self#per-request-state-and-what-cortex-measures-itself)).
     pub fn latency(&self) -> Duration {
-        self.latency
+        if let Some(latency) = self.latency.get() {
+            return latency;
+        }
+        let latency = self.start.map_or(Duration::ZERO, |start| start.elapsed());
+        self.latency.set(Some(latency));
+        latency
     }
 
     /// The exact size of the response body in bytes, when it is known before the body is sent;
@@ -293,15 +311,17 @@ impl std::fmt::Debug for ObservedResponse<'_> {
             .field("method", self.method)
             .field("route", &self.route)
             .field("status", &self.status())
-            .field("latency", &self.latency)
+            .field("latency", &self.latency())
             .field("body_size", &self.body_size)
             .finish_non_exhaustive()
     }
 }
 
 /// An observer's per-request state, type-erased: what
-/// [`ErasedRequestObserver::on_request_erased`] returns. A zero-sized state is not allocated.
-pub struct ObserverState(Box<dyn Any + Send>);
+/// [`ErasedRequestObserver::on_request_erased`] returns. The state `()` is not kept at all
+/// (`None`), and handed back without a type check; any other state is boxed (a zero-sized one
+/// is not allocated).
+pub struct ObserverState(Option<Box<dyn Any + Send>>);
 
 impl std::fmt::Debug for ObserverState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -349,16 +369,42 @@ impl<T: RequestObserver> ErasedRequestObserver for T {
 
     #[inline]
     fn on_request_erased(&self, request: &ObservedRequest<'_>) -> ObserverState {
-        ObserverState(Box::new(self.on_request(request)))
+        let state = self.on_request(request);
+        if is_unit::<T::State>() {
+            // `()`: nothing to keep (the check is a constant, folded at compile time).
+            ObserverState(None)
+        } else {
+            ObserverState(Some(Box::new(state)))
+        }
     }
 
     #[inline]
     fn on_response_erased(&self, state: ObserverState, response: &ObservedResponse<'_>) {
-        // The stack hands each observer the state it returned: the downcast cannot fail.
-        if let Ok(state) = state.0.downcast::<T::State>() {
-            self.on_response(*state, response);
+        // The stack hands each observer the state it returned: neither branch can fail.
+        let state = match state.0 {
+            None => unit::<T::State>(),
+            Some(state) => state.downcast::<T::State>().ok().map(|state| *state),
+        };
+        if let Some(state) = state {
+            self.on_response(state, response);
         }
     }
+}
+
+/// Whether `S` is `()`.
+#[inline(always)]
+fn is_unit<S: 'static>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<()>()
+}
+
+/// `()` as an `S`, when `S` is `()`: the check is on a concrete type with a known vtable, which
+/// the compiler folds, so that handing a `()` state back costs nothing (and takes no `unsafe`).
+#[inline(always)]
+fn unit<S: 'static>() -> Option<S> {
+    let mut unit = Some(());
+    (&mut unit as &mut dyn Any)
+        .downcast_mut::<Option<S>>()
+        .and_then(Option::take)
 }
 
 /// The container binding that makes `T` (provided on its own, e.g. an `#[injectable]`) a
@@ -396,13 +442,26 @@ pub fn request_observer<T: RequestObserver>() -> Provider<dyn ErasedRequestObser
 pub(crate) type Observers = Box<[Arc<dyn ErasedRequestObserver>]>;
 
 /// The route template of a request: fixed when the handler was wrapped, or axum's.
-enum Template {
-    Fixed(Arc<str>),
+pub(crate) enum Template {
+    Fixed(&'static str),
     Matched(MatchedPath),
 }
 
 impl Template {
-    fn as_str(&self) -> &str {
+    /// The template `fixed` when the stack wraps one route, else axum's [`MatchedPath`].
+    #[inline]
+    pub(crate) fn of(fixed: Option<&'static str>, request: &Request) -> Option<Template> {
+        match fixed {
+            Some(route) => Some(Template::Fixed(route)),
+            None => request
+                .extensions()
+                .get::<MatchedPath>()
+                .cloned()
+                .map(Template::Matched),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Template::Fixed(route) => route,
             Template::Matched(route) => route.as_str(),
@@ -410,16 +469,16 @@ impl Template {
     }
 }
 
-/// The observers' states for one request: one observer (the usual case) needs no vector.
+/// The observers' states for one request: one observer (the usual case) needs no allocation.
 enum States {
     One(ObserverState),
-    Many(Vec<ObserverState>),
+    Many(Box<[ObserverState]>),
 }
 
-/// One request being observed: what the response side needs. Kept in the stack's future, not
-/// boxed: an allocation and its release cost more per request than moving these bytes.
+/// One request being observed: what the response side needs (the start time is the core
+/// step's, shared with the span and the access log). Kept in the stack's future, not boxed: an
+/// allocation and its release cost more per request than moving these bytes.
 pub(crate) struct Observing {
-    start: Instant,
     method: Method,
     route: Option<Template>,
     states: States,
@@ -431,7 +490,7 @@ impl Observing {
     pub(crate) fn start(
         observers: &Observers,
         request: &Request,
-        route: Option<&Arc<str>>,
+        route: Option<&'static str>,
         span: &Span,
     ) -> Option<Observing> {
         if observers.is_empty() {
@@ -444,18 +503,10 @@ impl Observing {
     fn start_observed(
         observers: &Observers,
         request: &Request,
-        route: Option<&Arc<str>>,
+        route: Option<&'static str>,
         span: &Span,
     ) -> Observing {
-        let start = Instant::now();
-        let route = match route {
-            Some(route) => Some(Template::Fixed(route.clone())),
-            None => request
-                .extensions()
-                .get::<MatchedPath>()
-                .cloned()
-                .map(Template::Matched),
-        };
+        let route = Template::of(route, request);
         let view = ObservedRequest {
             request,
             route: route.as_ref().map(Template::as_str),
@@ -466,18 +517,23 @@ impl Observing {
             many => States::Many(many.iter().map(|o| o.on_request_erased(&view)).collect()),
         };
         Observing {
-            start,
             method: request.method().clone(),
             route,
             states,
         }
     }
 
-    /// Calls every observer's `on_response`, in the same order.
+    /// Calls every observer's `on_response`, in the same order; `start` is when the request
+    /// entered the stack.
     #[inline(never)]
-    pub(crate) fn finish(self, observers: &Observers, response: &Response, span: &Span) {
+    pub(crate) fn finish(
+        self,
+        observers: &Observers,
+        start: Option<Instant>,
+        response: &Response,
+        span: &Span,
+    ) {
         let Observing {
-            start,
             method,
             route,
             states,
@@ -486,7 +542,8 @@ impl Observing {
             method: &method,
             route: route.as_ref().map(Template::as_str),
             response,
-            latency: start.elapsed(),
+            start,
+            latency: Cell::new(None),
             body_size: response.body().size_hint().exact(),
             span,
         };
@@ -497,7 +554,7 @@ impl Observing {
                 }
             }
             States::Many(states) => {
-                for (observer, state) in observers.iter().zip(states) {
+                for (observer, state) in observers.iter().zip(states.into_vec()) {
                     observer.on_response_erased(state, &view);
                 }
             }

@@ -234,10 +234,10 @@ async fn the_request_id_header_name_is_configurable_and_can_be_off() {
 
 /// Records span fields by span name.
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<Recorded>>>);
+pub(crate) struct Spans(pub(crate) Arc<Mutex<Vec<Recorded>>>);
 
 /// A span's name and fields.
-type Recorded = (&'static str, HashMap<String, String>);
+pub(crate) type Recorded = (&'static str, HashMap<String, String>);
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
 

@@ -18,6 +18,7 @@ use super::config::{HttpConfig, static_value};
 use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
 use crate::http::headers::{SCAN_UP_TO, content_length, scan};
+use crate::http::observe::Template;
 
 pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
@@ -135,14 +136,16 @@ pub(crate) const ACCESS_TARGET: &str = "cortex::access";
 struct Access {
     method: Method,
     uri: Uri,
-    route: Option<MatchedPath>,
+    route: Option<Template>,
     client_ip: Option<IpAddr>,
 }
 
 /// What the response side needs to know about the request.
 pub(crate) struct CoreState {
     pub(crate) span: Span,
-    start: Option<Instant>,
+    /// When the request entered the stack: taken when the span, the access log or an observer
+    /// needs it, once for all of them.
+    pub(crate) start: Option<Instant>,
     /// Boxed: the stack's future carries this state, and most apps have no access log.
     access: Option<Box<Access>>,
     id: Option<HeaderValue>,
@@ -222,8 +225,15 @@ impl CoreShared {
         self.request_id.as_ref().map(|(name, _)| name)
     }
 
-    /// Resolves the client, assigns the request id and opens the span.
-    pub(crate) fn on_request(&self, req: &mut Request) -> CoreState {
+    /// Resolves the client, assigns the request id and opens the span. `route` is the route
+    /// template when the stack wraps one route; `observed` whether observers want the start
+    /// time.
+    pub(crate) fn on_request(
+        &self,
+        req: &mut Request,
+        route: Option<&'static str>,
+        observed: bool,
+    ) -> CoreState {
         let mut secure = req.extensions().get::<Secure>().is_some();
         let mut trusted = false;
         if let Some(proxies) = &self.proxies
@@ -273,7 +283,7 @@ impl CoreShared {
         });
 
         let span = if self.trace {
-            request_span(req, id.as_ref())
+            request_span(req, id.as_ref(), route)
         } else {
             Span::none()
         };
@@ -290,11 +300,11 @@ impl CoreShared {
             Box::new(Access {
                 method: req.method().clone(),
                 uri: req.uri().clone(),
-                route: req.extensions().get::<MatchedPath>().cloned(),
+                route: Template::of(route, req),
                 client_ip: forwarded.or_else(peer),
             })
         });
-        let start = (!span.is_disabled() || access.is_some()).then(Instant::now);
+        let start = (observed || !span.is_disabled() || access.is_some()).then(Instant::now);
         CoreState {
             span,
             start,
@@ -308,7 +318,10 @@ impl CoreShared {
     /// Echoes the request id, adds the security headers (a header the response already has
     /// wins) and closes the span's accounts.
     pub(crate) fn on_response(&self, state: &mut CoreState, response: &mut Response) {
-        if let Some(start) = state.start {
+        // Observers read the start time themselves (only when they ask for the latency).
+        if let Some(start) = state.start
+            && (!state.span.is_disabled() || state.access.is_some())
+        {
             let latency_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
             let status = response.status().as_u16();
             if !state.span.is_disabled() {
@@ -431,18 +444,18 @@ fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&Header
     );
 }
 
-fn request_span(req: &Request, id: Option<&HeaderValue>) -> Span {
+fn request_span(req: &Request, id: Option<&HeaderValue>, route: Option<&'static str>) -> Span {
     // `debug`, not `info`: at the default `info` filter the span is turned away at its callsite
-    // and its fields are never evaluated, whereas an enabled span is formatted on creation even
-    // when nothing inside it is ever printed.
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
+    // and its fields are never evaluated (the route's lookup included: it is in the macro),
+    // whereas an enabled span is formatted on creation even when nothing inside it is ever
+    // printed. The route is the stack's own template when it wraps one route (controller
+    // routes: no lookup), else axum's `MatchedPath`.
     tracing::debug_span!(
         "http.request",
         method = %req.method(),
-        route = route.unwrap_or(""),
+        route = route
+            .or_else(|| req.extensions().get::<MatchedPath>().map(MatchedPath::as_str))
+            .unwrap_or(""),
         path = req.uri().path(),
         client_ip = req.extensions().get::<ForwardedInfo>().map(|f| tracing::field::display(f.client_ip)),
         request_id = id.and_then(|v| v.to_str().ok()),
@@ -467,7 +480,7 @@ mod tests {
         if secure {
             request.extensions_mut().insert(Secure);
         }
-        let mut state = core.on_request(&mut request);
+        let mut state = core.on_request(&mut request, None, false);
         let mut response = Response::new(Body::from("hello"));
         for name in own {
             let value = match *name {

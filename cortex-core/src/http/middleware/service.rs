@@ -7,8 +7,9 @@
 //! and the moves of the inner future into each wrapper
 //! (docs/src/performance.md#why-the-stack-is-shaped-as-it-is).
 
+use std::collections::HashSet;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -91,9 +92,9 @@ enum ScopeEnd {
 #[derive(Clone)]
 pub struct StackLayer {
     shared: Arc<Shared>,
-    /// The route template of the one route this layer wraps, when known at startup and wanted
-    /// (by observers).
-    route: Option<Arc<str>>,
+    /// The route template of the one route this layer wraps, when known at startup (for the
+    /// span, the access log and observers).
+    route: Option<&'static str>,
 }
 
 impl StackLayer {
@@ -104,14 +105,31 @@ impl StackLayer {
         }
     }
 
-    /// This layer, for the one route `template`: observers get the template without a lookup.
-    /// Without observers nothing would read it, so it is not kept.
+    /// This layer, for the one route `template`: the span, the access log and observers get the
+    /// template without a lookup, and without a reference count per request.
     pub(crate) fn for_route(&self, template: &str) -> Self {
         StackLayer {
             shared: self.shared.clone(),
-            route: (!self.shared.observers.is_empty()).then(|| Arc::from(template)),
+            route: Some(intern(template)),
         }
     }
+}
+
+/// `template` as a `&'static str`: leaked once per distinct template for the life of the
+/// process (an app that is built again, as tests do, reuses it), so that each request copies a
+/// reference rather than counting one.
+fn intern(template: &str) -> &'static str {
+    static TEMPLATES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut templates = TEMPLATES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let templates = templates.get_or_insert_with(HashSet::new);
+    if let Some(interned) = templates.get(template) {
+        return interned;
+    }
+    let interned: &'static str = Box::leak(template.into());
+    templates.insert(interned);
+    interned
 }
 
 impl<S> Layer<S> for StackLayer {
@@ -121,7 +139,7 @@ impl<S> Layer<S> for StackLayer {
         StackService {
             inner,
             shared: self.shared.clone(),
-            route: self.route.clone(),
+            route: self.route,
         }
     }
 }
@@ -137,7 +155,7 @@ impl std::fmt::Debug for StackLayer {
 pub struct StackService<S> {
     inner: S,
     shared: Arc<Shared>,
-    route: Option<Arc<str>>,
+    route: Option<&'static str>,
 }
 
 impl<S> std::fmt::Debug for StackService<S> {
@@ -168,7 +186,8 @@ where
 
     fn call(&mut self, mut req: Request) -> Self::Future {
         let shared = &*self.shared;
-        let core = shared.core.on_request(&mut req);
+        let observed = !shared.observers.is_empty();
+        let core = shared.core.on_request(&mut req, self.route, observed);
         let scope_end = match &shared.app {
             Some(app) if app.finish_scopes => {
                 // Opened here rather than by the first extractor, so the stack can finish it.
@@ -181,7 +200,7 @@ where
         // A disabled span is not entered: with tracing's `log` feature, entering one still costs.
         let entered = (!core.span.is_disabled()).then(|| core.span.enter());
         // Before anything can refuse the request: observers see the stack's own answers too.
-        let observing = Observing::start(&shared.observers, &req, self.route.as_ref(), &core.span);
+        let observing = Observing::start(&shared.observers, &req, self.route, &core.span);
 
         let mut answer = None;
         let cors = match &shared.cors {
@@ -361,7 +380,8 @@ where
                 unreachable!("checked above")
             };
             if let Some(observing) = this.observing.take() {
-                observing.finish(&this.shared.observers, &finishing.0, &this.core.span);
+                let core = &this.core;
+                observing.finish(&this.shared.observers, core.start, &finishing.0, &core.span);
             }
             return Poll::Ready(Ok(finishing.0));
         }
@@ -418,7 +438,8 @@ where
             }
         }
         if let Some(observing) = this.observing.take() {
-            observing.finish(&shared.observers, &response, &this.core.span);
+            let core = &this.core;
+            observing.finish(&shared.observers, core.start, &response, &core.span);
         }
         Poll::Ready(Ok(response))
     }
