@@ -81,6 +81,10 @@ pub(crate) struct Inner {
     pub(crate) env: Env,
     /// A non-owning handle on this state, for the `ScopeFactory` singletons hold.
     pub(crate) this: Weak<Inner>,
+    /// The memory of the last request scope dropped, kept for the next one to open (one
+    /// allocation and free fewer per scope in the common case of one scope after another); null
+    /// when there is none. Every block is `ScopeHandle::layout(request_cells.len())`, uninitialised.
+    spare_scope: AtomicPtr<u8>,
 }
 
 /// The instance of an unnamed singleton, once created: set by [`Inner::publish`], read by
@@ -256,12 +260,22 @@ impl Inner {
             shutdown_timeout,
             env,
             this,
+            spare_scope: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        let spare = *self.spare_scope.get_mut();
+        if !spare.is_null() {
+            // SAFETY: a non-null spare block was allocated by `ScopeHandle::open` with the layout
+            // of this container's scopes, and given up by the scope that used it (its contents
+            // dropped already); nothing else points to it.
+            unsafe {
+                std::alloc::dealloc(spare, ScopeHandle::layout(self.request_cells.len()));
+            }
+        }
         if self.shut_down.load(Ordering::Acquire) {
             return;
         }
@@ -309,15 +323,21 @@ impl ScopeHandle {
     pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
         let n = inner.request_cells.len();
         let layout = Self::layout(n);
-        // SAFETY: the layout is never zero-sized (the header has fields).
-        let raw = unsafe { std::alloc::alloc(layout) };
+        let mut raw = inner
+            .spare_scope
+            .swap(std::ptr::null_mut(), Ordering::Acquire);
         if raw.is_null() {
-            std::alloc::handle_alloc_error(layout);
+            // SAFETY: the layout is never zero-sized (the header has fields).
+            raw = unsafe { std::alloc::alloc(layout) };
+            if raw.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
         }
         // A pointer to a struct whose last field is a slice carries the slice's length: cast from
         // a slice pointer of `n` cells at the same address.
         let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
-        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // SAFETY: `block` points to `layout` (freshly allocated, or a spare block of the same
+        // layout taken out of `inner`: see `Drop`), which fits a `ScopeState` with `n` cells (see
         // `layout`; checked in debug builds below); each field is written once, in place, before
         // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
         unsafe {
@@ -379,15 +399,34 @@ impl Drop for ScopeHandle {
             return;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: this was the last handle, so nothing else points to the state: it is dropped
-        // in place once, then freed with the layout it was allocated with (`Layout::for_value`
-        // of a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`).
+        // SAFETY: this was the last handle, so nothing else points to the state: its fields are
+        // dropped in place once (the container's `Arc` read out first, and dropped last), then
+        // the memory is kept as the container's spare block if it has none, else freed with the
+        // layout it was allocated with (`Layout::for_value` of a `repr(C)` struct with `n` cells
+        // is `layout(n)`, as checked in `open`). A spare block is only ever taken by `open` on
+        // the same container, whose scopes all have that layout; the container's own drop,
+        // which may be the `Arc` dropped here, frees it.
         unsafe {
             let block = self.0.as_ptr();
             (*block).dispose();
             let layout = std::alloc::Layout::for_value(&*block);
-            std::ptr::drop_in_place(block);
-            std::alloc::dealloc(block.cast::<u8>(), layout);
+            let inner = std::ptr::read(&raw const (*block).inner);
+            std::ptr::drop_in_place(&raw mut (*block).created);
+            std::ptr::drop_in_place(&raw mut (*block).cells);
+            let raw = block.cast::<u8>();
+            if inner
+                .spare_scope
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                std::alloc::dealloc(raw, layout);
+            }
+            drop(inner);
         }
     }
 }

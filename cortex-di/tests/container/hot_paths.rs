@@ -404,3 +404,61 @@ async fn a_scope_and_its_cells_live_until_its_last_clone_is_dropped_on_any_threa
     assert_eq!(*empty.get::<u8>().unwrap(), 1);
     drop((empty.clone(), empty));
 }
+
+#[tokio::test]
+async fn a_dropped_scopes_memory_serves_the_next_scope_with_empty_cells() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Request).await;
+    // One scope after another: the second (which may reuse the first's memory) starts empty and
+    // makes its own values.
+    let first = c.scope();
+    let user = first.get::<User>().unwrap();
+    assert_eq!(user.plain.name, "main");
+    drop((first, user));
+    assert_eq!(live.count(), 0, "the first scope's values went with it");
+    for round in 0..3 {
+        let scope = c.scope();
+        assert_eq!(
+            live.count(),
+            0,
+            "round {round}: a new scope's cells are empty"
+        );
+        let user = scope.get::<User>().unwrap();
+        assert!(Inject::ptr_eq(&user.plain, &scope.get::<Plain>().unwrap()));
+        assert_eq!(user.named.name(), "fat");
+        assert_eq!(live.count(), 4, "round {round}: made once in this scope");
+        drop((scope, user));
+        assert_eq!(live.count(), 0, "round {round}");
+    }
+    // Scopes opened and dropped on several threads at once, some overlapping.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let c = &c;
+            s.spawn(move || {
+                for _ in 0..200 {
+                    let a = c.scope();
+                    let b = c.scope();
+                    let ua = a.get::<User>().unwrap();
+                    let ub = b.get::<User>().unwrap();
+                    assert!(!Inject::ptr_eq(&ua, &ub));
+                    assert!(Inject::ptr_eq(&ua, &a.get::<User>().unwrap()));
+                    drop((a, ua));
+                    assert!(Inject::ptr_eq(&ub.plain, &b.get::<Plain>().unwrap()));
+                }
+            });
+        }
+    });
+    assert_eq!(live.count(), 0);
+    // The container dropped first: its last scope frees it, and with it the spare memory.
+    let scope = c.scope();
+    let user = scope.get::<User>().unwrap();
+    drop(c);
+    assert_eq!(
+        live.count(),
+        4,
+        "the scope keeps the container and its values"
+    );
+    drop(scope);
+    drop(user);
+    assert_eq!(live.count(), 0);
+}
