@@ -477,14 +477,21 @@ impl ScopeState {
     }
 
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
-    #[inline]
+    #[inline(always)]
     fn record(&self, node: &Node, idx: usize) {
         if node.shutdown.is_some() || node.scope_end.is_some() {
-            self.created
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(idx);
+            self.push_created(idx);
         }
+    }
+
+    /// The part of [`Self::record`] for instances with hooks, out of line: most request-scoped
+    /// values have none, and the lock would otherwise make every caller save registers for it.
+    #[inline(never)]
+    fn push_created(&self, idx: usize) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(idx);
     }
 }
 
@@ -920,14 +927,63 @@ impl OwnedCtx {
                     return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
                 }
                 // SAFETY: as above, `idx` is the node bound to `T`.
-                unsafe { self.get_miss(idx) }
+                // A transient goes to its own path (see `get_transient`); the rest to the
+                // general one.
+                // SAFETY: the table's indices are nodes of `self.inner`.
+                if let Place::Transient = unsafe { self.inner.nodes.get_unchecked(idx) }.place {
+                    // SAFETY: as above, `idx` is the node bound to `T`.
+                    unsafe { self.get_transient(idx) }
+                } else {
+                    // SAFETY: as above, `idx` is the node bound to `T`.
+                    unsafe { self.get_miss(idx) }
+                }
             }
             None => Err(not_registered::<T>()),
         }
     }
 
-    /// Everything [`Self::get`] does not inline: request-scoped values, transients, singletons
-    /// not created yet, unbound types.
+    /// A transient for [`Self::get`].
+    ///
+    /// # Safety
+    ///
+    /// `idx` is the node bound to `T`.
+    #[inline(never)]
+    unsafe fn get_transient<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+    ) -> Result<Inject<T>> {
+        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
+        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
+        // A synchronous transient of a container that is not shut down, the common case, here:
+        // the factory's own `Result` is matched without a `Result<Instance>` (an `Error` is
+        // large) in between, and without the general path's registers to save.
+        if let (Place::Transient, Factory::Sync(f)) = (node.place, &node.factory)
+            && !node.init_async
+            && !self.inner.shut_down.load(Ordering::Acquire)
+        {
+            let r = Resolver {
+                ctx: self.borrow(),
+                requester: node,
+            };
+            let made = match f(&r) {
+                Ok(inst) => inst,
+                Err(e) => return Err(provider_error(node, e)),
+            };
+            // The node's key is `T`'s (the caller's guarantee): checking the instance against
+            // `T` is `checked`, against a constant.
+            if made.type_id() != TypeId::of::<T>() {
+                return Err(mismatch(node));
+            }
+            // SAFETY: just checked.
+            return Ok(unsafe { made.into_unchecked::<T>() });
+        }
+        // SAFETY: passed on from the caller.
+        unsafe { self.get_miss(idx) }
+    }
+
+    /// Everything [`Self::get`] does not inline but the common transients: request-scoped
+    /// values, singletons not created yet, and the rest of transients (`async`, or of a container
+    /// shut down).
     ///
     /// # Safety
     ///

@@ -462,3 +462,43 @@ async fn a_dropped_scopes_memory_serves_the_next_scope_with_empty_cells() {
     drop(user);
     assert_eq!(live.count(), 0);
 }
+
+#[tokio::test]
+async fn a_transients_errors_on_the_direct_path_name_the_provider() {
+    let c = ContainerBuilder::new()
+        .add(Provider::factory(|_| Ok(1_u8)))
+        .add(Provider::factory(|_| Err::<u16, _>("no port".into())).scope(Scope::Transient))
+        .add(
+            // Asks for `u8` without declaring it.
+            Provider::factory(|r| Ok(u32::from(*r.get::<u8>()?))).scope(Scope::Transient),
+        )
+        .add(
+            Provider::factory(|r| Ok(u64::from(*r.get::<u8>()?)))
+                .depends_on(Dependency::on::<u8>())
+                .scope(Scope::Transient),
+        )
+        .build()
+        .await
+        .unwrap();
+    match c.get::<u16>() {
+        Err(Error::Provider { provider, source }) => {
+            assert!(provider.key.type_name().contains("u16"));
+            assert_eq!(source.to_string(), "no port");
+        }
+        other => panic!("expected a provider error, got {:?}", other.err()),
+    }
+    match c.get::<u32>() {
+        Err(Error::UndeclaredDependency {
+            provider,
+            dependency,
+            ..
+        }) => {
+            assert!(provider.key.type_name().contains("u32"));
+            assert!(dependency.type_name().contains("u8"));
+        }
+        other => panic!("expected an undeclared dependency, got {:?}", other.err()),
+    }
+    assert_eq!(*c.get::<u64>().unwrap(), 1);
+    c.shutdown().await;
+    assert!(matches!(c.get::<u64>(), Err(Error::ShutDown { .. })));
+}
