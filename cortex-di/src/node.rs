@@ -259,11 +259,11 @@ unsafe impl Send for Cell {}
 
 /// The right to fill a synchronous cell (its `state` is `BUSY`, set by the holder). Dropped
 /// without [`Busy::fill`] (the maker failed or panicked), it empties the cell again.
-struct Busy<'a>(&'a Cell);
+pub(crate) struct Busy<'a>(&'a Cell);
 
 impl<'a> Busy<'a> {
     #[inline]
-    fn fill(self, inst: Instance) -> &'a Instance {
+    pub(crate) fn fill(self, inst: Instance) -> &'a Instance {
         let cell = self.0;
         std::mem::forget(self);
         // SAFETY: `state` is `BUSY`, set by this guard's maker: nobody else reads or writes
@@ -348,8 +348,9 @@ impl Cell {
     }
 
     /// The right to fill this synchronous cell, or its instance if another caller filled it.
+    /// Only for synchronous cells (`!self.is_async()`): an `async` cell is filled under its lock.
     #[inline]
-    fn claim(&self) -> Result<Busy<'_>, &Instance> {
+    pub(crate) fn claim(&self) -> Result<Busy<'_>, &Instance> {
         loop {
             match self
                 .state

@@ -696,18 +696,25 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The error for a resolve of `node` that would create it in a scope or container closed.
+    #[cold]
+    #[inline(never)]
+    fn closed(&self, node: &Node) -> Error {
+        let key = node.key.clone();
+        if self.inner.inspection {
+            Error::Inspection { key }
+        } else {
+            Error::ShutDown { key }
+        }
+    }
+
     /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed` (its
     /// scope, or for a transient the container, was shut down). A factory's instance is not
     /// checked yet: the caller checks it (`checked`, or against the `T` it resolves).
     #[inline(always)]
     fn make_unchecked(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
         if closed {
-            let key = node.key.clone();
-            return Err(if self.inner.inspection {
-                Error::Inspection { key }
-            } else {
-                Error::ShutDown { key }
-            });
+            return Err(self.closed(node));
         }
         let inst = match &node.factory {
             Factory::Sync(f) => {
@@ -858,6 +865,44 @@ impl<'a> Ctx<'a> {
                     // SAFETY: as in `cell_at`: the scope has a cell for each request slot of
                     // `self.inner`.
                     let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
+                    // A synchronous factory, the common case: the cell claimed, the factory's
+                    // own `Result` matched, and the instance checked against `T` (a constant),
+                    // without closures or a `Result<Instance>` (an `Error` is large) between.
+                    if let Factory::Sync(f) = &node.factory
+                        && !cell.is_async()
+                    {
+                        let busy = match cell.claim() {
+                            Ok(busy) => busy,
+                            // SAFETY: the cell's instance passed `checked` (or the check below)
+                            // against its node's key, whose type the caller guarantees is `T`.
+                            Err(inst) => return Ok(unsafe { inst.get_unchecked::<T>() }.clone()),
+                        };
+                        // From here on, returning early (or a panic) drops `busy`, which
+                        // empties the cell again for the next caller.
+                        if scope.closed.load(Ordering::Acquire) {
+                            return Err(self.closed(node));
+                        }
+                        let r = Resolver {
+                            ctx: Ctx {
+                                stash: &[],
+                                ..*self
+                            },
+                            requester: node,
+                        };
+                        let made = match f(&r) {
+                            Ok(inst) => inst,
+                            Err(e) => return Err(provider_error(node, e)),
+                        };
+                        // `checked`, against `T`: the node's key is `T`'s (the caller's
+                        // guarantee).
+                        if made.type_id() != TypeId::of::<T>() {
+                            return Err(mismatch(node));
+                        }
+                        scope.record(node, idx);
+                        let inst = busy.fill(made);
+                        // SAFETY: just checked.
+                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                    }
                     let made = cell.get_or_try_init(|| {
                         let closed = scope.closed.load(Ordering::Acquire);
                         let inst = checked(node, self.make_unchecked(node, idx, closed)?)?;

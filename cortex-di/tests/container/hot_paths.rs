@@ -502,3 +502,46 @@ async fn a_transients_errors_on_the_direct_path_name_the_provider() {
     c.shutdown().await;
     assert!(matches!(c.get::<u64>(), Err(Error::ShutDown { .. })));
 }
+
+#[tokio::test]
+async fn a_request_value_on_the_direct_path_is_made_once_and_not_after_its_scope_closed() {
+    let made = Arc::new(AtomicUsize::new(0));
+    let m = made.clone();
+    let c = ContainerBuilder::new()
+        .add(Provider::factory(|_| Ok(3_u8)))
+        .add(
+            Provider::factory(move |r| {
+                m.fetch_add(1, Ordering::SeqCst);
+                Ok(u16::from(*r.get::<u8>()?))
+            })
+            .depends_on(Dependency::on::<u8>())
+            .scope(Scope::Request),
+        )
+        .add(
+            Provider::factory(|r| Ok(u32::from(*r.get::<u16>()?)))
+                .depends_on(Dependency::on::<u16>())
+                .scope(Scope::Request),
+        )
+        .build()
+        .await
+        .unwrap();
+    let scope = c.scope();
+    // Made as a dependency first, then read from its cell by the scope's own `get`.
+    assert_eq!(*scope.get::<u32>().unwrap(), 3);
+    assert!(Inject::ptr_eq(
+        &scope.get::<u16>().unwrap(),
+        &scope.get::<u16>().unwrap()
+    ));
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    let closed = c.scope();
+    closed.close().await;
+    assert!(matches!(closed.get::<u16>(), Err(Error::ShutDown { .. })));
+    assert!(matches!(closed.get::<u32>(), Err(Error::ShutDown { .. })));
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        1,
+        "nothing made in a closed scope"
+    );
+    // A closed scope's cell stays empty: the failed claim was released.
+    assert!(matches!(closed.get::<u16>(), Err(Error::ShutDown { .. })));
+}
