@@ -67,6 +67,8 @@ pub(crate) struct Inner {
     pub(crate) singletons: Vec<Cell>,
     /// For each request slot, whether its cell is async.
     pub(crate) request_cells: Box<[bool]>,
+    /// Whether any of `request_cells` is async (if not, a scope's cells are all made alike).
+    any_async_request_cell: bool,
     pub(crate) lifecycle: Mutex<Lifecycle>,
     /// Held while `start()` or `ready()` runs hooks, so a second call waits for the first.
     pub(crate) lifecycle_gate: tokio::sync::Mutex<()>,
@@ -251,6 +253,7 @@ impl Inner {
             unnamed: TypeIdTable::new(unnamed),
             named,
             singletons,
+            any_async_request_cell: request_cells.contains(&true),
             request_cells: request_cells.into_boxed_slice(),
             lifecycle: Mutex::new(Lifecycle::default()),
             lifecycle_gate: tokio::sync::Mutex::new(()),
@@ -342,8 +345,14 @@ impl ScopeHandle {
         // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
         unsafe {
             let cells = (&raw mut (*block).cells).cast::<Cell>();
-            for (i, &is_async) in inner.request_cells.iter().enumerate() {
-                cells.add(i).write(Cell::new(is_async));
+            if inner.any_async_request_cell {
+                for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                    cells.add(i).write(Cell::new(is_async));
+                }
+            } else {
+                for i in 0..n {
+                    cells.add(i).write(Cell::new(false));
+                }
             }
             (&raw mut (*block).refs).write(AtomicUsize::new(1));
             (&raw mut (*block).created).write(Mutex::new(Vec::new()));
