@@ -27,8 +27,54 @@ use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hoo
 use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
 use crate::spec::Scope;
 
-pub(crate) type SyncFactory =
-    Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+/// A provider's synchronous factory function.
+pub(crate) type SyncFn = dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync;
+
+/// A synchronous factory: the `Arc` that owns the closure, and the closure's address in it,
+/// found once (calling through `Arc<dyn Fn>` computes it from the vtable's alignment at every
+/// call). Derefs to the closure.
+pub(crate) struct SyncFactory {
+    owner: Arc<SyncFn>,
+    call: NonNull<SyncFn>,
+}
+
+impl SyncFactory {
+    pub(crate) fn new<F>(f: F) -> SyncFactory
+    where
+        F: Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync + 'static,
+    {
+        let owner: Arc<SyncFn> = Arc::new(f);
+        let call = NonNull::from(&*owner);
+        SyncFactory { owner, call }
+    }
+}
+
+impl Clone for SyncFactory {
+    fn clone(&self) -> Self {
+        // The clone shares the allocation, so the closure is at the same address.
+        SyncFactory {
+            owner: Arc::clone(&self.owner),
+            call: self.call,
+        }
+    }
+}
+
+impl std::ops::Deref for SyncFactory {
+    type Target = SyncFn;
+
+    #[inline(always)]
+    fn deref(&self) -> &SyncFn {
+        // SAFETY: `call` points to the closure inside `owner`'s allocation, which `self` keeps
+        // alive (and which an `Arc` never moves or mutates) for as long as this borrow.
+        unsafe { self.call.as_ref() }
+    }
+}
+
+// SAFETY: `SyncFactory` is an `Arc<SyncFn>` and a shared pointer to that same `SyncFn`, which is
+// `Send + Sync`; the pointer is only ever used to borrow it shared (`Deref`).
+unsafe impl Send for SyncFactory {}
+// SAFETY: as above.
+unsafe impl Sync for SyncFactory {}
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
