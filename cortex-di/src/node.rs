@@ -438,7 +438,11 @@ impl Cell {
 
 impl Drop for Cell {
     fn drop(&mut self) {
-        drop(self.take());
+        if *self.state.get_mut() == READY {
+            // SAFETY: the cell is `READY`, so the instance is initialised; it is dropped in
+            // place once, here, as the cell goes (no copy out of it first, as `take` makes).
+            unsafe { self.value.get_mut().assume_init_drop() }
+        }
     }
 }
 
