@@ -425,6 +425,20 @@ impl Cell {
         }
     }
 
+    /// Drops the instance, if any, leaving the cell empty (an `async` cell keeps its lock), as
+    /// new.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        let state = self.state.get_mut();
+        if *state == READY {
+            // Empty first: should the instance's drop panic, it is not dropped again.
+            *state = EMPTY;
+            // SAFETY: the cell was `READY`, so the instance is initialised; it is marked empty
+            // above, so it is not read or dropped again.
+            unsafe { self.value.get_mut().assume_init_drop() }
+        }
+    }
+
     pub(crate) fn take(&mut self) -> Option<Instance> {
         if std::mem::replace(self.state.get_mut(), EMPTY) == READY {
             // SAFETY: the cell was `READY`, so the instance is initialised; it is marked empty

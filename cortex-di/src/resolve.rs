@@ -130,8 +130,10 @@ pub(crate) struct Inner {
     /// A non-owning handle on this state, for the `ScopeFactory` singletons hold.
     pub(crate) this: Weak<Inner>,
     /// The memory of the last request scope dropped, kept for the next one to open (one
-    /// allocation and free fewer per scope in the common case of one scope after another); null
-    /// when there is none. Every block is `ScopeHandle::layout(request_cells.len())`, uninitialised.
+    /// allocation and free fewer per scope in the common case of one scope after another, and
+    /// its cells not made again); null when there is none. A spare block has the layout
+    /// `ScopeHandle::layout(request_cells.len())`; its cells are initialised and empty (as
+    /// `ScopeHandle::open` makes them), the rest of its header uninitialised.
     spare_scope: AtomicPtr<u8>,
 }
 
@@ -318,11 +320,16 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let spare = *self.spare_scope.get_mut();
         if !spare.is_null() {
+            let n = self.request_cells.len();
             // SAFETY: a non-null spare block was allocated by `ScopeHandle::open` with the layout
-            // of this container's scopes, and given up by the scope that used it (its contents
-            // dropped already); nothing else points to it.
+            // of this container's scopes, and given up by the scope that used it, with its `n`
+            // cells initialised and empty and the rest of its header dropped; nothing else points
+            // to it. Its cells are dropped (an `async` cell's lock), then it is freed.
             unsafe {
-                std::alloc::dealloc(spare, ScopeHandle::layout(self.request_cells.len()));
+                let cells =
+                    std::ptr::slice_from_raw_parts_mut(spare.cast::<Cell>(), n) as *mut ScopeState;
+                std::ptr::drop_in_place(&raw mut (*cells).cells);
+                std::alloc::dealloc(spare, ScopeHandle::layout(n));
             }
         }
         if self.shut_down.load(Ordering::Acquire) {
@@ -375,7 +382,8 @@ impl ScopeHandle {
         let mut raw = inner
             .spare_scope
             .swap(std::ptr::null_mut(), Ordering::Acquire);
-        if raw.is_null() {
+        let fresh = raw.is_null();
+        if fresh {
             // SAFETY: the layout is never zero-sized (the header has fields).
             raw = unsafe { std::alloc::alloc(layout) };
             if raw.is_null() {
@@ -385,19 +393,23 @@ impl ScopeHandle {
         // A pointer to a struct whose last field is a slice carries the slice's length: cast from
         // a slice pointer of `n` cells at the same address.
         let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
-        // SAFETY: `block` points to `layout` (freshly allocated, or a spare block of the same
-        // layout taken out of `inner`: see `Drop`), which fits a `ScopeState` with `n` cells (see
-        // `layout`; checked in debug builds below); each field is written once, in place, before
-        // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
+        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // `layout`; checked in debug builds below): either freshly allocated, whose cells are
+        // written here, or a spare block of the same layout taken out of `inner` (the acquire
+        // swap pairs with the release that gave it up, see `Drop`), whose cells are initialised
+        // and empty already, as new ones. The header's fields are written once, in place,
+        // before anything reads them, and nothing here can panic half-way (`Cell::new` does not).
         unsafe {
-            let cells = (&raw mut (*block).cells).cast::<Cell>();
-            if inner.any_async_request_cell {
-                for (i, &is_async) in inner.request_cells.iter().enumerate() {
-                    cells.add(i).write(Cell::new(is_async));
-                }
-            } else {
-                for i in 0..n {
-                    cells.add(i).write(Cell::new(false));
+            if fresh {
+                let cells = (&raw mut (*block).cells).cast::<Cell>();
+                if inner.any_async_request_cell {
+                    for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                        cells.add(i).write(Cell::new(is_async));
+                    }
+                } else {
+                    for i in 0..n {
+                        cells.add(i).write(Cell::new(false));
+                    }
                 }
             }
             (&raw mut (*block).refs).write(AtomicUsize::new(1));
@@ -454,20 +466,24 @@ impl Drop for ScopeHandle {
             return;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: this was the last handle, so nothing else points to the state: its fields are
-        // dropped in place once (the container's `Arc` read out first, and dropped last), then
-        // the memory is kept as the container's spare block if it has none, else freed with the
-        // layout it was allocated with (`Layout::for_value` of a `repr(C)` struct with `n` cells
-        // is `layout(n)`, as checked in `open`). A spare block is only ever taken by `open` on
-        // the same container, whose scopes all have that layout; the container's own drop,
-        // which may be the `Arc` dropped here, frees it.
+        // SAFETY: this was the last handle, so nothing else points to the state: its header's
+        // fields are dropped in place once (the container's `Arc` read out first, and dropped
+        // last) and its cells emptied; then the memory is kept as the container's spare block
+        // (cells initialised and empty, as `open` expects them) if it has none, or its cells are
+        // dropped and it is freed with the layout it was allocated with (`Layout::for_value` of
+        // a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`). A spare block
+        // is only ever taken by `open` on the same container, whose scopes all have that layout;
+        // the container's own drop, which may be the `Arc` dropped here, frees it. A panic in an
+        // instance's drop leaks the block (never kept as spare), as it did before.
         unsafe {
             let block = self.0.as_ptr();
             (*block).dispose();
             let layout = std::alloc::Layout::for_value(&*block);
             let inner = std::ptr::read(&raw const (*block).inner);
             std::ptr::drop_in_place(&raw mut (*block).created);
-            std::ptr::drop_in_place(&raw mut (*block).cells);
+            for cell in &mut (*block).cells {
+                cell.clear();
+            }
             let raw = block.cast::<u8>();
             if inner
                 .spare_scope
@@ -479,6 +495,7 @@ impl Drop for ScopeHandle {
                 )
                 .is_err()
             {
+                std::ptr::drop_in_place(&raw mut (*block).cells);
                 std::alloc::dealloc(raw, layout);
             }
             drop(inner);

@@ -545,3 +545,36 @@ async fn a_request_value_on_the_direct_path_is_made_once_and_not_after_its_scope
     // A closed scope's cell stays empty: the failed claim was released.
     assert!(matches!(closed.get::<u16>(), Err(Error::ShutDown { .. })));
 }
+
+#[tokio::test]
+async fn async_request_cells_kept_with_a_dropped_scopes_memory_start_empty() {
+    let live = Live::default();
+    let l = live.clone();
+    let c = ContainerBuilder::new()
+        .add(
+            Provider::async_factory(move |_| {
+                let l = l.clone();
+                async move { Ok(plain(&l, "async")) }
+            })
+            .scope(Scope::Request),
+        )
+        .add(Provider::factory(|_| Ok(9_u8)).scope(Scope::Request))
+        .build()
+        .await
+        .unwrap();
+    for round in 0..4 {
+        let scope = c.scope();
+        assert!(
+            matches!(scope.get::<Plain>(), Err(Error::NeedsAsync { .. })),
+            "round {round}: a new scope's async cell is empty"
+        );
+        let a = scope.resolve::<Plain>().await.unwrap();
+        assert!(Inject::ptr_eq(&a, &scope.get::<Plain>().unwrap()));
+        assert_eq!(*scope.get::<u8>().unwrap(), 9);
+        assert_eq!(live.count(), 1, "round {round}");
+        drop((scope, a));
+        assert_eq!(live.count(), 0, "round {round}");
+    }
+    // Dropping the container with a spare block drops its cells (the async cell's lock).
+    drop(c);
+}
