@@ -259,11 +259,11 @@ unsafe impl Send for Cell {}
 
 /// The right to fill a synchronous cell (its `state` is `BUSY`, set by the holder). Dropped
 /// without [`Busy::fill`] (the maker failed or panicked), it empties the cell again.
-struct Busy<'a>(&'a Cell);
+pub(crate) struct Busy<'a>(&'a Cell);
 
 impl<'a> Busy<'a> {
     #[inline]
-    fn fill(self, inst: Instance) -> &'a Instance {
+    pub(crate) fn fill(self, inst: Instance) -> &'a Instance {
         let cell = self.0;
         std::mem::forget(self);
         // SAFETY: `state` is `BUSY`, set by this guard's maker: nobody else reads or writes
@@ -348,8 +348,9 @@ impl Cell {
     }
 
     /// The right to fill this synchronous cell, or its instance if another caller filled it.
+    /// Only for synchronous cells (`!self.is_async()`): an `async` cell is filled under its lock.
     #[inline]
-    fn claim(&self) -> Result<Busy<'_>, &Instance> {
+    pub(crate) fn claim(&self) -> Result<Busy<'_>, &Instance> {
         loop {
             match self
                 .state
@@ -424,6 +425,20 @@ impl Cell {
         }
     }
 
+    /// Drops the instance, if any, leaving the cell empty (an `async` cell keeps its lock), as
+    /// new.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        let state = self.state.get_mut();
+        if *state == READY {
+            // Empty first: should the instance's drop panic, it is not dropped again.
+            *state = EMPTY;
+            // SAFETY: the cell was `READY`, so the instance is initialised; it is marked empty
+            // above, so it is not read or dropped again.
+            unsafe { self.value.get_mut().assume_init_drop() }
+        }
+    }
+
     pub(crate) fn take(&mut self) -> Option<Instance> {
         if std::mem::replace(self.state.get_mut(), EMPTY) == READY {
             // SAFETY: the cell was `READY`, so the instance is initialised; it is marked empty
@@ -437,7 +452,11 @@ impl Cell {
 
 impl Drop for Cell {
     fn drop(&mut self) {
-        drop(self.take());
+        if *self.state.get_mut() == READY {
+            // SAFETY: the cell is `READY`, so the instance is initialised; it is dropped in
+            // place once, here, as the cell goes (no copy out of it first, as `take` makes).
+            unsafe { self.value.get_mut().assume_init_drop() }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use crate::hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart, ScopeOutcome};
 use crate::inject::Inject;
 use crate::key::Key;
 use crate::node::{BoxFuture, Instance, ScopeEndHook, ShutdownHook, StartHook};
-use crate::resolve::{AsyncResolver, Factory, Inner, Resolver};
+use crate::resolve::{AsyncResolver, Factory, Inner, Resolver, SyncFactory};
 use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
 pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
@@ -133,7 +133,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             Ok(Instance::new(Inject::from_arc(factory(r)?)))
         };
         Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::Sync(SyncFactory::new(f)),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )
@@ -193,7 +193,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
         };
         let mut p = Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::Sync(SyncFactory::new(f)),
             ProviderKind::Alias,
             ScopeSpec::Inherit,
         );
@@ -218,7 +218,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
             Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
         };
         let mut p = Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::Sync(SyncFactory::new(f)),
             ProviderKind::Alias,
             ScopeSpec::Inherit,
         );
@@ -372,7 +372,7 @@ impl<T: Send + Sync + 'static> Provider<T> {
             Ok(Instance::new(Inject::new(factory(r)?)))
         };
         Self::raw(
-            Factory::Sync(Arc::new(f)),
+            Factory::Sync(SyncFactory::new(f)),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )

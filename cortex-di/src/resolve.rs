@@ -27,8 +27,54 @@ use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hoo
 use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
 use crate::spec::Scope;
 
-pub(crate) type SyncFactory =
-    Arc<dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync>;
+/// A provider's synchronous factory function.
+pub(crate) type SyncFn = dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync;
+
+/// A synchronous factory: the `Arc` that owns the closure, and the closure's address in it,
+/// found once (calling through `Arc<dyn Fn>` computes it from the vtable's alignment at every
+/// call). Derefs to the closure.
+pub(crate) struct SyncFactory {
+    owner: Arc<SyncFn>,
+    call: NonNull<SyncFn>,
+}
+
+impl SyncFactory {
+    pub(crate) fn new<F>(f: F) -> SyncFactory
+    where
+        F: Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync + 'static,
+    {
+        let owner: Arc<SyncFn> = Arc::new(f);
+        let call = NonNull::from(&*owner);
+        SyncFactory { owner, call }
+    }
+}
+
+impl Clone for SyncFactory {
+    fn clone(&self) -> Self {
+        // The clone shares the allocation, so the closure is at the same address.
+        SyncFactory {
+            owner: Arc::clone(&self.owner),
+            call: self.call,
+        }
+    }
+}
+
+impl std::ops::Deref for SyncFactory {
+    type Target = SyncFn;
+
+    #[inline(always)]
+    fn deref(&self) -> &SyncFn {
+        // SAFETY: `call` points to the closure inside `owner`'s allocation, which `self` keeps
+        // alive (and which an `Arc` never moves or mutates) for as long as this borrow.
+        unsafe { self.call.as_ref() }
+    }
+}
+
+// SAFETY: `SyncFactory` is an `Arc<SyncFn>` and a shared pointer to that same `SyncFn`, which is
+// `Send + Sync`; the pointer is only ever used to borrow it shared (`Deref`).
+unsafe impl Send for SyncFactory {}
+// SAFETY: as above.
+unsafe impl Sync for SyncFactory {}
 pub(crate) type AsyncFactory =
     Arc<dyn Fn(AsyncResolver) -> BoxFuture<Result<Instance, BoxError>> + Send + Sync>;
 
@@ -67,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) singletons: Vec<Cell>,
     /// For each request slot, whether its cell is async.
     pub(crate) request_cells: Box<[bool]>,
+    /// Whether any of `request_cells` is async (if not, a scope's cells are all made alike).
+    any_async_request_cell: bool,
     pub(crate) lifecycle: Mutex<Lifecycle>,
     /// Held while `start()` or `ready()` runs hooks, so a second call waits for the first.
     pub(crate) lifecycle_gate: tokio::sync::Mutex<()>,
@@ -81,6 +129,12 @@ pub(crate) struct Inner {
     pub(crate) env: Env,
     /// A non-owning handle on this state, for the `ScopeFactory` singletons hold.
     pub(crate) this: Weak<Inner>,
+    /// The memory of the last request scope dropped, kept for the next one to open (one
+    /// allocation and free fewer per scope in the common case of one scope after another, and
+    /// its cells not made again); null when there is none. A spare block has the layout
+    /// `ScopeHandle::layout(request_cells.len())`; its cells are initialised and empty (as
+    /// `ScopeHandle::open` makes them), the rest of its header uninitialised.
+    spare_scope: AtomicPtr<u8>,
 }
 
 /// The instance of an unnamed singleton, once created: set by [`Inner::publish`], read by
@@ -247,6 +301,7 @@ impl Inner {
             unnamed: TypeIdTable::new(unnamed),
             named,
             singletons,
+            any_async_request_cell: request_cells.contains(&true),
             request_cells: request_cells.into_boxed_slice(),
             lifecycle: Mutex::new(Lifecycle::default()),
             lifecycle_gate: tokio::sync::Mutex::new(()),
@@ -256,12 +311,27 @@ impl Inner {
             shutdown_timeout,
             env,
             this,
+            spare_scope: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        let spare = *self.spare_scope.get_mut();
+        if !spare.is_null() {
+            let n = self.request_cells.len();
+            // SAFETY: a non-null spare block was allocated by `ScopeHandle::open` with the layout
+            // of this container's scopes, and given up by the scope that used it, with its `n`
+            // cells initialised and empty and the rest of its header dropped; nothing else points
+            // to it. Its cells are dropped (an `async` cell's lock), then it is freed.
+            unsafe {
+                let cells =
+                    std::ptr::slice_from_raw_parts_mut(spare.cast::<Cell>(), n) as *mut ScopeState;
+                std::ptr::drop_in_place(&raw mut (*cells).cells);
+                std::alloc::dealloc(spare, ScopeHandle::layout(n));
+            }
+        }
         if self.shut_down.load(Ordering::Acquire) {
             return;
         }
@@ -309,21 +379,38 @@ impl ScopeHandle {
     pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
         let n = inner.request_cells.len();
         let layout = Self::layout(n);
-        // SAFETY: the layout is never zero-sized (the header has fields).
-        let raw = unsafe { std::alloc::alloc(layout) };
-        if raw.is_null() {
-            std::alloc::handle_alloc_error(layout);
+        let mut raw = inner
+            .spare_scope
+            .swap(std::ptr::null_mut(), Ordering::Acquire);
+        let fresh = raw.is_null();
+        if fresh {
+            // SAFETY: the layout is never zero-sized (the header has fields).
+            raw = unsafe { std::alloc::alloc(layout) };
+            if raw.is_null() {
+                std::alloc::handle_alloc_error(layout);
+            }
         }
         // A pointer to a struct whose last field is a slice carries the slice's length: cast from
         // a slice pointer of `n` cells at the same address.
         let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
         // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
-        // `layout`; checked in debug builds below); each field is written once, in place, before
-        // anything reads it, and nothing here can panic half-way (`Cell::new` does not).
+        // `layout`; checked in debug builds below): either freshly allocated, whose cells are
+        // written here, or a spare block of the same layout taken out of `inner` (the acquire
+        // swap pairs with the release that gave it up, see `Drop`), whose cells are initialised
+        // and empty already, as new ones. The header's fields are written once, in place,
+        // before anything reads them, and nothing here can panic half-way (`Cell::new` does not).
         unsafe {
-            let cells = (&raw mut (*block).cells).cast::<Cell>();
-            for (i, &is_async) in inner.request_cells.iter().enumerate() {
-                cells.add(i).write(Cell::new(is_async));
+            if fresh {
+                let cells = (&raw mut (*block).cells).cast::<Cell>();
+                if inner.any_async_request_cell {
+                    for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                        cells.add(i).write(Cell::new(is_async));
+                    }
+                } else {
+                    for i in 0..n {
+                        cells.add(i).write(Cell::new(false));
+                    }
+                }
             }
             (&raw mut (*block).refs).write(AtomicUsize::new(1));
             (&raw mut (*block).created).write(Mutex::new(Vec::new()));
@@ -379,15 +466,39 @@ impl Drop for ScopeHandle {
             return;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: this was the last handle, so nothing else points to the state: it is dropped
-        // in place once, then freed with the layout it was allocated with (`Layout::for_value`
-        // of a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`).
+        // SAFETY: this was the last handle, so nothing else points to the state: its header's
+        // fields are dropped in place once (the container's `Arc` read out first, and dropped
+        // last) and its cells emptied; then the memory is kept as the container's spare block
+        // (cells initialised and empty, as `open` expects them) if it has none, or its cells are
+        // dropped and it is freed with the layout it was allocated with (`Layout::for_value` of
+        // a `repr(C)` struct with `n` cells is `layout(n)`, as checked in `open`). A spare block
+        // is only ever taken by `open` on the same container, whose scopes all have that layout;
+        // the container's own drop, which may be the `Arc` dropped here, frees it. A panic in an
+        // instance's drop leaks the block (never kept as spare), as it did before.
         unsafe {
             let block = self.0.as_ptr();
             (*block).dispose();
             let layout = std::alloc::Layout::for_value(&*block);
-            std::ptr::drop_in_place(block);
-            std::alloc::dealloc(block.cast::<u8>(), layout);
+            let inner = std::ptr::read(&raw const (*block).inner);
+            std::ptr::drop_in_place(&raw mut (*block).created);
+            for cell in &mut (*block).cells {
+                cell.clear();
+            }
+            let raw = block.cast::<u8>();
+            if inner
+                .spare_scope
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    raw,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+            {
+                std::ptr::drop_in_place(&raw mut (*block).cells);
+                std::alloc::dealloc(raw, layout);
+            }
+            drop(inner);
         }
     }
 }
@@ -438,14 +549,21 @@ impl ScopeState {
     }
 
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
-    #[inline]
+    #[inline(always)]
     fn record(&self, node: &Node, idx: usize) {
         if node.shutdown.is_some() || node.scope_end.is_some() {
-            self.created
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(idx);
+            self.push_created(idx);
         }
+    }
+
+    /// The part of [`Self::record`] for instances with hooks, out of line: most request-scoped
+    /// values have none, and the lock would otherwise make every caller save registers for it.
+    #[inline(never)]
+    fn push_created(&self, idx: usize) {
+        self.created
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(idx);
     }
 }
 
@@ -650,18 +768,25 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The error for a resolve of `node` that would create it in a scope or container closed.
+    #[cold]
+    #[inline(never)]
+    fn closed(&self, node: &Node) -> Error {
+        let key = node.key.clone();
+        if self.inner.inspection {
+            Error::Inspection { key }
+        } else {
+            Error::ShutDown { key }
+        }
+    }
+
     /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed` (its
     /// scope, or for a transient the container, was shut down). A factory's instance is not
     /// checked yet: the caller checks it (`checked`, or against the `T` it resolves).
     #[inline(always)]
     fn make_unchecked(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
         if closed {
-            let key = node.key.clone();
-            return Err(if self.inner.inspection {
-                Error::Inspection { key }
-            } else {
-                Error::ShutDown { key }
-            });
+            return Err(self.closed(node));
         }
         let inst = match &node.factory {
             Factory::Sync(f) => {
@@ -812,6 +937,44 @@ impl<'a> Ctx<'a> {
                     // SAFETY: as in `cell_at`: the scope has a cell for each request slot of
                     // `self.inner`.
                     let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
+                    // A synchronous factory, the common case: the cell claimed, the factory's
+                    // own `Result` matched, and the instance checked against `T` (a constant),
+                    // without closures or a `Result<Instance>` (an `Error` is large) between.
+                    if let Factory::Sync(f) = &node.factory
+                        && !cell.is_async()
+                    {
+                        let busy = match cell.claim() {
+                            Ok(busy) => busy,
+                            // SAFETY: the cell's instance passed `checked` (or the check below)
+                            // against its node's key, whose type the caller guarantees is `T`.
+                            Err(inst) => return Ok(unsafe { inst.get_unchecked::<T>() }.clone()),
+                        };
+                        // From here on, returning early (or a panic) drops `busy`, which
+                        // empties the cell again for the next caller.
+                        if scope.closed.load(Ordering::Acquire) {
+                            return Err(self.closed(node));
+                        }
+                        let r = Resolver {
+                            ctx: Ctx {
+                                stash: &[],
+                                ..*self
+                            },
+                            requester: node,
+                        };
+                        let made = match f(&r) {
+                            Ok(inst) => inst,
+                            Err(e) => return Err(provider_error(node, e)),
+                        };
+                        // `checked`, against `T`: the node's key is `T`'s (the caller's
+                        // guarantee).
+                        if made.type_id() != TypeId::of::<T>() {
+                            return Err(mismatch(node));
+                        }
+                        scope.record(node, idx);
+                        let inst = busy.fill(made);
+                        // SAFETY: just checked.
+                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
+                    }
                     let made = cell.get_or_try_init(|| {
                         let closed = scope.closed.load(Ordering::Acquire);
                         let inst = checked(node, self.make_unchecked(node, idx, closed)?)?;
@@ -881,14 +1044,63 @@ impl OwnedCtx {
                     return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
                 }
                 // SAFETY: as above, `idx` is the node bound to `T`.
-                unsafe { self.get_miss(idx) }
+                // A transient goes to its own path (see `get_transient`); the rest to the
+                // general one.
+                // SAFETY: the table's indices are nodes of `self.inner`.
+                if let Place::Transient = unsafe { self.inner.nodes.get_unchecked(idx) }.place {
+                    // SAFETY: as above, `idx` is the node bound to `T`.
+                    unsafe { self.get_transient(idx) }
+                } else {
+                    // SAFETY: as above, `idx` is the node bound to `T`.
+                    unsafe { self.get_miss(idx) }
+                }
             }
             None => Err(not_registered::<T>()),
         }
     }
 
-    /// Everything [`Self::get`] does not inline: request-scoped values, transients, singletons
-    /// not created yet, unbound types.
+    /// A transient for [`Self::get`].
+    ///
+    /// # Safety
+    ///
+    /// `idx` is the node bound to `T`.
+    #[inline(never)]
+    unsafe fn get_transient<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+    ) -> Result<Inject<T>> {
+        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
+        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
+        // A synchronous transient of a container that is not shut down, the common case, here:
+        // the factory's own `Result` is matched without a `Result<Instance>` (an `Error` is
+        // large) in between, and without the general path's registers to save.
+        if let (Place::Transient, Factory::Sync(f)) = (node.place, &node.factory)
+            && !node.init_async
+            && !self.inner.shut_down.load(Ordering::Acquire)
+        {
+            let r = Resolver {
+                ctx: self.borrow(),
+                requester: node,
+            };
+            let made = match f(&r) {
+                Ok(inst) => inst,
+                Err(e) => return Err(provider_error(node, e)),
+            };
+            // The node's key is `T`'s (the caller's guarantee): checking the instance against
+            // `T` is `checked`, against a constant.
+            if made.type_id() != TypeId::of::<T>() {
+                return Err(mismatch(node));
+            }
+            // SAFETY: just checked.
+            return Ok(unsafe { made.into_unchecked::<T>() });
+        }
+        // SAFETY: passed on from the caller.
+        unsafe { self.get_miss(idx) }
+    }
+
+    /// Everything [`Self::get`] does not inline but the common transients: request-scoped
+    /// values, singletons not created yet, and the rest of transients (`async`, or of a container
+    /// shut down).
     ///
     /// # Safety
     ///

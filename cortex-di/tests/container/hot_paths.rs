@@ -404,3 +404,177 @@ async fn a_scope_and_its_cells_live_until_its_last_clone_is_dropped_on_any_threa
     assert_eq!(*empty.get::<u8>().unwrap(), 1);
     drop((empty.clone(), empty));
 }
+
+#[tokio::test]
+async fn a_dropped_scopes_memory_serves_the_next_scope_with_empty_cells() {
+    let live = Live::default();
+    let c = container_of_every_kind(&live, Scope::Request).await;
+    // One scope after another: the second (which may reuse the first's memory) starts empty and
+    // makes its own values.
+    let first = c.scope();
+    let user = first.get::<User>().unwrap();
+    assert_eq!(user.plain.name, "main");
+    drop((first, user));
+    assert_eq!(live.count(), 0, "the first scope's values went with it");
+    for round in 0..3 {
+        let scope = c.scope();
+        assert_eq!(
+            live.count(),
+            0,
+            "round {round}: a new scope's cells are empty"
+        );
+        let user = scope.get::<User>().unwrap();
+        assert!(Inject::ptr_eq(&user.plain, &scope.get::<Plain>().unwrap()));
+        assert_eq!(user.named.name(), "fat");
+        assert_eq!(live.count(), 4, "round {round}: made once in this scope");
+        drop((scope, user));
+        assert_eq!(live.count(), 0, "round {round}");
+    }
+    // Scopes opened and dropped on several threads at once, some overlapping.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let c = &c;
+            s.spawn(move || {
+                for _ in 0..200 {
+                    let a = c.scope();
+                    let b = c.scope();
+                    let ua = a.get::<User>().unwrap();
+                    let ub = b.get::<User>().unwrap();
+                    assert!(!Inject::ptr_eq(&ua, &ub));
+                    assert!(Inject::ptr_eq(&ua, &a.get::<User>().unwrap()));
+                    drop((a, ua));
+                    assert!(Inject::ptr_eq(&ub.plain, &b.get::<Plain>().unwrap()));
+                }
+            });
+        }
+    });
+    assert_eq!(live.count(), 0);
+    // The container dropped first: its last scope frees it, and with it the spare memory.
+    let scope = c.scope();
+    let user = scope.get::<User>().unwrap();
+    drop(c);
+    assert_eq!(
+        live.count(),
+        4,
+        "the scope keeps the container and its values"
+    );
+    drop(scope);
+    drop(user);
+    assert_eq!(live.count(), 0);
+}
+
+#[tokio::test]
+async fn a_transients_errors_on_the_direct_path_name_the_provider() {
+    let c = ContainerBuilder::new()
+        .add(Provider::factory(|_| Ok(1_u8)))
+        .add(Provider::factory(|_| Err::<u16, _>("no port".into())).scope(Scope::Transient))
+        .add(
+            // Asks for `u8` without declaring it.
+            Provider::factory(|r| Ok(u32::from(*r.get::<u8>()?))).scope(Scope::Transient),
+        )
+        .add(
+            Provider::factory(|r| Ok(u64::from(*r.get::<u8>()?)))
+                .depends_on(Dependency::on::<u8>())
+                .scope(Scope::Transient),
+        )
+        .build()
+        .await
+        .unwrap();
+    match c.get::<u16>() {
+        Err(Error::Provider { provider, source }) => {
+            assert!(provider.key.type_name().contains("u16"));
+            assert_eq!(source.to_string(), "no port");
+        }
+        other => panic!("expected a provider error, got {:?}", other.err()),
+    }
+    match c.get::<u32>() {
+        Err(Error::UndeclaredDependency {
+            provider,
+            dependency,
+            ..
+        }) => {
+            assert!(provider.key.type_name().contains("u32"));
+            assert!(dependency.type_name().contains("u8"));
+        }
+        other => panic!("expected an undeclared dependency, got {:?}", other.err()),
+    }
+    assert_eq!(*c.get::<u64>().unwrap(), 1);
+    c.shutdown().await;
+    assert!(matches!(c.get::<u64>(), Err(Error::ShutDown { .. })));
+}
+
+#[tokio::test]
+async fn a_request_value_on_the_direct_path_is_made_once_and_not_after_its_scope_closed() {
+    let made = Arc::new(AtomicUsize::new(0));
+    let m = made.clone();
+    let c = ContainerBuilder::new()
+        .add(Provider::factory(|_| Ok(3_u8)))
+        .add(
+            Provider::factory(move |r| {
+                m.fetch_add(1, Ordering::SeqCst);
+                Ok(u16::from(*r.get::<u8>()?))
+            })
+            .depends_on(Dependency::on::<u8>())
+            .scope(Scope::Request),
+        )
+        .add(
+            Provider::factory(|r| Ok(u32::from(*r.get::<u16>()?)))
+                .depends_on(Dependency::on::<u16>())
+                .scope(Scope::Request),
+        )
+        .build()
+        .await
+        .unwrap();
+    let scope = c.scope();
+    // Made as a dependency first, then read from its cell by the scope's own `get`.
+    assert_eq!(*scope.get::<u32>().unwrap(), 3);
+    assert!(Inject::ptr_eq(
+        &scope.get::<u16>().unwrap(),
+        &scope.get::<u16>().unwrap()
+    ));
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    let closed = c.scope();
+    closed.close().await;
+    assert!(matches!(closed.get::<u16>(), Err(Error::ShutDown { .. })));
+    assert!(matches!(closed.get::<u32>(), Err(Error::ShutDown { .. })));
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        1,
+        "nothing made in a closed scope"
+    );
+    // A closed scope's cell stays empty: the failed claim was released.
+    assert!(matches!(closed.get::<u16>(), Err(Error::ShutDown { .. })));
+}
+
+#[tokio::test]
+async fn async_request_cells_kept_with_a_dropped_scopes_memory_start_empty() {
+    let live = Live::default();
+    let l = live.clone();
+    let c = ContainerBuilder::new()
+        .add(
+            Provider::async_factory(move |_| {
+                let l = l.clone();
+                async move { Ok(plain(&l, "async")) }
+            })
+            .scope(Scope::Request),
+        )
+        .add(Provider::factory(|_| Ok(9_u8)).scope(Scope::Request))
+        .build()
+        .await
+        .unwrap();
+    for round in 0..4 {
+        let scope = c.scope();
+        assert!(
+            matches!(scope.get::<Plain>(), Err(Error::NeedsAsync { .. })),
+            "round {round}: a new scope's async cell is empty"
+        );
+        let a = scope.resolve::<Plain>().await.unwrap();
+        assert!(Inject::ptr_eq(&a, &scope.get::<Plain>().unwrap()));
+        assert_eq!(*scope.get::<u8>().unwrap(), 9);
+        assert_eq!(live.count(), 1, "round {round}");
+        drop((scope, a));
+        assert_eq!(live.count(), 0, "round {round}");
+    }
+    // Dropping the container with a spare block drops its cells (the async cell's lock).
+    drop(c);
+}
