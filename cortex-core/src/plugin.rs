@@ -849,6 +849,40 @@ mod tests {
         Pending::new(Box::new(Named(manifest)), false)
     }
 
+    /// An error with a cause, as a plugin's configuration error has.
+    #[derive(Debug, thiserror::Error)]
+    #[error("the section `[queue]` is invalid")]
+    struct Invalid {
+        #[source]
+        cause: std::io::Error,
+    }
+
+    #[test]
+    fn a_plugin_failure_shows_compares_and_chains_as_the_error_it_wraps() {
+        use std::error::Error as _;
+
+        let failure = PluginFailure::new(Invalid {
+            cause: std::io::Error::other("`prefetch` must be positive"),
+        });
+        assert_eq!(failure.to_string(), "the section `[queue]` is invalid");
+        assert!(
+            format!("{failure:?}").starts_with("Invalid { cause: "),
+            "{failure:?}"
+        );
+        assert_eq!(
+            failure.source().map(|cause| cause.to_string()),
+            Some("`prefetch` must be positive".to_string())
+        );
+        assert!(failure.error().downcast_ref::<Invalid>().is_some());
+
+        // Equal when they say the same thing, whatever object says it.
+        assert_eq!(failure, failure.clone());
+        let same = PluginFailure::new(std::io::Error::other("the section `[queue]` is invalid"));
+        assert_eq!(failure, same);
+        let other = PluginFailure::new(std::io::Error::other("no such queue"));
+        assert_ne!(failure, other);
+    }
+
     fn order(plugins: Vec<Pending>) -> Vec<String> {
         let (_, infos) = resolve(plugins, &[], &[]).unwrap();
         infos.into_iter().map(|p| p.name).collect()
