@@ -48,6 +48,9 @@ pub(crate) struct Node<F> {
     pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
     pub(crate) scope_end: Option<ScopeEndHook>,
+    /// The node has a shutdown or end-of-scope hook: a request scope records the values it makes
+    /// of it. Fixed at validation, so that recording costs one byte's test per creation.
+    pub(crate) has_hooks: bool,
     /// Creating the instance may have to await (an async factory, here or below).
     pub(crate) init_async: bool,
     /// Index of the node's cell among the singleton or request cells.

@@ -551,7 +551,7 @@ impl ScopeState {
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
     #[inline(always)]
     fn record(&self, node: &Node, idx: usize) {
-        if node.shutdown.is_some() || node.scope_end.is_some() {
+        if node.has_hooks {
             self.push_created(idx);
         }
     }
