@@ -48,6 +48,9 @@ pub(crate) struct Node<F> {
     pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
     pub(crate) scope_end: Option<ScopeEndHook>,
+    /// The node has a shutdown or end-of-scope hook: a request scope records the values it makes
+    /// of it. Fixed at validation, so that recording costs one byte's test per creation.
+    pub(crate) has_hooks: bool,
     /// Creating the instance may have to await (an async factory, here or below).
     pub(crate) init_async: bool,
     /// Index of the node's cell among the singleton or request cells.
@@ -262,6 +265,31 @@ unsafe impl Send for Cell {}
 pub(crate) struct Busy<'a>(&'a Cell);
 
 impl<'a> Busy<'a> {
+    /// The cell's storage, for the maker to write the instance into; [`Self::filled`] then
+    /// publishes it. Whatever is written there is not dropped by `Busy`: a maker that gives up
+    /// after writing drops it itself.
+    #[inline(always)]
+    pub(crate) fn slot(&mut self) -> &mut MaybeUninit<Instance> {
+        // SAFETY: `state` is `BUSY`, set by this guard's maker: nobody else reads or writes
+        // `value` until it is `READY`, and `&mut self` makes this borrow the guard's only one.
+        unsafe { &mut *self.0.value.get() }
+    }
+
+    /// Publishes the instance written to [`Self::slot`], as [`Self::fill`] does its argument.
+    ///
+    /// # Safety
+    ///
+    /// An instance was written to [`Self::slot`] (and not dropped).
+    #[inline(always)]
+    pub(crate) unsafe fn filled(self) -> &'a Instance {
+        let cell = self.0;
+        std::mem::forget(self);
+        cell.release(READY);
+        // SAFETY: the caller guarantees the instance was written; `READY` is set above, after
+        // it, and `value` is not written again while the cell is shared.
+        unsafe { (*cell.value.get()).assume_init_ref() }
+    }
+
     #[inline]
     pub(crate) fn fill(self, inst: Instance) -> &'a Instance {
         let cell = self.0;

@@ -9,6 +9,7 @@
 use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -27,8 +28,11 @@ use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hoo
 use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
 use crate::spec::Scope;
 
-/// A provider's synchronous factory function.
-pub(crate) type SyncFn = dyn Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync;
+/// A provider's synchronous factory function, as stored: it writes the instance it makes into
+/// the place its caller gives (a request scope's cell, claimed), so that the instance is not
+/// returned through a `Result<Instance, BoxError>` and copied again.
+pub(crate) type SyncFn =
+    dyn Fn(&Resolver<'_>, &mut MaybeUninit<Instance>) -> Result<(), BoxError> + Send + Sync;
 
 /// A synchronous factory: the `Arc` that owns the closure, and the closure's address in it,
 /// found once (calling through `Arc<dyn Fn>` computes it from the vtable's alignment at every
@@ -39,13 +43,28 @@ pub(crate) struct SyncFactory {
 }
 
 impl SyncFactory {
+    /// The factory of `f`, which returns the instance it makes.
     pub(crate) fn new<F>(f: F) -> SyncFactory
     where
         F: Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync + 'static,
     {
-        let owner: Arc<SyncFn> = Arc::new(f);
+        let owner: Arc<SyncFn> = Arc::new(
+            move |r: &Resolver<'_>, out: &mut MaybeUninit<Instance>| -> Result<(), BoxError> {
+                out.write(f(r)?);
+                Ok(())
+            },
+        );
         let call = NonNull::from(&*owner);
         SyncFactory { owner, call }
+    }
+
+    /// Makes the instance and returns it.
+    #[inline(always)]
+    pub(crate) fn make(&self, r: &Resolver<'_>) -> Result<Instance, BoxError> {
+        let mut out = MaybeUninit::uninit();
+        self(r, &mut out)?;
+        // SAFETY: the closure (`new`'s) returned `Ok` only after writing the instance to `out`.
+        Ok(unsafe { out.assume_init() })
     }
 }
 
@@ -551,7 +570,7 @@ impl ScopeState {
     /// Records a request-scoped instance for this scope's end-of-scope and shutdown hooks.
     #[inline(always)]
     fn record(&self, node: &Node, idx: usize) {
-        if node.shutdown.is_some() || node.scope_end.is_some() {
+        if node.has_hooks {
             self.push_created(idx);
         }
     }
@@ -797,7 +816,7 @@ impl<'a> Ctx<'a> {
                     },
                     requester: node,
                 };
-                f(&r).map_err(|e| provider_error(node, e))?
+                f.make(&r).map_err(|e| provider_error(node, e))?
             }
             _ => return self.create_sync(idx),
         };
@@ -824,7 +843,7 @@ impl<'a> Ctx<'a> {
                     },
                     requester: node,
                 };
-                f(&r).map_err(|e| provider_error(node, e))?
+                f.make(&r).map_err(|e| provider_error(node, e))?
             }
             Factory::Async(_) => {
                 return Err(Error::NeedsAsync {
@@ -943,7 +962,7 @@ impl<'a> Ctx<'a> {
                     if let Factory::Sync(f) = &node.factory
                         && !cell.is_async()
                     {
-                        let busy = match cell.claim() {
+                        let mut busy = match cell.claim() {
                             Ok(busy) => busy,
                             // SAFETY: the cell's instance passed `checked` (or the check below)
                             // against its node's key, whose type the caller guarantees is `T`.
@@ -961,17 +980,23 @@ impl<'a> Ctx<'a> {
                             },
                             requester: node,
                         };
-                        let made = match f(&r) {
-                            Ok(inst) => inst,
-                            Err(e) => return Err(provider_error(node, e)),
-                        };
+                        // The factory writes the instance into the claimed cell itself.
+                        if let Err(e) = f(&r, busy.slot()) {
+                            return Err(provider_error(node, e));
+                        }
+                        // SAFETY: the factory returned `Ok`, so it wrote the instance (`SyncFactory::new`).
+                        let made = unsafe { busy.slot().assume_init_ref() };
                         // `checked`, against `T`: the node's key is `T`'s (the caller's
                         // guarantee).
                         if made.type_id() != TypeId::of::<T>() {
+                            // SAFETY: written (above), and not published: dropped here once,
+                            // and `busy`, dropped on return, empties the cell again.
+                            unsafe { busy.slot().assume_init_drop() };
                             return Err(mismatch(node));
                         }
                         scope.record(node, idx);
-                        let inst = busy.fill(made);
+                        // SAFETY: the instance was written to the slot (above).
+                        let inst = unsafe { busy.filled() };
                         // SAFETY: just checked.
                         return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
                     }
@@ -1082,17 +1107,20 @@ impl OwnedCtx {
                 ctx: self.borrow(),
                 requester: node,
             };
-            let made = match f(&r) {
-                Ok(inst) => inst,
-                Err(e) => return Err(provider_error(node, e)),
-            };
+            let mut out = MaybeUninit::<Instance>::uninit();
+            if let Err(e) = f(&r, &mut out) {
+                return Err(provider_error(node, e));
+            }
             // The node's key is `T`'s (the caller's guarantee): checking the instance against
             // `T` is `checked`, against a constant.
-            if made.type_id() != TypeId::of::<T>() {
+            // SAFETY: the factory returned `Ok`, so it wrote the instance (`SyncFactory::new`).
+            if unsafe { out.assume_init_ref() }.type_id() != TypeId::of::<T>() {
+                // SAFETY: as above; dropped once, here.
+                unsafe { out.assume_init_drop() };
                 return Err(mismatch(node));
             }
-            // SAFETY: just checked.
-            return Ok(unsafe { made.into_unchecked::<T>() });
+            // SAFETY: written (above), and just checked to hold an `Inject<T>`.
+            return Ok(unsafe { out.assume_init().into_unchecked::<T>() });
         }
         // SAFETY: passed on from the caller.
         unsafe { self.get_miss(idx) }
@@ -1202,7 +1230,7 @@ impl OwnedCtx {
                     ctx,
                     requester: node,
                 };
-                f(&r).map_err(|e| provider_error(node, e))
+                f.make(&r).map_err(|e| provider_error(node, e))
             }
         }
     }

@@ -258,6 +258,7 @@ pub(crate) fn plan(
             // then awaits them as it is created.
             init_async: p.factory.is_async()
                 || (p.lazy && (p.start.is_some() || p.ready.is_some())),
+            has_hooks: p.shutdown.is_some() || p.scope_end.is_some(),
             factory: p.factory,
             kind: p.kind,
             location: p.location,

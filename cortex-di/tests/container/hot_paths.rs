@@ -578,3 +578,54 @@ async fn async_request_cells_kept_with_a_dropped_scopes_memory_start_empty() {
     // Dropping the container with a spare block drops its cells (the async cell's lock).
     drop(c);
 }
+
+#[tokio::test]
+async fn a_request_value_written_into_its_cell_by_its_factory_is_dropped_once_and_a_failed_one_leaves_it_empty()
+ {
+    let live = Live::default();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let (l, a) = (live.clone(), attempts.clone());
+    let c = ContainerBuilder::new()
+        .add(
+            Provider::factory(move |_| match a.fetch_add(1, Ordering::SeqCst) {
+                0 => panic!("the first attempt panics"),
+                1 => Err("the second fails".into()),
+                _ => Ok(plain(&l, "inner")),
+            })
+            .scope(Scope::Request),
+        )
+        .add(
+            Provider::factory(|r| Ok(r.get::<Plain>()?.name.len()))
+                .depends_on(Dependency::on::<Plain>())
+                .scope(Scope::Request),
+        )
+        .build()
+        .await
+        .unwrap();
+    let scope = c.scope();
+    // Made as a dependency (the direct path, writing into the claimed cell): a panic and an
+    // error each leave the cell empty, and nothing half-made is kept or dropped.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scope.get::<usize>()));
+    assert!(panicked.is_err());
+    assert!(matches!(scope.get::<usize>(), Err(Error::Provider { .. })));
+    assert_eq!(live.count(), 0);
+    assert_eq!(*scope.get::<usize>().unwrap(), 5);
+    let first = scope.get::<Plain>().unwrap();
+    assert!(Inject::ptr_eq(&first, &scope.get::<Plain>().unwrap()));
+    assert_eq!(first.name, "inner");
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(live.count(), 1);
+    drop(first);
+    drop(scope);
+    assert_eq!(
+        live.count(),
+        0,
+        "the instance in the cell is dropped once, with the scope"
+    );
+    // The next scope (on the kept memory) makes its own.
+    let next = c.scope();
+    assert_eq!(next.get::<Plain>().unwrap().name, "inner");
+    assert_eq!(live.count(), 1);
+    drop(next);
+    assert_eq!(live.count(), 0);
+}
