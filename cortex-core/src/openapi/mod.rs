@@ -82,6 +82,7 @@ pub use describe::{OperationInput, OperationOutput, PathParams};
 pub use operation::{FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA};
 pub use security::GuardDoc;
 pub(crate) use security::SchemeRegistry;
+pub(crate) use spec::tag_and_operation_id;
 pub use spec::{OpenApiBuilder, Spec};
 /// The utoipa version Cortex builds documents with: derive [`ToSchema`] and [`IntoParams`] from
 /// it. Apps get both, and `utoipa` itself (the derives' code names it), from `cortex::prelude`;

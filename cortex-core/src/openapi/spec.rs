@@ -157,13 +157,7 @@ impl OpenApiBuilder {
             describe(&mut op);
         }
         guards.apply(&mut op);
-        let (tag, id) = match info.handler.rsplit_once("::") {
-            Some((controller, method)) => {
-                let controller = controller.rsplit("::").next().unwrap_or(controller);
-                (Some(controller), format!("{controller}_{method}"))
-            }
-            None => (None, info.handler.clone()),
-        };
+        let (tag, id) = tag_and_operation_id(info);
         self.add_operation(tag, &id, op);
     }
 
@@ -300,5 +294,17 @@ impl Spec {
     /// The document as indented JSON, for files and people.
     pub fn to_pretty_json(&self) -> String {
         self.document.to_pretty_json().unwrap_or_default()
+    }
+}
+
+/// A route's default tag and operation id: its controller's name and `Controller_method` for a
+/// controller route (`UserController::show`), else its plugin's name (if any) and its handler's.
+pub(crate) fn tag_and_operation_id(info: &RouteInfo) -> (Option<&str>, String) {
+    match info.handler.rsplit_once("::") {
+        Some((controller, method)) => {
+            let controller = controller.rsplit("::").next().unwrap_or(controller);
+            (Some(controller), format!("{controller}_{method}"))
+        }
+        None => (info.plugin.as_deref(), info.handler.clone()),
     }
 }

@@ -634,13 +634,7 @@ pub(crate) fn add_operation(
         edit(&mut op);
     }
     guards.apply(&mut op);
-    let (tag, id) = match info.handler.rsplit_once("::") {
-        Some((controller, method)) => {
-            let controller = controller.rsplit("::").next().unwrap_or(controller);
-            (Some(controller), format!("{controller}_{method}"))
-        }
-        None => (info.plugin.as_deref(), info.handler.clone()),
-    };
+    let (tag, id) = crate::openapi::tag_and_operation_id(info);
     let tagged = op.operation().tags.as_ref().is_some_and(|t| !t.is_empty());
     builder.add_operation(if tagged { None } else { tag }, &id, op);
     problems
