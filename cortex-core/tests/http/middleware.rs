@@ -1090,7 +1090,7 @@ async fn more_operational_paths_can_be_marked_and_bad_patterns_are_refused() {
 
 /// Records the warnings logged while it is the default subscriber: message and fields.
 #[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<HashMap<String, String>>>>);
+pub(crate) struct Warnings(pub(crate) Arc<Mutex<Vec<HashMap<String, String>>>>);
 
 impl tracing::Subscriber for Warnings {
     fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {

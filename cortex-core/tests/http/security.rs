@@ -1,6 +1,7 @@
 //! Security extension points of an app: the rate limiter's store and principal resolver from the
 //! container, and guards that describe themselves to OpenAPI.
 
+use super::middleware::Warnings;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -184,40 +185,6 @@ async fn two_stores_fail_the_start_naming_both() {
     assert!(message.contains("hint: remove all but one"), "{message}");
 }
 
-/// Records the warnings logged while it is the default subscriber.
-#[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-struct Message<'a>(&'a mut String);
-
-impl tracing::field::Visit for Message<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            *self.0 = format!("{value:?}");
-        }
-    }
-}
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        *metadata.level() <= tracing::Level::WARN
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let mut message = String::new();
-            event.record(&mut Message(&mut message));
-            self.0.lock().unwrap().push(message);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_store_registered_while_rate_limiting_is_off_is_never_asked_and_the_start_warns() {
     let warnings = Warnings::default();
@@ -237,7 +204,14 @@ async fn a_store_registered_while_rate_limiting_is_off_is_never_asked_and_the_st
             .assert_status(StatusCode::OK);
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
-    let warnings = warnings.0.lock().unwrap().clone();
+    // The messages of the warnings (`Warnings` records each one's fields).
+    let warnings: Vec<String> = warnings
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|fields| fields.get("message").cloned())
+        .collect();
     let about_store: Vec<_> = warnings
         .iter()
         .filter(|w| w.contains("rate-limit store"))
