@@ -260,6 +260,39 @@ mod tests {
     }
 
     #[test]
+    fn the_fallback_finds_the_one_inserted_path_a_path_conflicts_with() {
+        let inserted = vec![
+            ("/a".to_string(), Owner::App(0)),
+            ("/x/{id}".to_string(), Owner::App(1)),
+        ];
+        let found = conflicting("/x/{name}", &inserted).map(|(path, _)| path);
+        assert_eq!(found.as_deref(), Some("/x/{id}"));
+        assert!(conflicting("/y/{name}", &inserted).is_none());
+    }
+
+    #[test]
+    fn each_path_matchit_refuses_gets_its_own_reason_and_fix() {
+        for (path, reason, hint) in [
+            (
+                "/z/{id}.json",
+                "text after a parameter",
+                "one parameter per segment",
+            ),
+            ("/a/{}", "has no name", "name every parameter"),
+            (
+                "/a/{*rest}/b",
+                "catch-all parameter is not at the end",
+                "put `{*rest}` last",
+            ),
+        ] {
+            let error = matchit::Router::new().insert(path, ()).unwrap_err();
+            let (why, fix) = invalid(&error);
+            assert!(why.contains(reason), "{path}: {why}");
+            assert!(fix.contains(hint), "{path}: {fix}");
+        }
+    }
+
+    #[test]
     fn shapes_drop_parameter_names() {
         assert_eq!(shape("/a/{id}/{*rest}"), "/a/{}/{*}");
         assert_eq!(shape("/a/{{x}}"), "/a/{{x}}");
