@@ -1,0 +1,197 @@
+//! [`Db`]: the app's connection pool, whichever database it is.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::backend::Backend;
+use crate::config::{DatabaseConfig, mask_url};
+use crate::error::DataError;
+
+/// The pool of one backend. Each variant exists only when its feature is compiled in.
+#[derive(Clone)]
+pub(crate) enum Pool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// The app's database: a cheap, shared handle to its connection pool (clones share the pool).
+///
+/// Made without connecting ([`Db::connect_lazy`]), so that inspection (`cortex routes`,
+/// `cortex graph`) works with the database down; the [`DataPlugin`](crate::DataPlugin) pings it
+/// at start. Each backend's own sqlx pool stays reachable ([`sqlite`](Db::sqlite),
+/// [`postgres`](Db::postgres), [`mysql`](Db::mysql)) for raw `sqlx::query`.
+///
+/// ```
+/// use cortex_data::{Backend, Db, DatabaseConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cortex_data::DataError> {
+/// let config = DatabaseConfig { url: "sqlite::memory:".into(), ..DatabaseConfig::default() };
+/// let db = Db::connect_lazy(&config)?;
+/// assert_eq!(db.backend(), Backend::Sqlite);
+/// db.ping().await?;
+/// let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(db.sqlite().unwrap()).await?;
+/// assert_eq!(one, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    backend: Backend,
+    /// The URL with its password masked.
+    url: String,
+    config: DatabaseConfig,
+}
+
+impl Db {
+    /// A pool for `config.url`, opened on first use: nothing connects here.
+    ///
+    /// # Errors
+    /// [`DataError::Config`] when the URL's scheme names no database, names one this build was
+    /// compiled without (the message names the feature to turn on), or cannot be parsed.
+    pub fn connect_lazy(config: &DatabaseConfig) -> Result<Db, DataError> {
+        let url = mask_url(&config.url);
+        let backend = Backend::from_url(&config.url).ok_or_else(|| DataError::Config {
+            message: format!(
+                "`{url}` names no database Cortex knows; hint: start the URL with sqlite:, postgres: or mysql: (mariadb:)"
+            ),
+        })?;
+        if !backend.is_compiled() {
+            return Err(DataError::Config {
+                message: format!(
+                    "`{url}` is a {backend} URL, but this app was built without {backend} support; hint: turn on the `{}` feature of `cortex` in Cargo.toml",
+                    backend.feature()
+                ),
+            });
+        }
+        let pool = crate::pool::open_lazy(backend, config, &url)?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                url,
+                config: config.clone(),
+            }),
+        })
+    }
+
+    /// The database behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The URL, its password masked: safe to log.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The `[database]` settings the pool was made with.
+    pub fn config(&self) -> &DatabaseConfig {
+        &self.inner.config
+    }
+
+    #[allow(dead_code)] // used by the transaction and repository modules to come
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The SQLite pool, when this is a SQLite database.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(&self) -> Option<&sqlx::SqlitePool> {
+        match &self.inner.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The PostgreSQL pool, when this is a PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&self) -> Option<&sqlx::PgPool> {
+        match &self.inner.pool {
+            Pool::Postgres(pool) => Some(pool),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The MySQL/MariaDB pool, when this is a MySQL or MariaDB database.
+    #[cfg(feature = "mysql")]
+    pub fn mysql(&self) -> Option<&sqlx::MySqlPool> {
+        match &self.inner.pool {
+            Pool::MySql(pool) => Some(pool),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// Opens a connection (or takes an idle one) and runs `SELECT 1`, within
+    /// `[database] connect_timeout`.
+    ///
+    /// # Errors
+    /// [`DataError::Unavailable`] naming the (masked) URL when the database cannot be reached in
+    /// time.
+    pub async fn ping(&self) -> Result<(), DataError> {
+        let timeout = self.inner.config.connect_timeout;
+        let ping = async {
+            match &self.inner.pool {
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            }
+        };
+        match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(DataError::unavailable(self.url(), error)),
+            Err(_) => Err(DataError::unavailable(
+                self.url(),
+                format!("no answer within {timeout:?} (`[database] connect_timeout`)"),
+            )),
+        }
+    }
+
+    /// Closes the pool: waits for connections in use to come back, closes them all; queries
+    /// made afterwards fail with [`DataError::Unavailable`].
+    pub async fn close(&self) {
+        match &self.inner.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.close().await,
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => pool.close().await,
+        }
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        match &self.inner.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => pool.is_closed(),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => pool.is_closed(),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => pool.is_closed(),
+        }
+    }
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.inner.backend)
+            .field("url", &self.inner.url)
+            .finish_non_exhaustive()
+    }
+}
