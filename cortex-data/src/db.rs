@@ -98,7 +98,6 @@ impl Db {
         &self.inner.config
     }
 
-    #[allow(dead_code)] // used by the transaction and repository modules to come
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
     }

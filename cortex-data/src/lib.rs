@@ -22,11 +22,13 @@ pub mod config;
 mod db;
 mod error;
 mod pool;
+mod tx;
 
 pub use backend::Backend;
 pub use config::{DatabaseConfig, MigrateOn};
 pub use db::Db;
 pub use error::DataError;
+pub use tx::Tx;
 
 /// sqlx itself, for raw queries on [`Db::sqlite`], [`Db::postgres`] and [`Db::mysql`].
 pub use sqlx;
