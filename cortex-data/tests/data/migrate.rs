@@ -12,6 +12,7 @@ static FAILING: Migrations = cortex_data::migrations!("tests/data/migrations/fai
 static CHECKSUM_A: Migrations = cortex_data::migrations!("tests/data/migrations/checksum_a");
 static CHECKSUM_B: Migrations = cortex_data::migrations!("tests/data/migrations/checksum_b");
 static NO_DOWN: Migrations = cortex_data::migrations!("tests/data/migrations/no_down");
+static COMMENTS_ONLY: Migrations = cortex_data::migrations!("tests/data/migrations/comments_only");
 static BLOG_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/blog");
 static FAILING_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/failing");
 
@@ -472,6 +473,22 @@ async fn a_failing_migration_leaves_nothing_half_applied(db: &Db) {
     .unwrap();
 }
 
+/// What `cortex db create` writes before the user fills it in: comments only.
+async fn a_migration_of_comments_only_runs(db: &Db) {
+    assert_eq!(
+        names(&db.migrate(&COMMENTS_ONLY).await.unwrap()),
+        ["1_empty"]
+    );
+    assert_eq!(
+        names(
+            &db.rollback(&COMMENTS_ONLY, Rollback::Steps(1))
+                .await
+                .unwrap()
+        ),
+        ["1_empty"]
+    );
+}
+
 /// Each scenario on each backend: `mod sqlite { fn <scenario> }` and so on.
 macro_rules! on_each_backend {
     ($($scenario:ident),* $(,)?) => {
@@ -509,4 +526,5 @@ on_each_backend!(
     the_dialects_file_is_chosen,
     a_migration_without_down_is_not_rolled_back,
     a_failing_migration_leaves_nothing_half_applied,
+    a_migration_of_comments_only_runs,
 );
