@@ -197,7 +197,7 @@ pub struct GenerateArgs {
 
 /// `cortex generate KIND`: only kinds whose generated code works in this version.
 ///
-/// A kind that needs a capability Cortex does not have yet (models, migrations and resources with
+/// A kind that needs a capability Cortex does not have yet (models and resources with
 /// the data layer, actors, event handlers) is added here when that capability lands, with its
 /// templates in `templates/generate/` and its arm in `commands::generate::plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
