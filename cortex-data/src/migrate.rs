@@ -216,6 +216,20 @@ impl Migrations {
     /// # Errors
     /// [`DataError::Migration`] when two `app_migrations!` are linked into the binary (naming
     /// where each is).
+    ///
+    /// ```standalone_crate
+    /// // (its own doc-test binary)
+    /// mod app {
+    ///     cortex_data::app_migrations!("tests/data/migrations/blog");
+    /// }
+    /// mod plugin {
+    ///     cortex_data::app_migrations!("tests/data/migrations/dialects");
+    /// }
+    ///
+    /// let err = cortex_data::Migrations::registered().unwrap_err();
+    /// assert!(err.to_string().starts_with("the binary registers two sets of migrations, at "));
+    /// assert!(err.to_string().contains("hint: keep one `app_migrations!`"));
+    /// ```
     pub fn registered() -> Result<Option<(&'static Migrations, &'static Seeds)>, DataError> {
         let all: Vec<&AppMigrations> = inventory::iter::<AppMigrations>.into_iter().collect();
         match all.as_slice() {

@@ -462,14 +462,24 @@ async fn a_failing_migration_leaves_nothing_half_applied(db: &Db) {
             "{again}"
         );
     }
-    // The connection that failed was closed with its lock: the next run is not blocked.
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        db.migration_status(&FAILING),
-    )
-    .await
-    .expect("the migrator lock was released")
-    .unwrap();
+    // The connection that failed was closed with the migrator's lock (PostgreSQL advisory lock,
+    // MySQL GET_LOCK): another pool migrating the same database is not blocked, and gets the
+    // same answer.
+    let other = Db::connect_lazy(db.config()).unwrap();
+    let again = tokio::time::timeout(std::time::Duration::from_secs(10), other.migrate(&FAILING))
+        .await
+        .expect("the migrator lock was released");
+    assert!(
+        matches!(
+            again,
+            Err(DataError::Migration {
+                version: Some(2),
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    other.close().await;
 }
 
 /// What `cortex db create` writes before the user fills it in: comments only.
