@@ -289,6 +289,18 @@ fn no_tx(sql: &str) -> bool {
     sql.trim_start().starts_with("-- no-transaction")
 }
 
+/// Whether the migration `version` runs outside a transaction on `backend`, up or down.
+fn outside_tx(migrations: &Migrations, version: i64, backend: Backend, up: bool) -> bool {
+    migrations.get(version).is_some_and(|m| {
+        let sql = if up {
+            Some(m.up(backend))
+        } else {
+            m.down(backend)
+        };
+        sql.is_some_and(no_tx)
+    })
+}
+
 /// One seed file (with its dialect variants).
 #[derive(Debug, Clone, Copy)]
 pub struct Seed {
@@ -794,6 +806,10 @@ impl Db {
                         } else {
                             String::new()
                         }
+                    )
+                } else if outside_tx(migrations, version, backend, doing == "applying") {
+                    format!(
+                        "migration {label} failed while {doing} it on {backend}: {e}; it ran outside a transaction (`-- no-transaction`), so the statements before the failing one may have been applied; hint: check the schema and undo what was applied by hand, fix the migration, then run the command again"
                     )
                 } else {
                     format!(

@@ -364,6 +364,61 @@ mod tests {
         assert_eq!(quoted_strings("app_migrations!(\"m\")"), ["m"]);
     }
 
+    /// An app whose `src/main.rs` embeds `migrations/` (which holds one file), and a "binary"
+    /// built at `built`.
+    fn stale_app(built: SystemTime) -> (tempfile::TempDir, Project, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"blog\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::create_dir_all(dir.path().join("migrations")).unwrap();
+        std::fs::write(
+            dir.path().join("src/main.rs"),
+            "cortex::data::app_migrations!(\"migrations\");\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("migrations/1_a.up.sql"), "").unwrap();
+        let binary = dir.path().join("blog-binary");
+        std::fs::write(&binary, "").unwrap();
+        std::fs::File::options()
+            .append(true)
+            .open(&binary)
+            .unwrap()
+            .set_modified(built)
+            .unwrap();
+        let project = Project::find(Some(dir.path())).unwrap();
+        (dir, project, binary)
+    }
+
+    #[test]
+    fn migrations_newer_than_the_binary_touch_the_embedding_file() {
+        let (dir, project, binary) = stale_app(SystemTime::now() - Duration::from_secs(3600));
+        let main = dir.path().join("src/main.rs");
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        std::fs::File::options()
+            .append(true)
+            .open(&main)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert!(touch_if_stale(&project, &binary).unwrap());
+        assert!(modified(&main).unwrap() > old + Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_binary_newer_than_its_migrations_is_left_alone() {
+        let (dir, project, binary) = stale_app(SystemTime::now() + Duration::from_secs(3600));
+        let main = dir.path().join("src/main.rs");
+        let before = modified(&main).unwrap();
+        assert!(!touch_if_stale(&project, &binary).unwrap());
+        assert_eq!(modified(&main).unwrap(), before);
+        // No binary yet: nothing to compare with.
+        assert!(!touch_if_stale(&project, &dir.path().join("none")).unwrap());
+    }
+
     #[test]
     fn a_file_names_its_migration() {
         assert_eq!(

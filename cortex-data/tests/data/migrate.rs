@@ -13,6 +13,7 @@ static CHECKSUM_A: Migrations = cortex_data::migrations!("tests/data/migrations/
 static CHECKSUM_B: Migrations = cortex_data::migrations!("tests/data/migrations/checksum_b");
 static NO_DOWN: Migrations = cortex_data::migrations!("tests/data/migrations/no_down");
 static COMMENTS_ONLY: Migrations = cortex_data::migrations!("tests/data/migrations/comments_only");
+static NO_TX: Migrations = cortex_data::migrations!("tests/data/migrations/no_tx");
 static BLOG_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/blog");
 static FAILING_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/failing");
 
@@ -498,6 +499,33 @@ async fn a_migration_of_comments_only_runs(db: &Db) {
     );
 }
 
+/// `-- no-transaction` (sqlx's marker) runs the file outside a transaction: the error says the
+/// statements before the failing one may have been applied.
+async fn a_migration_outside_a_transaction_says_so_when_it_fails(db: &Db) {
+    let err = db.migrate(&NO_TX).await.unwrap_err().to_string();
+    if db.backend().transactional_ddl() {
+        assert!(
+            err.starts_with(&format!(
+                "migration 1_outside failed while applying it on {}: ",
+                db.backend()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("it ran outside a transaction (`-- no-transaction`), so the statements before the failing one may have been applied"), "{err}");
+    } else {
+        assert!(
+            err.starts_with("migration 1_outside failed on mysql: "),
+            "{err}"
+        );
+    }
+    // PostgreSQL runs a multi-statement simple query as one implicit transaction; SQLite and
+    // MySQL keep the first statement.
+    assert_eq!(
+        has_table(db, "outside").await,
+        db.backend() != Backend::Postgres
+    );
+}
+
 /// Each scenario on each backend: `mod sqlite { fn <scenario> }` and so on.
 macro_rules! on_each_backend {
     ($($scenario:ident),* $(,)?) => {
@@ -536,4 +564,5 @@ on_each_backend!(
     a_migration_without_down_is_not_rolled_back,
     a_failing_migration_leaves_nothing_half_applied,
     a_migration_of_comments_only_runs,
+    a_migration_outside_a_transaction_says_so_when_it_fails,
 );
