@@ -51,7 +51,7 @@ pub enum Command {
     /// Generate code into the app in this folder.
     #[command(
         visible_alias = "g",
-        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json; add `?` for optional (`title:string?`)."
+        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json; add `?` for optional (`title:string?`)."
     )]
     Generate(GenerateArgs),
 
@@ -76,9 +76,16 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Run one of the app's tasks (`App::task`) in its binary; without a name, list them.
     #[command(
-        after_help = "Examples:\n  cortex run                  (lists the tasks)\n  cortex run db:migrate\n  CORTEX_PROFILE=prod cortex run db:seed --release\n\nThe task runs in the app's folder with its configuration; its error is printed by the app,\nand the exit status is the app's."
+        after_help = "Examples:\n  cortex run                  (lists the tasks)\n  cortex run db:migrate\n  cortex run db:rollback -- --steps 2\n  CORTEX_PROFILE=prod cortex run db:seed --release\n\nThe task runs in the app's folder with its configuration; its error is printed by the app,\nand the exit status is the app's."
     )]
     Run(RunArgs),
+
+    /// The app's database: migrations and seeds, run as the app's `db:*` tasks in its binary.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cortex db create create_posts     write migrations/<timestamp>_create_posts.{up,down}.sql\n  cortex db migrate\n  cortex db rollback --steps 2\n  cortex db status\n  cortex db reset --yes\n  cortex db seed\n\nThe commands build the app and run its task (`cortex run db:migrate`) with its configuration\n(`[database] url`, DATABASE_URL, CORTEX_PROFILE); the app embeds its migrations with\n`cortex::data::app_migrations!(\"migrations\")`."
+    )]
+    Db(DbCommand),
 
     /// Build the app (cargo build), showing progress and the compiler's errors.
     #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
@@ -190,7 +197,7 @@ pub struct GenerateArgs {
 
 /// `cortex generate KIND`: only kinds whose generated code works in this version.
 ///
-/// A kind that needs a capability Cortex does not have yet (models, migrations and resources with
+/// A kind that needs a capability Cortex does not have yet (models and resources with
 /// the data layer, actors, event handlers) is added here when that capability lands, with its
 /// templates in `templates/generate/` and its arm in `commands::generate::plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -203,6 +210,8 @@ pub enum GenerateKind {
     Middleware,
     /// A plugin.
     Plugin,
+    /// A migration: migrations/<timestamp>_<name>.up.sql and .down.sql (as `cortex db create`).
+    Migration,
 }
 
 /// `cortex serve`.
@@ -272,6 +281,10 @@ pub struct RunArgs {
     /// The task's name, as given to `App::task`; omitted, the tasks are listed.
     pub task: Option<String>,
 
+    /// The task's arguments (after `--`), passed as CORTEX_TASK_ARGS.
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+
     /// Build and run with the release profile.
     #[arg(long)]
     pub release: bool,
@@ -304,6 +317,84 @@ pub enum GraphFormat {
     Dot,
     /// JSON.
     Json,
+}
+
+/// `cortex db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply the pending migrations (the app's `db:migrate` task).
+    Migrate(DbTaskArgs),
+    /// Revert the latest migration, or the latest N, or back to a version (`db:rollback`).
+    #[command(
+        after_help = "Examples:\n  cortex db rollback\n  cortex db rollback --steps 3\n  cortex db rollback --to 20261207120000   (that one stays applied; --to 0 reverts all)"
+    )]
+    Rollback(DbRollbackArgs),
+    /// List the migrations: applied, pending, changed since applied, missing, failed (`db:status`).
+    Status(DbTaskArgs),
+    /// Revert every migration, then apply them all: the tables' rows are lost (`db:reset`).
+    Reset(DbResetArgs),
+    /// Run the seed files, `seeds/*.sql` in name order (`db:seed`).
+    Seed(DbTaskArgs),
+    /// Write a new migration: migrations/<timestamp>_<name>.up.sql and .down.sql.
+    #[command(
+        after_help = "Examples:\n  cortex db create create_posts\n  cortex db create AddTitleToPosts   (written add_title_to_posts)"
+    )]
+    Create(DbCreateArgs),
+}
+
+/// What every `cortex db` task command takes.
+#[derive(Debug, Args)]
+pub struct DbTaskArgs {
+    /// Build and run with the release profile.
+    #[arg(long)]
+    pub release: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+}
+
+/// `cortex db rollback`.
+#[derive(Debug, Args)]
+pub struct DbRollbackArgs {
+    /// How many of the latest migrations to revert (default 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "to")]
+    pub steps: Option<u32>,
+
+    /// Revert every migration newer than this version (which stays applied); 0 reverts them all.
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u64))]
+    pub to: Option<u64>,
+
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex db reset`.
+#[derive(Debug, Args)]
+pub struct DbResetArgs {
+    /// Do not ask for confirmation (needed when not on a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex db create`.
+#[derive(Debug, Args)]
+pub struct DbCreateArgs {
+    /// The migration's name, snake_case (`create_posts`); another case is converted.
+    pub name: String,
+
+    /// Print what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
 }
 
 /// `cortex build`.

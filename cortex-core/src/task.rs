@@ -10,6 +10,12 @@
 //! run <task>` builds the app and runs its binary this way; `cortex run` alone lists the tasks
 //! (`CORTEX_INSPECT=tasks`).
 //!
+//! # Arguments
+//! A task reads its arguments with [`args`]: the words of the environment variable
+//! [`CORTEX_TASK_ARGS`](ARGS_ENV_VAR), split on whitespace (`CORTEX_TASK_ARGS="--steps 2"` is
+//! `["--steps", "2"]`; a word cannot contain a space). `cortex run <task> -- ARGS…` and the
+//! `cortex db` commands set it. A task that takes none ignores it.
+//!
 //! ```
 //! use cortex_core::App;
 //!
@@ -32,6 +38,29 @@ use crate::AppError;
 /// The environment variable that makes [`App::run`](crate::App::run) run a task instead of
 /// serving.
 pub const ENV_VAR: &str = "CORTEX_TASK";
+
+/// The environment variable holding a task's arguments, separated by whitespace (see [`args`]).
+pub const ARGS_ENV_VAR: &str = "CORTEX_TASK_ARGS";
+
+/// The running task's arguments: the words of `CORTEX_TASK_ARGS` (none when it is unset).
+///
+/// ```
+/// // Unset in doc tests.
+/// assert!(cortex_core::task::args().is_empty());
+/// ```
+pub fn args() -> Vec<String> {
+    parse_args(&std::env::var(ARGS_ENV_VAR).unwrap_or_default())
+}
+
+/// The words of a `CORTEX_TASK_ARGS` value.
+///
+/// ```
+/// assert_eq!(cortex_core::task::parse_args("  --steps\t2 "), ["--steps", "2"]);
+/// assert!(cortex_core::task::parse_args("").is_empty());
+/// ```
+pub fn parse_args(value: &str) -> Vec<String> {
+    value.split_whitespace().map(str::to_string).collect()
+}
 
 /// The task `CORTEX_TASK` names: `None` when it is unset or empty.
 ///
@@ -66,6 +95,16 @@ pub(crate) fn unknown(name: &str, known: &[&str]) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_the_words_of_the_variable() {
+        assert_eq!(
+            parse_args("--to 20261207120000"),
+            ["--to", "20261207120000"]
+        );
+        assert_eq!(parse_args("a\n b"), ["a", "b"]);
+        assert_eq!(parse_args("   "), Vec::<String>::new());
+    }
 
     #[test]
     fn an_unknown_task_names_the_known_ones_and_the_nearest() {

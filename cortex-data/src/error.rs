@@ -66,6 +66,17 @@ pub enum DataError {
         message: String,
     },
 
+    /// A migration could not be applied or reverted, or the migrations and the database
+    /// disagree (a changed or missing migration, one left failed by an earlier run). The message
+    /// names the migration (`<version>_<name>`) and what to do. Answered 500.
+    #[error("{message}")]
+    Migration {
+        /// The migration's version, when one migration is at fault.
+        version: Option<i64>,
+        /// What happened, the migration, and the fix.
+        message: String,
+    },
+
     /// Any other error from sqlx (a syntax error, a type mismatch). Answered 500; the detail is
     /// logged.
     #[error(transparent)]
@@ -88,7 +99,9 @@ impl DataError {
             DataError::Conflict { .. } => StatusCode::CONFLICT,
             DataError::Constraint { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             DataError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            DataError::Config { .. } | DataError::Sqlx(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            DataError::Config { .. } | DataError::Migration { .. } | DataError::Sqlx(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }
@@ -128,7 +141,9 @@ impl From<DataError> for HttpError {
                 )
                 .with_header(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS.as_secs()))
             }
-            DataError::Config { .. } | DataError::Sqlx(_) => HttpError::internal(error),
+            DataError::Config { .. } | DataError::Migration { .. } | DataError::Sqlx(_) => {
+                HttpError::internal(error)
+            }
         }
     }
 }

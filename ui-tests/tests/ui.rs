@@ -3,7 +3,11 @@
 //!
 //! - `tests/ui/di/`: `#[injectable]` and `#[provider]`, used through `cortex_di`;
 //! - `tests/ui/app/`: `#[controller]`, `#[routes]` and `#[cortex::main]`, written the way an
-//!   application uses them: through `use cortex::prelude::*;`.
+//!   application uses them: through `use cortex::prelude::*;`;
+//! - `tests/ui/data/migrations_*.rs`: `migrations!()` and `app_migrations!()`, on the folders of
+//!   `tests/ui/data/migrations/` (named relative to trybuild's scratch crate, which sits in
+//!   `target/tests/trybuild/cortex-ui-tests/`: with a `CARGO_TARGET_DIR` elsewhere, those cases
+//!   name a folder that does not exist).
 //!
 //! Each case must fail with a `compile_error!` (or a rustc error) pointing at the offending span.
 //! The `.stderr` files were written for the pinned toolchain (rustc 1.95); regenerate them with
@@ -19,4 +23,5 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/di/*.rs");
     cases.compile_fail("tests/ui/app/*.rs");
+    cases.compile_fail("tests/ui/data/*.rs");
 }

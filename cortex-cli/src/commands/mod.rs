@@ -4,6 +4,7 @@
 pub mod build;
 pub mod completions;
 pub mod config;
+pub mod db;
 pub mod doctor;
 pub mod generate;
 pub mod inspect;
@@ -50,6 +51,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<(), CliError> {
         Command::Graph(args) => inspect::graph(args, ui),
         Command::Plugins(args) => inspect::plugins(args, ui),
         Command::Run(args) => run::run(args, ui),
+        Command::Db(command) => db::run(command, ui),
         Command::Build(args) => build::build(args, ui),
         Command::Test(args) => build::test(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),

@@ -350,7 +350,7 @@ fn bad_kinds_names_and_fields_are_refused() {
     let output = run_in(&app, &["g", "widget", "x"]);
     let err = assert_error(&output, 2, "invalid value 'widget' for '<KIND>'", None);
     assert!(
-        err.contains("possible values: controller, service, middleware, plugin"),
+        err.contains("possible values: controller, service, middleware, plugin, migration"),
         "{err}"
     );
 }
@@ -361,7 +361,7 @@ fn bad_kinds_names_and_fields_are_refused() {
 fn kinds_not_built_yet_are_not_offered() {
     let (_dir, app) = app();
     let before = listing(&app);
-    for kind in ["actor", "model", "migration", "event-handler", "resource"] {
+    for kind in ["actor", "model", "event-handler", "resource"] {
         let output = run_in(&app, &["g", kind, "posts", "title:string"]);
         let err = assert_error(
             &output,
@@ -370,7 +370,7 @@ fn kinds_not_built_yet_are_not_offered() {
             None,
         );
         assert!(
-            err.contains("possible values: controller, service, middleware, plugin"),
+            err.contains("possible values: controller, service, middleware, plugin, migration"),
             "{err}"
         );
     }
@@ -380,7 +380,7 @@ fn kinds_not_built_yet_are_not_offered() {
         help.contains("controller") && help.contains("plugin"),
         "{help}"
     );
-    for kind in ["actor", "model", "migration", "event-handler", "resource"] {
+    for kind in ["actor", "model", "event-handler", "resource"] {
         assert!(!help.contains(kind), "`{kind}` in the help:\n{help}");
     }
 }

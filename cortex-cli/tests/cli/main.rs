@@ -5,6 +5,7 @@
 mod build;
 mod completions;
 mod config;
+mod db;
 mod doctor;
 mod generate;
 mod inspect;

@@ -1,0 +1,1 @@
+CREATE TABLE checked (id INTEGER NOT NULL);

@@ -1,0 +1,1 @@
+-- 1_empty: reverted by `cortex db rollback`.

@@ -1,0 +1,2 @@
+-- 1_empty: applied by `cortex db migrate`.
+-- Nothing yet.

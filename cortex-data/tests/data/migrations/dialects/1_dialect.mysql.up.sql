@@ -1,0 +1,2 @@
+CREATE TABLE dialect (name VARCHAR(20) NOT NULL);
+INSERT INTO dialect (name) VALUES ('mysql');

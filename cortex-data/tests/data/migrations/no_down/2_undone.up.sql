@@ -1,0 +1,1 @@
+CREATE TABLE undone (id INTEGER NOT NULL);

@@ -1,0 +1,1 @@
+INSERT INTO posts (id, title) VALUES (1, 'Hello');

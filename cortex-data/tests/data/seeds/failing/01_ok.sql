@@ -1,0 +1,1 @@
+INSERT INTO posts (id, title) VALUES (2, 'Kept');

@@ -1,0 +1,3 @@
+cortex_data_macros::app_migrations!("migrations", seed = "seeds");
+
+fn main() {}

@@ -1,0 +1,3 @@
+static MIGRATIONS: () = cortex_data_macros::migrations!("migratons");
+
+fn main() {}
