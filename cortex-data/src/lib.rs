@@ -21,14 +21,20 @@ mod classify;
 pub mod config;
 mod db;
 mod error;
+mod metrics;
+mod plugin;
 mod pool;
 mod tx;
+mod uow;
 
 pub use backend::Backend;
 pub use config::{DatabaseConfig, MigrateOn};
 pub use db::Db;
 pub use error::DataError;
+pub use metrics::{PoolStats, StatementStats};
+pub use plugin::DataPlugin;
 pub use tx::Tx;
+pub use uow::UnitOfWork;
 
 /// sqlx itself, for raw queries on [`Db::sqlite`], [`Db::postgres`] and [`Db::mysql`].
 pub use sqlx;
