@@ -114,6 +114,16 @@ fn pg_detail(db: &dyn DatabaseError) -> Option<&str> {
     None
 }
 
+/// The column a PostgreSQL error names (a not-null violation's).
+fn pg_column(db: &dyn DatabaseError) -> Option<String> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return pg.column().map(str::to_string);
+    }
+    let _ = db;
+    None
+}
+
 /// The columns of PostgreSQL's `Key (a, b)=(…)` detail.
 fn pg_key_columns(db: &dyn DatabaseError) -> Option<String> {
     let detail = pg_detail(db)?;
@@ -164,13 +174,7 @@ fn foreign_key_field(db: &dyn DatabaseError) -> Option<String> {
 fn not_null_field(db: &dyn DatabaseError) -> Option<String> {
     let message = db.message();
     sqlite_columns(message, "NOT NULL constraint failed: ")
-        .or_else(|| {
-            #[cfg(feature = "postgres")]
-            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                return pg.column().map(str::to_string);
-            }
-            None
-        })
+        .or_else(|| pg_column(db))
         // MySQL/MariaDB: Column 'title' cannot be null; Field 'title' doesn't have a default value.
         .or_else(|| quoted_after(message, "Column '", '\''))
         .or_else(|| quoted_after(message, "Field '", '\''))

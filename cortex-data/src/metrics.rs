@@ -21,9 +21,10 @@ use crate::db::{Db, Pool};
 /// # async fn main() -> Result<(), cortex_data::DataError> {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 3, ..Default::default() })?;
 /// assert_eq!(db.stats().size, 0); // nothing connected yet
-/// db.ping().await?;
+/// let tx = db.begin().await?;
 /// let stats = db.stats();
-/// assert_eq!((stats.size, stats.idle, stats.in_use, stats.max_connections), (1, 1, 0, 3));
+/// assert_eq!((stats.size, stats.idle, stats.in_use, stats.max_connections), (1, 0, 1, 3));
+/// tx.rollback().await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,14 +16,34 @@ use crate::tx::Tx;
 /// request: they share the one instance) takes `Inject<UnitOfWork>` and runs its queries on
 /// [`tx`](Self::tx):
 ///
-/// ```ignore
-/// #[post("/posts")]
-/// async fn create(&self, uow: Inject<UnitOfWork>, Json(new): Json<NewPost>) -> Result<Created<Json<Post>>, HttpError> {
+/// ```
+/// use cortex_core::{App, config::Config, http::HttpError, routing::Route, testing::TestApp};
+/// use cortex_data::{DataError, DataPlugin, UnitOfWork};
+/// use cortex_di::{Dependency, Inject};
+///
+/// async fn create(uow: Inject<UnitOfWork>) -> Result<&'static str, HttpError> {
 ///     let mut tx = uow.tx().await?;
-///     let post = self.posts.on(&mut tx).insert(new).await?;
-///     self.audit.on(&mut tx).insert(Audit::created(&post)).await?;
-///     Ok(Created::at(format!("/posts/{}", post.id), Json(post)))
-/// } // 201: both rows are committed together; any error: neither is
+///     let conn = &mut **tx.sqlite().unwrap(); // or a repository: `posts.on(&mut tx)`
+///     sqlx::query("INSERT INTO notes VALUES ('one')").execute(&mut *conn).await.map_err(DataError::from)?;
+///     sqlx::query("INSERT INTO notes VALUES ('two')").execute(&mut *conn).await.map_err(DataError::from)?;
+///     Ok("created")
+/// } // a success: both rows are committed together; an error: neither is
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let url = format!("sqlite://{}", dir.path().join("app.db").display());
+/// let config = Config::from_toml(&format!("[database]\nurl = '{url}'"))?;
+/// let app = App::with_config(config)
+///     .plugin(DataPlugin)
+///     .route(Route::post("/notes", "create", create).with_dependency(Dependency::on::<UnitOfWork>()));
+/// let app = TestApp::new(app).await;
+/// # let db = app.container().get::<cortex_data::Db>()?;
+/// # sqlx::query("CREATE TABLE notes (body TEXT)").execute(db.sqlite().unwrap()).await?;
+/// app.post("/notes").await.assert_status(200);
+/// # let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes").fetch_one(db.sqlite().unwrap()).await?;
+/// # assert_eq!(n, 2);
+/// # Ok(()) }
 /// ```
 ///
 /// The commit runs when the request scope ends, after the handler, before the response is sent.

@@ -177,4 +177,10 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/testing.md")]
     struct Testing;
+
+    // Its examples run on SQLite: compiled with the `data` (or `sqlite`) feature, as
+    // `scripts/test` does (`--all-features`).
+    #[cfg(feature = "sqlite")]
+    #[doc = include_str!("../../docs/src/data.md")]
+    struct Data;
 }
