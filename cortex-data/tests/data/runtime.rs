@@ -115,6 +115,26 @@ async fn inspection_works_with_the_database_down() {
 }
 
 #[tokio::test]
+async fn the_discover_feature_makes_the_plugin_discoverable() {
+    let config = Config::from_toml("[database]\nurl = 'sqlite::memory:'").unwrap();
+    let plugins = cortex_core::inspect::inspect_app(
+        App::with_config(config).discover_plugins(),
+        "plugins",
+    )
+    .await
+    .unwrap();
+    let plugins: serde_json::Value = serde_json::from_str(&plugins).unwrap();
+    let data = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "data")
+        .unwrap_or_else(|| panic!("the data plugin is not discovered: {plugins}"));
+    assert_eq!(data["config_section"], "database", "{data}");
+    assert_eq!(data["origin"], "discovered", "{data}");
+}
+
+#[tokio::test]
 async fn a_database_down_at_start_stops_the_start_naming_the_masked_url() {
     let started = std::time::Instant::now();
     let error = TestApp::try_new(app_on(CLOSED_PORT_URL, "connect_timeout = '3s'"))
