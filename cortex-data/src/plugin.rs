@@ -67,7 +67,6 @@ impl Plugin for DataPlugin {
             return app.fail(error);
         }
         let app = app
-            .provide(Provider::value(config.clone()))
             .provide(
                 Provider::factory(move |_| Ok(Db::connect_lazy(&config)?))
                     .declared_by("DataPlugin")

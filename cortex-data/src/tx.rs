@@ -67,8 +67,8 @@ impl Db {
     ///
     /// # Errors
     /// `work`'s error (after the rollback), or a [`DataError`] converted into `E` when the
-    /// transaction cannot begin or commit. A failed rollback is logged: the connection is
-    /// closed rather than reused, so nothing of the transaction is committed.
+    /// transaction cannot begin or commit. A rollback that fails (the connection was lost, and
+    /// the database rolls the transaction back itself) is logged, and `work`'s error returned.
     pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: AsyncFnOnce(&mut Tx) -> Result<T, E>,

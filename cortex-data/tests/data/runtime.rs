@@ -117,12 +117,10 @@ async fn inspection_works_with_the_database_down() {
 #[tokio::test]
 async fn the_discover_feature_makes_the_plugin_discoverable() {
     let config = Config::from_toml("[database]\nurl = 'sqlite::memory:'").unwrap();
-    let plugins = cortex_core::inspect::inspect_app(
-        App::with_config(config).discover_plugins(),
-        "plugins",
-    )
-    .await
-    .unwrap();
+    let plugins =
+        cortex_core::inspect::inspect_app(App::with_config(config).discover_plugins(), "plugins")
+            .await
+            .unwrap();
     let plugins: serde_json::Value = serde_json::from_str(&plugins).unwrap();
     let data = plugins
         .as_array()

@@ -74,7 +74,8 @@ pub(crate) struct TestDb {
     /// The URL the `Db` was opened with (for an app's `[database] url`).
     pub(crate) url: String,
     pub(crate) backend: Backend,
-    cleanup: Cleanup,
+    /// Taken by `drop_db`; left there by a test that panicked, for `Drop`.
+    cleanup: Option<Cleanup>,
 }
 
 impl TestDb {
@@ -121,25 +122,51 @@ impl TestDb {
             db,
             url,
             backend,
-            cleanup,
+            cleanup: Some(cleanup),
         }
     }
 
     /// Closes the pool and drops the schema or database.
-    pub(crate) async fn drop_db(self) {
+    pub(crate) async fn drop_db(mut self) {
         self.db.close().await;
-        match self.cleanup {
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.run(self.backend).await;
+        }
+    }
+}
+
+impl Cleanup {
+    async fn run(self, backend: Backend) {
+        match self {
             Cleanup::Sqlite(dir) => drop(dir),
             Cleanup::Postgres { schema } => {
-                admin(
-                    self.backend,
-                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-                )
-                .await;
+                admin(backend, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
             }
             Cleanup::MySql { database } => {
-                admin(self.backend, &format!("DROP DATABASE IF EXISTS {database}")).await;
+                admin(backend, &format!("DROP DATABASE IF EXISTS {database}")).await;
             }
+        }
+    }
+}
+
+/// A test that panicked before `drop_db` still drops its schema or database: on a thread of its
+/// own, with a runtime of its own (the test's may be the one unwinding).
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(cleanup) = self.cleanup.take() else {
+            return;
+        };
+        let backend = self.backend;
+        let cleaned = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup")
+                .block_on(cleanup.run(backend));
+        })
+        .join();
+        if cleaned.is_err() {
+            eprintln!("could not drop a {backend} test database");
         }
     }
 }
