@@ -158,6 +158,9 @@ async fn a_database_down_at_start_stops_the_start_naming_the_masked_url() {
         "{:?}",
         started.elapsed()
     );
+    // What `main` returns (`fn main() -> cortex::Result`: a non-zero exit), before binding.
+    let run = app_on(CLOSED_PORT_URL, "").run().await.unwrap_err();
+    assert!(run.to_string().contains("127.0.0.1:1"), "{run}");
 }
 
 #[tokio::test]
@@ -484,44 +487,54 @@ async fn a_closed_pool_answers_503() {
     test_db.drop_db().await;
 }
 
+/// `GET /one`: `SELECT 1` on the app's database.
+async fn select_one(db: Inject<Db>) -> Result<String, HttpError> {
+    Ok(scalar(&db, "SELECT 1").await?.to_string())
+}
+
 #[tokio::test]
 async fn a_database_going_down_mid_run_answers_503_then_recovers() {
     let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
     let url = POSTGRES_URL.replace("127.0.0.1:5432", &proxy.addr().to_string());
-    let db = Db::connect_lazy(&DatabaseConfig {
-        url,
-        max_connections: 2,
-        acquire_timeout: Duration::from_secs(1),
-        ..DatabaseConfig::default()
-    })
-    .unwrap();
-    assert_eq!(scalar(&db, "SELECT 1").await.unwrap(), 1);
+    let app = TestApp::new(
+        app_on(&url, "max_connections = 2\nacquire_timeout = '1s'")
+            .route(Route::get("/one", "one", select_one).with_dependency(Dependency::on::<Db>())),
+    )
+    .await;
+    let db = app.container().get::<Db>().unwrap();
+    app.get("/one").await.assert_status(200).assert_text("1");
+    app.get("/health/ready").await.assert_status(200);
 
     proxy.cut();
-    let down = tokio::time::timeout(Duration::from_secs(10), scalar(&db, "SELECT 1"))
-        .await
-        .expect("a query on a lost database fails instead of hanging")
-        .unwrap_err();
+    let started = std::time::Instant::now();
+    let down = app.get("/one").await;
     assert!(
-        matches!(&down, DataError::Unavailable { url, .. } if url == db.url()),
-        "{down:?}"
+        started.elapsed() < Duration::from_secs(10),
+        "a query on a lost database fails instead of hanging"
     );
-    let (status, headers, _) = answer(down).await;
-    assert_eq!(status, 503);
-    assert_eq!(headers["retry-after"], "5");
-    let health = db.check().await;
+    let problem = down.assert_problem(503);
+    assert_eq!(down.header("retry-after"), Some("5"));
     assert!(
-        matches!(health, HealthStatus::Unhealthy { .. }),
-        "{health:?}"
+        !problem.to_string().contains("postgres://"),
+        "the URL is logged, not answered: {problem}"
     );
+    let error = scalar(&db, "SELECT 1").await.unwrap_err();
+    assert!(
+        matches!(&error, DataError::Unavailable { url, .. } if url == db.url()),
+        "{error:?}"
+    );
+    let ready = app.get("/health/ready").await;
+    ready.assert_status(503);
+    let report: serde_json::Value = ready.json();
+    assert_eq!(report["checks"][0]["status"], "down", "{report}");
 
     proxy.restore();
     eventually("queries work again", Duration::from_secs(10), || async {
-        scalar(&db, "SELECT 1").await.is_ok()
+        app.get("/one").await.status() == 200
     })
     .await;
-    assert_eq!(db.check().await, HealthStatus::Healthy);
-    db.close().await;
+    app.get("/health/ready").await.assert_status(200);
+    app.shutdown().await;
 }
 
 // ---------------------------------------------------------------------------------------------
