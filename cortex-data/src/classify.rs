@@ -1,8 +1,14 @@
-//! Turning sqlx's errors into [`DataError`]s by what they mean for the caller.
+//! Turning sqlx's errors into [`DataError`]s by what they mean for the caller, naming the column
+//! where the database says it (in a message or a detail, depending on the database).
+
+use sqlx::error::{DatabaseError, ErrorKind};
 
 use crate::error::DataError;
 
-/// Classifies a sqlx error: constraint violations by kind, connection trouble as unavailable.
+/// Classifies a sqlx error: constraint violations by kind (with the column when the database
+/// names it), connection trouble as unavailable, the rest as [`DataError::Sqlx`]. The
+/// database's own message (which may hold the values) goes to the log at debug, never into the
+/// [`DataError`]'s message.
 pub(crate) fn classify(error: sqlx::Error) -> DataError {
     match &error {
         sqlx::Error::RowNotFound => DataError::NotFound {
@@ -11,7 +17,7 @@ pub(crate) fn classify(error: sqlx::Error) -> DataError {
         },
         sqlx::Error::PoolTimedOut => DataError::unavailable(
             "the pool",
-            "no free connection within `[database] acquire_timeout`",
+            "no connection within `[database] acquire_timeout` (every connection is in use, or the database does not accept new ones)",
         ),
         sqlx::Error::PoolClosed => {
             DataError::unavailable("the pool", "the pool is closed (the app is shutting down)")
@@ -20,28 +26,170 @@ pub(crate) fn classify(error: sqlx::Error) -> DataError {
             DataError::unavailable("the pool", &error)
         }
         sqlx::Error::Database(db) => {
-            use sqlx::error::ErrorKind;
-            let field = db.constraint().map(str::to_string);
-            match db.kind() {
-                ErrorKind::UniqueViolation => DataError::Conflict {
-                    message: match &field {
-                        Some(field) => format!("a row with this {field} exists already"),
-                        None => "a row with these values exists already".to_string(),
-                    },
-                    field,
-                },
-                ErrorKind::ForeignKeyViolation => DataError::Constraint {
-                    message: "the row refers to a row that does not exist (or is referred to)"
-                        .to_string(),
-                    field,
-                },
-                ErrorKind::NotNullViolation | ErrorKind::CheckViolation => DataError::Constraint {
-                    message: "the row breaks a constraint of its table".to_string(),
-                    field,
-                },
-                _ => DataError::Sqlx(error),
-            }
+            tracing::debug!(target: "cortex::data", code = ?db.code(), message = db.message(), "database error");
+            classify_database(db.as_ref()).unwrap_or(DataError::Sqlx(error))
         }
         _ => DataError::Sqlx(error),
     }
+}
+
+fn classify_database(db: &dyn DatabaseError) -> Option<DataError> {
+    let error = match db.kind() {
+        ErrorKind::UniqueViolation => {
+            let field = unique_field(db);
+            DataError::Conflict {
+                message: match &field {
+                    Some(field) => format!("a row with this {field} exists already"),
+                    None => "a row with these values exists already".to_string(),
+                },
+                field,
+            }
+        }
+        ErrorKind::ForeignKeyViolation => {
+            let field = foreign_key_field(db);
+            DataError::Constraint {
+                message: match &field {
+                    Some(field) => format!(
+                        "{field} refers to a row that does not exist, or the row is still referred to"
+                    ),
+                    None => "the row refers to a row that does not exist, or is still referred to"
+                        .to_string(),
+                },
+                field,
+            }
+        }
+        ErrorKind::NotNullViolation => {
+            let field = not_null_field(db);
+            DataError::Constraint {
+                message: match &field {
+                    Some(field) => format!("{field} must have a value"),
+                    None => "a required column has no value".to_string(),
+                },
+                field,
+            }
+        }
+        ErrorKind::CheckViolation => {
+            let field = check_field(db);
+            DataError::Constraint {
+                message: match &field {
+                    Some(field) => format!("the row breaks the check {field}"),
+                    None => "the row breaks a check of its table".to_string(),
+                },
+                field,
+            }
+        }
+        _ if is_unavailable(db) => {
+            DataError::unavailable("the pool", "the database dropped or refused the connection")
+        }
+        _ => return None,
+    };
+    Some(error)
+}
+
+/// Server-side errors that mean "not now": SQLSTATE class 08 (connection exception), PostgreSQL's
+/// 57P01–57P03 (shutting down, cannot connect now), SQLite's busy/locked (the busy timeout ran
+/// out).
+fn is_unavailable(db: &dyn DatabaseError) -> bool {
+    let Some(code) = db.code() else { return false };
+    if code.starts_with("08") || code.starts_with("57P") {
+        return true;
+    }
+    // SQLite's codes are numbers: the primary code is the low byte.
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && let Ok(number) = code.parse::<u32>()
+    {
+        return matches!(number & 0xff, 5 | 6);
+    }
+    false
+}
+
+/// The detail of a PostgreSQL error (`Key (slug)=(x) already exists.`).
+fn pg_detail(db: &dyn DatabaseError) -> Option<&str> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return pg.detail();
+    }
+    let _ = db;
+    None
+}
+
+/// The column a PostgreSQL error names (a not-null violation's).
+fn pg_column(db: &dyn DatabaseError) -> Option<String> {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return pg.column().map(str::to_string);
+    }
+    let _ = db;
+    None
+}
+
+/// The columns of PostgreSQL's `Key (a, b)=(…)` detail.
+fn pg_key_columns(db: &dyn DatabaseError) -> Option<String> {
+    let detail = pg_detail(db)?;
+    let rest = detail.strip_prefix("Key (")?;
+    let end = rest.find(")=(")?;
+    Some(rest[..end].replace('"', ""))
+}
+
+/// The columns SQLite lists after `…constraint failed: `: `posts.slug, posts.blog_id` becomes
+/// `slug, blog_id`.
+fn sqlite_columns(message: &str, prefix: &str) -> Option<String> {
+    let list = message.strip_prefix(prefix)?;
+    let columns: Vec<&str> = list
+        .split(", ")
+        .map(|c| c.rsplit_once('.').map_or(c, |(_, column)| column).trim())
+        .collect();
+    (!columns.is_empty() && columns.iter().all(|c| !c.is_empty())).then(|| columns.join(", "))
+}
+
+/// The last backquoted or single-quoted name after `marker` in a MySQL/MariaDB message, its
+/// table prefix (`posts.slug`) dropped.
+fn quoted_after(message: &str, marker: &str, quote: char) -> Option<String> {
+    let at = message.rfind(marker)? + marker.len();
+    let rest = &message[at..];
+    let end = rest.find(quote)?;
+    let name = &rest[..end];
+    let name = name.rsplit_once('.').map_or(name, |(_, column)| column);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+fn unique_field(db: &dyn DatabaseError) -> Option<String> {
+    let message = db.message();
+    sqlite_columns(message, "UNIQUE constraint failed: ")
+        .or_else(|| pg_key_columns(db))
+        // MySQL/MariaDB: Duplicate entry 'x' for key 'slug' (MySQL 8: 'posts.slug').
+        .or_else(|| quoted_after(message, " for key '", '\''))
+        .or_else(|| db.constraint().map(str::to_string))
+}
+
+fn foreign_key_field(db: &dyn DatabaseError) -> Option<String> {
+    pg_key_columns(db)
+        // MySQL/MariaDB: … CONSTRAINT `fk` FOREIGN KEY (`post_id`) REFERENCES …
+        .or_else(|| quoted_after(db.message(), "FOREIGN KEY (`", '`'))
+        // SQLite says only "FOREIGN KEY constraint failed".
+        .or_else(|| db.constraint().map(str::to_string))
+}
+
+fn not_null_field(db: &dyn DatabaseError) -> Option<String> {
+    let message = db.message();
+    sqlite_columns(message, "NOT NULL constraint failed: ")
+        .or_else(|| pg_column(db))
+        // MySQL/MariaDB: Column 'title' cannot be null; Field 'title' doesn't have a default value.
+        .or_else(|| quoted_after(message, "Column '", '\''))
+        .or_else(|| quoted_after(message, "Field '", '\''))
+}
+
+fn check_field(db: &dyn DatabaseError) -> Option<String> {
+    let message = db.message();
+    // SQLite: CHECK constraint failed: <name or expression>.
+    if let Some(check) = message.strip_prefix("CHECK constraint failed: ") {
+        return Some(check.trim().to_string());
+    }
+    // MariaDB: CONSTRAINT `accounts.balance` failed for `db`.`accounts`; MySQL: Check constraint
+    // 'accounts_chk_1' is violated.
+    db.constraint()
+        .map(str::to_string)
+        .or_else(|| quoted_after(message, "CONSTRAINT `", '`'))
+        .or_else(|| quoted_after(message, "constraint '", '\''))
 }

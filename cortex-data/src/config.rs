@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-use cortex_core::config::units;
+use cortex_core::config::{Config, ConfigError, Origin, units};
 use serde::Deserialize;
 
 /// The environment variable that sets the database URL, as Rails, Prisma, sqlx and Heroku read
-/// it. It overrides `[database] url` from the files; `CORTEX_DATABASE__URL` overrides both.
+/// it. It overrides `[database] url` from the files; `CORTEX_DATABASE__URL` (the configuration's
+/// own environment layer, from the process or `.env`) overrides both. It is read from the
+/// process environment only (a `DATABASE_URL` line in `.env` is not: write
+/// `CORTEX_DATABASE__URL` there).
 pub const DATABASE_URL: &str = "DATABASE_URL";
 
 /// When the app applies its migrations.
@@ -60,7 +63,8 @@ pub struct DatabaseConfig {
     pub max_lifetime: Duration,
     /// When migrations run.
     pub migrate: MigrateOn,
-    /// Statements slower than this are logged (warn) with their duration.
+    /// Statements slower than this are logged (warn, target `sqlx::query`) with their duration;
+    /// `"0s"` turns the slow-statement log off.
     #[serde(deserialize_with = "units::de::duration")]
     pub slow_query: Duration,
     /// SQLite only: how long a statement waits for a lock held by another connection.
@@ -108,5 +112,67 @@ pub fn mask_url(url: &str) -> String {
     match userinfo.split_once(':') {
         Some((user, _password)) => format!("{scheme}://{user}:***{host}{tail}"),
         None => url.to_string(),
+    }
+}
+
+impl DatabaseConfig {
+    /// The `[database]` section of `config`, with the URL from the environment variable
+    /// [`DATABASE_URL`] of the process when it is set (and not empty) — what
+    /// [`DataPlugin`](crate::DataPlugin) reads. See [`from_config_with`](Self::from_config_with)
+    /// for the precedence.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the key (`database.acquire_timeout`) when the section has a key
+    /// it does not know or a value it cannot read.
+    pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
+        let from_env = std::env::var(DATABASE_URL).ok();
+        Self::from_config_with(config, from_env.as_deref())
+    }
+
+    /// The `[database]` section of `config` (every key defaulted), its `url` chosen, from lowest
+    /// to highest precedence, from:
+    ///
+    /// 1. the configuration files (`cortex.toml`, `cortex.{profile}.toml`), else the default
+    ///    `sqlite://cortex.db`;
+    /// 2. `database_url`, the value of [`DATABASE_URL`] (ignored when empty);
+    /// 3. `CORTEX_DATABASE__URL`, from the environment or `.env` (the configuration's own
+    ///    environment layer).
+    ///
+    /// ```
+    /// use cortex_core::config::Config;
+    /// use cortex_data::DatabaseConfig;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("cortex.toml"), "[database]\nurl = 'sqlite://files.db'")?;
+    /// let files = Config::builder().dir(dir.path()).env_vars::<_, &str, &str>([]).load()?;
+    /// let env = Config::builder()
+    ///     .dir(dir.path())
+    ///     .env_vars([("CORTEX_DATABASE__URL", "sqlite://cortex-env.db")])
+    ///     .load()?;
+    ///
+    /// let read = |config, var| DatabaseConfig::from_config_with(config, var).map(|c| c.url);
+    /// assert_eq!(read(&files, None)?, "sqlite://files.db");
+    /// assert_eq!(read(&files, Some("sqlite://database-url.db"))?, "sqlite://database-url.db");
+    /// assert_eq!(read(&env, Some("sqlite://database-url.db"))?, "sqlite://cortex-env.db");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_config`](Self::from_config).
+    pub fn from_config_with(
+        config: &Config,
+        database_url: Option<&str>,
+    ) -> Result<DatabaseConfig, ConfigError> {
+        let mut section: DatabaseConfig = config.get_or_default("database")?;
+        let set_by_cortex_env = matches!(
+            config.origin("database.url"),
+            Some(Origin::Env { .. } | Origin::DotEnv { .. })
+        );
+        if let Some(url) = database_url.map(str::trim).filter(|u| !u.is_empty())
+            && !set_by_cortex_env
+        {
+            section.url = url.to_string();
+        }
+        Ok(section)
     }
 }

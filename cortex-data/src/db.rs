@@ -49,6 +49,7 @@ struct Inner {
     /// The URL with its password masked.
     url: String,
     config: DatabaseConfig,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Db {
@@ -59,19 +60,7 @@ impl Db {
     /// compiled without (the message names the feature to turn on), or cannot be parsed.
     pub fn connect_lazy(config: &DatabaseConfig) -> Result<Db, DataError> {
         let url = mask_url(&config.url);
-        let backend = Backend::from_url(&config.url).ok_or_else(|| DataError::Config {
-            message: format!(
-                "`{url}` names no database Cortex knows; hint: start the URL with sqlite:, postgres: or mysql: (mariadb:)"
-            ),
-        })?;
-        if !backend.is_compiled() {
-            return Err(DataError::Config {
-                message: format!(
-                    "`{url}` is a {backend} URL, but this app was built without {backend} support; hint: turn on the `{}` feature of `cortex` in Cargo.toml",
-                    backend.feature()
-                ),
-            });
-        }
+        let backend = crate::pool::check_url(&config.url)?;
         let pool = crate::pool::open_lazy(backend, config, &url)?;
         Ok(Db {
             inner: Arc::new(Inner {
@@ -79,6 +68,7 @@ impl Db {
                 backend,
                 url,
                 config: config.clone(),
+                metrics: crate::metrics::Metrics::default(),
             }),
         })
     }
@@ -100,6 +90,10 @@ impl Db {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.inner.pool
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// The SQLite pool, when this is a SQLite database.
@@ -151,6 +145,58 @@ impl Db {
             }
         };
         match tokio::time::timeout(timeout, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(DataError::unavailable(self.url(), error)),
+            Err(_) => Err(DataError::unavailable(
+                self.url(),
+                format!("no answer within {timeout:?} (`[database] connect_timeout`)"),
+            )),
+        }
+    }
+
+    /// `SELECT 1` on a connection of the pool.
+    pub(crate) async fn select_one(&self) -> Result<(), DataError> {
+        let result = match &self.inner.pool {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
+        };
+        result.map_err(|e| self.error(e))
+    }
+
+    /// Opens one connection outside the pool, runs `SELECT 1` and closes it, within
+    /// `[database] connect_timeout`: unlike the pool, which retries a refused connection until
+    /// its timeout and then reports only the timeout, this says why the database cannot be
+    /// reached (connection refused, authentication failed, unknown database).
+    pub(crate) async fn connect_once(&self) -> Result<(), DataError> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let timeout = self.inner.config.connect_timeout;
+        let attempt = async {
+            match &self.inner.pool {
+                #[cfg(feature = "sqlite")]
+                Pool::Sqlite(pool) => {
+                    let mut conn = pool.connect_options().connect().await?;
+                    sqlx::query("SELECT 1").execute(&mut conn).await?;
+                    conn.close().await
+                }
+                #[cfg(feature = "postgres")]
+                Pool::Postgres(pool) => {
+                    let mut conn = pool.connect_options().connect().await?;
+                    sqlx::query("SELECT 1").execute(&mut conn).await?;
+                    conn.close().await
+                }
+                #[cfg(feature = "mysql")]
+                Pool::MySql(pool) => {
+                    let mut conn = pool.connect_options().connect().await?;
+                    sqlx::query("SELECT 1").execute(&mut conn).await?;
+                    conn.close().await
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => Err(DataError::unavailable(self.url(), error)),
             Err(_) => Err(DataError::unavailable(

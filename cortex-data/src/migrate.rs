@@ -68,12 +68,9 @@ use crate::backend::Backend;
 use crate::db::{Db, Pool};
 use crate::error::DataError;
 
-// Called by the `DataPlugin` (its `build` registers the tasks, its `OnStart` migrates): until
-// the plugin and this module meet on one branch, nothing in the library calls them.
-#[allow(dead_code)]
+// Called by the `DataPlugin`: its `build` registers the tasks, its `OnStart` migrates.
 mod tasks;
 
-#[allow(unused_imports)]
 pub(crate) use tasks::{migrate_on_start, tasks};
 
 /// The table sqlx records applied migrations in.

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use crate::backend::Backend;
 use crate::config::DatabaseConfig;
+use crate::config::mask_url;
 use crate::db::Pool;
 use crate::error::DataError;
 
@@ -21,8 +22,60 @@ fn pool_options<DB: sqlx::Database>(config: &DatabaseConfig) -> sqlx::pool::Pool
 fn bad_url(url: &str, error: sqlx::Error) -> DataError {
     DataError::Config {
         message: format!(
-            "cannot read the database URL `{url}`: {error}; hint: check `[database] url` (or DATABASE_URL)"
+            "`database.url`: cannot read the database URL `{url}`: {error}; hint: check `[database] url` (or DATABASE_URL, CORTEX_DATABASE__URL)"
         ),
+    }
+}
+
+/// The backend `url` names, checked: its scheme names a database, this build has its feature,
+/// and its driver can read it. The errors name `database.url` and say the fix.
+pub(crate) fn check_url(url: &str) -> Result<Backend, DataError> {
+    let masked = mask_url(url);
+    let backend = Backend::from_url(url).ok_or_else(|| DataError::Config {
+        message: format!(
+            "`database.url`: `{masked}` names no database Cortex knows; hint: start the URL with sqlite:, postgres: or mysql: (mariadb:)"
+        ),
+    })?;
+    if !backend.is_compiled() {
+        return Err(DataError::Config {
+            message: format!(
+                "`database.url`: `{masked}` is a {backend} URL, but this app was built without {backend} support; hint: turn on the `{}` feature of `cortex` in Cargo.toml",
+                backend.feature()
+            ),
+        });
+    }
+    // Parsing the options is what opening the pool does first; nothing connects.
+    let parsed: Result<(), sqlx::Error> = match backend {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => sqlx::sqlite::SqliteConnectOptions::from_str(url).map(drop),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => url.parse::<sqlx::postgres::PgConnectOptions>().map(drop),
+        #[cfg(feature = "mysql")]
+        Backend::MySql => mysql_url(url)
+            .parse::<sqlx::mysql::MySqlConnectOptions>()
+            .map(drop),
+        #[allow(unreachable_patterns)]
+        _ => Ok(()),
+    };
+    parsed.map_err(|e| bad_url(&masked, e))?;
+    Ok(backend)
+}
+
+/// `mariadb:` URLs as the MySQL driver reads them.
+#[cfg(feature = "mysql")]
+fn mysql_url(url: &str) -> String {
+    match url.get(..8) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mariadb:") => format!("mysql:{}", &url[8..]),
+        _ => url.to_string(),
+    }
+}
+
+/// The level sqlx logs statements slower than `[database] slow_query` at: off when it is zero.
+fn slow_level(slow: std::time::Duration) -> log::LevelFilter {
+    if slow.is_zero() {
+        log::LevelFilter::Off
+    } else {
+        log::LevelFilter::Warn
     }
 }
 
@@ -46,7 +99,7 @@ pub(crate) fn open_lazy(
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(config.busy_timeout)
-                .log_slow_statements(log::LevelFilter::Warn, slow);
+                .log_slow_statements(slow_level(slow), slow);
             Ok(Pool::Sqlite(
                 pool_options::<sqlx::Sqlite>(config).connect_lazy_with(options),
             ))
@@ -57,18 +110,17 @@ pub(crate) fn open_lazy(
                 .url
                 .parse::<sqlx::postgres::PgConnectOptions>()
                 .map_err(|e| bad_url(masked, e))?
-                .log_slow_statements(log::LevelFilter::Warn, slow);
+                .log_slow_statements(slow_level(slow), slow);
             Ok(Pool::Postgres(
                 pool_options::<sqlx::Postgres>(config).connect_lazy_with(options),
             ))
         }
         #[cfg(feature = "mysql")]
         Backend::MySql => {
-            let url = config.url.replacen("mariadb:", "mysql:", 1);
-            let options = url
+            let options = mysql_url(&config.url)
                 .parse::<sqlx::mysql::MySqlConnectOptions>()
                 .map_err(|e| bad_url(masked, e))?
-                .log_slow_statements(log::LevelFilter::Warn, slow);
+                .log_slow_statements(slow_level(slow), slow);
             Ok(Pool::MySql(
                 pool_options::<sqlx::MySql>(config).connect_lazy_with(options),
             ))

@@ -36,6 +36,80 @@ pub struct Tx {
 }
 
 impl Db {
+    /// Runs `work` in a transaction: commits when it returns `Ok`, rolls back when it returns
+    /// `Err` or panics (the panic then goes on, after the rollback). `work` is an async closure
+    /// that borrows the transaction; its error type is any error a [`DataError`] converts into
+    /// (`DataError` itself, `HttpError`, an app's own error).
+    ///
+    /// ```
+    /// use cortex_data::{DataError, DatabaseConfig, Db};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), DataError> {
+    /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
+    /// sqlx::query("CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0))")
+    ///     .execute(db.sqlite().unwrap()).await?;
+    /// sqlx::query("INSERT INTO accounts VALUES (1, 100), (2, 0)").execute(db.sqlite().unwrap()).await?;
+    ///
+    /// // Both updates, or neither.
+    /// let moved = db.transaction(async |tx| {
+    ///     let conn = &mut **tx.sqlite().unwrap();
+    ///     sqlx::query("UPDATE accounts SET balance = balance + 150 WHERE id = 2").execute(&mut *conn).await?;
+    ///     sqlx::query("UPDATE accounts SET balance = balance - 150 WHERE id = 1").execute(&mut *conn).await?;
+    ///     Ok::<_, DataError>(150)
+    /// }).await;
+    /// assert!(matches!(moved, Err(DataError::Constraint { .. }))); // the balance check
+    /// let second: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = 2")
+    ///     .fetch_one(db.sqlite().unwrap()).await?;
+    /// assert_eq!(second, 0); // rolled back
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `work`'s error (after the rollback), or a [`DataError`] converted into `E` when the
+    /// transaction cannot begin or commit. A rollback that fails (the connection was lost, and
+    /// the database rolls the transaction back itself) is logged, and `work`'s error returned.
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: AsyncFnOnce(&mut Tx) -> Result<T, E>,
+        E: From<DataError>,
+    {
+        use futures_util::FutureExt as _;
+        let mut tx = self.begin().await?;
+        let outcome = std::panic::AssertUnwindSafe(work(&mut tx))
+            .catch_unwind()
+            .await;
+        match outcome {
+            Ok(Ok(value)) => {
+                tx.commit().await.map_err(|e| self.named(e))?;
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                self.rollback_quietly(tx).await;
+                Err(error)
+            }
+            Err(panic) => {
+                self.rollback_quietly(tx).await;
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    /// Rolls `tx` back, logging a failure (the connection is then dropped, which rolls back too).
+    async fn rollback_quietly(&self, tx: Tx) {
+        if let Err(error) = tx.rollback().await {
+            tracing::warn!(target: "cortex::data", url = self.url(), error = %error, "rolling a transaction back failed");
+        }
+    }
+
+    /// `error` with an unavailable database named by this pool's URL.
+    pub(crate) fn named(&self, error: DataError) -> DataError {
+        match error {
+            DataError::Unavailable { reason, .. } => DataError::unavailable(self.url(), reason),
+            other => other,
+        }
+    }
+
     /// Begins a transaction on a connection from the pool.
     ///
     /// # Errors
@@ -54,12 +128,25 @@ impl Db {
         Ok(Tx { inner })
     }
 
-    /// A sqlx error as a [`DataError`], an unavailable database named by this pool's (masked) URL.
-    pub(crate) fn error(&self, error: sqlx::Error) -> DataError {
-        match DataError::from(error) {
-            DataError::Unavailable { reason, .. } => DataError::unavailable(self.url(), reason),
-            other => other,
-        }
+    /// A sqlx error as a [`DataError`], classified (a unique violation is a
+    /// [`Conflict`](DataError::Conflict) naming the column, …) and an unavailable database named
+    /// by this pool's masked URL: what raw queries on the escape hatches
+    /// ([`sqlite`](Db::sqlite), [`postgres`](Db::postgres), [`mysql`](Db::mysql)) map their
+    /// errors with. (`?` converts a `sqlx::Error` too, without the URL.)
+    ///
+    /// ```
+    /// use cortex_data::{DataError, DatabaseConfig, Db};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), ..Default::default() }).unwrap();
+    /// db.close().await;
+    /// let error = sqlx::query("SELECT 1").execute(db.sqlite().unwrap()).await.map_err(|e| db.error(e)).unwrap_err();
+    /// assert!(matches!(error, DataError::Unavailable { ref url, .. } if url == "sqlite::memory:"));
+    /// # }
+    /// ```
+    pub fn error(&self, error: sqlx::Error) -> DataError {
+        self.named(DataError::from(error))
     }
 }
 

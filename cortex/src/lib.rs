@@ -41,6 +41,7 @@
 //! | [`logging`] | the `tracing` subscriber `#[cortex::main]` installs from `[log]`: readable in dev, JSON lines in prod, secret fields masked |
 //! | [`testing`] | the whole app in a test: in-process requests, assertions that show the body |
 //! | [`tokio`], [`tracing`] | the runtime and the logging Cortex uses, for `sleep`, `spawn`, `info!` |
+//! | `data` | the data layer (the `cortex-data` crate, behind the `data` feature): `Db`, transactions, `[database]` |
 //!
 //! An app's `Cargo.toml` needs `cortex`, and `serde` and `validator` with their `derive` features
 //! for the derives on its own types; the guide's introduction lists what `cortex new` writes.
@@ -60,6 +61,13 @@
 //! | --- | --- | --- |
 //! | `shaku` | no | `ContainerBuilder::shaku_module`: bring an existing shaku module's components in |
 //! | `tls` | no | TLS with rustls and ALPN (HTTP/2), when `[server] tls` names a certificate |
+//! | `data` | no | the data layer, `cortex::data`, on SQLite (the same as `sqlite`); `App::discover()` applies its `DataPlugin` |
+//! | `sqlite` | no | the data layer with SQLite (bundled) |
+//! | `postgres` | no | the data layer with PostgreSQL |
+//! | `mysql` | no | the data layer with MySQL and MariaDB |
+//!
+//! The database features add up: `features = ["postgres", "sqlite"]` builds both, and
+//! `[database] url` picks one at start.
 
 #[allow(unused_extern_crates)]
 extern crate self as cortex;
@@ -73,6 +81,12 @@ pub use cortex_core::{
 };
 pub use cortex_di::{BoxError, Container, ContainerBuilder, Inject, injectable, provider};
 pub use cortex_macros::{controller, main, routes, schema_rules};
+
+/// The data layer (the `cortex-data` crate): [`Db`](data::Db), transactions, the request's
+/// [`UnitOfWork`](data::UnitOfWork), `[database]`, the [`DataPlugin`](data::DataPlugin). Behind the
+/// `data` (SQLite), `sqlite`, `postgres` and `mysql` features.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use cortex_data as data;
 
 /// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
 /// `cortex::tokio::time::sleep` and `cortex::tokio::spawn` need no dependency of the app's own.
@@ -163,4 +177,10 @@ mod guide {
 
     #[doc = include_str!("../../docs/src/testing.md")]
     struct Testing;
+
+    // Its examples run on SQLite: compiled with the `data` (or `sqlite`) feature, as
+    // `scripts/test` does (`--all-features`).
+    #[cfg(feature = "sqlite")]
+    #[doc = include_str!("../../docs/src/data.md")]
+    struct Data;
 }

@@ -1,6 +1,8 @@
-//! cortex-data against real databases: SQLite always, PostgreSQL and MariaDB on 127.0.0.1 (see
-//! `scripts/services`). A module per area; each test works on a database of its own, so they run
-//! in parallel.
-#![allow(missing_docs, unreachable_pub)]
+//! The data layer's tests, one binary: each area of the crate has its module, and every test
+//! runs on SQLite, PostgreSQL and MariaDB (127.0.0.1; `scripts/services` starts them).
+
+mod support;
+
+mod runtime;
 
 mod migrate;
