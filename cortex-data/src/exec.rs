@@ -83,19 +83,19 @@ macro_rules! dispatch {
                 Pool::Sqlite(pool) => {
                     let $query = bind_values!(sqlx::query::<sqlx::Sqlite>(AssertSqlSafe(sql)), $args);
                     let $exec = pool;
-                    $body.map_err(|e| db.error(e))
+                    $body.map_err(|e| refine(db.error(e)))
                 }
                 #[cfg(feature = "postgres")]
                 Pool::Postgres(pool) => {
                     let $query = bind_values!(sqlx::query::<sqlx::Postgres>(AssertSqlSafe(sql)), $args);
                     let $exec = pool;
-                    $body.map_err(|e| db.error(e))
+                    $body.map_err(|e| refine(db.error(e)))
                 }
                 #[cfg(feature = "mysql")]
                 Pool::MySql(pool) => {
                     let $query = bind_values!(sqlx::query::<sqlx::MySql>(AssertSqlSafe(sql)), $args);
                     let $exec = pool;
-                    $body.map_err(|e| db.error(e))
+                    $body.map_err(|e| refine(db.error(e)))
                 }
             },
             Conn::Tx(tx) => match &mut tx.inner {
@@ -103,19 +103,19 @@ macro_rules! dispatch {
                 TxInner::Sqlite(tx) => {
                     let $query = bind_values!(sqlx::query::<sqlx::Sqlite>(AssertSqlSafe(sql)), $args);
                     let $exec = &mut **tx;
-                    $body.map_err(DataError::from)
+                    $body.map_err(|e| refine(DataError::from(e)))
                 }
                 #[cfg(feature = "postgres")]
                 TxInner::Postgres(tx) => {
                     let $query = bind_values!(sqlx::query::<sqlx::Postgres>(AssertSqlSafe(sql)), $args);
                     let $exec = &mut **tx;
-                    $body.map_err(DataError::from)
+                    $body.map_err(|e| refine(DataError::from(e)))
                 }
                 #[cfg(feature = "mysql")]
                 TxInner::MySql(tx) => {
                     let $query = bind_values!(sqlx::query::<sqlx::MySql>(AssertSqlSafe(sql)), $args);
                     let $exec = &mut **tx;
-                    $body.map_err(DataError::from)
+                    $body.map_err(|e| refine(DataError::from(e)))
                 }
             },
         }
@@ -234,5 +234,33 @@ impl Conn<'_> {
             .execute(exec)
             .await
             .map(|done| done.done()))
+    }
+}
+
+/// Refines what the shared classification leaves as a plain database error: a value too long or
+/// out of range for its column (SQLSTATE `22001`/`22003`: PostgreSQL, and MySQL/MariaDB in
+/// strict mode) is the row's fault, a [`DataError::Constraint`] (422) naming the column when the
+/// database did.
+pub(crate) fn refine(error: DataError) -> DataError {
+    let DataError::Sqlx(sqlx::Error::Database(db)) = &error else {
+        return error;
+    };
+    let message = match db.code().as_deref() {
+        Some("22001") => "a value is too long for its column",
+        Some("22003") => "a value is out of range for its column",
+        _ => return error,
+    };
+    // MySQL: "Data too long for column 'title' at row 1"
+    let field = db
+        .message()
+        .split_once("column '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(column, _)| column.to_string());
+    DataError::Constraint {
+        message: match &field {
+            Some(field) => format!("{message} (`{field}`); hint: shorten it or widen the column"),
+            None => format!("{message}; hint: shorten it or widen the column"),
+        },
+        field,
     }
 }
