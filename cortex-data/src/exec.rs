@@ -1,5 +1,9 @@
 //! Running a statement with bound [`Value`]s on the pool or in a transaction, whichever backend:
 //! the one place the repository meets sqlx.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(unused_imports, unused_macros)
+)]
 
 use std::borrow::Cow;
 

@@ -16,6 +16,10 @@
 //! sqlx is built without TLS: the embedded default and local databases do not need it, and it
 //! would add rustls or OpenSSL to every app's build. (A later issue can add a `tls` feature.)
 
+// the derive's expansion names `::cortex_data`, also in this crate's own unit tests
+#[cfg(test)]
+extern crate self as cortex_data;
+
 pub mod backend;
 mod classify;
 pub mod config;
@@ -38,7 +42,9 @@ pub use error::DataError;
 pub use tx::Tx;
 
 pub use model::{Column, ColumnDef, KeyStrategy, Model, ModelMeta};
-pub use query::{Cursor, DEFAULT_LIMIT, Filter, Filters, MAX_LIMIT, Order, Query, QueryError};
+pub use query::{
+    ColumnValue, Cursor, DEFAULT_LIMIT, Filter, Filters, MAX_LIMIT, Order, Query, QueryError,
+};
 pub use repo::{Page, Repo, RepoOn, Update};
 pub use value::{Field, Row, ToValue, Value, ValueKind, decode};
 

@@ -131,43 +131,43 @@ impl<M> Filter<M> {
 }
 
 impl<M: Model, T: ToValue> Column<M, T> {
-    fn cmp(self, op: Op, value: T) -> Filter<M> {
-        Filter::from_node(Node::Cmp(self.index(), op, value.to_value()))
+    fn cmp(self, op: Op, value: impl ColumnValue<T>) -> Filter<M> {
+        Filter::from_node(Node::Cmp(self.index(), op, value.into_value()))
     }
 
     /// `column = value`.
-    pub fn eq(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Eq, value.into())
+    pub fn eq(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Eq, value)
     }
 
     /// `column <> value`.
-    pub fn ne(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Ne, value.into())
+    pub fn ne(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Ne, value)
     }
 
     /// `column < value`.
-    pub fn lt(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Lt, value.into())
+    pub fn lt(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Lt, value)
     }
 
     /// `column <= value`.
-    pub fn le(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Le, value.into())
+    pub fn le(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Le, value)
     }
 
     /// `column > value`.
-    pub fn gt(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Gt, value.into())
+    pub fn gt(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Gt, value)
     }
 
     /// `column >= value`.
-    pub fn ge(self, value: impl Into<T>) -> Filter<M> {
-        self.cmp(Op::Ge, value.into())
+    pub fn ge(self, value: impl ColumnValue<T>) -> Filter<M> {
+        self.cmp(Op::Ge, value)
     }
 
     /// `column IN (values…)` (false for no values).
-    pub fn is_in<V: Into<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
-        let values = values.into_iter().map(|v| v.into().to_value()).collect();
+    pub fn is_in<V: ColumnValue<T>>(self, values: impl IntoIterator<Item = V>) -> Filter<M> {
+        let values = values.into_iter().map(ColumnValue::into_value).collect();
         Filter::from_node(Node::In(self.index(), values))
     }
 
@@ -195,10 +195,52 @@ impl<M: Model, T: ToValue> Column<M, T> {
 impl<M: Model> Column<M, String> {
     /// `column LIKE pattern` (`%` any text, `_` one character; case sensitivity is the
     /// database's: insensitive on MySQL and for ASCII on SQLite, sensitive on PostgreSQL).
-    pub fn like(self, pattern: impl Into<String>) -> Filter<M> {
-        self.cmp(Op::Like, pattern.into())
+    pub fn like(self, pattern: impl ColumnValue<String>) -> Filter<M> {
+        self.cmp(Op::Like, pattern)
     }
 }
+
+/// A value that can be compared with (or written to) a column holding `T`: a `T`, a `&T`, a
+/// `&str` for text, a narrower integer for a wider one.
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be compared with or written to a column of `{T}`",
+    label = "expected a `{T}` (the column's type)",
+    note = "a column takes values of its field's type (text columns take `&str` too, wider integer columns narrower integers)"
+)]
+pub trait ColumnValue<T> {
+    /// The value, ready to bind.
+    fn into_value(self) -> Value;
+}
+
+impl<T: ToValue> ColumnValue<T> for T {
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
+}
+
+impl<T: ToValue> ColumnValue<T> for &T {
+    fn into_value(self) -> Value {
+        self.to_value()
+    }
+}
+
+impl ColumnValue<String> for &str {
+    fn into_value(self) -> Value {
+        Value::Text(self.to_string())
+    }
+}
+
+macro_rules! widen {
+    ($($from:ty => $to:ident),*) => {$(
+        impl ColumnValue<$to> for $from {
+            fn into_value(self) -> Value {
+                $to::from(self).to_value()
+            }
+        }
+    )*};
+}
+
+widen!(i16 => i32, i16 => i64, i32 => i64, f32 => f64);
 
 /// An ordering by one column of `M`: `Post::CREATED_AT.desc()`.
 pub struct Order<M> {

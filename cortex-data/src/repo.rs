@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::error::DataError;
 use crate::exec::Conn;
 use crate::model::{KeyStrategy, Model};
-use crate::query::{Cursor, DEFAULT_LIMIT, Query, SqlWriter};
+use crate::query::{ColumnValue, Cursor, DEFAULT_LIMIT, Query, SqlWriter};
 use crate::sql::Statements;
 use crate::tx::Tx;
 use crate::value::{ToValue, Value};
@@ -386,8 +386,8 @@ impl<'c, M: Model> Update<'c, M> {
     }
 
     /// Writes `value` to `column`.
-    pub fn set<T: ToValue>(mut self, column: Column<M, T>, value: impl Into<T>) -> Self {
-        self.sets.push((column.index(), value.into().to_value()));
+    pub fn set<T: ToValue>(mut self, column: Column<M, T>, value: impl ColumnValue<T>) -> Self {
+        self.sets.push((column.index(), value.into_value()));
         self
     }
 
@@ -1024,4 +1024,66 @@ pub(crate) fn register_models(mut app: cortex_core::App) -> cortex_core::App {
         app = (registration.provide)(app);
     }
     app
+}
+
+#[cfg(test)]
+mod tests {
+    use cortex_core::App;
+    use cortex_di::Provider;
+
+    use super::*;
+    use crate::DatabaseConfig;
+
+    #[derive(crate::Model, Debug, Clone, Default, PartialEq)]
+    struct Widget {
+        id: i64,
+        name: String,
+    }
+
+    fn memory() -> Db {
+        Db::connect_lazy(&DatabaseConfig {
+            url: "sqlite::memory:".into(),
+            max_connections: 1,
+            ..DatabaseConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_derive_registers_a_repo_that_an_app_with_a_db_resolves() {
+        let registered: Vec<&str> = inventory::iter::<ModelRegistration>
+            .into_iter()
+            .map(ModelRegistration::name)
+            .collect();
+        assert!(registered.contains(&"Widget"), "{registered:?}");
+
+        let app = register_models(App::new().provide(Provider::value(memory())));
+        let app = app.build().await.unwrap();
+        let repo = app.container().get::<Repo<Widget>>().unwrap();
+        sqlx::query("CREATE TABLE widgets (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+            .execute(repo.db().sqlite().unwrap())
+            .await
+            .unwrap();
+        let made = repo
+            .insert(&Widget {
+                id: 0,
+                name: "w".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(repo.get(made.id).await.unwrap(), made);
+    }
+
+    #[tokio::test]
+    async fn an_app_without_the_data_plugin_has_no_repos() {
+        let app = App::new().build().await.unwrap();
+        assert!(app.container().get::<Repo<Widget>>().is_err());
+        let explicit = App::new()
+            .provide(Provider::value(memory()))
+            .provide(Repo::<Widget>::provider())
+            .build()
+            .await
+            .unwrap();
+        assert!(explicit.container().get::<Repo<Widget>>().is_ok());
+    }
 }

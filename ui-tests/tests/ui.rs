@@ -3,7 +3,8 @@
 //!
 //! - `tests/ui/di/`: `#[injectable]` and `#[provider]`, used through `cortex_di`;
 //! - `tests/ui/app/`: `#[controller]`, `#[routes]` and `#[cortex::main]`, written the way an
-//!   application uses them: through `use cortex::prelude::*;`.
+//!   application uses them: through `use cortex::prelude::*;`;
+//! - `tests/ui/data/`: `#[derive(Model)]` and the typed columns, through `cortex_data`.
 //!
 //! Each case must fail with a `compile_error!` (or a rustc error) pointing at the offending span.
 //! The `.stderr` files were written for the pinned toolchain (rustc 1.95); regenerate them with
@@ -19,4 +20,5 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/di/*.rs");
     cases.compile_fail("tests/ui/app/*.rs");
+    cases.compile_fail("tests/ui/data/*.rs");
 }
