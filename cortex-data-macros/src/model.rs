@@ -108,10 +108,11 @@ pub(crate) fn table_name(ident: &str) -> String {
 
 fn plural(word: &str) -> String {
     let vowel = |c: char| "aeiou".contains(c);
-    if let Some(stem) = word.strip_suffix('y') {
-        if !stem.ends_with(vowel) && !stem.is_empty() {
-            return format!("{stem}ies");
-        }
+    if let Some(stem) = word.strip_suffix('y')
+        && !stem.ends_with(vowel)
+        && !stem.is_empty()
+    {
+        return format!("{stem}ies");
     }
     if ["s", "x", "z", "ch", "sh"]
         .iter()
@@ -301,13 +302,13 @@ pub(crate) fn parse(input: &DeriveInput) -> syn::Result<ModelDef> {
             None
         }
     };
-    if let Some(key) = primary_key {
-        if fields[key].nullable {
-            errors.at(
-                fields[key].ty.span(),
-                "the primary key cannot be an `Option`; hint: use the key's type itself (`i64`, `Uuid`)",
-            );
-        }
+    if let Some(key) = primary_key
+        && fields[key].nullable
+    {
+        errors.at(
+            fields[key].ty.span(),
+            "the primary key cannot be an `Option`; hint: use the key's type itself (`i64`, `Uuid`)",
+        );
     }
     let versions: Vec<&FieldDef> = fields.iter().filter(|f| f.version).collect();
     for extra in versions.iter().skip(1) {

@@ -84,6 +84,11 @@ pub use value::{Field, Row, ToValue, Value, ValueKind, decode};
 /// follows your serde attributes, which the model derive does not read.
 pub use cortex_data_macros::Model;
 
+/// The guide's models and repositories sections, tested as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/data.md")]
+pub struct GuideData;
+
 /// The registrations the derive submits.
 #[doc(hidden)]
 pub mod __private {

@@ -412,10 +412,10 @@ impl<'c, M: Model> Update<'c, M> {
     pub async fn exec(mut self) -> Result<M, DataError> {
         let meta = &M::META;
         let now = now();
-        if let Some(u) = meta.updated_at {
-            if !self.sets.iter().any(|(i, _)| *i == u) {
-                self.sets.push((u, Value::Timestamp(now)));
-            }
+        if let Some(u) = meta.updated_at
+            && !self.sets.iter().any(|(i, _)| *i == u)
+        {
+            self.sets.push((u, Value::Timestamp(now)));
         }
         let backend = self.ops.conn.backend();
         let statements = self.ops.statements();
