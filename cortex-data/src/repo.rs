@@ -648,8 +648,7 @@ impl<'c, M: Model> Ops<'c, M> {
 
     async fn count(&mut self, query: impl Into<Query<M>>) -> Result<u64, DataError> {
         let query = query.into();
-        let head = format!("SELECT COUNT(*) AS n FROM {}", self.statements().table);
-        let w = self.select(&query, &head);
+        let w = self.select(&query, &self.statements().count);
         let row = self.conn.fetch_optional(Cow::Owned(w.sql), w.args).await?;
         let count: i64 = match row {
             Some(row) => row.get("n")?,
@@ -660,8 +659,7 @@ impl<'c, M: Model> Ops<'c, M> {
 
     async fn exists(&mut self, query: impl Into<Query<M>>) -> Result<bool, DataError> {
         let query = query.into();
-        let head = format!("SELECT 1 FROM {}", self.statements().table);
-        let mut w = self.select(&query, &head);
+        let mut w = self.select(&query, &self.statements().exists);
         w.push(" LIMIT 1");
         Ok(self
             .conn
@@ -877,12 +875,10 @@ impl<'c, M: Model> Ops<'c, M> {
     }
 
     async fn key_exists(&mut self, key: &M::Key) -> Result<bool, DataError> {
-        let s = self.statements();
-        let mut sql = s.key_exists.clone();
-        sql.push_str(&s.not_deleted);
+        let sql = self.statements().key_exists.as_str();
         Ok(self
             .conn
-            .fetch_optional(Cow::Owned(sql), vec![key.to_value()])
+            .fetch_optional(Cow::Borrowed(sql), vec![key.to_value()])
             .await?
             .is_some())
     }

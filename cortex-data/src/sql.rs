@@ -44,8 +44,12 @@ pub(crate) struct Statements {
     pub(crate) by_key: String,
     /// `… WHERE <key> = ?`, soft-deleted rows too.
     pub(crate) by_key_with_deleted: String,
-    /// `SELECT 1 FROM <table> WHERE <key> = ?`, soft-deleted rows too.
+    /// `SELECT 1 FROM <table> WHERE <key> = ?` (and not soft-deleted).
     pub(crate) key_exists: String,
+    /// `SELECT COUNT(*) AS n FROM <table>`.
+    pub(crate) count: String,
+    /// `SELECT 1 FROM <table>`.
+    pub(crate) exists: String,
     /// ` RETURNING <every column>` where the backend has it (not MySQL).
     pub(crate) returning: String,
     /// The columns an insert writes, in order (every column but an auto-increment key).
@@ -164,7 +168,9 @@ impl Statements {
         Statements {
             by_key: format!("{select} WHERE {key} = {p1}{not_deleted}"),
             by_key_with_deleted: format!("{select} WHERE {key} = {p1}"),
-            key_exists: format!("SELECT 1 FROM {table} WHERE {key} = {p1}"),
+            key_exists: format!("SELECT 1 FROM {table} WHERE {key} = {p1}{not_deleted}"),
+            count: format!("SELECT COUNT(*) AS n FROM {table}"),
+            exists: format!("SELECT 1 FROM {table}"),
             hard_delete: format!("DELETE FROM {table} WHERE {key} = {p1}"),
             table,
             select,

@@ -665,6 +665,35 @@ async fn keyset_pages_cover_every_row_once_across_ties() {
         }
         assert_eq!(seen, expected, "{backend}: the same through query strings");
 
+        // ties on a timestamp: insert_many stamps every row with the same created_at
+        let by_time = Query::new().order_by(Post::CREATED_AT.desc()).limit(3);
+        let mut seen = Vec::new();
+        let mut query = by_time.clone();
+        loop {
+            let page = posts.find_page(query.clone()).await.unwrap();
+            seen.extend(page.items.iter().map(|p| p.id));
+            match page.next_cursor {
+                Some(cursor) => query = by_time.clone().after(cursor).unwrap(),
+                None => break,
+            }
+        }
+        let mut ids: Vec<i64> = stored.iter().map(|p| p.id).collect();
+        ids.sort_unstable();
+        assert_eq!(seen, ids, "{backend}: equal timestamps are paged by key");
+
+        // a filter narrows the pages
+        let filtered = posts
+            .find_page(
+                Query::new()
+                    .filter(Post::VIEWS.lt(5))
+                    .order_by(Post::VIEWS.asc())
+                    .limit(10),
+            )
+            .await
+            .unwrap();
+        assert_eq!(filtered.items.len(), 4);
+        assert!(filtered.next_cursor.is_none());
+
         // a cursor for another ordering, or not a cursor, is a 400
         let first = posts
             .find_page(Query::new().order_by(Post::VIEWS.desc()).limit(2))
