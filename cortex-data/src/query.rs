@@ -14,6 +14,8 @@ use http::request::Parts;
 
 use crate::backend::Backend;
 use crate::model::{Column, Model, ModelMeta};
+#[cfg(test)]
+use crate::value::ValueKind;
 use crate::value::{ToValue, Value};
 
 /// A comparison operator of a [`Filter`].
@@ -903,5 +905,191 @@ impl SqlWriter {
                 self.push(")");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::ValueKind;
+
+    #[derive(crate::Model)]
+    struct Post {
+        id: i64,
+        title: String,
+        body: Option<String>,
+        views: i32,
+        #[model(no_query)]
+        secret: String,
+    }
+
+    fn sql(backend: Backend, filter: Filter<Post>) -> (String, Vec<Value>) {
+        let mut w = SqlWriter::new(backend, "");
+        w.node(&Post::META, &filter.node);
+        (w.sql, w.args)
+    }
+
+    #[test]
+    fn filters_write_quoted_columns_and_numbered_placeholders() {
+        let filter = Post::TITLE
+            .eq("a")
+            .and(Post::VIEWS.gt(1).or(Post::VIEWS.le(0)))
+            .and(Post::ID.is_in([1, 2]).not())
+            .and(Post::BODY.is_null());
+        let (text, args) = sql(Backend::Postgres, filter);
+        assert_eq!(
+            text,
+            r#"("title" = $1 AND ("views" > $2 OR "views" <= $3) AND NOT ("id" IN ($4, $5)) AND "body" IS NULL)"#
+        );
+        assert_eq!(
+            args,
+            [
+                Value::Text("a".into()),
+                Value::I32(1),
+                Value::I32(0),
+                Value::I64(1),
+                Value::I64(2)
+            ]
+        );
+        let (text, _) = sql(
+            Backend::MySql,
+            Post::TITLE.ne("a").or(Post::TITLE.like("%b")),
+        );
+        assert_eq!(text, "(`title` <> ? OR `title` LIKE ?)");
+        let (text, _) = sql(
+            Backend::Sqlite,
+            Post::BODY
+                .is_not_null()
+                .and(Post::VIEWS.lt(3))
+                .and(Post::VIEWS.ge(2)),
+        );
+        assert_eq!(
+            text,
+            r#"("body" IS NOT NULL AND "views" < ? AND "views" >= ?)"#
+        );
+    }
+
+    #[test]
+    fn empty_lists_are_true_or_false() {
+        assert_eq!(
+            sql(Backend::Sqlite, Post::ID.is_in(Vec::<i64>::new())).0,
+            "1 = 0"
+        );
+        assert_eq!(sql(Backend::Sqlite, Filter::all([])).0, "1 = 1");
+        assert_eq!(sql(Backend::Sqlite, Filter::any([])).0, "1 = 0");
+        assert_eq!(
+            sql(
+                Backend::Sqlite,
+                Filter::any([Post::ID.eq(1), Post::ID.eq(2)])
+            )
+            .0,
+            r#"("id" = ? OR "id" = ?)"#
+        );
+    }
+
+    #[test]
+    fn query_strings_become_the_same_filters_as_the_typed_api() {
+        let query = Query::<Post>::from_params([
+            ("title", "a"),
+            ("views[ne]", "1"),
+            ("views[lt]", "9"),
+            ("id[in]", "1,2"),
+            ("body[null]", "false"),
+            ("title[like]", "a%"),
+            ("sort", "-views,+title,id"),
+            ("limit", "10"),
+            ("offset", "20"),
+        ])
+        .unwrap();
+        let typed = Query::new()
+            .filter(Post::TITLE.eq("a"))
+            .filter(Post::VIEWS.ne(1))
+            .filter(Post::VIEWS.lt(9))
+            .filter(Post::ID.is_in([1, 2]))
+            .filter(Post::BODY.is_not_null())
+            .filter(Post::TITLE.like("a%"));
+        assert_eq!(query.filter, typed.filter);
+        let order: Vec<(usize, bool)> = query.order.iter().map(|o| (o.column, o.desc)).collect();
+        assert_eq!(order, [(3, true), (1, false), (0, false)]);
+        assert_eq!((query.limit, query.offset), (Some(10), Some(20)));
+        let defaults = Query::<Post>::from_params(Vec::<(String, String)>::new()).unwrap();
+        assert_eq!(
+            (defaults.limit, defaults.offset, defaults.filter),
+            (Some(DEFAULT_LIMIT), None, None)
+        );
+        let le_ge = Query::<Post>::from_params([
+            ("views[le]", "1"),
+            ("views[ge]", "0"),
+            ("views[eq]", "0"),
+            ("views[gt]", "-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            le_ge.filter,
+            Query::new()
+                .filter(Post::VIEWS.le(1))
+                .filter(Post::VIEWS.ge(0))
+                .filter(Post::VIEWS.eq(0))
+                .filter(Post::VIEWS.gt(-1))
+                .filter
+        );
+    }
+
+    #[test]
+    fn hidden_columns_and_bad_values_are_refused_with_the_parameter() {
+        let hidden = Query::<Post>::from_params([("secret", "x")]).unwrap_err();
+        assert_eq!(hidden.param(), "secret");
+        assert_eq!(
+            hidden.to_string(),
+            "`secret`: Post has no column `secret`; hint: filter and sort by one of: id, title, body, views"
+        );
+        let null = Query::<Post>::from_params([("body[null]", "maybe")]).unwrap_err();
+        assert_eq!(
+            null.to_string(),
+            "`body[null]`: `maybe` is not a valid boolean (true or false)"
+        );
+        let offset = Query::<Post>::from_params([("offset", "-1")]).unwrap_err();
+        assert_eq!(
+            offset.to_string(),
+            "`offset`: `-1` is not an offset; hint: use a whole number from 0"
+        );
+        let within = Query::<Post>::from_params([("limit", "1000")]).unwrap();
+        assert_eq!(within.limit, Some(MAX_LIMIT));
+        let http = HttpError::from(QueryError::Cursor);
+        assert_eq!(http.status(), 400);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_ordering() {
+        let order = Query::<Post>::new()
+            .order_by(Post::VIEWS.desc())
+            .keyset_order();
+        assert_eq!(
+            order.iter().map(|o| (o.column, o.desc)).collect::<Vec<_>>(),
+            [(3, true), (0, false)]
+        );
+        let cursor = Cursor::new(&order, &[Value::I32(5), Value::I64(7)]);
+        let parsed = Cursor::parse(cursor.as_str()).unwrap();
+        assert_eq!(parsed, cursor);
+        assert_eq!(
+            parsed.values_for::<Post>(&order).unwrap(),
+            [Value::I32(5), Value::I64(7)]
+        );
+        let other = Query::<Post>::new()
+            .order_by(Post::VIEWS.asc())
+            .keyset_order();
+        assert_eq!(parsed.values_for::<Post>(&other), Err(QueryError::Cursor));
+        let by_key = Query::<Post>::new()
+            .order_by(Post::ID.desc())
+            .keyset_order();
+        assert_eq!(by_key.len(), 1, "the key is not added twice");
+        let json = serde_json::to_string(&cursor).unwrap();
+        assert_eq!(json, format!("\"{cursor}\""));
+        assert_eq!(serde_json::from_str::<Cursor>(&json).unwrap(), cursor);
+        // a cursor whose values are not of the columns' kinds
+        let forged = Cursor::new(&order, &[Value::Text("x".into()), Value::I64(7)]);
+        assert_eq!(forged.values_for::<Post>(&order), Err(QueryError::Cursor));
+        let null = Cursor::new(&order, &[Value::Null(ValueKind::I32), Value::I64(7)]);
+        assert_eq!(null.values_for::<Post>(&order), Err(QueryError::Cursor));
     }
 }

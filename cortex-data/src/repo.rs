@@ -547,17 +547,21 @@ impl<'c, M: Model> Ops<'c, M> {
                 w.push(if o.desc { " DESC" } else { " ASC" });
             }
         }
-        // MySQL and SQLite need a LIMIT for an OFFSET: the largest signed 64-bit integer
+        // bound, not written in: one prepared statement serves every page. MySQL and SQLite
+        // need a LIMIT for an OFFSET: the largest signed 64-bit integer
+        let bound = |n: u64| Value::I64(i64::try_from(n).unwrap_or(i64::MAX));
         let limit = match (limit, query.offset) {
             (Some(limit), _) => Some(limit),
-            (None, Some(_)) => Some(i64::MAX as u64),
+            (None, Some(_)) => Some(u64::MAX),
             (None, None) => None,
         };
         if let Some(limit) = limit {
-            w.push(&format!(" LIMIT {limit}"));
+            w.push(" LIMIT ");
+            w.arg(bound(limit));
         }
         if let Some(offset) = query.offset {
-            w.push(&format!(" OFFSET {offset}"));
+            w.push(" OFFSET ");
+            w.arg(bound(offset));
         }
     }
 
