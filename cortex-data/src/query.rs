@@ -14,8 +14,6 @@ use http::request::Parts;
 
 use crate::backend::Backend;
 use crate::model::{Column, Model, ModelMeta};
-#[cfg(test)]
-use crate::value::ValueKind;
 use crate::value::{ToValue, Value};
 
 /// A comparison operator of a [`Filter`].
