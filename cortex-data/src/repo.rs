@@ -111,8 +111,9 @@ impl<M: Model> Repo<M> {
         }
     }
 
-    /// A provider of `Repo<M>` over the container's [`Db`], for explicit registration
-    /// (`app.provide(Repo::<Post>::provider())`); the derive submits one for the data plugin.
+    /// A provider of `Repo<M>` over the container's [`Db`], for explicit registration in an app
+    /// without the data plugin (`app.provide(Repo::<Post>::provider())`); with the plugin, the
+    /// one the derive submits is added already.
     #[track_caller]
     pub fn provider() -> Provider<Repo<M>> {
         Provider::factory(|r| Ok(Repo::new((*r.get::<Db>()?).clone())))
