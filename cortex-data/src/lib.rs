@@ -61,12 +61,19 @@ mod classify;
 pub mod config;
 mod db;
 mod error;
+mod exec;
 mod metrics;
 pub mod migrate;
+mod model;
 mod plugin;
 mod pool;
+mod query;
+mod relation;
+mod repo;
+mod sql;
 mod tx;
 mod uow;
+mod value;
 
 pub use backend::Backend;
 pub use config::{DatabaseConfig, MigrateOn};
@@ -119,5 +126,62 @@ pub use cortex_data_macros::seeds;
 /// ```
 pub use cortex_data_macros::app_migrations;
 
+pub use model::{Column, ColumnDef, KeyStrategy, Model, ModelMeta};
+pub use query::{
+    ColumnValue, Cursor, DEFAULT_LIMIT, Filter, Filters, MAX_LIMIT, Order, Query, QueryError,
+};
+pub use repo::{Page, Repo, RepoOn, Update};
+pub use value::{Field, Row, ToValue, Value, ValueKind, decode};
+
+/// Makes a struct a model: a table's row, with typed column constants and a [`Repo`].
+///
+/// ```
+/// use chrono::{DateTime, Utc};
+/// use cortex_data::Model;
+/// use uuid::Uuid;
+///
+/// #[derive(Model)]
+/// #[model(table = "blog_posts")]
+/// struct Post {
+///     id: Uuid,                               // the key: `id` unless `#[model(primary_key)]`
+///     #[model(column = "headline")]
+///     title: String,
+///     #[model(version)]
+///     lock_version: i32,                      // optimistic locking
+///     created_at: DateTime<Utc>,              // set on insert
+///     updated_at: DateTime<Utc>,              // set on insert and update
+///     deleted_at: Option<DateTime<Utc>>,      // soft delete
+///     #[model(skip)]
+///     comments_loaded: bool,                  // not a column: `Default` on reads
+/// }
+///
+/// assert_eq!(Post::META.table, "blog_posts");
+/// assert_eq!(Post::TITLE.name(), "headline");
+/// ```
+///
+/// Attributes: on the struct, `#[model(table = "…")]` (default: the name in snake case, plural);
+/// on a field, `#[model(primary_key)]`, `#[model(column = "…")]`, `#[model(version)]` (an integer),
+/// `#[model(skip)]` (not a column; the type must be `Default`), `#[model(no_query)]` (not
+/// filterable or sortable from query strings). Fields named `created_at`, `updated_at`
+/// (`DateTime<Utc>`) and `deleted_at` (`Option<DateTime<Utc>>`) take their roles by name.
+///
+/// For OpenAPI, derive `utoipa::ToSchema` next to it (and `serde::Serialize`): the schema
+/// follows your serde attributes, which the model derive does not read.
+pub use cortex_data_macros::Model;
+
+/// The registrations the derive submits.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::repo::ModelRegistration;
+    pub use crate::sql::StatementCache;
+    pub use inventory;
+}
+
 /// sqlx itself, for raw queries on [`Db::sqlite`], [`Db::postgres`] and [`Db::mysql`].
 pub use sqlx;
+
+/// chrono, for models' timestamps (`chrono::DateTime<Utc>`) without a dependency of the app's own.
+pub use chrono;
+
+/// uuid, for models' UUID keys without a dependency of the app's own.
+pub use uuid;

@@ -83,9 +83,8 @@ impl Plugin for DataPlugin {
             );
         // The `db:*` tasks, on the migrations the app registered (`app_migrations!`).
         let app = crate::migrate::tasks(app);
-        // MODELS (data-model): `let app = crate::model::register_models(app);` — the `Repo<M>`
-        // providers the derive submitted.
-        app
+        // The `Repo<M>` providers `#[derive(Model)]` submitted.
+        crate::repo::register_models(app)
     }
 }
 

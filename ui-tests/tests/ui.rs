@@ -8,6 +8,7 @@
 //!   `tests/ui/data/migrations/` (named relative to trybuild's scratch crate, which sits in
 //!   `target/tests/trybuild/cortex-ui-tests/`: with a `CARGO_TARGET_DIR` elsewhere, those cases
 //!   name a folder that does not exist).
+//! - `tests/ui/data/`: `#[derive(Model)]` and the typed columns, through `cortex_data`.
 //!
 //! Each case must fail with a `compile_error!` (or a rustc error) pointing at the offending span.
 //! The `.stderr` files were written for the pinned toolchain (rustc 1.95); regenerate them with

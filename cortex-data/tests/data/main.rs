@@ -6,3 +6,5 @@ mod support;
 mod runtime;
 
 mod migrate;
+
+mod model;

@@ -1,0 +1,8 @@
+use cortex_data::Model;
+
+#[derive(Model)]
+struct Post {
+    title: String,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use cortex_data::Model;
+
+#[derive(Model)]
+struct Post {
+    id: i64,
+    #[model(version)]
+    revision: String,
+}
+
+fn main() {}
