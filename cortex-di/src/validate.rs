@@ -10,7 +10,7 @@ use crate::error::{GraphError, GraphErrors, ProviderRef};
 use crate::key::{Key, TypeIdMap};
 use crate::node::{Edge, Place};
 use crate::provider::{RawProvider, ScopeSpec};
-use crate::resolve::Node;
+use crate::resolve::{Node, unlaid_make};
 use crate::spec::{ProviderKind, Scope};
 
 /// A validated graph, ready to become a container.
@@ -114,6 +114,7 @@ pub(crate) fn plan(
                 dep: dep.clone(),
                 target,
                 place: Place::Transient,
+                make: unlaid_make,
             });
         }
         edges.push(list);
@@ -269,6 +270,7 @@ pub(crate) fn plan(
             scope_end: p.scope_end,
             slot: 0,
             place: Place::Transient,
+            make: p.make,
         })
         .collect();
     for &i in &order {
