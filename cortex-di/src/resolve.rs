@@ -1188,7 +1188,9 @@ impl OwnedCtx {
                     // its ready instance is that node's, checked against its key (`checked`).
                     return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
                 }
-                // Anything else is made (or found) by the node's `make`, called from here.
+                // Anything else is made (or found) by the node's `make`, called from here. Laid
+                // out away from the ready singleton's path.
+                std::hint::cold_path();
                 // SAFETY: as above, `idx` is the node bound to `T` (a node of `self.inner`), and
                 // its `make` goes with it. `borrow` makes a context without a stash.
                 unsafe {
