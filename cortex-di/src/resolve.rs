@@ -1036,7 +1036,8 @@ where
     // SAFETY: the caller guarantees `idx` is a node of `ctx.inner`.
     let node = unsafe { ctx.inner.nodes.get_unchecked(idx) };
     let Factory::Sync(f) = &node.factory else {
-        unreachable!("`typed_make` is the make of synchronous factories only")
+        // SAFETY: the caller guarantees the node's factory is `Factory::Sync`.
+        unsafe { std::hint::unreachable_unchecked() }
     };
     // SAFETY: the caller guarantees this factory was made by `SyncFactory::new::<T, C>`, whose
     // `data` points to the `C` in its `owner`, kept alive by the node.
@@ -1056,10 +1057,9 @@ where
                 // SAFETY: as in `Ctx::cell_at`: the scope has a cell for each request slot of
                 // `ctx.inner`.
                 let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
-                if cell.is_async() {
-                    // SAFETY: passed on from the caller (`idx` is bound to `T`).
-                    return unsafe { general_make::<T>(ctx, idx, error, None) };
-                }
+                // A request cell is `async` exactly when its node is (`Inner::new` lays them out
+                // so, `ScopeHandle::open` makes them so): this one is synchronous, claimed here.
+                debug_assert!(!cell.is_async());
                 match cell.claim() {
                     Ok(busy) => claimed = Some((busy, scope)),
                     // SAFETY: the cell's instance is its node's, whose type is `T` (the node's
