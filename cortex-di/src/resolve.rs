@@ -439,49 +439,62 @@ unsafe impl Sync for ScopeHandle {}
 
 impl ScopeHandle {
     /// A scope with an empty cell for each request-scoped provider of `inner`.
+    #[inline]
     pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
         let n = inner.request_cells.len();
-        let layout = Self::layout(n);
         let mut raw = inner
             .spare_scope
             .swap(std::ptr::null_mut(), Ordering::Acquire);
-        let fresh = raw.is_null();
-        if fresh {
-            // SAFETY: the layout is never zero-sized (the header has fields).
-            raw = unsafe { std::alloc::alloc(layout) };
-            if raw.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
+        if raw.is_null() {
+            raw = Self::fresh(&inner);
         }
         // A pointer to a struct whose last field is a slice carries the slice's length: cast from
         // a slice pointer of `n` cells at the same address.
         let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
-        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
-        // `layout`; checked in debug builds below): either freshly allocated, whose cells are
-        // written here, or a spare block of the same layout taken out of `inner` (the acquire
-        // swap pairs with the release that gave it up, see `Drop`), whose cells are initialised
-        // and empty already, as new ones. The header's fields are written once, in place,
-        // before anything reads them, and nothing here can panic half-way (`Cell::new` does not).
+        // SAFETY: `block` points to a block of `Self::layout(n)`, which fits a `ScopeState` with
+        // `n` cells (see `layout`; checked in debug builds below), whose cells are initialised and
+        // empty: either a new one (`fresh`) or a spare block of the same layout taken out of
+        // `inner` (the acquire swap pairs with the release that gave it up, see `Drop`). The
+        // header's fields are written once, in place, before anything reads them, and nothing
+        // here can panic half-way.
         unsafe {
-            if fresh {
-                let cells = (&raw mut (*block).cells).cast::<Cell>();
-                if inner.any_async_request_cell {
-                    for (i, &is_async) in inner.request_cells.iter().enumerate() {
-                        cells.add(i).write(Cell::new(is_async));
-                    }
-                } else {
-                    for i in 0..n {
-                        cells.add(i).write(Cell::new(false));
-                    }
-                }
-            }
             (&raw mut (*block).refs).write(AtomicUsize::new(1));
             (&raw mut (*block).created).write(Mutex::new(Vec::new()));
             (&raw mut (*block).closed).write(AtomicBool::new(false));
             (&raw mut (*block).inner).write(inner);
-            debug_assert_eq!(std::alloc::Layout::for_value(&*block), layout);
+            debug_assert_eq!(std::alloc::Layout::for_value(&*block), Self::layout(n));
             ScopeHandle(NonNull::new_unchecked(block))
         }
+    }
+
+    /// A new block for a scope of `inner` (when it keeps no spare one): allocated with
+    /// `Self::layout(n)`, its `n` cells written empty, its header left uninitialised.
+    #[cold]
+    #[inline(never)]
+    fn fresh(inner: &Inner) -> *mut u8 {
+        let n = inner.request_cells.len();
+        let layout = Self::layout(n);
+        // SAFETY: the layout is never zero-sized (the header has fields).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
+        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // `layout`); the cells are written here, once, and `Cell::new` does not panic.
+        unsafe {
+            let cells = (&raw mut (*block).cells).cast::<Cell>();
+            if inner.any_async_request_cell {
+                for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                    cells.add(i).write(Cell::new(is_async));
+                }
+            } else {
+                for i in 0..n {
+                    cells.add(i).write(Cell::new(false));
+                }
+            }
+        }
+        raw
     }
 
     /// The layout of a `ScopeState` with `n` cells: `repr(C)` puts the cells after the header,
@@ -522,6 +535,7 @@ impl std::ops::Deref for ScopeHandle {
 }
 
 impl Drop for ScopeHandle {
+    #[inline]
     fn drop(&mut self) {
         // Release, then acquire before freeing, as `Arc`'s drop: every use of the state through
         // other handles happens before it is dropped.
@@ -529,7 +543,21 @@ impl Drop for ScopeHandle {
             return;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: this was the last handle, so nothing else points to the state: its header's
+        // SAFETY: this was the last handle, so nothing else points to the state.
+        unsafe { Self::release(self.0) }
+    }
+}
+
+impl ScopeHandle {
+    /// What dropping the last handle does: the hooks of a scope dropped without being
+    /// finished, the instances dropped, the memory kept for the next scope or freed.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a state no handle points to any more (the last one is being dropped).
+    #[inline(never)]
+    unsafe fn release(block: NonNull<ScopeState>) {
+        // SAFETY: nothing else points to the state (the caller's guarantee): its header's
         // fields are dropped in place once (the container's `Arc` read out first, and dropped
         // last) and its cells emptied; then the memory is kept as the container's spare block
         // (cells initialised and empty, as `open` expects them) if it has none, or its cells are
@@ -539,9 +567,16 @@ impl Drop for ScopeHandle {
         // the container's own drop, which may be the `Arc` dropped here, frees it. A panic in an
         // instance's drop leaks the block (never kept as spare), as it did before.
         unsafe {
-            let block = self.0.as_ptr();
-            (*block).dispose();
-            let layout = std::alloc::Layout::for_value(&*block);
+            let block = block.as_ptr();
+            if !*(*block).closed.get_mut()
+                && !(*block)
+                    .created
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+            {
+                (*block).dispose();
+            }
             let inner = std::ptr::read(&raw const (*block).inner);
             std::ptr::drop_in_place(&raw mut (*block).created);
             for cell in &mut (*block).cells {
@@ -558,10 +593,26 @@ impl Drop for ScopeHandle {
                 )
                 .is_err()
             {
-                std::ptr::drop_in_place(&raw mut (*block).cells);
-                std::alloc::dealloc(raw, layout);
+                Self::free(block);
             }
             drop(inner);
+        }
+    }
+
+    /// Drops the cells of a state that is not kept as spare, and frees it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::release`], with the header's fields dropped already.
+    #[cold]
+    #[inline(never)]
+    unsafe fn free(block: *mut ScopeState) {
+        // SAFETY: the caller guarantees nothing else points to the state; the layout is the one
+        // it was allocated with (see `release`).
+        unsafe {
+            let layout = std::alloc::Layout::for_value(&*block);
+            std::ptr::drop_in_place(&raw mut (*block).cells);
+            std::alloc::dealloc(block.cast::<u8>(), layout);
         }
     }
 }
@@ -633,6 +684,8 @@ impl ScopeState {
 impl ScopeState {
     /// What dropping the last handle does before the state is freed: a scope dropped without
     /// being finished runs the hooks of what it created in the background, as a failure.
+    #[cold]
+    #[inline(never)]
     fn dispose(&mut self) {
         if *self.closed.get_mut() {
             return;
