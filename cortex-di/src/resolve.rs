@@ -1407,6 +1407,35 @@ impl Resolver<'_> {
         }
     }
 
+    /// [`get`](Self::get) for code that knows where the dependency on `T` is among those the
+    /// provider declared (`position`, from 0, in the order of its `depends_on` calls): what
+    /// `#[injectable]` expands to. Checked like `get`: a `position` that is not an unnamed
+    /// dependency on `T` finds it as `get` does.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __get_declared<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        position: usize,
+    ) -> Result<Inject<T>> {
+        if let Some(edge) = self.requester.edges.get(position)
+            && edge.dep.key.type_id() == TypeId::of::<T>()
+            && edge.dep.key.name().is_none()
+            && let Some(idx) = edge.target
+        {
+            // SAFETY: as in `get`: the edge declares a dependency on `T`, and its target, place
+            // and make are those of the node bound to it.
+            return unsafe { self.ctx.get_at(idx, edge.place, edge.make) };
+        }
+        self.get_elsewhere::<T>()
+    }
+
+    /// [`get`](Self::get), out of line: where `__get_declared` was not given the position.
+    #[cold]
+    #[inline(never)]
+    fn get_elsewhere<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
+        self.get::<T>()
+    }
+
     /// Resolves the binding of `T` named `name`, which the provider must declare with
     /// `.depends_on(Dependency::on::<T>().named(name))`.
     pub fn get_named<T: ?Sized + Send + Sync + 'static>(
