@@ -29,6 +29,10 @@ pub(crate) type ScopeEndHook = fn(&Instance, &ScopeOutcome) -> BoxFuture<()>;
 
 /// A resolved dependency edge.
 pub(crate) struct Edge {
+    /// What a lookup of an unnamed dependency compares: the `TypeId` of the dependency's type
+    /// when it is unnamed, and of [`NamedDependency`] (which no lookup asks for) when it is
+    /// named; one comparison instead of a `TypeId` and a name.
+    pub(crate) unnamed: TypeId,
     pub(crate) dep: Dependency,
     pub(crate) target: Option<usize>,
     /// Where the target's instance lives; set when the container's cells are laid out.
@@ -36,6 +40,28 @@ pub(crate) struct Edge {
     /// How the target's instance is made when it is not in its cell: the target's `make`, copied
     /// with `place`.
     pub(crate) make: MakeFn,
+}
+
+/// What [`Edge::unnamed`] holds for a named dependency: a type private to this crate, so no
+/// lookup of an unnamed binding asks for it.
+pub(crate) struct NamedDependency;
+
+impl Edge {
+    /// The edge of `dep` to the provider `target` (if any), to be laid out with the cells.
+    pub(crate) fn new(dep: Dependency, target: Option<usize>, make: MakeFn) -> Edge {
+        let unnamed = if dep.key.name().is_none() {
+            dep.key.type_id()
+        } else {
+            TypeId::of::<NamedDependency>()
+        };
+        Edge {
+            unnamed,
+            dep,
+            target,
+            place: Place::Transient,
+            make,
+        }
+    }
 }
 
 /// A provider after validation; `F` is how it makes its instance (the resolver's `Factory`).

@@ -1418,8 +1418,7 @@ impl Resolver<'_> {
         position: usize,
     ) -> Result<Inject<T>> {
         if let Some(edge) = self.requester.edges.get(position)
-            && edge.dep.key.type_id() == TypeId::of::<T>()
-            && edge.dep.key.name().is_none()
+            && edge.unnamed == TypeId::of::<T>()
             && let Some(idx) = edge.target
         {
             // SAFETY: as in `get`: the edge declares a dependency on `T`, and its target, place
@@ -1512,9 +1511,13 @@ fn declared(node: &Node, type_id: TypeId, name: Option<&str>) -> Option<Option<u
 /// The edge by which `node` declared the binding of `type_id` named `name`, if it did.
 #[inline]
 fn declared_edge<'n>(node: &'n Node, type_id: TypeId, name: Option<&str>) -> Option<&'n Edge> {
-    node.edges
-        .iter()
-        .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name)
+    match name {
+        None => node.edges.iter().find(|e| e.unnamed == type_id),
+        Some(_) => node
+            .edges
+            .iter()
+            .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name),
+    }
 }
 
 #[cold]

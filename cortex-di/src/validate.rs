@@ -110,12 +110,7 @@ pub(crate) fn plan(
                     candidates,
                 });
             }
-            list.push(Edge {
-                dep: dep.clone(),
-                target,
-                place: Place::Transient,
-                make: unlaid_make,
-            });
+            list.push(Edge::new(dep.clone(), target, unlaid_make));
         }
         edges.push(list);
     }
