@@ -1050,6 +1050,12 @@ pub(crate) type MakeFn = unsafe fn(
     Option<&mut MaybeUninit<Instance>>,
 ) -> RawHandle;
 
+/// Marks the path that calls it as rarely taken (what `std::hint::cold_path` does, stable only
+/// since Rust 1.95, above this crate's minimum): the compiler lays it out away from the hot one.
+#[cold]
+#[inline]
+fn cold_path() {}
+
 /// Writes `error` for a [`MakeFn`]'s caller and returns no handle.
 #[cold]
 #[inline(never)]
@@ -1243,7 +1249,7 @@ impl OwnedCtx {
                 }
                 // Anything else is made (or found) by the node's `make`, called from here. Laid
                 // out away from the ready singleton's path.
-                std::hint::cold_path();
+                cold_path();
                 // SAFETY: as above, `idx` is the node bound to `T` (a node of `self.inner`), and
                 // its `make` goes with it. `borrow` makes a context without a stash.
                 unsafe {

@@ -243,7 +243,7 @@ fn expansion(
     let args: Vec<TokenStream> = if is_async {
         slots.iter().map(|s| s.async_value(&resolver)).collect()
     } else {
-        crate::slot::sync_values(&slots, &resolver)
+        crate::slot::sync_values(slots, &resolver)
     };
     let call = if is_async {
         quote!(#ident(#(#args),*).await)

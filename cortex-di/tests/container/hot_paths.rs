@@ -688,7 +688,7 @@ mod injectable_graph {
     static MADE: AtomicUsize = AtomicUsize::new(0);
 
     /// Counts itself while alive, for the drop checks.
-    pub struct Counted;
+    struct Counted;
 
     impl Default for Counted {
         fn default() -> Self {
@@ -706,33 +706,33 @@ mod injectable_graph {
         }
     }
 
-    pub struct Id(pub u32);
+    struct Id(u32);
 
     #[injectable(scope = "request", discover = false)]
-    pub struct Session {
-        pub id: Inject<Id>,
+    struct Session {
+        id: Inject<Id>,
         #[inject(default)]
-        pub counted: Counted,
+        _counted: Counted,
     }
 
     #[injectable(scope = "request", discover = false)]
-    pub struct Audit {
+    struct Audit {
         #[inject(value = 3)]
-        pub level: u8,
-        pub session: Inject<Session>,
+        level: u8,
+        session: Inject<Session>,
         #[inject(name = "primary")]
-        pub id: Inject<Id>,
-        pub missing: Option<Inject<String>>,
+        id: Inject<Id>,
+        missing: Option<Inject<String>>,
         #[inject(default)]
-        pub counted: Counted,
+        _counted: Counted,
     }
 
     #[injectable(scope = "request", discover = false)]
-    pub struct Endpoint {
-        pub audit: Inject<Audit>,
-        pub session: Inject<Session>,
+    struct Endpoint {
+        audit: Inject<Audit>,
+        session: Inject<Session>,
         #[inject(default)]
-        pub counted: Counted,
+        _counted: Counted,
     }
 
     #[test]
