@@ -1,6 +1,7 @@
 //! What the container holds for each validated provider: its [`Node`] (key, scope, edges, hooks)
-//! and the [`Cell`] its instance lives in. A leaf below the resolver: the node is generic over
-//! its factory, which the resolver names, so this module needs only keys, specs and errors.
+//! and the [`Cell`] its instance lives in. Below the resolver: the node is generic over its
+//! factory, which the resolver names; of the resolver it names only the `MakeFn` type that nodes
+//! and edges keep.
 
 use std::any::TypeId;
 use std::borrow::Cow;
