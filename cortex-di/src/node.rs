@@ -65,6 +65,9 @@ impl Edge {
     }
 }
 
+/// [`Node::sync_request`] of a node that is not a synchronous request-scoped one.
+pub(crate) const NOT_SYNC_REQUEST: u32 = u32::MAX;
+
 /// A provider after validation; `F` is how it makes its instance (the resolver's `Factory`).
 pub(crate) struct Node<F> {
     pub(crate) key: Key,
@@ -88,6 +91,9 @@ pub(crate) struct Node<F> {
     pub(crate) slot: usize,
     /// Where the node's instance lives; set with `slot`.
     pub(crate) place: Place,
+    /// For a synchronous request-scoped node (not `init_async`), its request slot; else
+    /// [`NOT_SYNC_REQUEST`]. Set with `slot`: one test picks the path that claims the cell.
+    pub(crate) sync_request: u32,
     /// How the node's instance is made (or found) when a resolve does not find it in its cell:
     /// a function for the node's own type, and for a synchronous factory its own closure (see
     /// the resolver's `MakeFn`).

@@ -323,6 +323,10 @@ impl Inner {
                 Scope::Request => {
                     node.slot = request_cells.len();
                     request_cells.push(node.init_async);
+                    if !node.init_async {
+                        node.sync_request = u32::try_from(node.slot)
+                            .expect("fewer than 2^32 request-scoped providers");
+                    }
                 }
                 Scope::Transient => {}
             }
@@ -1111,8 +1115,8 @@ where
             requester: node,
         }
     } else {
-        match (node.init_async, node.place, ctx.scope) {
-            (false, Place::Request(slot), Some(scope)) => {
+        match (node.sync_request, ctx.scope) {
+            (slot, Some(scope)) if slot != node::NOT_SYNC_REQUEST => {
                 // SAFETY: as in `Ctx::cell_at`: the scope has a cell for each request slot of
                 // `ctx.inner`.
                 let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
@@ -1137,7 +1141,10 @@ where
                     requester: node,
                 }
             }
-            (false, Place::Transient, _) if ctx.stash.is_empty() => {
+            _ if !node.init_async
+                && matches!(node.place, Place::Transient)
+                && ctx.stash.is_empty() =>
+            {
                 if ctx.inner.shut_down.load(Ordering::Acquire) {
                     return failed(error, ctx.closed(node));
                 }

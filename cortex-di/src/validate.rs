@@ -265,6 +265,7 @@ pub(crate) fn plan(
             scope_end: p.scope_end,
             slot: 0,
             place: Place::Transient,
+            sync_request: crate::node::NOT_SYNC_REQUEST,
             make: p.make,
         })
         .collect();
