@@ -1,6 +1,7 @@
 //! What the container holds for each validated provider: its [`Node`] (key, scope, edges, hooks)
-//! and the [`Cell`] its instance lives in. A leaf below the resolver: the node is generic over
-//! its factory, which the resolver names, so this module needs only keys, specs and errors.
+//! and the [`Cell`] its instance lives in. Below the resolver: the node is generic over its
+//! factory, which the resolver names; of the resolver it names only the `MakeFn` type that nodes
+//! and edges keep.
 
 use std::any::TypeId;
 use std::borrow::Cow;
@@ -16,6 +17,7 @@ use crate::error::{BoxError, ProviderRef};
 use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
 use crate::key::Key;
+use crate::resolve::MakeFn;
 use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -28,11 +30,43 @@ pub(crate) type ScopeEndHook = fn(&Instance, &ScopeOutcome) -> BoxFuture<()>;
 
 /// A resolved dependency edge.
 pub(crate) struct Edge {
+    /// What a lookup of an unnamed dependency compares: the `TypeId` of the dependency's type
+    /// when it is unnamed, and of [`NamedDependency`] (which no lookup asks for) when it is
+    /// named; one comparison instead of a `TypeId` and a name.
+    pub(crate) unnamed: TypeId,
     pub(crate) dep: Dependency,
     pub(crate) target: Option<usize>,
     /// Where the target's instance lives; set when the container's cells are laid out.
     pub(crate) place: Place,
+    /// How the target's instance is made when it is not in its cell: the target's `make`, copied
+    /// with `place`.
+    pub(crate) make: MakeFn,
 }
+
+/// What [`Edge::unnamed`] holds for a named dependency: a type private to this crate, so no
+/// lookup of an unnamed binding asks for it.
+pub(crate) struct NamedDependency;
+
+impl Edge {
+    /// The edge of `dep` to the provider `target` (if any), to be laid out with the cells.
+    pub(crate) fn new(dep: Dependency, target: Option<usize>, make: MakeFn) -> Edge {
+        let unnamed = if dep.key.name().is_none() {
+            dep.key.type_id()
+        } else {
+            TypeId::of::<NamedDependency>()
+        };
+        Edge {
+            unnamed,
+            dep,
+            target,
+            place: Place::Transient,
+            make,
+        }
+    }
+}
+
+/// [`Node::sync_request`] of a node that is not a synchronous request-scoped one.
+pub(crate) const NOT_SYNC_REQUEST: u32 = u32::MAX;
 
 /// A provider after validation; `F` is how it makes its instance (the resolver's `Factory`).
 pub(crate) struct Node<F> {
@@ -57,6 +91,13 @@ pub(crate) struct Node<F> {
     pub(crate) slot: usize,
     /// Where the node's instance lives; set with `slot`.
     pub(crate) place: Place,
+    /// For a synchronous request-scoped node (not `init_async`), its request slot; else
+    /// [`NOT_SYNC_REQUEST`]. Set with `slot`: one test picks the path that claims the cell.
+    pub(crate) sync_request: u32,
+    /// How the node's instance is made (or found) when a resolve does not find it in its cell:
+    /// a function for the node's own type, and for a synchronous factory its own closure (see
+    /// the resolver's `MakeFn`).
+    pub(crate) make: MakeFn,
 }
 
 impl<F> Node<F> {
@@ -164,6 +205,60 @@ impl Instance {
     }
 }
 
+/// The bits of an `Inject<T>` (one pointer, or two for a trait object) passed back from a
+/// [`MakeFn`] in two registers, without its type; all zero for "no handle" (an `Inject` is never
+/// null: its pointer, and a trait object's vtable, are not). Not dropped: whoever receives one
+/// turns it back into the `Inject<T>` it was made from ([`RawHandle::into_inject`]).
+#[derive(Clone, Copy)]
+pub(crate) struct RawHandle(usize, usize);
+
+impl RawHandle {
+    /// No handle: what a `MakeFn` returns when it failed.
+    pub(crate) const NONE: RawHandle = RawHandle(0, 0);
+
+    /// Not a handle, nor [`RawHandle::NONE`]: what a `MakeFn` returns when it wrote the instance
+    /// where its caller asked (never turned into a handle).
+    pub(crate) const WRITTEN: RawHandle = RawHandle(1, 0);
+
+    /// The bits of `handle`, moved in.
+    #[inline(always)]
+    pub(crate) fn of<T: ?Sized>(handle: Inject<T>) -> RawHandle {
+        const {
+            assert!(size_of::<Inject<T>>() <= size_of::<[usize; 2]>());
+            assert!(align_of::<Inject<T>>() <= align_of::<[usize; 2]>());
+        }
+        let mut bits = [0_usize; 2];
+        // SAFETY: the array is large and aligned enough for an `Inject<T>` (checked above at
+        // compile time); the handle is moved into it, and read back once, as an `Inject<T>`,
+        // by `into_inject`.
+        unsafe { bits.as_mut_ptr().cast::<Inject<T>>().write(handle) };
+        RawHandle(bits[0], bits[1])
+    }
+
+    /// Whether this is [`RawHandle::NONE`]. The first word of a handle is never zero: an
+    /// `Inject` to a sized `T` is one non-null pointer, written there; one to a trait object is
+    /// two non-null pointers.
+    #[inline(always)]
+    pub(crate) fn is_none(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The handle back.
+    ///
+    /// # Safety
+    ///
+    /// `self` was made by [`RawHandle::of::<T>`](RawHandle::of), with this `T`, and is turned
+    /// back into a handle only once (it owns one count of the `Arc`).
+    #[inline(always)]
+    pub(crate) unsafe fn into_inject<T: ?Sized>(self) -> Inject<T> {
+        debug_assert!(!self.is_none());
+        let bits = [self.0, self.1];
+        // SAFETY: `of::<T>` wrote an `Inject<T>` at the start of these bits (the caller
+        // guarantees the `T`), and it is moved out once.
+        unsafe { bits.as_ptr().cast::<Inject<T>>().read() }
+    }
+}
+
 /// Drops the `Inject<T>` that `Instance::new::<T>` wrote into `bits`.
 ///
 /// # Safety
@@ -265,31 +360,6 @@ unsafe impl Send for Cell {}
 pub(crate) struct Busy<'a>(&'a Cell);
 
 impl<'a> Busy<'a> {
-    /// The cell's storage, for the maker to write the instance into; [`Self::filled`] then
-    /// publishes it. Whatever is written there is not dropped by `Busy`: a maker that gives up
-    /// after writing drops it itself.
-    #[inline(always)]
-    pub(crate) fn slot(&mut self) -> &mut MaybeUninit<Instance> {
-        // SAFETY: `state` is `BUSY`, set by this guard's maker: nobody else reads or writes
-        // `value` until it is `READY`, and `&mut self` makes this borrow the guard's only one.
-        unsafe { &mut *self.0.value.get() }
-    }
-
-    /// Publishes the instance written to [`Self::slot`], as [`Self::fill`] does its argument.
-    ///
-    /// # Safety
-    ///
-    /// An instance was written to [`Self::slot`] (and not dropped).
-    #[inline(always)]
-    pub(crate) unsafe fn filled(self) -> &'a Instance {
-        let cell = self.0;
-        std::mem::forget(self);
-        cell.release(READY);
-        // SAFETY: the caller guarantees the instance was written; `READY` is set above, after
-        // it, and `value` is not written again while the cell is shared.
-        unsafe { (*cell.value.get()).assume_init_ref() }
-    }
-
     #[inline]
     pub(crate) fn fill(self, inst: Instance) -> &'a Instance {
         let cell = self.0;
@@ -303,6 +373,7 @@ impl<'a> Busy<'a> {
 }
 
 impl Drop for Busy<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.release(EMPTY);
     }

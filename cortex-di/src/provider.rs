@@ -14,7 +14,9 @@ use crate::hooks::{OnReady, OnScopeEnd, OnShutdown, OnStart, ScopeOutcome};
 use crate::inject::Inject;
 use crate::key::Key;
 use crate::node::{BoxFuture, Instance, ScopeEndHook, ShutdownHook, StartHook};
-use crate::resolve::{AsyncResolver, Factory, Inner, Resolver, SyncFactory};
+use crate::resolve::{
+    AsyncResolver, ByHandle, ByValue, Factory, Inner, MakeFn, Resolver, SyncFactory, general_make,
+};
 use crate::spec::{Dependency, Location, ProviderKind, Scope};
 
 pub(crate) type Predicate = Arc<dyn Fn(&Env) -> bool + Send + Sync>;
@@ -43,6 +45,10 @@ pub(crate) struct RawProvider {
     pub(crate) ready: Option<StartHook>,
     pub(crate) shutdown: Option<ShutdownHook>,
     pub(crate) scope_end: Option<ScopeEndHook>,
+    /// How a resolve that does not find the instance in its cell gets it: the general path for
+    /// the key's type (a synchronous factory's own, typed path replaces it when the container
+    /// lays out its cells).
+    pub(crate) make: MakeFn,
 }
 
 /// A provider for `T`, built with the methods below and added with
@@ -104,6 +110,7 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
                 ready: None,
                 shutdown: None,
                 scope_end: None,
+                make: general_make::<T>,
             },
             _type: PhantomData,
         }
@@ -129,11 +136,11 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<Arc<T>, BoxError> + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-            Ok(Instance::new(Inject::from_arc(factory(r)?)))
+        let f = move |r: &Resolver<'_>| -> Result<Inject<T>, BoxError> {
+            Ok(Inject::from_arc(factory(r)?))
         };
         Self::raw(
-            Factory::Sync(SyncFactory::new(f)),
+            Factory::Sync(SyncFactory::new(ByHandle(f))),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )
@@ -188,12 +195,12 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     where
         Impl: ?Sized + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+        let f = move |r: &Resolver<'_>| -> Result<Inject<T>, BoxError> {
             let target = r.get::<Impl>()?;
-            Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
+            Ok(Inject::from_arc(cast(target.into_arc())))
         };
         let mut p = Self::raw(
-            Factory::Sync(SyncFactory::new(f)),
+            Factory::Sync(SyncFactory::new(ByHandle(f))),
             ProviderKind::Alias,
             ScopeSpec::Inherit,
         );
@@ -213,12 +220,12 @@ impl<T: ?Sized + Send + Sync + 'static> Provider<T> {
     {
         let target: Cow<'static, str> = target.into();
         let name = target.clone();
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
+        let f = move |r: &Resolver<'_>| -> Result<Inject<T>, BoxError> {
             let target = r.get_named::<Impl>(name.clone())?;
-            Ok(Instance::new(Inject::from_arc(cast(target.into_arc()))))
+            Ok(Inject::from_arc(cast(target.into_arc())))
         };
         let mut p = Self::raw(
-            Factory::Sync(SyncFactory::new(f)),
+            Factory::Sync(SyncFactory::new(ByHandle(f))),
             ProviderKind::Alias,
             ScopeSpec::Inherit,
         );
@@ -368,11 +375,8 @@ impl<T: Send + Sync + 'static> Provider<T> {
     where
         F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let f = move |r: &Resolver<'_>| -> Result<Instance, BoxError> {
-            Ok(Instance::new(Inject::new(factory(r)?)))
-        };
         Self::raw(
-            Factory::Sync(SyncFactory::new(f)),
+            Factory::Sync(SyncFactory::new(ByValue(factory))),
             ProviderKind::Factory,
             ScopeSpec::Fixed(Scope::Singleton),
         )

@@ -25,72 +25,107 @@ use crate::hooks::ScopeOutcome;
 use crate::inject::Inject;
 use crate::key::{Key, TypeIdMap, TypeIdTable};
 use crate::lifecycle::{Lifecycle, Phase, dispose_on_drop, run_hook, shutdown_hooks};
-use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place};
+use crate::node::{self, BoxFuture, Cell, CellRef, Edge, Instance, Place, RawHandle};
 use crate::spec::Scope;
 
-/// A provider's synchronous factory function, as stored: it writes the instance it makes into
-/// the place its caller gives (a request scope's cell, claimed), so that the instance is not
-/// returned through a `Result<Instance, BoxError>` and copied again.
-pub(crate) type SyncFn =
-    dyn Fn(&Resolver<'_>, &mut MaybeUninit<Instance>) -> Result<(), BoxError> + Send + Sync;
+/// A synchronous factory of a `T`, typed: what [`typed_make`] calls.
+pub(crate) trait MakeTyped<T: ?Sized>: Send + Sync + 'static {
+    fn make_typed(&self, r: &Resolver<'_>) -> Result<Inject<T>, BoxError>;
+}
 
-/// A synchronous factory: the `Arc` that owns the closure, and the closure's address in it,
-/// found once (calling through `Arc<dyn Fn>` computes it from the vtable's alignment at every
-/// call). Derefs to the closure.
+/// A closure that returns the `T` it makes (`Provider::factory`'s).
+pub(crate) struct ByValue<F>(pub(crate) F);
+
+impl<T, F> MakeTyped<T> for ByValue<F>
+where
+    T: Send + Sync + 'static,
+    F: Fn(&Resolver<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+{
+    #[inline(always)]
+    fn make_typed(&self, r: &Resolver<'_>) -> Result<Inject<T>, BoxError> {
+        Ok(Inject::new((self.0)(r)?))
+    }
+}
+
+/// A closure that returns the `Inject<T>` it makes (an `Arc` factory's, an alias's).
+pub(crate) struct ByHandle<F>(pub(crate) F);
+
+impl<T, F> MakeTyped<T> for ByHandle<F>
+where
+    T: ?Sized + Send + Sync + 'static,
+    F: Fn(&Resolver<'_>) -> Result<Inject<T>, BoxError> + Send + Sync + 'static,
+{
+    #[inline(always)]
+    fn make_typed(&self, r: &Resolver<'_>) -> Result<Inject<T>, BoxError> {
+        (self.0)(r)
+    }
+}
+
+/// A provider's synchronous factory, as stored: the factory `C` of its `T`, type-erased, and the
+/// one function that calls it, [`typed_make::<T, C>`](typed_make), which makes the instance
+/// wherever it goes (a request scope's claimed cell, the caller of a transient, or an
+/// [`Instance`] for the general paths). One function calling the factory means the compiler
+/// inlines the factory (and the `get`s in it) there: a request-scoped value costs one call.
 pub(crate) struct SyncFactory {
-    owner: Arc<SyncFn>,
-    call: NonNull<SyncFn>,
+    /// Owns the `C`.
+    owner: Arc<dyn std::any::Any + Send + Sync>,
+    /// The `C` in `owner`, found once.
+    data: NonNull<()>,
+    /// `typed_make::<T, C>` for the `C` that `owner` holds: only ever paired with it.
+    typed: MakeFn,
 }
 
 impl SyncFactory {
-    /// The factory of `f`, which returns the instance it makes.
-    pub(crate) fn new<F>(f: F) -> SyncFactory
+    /// The factory of a `T`, made by `f`.
+    pub(crate) fn new<T, C>(f: C) -> SyncFactory
     where
-        F: Fn(&Resolver<'_>) -> Result<Instance, BoxError> + Send + Sync + 'static,
+        T: ?Sized + Send + Sync + 'static,
+        C: MakeTyped<T>,
     {
-        let owner: Arc<SyncFn> = Arc::new(
-            move |r: &Resolver<'_>, out: &mut MaybeUninit<Instance>| -> Result<(), BoxError> {
-                out.write(f(r)?);
-                Ok(())
-            },
-        );
-        let call = NonNull::from(&*owner);
-        SyncFactory { owner, call }
+        let owner: Arc<C> = Arc::new(f);
+        let data = NonNull::from(&*owner).cast::<()>();
+        SyncFactory {
+            owner,
+            data,
+            typed: typed_make::<T, C>,
+        }
     }
 
-    /// Makes the instance and returns it.
-    #[inline(always)]
-    pub(crate) fn make(&self, r: &Resolver<'_>) -> Result<Instance, BoxError> {
+    /// Makes the instance of node `idx`, whose factory this is, as an [`Instance`] (with `ctx`
+    /// as it is, its stash too): for the paths that are not hot.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is a node of `ctx.inner` whose factory is `self`.
+    unsafe fn make(&self, ctx: &Ctx<'_>, idx: usize) -> Result<Instance> {
         let mut out = MaybeUninit::uninit();
-        self(r, &mut out)?;
-        // SAFETY: the closure (`new`'s) returned `Ok` only after writing the instance to `out`.
-        Ok(unsafe { out.assume_init() })
+        let mut error = MaybeUninit::uninit();
+        // SAFETY: `self.typed` is the function for this factory, `idx` its node (the caller's
+        // guarantee).
+        let made = unsafe { (self.typed)(ctx, idx, &mut error, Some(&mut out)) };
+        if made.is_none() {
+            // SAFETY: a `MakeFn` that returns no handle wrote its error.
+            Err(unsafe { error.assume_init() })
+        } else {
+            // SAFETY: given `Some(out)`, `typed_make` returns a handle only after writing it.
+            Ok(unsafe { out.assume_init() })
+        }
     }
 }
 
 impl Clone for SyncFactory {
     fn clone(&self) -> Self {
-        // The clone shares the allocation, so the closure is at the same address.
+        // The clone shares the allocation, so the factory is at the same address.
         SyncFactory {
             owner: Arc::clone(&self.owner),
-            call: self.call,
+            data: self.data,
+            typed: self.typed,
         }
     }
 }
 
-impl std::ops::Deref for SyncFactory {
-    type Target = SyncFn;
-
-    #[inline(always)]
-    fn deref(&self) -> &SyncFn {
-        // SAFETY: `call` points to the closure inside `owner`'s allocation, which `self` keeps
-        // alive (and which an `Arc` never moves or mutates) for as long as this borrow.
-        unsafe { self.call.as_ref() }
-    }
-}
-
-// SAFETY: `SyncFactory` is an `Arc<SyncFn>` and a shared pointer to that same `SyncFn`, which is
-// `Send + Sync`; the pointer is only ever used to borrow it shared (`Deref`).
+// SAFETY: `SyncFactory` is an `Arc` of a `Send + Sync` value, a shared pointer to that same
+// value, only ever used to borrow it shared, and a function pointer.
 unsafe impl Send for SyncFactory {}
 // SAFETY: as above.
 unsafe impl Sync for SyncFactory {}
@@ -288,6 +323,10 @@ impl Inner {
                 Scope::Request => {
                     node.slot = request_cells.len();
                     request_cells.push(node.init_async);
+                    if !node.init_async {
+                        node.sync_request = u32::try_from(node.slot)
+                            .expect("fewer than 2^32 request-scoped providers");
+                    }
                 }
                 Scope::Transient => {}
             }
@@ -304,11 +343,20 @@ impl Inner {
                 Scope::Transient => Place::Transient,
             })
             .collect();
+        // A synchronous factory's node is made by its typed path, which reads the factory as the
+        // type it was made with: the path comes from the node's own factory, here.
+        for node in &mut nodes {
+            if let Factory::Sync(f) = &node.factory {
+                node.make = f.typed;
+            }
+        }
+        let makes: Vec<MakeFn> = nodes.iter().map(|node| node.make).collect();
         for (i, node) in nodes.iter_mut().enumerate() {
             node.place = places[i];
             for edge in &mut node.edges {
                 if let Some(target) = edge.target {
                     edge.place = places[target];
+                    edge.make = makes[target];
                 }
             }
         }
@@ -395,49 +443,62 @@ unsafe impl Sync for ScopeHandle {}
 
 impl ScopeHandle {
     /// A scope with an empty cell for each request-scoped provider of `inner`.
+    #[inline]
     pub(crate) fn open(inner: Arc<Inner>) -> ScopeHandle {
         let n = inner.request_cells.len();
-        let layout = Self::layout(n);
         let mut raw = inner
             .spare_scope
             .swap(std::ptr::null_mut(), Ordering::Acquire);
-        let fresh = raw.is_null();
-        if fresh {
-            // SAFETY: the layout is never zero-sized (the header has fields).
-            raw = unsafe { std::alloc::alloc(layout) };
-            if raw.is_null() {
-                std::alloc::handle_alloc_error(layout);
-            }
+        if raw.is_null() {
+            raw = Self::fresh(&inner);
         }
         // A pointer to a struct whose last field is a slice carries the slice's length: cast from
         // a slice pointer of `n` cells at the same address.
         let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
-        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
-        // `layout`; checked in debug builds below): either freshly allocated, whose cells are
-        // written here, or a spare block of the same layout taken out of `inner` (the acquire
-        // swap pairs with the release that gave it up, see `Drop`), whose cells are initialised
-        // and empty already, as new ones. The header's fields are written once, in place,
-        // before anything reads them, and nothing here can panic half-way (`Cell::new` does not).
+        // SAFETY: `block` points to a block of `Self::layout(n)`, which fits a `ScopeState` with
+        // `n` cells (see `layout`; checked in debug builds below), whose cells are initialised and
+        // empty: either a new one (`fresh`) or a spare block of the same layout taken out of
+        // `inner` (the acquire swap pairs with the release that gave it up, see `Drop`). The
+        // header's fields are written once, in place, before anything reads them, and nothing
+        // here can panic half-way.
         unsafe {
-            if fresh {
-                let cells = (&raw mut (*block).cells).cast::<Cell>();
-                if inner.any_async_request_cell {
-                    for (i, &is_async) in inner.request_cells.iter().enumerate() {
-                        cells.add(i).write(Cell::new(is_async));
-                    }
-                } else {
-                    for i in 0..n {
-                        cells.add(i).write(Cell::new(false));
-                    }
-                }
-            }
             (&raw mut (*block).refs).write(AtomicUsize::new(1));
             (&raw mut (*block).created).write(Mutex::new(Vec::new()));
             (&raw mut (*block).closed).write(AtomicBool::new(false));
             (&raw mut (*block).inner).write(inner);
-            debug_assert_eq!(std::alloc::Layout::for_value(&*block), layout);
+            debug_assert_eq!(std::alloc::Layout::for_value(&*block), Self::layout(n));
             ScopeHandle(NonNull::new_unchecked(block))
         }
+    }
+
+    /// A new block for a scope of `inner` (when it keeps no spare one): allocated with
+    /// `Self::layout(n)`, its `n` cells written empty, its header left uninitialised.
+    #[cold]
+    #[inline(never)]
+    fn fresh(inner: &Inner) -> *mut u8 {
+        let n = inner.request_cells.len();
+        let layout = Self::layout(n);
+        // SAFETY: the layout is never zero-sized (the header has fields).
+        let raw = unsafe { std::alloc::alloc(layout) };
+        if raw.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let block = std::ptr::slice_from_raw_parts_mut(raw.cast::<Cell>(), n) as *mut ScopeState;
+        // SAFETY: `block` points to `layout`, which fits a `ScopeState` with `n` cells (see
+        // `layout`); the cells are written here, once, and `Cell::new` does not panic.
+        unsafe {
+            let cells = (&raw mut (*block).cells).cast::<Cell>();
+            if inner.any_async_request_cell {
+                for (i, &is_async) in inner.request_cells.iter().enumerate() {
+                    cells.add(i).write(Cell::new(is_async));
+                }
+            } else {
+                for i in 0..n {
+                    cells.add(i).write(Cell::new(false));
+                }
+            }
+        }
+        raw
     }
 
     /// The layout of a `ScopeState` with `n` cells: `repr(C)` puts the cells after the header,
@@ -478,6 +539,7 @@ impl std::ops::Deref for ScopeHandle {
 }
 
 impl Drop for ScopeHandle {
+    #[inline]
     fn drop(&mut self) {
         // Release, then acquire before freeing, as `Arc`'s drop: every use of the state through
         // other handles happens before it is dropped.
@@ -485,7 +547,21 @@ impl Drop for ScopeHandle {
             return;
         }
         std::sync::atomic::fence(Ordering::Acquire);
-        // SAFETY: this was the last handle, so nothing else points to the state: its header's
+        // SAFETY: this was the last handle, so nothing else points to the state.
+        unsafe { Self::release(self.0) }
+    }
+}
+
+impl ScopeHandle {
+    /// What dropping the last handle does: the hooks of a scope dropped without being
+    /// finished, the instances dropped, the memory kept for the next scope or freed.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a state no handle points to any more (the last one is being dropped).
+    #[inline(never)]
+    unsafe fn release(block: NonNull<ScopeState>) {
+        // SAFETY: nothing else points to the state (the caller's guarantee): its header's
         // fields are dropped in place once (the container's `Arc` read out first, and dropped
         // last) and its cells emptied; then the memory is kept as the container's spare block
         // (cells initialised and empty, as `open` expects them) if it has none, or its cells are
@@ -495,9 +571,16 @@ impl Drop for ScopeHandle {
         // the container's own drop, which may be the `Arc` dropped here, frees it. A panic in an
         // instance's drop leaks the block (never kept as spare), as it did before.
         unsafe {
-            let block = self.0.as_ptr();
-            (*block).dispose();
-            let layout = std::alloc::Layout::for_value(&*block);
+            let block = block.as_ptr();
+            if !*(*block).closed.get_mut()
+                && !(*block)
+                    .created
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty()
+            {
+                (*block).dispose();
+            }
             let inner = std::ptr::read(&raw const (*block).inner);
             std::ptr::drop_in_place(&raw mut (*block).created);
             for cell in &mut (*block).cells {
@@ -514,10 +597,26 @@ impl Drop for ScopeHandle {
                 )
                 .is_err()
             {
-                std::ptr::drop_in_place(&raw mut (*block).cells);
-                std::alloc::dealloc(raw, layout);
+                Self::free(block);
             }
             drop(inner);
+        }
+    }
+
+    /// Drops the cells of a state that is not kept as spare, and frees it.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::release`], with the header's fields dropped already.
+    #[cold]
+    #[inline(never)]
+    unsafe fn free(block: *mut ScopeState) {
+        // SAFETY: the caller guarantees nothing else points to the state; the layout is the one
+        // it was allocated with (see `release`).
+        unsafe {
+            let layout = std::alloc::Layout::for_value(&*block);
+            std::ptr::drop_in_place(&raw mut (*block).cells);
+            std::alloc::dealloc(block.cast::<u8>(), layout);
         }
     }
 }
@@ -589,6 +688,8 @@ impl ScopeState {
 impl ScopeState {
     /// What dropping the last handle does before the state is freed: a scope dropped without
     /// being finished runs the hooks of what it created in the background, as a failure.
+    #[cold]
+    #[inline(never)]
     fn dispose(&mut self) {
         if *self.closed.get_mut() {
             return;
@@ -799,30 +900,6 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Makes the instance of `node` (at `idx`) with its synchronous factory unless `closed` (its
-    /// scope, or for a transient the container, was shut down). A factory's instance is not
-    /// checked yet: the caller checks it (`checked`, or against the `T` it resolves).
-    #[inline(always)]
-    fn make_unchecked(&self, node: &'a Node, idx: usize, closed: bool) -> Result<Instance> {
-        if closed {
-            return Err(self.closed(node));
-        }
-        let inst = match &node.factory {
-            Factory::Sync(f) => {
-                let r = Resolver {
-                    ctx: Ctx {
-                        stash: &[],
-                        ..*self
-                    },
-                    requester: node,
-                };
-                f.make(&r).map_err(|e| provider_error(node, e))?
-            }
-            _ => return self.create_sync(idx),
-        };
-        Ok(inst)
-    }
-
     /// Makes the instance of `idx` with its synchronous factory; checked to be of the node's type.
     fn create_sync(&self, idx: usize) -> Result<Instance> {
         self.check_open(idx)?;
@@ -835,16 +912,16 @@ impl<'a> Ctx<'a> {
                     key: node.key.clone(),
                 });
             }
-            Factory::Sync(f) => {
-                let r = Resolver {
-                    ctx: Ctx {
+            // SAFETY: the node's factory is `f`.
+            Factory::Sync(f) => unsafe {
+                f.make(
+                    &Ctx {
                         stash: &[],
                         ..*self
                     },
-                    requester: node,
-                };
-                f.make(&r).map_err(|e| provider_error(node, e))?
-            }
+                    idx,
+                )?
+            },
             Factory::Async(_) => {
                 return Err(Error::NeedsAsync {
                     key: node.key.clone(),
@@ -878,17 +955,20 @@ impl<'a> Ctx<'a> {
 
     /// The hot path of every resolve: an instance that already exists in its cell (a created
     /// singleton, or a request-scoped value this scope already made) is read where `place` points
-    /// and its `Arc` cloned; anything else (creating, errors) goes through [`Self::get_slow`].
+    /// and its `Arc` cloned; anything else (creating, errors) goes through the node's `make`.
     ///
     /// # Safety
     ///
     /// `idx` is a node of `self.inner` bound to `T` (its key's type is `T`), and `place` is that
     /// node's place, as found by a lookup of `T`'s `TypeId` (or of a key of `T`).
-    #[inline]
+    ///
+    /// `make` is that node's `make`.
+    #[inline(always)]
     pub(crate) unsafe fn get_at<T: ?Sized + Send + Sync + 'static>(
         &self,
         idx: usize,
         place: Place,
+        make: MakeFn,
     ) -> Result<Inject<T>> {
         if let Some(cell) = self.cell_at(place)
             && let Some(inst) = cell.get()
@@ -899,7 +979,30 @@ impl<'a> Ctx<'a> {
             return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
         }
         // SAFETY: passed on from the caller.
-        unsafe { self.get_slow(idx) }
+        unsafe { self.make_at(idx, make) }
+    }
+
+    /// Makes (or finds) the instance of node `idx` with its `make`, out of line.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is a node of `self.inner` bound to `T`, and `make` is its `make`.
+    #[inline(always)]
+    unsafe fn make_at<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        idx: usize,
+        make: MakeFn,
+    ) -> Result<Inject<T>> {
+        let mut error = MaybeUninit::<Error>::uninit();
+        // SAFETY: the caller guarantees `idx` and `make` belong together, to a node bound to `T`.
+        let handle = unsafe { make(self, idx, &mut error, None) };
+        if handle.is_none() {
+            // SAFETY: a `MakeFn` that returns no handle wrote its error.
+            Err(unsafe { error.assume_init() })
+        } else {
+            // SAFETY: a `MakeFn` returns the handle of an `Inject` of its node's type, `T`.
+            Ok(unsafe { handle.into_inject::<T>() })
+        }
     }
 
     /// [`Self::get_at`] for callers that did not find `idx` by `T`: checks the node's type.
@@ -908,112 +1011,19 @@ impl<'a> Ctx<'a> {
         if node.key.type_id() != TypeId::of::<T>() {
             return Err(mismatch(node));
         }
-        // SAFETY: the node's key's type was just checked to be `T`, and `node.place` is its place.
-        unsafe { self.get_at(idx, node.place) }
+        // SAFETY: the node's key's type was just checked to be `T`, and `node.place` and
+        // `node.make` are its own.
+        unsafe { self.get_at(idx, node.place, node.make) }
     }
 
-    /// # Safety
-    ///
-    /// As for [`Self::get_at`].
-    #[inline(never)]
-    unsafe fn get_slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        // SAFETY: passed on from the caller.
-        unsafe { self.slow::<T, false>(idx) }
-    }
-
-    /// The body of [`Self::get_slow`], inlined there and into `OwnedCtx::get_miss` (one call
-    /// from a container's or scope's `get` to a transient's factory, not two).
+    /// The general path of a resolve that misses, inlined into `general_make`: everything but
+    /// the synchronous factories' common creations, which their `typed_make` does.
     ///
     /// # Safety
     ///
     /// As for [`Self::get_at`].
     #[inline(always)]
-    ///
-    /// `NO_STASH`: the caller knows `self.stash` is empty (a container's or scope's own context),
-    /// so the check is compiled out.
-    unsafe fn slow<T: ?Sized + Send + Sync + 'static, const NO_STASH: bool>(
-        &self,
-        idx: usize,
-    ) -> Result<Inject<T>> {
-        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
-        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
-        // The two common creations, without the general path's detours: a synchronous transient,
-        // and a synchronous request-scoped value in this scope.
-        if !node.init_async {
-            match (node.place, self.scope) {
-                (Place::Transient, _) if NO_STASH || self.stash.is_empty() => {
-                    let closed = self.inner.shut_down.load(Ordering::Acquire);
-                    let inst = self.make_unchecked(node, idx, closed)?;
-                    // The node's key is `T`'s (the caller's guarantee): checking the instance
-                    // against `T` is `checked`, against a constant.
-                    if inst.type_id() != TypeId::of::<T>() {
-                        return Err(mismatch(node));
-                    }
-                    // SAFETY: just checked.
-                    return Ok(unsafe { inst.into_unchecked::<T>() });
-                }
-                (Place::Request(slot), Some(scope)) => {
-                    // SAFETY: as in `cell_at`: the scope has a cell for each request slot of
-                    // `self.inner`.
-                    let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
-                    // A synchronous factory, the common case: the cell claimed, the factory's
-                    // own `Result` matched, and the instance checked against `T` (a constant),
-                    // without closures or a `Result<Instance>` (an `Error` is large) between.
-                    if let Factory::Sync(f) = &node.factory
-                        && !cell.is_async()
-                    {
-                        let mut busy = match cell.claim() {
-                            Ok(busy) => busy,
-                            // SAFETY: the cell's instance passed `checked` (or the check below)
-                            // against its node's key, whose type the caller guarantees is `T`.
-                            Err(inst) => return Ok(unsafe { inst.get_unchecked::<T>() }.clone()),
-                        };
-                        // From here on, returning early (or a panic) drops `busy`, which
-                        // empties the cell again for the next caller.
-                        if scope.closed.load(Ordering::Acquire) {
-                            return Err(self.closed(node));
-                        }
-                        let r = Resolver {
-                            ctx: Ctx {
-                                stash: &[],
-                                ..*self
-                            },
-                            requester: node,
-                        };
-                        // The factory writes the instance into the claimed cell itself.
-                        if let Err(e) = f(&r, busy.slot()) {
-                            return Err(provider_error(node, e));
-                        }
-                        // SAFETY: the factory returned `Ok`, so it wrote the instance (`SyncFactory::new`).
-                        let made = unsafe { busy.slot().assume_init_ref() };
-                        // `checked`, against `T`: the node's key is `T`'s (the caller's
-                        // guarantee).
-                        if made.type_id() != TypeId::of::<T>() {
-                            // SAFETY: written (above), and not published: dropped here once,
-                            // and `busy`, dropped on return, empties the cell again.
-                            unsafe { busy.slot().assume_init_drop() };
-                            return Err(mismatch(node));
-                        }
-                        scope.record(node, idx);
-                        // SAFETY: the instance was written to the slot (above).
-                        let inst = unsafe { busy.filled() };
-                        // SAFETY: just checked.
-                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
-                    }
-                    let made = cell.get_or_try_init(|| {
-                        let closed = scope.closed.load(Ordering::Acquire);
-                        let inst = checked(node, self.make_unchecked(node, idx, closed)?)?;
-                        scope.record(node, idx);
-                        Ok::<_, Error>(inst)
-                    })?;
-                    if let Some(inst) = made {
-                        // SAFETY: as above, the cell's instance passed `checked`.
-                        return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
+    unsafe fn slow<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
         // SAFETY (both arms): the instance of node `idx` passed `checked` against its key, whose
         // type the caller guarantees is `T`.
         match self.instance(idx)? {
@@ -1021,6 +1031,182 @@ impl<'a> Ctx<'a> {
             Got::Owned(inst) => Ok(unsafe { inst.into_unchecked::<T>() }),
         }
     }
+}
+
+/// How a node's instance is made (or found) when a resolve does not find it in its cell: given
+/// the context and the node's index, it returns the handle of an `Inject` of the node's type, or
+/// [`RawHandle::NONE`] after writing the error to its third argument. One per node, chosen when
+/// the container lays out its cells (`Inner::new`) and copied into the edges that point to it:
+/// [`typed_make`] for a synchronous factory (its closure called directly, with the cell's claim,
+/// so a request-scoped value is one call), [`general_make`] for the rest.
+///
+/// The last argument is for the general paths, and only for a synchronous factory's: given, the
+/// factory makes a new instance with the context as it is, writes it there as an [`Instance`]
+/// and returns a handle that is not one ([`RawHandle::WRITTEN`]).
+///
+/// # Safety
+///
+/// The index is a node of the context's `Inner` whose `make` this is.
+pub(crate) type MakeFn = unsafe fn(
+    &Ctx<'_>,
+    usize,
+    &mut MaybeUninit<Error>,
+    Option<&mut MaybeUninit<Instance>>,
+) -> RawHandle;
+
+/// Marks the path that calls it as rarely taken (what `std::hint::cold_path` does, stable only
+/// since Rust 1.95, above this crate's minimum): the compiler lays it out away from the hot one.
+#[cold]
+#[inline]
+fn cold_path() {}
+
+/// Writes `error` for a [`MakeFn`]'s caller and returns no handle.
+#[cold]
+#[inline(never)]
+fn failed(out: &mut MaybeUninit<Error>, error: Error) -> RawHandle {
+    out.write(error);
+    RawHandle::NONE
+}
+
+/// A factory's error for a [`MakeFn`]'s caller: [`provider_error`], out of line.
+#[cold]
+#[inline(never)]
+fn factory_failed(out: &mut MaybeUninit<Error>, node: &Node, source: BoxError) -> RawHandle {
+    failed(out, provider_error(node, source))
+}
+
+/// The [`MakeFn`] of a node whose factory is the synchronous `C` of a `T`, and the only caller of
+/// that factory: a synchronous request-scoped value made in its scope's claimed cell, a
+/// synchronous transient handed back, or (for the general paths) an [`Instance`] written where
+/// they say. Typed, the instance needs no check, and the resolver handed to the factory can live
+/// in registers. Anything else goes to [`general_make`].
+///
+/// # Safety
+///
+/// `idx` is a node of `ctx.inner` whose factory is `Factory::Sync` made by
+/// `SyncFactory::new::<T, C>` (`Inner::new` gives this function only to such nodes, from their
+/// own factory; `SyncFactory::make` calls it for its own node).
+unsafe fn typed_make<T, C>(
+    ctx: &Ctx<'_>,
+    idx: usize,
+    error: &mut MaybeUninit<Error>,
+    owned: Option<&mut MaybeUninit<Instance>>,
+) -> RawHandle
+where
+    T: ?Sized + Send + Sync + 'static,
+    C: MakeTyped<T>,
+{
+    // SAFETY: the caller guarantees `idx` is a node of `ctx.inner`.
+    let node = unsafe { ctx.inner.nodes.get_unchecked(idx) };
+    let Factory::Sync(f) = &node.factory else {
+        // SAFETY: the caller guarantees the node's factory is `Factory::Sync`.
+        unsafe { std::hint::unreachable_unchecked() }
+    };
+    // SAFETY: the caller guarantees this factory was made by `SyncFactory::new::<T, C>`, whose
+    // `data` points to the `C` in its `owner`, kept alive by the node.
+    let make = unsafe { f.data.cast::<C>().as_ref() };
+    // Where the instance goes: a claimed request cell (with its scope), or the caller. Set once
+    // on each path (no drop flag for the claim).
+    let claimed;
+    let r = if owned.is_some() {
+        claimed = None;
+        Resolver {
+            ctx: *ctx,
+            requester: node,
+        }
+    } else {
+        match (node.sync_request, ctx.scope) {
+            (slot, Some(scope)) if slot != node::NOT_SYNC_REQUEST => {
+                // SAFETY: as in `Ctx::cell_at`: the scope has a cell for each request slot of
+                // `ctx.inner`.
+                let cell = unsafe { scope.cells.get_unchecked(slot as usize) };
+                // A request cell is `async` exactly when its node is (`Inner::new` lays them out
+                // so, `ScopeHandle::open` makes them so): this one is synchronous, claimed here.
+                debug_assert!(!cell.is_async());
+                match cell.claim() {
+                    Ok(busy) => claimed = Some((busy, scope)),
+                    // SAFETY: the cell's instance is its node's, whose type is `T` (the node's
+                    // factory makes `Inject<T>`s: the caller's guarantee).
+                    Err(inst) => {
+                        return RawHandle::of(unsafe { inst.get_unchecked::<T>() }.clone());
+                    }
+                }
+                // From here on, returning early (or a panic) drops the claim, which empties the
+                // cell again for the next caller.
+                if scope.closed.load(Ordering::Acquire) {
+                    return failed(error, ctx.closed(node));
+                }
+                Resolver {
+                    ctx: Ctx { stash: &[], ..*ctx },
+                    requester: node,
+                }
+            }
+            _ if !node.init_async
+                && matches!(node.place, Place::Transient)
+                && ctx.stash.is_empty() =>
+            {
+                if ctx.inner.shut_down.load(Ordering::Acquire) {
+                    return failed(error, ctx.closed(node));
+                }
+                claimed = None;
+                Resolver {
+                    ctx: *ctx,
+                    requester: node,
+                }
+            }
+            // SAFETY: passed on from the caller (`idx` is bound to `T`).
+            _ => return unsafe { general_make::<T>(ctx, idx, error, None) },
+        }
+    };
+    let handle = match make.make_typed(&r) {
+        Ok(handle) => handle,
+        Err(e) => return factory_failed(error, node, e),
+    };
+    if let Some((busy, scope)) = claimed {
+        let out = RawHandle::of(handle.clone());
+        scope.record(node, idx);
+        busy.fill(Instance::new(handle));
+        out
+    } else if let Some(owned) = owned {
+        owned.write(Instance::new(handle));
+        RawHandle::WRITTEN
+    } else {
+        RawHandle::of(handle)
+    }
+}
+
+/// The [`MakeFn`] of every node without a typed path (values, `async` factories, seeded and
+/// built-in values), and the typed path's fallback: the general resolve of `Ctx::slow`.
+///
+/// # Safety
+///
+/// `idx` is a node of `ctx.inner` bound to `T` (its key's type is `T`).
+#[inline(never)]
+pub(crate) unsafe fn general_make<T>(
+    ctx: &Ctx<'_>,
+    idx: usize,
+    error: &mut MaybeUninit<Error>,
+    _owned: Option<&mut MaybeUninit<Instance>>,
+) -> RawHandle
+where
+    T: ?Sized + Send + Sync + 'static,
+{
+    // SAFETY: passed on from the caller.
+    match unsafe { ctx.slow::<T>(idx) } {
+        Ok(handle) => RawHandle::of(handle),
+        Err(e) => failed(error, e),
+    }
+}
+
+/// The `make` of an edge before the container laid out its cells (and of an edge to nothing):
+/// never called, since edges are only followed in a built container, to their target.
+pub(crate) unsafe fn unlaid_make(
+    _: &Ctx<'_>,
+    _: usize,
+    _: &mut MaybeUninit<Error>,
+    _: Option<&mut MaybeUninit<Instance>>,
+) -> RawHandle {
+    unreachable!("a dependency edge is followed only once the container laid out its cells")
 }
 
 /// An owned resolution context, for `async` work; what a container or request scope holds.
@@ -1068,77 +1254,18 @@ impl OwnedCtx {
                     // its ready instance is that node's, checked against its key (`checked`).
                     return Ok(unsafe { inst.get_unchecked::<T>() }.clone());
                 }
-                // SAFETY: as above, `idx` is the node bound to `T`.
-                // A transient goes to its own path (see `get_transient`); the rest to the
-                // general one.
-                // SAFETY: the table's indices are nodes of `self.inner`.
-                if let Place::Transient = unsafe { self.inner.nodes.get_unchecked(idx) }.place {
-                    // SAFETY: as above, `idx` is the node bound to `T`.
-                    unsafe { self.get_transient(idx) }
-                } else {
-                    // SAFETY: as above, `idx` is the node bound to `T`.
-                    unsafe { self.get_miss(idx) }
+                // Anything else is made (or found) by the node's `make`, called from here. Laid
+                // out away from the ready singleton's path.
+                cold_path();
+                // SAFETY: as above, `idx` is the node bound to `T` (a node of `self.inner`), and
+                // its `make` goes with it. `borrow` makes a context without a stash.
+                unsafe {
+                    let make = self.inner.nodes.get_unchecked(idx).make;
+                    self.borrow().make_at(idx, make)
                 }
             }
             None => Err(not_registered::<T>()),
         }
-    }
-
-    /// A transient for [`Self::get`].
-    ///
-    /// # Safety
-    ///
-    /// `idx` is the node bound to `T`.
-    #[inline(never)]
-    unsafe fn get_transient<T: ?Sized + Send + Sync + 'static>(
-        &self,
-        idx: usize,
-    ) -> Result<Inject<T>> {
-        // SAFETY: the caller guarantees `idx` is a node of `self.inner`.
-        let node = unsafe { self.inner.nodes.get_unchecked(idx) };
-        // A synchronous transient of a container that is not shut down, the common case, here:
-        // the factory's own `Result` is matched without a `Result<Instance>` (an `Error` is
-        // large) in between, and without the general path's registers to save.
-        if let (Place::Transient, Factory::Sync(f)) = (node.place, &node.factory)
-            && !node.init_async
-            && !self.inner.shut_down.load(Ordering::Acquire)
-        {
-            let r = Resolver {
-                ctx: self.borrow(),
-                requester: node,
-            };
-            let mut out = MaybeUninit::<Instance>::uninit();
-            if let Err(e) = f(&r, &mut out) {
-                return Err(provider_error(node, e));
-            }
-            // The node's key is `T`'s (the caller's guarantee): checking the instance against
-            // `T` is `checked`, against a constant.
-            // SAFETY: the factory returned `Ok`, so it wrote the instance (`SyncFactory::new`).
-            if unsafe { out.assume_init_ref() }.type_id() != TypeId::of::<T>() {
-                // SAFETY: as above; dropped once, here.
-                unsafe { out.assume_init_drop() };
-                return Err(mismatch(node));
-            }
-            // SAFETY: written (above), and just checked to hold an `Inject<T>`.
-            return Ok(unsafe { out.assume_init().into_unchecked::<T>() });
-        }
-        // SAFETY: passed on from the caller.
-        unsafe { self.get_miss(idx) }
-    }
-
-    /// Everything [`Self::get`] does not inline but the common transients: request-scoped
-    /// values, singletons not created yet, and the rest of transients (`async`, or of a container
-    /// shut down).
-    ///
-    /// # Safety
-    ///
-    /// `idx` is the node bound to `T`.
-    #[inline(never)]
-    unsafe fn get_miss<T: ?Sized + Send + Sync + 'static>(&self, idx: usize) -> Result<Inject<T>> {
-        // SAFETY: the caller guarantees `idx` is bound to `T`. `slow` finds a request-scoped
-        // value this scope made in its cell first, as `get_at` would.
-        // `borrow` makes a context without a stash.
-        unsafe { self.borrow().slow::<T, true>(idx) }
     }
 
     /// The synchronous `get_named` of a container or a request scope.
@@ -1226,11 +1353,8 @@ impl OwnedCtx {
                     scope: self.scope.as_deref(),
                     stash: &stash,
                 };
-                let r = Resolver {
-                    ctx,
-                    requester: node,
-                };
-                f.make(&r).map_err(|e| provider_error(node, e))
+                // SAFETY: the node's factory is `f`.
+                unsafe { f.make(&ctx, idx) }
             }
         }
     }
@@ -1277,22 +1401,51 @@ pub struct Resolver<'a> {
 impl Resolver<'_> {
     /// Resolves the unnamed binding of `T`, which the provider must declare with
     /// `.depends_on(Dependency::on::<T>())`.
-    #[inline]
+    #[inline(always)]
     pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
         match declared_edge(self.requester, TypeId::of::<T>(), None) {
             Some(Edge {
                 target: Some(idx),
                 place,
+                make,
                 ..
             }) => {
                 // SAFETY: the edge declares a dependency on `T` (its key's `TypeId` was just
                 // compared), and validation set its target to the node bound to that key, whose
-                // place `Inner::new` copied into the edge.
-                unsafe { self.ctx.get_at(*idx, *place) }
+                // place and make `Inner::new` copied into the edge.
+                unsafe { self.ctx.get_at(*idx, *place, *make) }
             }
             Some(_) => Err(not_registered::<T>()),
             None => Err(undeclared(self.requester, Key::of::<T>(), false)),
         }
+    }
+
+    /// [`get`](Self::get) for code that knows where the dependency on `T` is among those the
+    /// provider declared (`position`, from 0, in the order of its `depends_on` calls): what
+    /// `#[injectable]` expands to. Checked like `get`: a `position` that is not an unnamed
+    /// dependency on `T` finds it as `get` does.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn __get_declared<T: ?Sized + Send + Sync + 'static>(
+        &self,
+        position: usize,
+    ) -> Result<Inject<T>> {
+        if let Some(edge) = self.requester.edges.get(position)
+            && edge.unnamed == TypeId::of::<T>()
+            && let Some(idx) = edge.target
+        {
+            // SAFETY: as in `get`: the edge declares a dependency on `T`, and its target, place
+            // and make are those of the node bound to it.
+            return unsafe { self.ctx.get_at(idx, edge.place, edge.make) };
+        }
+        self.get_elsewhere::<T>()
+    }
+
+    /// [`get`](Self::get), out of line: where `__get_declared` was not given the position.
+    #[cold]
+    #[inline(never)]
+    fn get_elsewhere<T: ?Sized + Send + Sync + 'static>(&self) -> Result<Inject<T>> {
+        self.get::<T>()
     }
 
     /// Resolves the binding of `T` named `name`, which the provider must declare with
@@ -1371,9 +1524,13 @@ fn declared(node: &Node, type_id: TypeId, name: Option<&str>) -> Option<Option<u
 /// The edge by which `node` declared the binding of `type_id` named `name`, if it did.
 #[inline]
 fn declared_edge<'n>(node: &'n Node, type_id: TypeId, name: Option<&str>) -> Option<&'n Edge> {
-    node.edges
-        .iter()
-        .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name)
+    match name {
+        None => node.edges.iter().find(|e| e.unnamed == type_id),
+        Some(_) => node
+            .edges
+            .iter()
+            .find(|e| e.dep.key.type_id() == type_id && e.dep.key.name() == name),
+    }
 }
 
 #[cold]

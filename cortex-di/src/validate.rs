@@ -10,7 +10,7 @@ use crate::error::{GraphError, GraphErrors, ProviderRef};
 use crate::key::{Key, TypeIdMap};
 use crate::node::{Edge, Place};
 use crate::provider::{RawProvider, ScopeSpec};
-use crate::resolve::Node;
+use crate::resolve::{Node, unlaid_make};
 use crate::spec::{ProviderKind, Scope};
 
 /// A validated graph, ready to become a container.
@@ -110,11 +110,7 @@ pub(crate) fn plan(
                     candidates,
                 });
             }
-            list.push(Edge {
-                dep: dep.clone(),
-                target,
-                place: Place::Transient,
-            });
+            list.push(Edge::new(dep.clone(), target, unlaid_make));
         }
         edges.push(list);
     }
@@ -269,6 +265,8 @@ pub(crate) fn plan(
             scope_end: p.scope_end,
             slot: 0,
             place: Place::Transient,
+            sync_request: crate::node::NOT_SYNC_REQUEST,
+            make: p.make,
         })
         .collect();
     for &i in &order {

@@ -218,7 +218,7 @@ fn expansion(item: &ItemStruct, slots: &[Slot], options: &Options) -> TokenStrea
         Fields::Named(fields) => fields.named.iter().map(|f| f.ident.clone()).collect(),
         _ => Vec::new(),
     };
-    let values = slots.iter().map(|s| s.sync_value(&resolver));
+    let values = crate::slot::sync_values(slots, &resolver);
     let param = if slots.iter().any(Slot::uses_resolver) {
         quote!(#resolver)
     } else {

@@ -243,7 +243,7 @@ fn expansion(
     let args: Vec<TokenStream> = if is_async {
         slots.iter().map(|s| s.async_value(&resolver)).collect()
     } else {
-        slots.iter().map(|s| s.sync_value(&resolver)).collect()
+        crate::slot::sync_values(slots, &resolver)
     };
     let call = if is_async {
         quote!(#ident(#(#args),*).await)

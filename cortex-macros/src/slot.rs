@@ -116,14 +116,33 @@ fn located(ident: &Ident, span: proc_macro2::Span) -> Ident {
     ident
 }
 
+/// The expressions filling `slots` inside a synchronous factory, `r` being the `&Resolver`: each
+/// dependency is found at its position among the provider's declared dependencies, which the
+/// `.depends_on(..)` calls made from the same slots ([`Slot::depends_on`], in slot order) give.
+pub(crate) fn sync_values(slots: &[Slot], r: &Ident) -> Vec<TokenStream> {
+    let mut position = 0;
+    slots
+        .iter()
+        .map(|slot| {
+            let value = slot.sync_value(r, position);
+            if slot.declares() {
+                position += 1;
+            }
+            value
+        })
+        .collect()
+}
+
 impl Slot {
     /// Whether filling the slot reads the resolver.
     pub(crate) fn uses_resolver(&self) -> bool {
         matches!(self.source, Source::Dependency { .. } | Source::Config(_))
     }
 
-    /// The expression filling the slot inside a synchronous factory, `r` being the `&Resolver`.
-    pub(crate) fn sync_value(&self, r: &Ident) -> TokenStream {
+    /// The expression filling the slot inside a synchronous factory, `r` being the `&Resolver`;
+    /// `position` is where its dependency is among those the provider declares (see
+    /// [`sync_values`]).
+    pub(crate) fn sync_value(&self, r: &Ident, position: usize) -> TokenStream {
         let span = self.ty.span();
         let r = &located(r, span);
         let ty = &self.ty;
@@ -133,7 +152,11 @@ impl Slot {
                 name,
                 optional,
             } => match (name, optional) {
-                (None, false) => quote_spanned!(span=> #r.get::<#inner>()?),
+                // The resolver finds the dependency where it was declared, without a scan.
+                (None, false) => {
+                    let position = proc_macro2::Literal::usize_unsuffixed(position);
+                    quote_spanned!(span=> #r.__get_declared::<#inner>(#position)?)
+                }
                 (Some(name), false) => quote_spanned!(span=> #r.get_named::<#inner>(#name)?),
                 (None, true) => quote_spanned!(span=> #r.get_optional::<#inner>()?),
                 (Some(name), true) => {
@@ -144,6 +167,11 @@ impl Slot {
             Source::Value(expr) => quote!((#expr)),
             Source::Config(key) => quote_spanned!(span=> #r.config::<#ty>(#key)?),
         }
+    }
+
+    /// Whether the slot declares a dependency (see [`Slot::depends_on`]).
+    fn declares(&self) -> bool {
+        matches!(self.source, Source::Dependency { .. } | Source::Config(_))
     }
 
     /// The expression filling the slot inside an `async` factory, `r` being the `AsyncResolver`.
@@ -233,7 +261,7 @@ mod tests {
         let s = slot(parse_quote!(Inject<Repo>), InjectAttr::default()).unwrap();
         let r = Ident::new("r", Span::call_site());
         let krate: Path = parse_quote!(::cortex_di);
-        assert_eq!(compact(s.sync_value(&r)), "r.get::<Repo>()?");
+        assert_eq!(compact(s.sync_value(&r, 2)), "r.__get_declared::<Repo>(2)?");
         assert_eq!(compact(s.async_value(&r)), "r.resolve::<Repo>().await?");
         assert_eq!(
             compact(s.depends_on(&krate).unwrap()),
@@ -251,7 +279,7 @@ mod tests {
         let r = Ident::new("r", Span::call_site());
         let krate: Path = parse_quote!(::cortex::di);
         assert_eq!(
-            compact(s.sync_value(&r)),
+            compact(s.sync_value(&r, 0)),
             "r.get_named_optional::<dynMailer>(\"primary\")?"
         );
         assert_eq!(
@@ -274,7 +302,7 @@ mod tests {
         let r = Ident::new("r", Span::call_site());
         let krate: Path = parse_quote!(::cortex_di);
         assert_eq!(
-            compact(s.sync_value(&r)),
+            compact(s.sync_value(&r, 0)),
             "r.config::<u16>(\"server.port\")?"
         );
         assert_eq!(
@@ -305,7 +333,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            compact(s.sync_value(&Ident::new("r", Span::call_site()))),
+            compact(s.sync_value(&Ident::new("r", Span::call_site()), 0)),
             "(1+2)"
         );
     }

@@ -15,7 +15,9 @@
 //!
 //! Hand-wired code builds the same structs with `Inject::new`/`Inject::clone`, which are
 //! `Arc::new`/`Arc::clone` (`Inject<T>` is a newtype over `Arc<T>`), so the baseline is exactly the
-//! `Arc`s a programmer would construct by hand.
+//! `Arc`s a programmer would construct by hand. cortex-di registers them as an application does:
+//! the structs are `#[injectable]` (kept out of `discover()`, registered explicitly), and the two
+//! values without dependencies (`Config`, `RequestId`) are `Provider::factory` closures.
 
 // Each benchmark binary uses its own subset of the fixtures, and the structs exist to be built,
 // not read.
@@ -26,7 +28,9 @@ use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 
-use cortex_di::{Container, ContainerBuilder, Dependency, Inject, Provider, Scope};
+use cortex_di::{
+    Container, ContainerBuilder, Dependency, Inject, Injectable, Provider, Scope, injectable,
+};
 use shaku::{Component, HasComponent, HasProvider, Interface, module};
 
 // --- the application graph ------------------------------------------------------------------
@@ -35,15 +39,18 @@ pub(crate) struct Config {
     pub(crate) url: String,
 }
 
+#[injectable(discover = false)]
 pub(crate) struct Repo {
     pub(crate) config: Inject<Config>,
 }
 
+#[injectable(discover = false)]
 pub(crate) struct Service {
     pub(crate) repo: Inject<Repo>,
     pub(crate) config: Inject<Config>,
 }
 
+#[injectable(scope = "transient", discover = false)]
 pub(crate) struct Handler {
     pub(crate) repo: Inject<Repo>,
     pub(crate) config: Inject<Config>,
@@ -51,21 +58,25 @@ pub(crate) struct Handler {
 
 pub(crate) struct RequestId(pub u64);
 
+#[injectable(scope = "request", discover = false)]
 pub(crate) struct Session {
     pub(crate) id: Inject<RequestId>,
     pub(crate) config: Inject<Config>,
 }
 
+#[injectable(scope = "request", discover = false)]
 pub(crate) struct Audit {
     pub(crate) id: Inject<RequestId>,
     pub(crate) repo: Inject<Repo>,
 }
 
+#[injectable(scope = "request", discover = false)]
 pub(crate) struct Tx {
     pub(crate) session: Inject<Session>,
     pub(crate) repo: Inject<Repo>,
 }
 
+#[injectable(scope = "request", discover = false)]
 pub(crate) struct Endpoint {
     pub(crate) tx: Inject<Tx>,
     pub(crate) audit: Inject<Audit>,
@@ -148,78 +159,14 @@ pub(crate) fn hand_request(s: &HandSingletons) -> Inject<Endpoint> {
 pub(crate) fn cortex_builder() -> ContainerBuilder {
     let mut b = ContainerBuilder::new();
     b.add(Provider::factory(|_| Ok(config())))
-        .add(
-            Provider::factory(|r| Ok(Repo { config: r.get()? }))
-                .depends_on(Dependency::on::<Config>()),
-        )
-        .add(
-            Provider::factory(|r| {
-                Ok(Service {
-                    repo: r.get()?,
-                    config: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<Repo>())
-            .depends_on(Dependency::on::<Config>()),
-        )
-        .add(
-            Provider::factory(|r| {
-                Ok(Handler {
-                    repo: r.get()?,
-                    config: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<Repo>())
-            .depends_on(Dependency::on::<Config>())
-            .scope(Scope::Transient),
-        )
+        .register_with(<Repo as Injectable>::register)
+        .register_with(<Service as Injectable>::register)
+        .register_with(<Handler as Injectable>::register)
         .add(Provider::factory(|_| Ok(RequestId(7))).scope(Scope::Request))
-        .add(
-            Provider::factory(|r| {
-                Ok(Session {
-                    id: r.get()?,
-                    config: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<RequestId>())
-            .depends_on(Dependency::on::<Config>())
-            .scope(Scope::Request),
-        )
-        .add(
-            Provider::factory(|r| {
-                Ok(Audit {
-                    id: r.get()?,
-                    repo: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<RequestId>())
-            .depends_on(Dependency::on::<Repo>())
-            .scope(Scope::Request),
-        )
-        .add(
-            Provider::factory(|r| {
-                Ok(Tx {
-                    session: r.get()?,
-                    repo: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<Session>())
-            .depends_on(Dependency::on::<Repo>())
-            .scope(Scope::Request),
-        )
-        .add(
-            Provider::factory(|r| {
-                Ok(Endpoint {
-                    tx: r.get()?,
-                    audit: r.get()?,
-                    session: r.get()?,
-                })
-            })
-            .depends_on(Dependency::on::<Tx>())
-            .depends_on(Dependency::on::<Audit>())
-            .depends_on(Dependency::on::<Session>())
-            .scope(Scope::Request),
-        );
+        .register_with(<Session as Injectable>::register)
+        .register_with(<Audit as Injectable>::register)
+        .register_with(<Tx as Injectable>::register)
+        .register_with(<Endpoint as Injectable>::register);
     b
 }
 

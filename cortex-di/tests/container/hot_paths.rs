@@ -629,3 +629,164 @@ async fn a_request_value_written_into_its_cell_by_its_factory_is_dropped_once_an
     drop(next);
     assert_eq!(live.count(), 0);
 }
+
+#[tokio::test]
+async fn a_dependency_found_at_its_declared_position_or_by_the_scan_when_the_position_is_wrong() {
+    struct A(u8);
+    struct B(u8);
+    struct Absent;
+    struct Undeclared;
+    let c = ContainerBuilder::new()
+        .add(Provider::value(A(1)))
+        .add(Provider::value(B(2)).named("b"))
+        .add(
+            Provider::factory(|r| {
+                // What `#[injectable]` writes: each dependency at its position.
+                let a = r.__get_declared::<A>(0)?;
+                let b = r.get_named::<B>("b")?;
+                let again = r.__get_declared::<A>(3)?;
+                // A position holding another type, a named dependency, an absent optional one,
+                // or none at all: found by the scan, as `get` finds it.
+                let wrong = r.__get_declared::<A>(1)?;
+                let beyond = r.__get_declared::<A>(9)?;
+                assert!(Inject::ptr_eq(&a, &again) && Inject::ptr_eq(&a, &wrong));
+                assert!(Inject::ptr_eq(&a, &beyond));
+                // Named `b` is declared, an unnamed `B` is not, even at `b`'s position.
+                let unnamed_b = r.__get_declared::<B>(1);
+                assert!(matches!(unnamed_b, Err(Error::UndeclaredDependency { .. })));
+                let absent = r.__get_declared::<Absent>(2);
+                assert!(matches!(absent, Err(Error::NotRegistered { .. })));
+                let undeclared = r.__get_declared::<Undeclared>(0);
+                assert!(matches!(
+                    undeclared,
+                    Err(Error::UndeclaredDependency { .. })
+                ));
+                Ok(a.0 + b.0)
+            })
+            .depends_on(Dependency::on::<A>())
+            .depends_on(Dependency::on::<B>().named("b"))
+            .depends_on(Dependency::on::<Absent>().optional())
+            .depends_on(Dependency::on::<A>())
+            .scope(Scope::Request),
+        )
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(*c.scope().get::<u8>().unwrap(), 3);
+}
+
+mod injectable_graph {
+    //! A request-scoped graph made by `#[injectable]` (dependencies found at their declared
+    //! positions, each factory called by its node's typed path), raced and dropped.
+
+    use std::sync::Barrier;
+    use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+
+    use cortex_di::{ContainerBuilder, Error, Inject, Injectable, Provider, Scope, injectable};
+
+    static LIVE: AtomicIsize = AtomicIsize::new(0);
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+
+    /// Counts itself while alive, for the drop checks.
+    struct Counted;
+
+    impl Default for Counted {
+        fn default() -> Self {
+            LIVE.fetch_add(1, Ordering::SeqCst);
+            MADE.fetch_add(1, Ordering::SeqCst);
+            // Widen the window in which other threads find the cell being made.
+            std::thread::yield_now();
+            Counted
+        }
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    struct Id(u32);
+
+    #[injectable(scope = "request", discover = false)]
+    struct Session {
+        id: Inject<Id>,
+        #[inject(default)]
+        _counted: Counted,
+    }
+
+    #[injectable(scope = "request", discover = false)]
+    struct Audit {
+        #[inject(value = 3)]
+        level: u8,
+        session: Inject<Session>,
+        #[inject(name = "primary")]
+        id: Inject<Id>,
+        missing: Option<Inject<String>>,
+        #[inject(default)]
+        _counted: Counted,
+    }
+
+    #[injectable(scope = "request", discover = false)]
+    struct Endpoint {
+        audit: Inject<Audit>,
+        session: Inject<Session>,
+        #[inject(default)]
+        _counted: Counted,
+    }
+
+    #[test]
+    fn made_once_per_scope_when_raced_and_dropped_once_with_it() {
+        const THREADS: usize = 8;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let c = runtime.block_on(async {
+            let mut b = ContainerBuilder::new();
+            b.add(Provider::factory(|_| Ok(Id(7))).scope(Scope::Request))
+                .add(Provider::factory(|_| Ok(Id(8))).named("primary"))
+                .register_with(<Session as Injectable>::register)
+                .register_with(<Audit as Injectable>::register)
+                .register_with(<Endpoint as Injectable>::register);
+            b.build().await.unwrap()
+        });
+        for round in 0..3 {
+            let scope = c.scope();
+            let barrier = Barrier::new(THREADS);
+            let got: Vec<Inject<Endpoint>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            scope.get::<Endpoint>().unwrap()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert_eq!(MADE.load(Ordering::SeqCst), 3 * (round + 1), "one of each");
+            let endpoint = &got[0];
+            assert!(got.iter().all(|e| Inject::ptr_eq(e, endpoint)));
+            assert!(Inject::ptr_eq(&endpoint.session, &endpoint.audit.session));
+            assert!(Inject::ptr_eq(
+                &endpoint.session,
+                &scope.get::<Session>().unwrap()
+            ));
+            assert_eq!(endpoint.session.id.0, 7);
+            assert_eq!((endpoint.audit.level, endpoint.audit.id.0), (3, 8));
+            assert!(endpoint.audit.missing.is_none());
+            assert_eq!(LIVE.load(Ordering::SeqCst), 3);
+            drop(got);
+            drop(scope);
+            assert_eq!(
+                LIVE.load(Ordering::SeqCst),
+                0,
+                "dropped once, with the scope"
+            );
+        }
+        assert!(matches!(
+            c.get::<Endpoint>(),
+            Err(Error::RequestScopeRequired { .. })
+        ));
+    }
+}
