@@ -123,7 +123,7 @@ pub struct NewArgs {
     #[arg(long, short, value_enum)]
     pub template: Option<Template>,
 
-    /// The database the configuration points at.
+    /// The database of an `api` or `full` app (a `minimal` app has none).
     #[arg(long, value_enum)]
     pub db: Option<Database>,
 
@@ -160,7 +160,7 @@ pub enum Template {
 pub enum Database {
     /// An SQLite file under `data/`: nothing to install.
     Sqlite,
-    /// PostgreSQL at `DATABASE_URL`.
+    /// PostgreSQL (`[database] url`, or `DATABASE_URL`); the tests run on in-memory SQLite.
     Postgres,
 }
 

@@ -171,8 +171,7 @@ pub(crate) fn migration_stem(project: &Project, raw: &str, now: SystemTime) -> R
         return Err(CliError::new(format!(
             "a migration named `{name}` exists already: {MIGRATIONS_DIR}/{file}"
         ))
-        .hint("choose another name (a migration changes the schema once; a later change is a new migration)")
-        .with_code(2));
+        .hint("choose another name (a migration changes the schema once; a later change is a new migration)"));
     }
     let stamp: u64 = timestamp(now).parse().unwrap_or(0);
     let latest = existing.iter().map(|(v, _)| *v).max().unwrap_or(0);

@@ -442,18 +442,23 @@ fn written(app: &Path, before: &[(String, u64)]) -> String {
             continue;
         }
         let text = read(app, &file);
+        // Each run of digits right before `_create_` is the migration's version.
         let version = |s: &str| {
-            let mut s = s.to_string();
-            while let Some(at) = s.find("_create_") {
-                let start = s[..at]
-                    .rfind(|c: char| !c.is_ascii_digit())
-                    .map_or(0, |i| i + 1);
-                if start == at {
-                    break;
+            let mut out = String::new();
+            let mut rest = s;
+            while let Some(at) = rest.find("_create_") {
+                let digits = rest[..at]
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .len();
+                out.push_str(&rest[..digits]);
+                if digits < at {
+                    out.push_str("<VERSION>");
                 }
-                s.replace_range(start..at, "<VERSION>");
+                out.push_str("_create_");
+                rest = &rest[at + "_create_".len()..];
             }
-            s
+            out.push_str(rest);
+            out
         };
         out.push_str(&format!("--- {} ---\n{}", version(&file), version(&text)));
     }
@@ -517,7 +522,7 @@ fn a_resource_matches_its_snapshot_and_is_wired_into_the_app() {
     let output = run_in(&app, &["g", "model", "comments", "body:text"]);
     assert_error(
         &output,
-        2,
+        1,
         "a migration named `create_comments` exists already",
         None,
     );
