@@ -257,7 +257,11 @@ pub fn run(args: NewArgs, ui: &Ui) -> Result<()> {
             "  cortex serve          # build, serve on http://127.0.0.1:3000, reload on change",
         );
         ui.note("  cortex test           # run the tests in tests/");
-        ui.note("  cortex g controller posts title:string body:text");
+        if answers.template == Template::Minimal {
+            ui.note("  cortex g controller posts title:string body:text");
+        } else {
+            ui.note("  cortex g resource posts title:string body:text   # model, migration, controller, test");
+        }
     }
     Ok(())
 }

@@ -176,6 +176,19 @@ fn every_template_builds_and_its_tests_pass() {
     for app in [&minimal, &api, &full, &plugin_crate] {
         cargo(app, &["test", "--quiet"]);
     }
+
+    // The data plugin's tasks run in the app's binary: the generated migrations apply to the
+    // app's SQLite file (data/api_app.db).
+    for (command, expected) in [
+        ("migrate", "applied "),
+        ("status", "applied   create_articles"),
+    ] {
+        let output = run_in(&api, &["db", command]);
+        assert!(output.status.success(), "db {command}: {}", stderr(&output));
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert!(out.contains(expected), "db {command}:\n{out}");
+    }
+    assert!(api.join("data/api_app.db").is_file());
     eprintln!(
         "three apps and a plugin crate created, generated into, built and tested in {:?}",
         started.elapsed()
