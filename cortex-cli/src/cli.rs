@@ -51,7 +51,7 @@ pub enum Command {
     /// Generate code into the app in this folder.
     #[command(
         visible_alias = "g",
-        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json; add `?` for optional (`title:string?`)."
+        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g model post title:string body:text published:bool\n  cortex g resource posts title:string body:text? published:bool\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json, and for models and resources uuid, datetime; add `?` for optional (`title:string?`)."
     )]
     Generate(GenerateArgs),
 
@@ -123,7 +123,7 @@ pub struct NewArgs {
     #[arg(long, short, value_enum)]
     pub template: Option<Template>,
 
-    /// The database the configuration points at.
+    /// The database of an `api` or `full` app (a `minimal` app has none).
     #[arg(long, value_enum)]
     pub db: Option<Database>,
 
@@ -160,7 +160,7 @@ pub enum Template {
 pub enum Database {
     /// An SQLite file under `data/`: nothing to install.
     Sqlite,
-    /// PostgreSQL at `DATABASE_URL`.
+    /// PostgreSQL (`[database] url`, or `DATABASE_URL`); the tests run on in-memory SQLite.
     Postgres,
 }
 
@@ -197,9 +197,9 @@ pub struct GenerateArgs {
 
 /// `cortex generate KIND`: only kinds whose generated code works in this version.
 ///
-/// A kind that needs a capability Cortex does not have yet (models and resources with
-/// the data layer, actors, event handlers) is added here when that capability lands, with its
-/// templates in `templates/generate/` and its arm in `commands::generate::plan`.
+/// A kind that needs a capability Cortex does not have yet (actors, event handlers) is added here
+/// when that capability lands, with its templates in `templates/generate/` and its arm in
+/// `commands::generate::plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GenerateKind {
     /// A `#[controller]` with its routes and a test.
@@ -212,6 +212,11 @@ pub enum GenerateKind {
     Plugin,
     /// A migration: migrations/<timestamp>_<name>.up.sql and .down.sql (as `cortex db create`).
     Migration,
+    /// A database model (`#[derive(Model)]`) and the migration creating its table.
+    Model,
+    /// A model, its migration, a controller on `Repo` (list with filters, sort and pagination;
+    /// create, show, update, delete) and its test.
+    Resource,
 }
 
 /// `cortex serve`.

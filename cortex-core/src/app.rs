@@ -1169,13 +1169,21 @@ impl App {
             return crate::inspect::run(self, request).await;
         }
         if let Some(task) = crate::task::from_env() {
-            if !self.tasks.iter().any(|(name, _)| *name == task) {
-                let known: Vec<&str> = self.tasks.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(crate::task::unknown(&task, &known));
-            }
-            return self.build().await?.run_task(&task).await;
+            return self.run_named_task(&task).await;
         }
         self.build().await?.run().await
+    }
+
+    /// What [`run`](Self::run) does with `CORTEX_TASK=name`: applies the plugins first (they
+    /// register tasks too, as the data plugin does its `db:*`), then refuses a name the app does
+    /// not know before any hook runs, then builds and runs the task.
+    async fn run_named_task(self, name: &str) -> Result<(), AppError> {
+        let (app, plugins) = self.apply_plugins()?;
+        if !app.tasks.iter().any(|(n, _)| n == name) {
+            let known: Vec<&str> = app.tasks.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(crate::task::unknown(name, &known));
+        }
+        app.build_applied(true, plugins).await?.run_task(name).await
     }
 }
 
@@ -1633,5 +1641,60 @@ impl Running {
             Some(e) => Err(e),
             None => Ok(summary),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_task_a_plugin_registers_runs_by_name() {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let plugin = move |app: App| {
+            let counter = counter.clone();
+            app.task("plugin:task", move |_| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            })
+        };
+        block_on(App::new().plugin(plugin).run_named_task("plugin:task")).unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn an_unknown_task_is_refused_before_any_hook_runs_naming_the_plugins_tasks() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = started.clone();
+        let app = App::new()
+            .plugin(|app: App| app.task("plugin:task", |_| async { Ok(()) }))
+            .on_start(move |_| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            });
+        let err = block_on(app.run_named_task("plugin:tsak")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("unknown task `plugin:tsak`: the app's tasks are plugin:task"),
+            "{err}"
+        );
+        assert_eq!(started.load(Ordering::SeqCst), 0, "no hook ran");
     }
 }

@@ -134,22 +134,7 @@ pub(crate) fn finish(project: &Project, plan: &Plan, dry_run: bool, ui: &Ui) -> 
 /// # Errors
 /// A name that is not a valid migration name (exit 2); a migration with that name already.
 pub(crate) fn migration_plan(project: &Project, raw: &str, now: SystemTime) -> Result<Plan> {
-    let name = migration_name(raw)?;
-    let dir = project.dir().join(MIGRATIONS_DIR);
-    let existing = existing_migrations(&dir)?;
-    if let Some((_, file)) = existing
-        .iter()
-        .find(|(_, file)| migration_stem_name(file) == Some(name.as_str()))
-    {
-        return Err(CliError::new(format!(
-            "a migration named `{name}` exists already: {MIGRATIONS_DIR}/{file}"
-        ))
-        .hint("choose another name (a migration changes the schema once; a later change is a new migration)"));
-    }
-    let stamp: u64 = timestamp(now).parse().unwrap_or(0);
-    let latest = existing.iter().map(|(v, _)| *v).max().unwrap_or(0);
-    let version = stamp.max(latest + 1);
-    let stem = format!("{version}_{name}");
+    let stem = migration_stem(project, raw, now)?;
     let mut plan = Plan::new(project.dir());
     plan.create(
         format!("{MIGRATIONS_DIR}/{stem}.up.sql"),
@@ -168,6 +153,30 @@ pub(crate) fn migration_plan(project: &Project, raw: &str, now: SystemTime) -> R
         false,
     )?;
     Ok(plan)
+}
+
+/// The `<version>_<name>` of a new migration named `raw` (any case, written snake_case): the UTC
+/// time `now` (`YYYYMMDDHHMMSS`), or one more than the latest migration when that is later.
+///
+/// # Errors
+/// A name that is not a valid migration name (exit 2); a migration with that name already.
+pub(crate) fn migration_stem(project: &Project, raw: &str, now: SystemTime) -> Result<String> {
+    let name = migration_name(raw)?;
+    let dir = project.dir().join(MIGRATIONS_DIR);
+    let existing = existing_migrations(&dir)?;
+    if let Some((_, file)) = existing
+        .iter()
+        .find(|(_, file)| migration_stem_name(file) == Some(name.as_str()))
+    {
+        return Err(CliError::new(format!(
+            "a migration named `{name}` exists already: {MIGRATIONS_DIR}/{file}"
+        ))
+        .hint("choose another name (a migration changes the schema once; a later change is a new migration)"));
+    }
+    let stamp: u64 = timestamp(now).parse().unwrap_or(0);
+    let latest = existing.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    let version = stamp.max(latest + 1);
+    Ok(format!("{version}_{name}"))
 }
 
 /// A migration name: letters, digits, `-` and `_`, starting with a letter, written snake_case.
@@ -238,7 +247,7 @@ pub(crate) fn timestamp(now: SystemTime) -> String {
 
 /// The app's source files that embed migrations (`app_migrations!(`), with the folders they
 /// name (the migrations', and the seeds').
-fn embedding_files(project: &Project) -> Vec<(PathBuf, Vec<PathBuf>)> {
+pub(crate) fn embedding_files(project: &Project) -> Vec<(PathBuf, Vec<PathBuf>)> {
     let mut found = Vec::new();
     let mut stack = vec![project.dir().join("src")];
     while let Some(dir) = stack.pop() {
@@ -306,7 +315,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 /// Sets `file`'s modification time to now, so that cargo compiles its crate again.
-fn touch(file: &Path) -> Result<()> {
+pub(crate) fn touch(file: &Path) -> Result<()> {
     std::fs::File::options()
         .append(true)
         .open(file)

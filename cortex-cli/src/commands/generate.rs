@@ -12,15 +12,19 @@
 //! | `middleware timing` | `src/middleware/timing.rs` | `src/middleware/mod.rs` |
 //! | `plugin metrics` | `src/plugins/metrics.rs` | `src/plugins/mod.rs` |
 //! | `migration create_posts` | `migrations/<timestamp>_create_posts.up.sql` and `.down.sql` (as `cortex db create`) | |
+//! | `model post title:string` | `src/models/post.rs` (`#[derive(Model)]`), `migrations/<timestamp>_create_posts.{sqlite,postgres,mysql}.up.sql` and `.down.sql` | `src/models/mod.rs`; `app_migrations!("migrations")` in `src/lib.rs` when the app has none |
+//! | `resource posts title:string` | the model's files, plus `src/controllers/posts.rs` (on `Repo<Post>`) and `tests/posts.rs` | and `src/controllers/mod.rs` |
 //! | `plugin metrics --crate` | `crates/metrics/{Cargo.toml, src/lib.rs, tests/plugin.rs}` | `Cargo.toml` (a path dependency, and a `[workspace]` member when the app has a workspace), `src/lib.rs` (`use metrics as _;`, so `App::discover()` applies it) |
 //!
-//! A `mod.rs` that does not exist is created and declared in `src/lib.rs`.
+//! A `mod.rs` that does not exist is created and declared in `src/lib.rs`. Models and resources
+//! need the data layer: the app's `cortex` dependency has the `data` (or `sqlite`, `postgres`,
+//! `mysql`) feature.
 
 use serde::Serialize;
 
 use crate::cli::{GenerateArgs, GenerateKind};
 use crate::error::{CliError, Result};
-use crate::fields::{self, Field};
+use crate::fields::{self, Field, Target};
 use crate::names::Name;
 use crate::project::Project;
 use crate::scaffold::Plan;
@@ -51,6 +55,18 @@ struct Context {
     store_module: String,
     controller: String,
     fields: Vec<Field>,
+    /// A model's module (`blog_post`), table (`blog_posts`), request bodies (`NewBlogPost`,
+    /// `BlogPostChanges`) and list page (`BlogPostPage`).
+    model_module: String,
+    table: String,
+    new_input: String,
+    changes: String,
+    page: String,
+    /// The migration creating the table (`20261207120000_create_blog_posts`), when generated.
+    migration: String,
+    /// Whether a field is a `datetime` / a `uuid` (the model imports the type).
+    has_datetime: bool,
+    has_uuid: bool,
 }
 
 impl Context {
@@ -77,6 +93,14 @@ impl Context {
             store: format!("{model}Store"),
             store_module: format!("{}_store", singular.snake()),
             controller: format!("{model}Controller"),
+            model_module: singular.snake().to_string(),
+            table: crate::names::plural(singular.snake()),
+            new_input: format!("New{model}"),
+            changes: format!("{model}Changes"),
+            page: format!("{model}Page"),
+            migration: String::new(),
+            has_datetime: fields.iter().any(|f| f.kind == "datetime"),
+            has_uuid: fields.iter().any(|f| f.kind == "uuid"),
             model,
             fields,
         }
@@ -90,13 +114,16 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
         return migration(&project, &args, ui);
     }
     let name = Name::parse(&args.name)?;
+    if matches!(args.kind, GenerateKind::Model | GenerateKind::Resource) {
+        return model(&project, &args, &name, ui);
+    }
     if args.kind != GenerateKind::Controller && !args.fields.is_empty() {
         return Err(CliError::new(format!(
-            "only controllers take fields; `{}` was given with a `{}`",
+            "only controllers, models and resources take fields; `{}` was given with a `{}`",
             args.fields.join(" "),
             kind_name(args.kind)
         ))
-        .hint("leave the fields out, or generate a controller: `cortex g controller NAME field:type ...`")
+        .hint("leave the fields out, or generate a controller, model or resource: `cortex g resource NAME field:type ...`")
         .with_code(2));
     }
     if args.as_crate && args.kind != GenerateKind::Plugin {
@@ -107,7 +134,7 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
         .hint("leave out --crate, or generate a plugin: `cortex g plugin NAME --crate`")
         .with_code(2));
     }
-    let fields = fields::parse(&args.fields)?;
+    let fields = fields::parse(&args.fields, Target::Memory)?;
     let plan = if args.as_crate {
         plugin_crate(&project, &name, args.force)?
     } else {
@@ -145,7 +172,7 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
 fn migration(project: &Project, args: &GenerateArgs, ui: &Ui) -> Result<()> {
     if !args.fields.is_empty() {
         return Err(CliError::new(format!(
-            "only controllers take fields; `{}` was given with a `migration`",
+            "only controllers, models and resources take fields; `{}` was given with a `migration`",
             args.fields.join(" ")
         ))
         .hint("leave the fields out and write the columns in the migration's SQL")
@@ -162,6 +189,167 @@ fn migration(project: &Project, args: &GenerateArgs, ui: &Ui) -> Result<()> {
     let plan =
         crate::commands::db::migration_plan(project, &args.name, std::time::SystemTime::now())?;
     crate::commands::db::finish(project, &plan, args.dry_run, ui)
+}
+
+/// `cortex generate model|resource NAME field:type ...`: the model and the migration creating its
+/// table, and for a resource its controller and test.
+fn model(project: &Project, args: &GenerateArgs, name: &Name, ui: &Ui) -> Result<()> {
+    let kind = kind_name(args.kind);
+    if args.as_crate {
+        return Err(CliError::new(format!(
+            "--crate generates a plugin crate; a `{kind}` is generated into the app"
+        ))
+        .hint(format!(
+            "leave out --crate: `cortex g {kind} NAME field:type ...`"
+        ))
+        .with_code(2));
+    }
+    let fields = fields::parse(&args.fields, Target::Model)?;
+    if fields.is_empty() {
+        return Err(CliError::new(format!("a {kind} needs at least one field"))
+            .hint(format!(
+                "give its fields as `name:type`: `cortex g {kind} {} title:string body:text?`; the types are {}",
+                args.name,
+                fields::type_list()
+            ))
+            .with_code(2));
+    }
+    check_data_feature(project)?;
+    let plan = model_plan(
+        project,
+        name,
+        fields,
+        args.kind == GenerateKind::Resource,
+        args.force,
+        std::time::SystemTime::now(),
+    )?;
+    if !args.dry_run {
+        plan.apply()?;
+        // The next build embeds the new migration (cargo does not watch the folder).
+        for (file, _) in crate::commands::db::embedding_files(project) {
+            crate::commands::db::touch(&file)?;
+        }
+    }
+    plan.report(ui, args.dry_run);
+    if args.dry_run {
+        ui.note("(a dry run: nothing was written)");
+    } else {
+        ui.note(format!(
+            "the app applies the migration when it starts (`[database] migrate = \"on_start\"`), or run `cortex db migrate`{}",
+            if args.kind == GenerateKind::Resource {
+                "; `cortex test` runs the new tests"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+/// The features of cortex that bring the data layer.
+const DATA_FEATURES: [&str; 4] = ["data", "sqlite", "postgres", "mysql"];
+
+/// Models need the data layer: the app's `cortex` dependency has one of [`DATA_FEATURES`].
+fn check_data_feature(project: &Project) -> Result<()> {
+    let manifest_path = project.dir().join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| CliError::new(format!("cannot read {}: {e}", manifest_path.display())))?;
+    let table: toml::Table = manifest.parse().map_err(|e| {
+        CliError::new(format!(
+            "{} is not valid TOML: {e}",
+            manifest_path.display()
+        ))
+    })?;
+    let features: Vec<&str> = table
+        .get("dependencies")
+        .and_then(|d| d.get("cortex"))
+        .and_then(|c| c.get("features"))
+        .and_then(|f| f.as_array())
+        .map(|f| f.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if features.iter().any(|f| DATA_FEATURES.contains(f)) {
+        return Ok(());
+    }
+    Err(CliError::new(format!(
+        "the app does not use Cortex's data layer: its `cortex` dependency in {} has none of the features `data`, `sqlite`, `postgres`, `mysql`",
+        manifest_path.display()
+    ))
+    .hint("add `features = [\"data\"]` to `cortex` in [dependencies] (SQLite; `postgres` or `mysql` for those), or generate an in-memory CRUD controller: `cortex g controller NAME field:type ...`")
+    .with_code(2))
+}
+
+/// The files of a model (and, for a `resource`, its controller and test), the migration creating
+/// its table (versioned by `now`), and `app_migrations!` in `src/lib.rs` when the app has none.
+fn model_plan(
+    project: &Project,
+    name: &Name,
+    fields: Vec<Field>,
+    resource: bool,
+    force: bool,
+    now: std::time::SystemTime,
+) -> Result<Plan> {
+    let mut context = Context::new(project, name, fields);
+    context.migration =
+        crate::commands::db::migration_stem(project, &format!("create_{}", context.table), now)?;
+    let rust = |template: &str, context: &Context| rust_in(project, template, context);
+    let mut plan = Plan::new(project.dir());
+    add_file(
+        &mut plan,
+        "models",
+        &context.model_module.clone(),
+        rust("model.rs", &context)?,
+        force,
+    )?;
+    let dir = crate::commands::db::MIGRATIONS_DIR;
+    let stem = context.migration.clone();
+    for dialect in ["sqlite", "postgres", "mysql"] {
+        let mut dialect_context = serde_json::to_value(&context)
+            .map_err(|e| CliError::new(format!("cannot render the migration: {e}")))?;
+        dialect_context["dialect"] = dialect.into();
+        plan.create(
+            format!("{dir}/{stem}.{dialect}.up.sql"),
+            render_generator("create_table.up.sql", &dialect_context)?,
+            false,
+        )?;
+    }
+    plan.create(
+        format!("{dir}/{stem}.down.sql"),
+        render_generator("create_table.down.sql", &context)?,
+        false,
+    )?;
+    if crate::commands::db::embedding_files(project).is_empty() {
+        let Some(lib) = plan.text("src/lib.rs")? else {
+            return Err(CliError::new("the app has no src/lib.rs to embed the migrations from")
+                .hint("Cortex apps keep their code in a library (src/lib.rs) that src/main.rs links; create one"));
+        };
+        plan.update("src/lib.rs", embedding(&lib))?;
+    }
+    if resource {
+        let module = context.module.clone();
+        add_file(
+            &mut plan,
+            "controllers",
+            &module,
+            rust("resource_controller.rs", &context)?,
+            force,
+        )?;
+        plan.create(
+            format!("tests/{module}.rs"),
+            rust("resource_test.rs", &context)?,
+            force,
+        )?;
+    }
+    Ok(plan)
+}
+
+/// `lib` (the app's src/lib.rs) with `cortex::data::app_migrations!("migrations");` at the end.
+fn embedding(lib: &str) -> String {
+    let mut text = lib.trim_end().to_string();
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str("// The migrations in migrations/, embedded in the binary: the data plugin applies them at start\n// (`[database] migrate = \"on_start\"`), and `cortex db migrate` runs them.\ncortex::data::app_migrations!(\"migrations\");\n");
+    text
 }
 
 /// The changes generating `kind` `name` makes to `project`.
@@ -232,7 +420,9 @@ fn plan(
                 force,
             )?;
         }
-        GenerateKind::Migration => unreachable!("generated by `migration`"),
+        GenerateKind::Migration | GenerateKind::Model | GenerateKind::Resource => {
+            unreachable!("generated by `migration` and `model`")
+        }
         GenerateKind::Plugin => {
             add_file(
                 &mut plan,
@@ -546,6 +736,9 @@ fn header(folder: &str) -> &'static str {
         "services" => {
             "//! Services: `#[injectable]` types the container builds and hands to whoever needs them.\n\n"
         }
+        "models" => {
+            "//! Models: `#[derive(Model)]` structs, each a row of a table (see `migrations/`), read and\n//! written through its injectable `Repo`.\n\n"
+        }
         "middleware" => {
             "//! Middleware: functions and tower layers that controllers and routes apply with `#[middleware(..)]`.\n\n"
         }
@@ -594,6 +787,8 @@ fn kind_name(kind: GenerateKind) -> &'static str {
         GenerateKind::Middleware => "middleware",
         GenerateKind::Plugin => "plugin",
         GenerateKind::Migration => "migration",
+        GenerateKind::Model => "model",
+        GenerateKind::Resource => "resource",
     }
 }
 

@@ -206,12 +206,13 @@ pub fn run(args: NewArgs, ui: &Ui) -> Result<()> {
     ui.status(
         "Created",
         format!(
-            "app `{}` at {shown} ({} template, {}, {} files)",
+            "app `{}` at {shown} ({} template, {}{} files)",
             answers.name,
             context.template,
-            match answers.db {
-                Database::Sqlite => "SQLite",
-                Database::Postgres => "PostgreSQL",
+            match (answers.template, answers.db) {
+                (Template::Minimal, _) => "",
+                (_, Database::Sqlite) => "SQLite, ",
+                (_, Database::Postgres) => "PostgreSQL, ",
             },
             written.len()
         ),
@@ -256,7 +257,11 @@ pub fn run(args: NewArgs, ui: &Ui) -> Result<()> {
             "  cortex serve          # build, serve on http://127.0.0.1:3000, reload on change",
         );
         ui.note("  cortex test           # run the tests in tests/");
-        ui.note("  cortex g controller posts title:string body:text");
+        if answers.template == Template::Minimal {
+            ui.note("  cortex g controller posts title:string body:text");
+        } else {
+            ui.note("  cortex g resource posts title:string body:text   # model, migration, controller, test");
+        }
     }
     Ok(())
 }
@@ -329,9 +334,9 @@ fn wizard(args: &NewArgs) -> Result<Answers> {
         .map_err(interrupted)?;
     let templates = [Template::Api, Template::Minimal, Template::Full];
     let labels = [
-        "api      a JSON API: CRUD with validation, problem details, OpenAPI, tests",
-        "minimal  one controller, one service, one test",
-        "full     the API plus a guard, a health check, lifecycle hooks and per-profile settings",
+        "api      a JSON API on a database: CRUD with validation, pagination, OpenAPI, tests",
+        "minimal  one controller, one service, one test (no database)",
+        "full     the API plus a guard, a health check and per-profile settings",
     ];
     let default = templates
         .iter()
@@ -343,15 +348,21 @@ fn wizard(args: &NewArgs) -> Result<Answers> {
         .default(default)
         .interact()
         .map_err(interrupted)?;
-    let db = Select::with_theme(&theme)
-        .with_prompt("Database")
-        .items([
-            "sqlite    a file under data/: nothing to install",
-            "postgres  PostgreSQL",
-        ])
-        .default(usize::from(args.db == Some(Database::Postgres)))
-        .interact()
-        .map_err(interrupted)?;
+    let template = templates[template];
+    // A minimal app has no database to ask about.
+    let db = if template == Template::Minimal {
+        0
+    } else {
+        Select::with_theme(&theme)
+            .with_prompt("Database")
+            .items([
+                "sqlite    a file under data/: nothing to install",
+                "postgres  PostgreSQL (the tests still run on in-memory SQLite)",
+            ])
+            .default(usize::from(args.db == Some(Database::Postgres)))
+            .interact()
+            .map_err(interrupted)?
+    };
     let git = Confirm::with_theme(&theme)
         .with_prompt("Create a git repository?")
         .default(!args.no_git)
@@ -359,7 +370,7 @@ fn wizard(args: &NewArgs) -> Result<Answers> {
         .map_err(interrupted)?;
     Ok(Answers {
         name,
-        template: templates[template],
+        template,
         db: if db == 1 {
             Database::Postgres
         } else {

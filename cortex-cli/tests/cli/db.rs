@@ -188,7 +188,7 @@ fn malformed_migration_names_and_arguments_are_usage_errors() {
         ),
         (
             &["g", "migration", "create_posts", "title:string"][..],
-            "only controllers take fields; `title:string` was given with a `migration`",
+            "only controllers, models and resources take fields; `title:string` was given with a `migration`",
             "write the columns in the migration's SQL",
         ),
         (

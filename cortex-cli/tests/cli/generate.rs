@@ -314,7 +314,7 @@ fn bad_kinds_names_and_fields_are_refused() {
             &["g", "controller", "posts", "key:uuid"],
             2,
             "the field `key:uuid` has an unknown type `uuid`",
-            "`uuid` needs a dependency new apps do not have yet; use `string`",
+            "`uuid` comes with the data layer: generate a model or resource",
         ),
         (
             &["g", "controller", "9lives"],
@@ -337,7 +337,7 @@ fn bad_kinds_names_and_fields_are_refused() {
         (
             &["g", "service", "mailer", "to:string"],
             2,
-            "only controllers take fields; `to:string` was given with a `service`",
+            "only controllers, models and resources take fields; `to:string` was given with a `service`",
             "leave the fields out, or generate a controller",
         ),
     ];
@@ -350,7 +350,9 @@ fn bad_kinds_names_and_fields_are_refused() {
     let output = run_in(&app, &["g", "widget", "x"]);
     let err = assert_error(&output, 2, "invalid value 'widget' for '<KIND>'", None);
     assert!(
-        err.contains("possible values: controller, service, middleware, plugin, migration"),
+        err.contains(
+            "possible values: controller, service, middleware, plugin, migration, model, resource"
+        ),
         "{err}"
     );
 }
@@ -361,7 +363,7 @@ fn bad_kinds_names_and_fields_are_refused() {
 fn kinds_not_built_yet_are_not_offered() {
     let (_dir, app) = app();
     let before = listing(&app);
-    for kind in ["actor", "model", "event-handler", "resource"] {
+    for kind in ["actor", "event-handler"] {
         let output = run_in(&app, &["g", kind, "posts", "title:string"]);
         let err = assert_error(
             &output,
@@ -370,7 +372,9 @@ fn kinds_not_built_yet_are_not_offered() {
             None,
         );
         assert!(
-            err.contains("possible values: controller, service, middleware, plugin, migration"),
+            err.contains(
+                "possible values: controller, service, middleware, plugin, migration, model, resource"
+            ),
             "{err}"
         );
     }
@@ -380,7 +384,7 @@ fn kinds_not_built_yet_are_not_offered() {
         help.contains("controller") && help.contains("plugin"),
         "{help}"
     );
-    for kind in ["actor", "model", "event-handler", "resource"] {
+    for kind in ["actor", "event-handler"] {
         assert!(!help.contains(kind), "`{kind}` in the help:\n{help}");
     }
 }
@@ -418,4 +422,196 @@ fn an_app_without_a_library_is_refused_when_a_module_must_be_declared() {
         Some("Cortex apps keep their code in a library (src/lib.rs) that src/main.rs links"),
     );
     assert!(!app.join("src/plugins").exists(), "nothing was written");
+}
+
+/// A new `api` app (on the data layer) in a temporary folder (not built).
+fn data_app() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_in(dir.path(), &["new", "blog", "--no-git", "-q"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let app = dir.path().join("blog");
+    (dir, app)
+}
+
+/// Every file a generator wrote into `app` (not in `before`), each under a `--- path ---` line,
+/// with the migration version replaced by `<VERSION>`.
+fn written(app: &Path, before: &[(String, u64)]) -> String {
+    let mut out = String::new();
+    for (file, _) in listing(app) {
+        if before.iter().any(|(f, _)| *f == file) {
+            continue;
+        }
+        let text = read(app, &file);
+        // Each run of digits right before `_create_` is the migration's version.
+        let version = |s: &str| {
+            let mut out = String::new();
+            let mut rest = s;
+            while let Some(at) = rest.find("_create_") {
+                let digits = rest[..at]
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .len();
+                out.push_str(&rest[..digits]);
+                if digits < at {
+                    out.push_str("<VERSION>");
+                }
+                out.push_str("_create_");
+                rest = &rest[at + "_create_".len()..];
+            }
+            out.push_str(rest);
+            out
+        };
+        out.push_str(&format!("--- {} ---\n{}", version(&file), version(&text)));
+    }
+    out
+}
+
+#[test]
+fn a_resource_matches_its_snapshot_and_is_wired_into_the_app() {
+    let (_dir, app) = data_app();
+    let before = listing(&app);
+    let output = run_in(
+        &app,
+        &[
+            "g",
+            "resource",
+            "BlogPosts",
+            "title:string",
+            "body:text?",
+            "views:int",
+            "published:bool",
+            "ref_id:uuid?",
+            "due_at:datetime",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`cortex test` runs the new tests"),
+        "{}",
+        stderr(&output)
+    );
+    insta::assert_snapshot!("resource", written(&app, &before));
+    assert!(read(&app, "src/models/mod.rs").contains("pub mod blog_post;"));
+    assert!(read(&app, "src/controllers/mod.rs").contains("pub mod blog_posts;"));
+    // The api template embeds its migrations already: no second `app_migrations!`.
+    assert_eq!(
+        read(&app, "src/lib.rs").matches("app_migrations!").count(),
+        1
+    );
+
+    // A model alone: the model and its migration, after the resource's.
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "model", "comment", "blog_post_id:bigint"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let files: Vec<String> = listing(&app)
+        .into_iter()
+        .map(|(f, _)| f)
+        .filter(|f| !before.iter().any(|(b, _)| b == f))
+        .collect();
+    assert_eq!(files.len(), 5, "{files:?}");
+    assert!(
+        files.contains(&"src/models/comment.rs".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .all(|f| f.starts_with("src/models/") || f.contains("_create_comments.")),
+        "{files:?}"
+    );
+    // The same table twice is refused.
+    let output = run_in(&app, &["g", "model", "comments", "body:text"]);
+    assert_error(
+        &output,
+        1,
+        "a migration named `create_comments` exists already",
+        None,
+    );
+}
+
+#[test]
+fn a_model_in_an_app_without_migrations_embeds_them_in_the_library() {
+    let (_dir, app) = data_app();
+    std::fs::write(
+        app.join("src/lib.rs"),
+        "pub mod controllers;\npub mod models;\n",
+    )
+    .unwrap();
+    let output = run_in(&app, &["g", "model", "tag", "name:string"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lib = read(&app, "src/lib.rs");
+    assert!(
+        lib.ends_with("cortex::data::app_migrations!(\"migrations\");\n"),
+        "{lib}"
+    );
+    assert!(read(&app, "src/models/tag.rs").contains("#[model(table = \"tags\")]"));
+}
+
+#[test]
+fn bad_models_and_resources_are_refused() {
+    let (_dir, app) = data_app();
+    let before = listing(&app);
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["g", "resource", "posts", "title:varchar"],
+            "the field `title:varchar` has an unknown type `varchar`",
+            "the types are string, text, int, bigint, float, bool, json, uuid, datetime",
+        ),
+        (
+            &["g", "model", "post", "title:string", "title:text"],
+            "the field `title` is given twice",
+            "give each field once",
+        ),
+        (
+            &["g", "model", "post", "created_at:datetime"],
+            "the field `created_at:datetime` has a reserved name: `created_at` is a column every generated model has",
+            "choose another name",
+        ),
+        (
+            &["g", "resource", "posts", "order:int"],
+            "the field `order:int` has a reserved name: `order` is an SQL keyword",
+            "choose another name, e.g. `order_value`",
+        ),
+        (
+            &["g", "resource", "posts", "sort:string"],
+            "the field `sort:string` has a reserved name: `sort` is a query-string parameter",
+            "choose another name",
+        ),
+        (
+            &["g", "model", "post", "9:string"],
+            "the field `9:string` has an invalid name `9`",
+            "field names start with a letter",
+        ),
+        (
+            &["g", "model", "impl", "title:string"],
+            "`impl` is not a valid name",
+            "choose another name",
+        ),
+        (
+            &["g", "model", "post"],
+            "a model needs at least one field",
+            "give its fields as `name:type`",
+        ),
+        (
+            &["g", "resource", "posts", "title:string", "--crate"],
+            "--crate generates a plugin crate; a `resource` is generated into the app",
+            "leave out --crate",
+        ),
+    ];
+    for (args, message, hint) in cases {
+        let output = run_in(&app, args);
+        assert_error(&output, 2, message, Some(hint));
+    }
+    assert_eq!(listing(&app), before, "nothing was written");
+
+    // An app without the data layer is told how to add it.
+    let (_dir, minimal) = self::app();
+    let before = listing(&minimal);
+    let output = run_in(&minimal, &["g", "resource", "posts", "title:string"]);
+    assert_error(
+        &output,
+        2,
+        "the app does not use Cortex's data layer",
+        Some("add `features = [\"data\"]` to `cortex` in [dependencies]"),
+    );
+    assert_eq!(listing(&minimal), before, "nothing was written");
 }

@@ -36,7 +36,7 @@ fn new_writes_an_app_that_depends_on_this_checkout() {
         assert!(err.contains(file), "{file} is not listed in:\n{err}");
     }
     assert!(
-        err.contains("Created app `blog` at blog (minimal template, SQLite, 18 files)"),
+        err.contains("Created app `blog` at blog (minimal template, 18 files)"),
         "{err}"
     );
     assert!(err.contains("cd blog\n"), "the next steps:\n{err}");
@@ -306,13 +306,13 @@ fn on_a_terminal_new_asks_the_questions() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // A refused name, then `blog`; the second template (minimal); the default database (SQLite);
-    // no git repository.
+    // A refused name, then `blog`; the second template (minimal), which asks no database; no git
+    // repository.
     child
         .stdin
         .take()
         .unwrap()
-        .write_all(b"9lives\r\x15blog\r\x1b[B\r\rn")
+        .write_all(b"9lives\r\x15blog\r\x1b[B\rn")
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
@@ -332,7 +332,7 @@ fn on_a_terminal_new_asks_the_questions() {
         "{screen}"
     );
     assert!(
-        screen.contains("Created app `blog` at blog (minimal template, SQLite, 18 files)"),
+        screen.contains("Created app `blog` at blog (minimal template, 18 files)"),
         "{screen}"
     );
     let app = dir.path().join("blog");

@@ -53,13 +53,16 @@ fn every_template_matches_its_snapshot() {
         let (_dir, app) = new_app("blog", &["--template", template]);
         insta::assert_snapshot!(format!("template_{template}"), rendered(&app));
     }
-    let (_dir, app) = new_app("blog", &["--template", "minimal", "--db", "postgres"]);
+    let (_dir, app) = new_app("blog", &["--template", "api", "--db", "postgres"]);
     let config = format!(
-        "--- cortex.toml ---\n{}--- .env.example ---\n{}",
+        "--- Cargo.toml ---\n{}--- cortex.toml ---\n{}--- .env.example ---\n{}",
+        std::fs::read_to_string(app.join("Cargo.toml"))
+            .unwrap()
+            .replace(&workspace().display().to_string(), "<CORTEX>"),
         std::fs::read_to_string(app.join("cortex.toml")).unwrap(),
         std::fs::read_to_string(app.join(".env.example")).unwrap()
     );
-    insta::assert_snapshot!("template_minimal_postgres_config", config);
+    insta::assert_snapshot!("template_api_postgres_config", config);
 }
 
 /// `cargo ARGS` in `app`, building into the workspace's target directory (where the checkout's
@@ -96,7 +99,8 @@ fn cargo(app: &Path, args: &[&str]) {
 }
 
 /// The one test that compiles generated apps: `cortex new` for each template (the `full` one on
-/// PostgreSQL), every generator run in the `api` app (a plugin crate too), then `cargo fmt --check`
+/// PostgreSQL, its tests on SQLite), every generator run in the `api` app (a resource on the data
+/// layer, a model and a plugin crate too), then `cargo fmt --check`
 /// and `cargo test` in each app and in the plugin crate. They share the workspace's target directory, so only the apps themselves (and, once,
 /// the Cortex crates for the apps' feature set) are compiled.
 #[test]
@@ -119,6 +123,22 @@ fn every_template_builds_and_its_tests_pass() {
             "n:int",
             "label:string?",
         ],
+        // A resource on the data layer with every field type, and a model alone.
+        &[
+            "g",
+            "resource",
+            "articles",
+            "title:string",
+            "body:text?",
+            "views:int",
+            "reach:bigint?",
+            "score:float",
+            "published:bool",
+            "meta:json?",
+            "ref_id:uuid?",
+            "due_at:datetime",
+        ],
+        &["g", "model", "comment", "article_id:bigint", "body:text"],
         &["g", "controller", "ping"],
         &["g", "service", "mailer"],
         &["g", "middleware", "timing"],
@@ -156,6 +176,19 @@ fn every_template_builds_and_its_tests_pass() {
     for app in [&minimal, &api, &full, &plugin_crate] {
         cargo(app, &["test", "--quiet"]);
     }
+
+    // The data plugin's tasks run in the app's binary: the generated migrations apply to the
+    // app's SQLite file (data/api_app.db).
+    for (command, expected) in [
+        ("migrate", "applied "),
+        ("status", "applied   create_articles"),
+    ] {
+        let output = run_in(&api, &["db", command]);
+        assert!(output.status.success(), "db {command}: {}", stderr(&output));
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert!(out.contains(expected), "db {command}:\n{out}");
+    }
+    assert!(api.join("data/api_app.db").is_file());
     eprintln!(
         "three apps and a plugin crate created, generated into, built and tested in {:?}",
         started.elapsed()
