@@ -65,6 +65,7 @@ mod exec;
 mod metrics;
 pub mod migrate;
 mod model;
+mod openapi;
 mod plugin;
 mod pool;
 mod query;
