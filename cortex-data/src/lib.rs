@@ -71,6 +71,7 @@ mod query;
 mod relation;
 mod repo;
 mod sql;
+pub mod testing;
 mod tx;
 mod uow;
 mod value;
