@@ -328,10 +328,8 @@ impl Cleanup {
     /// failure is printed, not raised: the test's own outcome is what matters.
     async fn run(self, backend: Backend) {
         let outcome = match &self {
-            Cleanup::Sqlite(dir) => std::fs::remove_dir_all(dir).map_err(|e| {
-                DataError::Config {
-                    message: format!("cannot remove {}: {e}", dir.display()),
-                }
+            Cleanup::Sqlite(dir) => std::fs::remove_dir_all(dir).map_err(|e| DataError::Config {
+                message: format!("cannot remove {}: {e}", dir.display()),
             }),
             Cleanup::Postgres { server, schema } => {
                 admin(
@@ -343,11 +341,21 @@ impl Cleanup {
                 )
                 .await
                 .ok();
-                admin(backend, server, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await
+                admin(
+                    backend,
+                    server,
+                    &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                )
+                .await
             }
             Cleanup::MySql { server, database } => {
                 mysql_kill_sessions(server, database).await;
-                admin(backend, server, &format!("DROP DATABASE IF EXISTS {database}")).await
+                admin(
+                    backend,
+                    server,
+                    &format!("DROP DATABASE IF EXISTS {database}"),
+                )
+                .await
             }
         };
         if let Err(error) = outcome {
@@ -366,7 +374,9 @@ fn server_url() -> Option<String> {
 
 /// `url` up to its query (the PostgreSQL server's URL, for the cleanup's own connection).
 fn url_without_query_of(url: &str) -> String {
-    url.split_once('?').map_or(url, |(base, _)| base).to_string()
+    url.split_once('?')
+        .map_or(url, |(base, _)| base)
+        .to_string()
 }
 
 /// `url` (`mysql://user@host:port/db?query`) naming the database `name` instead.
@@ -405,7 +415,10 @@ fn server_unreachable(url: &str, error: impl std::fmt::Display) -> DataError {
 }
 
 /// Runs `sql` on its own connection to the server `url` names.
-#[cfg_attr(not(all(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "mysql")),
+    allow(unused_variables)
+)]
 async fn admin(backend: Backend, url: &str, sql: &str) -> Result<(), DataError> {
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     use sqlx::Connection as _;
@@ -418,7 +431,10 @@ async fn admin(backend: Backend, url: &str, sql: &str) -> Result<(), DataError> 
                 .await
                 .map_err(|e| server_unreachable(url, e))?;
             // A lock a dying session still holds makes the statement fail, not wait forever.
-            let result = match sqlx::query("SET lock_timeout = '10s'").execute(&mut conn).await {
+            let result = match sqlx::query("SET lock_timeout = '10s'")
+                .execute(&mut conn)
+                .await
+            {
                 Ok(_) => sqlx::query(statement).execute(&mut conn).await,
                 Err(e) => Err(e),
             };
@@ -448,7 +464,10 @@ async fn admin(backend: Backend, url: &str, sql: &str) -> Result<(), DataError> 
 }
 
 /// The integer `sql` selects, on its own connection to the server.
-#[cfg_attr(not(all(feature = "postgres", feature = "mysql")), allow(unused_variables))]
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "mysql")),
+    allow(unused_variables)
+)]
 async fn admin_count(backend: Backend, url: &str, sql: &str) -> Result<i64, DataError> {
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     use sqlx::Connection as _;

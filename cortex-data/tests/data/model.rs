@@ -6,13 +6,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{ALL, TestDb, exec};
 use chrono::{DateTime, Utc};
 use cortex_core::axum::extract::FromRequestParts;
 use cortex_core::axum::response::IntoResponse;
-use crate::support::{ALL, TestDb, exec};
-use cortex_data::{
-    Backend, DataError, Filter, Filters, Model, Query, QueryError, Repo,
-};
+use cortex_data::{Backend, DataError, Filter, Filters, Model, Query, QueryError, Repo};
 use uuid::Uuid;
 
 #[derive(Model, Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -69,7 +67,9 @@ fn ddl(backend: Backend) -> [&'static str; 3] {
 async fn fresh(backend: Backend) -> TestDb {
     let t = TestDb::new(backend).await;
     for statement in ddl(backend) {
-        exec(&t.db, statement).await.expect("the tables of the model tests");
+        exec(&t.db, statement)
+            .await
+            .expect("the tables of the model tests");
     }
     t
 }

@@ -75,7 +75,11 @@ async fn two_apps_in_parallel_do_not_see_each_others_rows() {
         .await
         .unwrap();
         assert_eq!(count(a.db(), "kit_tags").await, 1, "{backend}");
-        assert_eq!(count(b.db(), "kit_tags").await, 0, "{backend}: b sees a's row");
+        assert_eq!(
+            count(b.db(), "kit_tags").await,
+            0,
+            "{backend}: b sees a's row"
+        );
         // The same name in b is no conflict: another database.
         b.repo::<Tag>()
             .insert(&Tag {
@@ -85,11 +89,17 @@ async fn two_apps_in_parallel_do_not_see_each_others_rows() {
             .await
             .unwrap();
 
-        let (a_name, b_name) = (a.database().name().to_string(), b.database().name().to_string());
+        let (a_name, b_name) = (
+            a.database().name().to_string(),
+            b.database().name().to_string(),
+        );
         assert!(exists(backend, &a_name).await, "{backend}");
         a.shutdown().await;
         drop(b);
-        assert!(!exists(backend, &a_name).await, "{backend}: shutdown drops it");
+        assert!(
+            !exists(backend, &a_name).await,
+            "{backend}: shutdown drops it"
+        );
         assert!(!exists(backend, &b_name).await, "{backend}: drop drops it");
     }
 }
@@ -120,7 +130,10 @@ async fn a_test_database_is_dropped_when_its_test_panics() {
             .await
             .expect("the cleanup of a panicking test finishes");
         assert!(outcome.unwrap_err().is_panic(), "{backend}");
-        assert!(!exists(backend, &name).await, "{backend}: {name} is still there");
+        assert!(
+            !exists(backend, &name).await,
+            "{backend}: {name} is still there"
+        );
     }
 }
 
@@ -133,7 +146,11 @@ async fn the_test_database_takes_the_apps_pool_settings_and_migrates() {
         )
         .await;
         assert_eq!(app.db().config().max_connections, 3, "{backend}");
-        assert_eq!(app.db().backend(), backend, "the test database, not `[database] url`");
+        assert_eq!(
+            app.db().backend(),
+            backend,
+            "the test database, not `[database] url`"
+        );
         app.database().migrate(&BLOG).await.unwrap();
         assert_eq!(count(app.db(), "posts").await, 0, "{backend}");
         app.shutdown().await;
@@ -155,8 +172,15 @@ async fn factories_fill_defaults_sequences_and_overrides() {
         let first = tags.create(|_| {}).await;
         let second = tags.create(|t| t.uses = 7).await;
         assert_eq!((first.name.as_str(), first.uses), ("tag-1", 1), "{backend}");
-        assert_eq!((second.name.as_str(), second.uses), ("tag-2", 7), "{backend}");
-        assert!(first.id > 0 && second.id > first.id, "{backend}: keys assigned");
+        assert_eq!(
+            (second.name.as_str(), second.uses),
+            ("tag-2", 7),
+            "{backend}"
+        );
+        assert!(
+            first.id > 0 && second.id > first.id,
+            "{backend}: keys assigned"
+        );
 
         // Clones share the sequence; `build` uses it without inserting.
         let built = tags.clone().build(|t| t.uses = 0);
@@ -182,11 +206,11 @@ async fn factories_fill_defaults_sequences_and_overrides() {
             .catch_unwind()
             .await
             .unwrap_err();
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default();
-        assert!(message.contains("Factory<Tag>::create"), "{backend}: {message}");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            message.contains("Factory<Tag>::create"),
+            "{backend}: {message}"
+        );
 
         database.drop_now().await;
     }
@@ -195,9 +219,8 @@ async fn factories_fill_defaults_sequences_and_overrides() {
 #[tokio::test]
 async fn the_test_profile_defaults_to_an_in_memory_database_per_app() {
     let dir = tempfile::tempdir().unwrap();
-    let build = || async {
-        TestApp::new(App::with_config(config(dir.path())).plugin(DataPlugin)).await
-    };
+    let build =
+        || async { TestApp::new(App::with_config(config(dir.path())).plugin(DataPlugin)).await };
     let (a, b) = (build().await, build().await);
     let (db_a, db_b) = (
         a.container().get::<Db>().unwrap(),

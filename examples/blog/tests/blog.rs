@@ -39,7 +39,10 @@ async fn posts_are_created_shown_and_deleted_with_their_comments() {
         .await;
     created.assert_status(201);
     let post: Post = created.json();
-    assert_eq!(created.header("location"), Some(&*format!("/posts/{}", post.id)));
+    assert_eq!(
+        created.header("location"),
+        Some(&*format!("/posts/{}", post.id))
+    );
     assert_eq!((post.title.as_str(), post.version), ("Hello", 1));
 
     let comment: Comment = app
@@ -61,8 +64,14 @@ async fn posts_are_created_shown_and_deleted_with_their_comments() {
     app.delete(format!("/posts/{}", post.id))
         .await
         .assert_status(204);
-    let problem = app.get(format!("/posts/{}", post.id)).await.assert_problem(404);
-    assert!(problem["detail"].as_str().unwrap().contains("Post"), "{problem}");
+    let problem = app
+        .get(format!("/posts/{}", post.id))
+        .await
+        .assert_problem(404);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("Post"),
+        "{problem}"
+    );
     assert_eq!(
         app.repo::<Comment>()
             .count(cortex::data::Query::new())
@@ -195,7 +204,9 @@ async fn bad_input_is_answered_with_problem_details() {
     app.get("/posts?limit=0").await.assert_problem(422);
     app.get("/posts?limit=101").await.assert_problem(422);
     app.get("/posts?limit=ten").await.assert_problem(400);
-    app.get("/posts?after=not-a-cursor").await.assert_problem(400);
+    app.get("/posts?after=not-a-cursor")
+        .await
+        .assert_problem(400);
     app.get("/posts/abc").await.assert_problem(400);
     app.post("/posts/424242/comments")
         .json(&json!({ "author": "ann", "body": "hi" }))
