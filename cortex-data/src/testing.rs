@@ -177,7 +177,7 @@ impl TestDatabase {
                 (url, Cleanup::Sqlite(dir))
             }
             Backend::Postgres => {
-                admin(backend, url, &format!("CREATE SCHEMA {name}")).await?;
+                admin(backend, url, &format!("CREATE SCHEMA {name}"), Run::Execute).await?;
                 let separator = if url.contains('?') { '&' } else { '?' };
                 // `application_name` lets the cleanup end the connections a panicking test left.
                 let url = format!(
@@ -190,7 +190,13 @@ impl TestDatabase {
                 (url, cleanup)
             }
             Backend::MySql => {
-                admin(backend, url, &format!("CREATE DATABASE {name}")).await?;
+                admin(
+                    backend,
+                    url,
+                    &format!("CREATE DATABASE {name}"),
+                    Run::Execute,
+                )
+                .await?;
                 let cleanup = Cleanup::MySql {
                     server: url.to_string(),
                     database: name.clone(),
@@ -295,7 +301,7 @@ impl TestDatabase {
                 "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{name}'"
             ),
         };
-        Ok(admin_count(backend, url, &query).await? > 0)
+        Ok(admin(backend, url, &query, Run::Count).await? > 0)
     }
 }
 
@@ -338,6 +344,7 @@ impl Cleanup {
                     &format!(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{schema}' AND pid <> pg_backend_pid()"
                     ),
+                    Run::Execute,
                 )
                 .await
                 .ok();
@@ -345,8 +352,10 @@ impl Cleanup {
                     backend,
                     server,
                     &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+                    Run::Execute,
                 )
                 .await
+                .map(drop)
             }
             Cleanup::MySql { server, database } => {
                 mysql_kill_sessions(server, database).await;
@@ -354,8 +363,10 @@ impl Cleanup {
                     backend,
                     server,
                     &format!("DROP DATABASE IF EXISTS {database}"),
+                    Run::Execute,
                 )
                 .await
+                .map(drop)
             }
         };
         if let Err(error) = outcome {
@@ -414,61 +425,22 @@ fn server_unreachable(url: &str, error: impl std::fmt::Display) -> DataError {
     }
 }
 
-/// Runs `sql` on its own connection to the server `url` names.
-#[cfg_attr(
-    not(all(feature = "postgres", feature = "mysql")),
-    allow(unused_variables)
-)]
-async fn admin(backend: Backend, url: &str, sql: &str) -> Result<(), DataError> {
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
-    use sqlx::Connection as _;
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
-    let statement = sqlx::AssertSqlSafe(sql.to_string());
-    match backend {
-        #[cfg(feature = "postgres")]
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(url)
-                .await
-                .map_err(|e| server_unreachable(url, e))?;
-            // A lock a dying session still holds makes the statement fail, not wait forever.
-            let result = match sqlx::query("SET lock_timeout = '10s'")
-                .execute(&mut conn)
-                .await
-            {
-                Ok(_) => sqlx::query(statement).execute(&mut conn).await,
-                Err(e) => Err(e),
-            };
-            conn.close().await.ok();
-            result.map(drop).map_err(|e| server_unreachable(url, e))
-        }
-        #[cfg(feature = "mysql")]
-        Backend::MySql => {
-            let url = mysql_scheme(url);
-            let mut conn = sqlx::MySqlConnection::connect(&url)
-                .await
-                .map_err(|e| server_unreachable(&url, e))?;
-            let result = match sqlx::query("SET SESSION lock_wait_timeout = 10")
-                .execute(&mut conn)
-                .await
-            {
-                Ok(_) => sqlx::query(statement).execute(&mut conn).await,
-                Err(e) => Err(e),
-            };
-            conn.close().await.ok();
-            result.map(drop).map_err(|e| server_unreachable(&url, e))
-        }
-        _ => Err(DataError::Config {
-            message: format!("{backend} has no server to make a test database on"),
-        }),
-    }
+/// What [`admin`] does with its statement.
+#[derive(Clone, Copy, PartialEq)]
+enum Run {
+    /// Executes it (0 is returned).
+    Execute,
+    /// Returns the integer it selects.
+    Count,
 }
 
-/// The integer `sql` selects, on its own connection to the server.
+/// Runs `sql` on its own connection to the server `url` names, with a lock timeout: a lock a
+/// dying session still holds makes a statement fail, not wait forever.
 #[cfg_attr(
     not(all(feature = "postgres", feature = "mysql")),
     allow(unused_variables)
 )]
-async fn admin_count(backend: Backend, url: &str, sql: &str) -> Result<i64, DataError> {
+async fn admin(backend: Backend, url: &str, sql: &str, run: Run) -> Result<i64, DataError> {
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     use sqlx::Connection as _;
     #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -479,7 +451,16 @@ async fn admin_count(backend: Backend, url: &str, sql: &str) -> Result<i64, Data
             let mut conn = sqlx::PgConnection::connect(url)
                 .await
                 .map_err(|e| server_unreachable(url, e))?;
-            let result: Result<i64, _> = sqlx::query_scalar(statement).fetch_one(&mut conn).await;
+            let result = async {
+                sqlx::query("SET lock_timeout = '10s'")
+                    .execute(&mut conn)
+                    .await?;
+                match run {
+                    Run::Count => sqlx::query_scalar(statement).fetch_one(&mut conn).await,
+                    Run::Execute => sqlx::query(statement).execute(&mut conn).await.map(|_| 0),
+                }
+            }
+            .await;
             conn.close().await.ok();
             result.map_err(|e| server_unreachable(url, e))
         }
@@ -489,12 +470,21 @@ async fn admin_count(backend: Backend, url: &str, sql: &str) -> Result<i64, Data
             let mut conn = sqlx::MySqlConnection::connect(&url)
                 .await
                 .map_err(|e| server_unreachable(&url, e))?;
-            let result: Result<i64, _> = sqlx::query_scalar(statement).fetch_one(&mut conn).await;
+            let result = async {
+                sqlx::query("SET SESSION lock_wait_timeout = 10")
+                    .execute(&mut conn)
+                    .await?;
+                match run {
+                    Run::Count => sqlx::query_scalar(statement).fetch_one(&mut conn).await,
+                    Run::Execute => sqlx::query(statement).execute(&mut conn).await.map(|_| 0),
+                }
+            }
+            .await;
             conn.close().await.ok();
             result.map_err(|e| server_unreachable(&url, e))
         }
         _ => Err(DataError::Config {
-            message: format!("{backend} has no server to ask"),
+            message: format!("{backend} has no server to make a test database on"),
         }),
     }
 }
