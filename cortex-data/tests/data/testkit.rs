@@ -265,3 +265,27 @@ async fn the_test_profile_defaults_to_an_in_memory_database_per_app() {
     );
     assert_eq!(from_env.unwrap().url, "sqlite://from-env.db");
 }
+
+#[tokio::test]
+async fn server_urls_with_a_query_or_the_mariadb_scheme_work() {
+    for url in [
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        "mariadb://root@127.0.0.1:3306/test?ssl-mode=disabled",
+    ] {
+        let database = TestDatabase::for_url(url).await;
+        database.db().ping().await.unwrap();
+        exec(database.db(), tags_ddl(database.backend()))
+            .await
+            .unwrap();
+        assert_eq!(count(database.db(), "kit_tags").await, 0, "{url}");
+        let name = database.name().to_string();
+        assert!(TestDatabase::exists(url, &name).await.unwrap(), "{url}");
+        database.drop_now().await;
+        assert!(!TestDatabase::exists(url, &name).await.unwrap(), "{url}");
+    }
+    // A URL that names no database is refused, naming the fix.
+    let error = TestDatabase::try_for_url("redis://127.0.0.1", Default::default())
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("hint"), "{error}");
+}
