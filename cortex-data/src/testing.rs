@@ -441,48 +441,38 @@ enum Run {
     allow(unused_variables)
 )]
 async fn admin(backend: Backend, url: &str, sql: &str, run: Run) -> Result<i64, DataError> {
+    // One connection of `$conn_type` to `$url`: the lock timeout `$timeout`, then the statement.
     #[cfg(any(feature = "postgres", feature = "mysql"))]
-    use sqlx::Connection as _;
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
-    let statement = sqlx::AssertSqlSafe(sql.to_string());
+    macro_rules! on_own_connection {
+        ($conn_type:ty, $url:expr, $timeout:literal) => {{
+            use sqlx::Connection as _;
+            let statement = sqlx::AssertSqlSafe(sql.to_string());
+            let mut conn = <$conn_type>::connect($url)
+                .await
+                .map_err(|e| server_unreachable($url, e))?;
+            let result = async {
+                sqlx::query($timeout).execute(&mut conn).await?;
+                match run {
+                    Run::Count => sqlx::query_scalar(statement).fetch_one(&mut conn).await,
+                    Run::Execute => sqlx::query(statement).execute(&mut conn).await.map(|_| 0),
+                }
+            }
+            .await;
+            conn.close().await.ok();
+            result.map_err(|e| server_unreachable($url, e))
+        }};
+    }
     match backend {
         #[cfg(feature = "postgres")]
         Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(url)
-                .await
-                .map_err(|e| server_unreachable(url, e))?;
-            let result = async {
-                sqlx::query("SET lock_timeout = '10s'")
-                    .execute(&mut conn)
-                    .await?;
-                match run {
-                    Run::Count => sqlx::query_scalar(statement).fetch_one(&mut conn).await,
-                    Run::Execute => sqlx::query(statement).execute(&mut conn).await.map(|_| 0),
-                }
-            }
-            .await;
-            conn.close().await.ok();
-            result.map_err(|e| server_unreachable(url, e))
+            on_own_connection!(sqlx::PgConnection, url, "SET lock_timeout = '10s'")
         }
         #[cfg(feature = "mysql")]
-        Backend::MySql => {
-            let url = mysql_scheme(url);
-            let mut conn = sqlx::MySqlConnection::connect(&url)
-                .await
-                .map_err(|e| server_unreachable(&url, e))?;
-            let result = async {
-                sqlx::query("SET SESSION lock_wait_timeout = 10")
-                    .execute(&mut conn)
-                    .await?;
-                match run {
-                    Run::Count => sqlx::query_scalar(statement).fetch_one(&mut conn).await,
-                    Run::Execute => sqlx::query(statement).execute(&mut conn).await.map(|_| 0),
-                }
-            }
-            .await;
-            conn.close().await.ok();
-            result.map_err(|e| server_unreachable(&url, e))
-        }
+        Backend::MySql => on_own_connection!(
+            sqlx::MySqlConnection,
+            &mysql_scheme(url),
+            "SET SESSION lock_wait_timeout = 10"
+        ),
         _ => Err(DataError::Config {
             message: format!("{backend} has no server to make a test database on"),
         }),
