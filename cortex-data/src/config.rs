@@ -12,6 +12,25 @@ use serde::Deserialize;
 /// `CORTEX_DATABASE__URL` there).
 pub const DATABASE_URL: &str = "DATABASE_URL";
 
+/// The database URL of an app in the `test` profile whose configuration names none: an in-memory
+/// SQLite database of its own (sqlx gives each pool opened on `sqlite::memory:` a database of its
+/// own, shared by the pool's connections, and the pool keeps them open), so that an app's tests
+/// never write `cortex.db` into its folder.
+///
+/// ```
+/// use cortex_core::config::{Config, Profile};
+/// use cortex_data::DatabaseConfig;
+/// use cortex_data::config::TEST_PROFILE_URL;
+///
+/// let dir = tempfile::tempdir()?;
+/// let test = Config::builder().dir(dir.path()).profile(Profile::TEST).env_vars::<_, &str, &str>([]).load()?;
+/// let dev = Config::builder().dir(dir.path()).profile(Profile::DEV).env_vars::<_, &str, &str>([]).load()?;
+/// assert_eq!(DatabaseConfig::from_config_with(&test, None)?.url, TEST_PROFILE_URL);
+/// assert_eq!(DatabaseConfig::from_config_with(&dev, None)?.url, "sqlite://cortex.db");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub const TEST_PROFILE_URL: &str = "sqlite::memory:";
+
 /// When the app applies its migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,7 +152,8 @@ impl DatabaseConfig {
     /// to highest precedence, from:
     ///
     /// 1. the configuration files (`cortex.toml`, `cortex.{profile}.toml`), else the default
-    ///    `sqlite://cortex.db`;
+    ///    `sqlite://cortex.db` — in the `test` profile, [`TEST_PROFILE_URL`] (an in-memory
+    ///    database of the app's own, so that tests write no `cortex.db`);
     /// 2. `database_url`, the value of [`DATABASE_URL`] (ignored when empty);
     /// 3. `CORTEX_DATABASE__URL`, from the environment or `.env` (the configuration's own
     ///    environment layer).
@@ -164,6 +184,11 @@ impl DatabaseConfig {
         database_url: Option<&str>,
     ) -> Result<DatabaseConfig, ConfigError> {
         let mut section: DatabaseConfig = config.get_or_default("database")?;
+        if config.profile().is_test() && !config.contains("database.url") {
+            // Tests never write `cortex.db` into the crate's folder: each app gets its own
+            // in-memory database (sqlx names every `sqlite::memory:` pool's database apart).
+            section.url = TEST_PROFILE_URL.to_string();
+        }
         let set_by_cortex_env = matches!(
             config.origin("database.url"),
             Some(Origin::Env { .. } | Origin::DotEnv { .. })

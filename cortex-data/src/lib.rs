@@ -16,6 +16,7 @@
 //! | [`DataError`] | what a call fails with, and its HTTP answer (404, 409, 422, 503 + `Retry-After`, 500) |
 //! | [`DatabaseConfig`] | the `[database]` section |
 //! | [`PoolStats`] | connections and statements, for metrics |
+//! | [`testing`] | the test kit: a database per test (`TestApp::with_database`, [`TestDatabase`](testing::TestDatabase)), [`Factory`](testing::Factory) |
 //!
 //! ```
 //! use cortex_core::App;
@@ -72,6 +73,7 @@ mod query;
 mod relation;
 mod repo;
 mod sql;
+pub mod testing;
 mod tx;
 mod uow;
 mod value;

@@ -70,6 +70,14 @@ fn mysql_url(url: &str) -> String {
     }
 }
 
+/// Whether `url` names an in-memory SQLite database (`sqlite::memory:`, `sqlite://:memory:`,
+/// `?mode=memory`).
+#[cfg(feature = "sqlite")]
+fn is_sqlite_memory(url: &str) -> bool {
+    let url = url.to_ascii_lowercase();
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// The level sqlx logs statements slower than `[database] slow_query` at: off when it is zero.
 fn slow_level(slow: std::time::Duration) -> log::LevelFilter {
     if slow.is_zero() {
@@ -100,9 +108,13 @@ pub(crate) fn open_lazy(
                 .foreign_keys(true)
                 .busy_timeout(config.busy_timeout)
                 .log_slow_statements(slow_level(slow), slow);
-            Ok(Pool::Sqlite(
-                pool_options::<sqlx::Sqlite>(config).connect_lazy_with(options),
-            ))
+            let mut pool = pool_options::<sqlx::Sqlite>(config);
+            if is_sqlite_memory(&config.url) {
+                // An in-memory database lives as long as one of its connections: the pool keeps
+                // them (no idle timeout, no lifetime).
+                pool = pool.idle_timeout(None).max_lifetime(None);
+            }
+            Ok(Pool::Sqlite(pool.connect_lazy_with(options)))
         }
         #[cfg(feature = "postgres")]
         Backend::Postgres => {

@@ -8,3 +8,5 @@ mod runtime;
 mod migrate;
 
 mod model;
+
+mod testkit;

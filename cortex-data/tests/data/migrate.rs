@@ -1,10 +1,11 @@
 //! Migrations (`Db::migrate`, `rollback`, `migration_status`, `reset`, `seed`) on each backend,
-//! each test on a fresh database: a SQLite file, a PostgreSQL database, a MariaDB database.
+//! each test on a fresh database (`support::TestDb`): a SQLite file, a PostgreSQL schema, a
+//! MariaDB database.
 //!
 //! The fixtures are in `tests/data/migrations/` and `tests/data/seeds/`.
 
 use cortex_data::migrate::{MigrationState, Migrations, Rollback, Seeds};
-use cortex_data::{Backend, DataError, DatabaseConfig, Db};
+use cortex_data::{Backend, DataError, Db};
 
 static BLOG: Migrations = cortex_data::migrations!("tests/data/migrations/blog");
 static DIALECTS: Migrations = cortex_data::migrations!("tests/data/migrations/dialects");
@@ -16,121 +17,6 @@ static COMMENTS_ONLY: Migrations = cortex_data::migrations!("tests/data/migratio
 static NO_TX: Migrations = cortex_data::migrations!("tests/data/migrations/no_tx");
 static BLOG_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/blog");
 static FAILING_SEEDS: Seeds = cortex_data::seeds!("tests/data/seeds/failing");
-
-// A minimal isolated-database helper for this module (the shared harness lives in `support.rs`
-// when the runtime work lands; the lead reconciles the two).
-
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
-const MARIADB: &str = "mysql://root@127.0.0.1:3306";
-
-/// A database of its own for one test, dropped by [`TestDb::drop`].
-struct TestDb {
-    db: Db,
-    backend: Backend,
-    name: String,
-}
-
-impl TestDb {
-    async fn new(backend: Backend, test: &str) -> TestDb {
-        // MySQL names are at most 64 characters.
-        let name = format!(
-            "cortex_migrate_{}_{}",
-            &test[..test.len().min(36)],
-            std::process::id()
-        );
-        let url = match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-                format!("sqlite://{}", path.display())
-            }
-            Backend::Postgres => {
-                let admin = sqlx::PgPool::connect(&format!("{POSTGRES}/test"))
-                    .await
-                    .expect("PostgreSQL on 127.0.0.1:5432 (scripts/services)");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&admin)
-                .await
-                .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
-                admin.close().await;
-                format!("{POSTGRES}/{name}")
-            }
-            Backend::MySql => {
-                let admin = sqlx::MySqlPool::connect(&format!("{MARIADB}/test"))
-                    .await
-                    .expect("MariaDB on 127.0.0.1:3306 (scripts/services)");
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name}"
-                )))
-                .execute(&admin)
-                .await
-                .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
-                admin.close().await;
-                format!("{MARIADB}/{name}")
-            }
-        };
-        let config = DatabaseConfig {
-            url,
-            max_connections: 2,
-            ..DatabaseConfig::default()
-        };
-        TestDb {
-            db: Db::connect_lazy(&config).unwrap(),
-            backend,
-            name,
-        }
-    }
-
-    async fn drop(self) {
-        self.db.close().await;
-        match self.backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{}.db", self.name));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Backend::Postgres => {
-                let admin = sqlx::PgPool::connect(&format!("{POSTGRES}/test"))
-                    .await
-                    .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                )))
-                .execute(&admin)
-                .await
-                .unwrap();
-                admin.close().await;
-            }
-            Backend::MySql => {
-                let admin = sqlx::MySqlPool::connect(&format!("{MARIADB}/test"))
-                    .await
-                    .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {}",
-                    self.name
-                )))
-                .execute(&admin)
-                .await
-                .unwrap();
-                admin.close().await;
-            }
-        }
-    }
-}
 
 /// Runs `scalar` (a query returning one integer) on whichever backend `db` is.
 async fn count(db: &Db, sql: &str) -> i64 {
@@ -532,25 +418,25 @@ macro_rules! on_each_backend {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let t = super::TestDb::new(cortex_data::Backend::Sqlite, stringify!($scenario)).await;
+                let t = crate::support::TestDb::new(cortex_data::Backend::Sqlite).await;
                 super::$scenario(&t.db).await;
-                t.drop().await;
+                t.drop_db().await;
             })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let t = super::TestDb::new(cortex_data::Backend::Postgres, stringify!($scenario)).await;
+                let t = crate::support::TestDb::new(cortex_data::Backend::Postgres).await;
                 super::$scenario(&t.db).await;
-                t.drop().await;
+                t.drop_db().await;
             })*
         }
         mod mariadb {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let t = super::TestDb::new(cortex_data::Backend::MySql, stringify!($scenario)).await;
+                let t = crate::support::TestDb::new(cortex_data::Backend::MySql).await;
                 super::$scenario(&t.db).await;
-                t.drop().await;
+                t.drop_db().await;
             })*
         }
     };

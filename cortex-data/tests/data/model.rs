@@ -1,17 +1,16 @@
-//! Models and repositories against every backend compiled in: each test makes a fresh database
-//! per backend (a SQLite file, a PostgreSQL database, a MariaDB database), creates its tables with
-//! the backend's DDL, and drops it afterwards.
+//! Models and repositories on every backend: each test makes a fresh database per backend
+//! (`support::TestDb`: a SQLite file, a PostgreSQL schema, a MariaDB database), creates its tables
+//! with the backend's DDL, and drops it afterwards.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{ALL, TestDb, exec};
 use chrono::{DateTime, Utc};
 use cortex_core::axum::extract::FromRequestParts;
 use cortex_core::axum::response::IntoResponse;
-use cortex_data::{
-    Backend, DataError, DatabaseConfig, Db, Filter, Filters, Model, Query, QueryError, Repo,
-};
+use cortex_data::{Backend, DataError, Filter, Filters, Model, Query, QueryError, Repo};
 use uuid::Uuid;
 
 #[derive(Model, Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -64,140 +63,15 @@ fn ddl(backend: Backend) -> [&'static str; 3] {
     }
 }
 
-/// A fresh database on one backend, dropped by [`TestDb::drop_now`].
-struct TestDb {
-    db: Db,
-    backend: Backend,
-    name: String,
-}
-
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-/// The backends this build runs the tests on.
-fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Sqlite];
-    if cfg!(feature = "postgres") {
-        all.push(Backend::Postgres);
-    }
-    if cfg!(feature = "mysql") {
-        all.push(Backend::MySql);
-    }
-    all
-}
-
-const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
-const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/test";
-
-impl TestDb {
-    async fn new(backend: Backend, test: &str) -> TestDb {
-        let name = format!(
-            "cx_model_{test}_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let url = match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("{name}.db"));
-                format!("sqlite://{}", path.display())
-            }
-            Backend::Postgres => {
-                admin(backend, &format!("CREATE DATABASE \"{name}\"")).await;
-                format!("postgres://postgres@127.0.0.1:5432/{name}")
-            }
-            Backend::MySql => {
-                admin(backend, &format!("CREATE DATABASE `{name}`")).await;
-                format!("mysql://root@127.0.0.1:3306/{name}")
-            }
-        };
-        let config = DatabaseConfig {
-            url,
-            max_connections: 4,
-            ..DatabaseConfig::default()
-        };
-        let db = Db::connect_lazy(&config).expect("a test database URL");
-        for statement in ddl(backend) {
-            raw(&db, statement).await;
-        }
-        TestDb { db, backend, name }
-    }
-
-    async fn drop_now(self) {
-        self.db.close().await;
-        match self.backend {
-            Backend::Sqlite => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(
-                        std::env::temp_dir().join(format!("{}.db{suffix}", self.name)),
-                    );
-                }
-            }
-            Backend::Postgres => {
-                admin(
-                    self.backend,
-                    &format!("DROP DATABASE \"{}\" WITH (FORCE)", self.name),
-                )
-                .await;
-            }
-            Backend::MySql => {
-                admin(self.backend, &format!("DROP DATABASE `{}`", self.name)).await;
-            }
-        }
-    }
-}
-
-/// Runs one statement on the backend's admin database.
-#[allow(unused_variables)]
-async fn admin(backend: Backend, sql: &str) {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match backend {
-        #[cfg(feature = "postgres")]
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(PG_ADMIN)
-                .await
-                .expect("PostgreSQL on 127.0.0.1:5432");
-            sqlx::query(sql)
-                .execute(&pool)
-                .await
-                .expect("an admin statement");
-            pool.close().await;
-        }
-        #[cfg(feature = "mysql")]
-        Backend::MySql => {
-            let pool = sqlx::MySqlPool::connect(MY_ADMIN)
-                .await
-                .expect("MariaDB on 127.0.0.1:3306");
-            sqlx::query(sql)
-                .execute(&pool)
-                .await
-                .expect("an admin statement");
-            pool.close().await;
-        }
-        _ => unreachable!("{backend} has no admin database"),
-    }
-}
-
-/// Runs raw SQL on the test database.
-async fn raw(db: &Db, sql: &str) {
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    let result = match db.backend() {
-        Backend::Sqlite => sqlx::query(sql)
-            .execute(db.sqlite().unwrap())
+/// A fresh database on `backend` with this module's tables.
+async fn fresh(backend: Backend) -> TestDb {
+    let t = TestDb::new(backend).await;
+    for statement in ddl(backend) {
+        exec(&t.db, statement)
             .await
-            .map(drop),
-        #[cfg(feature = "postgres")]
-        Backend::Postgres => sqlx::query(sql)
-            .execute(db.postgres().unwrap())
-            .await
-            .map(drop),
-        #[cfg(feature = "mysql")]
-        Backend::MySql => sqlx::query(sql)
-            .execute(db.mysql().unwrap())
-            .await
-            .map(drop),
-        #[allow(unreachable_patterns)]
-        other => panic!("{other} is not compiled in"),
-    };
-    result.expect("raw SQL");
+            .expect("the tables of the model tests");
+    }
+    t
 }
 
 fn post(title: &str, views: i32) -> Post {
@@ -236,8 +110,8 @@ async fn statements_during<F: std::future::Future>(f: F) -> (F::Output, usize) {
 
 #[tokio::test]
 async fn crud_with_integer_keys_and_timestamps() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "crud").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
 
         let before = Utc::now() - chrono::Duration::seconds(1);
@@ -284,7 +158,7 @@ async fn crud_with_integer_keys_and_timestamps() {
         assert_eq!(saved.lock_version, 2, "{backend}");
 
         // partial update: only the columns set
-        raw(&t.db, "UPDATE posts SET views = 50").await;
+        exec(&t.db, "UPDATE posts SET views = 50").await.unwrap();
         let updated = posts
             .update(first.id)
             .set(Post::TITLE, "Renamed")
@@ -363,14 +237,14 @@ async fn crud_with_integer_keys_and_timestamps() {
             Err(DataError::NotFound { .. })
         ));
 
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn uuid_keys_are_generated_as_v7_unless_given() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "uuid").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let docs = Repo::<Doc>::new(t.db.clone());
         let made = docs
             .insert(&Doc {
@@ -412,14 +286,14 @@ async fn uuid_keys_are_generated_as_v7_unless_given() {
         assert_ne!(many[0].id, many[1].id);
         docs.delete(chosen).await.unwrap();
         assert_eq!(docs.count(Query::new()).await.unwrap(), 3, "{backend}");
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn soft_delete_hides_rows_until_restored() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "soft").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let kept = posts.insert(&post("kept", 1)).await.unwrap();
         let p = posts.insert(&post("deleted", 1)).await.unwrap();
@@ -462,14 +336,14 @@ async fn soft_delete_hides_rows_until_restored() {
             posts.force_delete(p.id).await,
             Err(DataError::NotFound { .. })
         ));
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn of_two_concurrent_updates_of_one_version_one_wins_and_one_conflicts() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "lock").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let p = posts.insert(&post("locked", 1)).await.unwrap();
         let (mut a, mut b) = (
@@ -517,14 +391,14 @@ async fn of_two_concurrent_updates_of_one_version_one_wins_and_one_conflicts() {
             .await
             .unwrap();
         assert_eq!(fresh.lock_version, 3);
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn filters_orderings_and_offset_pages() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "filters").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let mut rows = Vec::new();
         for (i, title) in ["alpha", "beta", "gamma", "delta", "epsilon"]
@@ -606,14 +480,14 @@ async fn filters_orderings_and_offset_pages() {
             .await
             .unwrap();
         assert_eq!(one.unwrap().title, "epsilon");
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn keyset_pages_cover_every_row_once_across_ties() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "keyset").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let views = [5, 5, 5, 3, 3, 1, 1];
         let rows: Vec<Post> = views
@@ -716,14 +590,14 @@ async fn keyset_pages_cover_every_row_once_across_ties() {
             nullable.to_string().contains("`body`, which is nullable"),
             "{nullable}"
         );
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn relations_load_in_one_statement_per_relation() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "relations").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let comments = Repo::<Comment>::new(t.db.clone());
         let parents = posts
@@ -784,14 +658,14 @@ async fn relations_load_in_one_statement_per_relation() {
         let (empty, statements) = statements_during(posts.has_many(&[], Comment::POST_ID)).await;
         assert!(empty.unwrap().is_empty());
         assert_eq!(statements, 0);
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn transactions_commit_or_roll_back_repository_writes() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "tx").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
 
         let mut tx = t.db.begin().await.unwrap();
@@ -825,14 +699,14 @@ async fn transactions_commit_or_roll_back_repository_writes() {
         tx.commit().await.unwrap();
         assert_eq!(posts.get(p.id).await.unwrap().views, 9, "{backend}");
         assert_eq!(posts.count(Query::new()).await.unwrap(), 2);
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn overlong_strings_are_refused_with_422() {
-    for backend in backends() {
-        let t = TestDb::new(backend, "long").await;
+    for backend in ALL {
+        let t = fresh(backend).await;
         let posts = Repo::<Post>::new(t.db.clone());
         let error = posts.insert(&post(&"x".repeat(101), 1)).await.unwrap_err();
         assert!(
@@ -847,13 +721,13 @@ async fn overlong_strings_are_refused_with_422() {
             );
         }
         assert_eq!(posts.count(Query::new()).await.unwrap(), 0);
-        t.drop_now().await;
+        t.drop_db().await;
     }
 }
 
 #[tokio::test]
 async fn query_strings_filter_and_refuse_what_the_model_does_not_have() {
-    let t = TestDb::new(Backend::Sqlite, "params").await;
+    let t = fresh(Backend::Sqlite).await;
     let posts = Repo::<Post>::new(t.db.clone());
     posts
         .insert_many(&[post("a", 1), post("b", 5), post("c", 9)])
@@ -947,5 +821,5 @@ async fn query_strings_filter_and_refuse_what_the_model_does_not_have() {
         .await
         .unwrap();
     assert_eq!(posts.count(query).await.unwrap(), 2);
-    t.drop_now().await;
+    t.drop_db().await;
 }

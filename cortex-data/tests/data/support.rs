@@ -6,7 +6,8 @@
 //! The databases are the real servers on 127.0.0.1 (see COMMON.md / `scripts/services`):
 //! PostgreSQL 5432 as `postgres` on the database `test`, MariaDB 3306 as `root` without a
 //! password. Each test gets its own schema (PostgreSQL), database (MariaDB, whose DDL commits
-//! implicitly) or file (SQLite), dropped afterwards, so tests run in parallel. A server that is
+//! implicitly) or file (SQLite), dropped afterwards, so tests run in parallel: the test kit's
+//! `TestDatabase` (`cortex_data::testing`) makes them. A server that is
 //! not reachable fails the test with the fix; it is never skipped.
 
 #![allow(dead_code)]
@@ -14,9 +15,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use cortex_data::testing::TestDatabase;
 use cortex_data::{Backend, DataError, DatabaseConfig, Db, Tx};
 use futures_util::FutureExt as _;
 use tokio::net::{TcpListener, TcpStream};
@@ -29,24 +31,13 @@ pub(crate) const MARIADB_URL: &str = "mysql://root@127.0.0.1:3306/test";
 /// The backends every test runs on.
 pub(crate) const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::MySql];
 
-/// A name no other test (in this process or another) uses: `t_<pid>_<n>_<nanos>`.
-pub(crate) fn unique_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "t_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn unreachable_server(backend: Backend, url: &str, error: impl std::fmt::Display) -> ! {
-    panic!(
-        "the {backend} test server at {url} is not reachable: {error}\n\
-         hint: run `scripts/services` (it starts PostgreSQL on 5432 and MariaDB on 3306 and creates the database `test`)"
-    )
+/// The server URL the test kit makes `backend`'s test databases from.
+pub(crate) fn server_url(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite::memory:",
+        Backend::Postgres => POSTGRES_URL,
+        Backend::MySql => MARIADB_URL,
+    }
 }
 
 fn not_compiled(backend: Backend) -> ! {
@@ -56,26 +47,15 @@ fn not_compiled(backend: Backend) -> ! {
     )
 }
 
-/// What to drop when the test is over.
-enum Cleanup {
-    /// The temporary directory of the SQLite file (removed when dropped).
-    Sqlite(tempfile::TempDir),
-    Postgres {
-        schema: String,
-    },
-    MySql {
-        database: String,
-    },
-}
-
-/// One test's own database on `backend`, and its [`Db`].
+/// One test's own database on `backend` (the test kit's [`TestDatabase`]: a SQLite file, a
+/// PostgreSQL schema, a MariaDB database), and its [`Db`]. Dropped by [`drop_db`](Self::drop_db),
+/// or when it is dropped (a test that panicked).
 pub(crate) struct TestDb {
     pub(crate) db: Db,
     /// The URL the `Db` was opened with (for an app's `[database] url`).
     pub(crate) url: String,
     pub(crate) backend: Backend,
-    /// Taken by `drop_db`; left there by a test that panicked, for `Drop`.
-    cleanup: Option<Cleanup>,
+    database: TestDatabase,
 }
 
 impl TestDb {
@@ -92,107 +72,36 @@ impl TestDb {
         if !backend.is_compiled() {
             not_compiled(backend);
         }
-        let name = unique_name();
-        let (url, cleanup) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary directory for SQLite");
-                let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                (url, Cleanup::Sqlite(dir))
-            }
-            Backend::Postgres => {
-                admin(backend, &format!("CREATE SCHEMA {name}")).await;
-                let url = format!("{POSTGRES_URL}?options%5Bsearch_path%5D={name}");
-                (url, Cleanup::Postgres { schema: name })
-            }
-            Backend::MySql => {
-                admin(backend, &format!("CREATE DATABASE {name}")).await;
-                let url = format!("mysql://root@127.0.0.1:3306/{name}");
-                (url, Cleanup::MySql { database: name })
-            }
-        };
         let mut config = DatabaseConfig {
             max_connections: 5,
             acquire_timeout: Duration::from_secs(5),
             ..DatabaseConfig::default()
         };
         configure(&mut config);
-        config.url = url.clone();
-        let db = Db::connect_lazy(&config).expect("the test database's URL is valid");
+        let database = TestDatabase::try_for_url(server_url(backend), config)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "no {backend} test database: {e}\n\
+                     hint: run `scripts/services` (it starts PostgreSQL on 5432 and MariaDB on 3306 and creates the database `test`)"
+                )
+            });
         TestDb {
-            db,
-            url,
+            db: database.db().clone(),
+            url: database.url().to_string(),
             backend,
-            cleanup: Some(cleanup),
+            database,
         }
+    }
+
+    /// The schema, database or folder name.
+    pub(crate) fn name(&self) -> &str {
+        self.database.name()
     }
 
     /// Closes the pool and drops the schema or database.
-    pub(crate) async fn drop_db(mut self) {
-        self.db.close().await;
-        if let Some(cleanup) = self.cleanup.take() {
-            cleanup.run(self.backend).await;
-        }
-    }
-}
-
-impl Cleanup {
-    async fn run(self, backend: Backend) {
-        match self {
-            Cleanup::Sqlite(dir) => drop(dir),
-            Cleanup::Postgres { schema } => {
-                admin(backend, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
-            }
-            Cleanup::MySql { database } => {
-                admin(backend, &format!("DROP DATABASE IF EXISTS {database}")).await;
-            }
-        }
-    }
-}
-
-/// A test that panicked before `drop_db` still drops its schema or database: on a thread of its
-/// own, with a runtime of its own (the test's may be the one unwinding).
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Some(cleanup) = self.cleanup.take() else {
-            return;
-        };
-        let backend = self.backend;
-        let cleaned = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for the cleanup")
-                .block_on(cleanup.run(backend));
-        })
-        .join();
-        if cleaned.is_err() {
-            eprintln!("could not drop a {backend} test database");
-        }
-    }
-}
-
-/// Runs `sql` on the server's `test` database as the administrator (PostgreSQL, MariaDB).
-async fn admin(backend: Backend, sql: &str) {
-    use sqlx::Connection as _;
-    let sql = sqlx::AssertSqlSafe(sql.to_string());
-    match backend {
-        #[cfg(feature = "postgres")]
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(POSTGRES_URL)
-                .await
-                .unwrap_or_else(|e| unreachable_server(backend, POSTGRES_URL, e));
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-            conn.close().await.ok();
-        }
-        #[cfg(feature = "mysql")]
-        Backend::MySql => {
-            let mut conn = sqlx::MySqlConnection::connect(MARIADB_URL)
-                .await
-                .unwrap_or_else(|e| unreachable_server(backend, MARIADB_URL, e));
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-            conn.close().await.ok();
-        }
-        other => not_compiled(other),
+    pub(crate) async fn drop_db(self) {
+        self.database.drop_now().await;
     }
 }
 
