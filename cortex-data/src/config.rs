@@ -136,7 +136,8 @@ pub fn mask_url(url: &str) -> String {
 
 impl DatabaseConfig {
     /// The `[database]` section of `config`, with the URL from the environment variable
-    /// [`DATABASE_URL`] of the process when it is set (and not empty) — what
+    /// [`DATABASE_URL`] of the process when it is set (and not empty), except in the `test`
+    /// profile, where it is not read (see [`testing`](crate::testing) for tests on a server) — what
     /// [`DataPlugin`](crate::DataPlugin) reads. See [`from_config_with`](Self::from_config_with)
     /// for the precedence.
     ///
@@ -144,7 +145,7 @@ impl DatabaseConfig {
     /// A [`ConfigError`] naming the key (`database.acquire_timeout`) when the section has a key
     /// it does not know or a value it cannot read.
     pub fn from_config(config: &Config) -> Result<DatabaseConfig, ConfigError> {
-        let from_env = std::env::var(DATABASE_URL).ok();
+        let from_env = database_url_var(config, || std::env::var(DATABASE_URL).ok());
         Self::from_config_with(config, from_env.as_deref())
     }
 
@@ -199,5 +200,44 @@ impl DatabaseConfig {
             section.url = url.to_string();
         }
         Ok(section)
+    }
+}
+
+/// The value of [`DATABASE_URL`] to apply, read with `read`: none in the `test` profile, so that
+/// tests never reach the database a developer's shell points at (the test kit's
+/// `CORTEX_TEST_DATABASE_URL` picks a server for them).
+fn database_url_var(config: &Config, read: impl FnOnce() -> Option<String>) -> Option<String> {
+    if config.profile().is_test() {
+        None
+    } else {
+        read()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cortex_core::config::{Config, Profile};
+
+    use super::*;
+
+    fn config(profile: Profile) -> Config {
+        Config::builder()
+            .profile(profile)
+            .dir(std::env::temp_dir().join("cortex-data-no-such-dir"))
+            .env_vars::<_, &str, &str>([])
+            .load()
+            .unwrap()
+    }
+
+    #[test]
+    fn database_url_is_read_outside_the_test_profile_only() {
+        let url = || Some("postgres://shell@db/app".to_string());
+        assert_eq!(database_url_var(&config(Profile::TEST), url), None);
+        assert_eq!(
+            database_url_var(&config(Profile::DEV), url).as_deref(),
+            Some("postgres://shell@db/app")
+        );
+        let test = DatabaseConfig::from_config(&config(Profile::TEST)).unwrap();
+        assert_eq!(test.url, TEST_PROFILE_URL);
     }
 }
