@@ -567,8 +567,14 @@ impl<'c, M: Model> Ops<'c, M> {
     }
 
     async fn run(&mut self, w: SqlWriter) -> Result<Vec<M>, DataError> {
-        let rows = self.conn.fetch_all(Cow::Owned(w.sql), w.args).await?;
-        rows.iter().map(Self::decode).collect()
+        let mut models = Vec::new();
+        self.conn
+            .fetch_each(Cow::Owned(w.sql), w.args, |row| {
+                models.push(M::decode(&row)?);
+                Ok(())
+            })
+            .await?;
+        Ok(models)
     }
 
     async fn find_many(&mut self, query: impl Into<Query<M>>) -> Result<Vec<M>, DataError> {
