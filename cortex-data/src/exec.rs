@@ -211,17 +211,6 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) async fn fetch_all(
-        &mut self,
-        sql: Sql,
-        args: Vec<Value>,
-    ) -> Result<Vec<Row>, DataError> {
-        dispatch!(self, sql, args, |query, exec| query
-            .fetch_all(exec)
-            .await
-            .map(|rows| rows.into_iter().map(IntoRow::into_row).collect()))
-    }
-
     /// Runs a query and hands each row to `each` as it arrives: no row outlives its turn, so the
     /// allocator reuses one row's memory for the next (collecting them all first, then decoding,
     /// cost `find_many` of 50 rows 8% more instructions on PostgreSQL, `docs/src/performance.md`).

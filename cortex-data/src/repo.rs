@@ -760,13 +760,12 @@ impl<'c, M: Model> Ops<'c, M> {
             // one row, or rows of defaults only (`DEFAULT VALUES` inserts one row)
             let mut stored = Vec::with_capacity(rows.len());
             for values in rows {
-                let inserted = self
-                    .conn
-                    .fetch_all(Cow::Borrowed(s.insert.as_str()), values)
+                self.conn
+                    .fetch_each(Cow::Borrowed(s.insert.as_str()), values, |row| {
+                        stored.push(M::decode(&row)?);
+                        Ok(())
+                    })
                     .await?;
-                for row in &inserted {
-                    stored.push(Self::decode(row)?);
-                }
             }
             return Ok(stored);
         }
