@@ -758,14 +758,16 @@ impl<'c, M: Model> Ops<'c, M> {
         }
         if rows.len() == 1 || s.insert_columns.is_empty() {
             // one row, or rows of defaults only (`DEFAULT VALUES` inserts one row)
+            // each statement inserts and returns one row: read as one (cheaper than a stream)
             let mut stored = Vec::with_capacity(rows.len());
             for values in rows {
-                self.conn
-                    .fetch_each(Cow::Borrowed(s.insert.as_str()), values, |row| {
-                        stored.push(M::decode(&row)?);
-                        Ok(())
-                    })
+                let row = self
+                    .conn
+                    .fetch_optional(Cow::Borrowed(s.insert.as_str()), values)
                     .await?;
+                if let Some(row) = row {
+                    stored.push(Self::decode(&row)?);
+                }
             }
             return Ok(stored);
         }
