@@ -24,7 +24,9 @@
 
 use cortex::data::sqlx::{self, Postgres, Sqlite};
 use cortex::data::{Db, Query, Repo};
-use cortex_data_bench::{Backend, Comment, Ids, Note, POSTS, Post, World, database};
+use cortex_data_bench::{
+    Backend, Comment, Ids, Note, POSTS, Post, World, database, remove_sqlite_files,
+};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -302,6 +304,7 @@ fn bench_backend(backend: Backend, rounds: usize, only: Option<&str>, count: Opt
         });
         println!("count {name} {op} {side} {n}");
         runtime.block_on(db.close());
+        remove_sqlite_files();
         return;
     }
     let wanted = |op: &str| only.is_none_or(|o| o == op);
@@ -376,6 +379,7 @@ fn bench_backend(backend: Backend, rounds: usize, only: Option<&str>, count: Opt
         );
     }
     runtime.block_on(db.close());
+    remove_sqlite_files();
 }
 
 /// Counts the data layer's statements: its `trace` events of target `cortex_data::sql`, one per

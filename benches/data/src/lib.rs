@@ -203,12 +203,8 @@ pub async fn database(backend: Backend) -> Db {
             pg_url()
         }
         Backend::Sqlite => {
-            let path =
-                std::env::temp_dir().join(format!("cortex-data-bench-{}.db", std::process::id()));
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-            format!("sqlite://{}", path.display())
+            remove_sqlite_files();
+            format!("sqlite://{}", sqlite_path().display())
         }
     };
     let db = Db::connect_lazy(&DatabaseConfig {
@@ -267,6 +263,18 @@ pub async fn database(backend: Backend) -> Db {
     };
     raw(&db, analyze).await;
     db
+}
+
+/// The SQLite database of this process's benchmarks, in the temporary folder.
+pub fn sqlite_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("cortex-data-bench-{}.db", std::process::id()))
+}
+
+/// Removes [`sqlite_path`] and its WAL files (a benchmark calls it once its pool is closed).
+pub fn remove_sqlite_files() {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", sqlite_path().display()));
+    }
 }
 
 /// Runs `sql` (several statements) on `db`, whichever backend.
