@@ -406,11 +406,12 @@ pub(crate) fn generate(def: &ModelDef, krate: &Path) -> TokenStream {
         let field = &f.ident;
         quote!(#i => #krate::ToValue::to_value(&self.#field),)
     });
-    let decode_fields = def.fields.iter().map(|f| {
+    // By position (the repository selects a model's columns in this order), checked by name.
+    let decode_fields = def.fields.iter().enumerate().map(|(i, f)| {
         let field = &f.ident;
         let ty = &f.ty;
         let column = &f.column;
-        quote_spanned!(ty.span()=> #field: row.get::<#ty>(#column)?,)
+        quote_spanned!(ty.span()=> #field: row.get_at::<#ty>(#i, #column)?,)
     });
     let skipped = def
         .skipped

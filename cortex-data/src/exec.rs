@@ -211,15 +211,24 @@ impl Conn<'_> {
         }
     }
 
-    pub(crate) async fn fetch_all(
+    /// Runs a query and hands each row to `each` as it arrives: no row outlives its turn, so the
+    /// allocator reuses one row's memory for the next (collecting them all first, then decoding,
+    /// cost `find_many` of 50 rows 8% more instructions on PostgreSQL, `docs/src/performance.md`).
+    pub(crate) async fn fetch_each(
         &mut self,
         sql: Sql,
         args: Vec<Value>,
-    ) -> Result<Vec<Row>, DataError> {
-        dispatch!(self, sql, args, |query, exec| query
-            .fetch_all(exec)
-            .await
-            .map(|rows| rows.into_iter().map(IntoRow::into_row).collect()))
+        mut each: impl FnMut(Row) -> Result<(), sqlx::Error>,
+    ) -> Result<(), DataError> {
+        use futures_util::TryStreamExt as _;
+        dispatch!(self, sql, args, |query, exec| async {
+            let mut rows = query.fetch(exec);
+            while let Some(row) = rows.try_next().await? {
+                each(row.into_row())?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await)
     }
 
     pub(crate) async fn fetch_optional(

@@ -46,13 +46,14 @@ pub(crate) async fn load_by<C: Model, K: Field>(
         w.push(&statements.not_deleted);
         w.push(" ORDER BY ");
         w.column(meta, meta.primary_key);
-        let rows = conn.fetch_all(Cow::Owned(w.sql), w.args).await?;
-        for row in rows {
+        conn.fetch_each(Cow::Owned(w.sql), w.args, |row| {
             let key: Option<K> = row.get(name)?;
             if let Some(key) = key {
                 loaded.push((key, C::decode(&row)?));
             }
-        }
+            Ok(())
+        })
+        .await?;
     }
     Ok(loaded)
 }

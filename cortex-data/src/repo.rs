@@ -567,8 +567,14 @@ impl<'c, M: Model> Ops<'c, M> {
     }
 
     async fn run(&mut self, w: SqlWriter) -> Result<Vec<M>, DataError> {
-        let rows = self.conn.fetch_all(Cow::Owned(w.sql), w.args).await?;
-        rows.iter().map(Self::decode).collect()
+        let mut models = Vec::new();
+        self.conn
+            .fetch_each(Cow::Owned(w.sql), w.args, |row| {
+                models.push(M::decode(&row)?);
+                Ok(())
+            })
+            .await?;
+        Ok(models)
     }
 
     async fn find_many(&mut self, query: impl Into<Query<M>>) -> Result<Vec<M>, DataError> {
@@ -752,14 +758,15 @@ impl<'c, M: Model> Ops<'c, M> {
         }
         if rows.len() == 1 || s.insert_columns.is_empty() {
             // one row, or rows of defaults only (`DEFAULT VALUES` inserts one row)
+            // each statement inserts and returns one row: read as one (cheaper than a stream)
             let mut stored = Vec::with_capacity(rows.len());
             for values in rows {
-                let inserted = self
+                let row = self
                     .conn
-                    .fetch_all(Cow::Borrowed(s.insert.as_str()), values)
+                    .fetch_optional(Cow::Borrowed(s.insert.as_str()), values)
                     .await?;
-                for row in &inserted {
-                    stored.push(Self::decode(row)?);
+                if let Some(row) = row {
+                    stored.push(Self::decode(&row)?);
                 }
             }
             return Ok(stored);

@@ -384,7 +384,7 @@ impl<T> Field for T where
 }
 
 /// One row of a result, from whichever backend ran the statement; a model's generated
-/// `decode` reads its fields with [`get`](Row::get).
+/// `decode` reads its fields by position, checked by name (the same as [`get`](Row::get)).
 pub struct Row {
     inner: RowInner,
 }
@@ -418,6 +418,36 @@ impl Row {
             RowInner::MySql(row) => row.try_get::<T, _>(column),
         }
     }
+
+    /// The column named `column`, expected at position `index`: read by position when the
+    /// row's column there has that name (the repository's own statements list a model's columns
+    /// in order), by name otherwise. Same result as [`get`](Row::get), without the lookup of
+    /// the name in the row's column map (a hash per column per row); the derived `decode`
+    /// calls it.
+    ///
+    /// # Errors
+    /// sqlx's error when the column is missing or holds another type.
+    #[doc(hidden)]
+    pub fn get_at<T: Field>(&self, index: usize, column: &str) -> Result<T, sqlx::Error> {
+        use sqlx::{Column as _, Row as _};
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            RowInner::Sqlite(row) => match row.columns().get(index) {
+                Some(c) if c.name() == column => row.try_get::<T, _>(index),
+                _ => row.try_get::<T, _>(column),
+            },
+            #[cfg(feature = "postgres")]
+            RowInner::Postgres(row) => match row.columns().get(index) {
+                Some(c) if c.name() == column => row.try_get::<T, _>(index),
+                _ => row.try_get::<T, _>(column),
+            },
+            #[cfg(feature = "mysql")]
+            RowInner::MySql(row) => match row.columns().get(index) {
+                Some(c) if c.name() == column => row.try_get::<T, _>(index),
+                _ => row.try_get::<T, _>(column),
+            },
+        }
+    }
 }
 
 impl fmt::Debug for Row {
@@ -429,6 +459,26 @@ impl fmt::Debug for Row {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_column_is_read_by_position_when_its_name_matches_and_by_name_otherwise() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let row = sqlx::query("SELECT 2 AS b, 1 AS a")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let row = Row::new(RowInner::Sqlite(row));
+        assert_eq!(row.get_at::<i64>(0, "b").unwrap(), 2);
+        assert_eq!(row.get_at::<i64>(1, "a").unwrap(), 1);
+        // not where the model expects it: found by its name
+        assert_eq!(row.get_at::<i64>(0, "a").unwrap(), 1);
+        assert_eq!(row.get_at::<i64>(7, "b").unwrap(), 2);
+        assert!(matches!(
+            row.get_at::<i64>(0, "c"),
+            Err(sqlx::Error::ColumnNotFound(name)) if name == "c"
+        ));
+    }
 
     #[test]
     fn every_kind_round_trips_through_json() {
