@@ -14,6 +14,7 @@ use std::fmt;
 /// assert_eq!(Backend::from_url("oracle://x"), None);
 /// assert_eq!(Backend::Postgres.placeholder(2), "$2");
 /// assert_eq!(Backend::MySql.quote("order"), "`order`");
+/// assert_eq!(Backend::MySql.feature(), "mysql");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
@@ -49,15 +50,6 @@ impl Backend {
     /// The cargo feature of `cortex` (and `cortex-data`) that compiles this backend in.
     pub fn feature(self) -> &'static str {
         self.name()
-    }
-
-    /// Whether this build was compiled with the backend's feature.
-    pub fn is_compiled(self) -> bool {
-        match self {
-            Backend::Sqlite => cfg!(feature = "sqlite"),
-            Backend::Postgres => cfg!(feature = "postgres"),
-            Backend::MySql => cfg!(feature = "mysql"),
-        }
     }
 
     /// The `n`th bind placeholder (from 1): `$n` on PostgreSQL, `?` elsewhere.

@@ -18,6 +18,10 @@ use crate::value::{Row, RowInner, Value};
 /// SQL text: a cached statement (`&'static`) or one built for this call.
 pub(crate) type Sql = Cow<'static, str>;
 
+/// A statement's name in [`Db::stats`](crate::Db::stats): the model and the operation
+/// (`("Post", "find")` is counted as `Post::find`).
+pub(crate) type Name = (&'static str, &'static str);
+
 /// Where statements run.
 pub(crate) enum Conn<'c> {
     Pool(&'c Db),
@@ -78,10 +82,12 @@ macro_rules! bind_values {
 /// Runs `$body` with `$query` (the statement, values bound) and `$exec` (the executor) on
 /// whichever backend `$conn` is; errors become [`DataError`]s.
 macro_rules! dispatch {
-    ($conn:expr, $sql:expr, $args:expr, |$query:ident, $exec:ident| $body:expr) => {{
+    ($conn:expr, $name:expr, $sql:expr, $args:expr, |$query:ident, $exec:ident| $body:expr) => {{
         let sql: Sql = $sql;
         tracing::trace!(target: "cortex_data::sql", sql = %sql, "statement");
-        match $conn {
+        let started = std::time::Instant::now();
+        let db = $conn.db().clone();
+        let result = match $conn {
             Conn::Pool(db) => match db.pool() {
                 #[cfg(feature = "sqlite")]
                 Pool::Sqlite(pool) => {
@@ -122,7 +128,9 @@ macro_rules! dispatch {
                     $body.map_err(|e| refine(DataError::from(e)))
                 }
             },
-        }
+        };
+        db.record_query($name, started.elapsed());
+        result
     }};
 }
 
@@ -203,6 +211,14 @@ impl Conn<'_> {
         }
     }
 
+    /// The database statements run on (a transaction's: the one it was begun on).
+    pub(crate) fn db(&self) -> &Db {
+        match self {
+            Conn::Pool(db) => db,
+            Conn::Tx(tx) => &tx.db,
+        }
+    }
+
     /// A shorter borrow of the same connection.
     pub(crate) fn reborrow(&mut self) -> Conn<'_> {
         match self {
@@ -216,12 +232,13 @@ impl Conn<'_> {
     /// cost `find_many` of 50 rows 8% more instructions on PostgreSQL, `docs/src/performance.md`).
     pub(crate) async fn fetch_each(
         &mut self,
+        name: Name,
         sql: Sql,
         args: Vec<Value>,
         mut each: impl FnMut(Row) -> Result<(), sqlx::Error>,
     ) -> Result<(), DataError> {
         use futures_util::TryStreamExt as _;
-        dispatch!(self, sql, args, |query, exec| async {
+        dispatch!(self, name, sql, args, |query, exec| async {
             let mut rows = query.fetch(exec);
             while let Some(row) = rows.try_next().await? {
                 each(row.into_row())?;
@@ -233,17 +250,23 @@ impl Conn<'_> {
 
     pub(crate) async fn fetch_optional(
         &mut self,
+        name: Name,
         sql: Sql,
         args: Vec<Value>,
     ) -> Result<Option<Row>, DataError> {
-        dispatch!(self, sql, args, |query, exec| query
+        dispatch!(self, name, sql, args, |query, exec| query
             .fetch_optional(exec)
             .await
             .map(|row| row.map(IntoRow::into_row)))
     }
 
-    pub(crate) async fn execute(&mut self, sql: Sql, args: Vec<Value>) -> Result<Done, DataError> {
-        dispatch!(self, sql, args, |query, exec| query
+    pub(crate) async fn execute(
+        &mut self,
+        name: Name,
+        sql: Sql,
+        args: Vec<Value>,
+    ) -> Result<Done, DataError> {
+        dispatch!(self, name, sql, args, |query, exec| query
             .execute(exec)
             .await
             .map(|done| done.done()))

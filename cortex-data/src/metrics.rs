@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::db::{Db, Pool};
+use crate::exec::Name;
 
 /// A snapshot of a [`Db`]'s pool and of the statements the data layer ran on it: what a metrics
 /// exporter reads (gauges for the connections, counters for the statements).
@@ -38,7 +39,7 @@ pub struct PoolStats {
     pub in_use: u32,
     /// `[database] max_connections`.
     pub max_connections: u32,
-    /// Statements the data layer ran (repositories, migrations), all names together.
+    /// Statements the repositories ran, all names together.
     pub queries: u64,
     /// Their total duration.
     pub query_time: Duration,
@@ -50,8 +51,9 @@ pub struct PoolStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StatementStats {
-    /// The name the data layer gave the statement (`Post::find`, `migrate`).
-    pub statement: &'static str,
+    /// The model and the repository operation: `Post::find`, `Post::select` (`find_many`,
+    /// `find_one`, `find_and_count`, `find_page`), `Post::insert`, `Comment::load` (a relation).
+    pub statement: String,
     /// How many times it ran.
     pub count: u64,
     /// How long it took, all runs together.
@@ -61,7 +63,7 @@ pub struct StatementStats {
 /// The counters a [`Db`] keeps (shared by its clones).
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    by_statement: Mutex<HashMap<&'static str, (u64, Duration)>>,
+    by_statement: Mutex<HashMap<Name, (u64, Duration)>>,
 }
 
 impl Db {
@@ -82,13 +84,13 @@ impl Db {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .map(|(&statement, &(count, total))| StatementStats {
-                statement,
+            .map(|(&(model, operation), &(count, total))| StatementStats {
+                statement: format!("{model}::{operation}"),
                 count,
                 total,
             })
             .collect();
-        statements.sort_by_key(|s| s.statement);
+        statements.sort_by(|a, b| a.statement.cmp(&b.statement));
         PoolStats {
             size,
             idle,
@@ -100,13 +102,9 @@ impl Db {
         }
     }
 
-    /// Counts one run of `statement` that took `elapsed`: the repositories and migrations call
-    /// it for each statement they run.
-    #[allow(
-        dead_code,
-        reason = "called by the repositories (repo.rs) and migrations"
-    )]
-    pub(crate) fn record_query(&self, statement: &'static str, elapsed: Duration) {
+    /// Counts one run of `statement` that took `elapsed`: the repositories call it for each
+    /// statement they run (failed ones included), on the pool or in a transaction.
+    pub(crate) fn record_query(&self, statement: Name, elapsed: Duration) {
         let mut by_statement = self
             .metrics()
             .by_statement
@@ -130,17 +128,17 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        db.record_query("Post::find", Duration::from_millis(2));
-        db.record_query("Post::find", Duration::from_millis(3));
+        db.record_query(("Post", "find"), Duration::from_millis(2));
+        db.record_query(("Post", "find"), Duration::from_millis(3));
         db.clone()
-            .record_query("Comment::insert", Duration::from_millis(1));
+            .record_query(("Comment", "insert"), Duration::from_millis(1));
         let stats = db.stats();
         assert_eq!(stats.queries, 3);
         assert_eq!(stats.query_time, Duration::from_millis(6));
         let names: Vec<(&str, u64, Duration)> = stats
             .statements
             .iter()
-            .map(|s| (s.statement, s.count, s.total))
+            .map(|s| (s.statement.as_str(), s.count, s.total))
             .collect();
         assert_eq!(
             names,

@@ -142,3 +142,78 @@ impl<M: Model> OperationInput for Filters<M> {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cortex_core::openapi::utoipa::openapi::RefOr;
+    use cortex_core::openapi::{OperationDoc, OperationInput};
+
+    use super::*;
+
+    #[derive(crate::Model)]
+    #[allow(dead_code)]
+    struct Item {
+        id: uuid::Uuid,
+        views: i32,
+        total: i64,
+        price: f64,
+        name: String,
+        archived: Option<bool>,
+        #[model(no_query)]
+        secret: String,
+    }
+
+    fn schema_json(op: &OperationDoc, name: &str) -> serde_json::Value {
+        let parameter = op
+            .operation()
+            .parameters
+            .iter()
+            .flatten()
+            .find_map(|p| match p {
+                RefOr::T(p) if p.name == name => Some(p),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no parameter `{name}`"));
+        serde_json::to_value(parameter).unwrap()
+    }
+
+    #[test]
+    fn each_queryable_column_is_a_parameter_of_its_type() {
+        let mut op = OperationDoc::new(&http::Method::GET, "/items");
+        <Filters<Item> as OperationInput>::describe(&mut op);
+        let id = schema_json(&op, "id");
+        assert_eq!(id["schema"]["type"], "string", "{id}");
+        assert_eq!(id["schema"]["format"], "uuid", "{id}");
+        assert_eq!(schema_json(&op, "views")["schema"]["format"], "int32");
+        assert_eq!(schema_json(&op, "total")["schema"]["format"], "int64");
+        assert_eq!(schema_json(&op, "price")["schema"]["type"], "number");
+        let name = schema_json(&op, "name");
+        assert_eq!(name["schema"]["type"], "string", "{name}");
+        assert!(name["schema"].get("format").is_none(), "{name}");
+        assert_eq!(schema_json(&op, "archived")["schema"]["type"], "boolean");
+        // Only a nullable column offers `null`.
+        assert!(
+            schema_json(&op, "archived")["description"]
+                .as_str()
+                .unwrap()
+                .contains("`null`")
+        );
+        assert!(!name["description"].as_str().unwrap().contains("`null`"));
+        assert_eq!(
+            schema_json(&op, "limit")["schema"]["maximum"],
+            MAX_LIMIT as f64
+        );
+        let no_query = op
+            .operation()
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, RefOr::T(p) if p.name == "secret"));
+        assert!(!no_query, "a `no_query` column is not a parameter");
+        let sort = schema_json(&op, "sort");
+        assert!(
+            !sort["description"].as_str().unwrap().contains("`secret`"),
+            "{sort}"
+        );
+    }
+}

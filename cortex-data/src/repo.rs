@@ -501,7 +501,11 @@ impl<'c, M: Model> Ops<'c, M> {
         };
         let row = self
             .conn
-            .fetch_optional(Cow::Borrowed(sql.as_str()), vec![key.to_value()])
+            .fetch_optional(
+                (M::META.name, "find"),
+                Cow::Borrowed(sql.as_str()),
+                vec![key.to_value()],
+            )
             .await?;
         row.as_ref().map(Self::decode).transpose()
     }
@@ -569,7 +573,7 @@ impl<'c, M: Model> Ops<'c, M> {
     async fn run(&mut self, w: SqlWriter) -> Result<Vec<M>, DataError> {
         let mut models = Vec::new();
         self.conn
-            .fetch_each(Cow::Owned(w.sql), w.args, |row| {
+            .fetch_each((M::META.name, "select"), Cow::Owned(w.sql), w.args, |row| {
                 models.push(M::decode(&row)?);
                 Ok(())
             })
@@ -660,7 +664,10 @@ impl<'c, M: Model> Ops<'c, M> {
     async fn count(&mut self, query: impl Into<Query<M>>) -> Result<u64, DataError> {
         let query = query.into();
         let w = self.select(&query, &self.statements().count);
-        let row = self.conn.fetch_optional(Cow::Owned(w.sql), w.args).await?;
+        let row = self
+            .conn
+            .fetch_optional((M::META.name, "count"), Cow::Owned(w.sql), w.args)
+            .await?;
         let count: i64 = match row {
             Some(row) => row.get("n")?,
             None => 0,
@@ -674,7 +681,7 @@ impl<'c, M: Model> Ops<'c, M> {
         w.push(" LIMIT 1");
         Ok(self
             .conn
-            .fetch_optional(Cow::Owned(w.sql), w.args)
+            .fetch_optional((M::META.name, "exists"), Cow::Owned(w.sql), w.args)
             .await?
             .is_some())
     }
@@ -727,7 +734,11 @@ impl<'c, M: Model> Ops<'c, M> {
                 let given_key = key_at.map(|at| values[at].clone());
                 let done = self
                     .conn
-                    .execute(Cow::Borrowed(s.insert.as_str()), values)
+                    .execute(
+                        (M::META.name, "insert"),
+                        Cow::Borrowed(s.insert.as_str()),
+                        values,
+                    )
                     .await?;
                 let key = match given_key {
                     Some(key) => key,
@@ -746,7 +757,11 @@ impl<'c, M: Model> Ops<'c, M> {
                 };
                 let row = self
                     .conn
-                    .fetch_optional(Cow::Borrowed(s.by_key_with_deleted.as_str()), vec![key])
+                    .fetch_optional(
+                        (M::META.name, "insert"),
+                        Cow::Borrowed(s.by_key_with_deleted.as_str()),
+                        vec![key],
+                    )
                     .await?
                     .ok_or_else(|| DataError::NotFound {
                         entity: meta.name,
@@ -763,7 +778,11 @@ impl<'c, M: Model> Ops<'c, M> {
             for values in rows {
                 let row = self
                     .conn
-                    .fetch_optional(Cow::Borrowed(s.insert.as_str()), values)
+                    .fetch_optional(
+                        (M::META.name, "insert"),
+                        Cow::Borrowed(s.insert.as_str()),
+                        values,
+                    )
                     .await?;
                 if let Some(row) = row {
                     stored.push(Self::decode(&row)?);
@@ -853,13 +872,17 @@ impl<'c, M: Model> Ops<'c, M> {
     ) -> Result<M, DataError> {
         let s = self.statements();
         let updated = if self.conn.backend() == crate::Backend::MySql {
-            let done = self.conn.execute(Cow::Owned(w.sql), w.args).await?;
+            let done = self
+                .conn
+                .execute((M::META.name, "update"), Cow::Owned(w.sql), w.args)
+                .await?;
             if done.rows == 0 {
                 None
             } else {
                 let row = self
                     .conn
                     .fetch_optional(
+                        (M::META.name, "update"),
                         Cow::Borrowed(s.by_key_with_deleted.as_str()),
                         vec![key.to_value()],
                     )
@@ -870,7 +893,10 @@ impl<'c, M: Model> Ops<'c, M> {
             if !w.sql.contains(" RETURNING ") {
                 w.push(&s.returning);
             }
-            let row = self.conn.fetch_optional(Cow::Owned(w.sql), w.args).await?;
+            let row = self
+                .conn
+                .fetch_optional((M::META.name, "update"), Cow::Owned(w.sql), w.args)
+                .await?;
             row.as_ref().map(Self::decode).transpose()?
         };
         match updated {
@@ -890,7 +916,11 @@ impl<'c, M: Model> Ops<'c, M> {
         let sql = self.statements().key_exists.as_str();
         Ok(self
             .conn
-            .fetch_optional(Cow::Borrowed(sql), vec![key.to_value()])
+            .fetch_optional(
+                (M::META.name, "exists"),
+                Cow::Borrowed(sql),
+                vec![key.to_value()],
+            )
             .await?
             .is_some())
     }
@@ -905,11 +935,17 @@ impl<'c, M: Model> Ops<'c, M> {
                     args.push(now);
                 }
                 args.push(key.to_value());
-                self.conn.execute(Cow::Borrowed(sql.as_str()), args).await?
+                self.conn
+                    .execute((M::META.name, "delete"), Cow::Borrowed(sql.as_str()), args)
+                    .await?
             }
             None => {
                 self.conn
-                    .execute(Cow::Borrowed(s.hard_delete.as_str()), vec![key.to_value()])
+                    .execute(
+                        (M::META.name, "delete"),
+                        Cow::Borrowed(s.hard_delete.as_str()),
+                        vec![key.to_value()],
+                    )
                     .await?
             }
         };
@@ -923,7 +959,11 @@ impl<'c, M: Model> Ops<'c, M> {
         let s = self.statements();
         let done = self
             .conn
-            .execute(Cow::Borrowed(s.hard_delete.as_str()), vec![key.to_value()])
+            .execute(
+                (M::META.name, "force_delete"),
+                Cow::Borrowed(s.hard_delete.as_str()),
+                vec![key.to_value()],
+            )
             .await?;
         if done.rows == 0 {
             return Err(Self::not_found(&key));
@@ -943,7 +983,11 @@ impl<'c, M: Model> Ops<'c, M> {
         };
         let done = self
             .conn
-            .execute(Cow::Borrowed(sql.as_str()), vec![key.to_value()])
+            .execute(
+                (M::META.name, "restore"),
+                Cow::Borrowed(sql.as_str()),
+                vec![key.to_value()],
+            )
             .await?;
         if done.rows == 0 {
             return Err(Self::not_found(&key));

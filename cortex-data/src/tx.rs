@@ -33,6 +33,8 @@ pub(crate) enum TxInner {
 /// ```
 pub struct Tx {
     pub(crate) inner: TxInner,
+    /// The database it was begun on: statements run in it are counted in its stats.
+    pub(crate) db: Db,
 }
 
 impl Db {
@@ -125,7 +127,10 @@ impl Db {
             #[cfg(feature = "mysql")]
             Pool::MySql(pool) => TxInner::MySql(pool.begin().await.map_err(|e| self.error(e))?),
         };
-        Ok(Tx { inner })
+        Ok(Tx {
+            inner,
+            db: self.clone(),
+        })
     }
 
     /// A sqlx error as a [`DataError`], classified (a unique violation is a

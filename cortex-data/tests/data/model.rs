@@ -663,6 +663,41 @@ async fn relations_load_in_one_statement_per_relation() {
 }
 
 #[tokio::test]
+async fn statements_are_counted_by_model_and_operation_in_the_stats() {
+    for backend in ALL {
+        let t = fresh(backend).await;
+        let posts = Repo::<Post>::new(t.db.clone());
+        let count = |name: &str| {
+            t.db.stats()
+                .statements
+                .iter()
+                .find(|s| s.statement == name)
+                .map_or(0, |s| s.count)
+        };
+        assert_eq!(t.db.stats().queries, 0, "{backend}: nothing run yet");
+        let p = posts.insert(&post("counted", 1)).await.unwrap();
+        posts.find(p.id).await.unwrap();
+        posts.find(p.id).await.unwrap();
+        // A failed statement is counted too.
+        posts.get(p.id + 1000).await.unwrap_err();
+        assert_eq!(count("Post::find"), 3, "{backend}: {:?}", t.db.stats());
+        assert!(count("Post::insert") >= 1, "{backend}: {:?}", t.db.stats());
+        // In a transaction, on the database it was begun on.
+        let mut tx = t.db.begin().await.unwrap();
+        posts.on(&mut tx).find_many(Query::new()).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(count("Post::select"), 1, "{backend}: {:?}", t.db.stats());
+        let stats = t.db.stats();
+        assert_eq!(
+            stats.queries,
+            stats.statements.iter().map(|s| s.count).sum::<u64>()
+        );
+        assert!(stats.query_time > std::time::Duration::ZERO);
+        t.drop_db().await;
+    }
+}
+
+#[tokio::test]
 async fn transactions_commit_or_roll_back_repository_writes() {
     for backend in ALL {
         let t = fresh(backend).await;

@@ -40,13 +40,6 @@ pub(crate) fn server_url(backend: Backend) -> &'static str {
     }
 }
 
-fn not_compiled(backend: Backend) -> ! {
-    panic!(
-        "cortex-data was built without the `{}` feature, which this test needs; hint: run `cargo test -p cortex-data --all-features` (as scripts/test does)",
-        backend.feature()
-    )
-}
-
 /// One test's own database on `backend` (the test kit's [`TestDatabase`]: a SQLite file, a
 /// PostgreSQL schema, a MariaDB database), and its [`Db`]. Dropped by [`drop_db`](Self::drop_db),
 /// or when it is dropped (a test that panicked).
@@ -69,9 +62,6 @@ impl TestDb {
         backend: Backend,
         configure: impl FnOnce(&mut DatabaseConfig),
     ) -> TestDb {
-        if !backend.is_compiled() {
-            not_compiled(backend);
-        }
         let mut config = DatabaseConfig {
             max_connections: 5,
             acquire_timeout: Duration::from_secs(5),
