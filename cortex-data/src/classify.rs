@@ -193,3 +193,136 @@ fn check_field(db: &dyn DatabaseError) -> Option<String> {
         .or_else(|| quoted_after(message, "CONSTRAINT `", '`'))
         .or_else(|| quoted_after(message, "constraint '", '\''))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::error::Error as StdError;
+    use std::fmt;
+
+    use super::*;
+
+    /// A database error as a server would report it: a SQLSTATE and a message (the errors of the
+    /// real databases are covered by the data test binary; these are the codes a test cannot
+    /// make a server send on demand).
+    #[derive(Debug)]
+    struct ServerError {
+        code: &'static str,
+        message: &'static str,
+    }
+
+    impl fmt::Display for ServerError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.message)
+        }
+    }
+
+    impl StdError for ServerError {}
+
+    impl DatabaseError for ServerError {
+        fn message(&self) -> &str {
+            self.message
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.code))
+        }
+        fn as_error(&self) -> &(dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn StdError + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn StdError + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn classified(code: &'static str) -> DataError {
+        classify(sqlx::Error::Database(Box::new(ServerError {
+            code,
+            message: "the server said no",
+        })))
+    }
+
+    #[test]
+    fn connection_exceptions_and_shutdowns_are_unavailable() {
+        // SQLSTATE class 08 (connection exception) and PostgreSQL's 57P01-57P03.
+        for code in ["08006", "08001", "57P01", "57P03"] {
+            assert!(
+                matches!(classified(code), DataError::Unavailable { .. }),
+                "{code}"
+            );
+        }
+        // Anything else is the statement's fault, not the connection's.
+        for code in ["42601", "22012", "57014"] {
+            assert!(matches!(classified(code), DataError::Sqlx(_)), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_missing_row_is_not_found() {
+        assert!(matches!(
+            classify(sqlx::Error::RowNotFound),
+            DataError::NotFound { .. }
+        ));
+    }
+
+    #[test]
+    fn sqlite_column_lists_are_read_without_their_tables() {
+        let prefix = "UNIQUE constraint failed: ";
+        assert_eq!(
+            sqlite_columns(
+                "UNIQUE constraint failed: posts.slug, posts.blog_id",
+                prefix
+            )
+            .as_deref(),
+            Some("slug, blog_id")
+        );
+        // Nothing after the prefix, or an empty name in the list: no column to name.
+        assert_eq!(sqlite_columns("UNIQUE constraint failed: ", prefix), None);
+        assert_eq!(
+            sqlite_columns("UNIQUE constraint failed: posts.a, ", prefix),
+            None
+        );
+        assert_eq!(sqlite_columns("another message", prefix), None);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_sqlite_writer_that_waits_out_its_busy_timeout_is_unavailable() {
+        use crate::{DatabaseConfig, Db};
+        let dir = tempfile::tempdir().unwrap();
+        let config = DatabaseConfig {
+            url: format!("sqlite://{}", dir.path().join("busy.db").display()),
+            busy_timeout: std::time::Duration::from_millis(50),
+            ..DatabaseConfig::default()
+        };
+        let (holder, waiter) = (
+            Db::connect_lazy(&config).unwrap(),
+            Db::connect_lazy(&config).unwrap(),
+        );
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(holder.sqlite().unwrap())
+            .await
+            .unwrap();
+        // The holder's transaction keeps the write lock; the waiter's insert gives up after
+        // its busy timeout with SQLITE_BUSY.
+        let mut tx = holder.begin().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut **tx.sqlite().unwrap())
+            .await
+            .unwrap();
+        let error = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(waiter.sqlite().unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(classify(error), DataError::Unavailable { .. }),
+            "SQLITE_BUSY is a 503"
+        );
+        tx.rollback().await.unwrap();
+    }
+}
