@@ -25,6 +25,7 @@ pub(crate) enum TxInner {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// sqlx::query("CREATE TABLE t (x INTEGER)").execute(db.sqlite().unwrap()).await?;
 /// let mut tx = db.begin().await?;
+/// assert_eq!(format!("{tx:?}"), "Tx { .. }");
 /// sqlx::query("INSERT INTO t VALUES (1)").execute(&mut **tx.sqlite().unwrap()).await?;
 /// tx.rollback().await?;
 /// let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(db.sqlite().unwrap()).await?;
