@@ -86,7 +86,6 @@ macro_rules! dispatch {
         let sql: Sql = $sql;
         tracing::trace!(target: "cortex_data::sql", sql = %sql, "statement");
         let started = std::time::Instant::now();
-        let db = $conn.db().clone();
         let result = match $conn {
             Conn::Pool(db) => match db.pool() {
                 #[cfg(feature = "sqlite")]
@@ -129,7 +128,7 @@ macro_rules! dispatch {
                 }
             },
         };
-        db.record_query($name, started.elapsed());
+        $conn.db().record_query($name, started.elapsed());
         result
     }};
 }
