@@ -171,7 +171,18 @@ impl<M: Model, T: ToValue> Column<M, T> {
         self.index
     }
 
-    /// Whether the column is nullable.
+    /// Whether the column is nullable (its field is an `Option`).
+    ///
+    /// ```
+    /// use cortex_data::Model;
+    ///
+    /// #[derive(Model)]
+    /// struct Post { id: i64, title: String, summary: Option<String> }
+    ///
+    /// assert!(!Post::TITLE.is_nullable());
+    /// assert!(Post::SUMMARY.is_nullable());
+    /// assert_eq!(format!("{:?}", Post::TITLE), "Column(title)");
+    /// ```
     pub fn is_nullable(self) -> bool {
         self.nullable
     }

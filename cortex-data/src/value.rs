@@ -469,6 +469,34 @@ mod tests {
             .await
             .unwrap();
         let row = Row::new(RowInner::Sqlite(row));
+        assert_read_by_position_or_name(&row);
+        assert_eq!(format!("{row:?}"), "Row { .. }");
+    }
+
+    /// The same on the servers (127.0.0.1; `scripts/services` starts them).
+    #[cfg(all(feature = "postgres", feature = "mysql"))]
+    #[tokio::test]
+    async fn a_column_is_read_by_position_or_by_name_on_the_servers_too() {
+        let pg = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/test")
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432; hint: run scripts/services");
+        let row = sqlx::query("SELECT 2::int8 AS b, 1::int8 AS a")
+            .fetch_one(&pg)
+            .await
+            .unwrap();
+        assert_read_by_position_or_name(&Row::new(RowInner::Postgres(row)));
+        let my = sqlx::MySqlPool::connect("mysql://root@127.0.0.1:3306/test")
+            .await
+            .expect("MariaDB on 127.0.0.1:3306; hint: run scripts/services");
+        let row = sqlx::query("SELECT CAST(2 AS SIGNED) AS b, CAST(1 AS SIGNED) AS a")
+            .fetch_one(&my)
+            .await
+            .unwrap();
+        assert_read_by_position_or_name(&Row::new(RowInner::MySql(row)));
+    }
+
+    /// `row` is `b = 2, a = 1`, in that order.
+    fn assert_read_by_position_or_name(row: &Row) {
         assert_eq!(row.get_at::<i64>(0, "b").unwrap(), 2);
         assert_eq!(row.get_at::<i64>(1, "a").unwrap(), 1);
         // not where the model expects it: found by its name
@@ -487,6 +515,7 @@ mod tests {
             Value::I16(-3),
             Value::I32(7),
             Value::I64(1 << 40),
+            Value::F32(0.25),
             Value::F64(1.5),
             Value::Text("a,b".into()),
             Value::Bytes(vec![0, 255]),
@@ -510,6 +539,11 @@ mod tests {
         assert_eq!(Value::parse(ValueKind::Uuid, "nope"), None);
         assert_eq!(Value::parse(ValueKind::Timestamp, "2026-01-31"), None);
         assert_eq!(Value::parse(ValueKind::Bool, "yes"), None);
+        assert_eq!(
+            Value::parse(ValueKind::Bool, "false"),
+            Some(Value::Bool(false))
+        );
+        assert_eq!(Value::parse(ValueKind::Bool, "0"), Some(Value::Bool(false)));
         assert_eq!(
             Value::parse(ValueKind::Timestamp, "2026-01-31T12:00:00+02:00"),
             Some(Value::Timestamp("2026-01-31T10:00:00Z".parse().unwrap()))
