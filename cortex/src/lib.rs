@@ -88,6 +88,12 @@ pub use cortex_macros::{controller, main, routes, schema_rules};
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub use cortex_data as data;
 
+/// Authentication and authorization (the `cortex-auth` crate): the [`AuthPlugin`](auth::AuthPlugin),
+/// [`CurrentUser`](auth::CurrentUser), guards, passwords, JWT, API keys, sessions, `[auth]`.
+/// Behind the `auth` feature.
+#[cfg(feature = "auth")]
+pub use cortex_auth as auth;
+
 /// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
 /// `cortex::tokio::time::sleep` and `cortex::tokio::spawn` need no dependency of the app's own.
 ///

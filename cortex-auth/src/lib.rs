@@ -1,0 +1,38 @@
+//! Authentication and authorization for Cortex apps.
+//!
+//! - **Passwords**: argon2id at OWASP's parameters, hashed off the async threads.
+//! - **JWT**: short-lived access tokens, refresh tokens with rotation and reuse detection,
+//!   HS256/ES256/EdDSA (RS256 behind the `rsa` feature), key rotation with `kid`, JWKS.
+//! - **Guards**: `Authenticated`, `Role("admin")` with a role hierarchy,
+//!   `Permission("posts:delete")`, resource policies.
+//! - **API keys** with a visible prefix, stored hashed, with scopes, expiry and revocation.
+//! - **Cookie sessions**, signed and encrypted, with CSRF protection.
+//!
+//! Add the [`AuthPlugin`] (or turn on the `cortex` facade's `auth` feature and call
+//! `App::discover()`), configure `[auth]`, and put guards on routes.
+
+mod api_key;
+mod authn;
+mod config;
+mod error;
+mod guard;
+mod jwt;
+mod layer;
+mod password;
+mod plugin;
+mod roles;
+mod session;
+mod throttle;
+mod user;
+
+pub use api_key::ApiKeyConfig;
+pub use authn::{AuthOutcome, Authenticator, ErasedAuthenticator};
+pub use config::AuthConfig;
+pub use error::{AuthError, AuthFailure};
+pub use jwt::JwtConfig;
+pub use password::PasswordConfig;
+pub use plugin::AuthPlugin;
+pub use roles::{RoleConfig, RolesConfig};
+pub use session::SessionConfig;
+pub use throttle::ThrottleConfig;
+pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};

@@ -1,0 +1,1 @@
+//! The auth test binary: every area adds its module here.
