@@ -189,4 +189,30 @@ mod guide {
     #[cfg(feature = "sqlite")]
     #[doc = include_str!("../../docs/src/data.md")]
     struct Data;
+
+    // The auth chapters: compiled with the `auth` feature and SQLite (the database stores' examples),
+    // as `scripts/test` does (`--all-features`).
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth.md")]
+    struct Auth;
+
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth-passwords.md")]
+    struct AuthPasswords;
+
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth-tokens.md")]
+    struct AuthTokens;
+
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth-api-keys.md")]
+    struct AuthApiKeys;
+
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth-sessions.md")]
+    struct AuthSessions;
+
+    #[cfg(all(feature = "auth", feature = "sqlite"))]
+    #[doc = include_str!("../../docs/src/auth-audit.md")]
+    struct AuthAudit;
 }

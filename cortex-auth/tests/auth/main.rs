@@ -1,1 +1,4 @@
 //! The auth test binary: every area adds its module here.
+
+#[allow(dead_code)]
+mod support;
