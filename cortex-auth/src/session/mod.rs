@@ -1,6 +1,6 @@
 //! Cookie sessions (signed and encrypted), their stores, rotation, timeouts, and CSRF protection.
 //!
-//! - [`SessionConfig`]: `[auth.sessions]`.
+//! - [`SessionConfig`], the `[auth.sessions]` section.
 //! - [`SessionAuthenticator`]: the `session` authenticator the [`AuthPlugin`](crate::AuthPlugin)
 //!   registers when `[auth.sessions] enabled = true`.
 //! - [`Session`] and [`CsrfToken`]: what handlers take.

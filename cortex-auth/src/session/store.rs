@@ -116,6 +116,29 @@ pub trait SessionStore: Send + Sync + 'static {
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
+/// A shared store (one store behind several authenticators).
+impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
+    fn load(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<SessionRecord>, BoxError>> + Send {
+        S::load(self, key)
+    }
+
+    fn save(
+        &self,
+        key: &str,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send {
+        S::save(self, key, record, ttl)
+    }
+
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
+        S::delete(self, key)
+    }
+}
+
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The object-safe form of [`SessionStore`] the authenticator keeps: implemented for every
