@@ -181,7 +181,8 @@ impl<S: SessionStore> ErasedSessionStore for S {
 }
 
 /// Sessions in the process's memory: lost on restart and not shared between instances (use the
-/// database or Redis store behind a load balancer). Entries past their `ttl` are dropped.
+/// database or Redis store behind a load balancer). Entries past their `ttl` are never returned, and
+/// swept every 256 saves.
 ///
 /// ```
 /// use std::time::Duration;
@@ -199,6 +200,7 @@ impl<S: SessionStore> ErasedSessionStore for S {
 #[derive(Debug, Default)]
 pub struct MemorySessionStore {
     entries: Mutex<HashMap<String, (SessionRecord, Instant)>>,
+    saves: std::sync::atomic::AtomicU64,
 }
 
 impl MemorySessionStore {
@@ -207,7 +209,7 @@ impl MemorySessionStore {
         Self::default()
     }
 
-    /// How many sessions it holds (expired ones included until the next save drops them).
+    /// How many sessions it holds (expired ones included until the next sweep).
     ///
     /// ```
     /// assert_eq!(cortex_auth::MemorySessionStore::new().len(), 0);
@@ -245,7 +247,14 @@ impl SessionStore for MemorySessionStore {
     async fn save(&self, key: &str, record: &SessionRecord, ttl: Duration) -> Result<(), BoxError> {
         let now = Instant::now();
         let mut entries = self.lock();
-        entries.retain(|_, (_, deadline)| *deadline > now);
+        // Expired entries are swept every 256 saves (not on each: O(sessions)).
+        if self
+            .saves
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(256)
+        {
+            entries.retain(|_, (_, deadline)| *deadline > now);
+        }
         entries.insert(key.to_string(), (record.clone(), now + ttl));
         Ok(())
     }
