@@ -58,6 +58,10 @@ pub enum AuthFailure {
     /// The store that holds credentials failed: answered `503`, not `401`.
     #[error("the credential store failed: {0}")]
     Store(BoxError),
+    /// A cookie-authenticated unsafe request failed the CSRF checks (cross-site, or without the
+    /// session's token): answered `403`, not `401`.
+    #[error("the request failed the CSRF checks: {0}")]
+    Csrf(&'static str),
 }
 
 impl AuthFailure {
@@ -77,6 +81,7 @@ impl AuthFailure {
             AuthFailure::Reused => "reused",
             AuthFailure::Unknown => "unknown",
             AuthFailure::Store(_) => "store",
+            AuthFailure::Csrf(_) => "csrf",
         }
     }
 }

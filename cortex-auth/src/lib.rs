@@ -33,6 +33,14 @@ pub use jwt::JwtConfig;
 pub use password::PasswordConfig;
 pub use plugin::AuthPlugin;
 pub use roles::{RoleConfig, RolesConfig};
+#[cfg(feature = "database")]
+pub use session::DatabaseSessionStore;
+#[cfg(feature = "redis")]
+pub use session::RedisSessionStore;
 pub use session::SessionConfig;
+pub use session::{
+    CSRF_HEADER, CsrfToken, ErasedSessionStore, MemorySessionStore, SameSite, Session,
+    SessionAuthenticator, SessionClock, SessionRecord, SessionStore, SessionStoreKind, SessionUser,
+};
 pub use throttle::ThrottleConfig;
 pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};

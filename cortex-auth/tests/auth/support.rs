@@ -8,11 +8,11 @@ use tracing_subscriber::fmt::MakeWriter;
 /// The log lines written while a [`Logs`] guard is alive (this thread's subscriber only: each
 /// test captures its own).
 #[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     /// Starts capturing every event at `debug` and above; stops when the guard drops.
-    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+    pub(crate) fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
         let logs = Logs::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(logs.clone())
@@ -24,12 +24,12 @@ impl Logs {
     }
 
     /// Everything written so far.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
     /// Whether some line contains every one of `parts`.
-    pub fn has_line(&self, parts: &[&str]) -> bool {
+    pub(crate) fn has_line(&self, parts: &[&str]) -> bool {
         self.text()
             .lines()
             .any(|line| parts.iter().all(|part| line.contains(part)))
