@@ -1,4 +1,5 @@
 //! The auth test binary: every area adds its module here.
 
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod support;
+mod core;
