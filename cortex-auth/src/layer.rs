@@ -21,7 +21,7 @@ use http::request::Parts;
 use crate::authn::{AuthOutcome, ErasedAuthenticator};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, AuthFailure};
-use crate::plugin::Setup;
+use crate::plugin::{ResolveFn, Setup};
 use crate::roles::RoleHierarchy;
 use crate::user::Identity;
 
@@ -368,12 +368,6 @@ pub(crate) fn install(app: App, config: &AuthConfig, setup: Setup) -> App {
         })
         .layer(from_fn(authenticate))
 }
-
-type ResolveFn = Box<
-    dyn Fn(&cortex_di::Resolver<'_>) -> Result<Arc<dyn ErasedAuthenticator>, BoxError>
-        + Send
-        + Sync,
->;
 
 enum Resolve {
     Registered(ResolveFn),

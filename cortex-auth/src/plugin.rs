@@ -19,9 +19,12 @@ pub(crate) struct Registration {
     /// singleton, so a missing binding fails the start).
     pub(crate) dependency: Dependency,
     /// Resolves the authenticator.
-    pub(crate) resolve:
-        Box<dyn Fn(&Resolver<'_>) -> Result<Arc<dyn ErasedAuthenticator>, BoxError> + Send + Sync>,
+    pub(crate) resolve: ResolveFn,
 }
+
+/// How a [`Registration`] resolves its authenticator.
+pub(crate) type ResolveFn =
+    Box<dyn Fn(&Resolver<'_>) -> Result<Arc<dyn ErasedAuthenticator>, BoxError> + Send + Sync>;
 
 /// What the modules' `install` functions contribute while the plugin builds the app.
 #[derive(Default)]

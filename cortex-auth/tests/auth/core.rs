@@ -202,6 +202,14 @@ impl PostsController {
         identity.user().map_or("none", |u| u.id()).to_string()
     }
 
+    #[get("/principal")]
+    async fn principal(
+        &self,
+        principal: Option<axum::Extension<cortex_core::http::middleware::Principal>>,
+    ) -> String {
+        principal.map_or_else(|| "none".into(), |p| p.id().to_string())
+    }
+
     #[get("/greet")]
     async fn greet(&self, greeter: Inject<Greeter>) -> String {
         greeter.greet()
@@ -490,6 +498,19 @@ async fn identity_is_seeded_into_the_request_scope_and_extracted() {
         "bob"
     );
     assert_eq!(app.get("/posts/identity").await.text(), "none");
+}
+
+#[tokio::test]
+async fn the_user_is_the_principal_for_later_middleware() {
+    let app = app().await;
+    let ada = app.get("/posts/principal").header("x-toy", "ada;;").await;
+    assert_eq!(ada.text(), "ada");
+    assert_eq!(app.get("/posts/principal").await.text(), "none");
+    let refused = app
+        .get("/posts/principal")
+        .header("x-toy", format!("expired-{SECRET}"))
+        .await;
+    assert_eq!(refused.text(), "none");
 }
 
 #[tokio::test]
