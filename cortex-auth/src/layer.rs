@@ -389,8 +389,7 @@ async fn authenticate(request: Request, next: Next) -> Response {
         Ok(authentication) => authentication,
         Err(error) => {
             tracing::error!(target: "cortex::auth", %error, "cannot resolve the authenticators");
-            return HttpError::from_status(http::StatusCode::INTERNAL_SERVER_ERROR)
-                .into_response();
+            return HttpError::from_status(http::StatusCode::INTERNAL_SERVER_ERROR).into_response();
         }
     };
     let mut state = Extensions::new();

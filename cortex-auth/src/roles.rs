@@ -100,13 +100,7 @@ impl RoleHierarchy {
             let Some(expanded) = self.expanded.get(role) else {
                 continue;
             };
-            roles.extend(
-                expanded
-                    .roles
-                    .iter()
-                    .filter(|r| !user.has_role(r))
-                    .cloned(),
-            );
+            roles.extend(expanded.roles.iter().filter(|r| !user.has_role(r)).cloned());
             permissions.extend(
                 expanded
                     .permissions

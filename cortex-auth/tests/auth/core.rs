@@ -76,7 +76,11 @@ impl Authenticator for Toy {
         ))
     }
 
-    async fn finish(&self, state: &mut Extensions, response: &mut http::Response<axum::body::Body>) {
+    async fn finish(
+        &self,
+        state: &mut Extensions,
+        response: &mut http::Response<axum::body::Body>,
+    ) {
         if let Some(Seen(id)) = state.get::<Seen>() {
             response
                 .headers_mut()
@@ -286,7 +290,14 @@ fn assert_problem(response: &TestResponse, status: StatusCode) -> Value {
         "{:?}",
         response.headers()
     );
-    for leak in [SECRET, "expired", "store", "connection refused", "admin", "reports"] {
+    for leak in [
+        SECRET,
+        "expired",
+        "store",
+        "connection refused",
+        "admin",
+        "reports",
+    ] {
         assert!(!body.contains(leak), "the body says `{leak}`: {body}");
     }
     serde_json::from_str(&body).unwrap()
@@ -309,7 +320,11 @@ async fn a_guard_on_a_controller_guards_every_route_of_it() {
         // No credential: 401 with the plain challenge.
         let anonymous = app.request(method.clone(), path).await;
         assert_problem(&anonymous, StatusCode::UNAUTHORIZED);
-        assert_eq!(anonymous.header("www-authenticate"), Some("Bearer"), "{path}");
+        assert_eq!(
+            anonymous.header("www-authenticate"),
+            Some("Bearer"),
+            "{path}"
+        );
         // A refused credential: 401, `invalid_token`.
         let forged = app
             .request(method.clone(), path)
@@ -379,7 +394,12 @@ async fn a_failed_store_is_a_503_not_a_401() {
     let response = app.get("/posts/members").header("x-toy", "down").await;
     assert_problem(&response, StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.header("www-authenticate").is_none());
-    assert!(logs.has_line(&["WARN", "cortex::auth", "code=\"store\"", "connection refused"]));
+    assert!(logs.has_line(&[
+        "WARN",
+        "cortex::auth",
+        "code=\"store\"",
+        "connection refused"
+    ]));
     // `Option<CurrentUser>` does not hide it either.
     let public = app.get("/posts/public").header("x-toy", "down").await;
     assert_problem(&public, StatusCode::SERVICE_UNAVAILABLE);
@@ -421,14 +441,23 @@ async fn roles_inherit_transitively_with_their_permissions() {
     let delete = app.delete("/posts/9").header("x-toy", "ada;admin;").await;
     assert_eq!(delete.status(), StatusCode::NO_CONTENT);
     // the writer does not inherit upwards
-    let writer = app.delete("/posts/9").header("x-toy", "wanda;writer;").await;
+    let writer = app
+        .delete("/posts/9")
+        .header("x-toy", "wanda;writer;")
+        .await;
     assert_eq!(writer.status(), StatusCode::FORBIDDEN);
     // any role of a list
     let staff = app.get("/posts/staff").header("x-toy", "ada;admin;").await;
     assert_eq!(staff.status(), StatusCode::OK);
-    let staff = app.get("/posts/staff").header("x-toy", "mo;moderator;").await;
+    let staff = app
+        .get("/posts/staff")
+        .header("x-toy", "mo;moderator;")
+        .await;
     assert_eq!(staff.status(), StatusCode::OK);
-    let staff = app.get("/posts/staff").header("x-toy", "wanda;writer;").await;
+    let staff = app
+        .get("/posts/staff")
+        .header("x-toy", "wanda;writer;")
+        .await;
     assert_eq!(staff.status(), StatusCode::FORBIDDEN);
     // an undeclared role is kept as is
     let me = app.get("/posts/me").header("x-toy", "gus;guest;").await;
@@ -494,7 +523,10 @@ async fn identity_is_seeded_into_the_request_scope_and_extracted() {
     assert_eq!(ada.text(), "hello ada");
     assert_eq!(ada.header("x-toy-finished"), Some("ada"), "finish ran");
     assert_eq!(
-        app.get("/posts/identity").header("x-toy", "bob;;").await.text(),
+        app.get("/posts/identity")
+            .header("x-toy", "bob;;")
+            .await
+            .text(),
         "bob"
     );
     assert_eq!(app.get("/posts/identity").await.text(), "none");
@@ -529,14 +561,22 @@ async fn a_policy_answers_403_when_it_denies_and_500_when_it_fails() {
         "action=\"edit\"",
         "PostPolicy"
     ]));
-    let editor = app.put("/posts/by/bob").header("x-toy", "eve;editor;").await;
+    let editor = app
+        .put("/posts/by/bob")
+        .header("x-toy", "eve;editor;")
+        .await;
     assert_eq!(editor.text(), "edited");
     let anonymous = app.put("/posts/by/bob").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let failed = app.put("/posts/by/boom").header("x-toy", "ada;;").await;
     assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!failed.text().contains("policy store"));
-    assert!(logs.has_line(&["ERROR", "cortex::auth", "a policy failed", "policy store is down"]));
+    assert!(logs.has_line(&[
+        "ERROR",
+        "cortex::auth",
+        "a policy failed",
+        "policy store is down"
+    ]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,12 +585,12 @@ async fn a_policy_answers_403_when_it_denies_and_500_when_it_fails() {
 #[tokio::test]
 async fn the_first_authenticator_with_an_answer_decides_in_the_configured_order() {
     let both = |toml: &'static str| async move {
-        let app = TestApp::new(
-            app_with(
-                toml,
-                AuthPlugin::default().authenticator(Toy).authenticator(Other),
-            ),
-        )
+        let app = TestApp::new(app_with(
+            toml,
+            AuthPlugin::default()
+                .authenticator(Toy)
+                .authenticator(Other),
+        ))
         .await;
         app.get("/posts/public")
             .header("x-toy", "ada;;")
@@ -560,7 +600,10 @@ async fn the_first_authenticator_with_an_answer_decides_in_the_configured_order(
     };
     assert_eq!(both("").await, "ada");
     assert_eq!(both("[auth]\norder = [\"other\"]").await, "other:bob");
-    assert_eq!(both("[auth]\norder = [\"other\", \"toy\"]").await, "other:bob");
+    assert_eq!(
+        both("[auth]\norder = [\"other\", \"toy\"]").await,
+        "other:bob"
+    );
 }
 
 async fn start_error(toml: &str, plugin: AuthPlugin) -> String {
@@ -596,7 +639,10 @@ async fn configuration_errors_name_the_key() {
     let unknown_key = start_error("[auth.roles]\nadmin = { inherit = [] }", toy()).await;
     assert!(unknown_key.contains("inherit"), "{unknown_key}");
     let duplicate = start_error("", toy().authenticator(Toy)).await;
-    assert!(duplicate.contains("two authenticators named `toy`"), "{duplicate}");
+    assert!(
+        duplicate.contains("two authenticators named `toy`"),
+        "{duplicate}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -606,7 +652,9 @@ async fn configuration_errors_name_the_key() {
 async fn the_document_has_the_configured_schemes_and_each_operations_requirement() {
     let app = TestApp::new(app_with(
         ROLES,
-        AuthPlugin::default().authenticator(Toy).authenticator(Other),
+        AuthPlugin::default()
+            .authenticator(Toy)
+            .authenticator(Other),
     ))
     .await;
     let doc = serde_json::to_value(app.application().openapi().unwrap().document()).unwrap();
@@ -616,12 +664,18 @@ async fn the_document_has_the_configured_schemes_and_each_operations_requirement
         "`other` describes nothing"
     );
     let op = |path: &str, method: &str| doc["paths"][path][method].clone();
-    assert_eq!(op("/admin", "get")["security"], json!([{ "toy": ["admin"] }]));
+    assert_eq!(
+        op("/admin", "get")["security"],
+        json!([{ "toy": ["admin"] }])
+    );
     assert_eq!(
         op("/admin/report", "get")["security"],
         json!([{ "toy": ["reports:read", "admin"] }])
     );
-    assert_eq!(op("/posts/members", "get")["security"], json!([{ "toy": [] }]));
+    assert_eq!(
+        op("/posts/members", "get")["security"],
+        json!([{ "toy": [] }])
+    );
     assert_eq!(
         op("/posts/{id}", "delete")["security"],
         json!([{ "toy": ["posts:delete"] }])
