@@ -142,6 +142,9 @@ pub mod prelude {
         provider,
     };
     pub use cortex_macros::{controller, routes, schema_rules};
+    // Auth: the extractor and the guards every secured route names.
+    #[cfg(feature = "auth")]
+    pub use cortex_auth::{Authenticated, CurrentUser, Permission, Role};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.

@@ -1,7 +1,8 @@
 //! The auth test binary: every area adds its module here.
 
+mod core;
 mod sessions;
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod support;
 #[allow(dead_code)]
 mod support_sessions;
