@@ -1,7 +1,7 @@
 //! [`RedisRefreshStore`]: refresh tokens in Redis, keys expiring with the tokens, a Lua script
 //! for the atomic rotation.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use cortex_di::BoxError;
 use redis::aio::ConnectionManager;
@@ -76,6 +76,14 @@ for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return count
 ";
+
+// The scripts, their SHA-1 computed once (`EVALSHA`, loaded on the server on a miss).
+static INSERT_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(INSERT));
+static ROTATE_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(ROTATE));
+static REVOKE_FAMILY_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(REVOKE_FAMILY));
+static REVOKE_USER_SCRIPT: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(REVOKE_USER));
 
 /// Refresh tokens in Redis (`[auth] redis_url`), under a key prefix (`[auth.refresh]
 /// redis_prefix`, default `cortex:auth:refresh:`):
@@ -162,7 +170,7 @@ impl RefreshStore for RedisRefreshStore {
     async fn insert(&self, record: RefreshRecord) -> Result<(), BoxError> {
         let mut connection = self.connection().await?;
         let snapshot = serde_json::to_string(&(&record.user.roles, &record.user.permissions))?;
-        let _: i64 = redis::Script::new(INSERT)
+        let _: i64 = INSERT_SCRIPT
             .key(self.key("t", &record.hash))
             .key(self.key("f", &record.family))
             .key(self.key("u", &record.user.id))
@@ -187,7 +195,7 @@ impl RefreshStore for RedisRefreshStore {
         grace: i64,
     ) -> Result<RotateOutcome, BoxError> {
         let mut connection = self.connection().await?;
-        let reply: Vec<String> = redis::Script::new(ROTATE)
+        let reply: Vec<String> = ROTATE_SCRIPT
             .key(self.key("t", hash))
             .key(self.key("t", next_hash))
             .arg(&*self.prefix)
@@ -237,7 +245,7 @@ impl RefreshStore for RedisRefreshStore {
 
     async fn revoke_family(&self, family: &str) -> Result<u64, BoxError> {
         let mut connection = self.connection().await?;
-        let count: u64 = redis::Script::new(REVOKE_FAMILY)
+        let count: u64 = REVOKE_FAMILY_SCRIPT
             .key(self.key("f", family))
             .invoke_async(&mut connection)
             .await?;
@@ -246,7 +254,7 @@ impl RefreshStore for RedisRefreshStore {
 
     async fn revoke_user(&self, user_id: &str) -> Result<u64, BoxError> {
         let mut connection = self.connection().await?;
-        let count: u64 = redis::Script::new(REVOKE_USER)
+        let count: u64 = REVOKE_USER_SCRIPT
             .key(self.key("u", user_id))
             .arg(&*self.prefix)
             .invoke_async(&mut connection)
