@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::api_key::ApiKeyConfig;
 use crate::jwt::JwtConfig;
 use crate::password::PasswordConfig;
+use crate::refresh::RefreshConfig;
 use crate::roles::RolesConfig;
 use crate::session::SessionConfig;
 use crate::throttle::ThrottleConfig;
@@ -45,6 +46,8 @@ pub struct AuthConfig {
     pub sessions: SessionConfig,
     /// `[auth.throttle]`: login throttling.
     pub throttle: ThrottleConfig,
+    /// `[auth.refresh]`: refresh tokens' lifetimes, reuse grace and store.
+    pub refresh: RefreshConfig,
     /// `[auth] redis_url`: where the Redis stores connect (`redis://127.0.0.1:6379`).
     pub redis_url: Option<String>,
 }

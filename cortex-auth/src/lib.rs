@@ -20,6 +20,7 @@ mod jwt;
 mod layer;
 mod password;
 mod plugin;
+mod refresh;
 mod roles;
 mod session;
 mod throttle;
@@ -34,6 +35,14 @@ pub use jwt::JwtConfig;
 pub use layer::Authentication;
 pub use password::PasswordConfig;
 pub use plugin::AuthPlugin;
+#[cfg(feature = "database")]
+pub use refresh::DatabaseRefreshStore;
+#[cfg(feature = "redis")]
+pub use refresh::RedisRefreshStore;
+pub use refresh::{
+    ErasedRefreshStore, MemoryRefreshStore, RefreshConfig, RefreshRecord, RefreshStore,
+    RefreshStoreKind, RefreshToken, RefreshTokens, RotateOutcome, Rotated, UserSnapshot,
+};
 pub use roles::{RoleConfig, RolesConfig};
 #[cfg(feature = "database")]
 pub use session::DatabaseSessionStore;

@@ -113,6 +113,7 @@ impl Plugin for AuthPlugin {
         let app = crate::password::install(app, &config, &mut setup);
         let app = crate::throttle::install(app, &config, &mut setup);
         let app = crate::jwt::install(app, &config, &mut setup);
+        let app = crate::refresh::install(app, &config, &mut setup);
         let app = crate::api_key::install(app, &config, &mut setup);
         let app = crate::session::install(app, &config, &mut setup);
         crate::layer::install(app, &config, setup)

@@ -1,6 +1,7 @@
 //! The auth test binary: every area adds its module here.
 
 mod core;
+mod refresh;
 mod sessions;
 #[allow(dead_code, unreachable_pub)]
 mod support;
