@@ -394,6 +394,16 @@ async fn authenticate(request: Request, next: Next) -> Response {
     };
     let mut state = Extensions::new();
     let outcome = authentication.authenticate(&mut parts, &mut state).await;
+    if let AuthOutcome::Failed { code: "csrf", .. } = &outcome {
+        // A cookie-borne unsafe request that failed the CSRF checks (logged with the reason by
+        // `authenticate`): refused before the handler, whatever the route's guards.
+        let mut response = HttpError::forbidden(
+            "the request was refused by the cross-site request forgery checks",
+        )
+        .into_response();
+        authentication.finish(&mut state, &mut response).await;
+        return response;
+    }
     let user = outcome.user().cloned();
     if let Some(user) = &user {
         // Keys `key = "user"` rate limiting in middleware after this layer.
