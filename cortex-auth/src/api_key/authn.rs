@@ -2,9 +2,9 @@
 
 use cortex_core::openapi::GuardDoc;
 use cortex_core::openapi::utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use http::Extensions;
 use http::header::{AUTHORIZATION, HeaderName};
 use http::request::Parts;
-use http::Extensions;
 
 use super::ApiKeys;
 use crate::authn::Authenticator;

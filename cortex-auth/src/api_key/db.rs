@@ -101,8 +101,7 @@ impl DbApiKeyStore {
     }
 }
 
-const COLUMNS: &str =
-    "id, secret_sha256, key_name, owner_id, scopes, created_at, expires_at, revoked_at, last_used_at";
+const COLUMNS: &str = "id, secret_sha256, key_name, owner_id, scopes, created_at, expires_at, revoked_at, last_used_at";
 
 /// Runs `$body` with `$pool` bound to the backend's own pool.
 macro_rules! on_pool {
@@ -146,7 +145,9 @@ macro_rules! record {
             row.try_get::<Option<i64>, _>("expires_at")?.map(from_secs),
         );
         record.info.revoked_at = row.try_get::<Option<i64>, _>("revoked_at")?.map(from_secs);
-        record.info.last_used_at = row.try_get::<Option<i64>, _>("last_used_at")?.map(from_secs);
+        record.info.last_used_at = row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(from_secs);
         record
     }};
 }
@@ -205,7 +206,11 @@ impl ApiKeyStore for DbApiKeyStore {
     }
 
     async fn list(&self, owner: Option<&str>) -> Result<Vec<ApiKeyInfo>, BoxError> {
-        let filter = if owner.is_some() { " WHERE owner_id = ?" } else { "" };
+        let filter = if owner.is_some() {
+            " WHERE owner_id = ?"
+        } else {
+            ""
+        };
         let sql = self.sql(&format!(
             "SELECT {COLUMNS} FROM {{table}}{filter} ORDER BY created_at, id"
         ));
@@ -226,7 +231,8 @@ impl ApiKeyStore for DbApiKeyStore {
     async fn revoke(&self, id: &str, at: SystemTime) -> Result<bool, BoxError> {
         // `COALESCE`: a key revoked already keeps its first time; the row still counts as found
         // (MySQL reports changed rows, not matched ones, so the existence is asked separately).
-        let update = self.sql("UPDATE {table} SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?");
+        let update =
+            self.sql("UPDATE {table} SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?");
         on_pool!(self, pool => {
             sqlx::query(AssertSqlSafe(update)).bind(to_secs(at)).bind(id).execute(pool).await?;
         });

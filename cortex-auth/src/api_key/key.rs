@@ -110,15 +110,21 @@ pub(crate) fn parse<'a>(prefix: &str, presented: &'a str) -> Result<Parsed<'a>, 
     let rest = presented
         .strip_prefix(prefix)
         .and_then(|r| r.strip_prefix('_'))
-        .ok_or(AuthFailure::Malformed("the API key does not start with this app's prefix"))?;
+        .ok_or(AuthFailure::Malformed(
+            "the API key does not start with this app's prefix",
+        ))?;
     let (id, secret) = rest
         .split_once('_')
         .ok_or(AuthFailure::Malformed("the API key has no secret part"))?;
     if id.len() != ID_LEN || !is_base62(id) {
-        return Err(AuthFailure::Malformed("the API key's id is not 12 base62 characters"));
+        return Err(AuthFailure::Malformed(
+            "the API key's id is not 12 base62 characters",
+        ));
     }
     if secret.len() != SECRET_LEN || !is_base62(secret) {
-        return Err(AuthFailure::Malformed("the API key's secret is not 43 base62 characters"));
+        return Err(AuthFailure::Malformed(
+            "the API key's secret is not 43 base62 characters",
+        ));
     }
     Ok(Parsed { id, secret })
 }
@@ -147,10 +153,22 @@ mod tests {
         assert_eq!(prefix_problem("ck_live"), None);
         assert_eq!(prefix_problem("a1"), None);
         assert_eq!(prefix_problem("").unwrap(), "is empty");
-        assert!(prefix_problem("Ck").unwrap().contains("must start with a lowercase letter"));
-        assert!(prefix_problem("ck_").unwrap().contains("must not end with `_`"));
+        assert!(
+            prefix_problem("Ck")
+                .unwrap()
+                .contains("must start with a lowercase letter")
+        );
+        assert!(
+            prefix_problem("ck_")
+                .unwrap()
+                .contains("must not end with `_`")
+        );
         assert!(prefix_problem("ck-live").unwrap().contains("holds `-`"));
-        assert!(prefix_problem(&"a".repeat(33)).unwrap().contains("longer than 32"));
+        assert!(
+            prefix_problem(&"a".repeat(33))
+                .unwrap()
+                .contains("longer than 32")
+        );
     }
 
     #[test]

@@ -97,7 +97,8 @@ fn record(fields: &HashMap<String, String>) -> Result<Option<ApiKeyRecord>, BoxE
             None => Ok(None),
         }
     };
-    let hash = unhex(get("secret_sha256")?).ok_or("a stored API key digest is not 64 hex digits")?;
+    let hash =
+        unhex(get("secret_sha256")?).ok_or("a stored API key digest is not 64 hex digits")?;
     let mut record = ApiKeyRecord::new(
         get("id")?.clone(),
         hash,

@@ -295,7 +295,9 @@ impl OnStart for ApiKeys {
 
 fn check_text(what: &str, value: &str) -> Result<(), AuthError> {
     if value.trim().is_empty() {
-        return Err(AuthError::Issue(format!("an API key's {what} must not be empty")));
+        return Err(AuthError::Issue(format!(
+            "an API key's {what} must not be empty"
+        )));
     }
     if value.len() > 255 {
         return Err(AuthError::Issue(format!(

@@ -133,10 +133,8 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     fn insert(&self, record: ApiKeyRecord) -> impl Future<Output = Result<(), BoxError>> + Send;
 
     /// The key with this id, if any.
-    fn find(
-        &self,
-        id: &str,
-    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, BoxError>> + Send;
+    fn find(&self, id: &str)
+    -> impl Future<Output = Result<Option<ApiKeyRecord>, BoxError>> + Send;
 
     /// Every key, or `owner`'s, oldest first.
     fn list(
@@ -146,8 +144,11 @@ pub trait ApiKeyStore: Send + Sync + 'static {
 
     /// Marks the key revoked at `at` (a key revoked already keeps its first time); `false` when
     /// there is no such key.
-    fn revoke(&self, id: &str, at: SystemTime)
-    -> impl Future<Output = Result<bool, BoxError>> + Send;
+    fn revoke(
+        &self,
+        id: &str,
+        at: SystemTime,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send;
 
     /// Records that the key authenticated a request at `at`.
     fn touch(&self, id: &str, at: SystemTime) -> impl Future<Output = Result<(), BoxError>> + Send;
@@ -223,7 +224,9 @@ impl ApiKeyStore for MemoryApiKeyStore {
     async fn insert(&self, record: ApiKeyRecord) -> Result<(), BoxError> {
         let mut keys = self.keys();
         if keys.contains_key(&record.info.id) {
-            return Err(format!("an API key with the id `{}` exists already", record.info.id).into());
+            return Err(
+                format!("an API key with the id `{}` exists already", record.info.id).into(),
+            );
         }
         keys.insert(record.info.id.clone(), record);
         Ok(())

@@ -31,8 +31,7 @@ pub struct TaskArgsError {
     usage: &'static str,
 }
 
-const CREATE_USAGE: &str =
-    "`cortex auth key create --owner 42 --name ci --scope posts:read --scope posts:write --ttl 90d`";
+const CREATE_USAGE: &str = "`cortex auth key create --owner 42 --name ci --scope posts:read --scope posts:write --ttl 90d`";
 const LIST_USAGE: &str = "`cortex auth key list` or `cortex auth key list --owner 42`";
 const REVOKE_USAGE: &str = "`cortex auth key revoke ID` (the id `cortex auth key list` shows)";
 
@@ -78,7 +77,11 @@ impl CreateArgs {
                 "--owner" | "--name" | "--scope" | "--ttl" => words
                     .next()
                     .ok_or_else(|| err(format!("`{flag}` needs a value")))?,
-                other => return Err(err(format!("auth:key:create does not understand `{other}`"))),
+                other => {
+                    return Err(err(format!(
+                        "auth:key:create does not understand `{other}`"
+                    )));
+                }
             };
             let once = |slot: &mut Option<String>| match slot {
                 Some(_) => Err(err(format!("`{flag}` is given twice"))),
@@ -236,7 +239,15 @@ fn list_table(list: &[ApiKeyInfo], now: SystemTime) -> String {
             ]
         })
         .collect();
-    let head = ["id", "name", "owner", "state", "scopes", "expires", "last used"];
+    let head = [
+        "id",
+        "name",
+        "owner",
+        "state",
+        "scopes",
+        "expires",
+        "last used",
+    ];
     let mut widths = head.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -279,24 +290,49 @@ mod tests {
             ("--owner 7", "`--name` is missing"),
             ("--name ci", "`--owner` is missing"),
             ("--owner 7 --name ci --ttl", "`--ttl` needs a value"),
-            ("--owner 7 --name ci --ttl soon", "`--ttl soon` is not a duration"),
-            ("--owner 7 --name ci --ttl 0s", "`--ttl` must be longer than zero"),
+            (
+                "--owner 7 --name ci --ttl soon",
+                "`--ttl soon` is not a duration",
+            ),
+            (
+                "--owner 7 --name ci --ttl 0s",
+                "`--ttl` must be longer than zero",
+            ),
             ("--owner 7 --owner 8 --name ci", "`--owner` is given twice"),
-            ("--owner 7 --name ci --force", "auth:key:create does not understand `--force`"),
+            (
+                "--owner 7 --name ci --force",
+                "auth:key:create does not understand `--force`",
+            ),
         ] {
             let err = CreateArgs::parse(&words(bad)).unwrap_err().to_string();
             assert!(err.starts_with(message), "{bad}: {err}");
-            assert!(err.contains("hint: `cortex auth key create --owner"), "{err}");
+            assert!(
+                err.contains("hint: `cortex auth key create --owner"),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn list_and_revoke_arguments() {
         assert_eq!(list_args(&[]).unwrap(), None);
-        assert_eq!(list_args(&words("--owner 7")).unwrap().as_deref(), Some("7"));
-        assert!(list_args(&words("7")).unwrap_err().to_string().contains("does not understand `7`"));
+        assert_eq!(
+            list_args(&words("--owner 7")).unwrap().as_deref(),
+            Some("7")
+        );
+        assert!(
+            list_args(&words("7"))
+                .unwrap_err()
+                .to_string()
+                .contains("does not understand `7`")
+        );
         assert_eq!(revoke_args(&words("abc")).unwrap(), "abc");
-        assert!(revoke_args(&[]).unwrap_err().to_string().starts_with("the key's id is missing"));
+        assert!(
+            revoke_args(&[])
+                .unwrap_err()
+                .to_string()
+                .starts_with("the key's id is missing")
+        );
         assert!(revoke_args(&words("a b")).is_err());
     }
 
@@ -320,18 +356,43 @@ mod tests {
         built.run_task("auth:key:create").await.unwrap();
         let list = keys.list(None).await.unwrap();
         assert_eq!(list.len(), 1);
-        assert_eq!((list[0].owner.as_str(), list[0].name.as_str()), ("42", "ci"));
+        assert_eq!(
+            (list[0].owner.as_str(), list[0].name.as_str()),
+            ("42", "ci")
+        );
         assert_eq!(list[0].scopes, ["posts:read"]);
         assert!(list[0].expires_at.is_some());
 
-        app(no_args, &keys).build().await.unwrap().run_task("auth:key:list").await.unwrap();
+        app(no_args, &keys)
+            .build()
+            .await
+            .unwrap()
+            .run_task("auth:key:list")
+            .await
+            .unwrap();
 
         fn bogus() -> Vec<String> {
             vec!["AAAAAAAAAAAA".into()]
         }
-        let err = app(bogus, &keys).build().await.unwrap().run_task("auth:key:revoke").await.unwrap_err();
-        assert!(err.to_string().contains("no API key has the id `AAAAAAAAAAAA`"), "{err}");
-        let err = app(no_args, &keys).build().await.unwrap().run_task("auth:key:create").await.unwrap_err();
+        let err = app(bogus, &keys)
+            .build()
+            .await
+            .unwrap()
+            .run_task("auth:key:revoke")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no API key has the id `AAAAAAAAAAAA`"),
+            "{err}"
+        );
+        let err = app(no_args, &keys)
+            .build()
+            .await
+            .unwrap()
+            .run_task("auth:key:create")
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("`--owner` is missing"), "{err}");
     }
 
@@ -339,13 +400,27 @@ mod tests {
     async fn without_api_keys_the_tasks_say_how_to_turn_them_on() {
         let built = register_with(App::new(), no_args).build().await.unwrap();
         let err = built.run_task("auth:key:list").await.unwrap_err();
-        assert!(err.to_string().contains("API keys are off in this app; hint: set `enabled = true` under `[auth.api_keys]`"), "{err}");
+        assert!(
+            err.to_string().contains(
+                "API keys are off in this app; hint: set `enabled = true` under `[auth.api_keys]`"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_list_is_a_table_and_the_report_shows_the_key_once() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let mut info = crate::api_key::ApiKeyRecord::new("AAAAAAAAAAAA", [0; 32], "ci", "42", vec!["a".into(), "b".into()], now, None).info;
+        let mut info = crate::api_key::ApiKeyRecord::new(
+            "AAAAAAAAAAAA",
+            [0; 32],
+            "ci",
+            "42",
+            vec!["a".into(), "b".into()],
+            now,
+            None,
+        )
+        .info;
         assert_eq!(
             list_table(std::slice::from_ref(&info), now),
             "id            name  owner  state   scopes  expires  last used\n\
@@ -355,6 +430,9 @@ mod tests {
         assert!(list_table(std::slice::from_ref(&info), now).contains("revoked"));
         assert_eq!(list_table(&[], now), "no API keys\n");
         let report = created_report(&info, "ck_AAAAAAAAAAAA_secret");
-        assert!(report.contains("\nck_AAAAAAAAAAAA_secret\nstore it now: it cannot be shown again\n"), "{report}");
+        assert!(
+            report.contains("\nck_AAAAAAAAAAAA_secret\nstore it now: it cannot be shown again\n"),
+            "{report}"
+        );
     }
 }
