@@ -25,7 +25,7 @@ use crate::error::AuthError;
 /// use cortex_data::{DatabaseConfig, Db};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), cortex_di::BoxError> {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// let store = DbApiKeyStore::new(db);
 /// store.prepare().await?; // what the app's start does
