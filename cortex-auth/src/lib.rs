@@ -11,7 +11,7 @@
 //! Add the [`AuthPlugin`] (or turn on the `cortex` facade's `auth` feature and call
 //! `App::discover()`), configure `[auth]`, and put guards on routes.
 
-mod api_key;
+pub mod api_key;
 mod authn;
 mod config;
 mod error;

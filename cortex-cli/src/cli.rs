@@ -87,6 +87,13 @@ pub enum Command {
     )]
     Db(DbCommand),
 
+    /// The app's API keys: create, list, revoke (the auth plugin's `auth:key:*` tasks).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cortex auth key create --owner 42 --name ci --scope posts:read --ttl 90d\n  cortex auth key list --owner 42\n  cortex auth key revoke 3fJ9aQ2LmZ7x\n\nThe commands build the app and run its task (`cortex run auth:key:list`) with its configuration;\nuse `[auth.api_keys] store = \"database\"` or `\"redis\"`, or the keys vanish with the task."
+    )]
+    Auth(AuthCommand),
+
     /// Build the app (cargo build), showing progress and the compiler's errors.
     #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
     Build(BuildArgs),
@@ -400,6 +407,66 @@ pub struct DbCreateArgs {
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
+}
+
+/// `cortex auth`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// API keys: create, list, revoke.
+    #[command(subcommand)]
+    Key(AuthKeyCommand),
+}
+
+/// `cortex auth key`.
+#[derive(Debug, Subcommand)]
+pub enum AuthKeyCommand {
+    /// Make a key and print it, once (`auth:key:create`).
+    Create(AuthKeyCreateArgs),
+    /// List the keys, never their secrets (`auth:key:list`).
+    List(AuthKeyListArgs),
+    /// Revoke a key by its id (`auth:key:revoke`).
+    Revoke(AuthKeyRevokeArgs),
+}
+
+/// `cortex auth key create`.
+#[derive(Debug, Args)]
+pub struct AuthKeyCreateArgs {
+    /// The user the key acts for (the `CurrentUser`'s id).
+    #[arg(long)]
+    pub owner: String,
+    /// What the key is for (`ci`, `billing-sync`), without spaces.
+    #[arg(long)]
+    pub name: String,
+    /// A permission the key grants (`posts:read`, `posts:*`); repeat for several.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// How long the key lives (`90d`, `12h`; default: `[auth.api_keys] default_ttl`, else forever).
+    #[arg(long)]
+    pub ttl: Option<String>,
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex auth key list`.
+#[derive(Debug, Args)]
+pub struct AuthKeyListArgs {
+    /// Only this user's keys.
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex auth key revoke`.
+#[derive(Debug, Args)]
+pub struct AuthKeyRevokeArgs {
+    /// The key's id (the middle part of the key, as `cortex auth key list` shows it).
+    pub id: String,
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
 }
 
 /// `cortex build`.

@@ -1,5 +1,6 @@
 //! The auth test binary: every area adds its module here.
 
+mod api_keys;
 mod core;
 mod refresh;
 mod sessions;

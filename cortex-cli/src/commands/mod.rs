@@ -1,6 +1,7 @@
 //! One module per command, and what runs them: [`main`] parses the command line and reports the
 //! outcome, [`run`] runs one parsed command.
 
+pub mod auth;
 pub mod build;
 pub mod completions;
 pub mod config;
@@ -52,6 +53,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<(), CliError> {
         Command::Plugins(args) => inspect::plugins(args, ui),
         Command::Run(args) => run::run(args, ui),
         Command::Db(command) => db::run(command, ui),
+        Command::Auth(command) => auth::run(command, ui),
         Command::Build(args) => build::build(args, ui),
         Command::Test(args) => build::test(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),
