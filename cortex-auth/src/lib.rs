@@ -29,7 +29,7 @@ pub use api_key::ApiKeyConfig;
 pub use authn::{AuthOutcome, Authenticator, ErasedAuthenticator};
 pub use config::AuthConfig;
 pub use error::{AuthError, AuthFailure};
-pub use jwt::JwtConfig;
+pub use jwt::{AccessToken, Jwt, JwtConfig, JwtKeyConfig, MAX_TOKEN_LEN};
 pub use password::PasswordConfig;
 pub use plugin::AuthPlugin;
 pub use roles::{RoleConfig, RolesConfig};
