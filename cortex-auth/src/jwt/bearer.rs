@@ -84,3 +84,29 @@ impl PrincipalResolver for BearerPrincipal {
         Some(Principal::new(user.id()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(value: &[u8]) -> Option<Result<String, &'static str>> {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, http::HeaderValue::from_bytes(value).unwrap());
+        bearer_token(&headers).map(|r| r.map(str::to_string).map_err(|f| f.code()))
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_case_insensitively_and_other_schemes_are_left_alone() {
+        assert_eq!(token(b"Bearer abc"), Some(Ok("abc".into())));
+        assert_eq!(token(b"bearer abc"), Some(Ok("abc".into())));
+        assert_eq!(token(b"BEARER  abc "), Some(Ok("abc".into())));
+        assert_eq!(token(b"Basic YWRhOnB3"), None);
+        assert_eq!(token(b"ApiKey k"), None);
+        assert_eq!(token(b"Bearerabc"), None);
+        assert_eq!(token(b"Bearer"), Some(Err("malformed")));
+        assert_eq!(token(b"Bearer   "), Some(Err("malformed")));
+        assert_eq!(token(b"Bearer \xff\xfe"), Some(Err("malformed")));
+        assert_eq!(token(b"Basic \xff"), None);
+        assert!(bearer_token(&HeaderMap::new()).is_none());
+    }
+}

@@ -27,6 +27,7 @@ pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 fn service(app: &App, config: &JwtConfig) -> Result<Option<Jwt>, AuthError> {
     let profile = app.config().profile();
     let throwaway = profile.is_dev() || profile.is_test();
+    service::check_settings(config)?;
     match config.enabled {
         Some(false) => Ok(None),
         _ if config.has_keys() => Jwt::new(config).map(Some),

@@ -142,26 +142,7 @@ impl Jwt {
     }
 
     fn with_keys(config: &JwtConfig, keys: KeySet) -> Result<Jwt, AuthError> {
-        if config.leeway > MAX_LEEWAY {
-            return Err(AuthError::Config {
-                key: "auth.jwt.leeway".into(),
-                reason: format!(
-                    "is {}, more than the 5 minutes allowed; hint: a leeway covers clock skew \
-                     (seconds), not token lifetime (`access_ttl`)",
-                    humantime::format_duration(config.leeway)
-                ),
-            });
-        }
-        if config.issuer.is_empty() || config.audience().is_empty() {
-            return Err(AuthError::Config {
-                key: if config.issuer.is_empty() {
-                    "auth.jwt.issuer".into()
-                } else {
-                    "auth.jwt.audience".into()
-                },
-                reason: "is empty; hint: name the app (`issuer = \"https://api.example\"`)".into(),
-            });
-        }
+        check_settings(config)?;
         let jwks = keys
             .jwks()
             .map(|set| serde_json::to_string(&set).map_err(|e| AuthError::Issue(e.to_string())))
@@ -378,6 +359,31 @@ impl Jwt {
         }
         Ok(user.claims(claims).build())
     }
+}
+
+/// Checks the settings that hold whatever the keys (`leeway`, `issuer`, `audience`).
+pub(crate) fn check_settings(config: &JwtConfig) -> Result<(), AuthError> {
+    if config.leeway > MAX_LEEWAY {
+        return Err(AuthError::Config {
+            key: "auth.jwt.leeway".into(),
+            reason: format!(
+                "is {}, more than the 5 minutes allowed; hint: a leeway covers clock skew \
+                 (seconds), not token lifetime (`access_ttl`)",
+                humantime::format_duration(config.leeway)
+            ),
+        });
+    }
+    if config.issuer.is_empty() || config.audience().is_empty() {
+        return Err(AuthError::Config {
+            key: if config.issuer.is_empty() {
+                "auth.jwt.issuer".into()
+            } else {
+                "auth.jwt.audience".into()
+            },
+            reason: "is empty; hint: name the app (`issuer = \"https://api.example\"`)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A NumericDate claim: whole seconds (fractions are truncated).

@@ -1,4 +1,5 @@
 //! The auth test binary: every area adds its module here.
 
+mod jwt;
 #[allow(dead_code)]
 mod support;
