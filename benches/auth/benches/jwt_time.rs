@@ -46,7 +46,13 @@ fn main() {
             let rounds = (0..ROUNDS)
                 .map(|_| {
                     let requests: Vec<_> = (0..n)
-                        .map(|_| if private { private_request(&token) } else { public_request() })
+                        .map(|_| {
+                            if private {
+                                private_request(&token)
+                            } else {
+                                public_request()
+                            }
+                        })
                         .collect();
                     let start = Instant::now();
                     runtime.block_on(async {
@@ -59,7 +65,10 @@ fn main() {
                     start.elapsed()
                 })
                 .collect();
-            println!("GET {name} ({key:?} app): {:.2} µs per request", median(rounds, n));
+            println!(
+                "GET {name} ({key:?} app): {:.2} µs per request",
+                median(rounds, n)
+            );
         }
     }
 }

@@ -45,8 +45,12 @@ fn toml(key: Key) -> String {
 /// The [`Jwt`] service for `key` and a token it issued (for a user with two roles).
 pub fn jwt(key: Key) -> (Jwt, String) {
     let config = Config::from_toml(&toml(key)).expect("the bench's configuration");
-    let jwt = Jwt::new(&cortex_auth::AuthConfig::from_config(&config).expect("[auth]").jwt)
-        .expect("the bench's keys");
+    let jwt = Jwt::new(
+        &cortex_auth::AuthConfig::from_config(&config)
+            .expect("[auth]")
+            .jwt,
+    )
+    .expect("the bench's keys");
     let token = jwt.issue(&user()).expect("a token").token;
     (jwt, token)
 }
@@ -93,7 +97,9 @@ fn user() -> CurrentUser {
 
 /// `GET /public`.
 pub fn public_request() -> Request<Body> {
-    Request::get("/public").body(Body::empty()).expect("a request")
+    Request::get("/public")
+        .body(Body::empty())
+        .expect("a request")
 }
 
 /// `GET /private` with `token`.
