@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod core;
+mod jwt;
 mod refresh;
 mod sessions;
 #[allow(dead_code, unreachable_pub)]
