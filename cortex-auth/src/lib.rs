@@ -31,8 +31,8 @@ pub use authn::{AuthOutcome, Authenticator, ErasedAuthenticator};
 pub use config::AuthConfig;
 pub use error::{AuthError, AuthFailure};
 pub use guard::{AnyRole, Authenticated, Permission, Policy, Role};
-pub use layer::Authentication;
 pub use jwt::{AccessToken, Jwt, JwtConfig, JwtKeyConfig, MAX_TOKEN_LEN};
+pub use layer::Authentication;
 pub use password::PasswordConfig;
 pub use plugin::AuthPlugin;
 #[cfg(feature = "database")]

@@ -42,9 +42,9 @@ pub(crate) const MAX_LEEWAY: Duration = Duration::from_secs(300);
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct JwtConfig {
-    /// Whether bearer JWT authentication is on. Unset: on when keys are configured, and in the
-    /// `dev` and `test` profiles with an ephemeral key when none are; `true` without keys outside
-    /// `dev`/`test` stops the start; `false`: off.
+    /// Whether bearer JWT authentication is on. Unset: on when keys are configured, off when none
+    /// are (in every profile); `true` without keys signs with an ephemeral key in the `dev` and
+    /// `test` profiles and stops the start in the others; `false`: off.
     pub enabled: Option<bool>,
     /// `iss` of issued tokens, and the only issuer accepted. Default `"cortex"`.
     pub issuer: String,

@@ -31,7 +31,8 @@ fn service(app: &App, config: &JwtConfig) -> Result<Option<Jwt>, AuthError> {
     match config.enabled {
         Some(false) => Ok(None),
         _ if config.has_keys() => Jwt::new(config).map(Some),
-        None if !throwaway => Ok(None),
+        // Unset and no keys: off in every profile, so that `dev` behaves as `prod` will.
+        None => Ok(None),
         Some(true) if !throwaway => Err(AuthError::Config {
             key: "auth.jwt.keys".into(),
             reason: format!(

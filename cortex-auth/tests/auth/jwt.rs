@@ -455,22 +455,24 @@ async fn bad_configurations_stop_the_start_naming_the_key() {
 }
 
 #[tokio::test]
-async fn without_keys_jwt_is_ephemeral_in_dev_and_test_and_off_in_prod() {
+async fn without_keys_jwt_is_off_unless_enabled_and_then_ephemeral_in_dev_and_test() {
+    for profile in [Profile::DEV, Profile::TEST, Profile::PROD] {
+        let app = app(profile.clone(), "").await;
+        assert!(app.container().get::<Jwt>().is_err(), "{profile:?}");
+    }
     for profile in [Profile::DEV, Profile::TEST] {
-        let app = app(profile, "").await;
+        let app = app(profile, "[auth.jwt]\nenabled = true").await;
         let jwt = app.container().get::<Jwt>().unwrap();
         assert_eq!(jwt.signing_kid(), "ephemeral");
         let token = jwt.issue(&CurrentUser::builder("1").build()).unwrap();
         assert!(jwt.verify(&token.token).is_ok());
         // Another app's ephemeral key does not verify it.
-        let other = jwt_of("").await;
+        let other = jwt_of("[auth.jwt]\nenabled = true").await;
         assert!(matches!(
             other.verify(&token.token),
             Err(AuthFailure::Signature)
         ));
     }
-    let app = app(Profile::PROD, "").await;
-    assert!(app.container().get::<Jwt>().is_err());
     let app = app_off().await;
     assert!(app.container().get::<Jwt>().is_err());
 }
