@@ -30,9 +30,17 @@ pub use authn::{AuthOutcome, Authenticator, ErasedAuthenticator};
 pub use config::AuthConfig;
 pub use error::{AuthError, AuthFailure};
 pub use jwt::JwtConfig;
-pub use password::PasswordConfig;
+pub use password::{
+    LoginRefused, LoginSuccess, PasswordConfig, PasswordError, PasswordHash, PasswordLogin,
+    Passwords, Verified,
+};
 pub use plugin::AuthPlugin;
 pub use roles::{RoleConfig, RolesConfig};
 pub use session::SessionConfig;
-pub use throttle::ThrottleConfig;
+#[cfg(feature = "redis")]
+pub use throttle::RedisThrottleStore;
+pub use throttle::{
+    Backoff, BoxedThrottle, ErasedThrottleStore, LoginThrottle, MemoryThrottleStore,
+    ThrottleConfig, ThrottleEntry, ThrottleStore, ThrottleStoreKind, Throttled,
+};
 pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};
