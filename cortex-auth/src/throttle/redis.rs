@@ -50,7 +50,7 @@ return {tonumber(v[1]), tonumber(v[2] or '0')}
 /// `[auth] redis_url`): one count per account and address for every instance of the app. Each
 /// failure is one `EVAL` (read, increment, lock and expiry in one atomic script); keys are
 /// `<key_prefix><sha-256 of the key>`, so that account names never appear in Redis, and expire a
-/// window after their last failure.
+/// window after their last failure. Times are kept in whole milliseconds.
 ///
 /// ```no_run
 /// use cortex_auth::RedisThrottleStore;
