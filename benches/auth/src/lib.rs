@@ -1,0 +1,1 @@
+//! Benchmarks of `cortex-auth` (see `benches/`): argon2id at the defaults.
