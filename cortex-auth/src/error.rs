@@ -120,6 +120,10 @@ pub enum AuthError {
     /// A token could not be issued.
     #[error("the token could not be issued: {0}")]
     Issue(String),
+    /// A password was refused by the policy (too short, too long), or a stored hash cannot be
+    /// read.
+    #[error(transparent)]
+    Passwords(crate::password::PasswordError),
 }
 
 impl AuthError {

@@ -33,7 +33,10 @@ pub use error::{AuthError, AuthFailure};
 pub use guard::{AnyRole, Authenticated, Permission, Policy, Role};
 pub use jwt::{AccessToken, Jwt, JwtConfig, JwtKeyConfig, MAX_TOKEN_LEN};
 pub use layer::Authentication;
-pub use password::PasswordConfig;
+pub use password::{
+    LoginRefused, LoginSuccess, PasswordConfig, PasswordError, PasswordHash, PasswordLogin,
+    Passwords, Verified,
+};
 pub use plugin::AuthPlugin;
 #[cfg(feature = "database")]
 pub use refresh::DatabaseRefreshStore;
@@ -53,5 +56,10 @@ pub use session::{
     CSRF_HEADER, CsrfToken, ErasedSessionStore, MemorySessionStore, SameSite, Session,
     SessionAuthenticator, SessionClock, SessionRecord, SessionStore, SessionStoreKind, SessionUser,
 };
-pub use throttle::ThrottleConfig;
+#[cfg(feature = "redis")]
+pub use throttle::RedisThrottleStore;
+pub use throttle::{
+    Backoff, BoxedThrottle, ErasedThrottleStore, LoginThrottle, MemoryThrottleStore,
+    ThrottleConfig, ThrottleEntry, ThrottleStore, ThrottleStoreKind, Throttled,
+};
 pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};

@@ -1,19 +1,41 @@
 //! Passwords: argon2id hashing off the async threads, verification in constant time, transparent
-//! rehash, a dummy hash for unknown accounts.
+//! rehash, a dummy hash for unknown accounts, and the login helper that puts them together with
+//! the throttle.
 
-use serde::Deserialize;
+mod config;
+mod hasher;
+mod login;
 
-/// `[auth.passwords]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PasswordConfig {}
+pub use config::PasswordConfig;
+pub use hasher::{PasswordError, PasswordHash, Passwords, Verified};
+pub use login::{LoginRefused, LoginSuccess, PasswordLogin};
 
-/// Adds the password hasher to the app.
+use cortex_di::{Dependency, Provider};
+
+/// Binds [`Passwords`] (from `[auth.passwords]`, checked now: a bad value stops the start naming
+/// its key) and the [`PasswordLogin`] helper (on the passwords and the login throttle).
 pub(crate) fn install(
     app: cortex_core::App,
-    _config: &crate::AuthConfig,
+    config: &crate::AuthConfig,
     _setup: &mut crate::plugin::Setup,
 ) -> cortex_core::App {
-    app
+    let passwords = match Passwords::new(&config.passwords, app.config().profile()) {
+        Ok(passwords) => passwords,
+        Err(error) => return app.fail(error),
+    };
+    app.provide(
+        Provider::value(passwords)
+            .declared_by("AuthPlugin")
+            .on_start(),
+    )
+    .provide(
+        Provider::factory(|r| {
+            let passwords = (*r.get::<Passwords>()?).clone();
+            let throttle = (*r.get::<crate::throttle::LoginThrottle>()?).clone();
+            Ok(PasswordLogin::new(passwords, throttle))
+        })
+        .depends_on(Dependency::on::<Passwords>())
+        .depends_on(Dependency::on::<crate::throttle::LoginThrottle>())
+        .declared_by("AuthPlugin"),
+    )
 }

@@ -3,9 +3,11 @@
 mod api_keys;
 mod core;
 mod jwt;
+mod passwords;
 mod refresh;
 mod sessions;
 #[allow(dead_code, unreachable_pub)]
 mod support;
 #[allow(dead_code)]
 mod support_sessions;
+mod throttle;
