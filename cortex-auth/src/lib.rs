@@ -53,5 +53,6 @@ pub use session::{
     CSRF_HEADER, CsrfToken, ErasedSessionStore, MemorySessionStore, SameSite, Session,
     SessionAuthenticator, SessionClock, SessionRecord, SessionStore, SessionStoreKind, SessionUser,
 };
+pub use session::{SessionError, Sessions};
 pub use throttle::ThrottleConfig;
 pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};
