@@ -178,6 +178,7 @@ impl fmt::Debug for SessionAuthenticator {
             .field("secure", &self.secure)
             .field("idle", &self.idle)
             .field("absolute", &self.absolute)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -525,7 +526,9 @@ impl Authenticator for SessionAuthenticator {
         };
         if let Some(user) = everywhere {
             match self.store.delete_user_boxed(&user).await {
-                Ok(count) => tracing::info!(target: "cortex::auth", authenticator = "session", user = %user, sessions = count, "logged out everywhere: every session of the user revoked"),
+                Ok(count) => {
+                    tracing::info!(target: "cortex::auth", authenticator = "session", user = user.as_str(), sessions = count, "logged out everywhere: every session of the user revoked")
+                }
                 Err(error) => {
                     Self::fail_response(response, &error);
                     return;
@@ -558,7 +561,10 @@ impl Authenticator for SessionAuthenticator {
         let ttl = Duration::from_secs(absolute_left.min(self.idle).max(1));
         let key = store_key(&id);
         let saved = if new {
-            self.store.save_boxed(&key, &record, ttl).await.map(|()| true)
+            self.store
+                .save_boxed(&key, &record, ttl)
+                .await
+                .map(|()| true)
         } else {
             self.store.update_boxed(&key, &record, ttl).await
         };
@@ -700,7 +706,11 @@ impl Session {
     /// [`SessionError::Serialize`] when `value` does not serialize to JSON,
     /// [`SessionError::TooLarge`] when the values would go over the limit (the session is left
     /// as it was).
-    pub fn insert(&self, key: impl Into<String>, value: impl Serialize) -> Result<(), SessionError> {
+    pub fn insert(
+        &self,
+        key: impl Into<String>,
+        value: impl Serialize,
+    ) -> Result<(), SessionError> {
         let value = serde_json::to_value(value)?;
         let key = key.into();
         let mut state = self.0.lock();

@@ -12,7 +12,8 @@ use tokio::sync::OnceCell;
 use super::store::{SessionRecord, SessionStore};
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_sessions (id VARCHAR(64) NOT NULL PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT NOT NULL, expires_at BIGINT NOT NULL)";
-const CREATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS cortex_auth_sessions_user ON cortex_auth_sessions (user_id)";
+const CREATE_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS cortex_auth_sessions_user ON cortex_auth_sessions (user_id)";
 /// MySQL/MariaDB has no `CREATE INDEX IF NOT EXISTS` before 10.1.4 / 8.0.29: the index is made
 /// with the table.
 const CREATE_TABLE_MYSQL: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_sessions (id VARCHAR(64) NOT NULL PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT NOT NULL, expires_at BIGINT NOT NULL, INDEX cortex_auth_sessions_user (user_id))";

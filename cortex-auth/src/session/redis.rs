@@ -158,7 +158,9 @@ impl SessionStore for RedisSessionStore {
         let user = self.load(key).await?.and_then(|record| record.user);
         let mut connection = self.connection().await?;
         let mut pipe = redis::pipe();
-        pipe.atomic().cmd("DEL").arg(format!("{}{key}", self.prefix));
+        pipe.atomic()
+            .cmd("DEL")
+            .arg(format!("{}{key}", self.prefix));
         if let Some(user) = user {
             pipe.cmd("SREM").arg(self.user_key(&user.id)).arg(key);
         }
