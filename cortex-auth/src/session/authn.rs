@@ -145,7 +145,7 @@ fn new_token() -> Result<String, getrandom::Error> {
 /// and absolute timeouts and, on unsafe methods, the CSRF checks; after the handler, saves the
 /// session and sets (or clears) the cookie.
 ///
-/// The [`AuthPlugin`](crate::AuthPlugin) makes one from `[auth.sessions]`; make one yourself to
+/// The [`AuthPlugin`](struct@crate::AuthPlugin) makes one from `[auth.sessions]`; make one yourself to
 /// choose the store or the clock:
 ///
 /// ```
@@ -242,7 +242,7 @@ impl SessionAuthenticator {
         })
     }
 
-    /// The same, judging time by `clock` (tests). The one the [`AuthPlugin`](crate::AuthPlugin)
+    /// The same, judging time by `clock` (tests). The one the [`AuthPlugin`](struct@crate::AuthPlugin)
     /// builds takes the [`SessionClock`] bound in the container, if there is one.
     pub fn with_clock(mut self, clock: SessionClock) -> Self {
         self.clock = clock;
@@ -624,6 +624,12 @@ impl Authenticator for SessionAuthenticator {
 ///     session.logout();
 ///     "bye"
 /// }
+///
+/// async fn change_password(session: Session) -> &'static str {
+///     // … the new password stored …
+///     session.logout_everywhere(); // every device logs in again
+///     "changed"
+/// }
 /// ```
 #[derive(Clone)]
 pub struct Session(Handle);
@@ -813,7 +819,7 @@ impl From<SessionError> for HttpError {
 
 /// Revokes sessions outside a request: every session of a user after a password change, an
 /// account lock or a suspected compromise (in a request, [`Session::logout_everywhere`] does it
-/// for the logged-in user). The [`AuthPlugin`](crate::AuthPlugin) binds it when
+/// for the logged-in user). The [`AuthPlugin`](struct@crate::AuthPlugin) binds it when
 /// `[auth.sessions]` is enabled; it works on every store (memory, database, Redis, the app's own
 /// through [`SessionStore::delete_user`]).
 ///

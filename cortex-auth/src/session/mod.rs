@@ -1,7 +1,7 @@
 //! Cookie sessions (signed and encrypted), their stores, rotation, timeouts, and CSRF protection.
 //!
 //! - [`SessionConfig`], the `[auth.sessions]` section.
-//! - [`SessionAuthenticator`]: the `session` authenticator the [`AuthPlugin`](crate::AuthPlugin)
+//! - [`SessionAuthenticator`]: the `session` authenticator the [`AuthPlugin`](struct@crate::AuthPlugin)
 //!   registers when `[auth.sessions] enabled = true`.
 //! - [`Session`] and [`CsrfToken`]: what handlers take.
 //! - [`SessionStore`]: where sessions live (memory, the database, Redis, or the app's own).
