@@ -111,8 +111,8 @@ struct State {
     clear_cookie: bool,
     /// The request failed the CSRF checks: the extractors refuse it.
     csrf_refused: bool,
-    /// `logout_everywhere`: every session of the user deleted, this one too.
-    everywhere: bool,
+    /// `logout_everywhere`: every session of this user deleted, this one too.
+    everywhere: Option<String>,
     /// The most bytes of JSON the values may take.
     max_values: usize,
 }
@@ -410,7 +410,7 @@ impl Authenticator for SessionAuthenticator {
             reseal: false,
             clear_cookie: false,
             csrf_refused: false,
-            everywhere: false,
+            everywhere: None,
             max_values: self.max_values,
         })));
         request.extensions.insert(handle.clone());
@@ -471,11 +471,7 @@ impl Authenticator for SessionAuthenticator {
         let (old, save, clear, everywhere) = {
             let mut session = handle.lock();
             if session.destroyed {
-                let everywhere = if session.everywhere {
-                    session.record.user.take().map(|user| user.id)
-                } else {
-                    None
-                };
+                let everywhere = session.everywhere.take();
                 (session.id.take(), None, true, everywhere)
             } else {
                 let old = if session.rotate {
@@ -510,7 +506,7 @@ impl Authenticator for SessionAuthenticator {
                                     now: session.now,
                                 }),
                                 false,
-                                None,
+                                session.everywhere.take(),
                             )
                         }
                         (Err(error), _) | (_, Err(error)) => {
@@ -520,7 +516,7 @@ impl Authenticator for SessionAuthenticator {
                         }
                     }
                 } else {
-                    (old, None, session.clear_cookie, None)
+                    (old, None, session.clear_cookie, session.everywhere.take())
                 }
             }
         };
@@ -676,15 +672,14 @@ impl Session {
     /// what to do after a password change or when an account may be compromised. Applied once
     /// the handler has answered: the store deletes every session of the user (see
     /// [`Sessions::revoke_user`] to do it outside a request), and this request's cookie is
-    /// cleared. Without a logged-in user, the same as [`logout`](Self::logout).
+    /// cleared. Without a logged-in user, the same as [`logout`](Self::logout). A
+    /// [`login`](Self::login) after it in the same request (to keep this device signed in) makes
+    /// a new session, which is kept: only the others end.
     pub fn logout_everywhere(&self) {
         let mut state = self.0.lock();
         state.destroyed = true;
-        state.everywhere = true;
-        let user = state.record.user.take();
+        state.everywhere = state.record.user.take().map(|user| user.id);
         state.record = SessionRecord::new(state.now);
-        // Kept for `finish`, which revokes by it.
-        state.record.user = user;
     }
 
     /// The logged-in user, as at login.

@@ -605,6 +605,42 @@ async fn logout_everywhere(store: Store) {
 
 on_every_store!(logout_everywhere);
 
+#[tokio::test]
+async fn logout_everywhere_then_login_keeps_this_device_only() {
+    let (logs, _guard) = Logs::capture();
+    let fixture = memory().await;
+    let app = &fixture.app;
+    let laptop = app.session();
+    let phone = app.session();
+    let old = login(&laptop).await;
+    let phone_cookie = login(&phone).await;
+    let token = token(&laptop).await;
+    laptop
+        .post("/logout-others")
+        .header("x-csrf-token", &token)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert!(
+        logs.has_line(&["cortex::auth", "logged out everywhere", "sessions=2"]),
+        "{}",
+        logs.text()
+    );
+    let new = laptop.cookies()[COOKIE].clone();
+    assert_ne!(new, old, "a new session for this device");
+    laptop
+        .get("/me")
+        .await
+        .assert_status(StatusCode::OK)
+        .assert_text("ada");
+    assert_refused(
+        &phone.get("/me").await,
+        StatusCode::UNAUTHORIZED,
+        &phone_cookie,
+    );
+    laptop.set_cookie(COOKIE, old.clone());
+    assert_refused(&laptop.get("/me").await, StatusCode::UNAUTHORIZED, &old);
+}
+
 /// `Sessions::revoke_user` (after a password change) ends every session of the user, and a
 /// request still running with one of them does not save it back.
 async fn revoke_user(store: Store) {

@@ -80,6 +80,14 @@ impl SessionsController {
         StatusCode::NO_CONTENT
     }
 
+    #[post("/logout-others")]
+    #[guard(Authenticated)]
+    async fn logout_others(&self, user: CurrentUser, session: Session) -> StatusCode {
+        session.logout_everywhere();
+        session.login(&user);
+        StatusCode::NO_CONTENT
+    }
+
     #[get("/csrf")]
     async fn csrf(&self, token: CsrfToken) -> String {
         token.as_str().to_string()
