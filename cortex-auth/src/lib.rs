@@ -56,6 +56,7 @@ pub use session::{
     CSRF_HEADER, CsrfToken, ErasedSessionStore, MemorySessionStore, SameSite, Session,
     SessionAuthenticator, SessionClock, SessionRecord, SessionStore, SessionStoreKind, SessionUser,
 };
+pub use session::{SessionError, Sessions};
 #[cfg(feature = "redis")]
 pub use throttle::RedisThrottleStore;
 pub use throttle::{

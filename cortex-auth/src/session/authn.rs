@@ -111,6 +111,20 @@ struct State {
     clear_cookie: bool,
     /// The request failed the CSRF checks: the extractors refuse it.
     csrf_refused: bool,
+    /// `logout_everywhere`: every session of this user deleted, this one too.
+    everywhere: Option<String>,
+    /// The most bytes of JSON the values may take.
+    max_values: usize,
+}
+
+/// What `finish` stores.
+struct Save {
+    id: [u8; ID_LEN],
+    record: SessionRecord,
+    /// Not stored yet (`save`), rather than stored and maybe revoked since (`update`).
+    new: bool,
+    set_cookie: bool,
+    now: u64,
 }
 
 /// Hashes a session id to its store key (SHA-256, hex).
@@ -131,7 +145,7 @@ fn new_token() -> Result<String, getrandom::Error> {
 /// and absolute timeouts and, on unsafe methods, the CSRF checks; after the handler, saves the
 /// session and sets (or clears) the cookie.
 ///
-/// The [`AuthPlugin`](crate::AuthPlugin) makes one from `[auth.sessions]`; make one yourself to
+/// The [`AuthPlugin`](struct@crate::AuthPlugin) makes one from `[auth.sessions]`; make one yourself to
 /// choose the store or the clock:
 ///
 /// ```
@@ -143,6 +157,7 @@ fn new_token() -> Result<String, getrandom::Error> {
 /// assert_eq!(sessions.cookie_name(), "__Host-session");
 /// # Ok::<(), cortex_auth::AuthError>(())
 /// ```
+#[derive(Clone)]
 pub struct SessionAuthenticator {
     keys: Keys,
     store: Arc<dyn ErasedSessionStore>,
@@ -153,6 +168,7 @@ pub struct SessionAuthenticator {
     idle: u64,
     absolute: u64,
     trusted_origins: Vec<String>,
+    max_values: usize,
 }
 
 impl fmt::Debug for SessionAuthenticator {
@@ -162,6 +178,7 @@ impl fmt::Debug for SessionAuthenticator {
             .field("secure", &self.secure)
             .field("idle", &self.idle)
             .field("absolute", &self.absolute)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -221,13 +238,32 @@ impl SessionAuthenticator {
                 .iter()
                 .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
                 .collect(),
+            max_values: usize::try_from(config.max_values_size).unwrap_or(usize::MAX),
         })
     }
 
-    /// The same, judging time by `clock` (tests).
+    /// The same, judging time by `clock` (tests). The one the [`AuthPlugin`](struct@crate::AuthPlugin)
+    /// builds takes the [`SessionClock`] bound in the container, if there is one.
     pub fn with_clock(mut self, clock: SessionClock) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The service that revokes sessions outside a request (see [`Sessions`]).
+    ///
+    /// ```
+    /// use cortex_auth::{MemorySessionStore, SessionAuthenticator, SessionConfig};
+    /// use cortex_core::config::Profile;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cortex_auth::AuthError> {
+    /// let authenticator = SessionAuthenticator::new(&SessionConfig::default(), &Profile::TEST, MemorySessionStore::new())?;
+    /// assert_eq!(authenticator.sessions().revoke_user("42").await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn sessions(&self) -> Sessions {
+        Sessions {
+            store: self.store.clone(),
+        }
     }
 
     /// The session cookie's name.
@@ -374,6 +410,8 @@ impl Authenticator for SessionAuthenticator {
             reseal: false,
             clear_cookie: false,
             csrf_refused: false,
+            everywhere: None,
+            max_values: self.max_values,
         })));
         request.extensions.insert(handle.clone());
         state.insert(handle.clone());
@@ -430,10 +468,11 @@ impl Authenticator for SessionAuthenticator {
             return;
         };
         // Decided under the lock, done without it.
-        let (old, save, clear) = {
+        let (old, save, clear, everywhere) = {
             let mut session = handle.lock();
             if session.destroyed {
-                (session.id.take(), None, true)
+                let everywhere = session.everywhere.take();
+                (session.id.take(), None, true, everywhere)
             } else {
                 let old = if session.rotate {
                     session.id.take()
@@ -459,13 +498,15 @@ impl Authenticator for SessionAuthenticator {
                             session.id = Some(id);
                             (
                                 old,
-                                Some((
+                                Some(Save {
                                     id,
-                                    session.record.clone(),
-                                    new_id || session.reseal,
-                                    session.now,
-                                )),
+                                    record: session.record.clone(),
+                                    new: new_id,
+                                    set_cookie: new_id || session.reseal,
+                                    now: session.now,
+                                }),
                                 false,
+                                session.everywhere.take(),
                             )
                         }
                         (Err(error), _) | (_, Err(error)) => {
@@ -475,10 +516,21 @@ impl Authenticator for SessionAuthenticator {
                         }
                     }
                 } else {
-                    (old, None, session.clear_cookie)
+                    (old, None, session.clear_cookie, session.everywhere.take())
                 }
             }
         };
+        if let Some(user) = everywhere {
+            match self.store.delete_user_boxed(&user).await {
+                Ok(count) => {
+                    tracing::info!(target: "cortex::auth", authenticator = "session", user = user.as_str(), sessions = count, "logged out everywhere: every session of the user revoked")
+                }
+                Err(error) => {
+                    Self::fail_response(response, &error);
+                    return;
+                }
+            }
+        }
         if let Some(old) = old
             && let Err(error) = self.store.delete_boxed(&store_key(&old)).await
         {
@@ -488,21 +540,42 @@ impl Authenticator for SessionAuthenticator {
         if clear {
             self.set_cookie(response, "", 0);
         }
-        let Some((id, record, set_cookie, now)) = save else {
+        let Some(Save {
+            id,
+            record,
+            new,
+            set_cookie,
+            now,
+        }) = save
+        else {
             return;
         };
         let absolute_left = record
             .created_at
             .saturating_add(self.absolute)
             .saturating_sub(now);
-        let ttl = absolute_left.min(self.idle).max(1);
-        if let Err(error) = self
-            .store
-            .save_boxed(&store_key(&id), &record, Duration::from_secs(ttl))
-            .await
-        {
-            Self::fail_response(response, &error);
-            return;
+        let ttl = Duration::from_secs(absolute_left.min(self.idle).max(1));
+        let key = store_key(&id);
+        let saved = if new {
+            self.store
+                .save_boxed(&key, &record, ttl)
+                .await
+                .map(|()| true)
+        } else {
+            self.store.update_boxed(&key, &record, ttl).await
+        };
+        match saved {
+            Ok(true) => {}
+            Ok(false) => {
+                // Logged out or revoked by another request while this one ran: not brought back.
+                tracing::info!(target: "cortex::auth", authenticator = "session", code = "revoked", "the session was revoked while the request ran: not saved");
+                self.set_cookie(response, "", 0);
+                return;
+            }
+            Err(error) => {
+                Self::fail_response(response, &error);
+                return;
+            }
         }
         if set_cookie {
             match self.keys.seal(&self.cookie, &id) {
@@ -547,6 +620,12 @@ impl Authenticator for SessionAuthenticator {
 ///     session.logout();
 ///     "bye"
 /// }
+///
+/// async fn change_password(session: Session) -> &'static str {
+///     // … the new password stored …
+///     session.logout_everywhere(); // every device logs in again
+///     "changed"
+/// }
 /// ```
 #[derive(Clone)]
 pub struct Session(Handle);
@@ -589,6 +668,20 @@ impl Session {
         state.record = SessionRecord::new(state.now);
     }
 
+    /// Logs the user out of **every** session (every browser, every device), this one included:
+    /// what to do after a password change or when an account may be compromised. Applied once
+    /// the handler has answered: the store deletes every session of the user (see
+    /// [`Sessions::revoke_user`] to do it outside a request), and this request's cookie is
+    /// cleared. Without a logged-in user, the same as [`logout`](Self::logout). A
+    /// [`login`](Self::login) after it in the same request (to keep this device signed in) makes
+    /// a new session, which is kept: only the others end.
+    pub fn logout_everywhere(&self) {
+        let mut state = self.0.lock();
+        state.destroyed = true;
+        state.everywhere = state.record.user.take().map(|user| user.id);
+        state.record = SessionRecord::new(state.now);
+    }
+
     /// The logged-in user, as at login.
     pub fn user(&self) -> Option<SessionUser> {
         self.0.lock().record.user.clone()
@@ -606,18 +699,34 @@ impl Session {
         serde_json::from_value(value).ok()
     }
 
-    /// Stores `value` under `key` (keep values small: the whole map is written on each change).
+    /// Stores `value` under `key`. The values are kept small — the whole map is written on each
+    /// change and read on each request — by `[auth.sessions] max_values_size` (4 KiB of JSON by
+    /// default): keep ids in the session and the data in the database.
     ///
     /// # Errors
-    /// When `value` does not serialize to JSON.
+    /// [`SessionError::Serialize`] when `value` does not serialize to JSON,
+    /// [`SessionError::TooLarge`] when the values would go over the limit (the session is left
+    /// as it was).
     pub fn insert(
         &self,
         key: impl Into<String>,
         value: impl Serialize,
-    ) -> Result<(), serde_json::Error> {
+    ) -> Result<(), SessionError> {
         let value = serde_json::to_value(value)?;
+        let key = key.into();
         let mut state = self.0.lock();
-        state.record.values.insert(key.into(), value);
+        let previous = state.record.values.insert(key.clone(), value);
+        let size = serde_json::to_vec(&state.record.values).map_or(usize::MAX, |json| json.len());
+        if size > state.max_values {
+            match previous {
+                Some(previous) => state.record.values.insert(key, previous),
+                None => state.record.values.remove(&key),
+            };
+            return Err(SessionError::TooLarge {
+                size,
+                limit: state.max_values,
+            });
+        }
         state.changed = true;
         Ok(())
     }
@@ -662,6 +771,92 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             return Err(HttpError::forbidden("the request failed the CSRF checks"));
         }
         Ok(Session(handle.clone()))
+    }
+}
+
+/// Why [`Session::insert`] refused a value.
+///
+/// A handler may return it with `?`: it answers `500` (the app's mistake, not the client's), the
+/// reason logged.
+///
+/// ```
+/// use cortex_auth::SessionError;
+/// let error = SessionError::TooLarge { size: 5000, limit: 4096 };
+/// assert!(error.to_string().contains("5000 bytes"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The value does not serialize to JSON.
+    #[error("the session value does not serialize to JSON: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The values would take more JSON than `[auth.sessions] max_values_size` allows.
+    #[error(
+        "the session's values would take {size} bytes of JSON, over the limit of {limit}; hint: keep ids in the session and the data in the database, or raise `auth.sessions.max_values_size`"
+    )]
+    TooLarge {
+        /// The values' size with the new value (bytes of JSON).
+        size: usize,
+        /// `max_values_size`.
+        limit: usize,
+    },
+}
+
+impl From<SessionError> for HttpError {
+    fn from(error: SessionError) -> Self {
+        tracing::error!(target: "cortex::auth", error = %error, "a session value was refused");
+        HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the session could not be updated",
+        )
+    }
+}
+
+/// Revokes sessions outside a request: every session of a user after a password change, an
+/// account lock or a suspected compromise (in a request, [`Session::logout_everywhere`] does it
+/// for the logged-in user). The [`AuthPlugin`](struct@crate::AuthPlugin) binds it when
+/// `[auth.sessions]` is enabled; it works on every store (memory, database, Redis, the app's own
+/// through [`SessionStore::delete_user`]).
+///
+/// ```
+/// use cortex_auth::{AuthPlugin, Sessions};
+/// use cortex_core::App;
+/// use cortex_core::config::Config;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = Config::from_toml("[auth.sessions]\nenabled = true")?;
+/// let app = App::with_config(config).plugin(AuthPlugin).build().await?;
+/// let sessions = app.container().get::<Sessions>()?;
+/// // After the user `42` changed their password:
+/// let revoked = sessions.revoke_user("42").await?;
+/// assert_eq!(revoked, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn ErasedSessionStore>,
+}
+
+impl fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    /// Deletes every session of the user `user_id` (a request still running with one of them
+    /// does not bring it back), returning how many were live. Logged on target `cortex::auth`.
+    ///
+    /// # Errors
+    /// [`AuthError::Store`] when the store fails.
+    pub async fn revoke_user(&self, user_id: &str) -> Result<u64, AuthError> {
+        let count = self
+            .store
+            .delete_user_boxed(user_id)
+            .await
+            .map_err(|error| AuthError::store("sessions", error))?;
+        tracing::info!(target: "cortex::auth", user = user_id, sessions = count, "every session of the user revoked");
+        Ok(count)
     }
 }
 

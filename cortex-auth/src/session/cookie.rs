@@ -25,6 +25,7 @@ pub(crate) fn random<const N: usize>() -> Result<[u8; N], getrandom::Error> {
 }
 
 /// The session keys: the first seals, each opens.
+#[derive(Clone)]
 pub(crate) struct Keys {
     ciphers: Vec<XChaCha20Poly1305>,
 }

@@ -11,15 +11,21 @@ use tokio::sync::OnceCell;
 
 use super::store::{SessionRecord, SessionStore};
 
-const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_sessions (id VARCHAR(64) NOT NULL PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT NOT NULL)";
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_sessions (id VARCHAR(64) NOT NULL PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT NOT NULL, expires_at BIGINT NOT NULL)";
+const CREATE_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS cortex_auth_sessions_user ON cortex_auth_sessions (user_id)";
+/// MySQL/MariaDB has no `CREATE INDEX IF NOT EXISTS` before 10.1.4 / 8.0.29: the index is made
+/// with the table.
+const CREATE_TABLE_MYSQL: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_sessions (id VARCHAR(64) NOT NULL PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT NOT NULL, expires_at BIGINT NOT NULL, INDEX cortex_auth_sessions_user (user_id))";
 
 /// Sessions in the app's database (the `database` feature; the `DataPlugin` binds the [`Db`]).
 ///
 /// A plugin cannot ship migrations in `cortex-data` (an app's binary has one migration set, the
 /// app's), so the table is made on first use (`CREATE TABLE IF NOT EXISTS`): `cortex_auth_sessions
-/// (id VARCHAR(64) PRIMARY KEY, data TEXT, expires_at BIGINT)`, `id` the session id hashed, `data`
-/// the [`SessionRecord`] as JSON, `expires_at` Unix seconds. Expired rows are swept every 100
-/// saves.
+/// (id VARCHAR(64) PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT, expires_at BIGINT)`, indexed
+/// on `user_id`; `id` the session id hashed, `user_id` the logged-in user's (for
+/// [`delete_user`](SessionStore::delete_user)), `data` the [`SessionRecord`] as JSON, `expires_at`
+/// Unix seconds. Expired rows are swept every 100 saves.
 ///
 /// ```no_run
 /// use cortex_auth::DatabaseSessionStore;
@@ -54,7 +60,15 @@ impl DatabaseSessionStore {
 
     async fn ready(&self) -> Result<(), BoxError> {
         self.table
-            .get_or_try_init(|| async { self.execute(CREATE, &[]).await.map(|_| ()) })
+            .get_or_try_init(|| async {
+                if self.is_mysql() {
+                    self.execute(Sql(CREATE_TABLE_MYSQL, ""), &[]).await?;
+                } else {
+                    self.execute(Sql(CREATE_TABLE, CREATE_TABLE), &[]).await?;
+                    self.execute(Sql(CREATE_INDEX, CREATE_INDEX), &[]).await?;
+                }
+                Ok::<(), BoxError>(())
+            })
             .await?;
         Ok(())
     }
@@ -67,6 +81,7 @@ impl DatabaseSessionStore {
             for arg in args {
                 query = match arg {
                     Arg::Text(t) => query.bind(*t),
+                    Arg::OptText(t) => query.bind(*t),
                     Arg::Int(i) => query.bind(*i),
                 };
             }
@@ -78,6 +93,7 @@ impl DatabaseSessionStore {
             for arg in args {
                 query = match arg {
                     Arg::Text(t) => query.bind(*t),
+                    Arg::OptText(t) => query.bind(*t),
                     Arg::Int(i) => query.bind(*i),
                 };
             }
@@ -89,6 +105,7 @@ impl DatabaseSessionStore {
             for arg in args {
                 query = match arg {
                     Arg::Text(t) => query.bind(*t),
+                    Arg::OptText(t) => query.bind(*t),
                     Arg::Int(i) => query.bind(*i),
                 };
             }
@@ -147,10 +164,9 @@ impl DatabaseSessionStore {
 #[derive(Clone, Copy)]
 struct Sql(&'static str, &'static str);
 
-const CREATE: Sql = Sql(CREATE_TABLE, CREATE_TABLE);
-
 enum Arg<'a> {
     Text(&'a str),
+    OptText(Option<&'a str>),
     Int(i64),
 }
 
@@ -167,21 +183,27 @@ impl SessionStore for DatabaseSessionStore {
         self.ready().await?;
         let data = serde_json::to_string(record)?;
         let now = unix_now();
-        let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        let expires_at = expires_at(now, ttl);
+        let user = record.user.as_ref().map(|u| u.id.as_str());
         let sql = if self.is_mysql() {
             Sql(
-                "INSERT INTO cortex_auth_sessions (id, data, expires_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data), expires_at = VALUES(expires_at)",
+                "INSERT INTO cortex_auth_sessions (id, user_id, data, expires_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), data = VALUES(data), expires_at = VALUES(expires_at)",
                 "",
             )
         } else {
             Sql(
-                "INSERT INTO cortex_auth_sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
-                "INSERT INTO cortex_auth_sessions (id, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                "INSERT INTO cortex_auth_sessions (id, user_id, data, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
+                "INSERT INTO cortex_auth_sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
             )
         };
         self.execute(
             sql,
-            &[Arg::Text(key), Arg::Text(&data), Arg::Int(expires_at)],
+            &[
+                Arg::Text(key),
+                Arg::OptText(user),
+                Arg::Text(&data),
+                Arg::Int(expires_at),
+            ],
         )
         .await?;
         if self.saves.fetch_add(1, Ordering::Relaxed) % 100 == 99 {
@@ -197,6 +219,36 @@ impl SessionStore for DatabaseSessionStore {
         Ok(())
     }
 
+    async fn update(
+        &self,
+        key: &str,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<bool, BoxError> {
+        self.ready().await?;
+        let data = serde_json::to_string(record)?;
+        let now = unix_now();
+        let user = record.user.as_ref().map(|u| u.id.as_str());
+        let updated = self
+            .execute(
+                Sql(
+                    "UPDATE cortex_auth_sessions SET user_id = ?, data = ?, expires_at = ? WHERE id = ? AND expires_at > ?",
+                    "UPDATE cortex_auth_sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4 AND expires_at > $5",
+                ),
+                &[
+                    Arg::OptText(user),
+                    Arg::Text(&data),
+                    Arg::Int(expires_at(now, ttl)),
+                    Arg::Text(key),
+                    Arg::Int(now),
+                ],
+            )
+            .await?;
+        // MySQL counts changed rows unless the connection asks for found rows: an update that
+        // changed nothing says 0 although the row is there.
+        Ok(updated > 0 || (self.is_mysql() && self.fetch_data(key, now).await?.is_some()))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BoxError> {
         self.ready().await?;
         self.execute(
@@ -209,4 +261,20 @@ impl SessionStore for DatabaseSessionStore {
         .await?;
         Ok(())
     }
+
+    async fn delete_user(&self, user_id: &str) -> Result<u64, BoxError> {
+        self.ready().await?;
+        self.execute(
+            Sql(
+                "DELETE FROM cortex_auth_sessions WHERE user_id = ? AND expires_at > ?",
+                "DELETE FROM cortex_auth_sessions WHERE user_id = $1 AND expires_at > $2",
+            ),
+            &[Arg::Text(user_id), Arg::Int(unix_now())],
+        )
+        .await
+    }
+}
+
+fn expires_at(now: i64, ttl: Duration) -> i64 {
+    now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
 }

@@ -1,7 +1,7 @@
 //! Cookie sessions (signed and encrypted), their stores, rotation, timeouts, and CSRF protection.
 //!
 //! - [`SessionConfig`], the `[auth.sessions]` section.
-//! - [`SessionAuthenticator`]: the `session` authenticator the [`AuthPlugin`](crate::AuthPlugin)
+//! - [`SessionAuthenticator`]: the `session` authenticator the [`AuthPlugin`](struct@crate::AuthPlugin)
 //!   registers when `[auth.sessions] enabled = true`.
 //! - [`Session`] and [`CsrfToken`]: what handlers take.
 //! - [`SessionStore`]: where sessions live (memory, the database, Redis, or the app's own).
@@ -21,13 +21,13 @@ use std::time::Duration;
 
 use cortex_core::App;
 use cortex_core::config::Profile;
-use cortex_di::{Dependency, Provider};
+use cortex_di::{Dependency, Provider, Resolver};
 use serde::Deserialize;
 
 use crate::authn::ErasedAuthenticator;
 use crate::error::AuthError;
 
-pub use authn::{CsrfToken, Session, SessionAuthenticator, SessionClock};
+pub use authn::{CsrfToken, Session, SessionAuthenticator, SessionClock, SessionError, Sessions};
 #[cfg(feature = "database")]
 pub use database::DatabaseSessionStore;
 #[cfg(feature = "redis")]
@@ -102,6 +102,7 @@ pub enum SessionStoreKind {
 /// | `store` | `memory` | `memory`, `database` or `redis` |
 /// | `trusted_origins` | `[]` | other origins (`https://admin.example.com`) allowed to send unsafe requests |
 /// | `redis_prefix` | `cortex:auth:session:` | the Redis keys' prefix |
+/// | `max_values_size` | `4KiB` | the most JSON the app's values ([`Session::insert`]) may take |
 ///
 /// ```
 /// use cortex_auth::AuthConfig;
@@ -145,8 +146,13 @@ pub struct SessionConfig {
     /// Origins besides the app's own allowed to send unsafe (`POST`, `PUT`, `PATCH`, `DELETE`)
     /// cookie-authenticated requests, as `scheme://host[:port]`.
     pub trusted_origins: Vec<String>,
-    /// The prefix of the Redis keys (`<prefix><hashed id>`).
+    /// The prefix of the Redis keys (`<prefix><hashed id>`, `<prefix>u:<user id>`).
     pub redis_prefix: String,
+    /// The most bytes of JSON the app's values may take ([`Session::insert`] answers
+    /// [`SessionError::TooLarge`] beyond): a session is read on every request and written on
+    /// each change.
+    #[serde(deserialize_with = "cortex_core::config::units::de::size")]
+    pub max_values_size: u64,
 }
 
 impl Default for SessionConfig {
@@ -162,6 +168,7 @@ impl Default for SessionConfig {
             store: SessionStoreKind::Memory,
             trusted_origins: Vec::new(),
             redis_prefix: "cortex:auth:session:".to_string(),
+            max_values_size: 4096,
         }
     }
 }
@@ -182,6 +189,7 @@ impl fmt::Debug for SessionConfig {
             .field("store", &self.store)
             .field("trusted_origins", &self.trusted_origins)
             .field("redis_prefix", &self.redis_prefix)
+            .field("max_values_size", &self.max_values_size)
             .finish()
     }
 }
@@ -216,7 +224,20 @@ impl SessionConfig {
     }
 }
 
-/// Adds session authentication to the app when `[auth.sessions]` enables it.
+/// `authenticator` judging time by the [`SessionClock`] bound in the container, if any.
+fn clocked(
+    authenticator: SessionAuthenticator,
+    r: &Resolver<'_>,
+) -> Result<SessionAuthenticator, cortex_di::BoxError> {
+    Ok(match r.get_optional::<SessionClock>()? {
+        Some(clock) => authenticator.with_clock((*clock).clone()),
+        None => authenticator,
+    })
+}
+
+/// Adds session authentication to the app when `[auth.sessions]` enables it: binds the
+/// [`SessionAuthenticator`] (on the configured store, judging time by the container's
+/// [`SessionClock`] if one is bound) and [`Sessions`].
 pub(crate) fn install(
     app: App,
     config: &crate::AuthConfig,
@@ -227,14 +248,15 @@ pub(crate) fn install(
         return app;
     }
     let profile = app.config().profile().clone();
-    let store: Provider<SessionAuthenticator> = match sessions.store {
+    let clock = Dependency::on::<SessionClock>().optional();
+    let provider: Provider<SessionAuthenticator> = match sessions.store {
         SessionStoreKind::Memory => {
             let authenticator =
                 match SessionAuthenticator::new(sessions, &profile, MemorySessionStore::new()) {
                     Ok(authenticator) => authenticator,
                     Err(error) => return app.fail(error),
                 };
-            Provider::value(authenticator)
+            Provider::factory(move |r| clocked(authenticator.clone(), r)).depends_on(clock)
         }
         #[cfg(feature = "database")]
         SessionStoreKind::Database => {
@@ -245,13 +267,12 @@ pub(crate) fn install(
             let sessions = sessions.clone();
             Provider::factory(move |r| {
                 let db = (*r.get::<cortex_data::Db>()?).clone();
-                Ok(SessionAuthenticator::new(
-                    &sessions,
-                    &profile,
-                    DatabaseSessionStore::new(db),
-                )?)
+                let authenticator =
+                    SessionAuthenticator::new(&sessions, &profile, DatabaseSessionStore::new(db))?;
+                clocked(authenticator, r)
             })
             .depends_on(Dependency::on::<cortex_data::Db>())
+            .depends_on(clock)
         }
         #[cfg(feature = "redis")]
         SessionStoreKind::Redis => {
@@ -266,7 +287,9 @@ pub(crate) fn install(
                 Err(error) => return app.fail(error),
             };
             match SessionAuthenticator::new(sessions, &profile, store) {
-                Ok(authenticator) => Provider::value(authenticator),
+                Ok(authenticator) => {
+                    Provider::factory(move |r| clocked(authenticator.clone(), r)).depends_on(clock)
+                }
                 Err(error) => return app.fail(error),
             }
         }
@@ -293,5 +316,9 @@ pub(crate) fn install(
             Ok(authenticator)
         }),
     });
-    app.provide(store.declared_by("AuthPlugin"))
+    app.provide(provider.declared_by("AuthPlugin")).provide(
+        Provider::factory(|r| Ok(r.get::<SessionAuthenticator>()?.sessions()))
+            .depends_on(Dependency::on::<SessionAuthenticator>())
+            .declared_by("AuthPlugin"),
+    )
 }

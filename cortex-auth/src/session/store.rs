@@ -1,6 +1,6 @@
 //! [`SessionStore`]: where sessions live, and the in-memory one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -72,8 +72,12 @@ impl SessionRecord {
 /// Where sessions live. `key` is the session id hashed (SHA-256, hex): a store never sees an id a
 /// cookie could be made from.
 ///
-/// Implement it for a store of your own and give it to [`SessionAuthenticator::new`]
-/// (crate::SessionAuthenticator::new); the built-in ones are [`MemorySessionStore`],
+/// A store keeps an index by user ([`SessionUser::id`] of [`SessionRecord::user`]) so that
+/// [`delete_user`](Self::delete_user) ends every session of a user (logout everywhere, after a
+/// password change).
+///
+/// Implement it for a store of your own and give it to
+/// [`SessionAuthenticator::new`](crate::SessionAuthenticator::new); the built-in ones are [`MemorySessionStore`],
 /// `DatabaseSessionStore` (`database` feature) and `RedisSessionStore` (`redis` feature).
 ///
 /// ```
@@ -91,8 +95,14 @@ impl SessionRecord {
 ///     async fn save(&self, _key: &str, _record: &SessionRecord, _ttl: Duration) -> Result<(), BoxError> {
 ///         Ok(())
 ///     }
+///     async fn update(&self, _key: &str, _record: &SessionRecord, _ttl: Duration) -> Result<bool, BoxError> {
+///         Ok(false)
+///     }
 ///     async fn delete(&self, _key: &str) -> Result<(), BoxError> {
 ///         Ok(())
+///     }
+///     async fn delete_user(&self, _user_id: &str) -> Result<u64, BoxError> {
+///         Ok(0)
 ///     }
 /// }
 /// ```
@@ -103,8 +113,8 @@ pub trait SessionStore: Send + Sync + 'static {
         key: &str,
     ) -> impl Future<Output = Result<Option<SessionRecord>, BoxError>> + Send;
 
-    /// Stores `record` under `key` for `ttl` (the time left before it would expire): a store may
-    /// drop it afterwards.
+    /// Stores a new session: `record` under `key` for `ttl` (the time left before it would
+    /// expire; a store may drop it afterwards), indexed by its user if it has one.
     fn save(
         &self,
         key: &str,
@@ -112,8 +122,21 @@ pub trait SessionStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 
+    /// Stores `record` under `key` for `ttl` **only if** a session is still stored there, and
+    /// says whether it was: a request that loaded a session which was logged out or revoked
+    /// meanwhile (by another request, [`delete_user`](Self::delete_user)) must not bring it back.
+    fn update(
+        &self,
+        key: &str,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send;
+
     /// Deletes the session under `key` (nothing when there is none).
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Deletes every session of the user `user_id`, returning how many there were.
+    fn delete_user(&self, user_id: &str) -> impl Future<Output = Result<u64, BoxError>> + Send;
 }
 
 /// A shared store (one store behind several authenticators).
@@ -134,8 +157,21 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
         S::save(self, key, record, ttl)
     }
 
+    fn update(
+        &self,
+        key: &str,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<bool, BoxError>> + Send {
+        S::update(self, key, record, ttl)
+    }
+
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), BoxError>> + Send {
         S::delete(self, key)
+    }
+
+    fn delete_user(&self, user_id: &str) -> impl Future<Output = Result<u64, BoxError>> + Send {
+        S::delete_user(self, user_id)
     }
 }
 
@@ -154,8 +190,17 @@ pub trait ErasedSessionStore: Send + Sync + 'static {
         record: &'a SessionRecord,
         ttl: Duration,
     ) -> Boxed<'a, Result<(), BoxError>>;
+    /// [`SessionStore::update`], boxed.
+    fn update_boxed<'a>(
+        &'a self,
+        key: &'a str,
+        record: &'a SessionRecord,
+        ttl: Duration,
+    ) -> Boxed<'a, Result<bool, BoxError>>;
     /// [`SessionStore::delete`], boxed.
     fn delete_boxed<'a>(&'a self, key: &'a str) -> Boxed<'a, Result<(), BoxError>>;
+    /// [`SessionStore::delete_user`], boxed.
+    fn delete_user_boxed<'a>(&'a self, user_id: &'a str) -> Boxed<'a, Result<u64, BoxError>>;
 }
 
 impl<S: SessionStore> ErasedSessionStore for S {
@@ -175,8 +220,21 @@ impl<S: SessionStore> ErasedSessionStore for S {
         Box::pin(self.save(key, record, ttl))
     }
 
+    fn update_boxed<'a>(
+        &'a self,
+        key: &'a str,
+        record: &'a SessionRecord,
+        ttl: Duration,
+    ) -> Boxed<'a, Result<bool, BoxError>> {
+        Box::pin(self.update(key, record, ttl))
+    }
+
     fn delete_boxed<'a>(&'a self, key: &'a str) -> Boxed<'a, Result<(), BoxError>> {
         Box::pin(self.delete(key))
+    }
+
+    fn delete_user_boxed<'a>(&'a self, user_id: &'a str) -> Boxed<'a, Result<u64, BoxError>> {
+        Box::pin(self.delete_user(user_id))
     }
 }
 
@@ -186,21 +244,65 @@ impl<S: SessionStore> ErasedSessionStore for S {
 ///
 /// ```
 /// use std::time::Duration;
-/// use cortex_auth::{MemorySessionStore, SessionRecord, SessionStore};
+/// use cortex_auth::{MemorySessionStore, SessionRecord, SessionStore, SessionUser};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), cortex_di::BoxError> {
 /// let store = MemorySessionStore::new();
-/// store.save("k", &SessionRecord::new(0), Duration::from_secs(60)).await?;
+/// let mut record = SessionRecord::new(0);
+/// record.user = Some(SessionUser { id: "42".into(), roles: vec![], permissions: vec![] });
+/// store.save("k", &record, Duration::from_secs(60)).await?;
 /// assert!(store.load("k").await?.is_some());
-/// store.delete("k").await?;
+/// assert_eq!(store.delete_user("42").await?, 1);
 /// assert!(store.load("k").await?.is_none());
+/// assert!(!store.update("k", &record, Duration::from_secs(60)).await?, "not brought back");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Default)]
 pub struct MemorySessionStore {
-    entries: Mutex<HashMap<String, (SessionRecord, Instant)>>,
+    entries: Mutex<Entries>,
     saves: std::sync::atomic::AtomicU64,
+}
+
+/// The sessions by key, and their keys by user.
+#[derive(Debug, Default)]
+struct Entries {
+    sessions: HashMap<String, (SessionRecord, Instant)>,
+    by_user: HashMap<String, HashSet<String>>,
+}
+
+impl Entries {
+    fn unindex(&mut self, key: &str, record: &SessionRecord) {
+        if let Some(user) = &record.user
+            && let Some(keys) = self.by_user.get_mut(&user.id)
+        {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_user.remove(&user.id);
+            }
+        }
+    }
+
+    fn insert(&mut self, key: &str, record: &SessionRecord, deadline: Instant) {
+        if let Some((old, _)) = self
+            .sessions
+            .insert(key.to_string(), (record.clone(), deadline))
+        {
+            self.unindex(key, &old);
+        }
+        if let Some(user) = &record.user {
+            self.by_user
+                .entry(user.id.clone())
+                .or_default()
+                .insert(key.to_string());
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> Option<(SessionRecord, Instant)> {
+        let removed = self.sessions.remove(key)?;
+        self.unindex(key, &removed.0);
+        Some(removed)
+    }
 }
 
 impl MemorySessionStore {
@@ -215,7 +317,7 @@ impl MemorySessionStore {
     /// assert_eq!(cortex_auth::MemorySessionStore::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().sessions.len()
     }
 
     /// Whether it holds no session.
@@ -227,7 +329,7 @@ impl MemorySessionStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (SessionRecord, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -239,6 +341,7 @@ impl SessionStore for MemorySessionStore {
         let now = Instant::now();
         Ok(self
             .lock()
+            .sessions
             .get(key)
             .filter(|(_, deadline)| *deadline > now)
             .map(|(record, _)| record.clone()))
@@ -253,14 +356,55 @@ impl SessionStore for MemorySessionStore {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             .is_multiple_of(256)
         {
-            entries.retain(|_, (_, deadline)| *deadline > now);
+            let expired: Vec<String> = entries
+                .sessions
+                .iter()
+                .filter(|(_, (_, deadline))| *deadline <= now)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in expired {
+                entries.remove(&key);
+            }
         }
-        entries.insert(key.to_string(), (record.clone(), now + ttl));
+        entries.insert(key, record, now + ttl);
         Ok(())
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<bool, BoxError> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let live = entries
+            .sessions
+            .get(key)
+            .is_some_and(|(_, deadline)| *deadline > now);
+        if live {
+            entries.insert(key, record, now + ttl);
+        }
+        Ok(live)
     }
 
     async fn delete(&self, key: &str) -> Result<(), BoxError> {
         self.lock().remove(key);
         Ok(())
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<u64, BoxError> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let keys = entries.by_user.remove(user_id).unwrap_or_default();
+        let mut live = 0;
+        for key in keys {
+            if let Some((_, deadline)) = entries.sessions.remove(&key)
+                && deadline > now
+            {
+                live += 1;
+            }
+        }
+        Ok(live)
     }
 }
