@@ -62,7 +62,9 @@ pub enum Command {
     Serve(ServeArgs),
 
     /// List every route the app answers: method, path, handler, guards, origin (app or cortex).
-    #[command(after_help = "Examples:\n  cortex routes\n  cortex routes --format json")]
+    #[command(
+        after_help = "Examples:\n  cortex routes\n  cortex routes --format json\n  cortex routes --audit\n  cortex routes --audit --deny-unguarded   # in CI: exit 1 when a route has no access policy"
+    )]
     Routes(RoutesArgs),
 
     /// Show the app's dependency-injection graph as text, Mermaid, DOT or JSON.
@@ -260,6 +262,15 @@ pub struct RoutesArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RoutesFormat::Table)]
     pub format: RoutesFormat,
+
+    /// Show each route's access policy (public, authenticated, roles, permissions, custom) and
+    /// input types, flagging the routes that have none.
+    #[arg(long)]
+    pub audit: bool,
+
+    /// With --audit (implied): exit with status 1 when a route has no access policy.
+    #[arg(long)]
+    pub deny_unguarded: bool,
 
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]

@@ -145,6 +145,8 @@ pub struct App {
     observers: usize,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
+    /// Whether every route needs an access policy or `#[public]` (`App::deny_by_default`).
+    deny_by_default: bool,
     /// Tripped when the drain starts; in the container too.
     shutdown: ShutdownSignal,
     /// `App::task`s, by name, in the order added.
@@ -233,6 +235,7 @@ impl App {
             openapi_hooks: Vec::new(),
             observers: 0,
             operational_paths: Vec::new(),
+            deny_by_default: false,
             shutdown,
             tasks: Vec::new(),
         }
@@ -723,6 +726,40 @@ impl App {
         self
     }
 
+    /// Turns on deny-by-default: [`build`](Self::build) fails unless every route — the
+    /// controllers', the app's and the plugins' — has a guard that declares an access policy
+    /// ([`GuardDoc::access`](crate::openapi::GuardDoc::access): `#[guard(Authenticated)]`,
+    /// `#[guard(Role("admin"))]`, a guard of your own) or is marked public (`#[public]`,
+    /// [`Route::public`]). The framework's routes (health, OpenAPI, static files) and
+    /// [operational paths](Self::operational_path) are exempt. A guard that declares no policy
+    /// (a [`guard_fn`](crate::routing::guard_fn), a guard whose `describe` says nothing) does not
+    /// count: it may check anything, and the check is meant to fail closed.
+    ///
+    /// The routes that fail are listed in one error ([`RouteError::Unguarded`] inside
+    /// [`AppError::Routes`]). The auth plugin calls this when `[auth] deny_by_default = true`.
+    /// `cortex routes --audit` shows every route's policy without failing.
+    ///
+    /// ```
+    /// use cortex_core::{App, AppError};
+    /// use cortex_core::routing::{Route, RouteError};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let err = App::new()
+    ///     .deny_by_default()
+    ///     .route(Route::get("/login", "login_form", || async { "<form>" }).public())
+    ///     .route(Route::get("/admin", "admin", || async { "secret" }))
+    ///     .build()
+    ///     .await
+    ///     .unwrap_err();
+    /// let AppError::Routes(errors) = &err else { panic!("{err}") };
+    /// assert!(matches!(errors.errors(), [RouteError::Unguarded { routes }] if routes == &["GET /admin (admin)"]));
+    /// # });
+    /// ```
+    pub fn deny_by_default(mut self) -> Self {
+        self.deny_by_default = true;
+        self
+    }
+
     /// Uses this middleware configuration instead of `[http]` from the configuration.
     pub fn http_config(mut self, config: HttpConfig) -> Self {
         self.http = Some(config);
@@ -1056,6 +1093,14 @@ impl App {
             &framework,
             &openapi_paths,
         ));
+        // Inspection (`cortex routes --audit`) shows these routes instead of failing on them.
+        if start {
+            problems.extend(crate::routing::check_access(
+                &table,
+                self.deny_by_default,
+                stack.operational_paths(),
+            ));
+        }
         if !problems.is_empty() {
             return Err(AppError::Routes(RouteErrors(problems)));
         }

@@ -13,7 +13,7 @@
 //!
 //! | `CORTEX_INSPECT` | prints |
 //! | --- | --- |
-//! | `routes` | every route as JSON: `[{"method", "path", "handler", "guards", "controller", "origin", "plugin"}]`, the app's then the framework's. `origin` is `app` for the controllers' routes (`controller` names the controller) and those the app added with [`App::route`](crate::App::route), `plugin` for those a plugin added (`plugin` names it), else the part of Cortex that serves it (`health`, `openapi`, `static`) |
+//! | `routes` | every route as JSON: `[{"method", "path", "handler", "guards", "controller", "origin", "plugin", "access", "public", "inputs"}]`, the app's then the framework's. `access` lists the guards' [`AccessPolicy`](crate::openapi::AccessPolicy)s (`"authenticated"`, `{"roles": ["admin"]}`, ...), `public` is `true` for a `#[public]` route, `inputs` the handler's request types; each is left out when empty or false. `origin` is `app` for the controllers' routes (`controller` names the controller) and those the app added with [`App::route`](crate::App::route), `plugin` for those a plugin added (`plugin` names it), else the part of Cortex that serves it (`health`, `openapi`, `static`) |
 //! | `graph` | the dependency-injection graph as JSON ([`cortex_di::Graph::to_json_pretty`]) |
 //! | `graph:mermaid` | the graph as a Mermaid flowchart |
 //! | `graph:dot` | the graph in Graphviz DOT |
@@ -147,6 +147,9 @@ impl Inspect {
                         _ => "app",
                     },
                     plugin: r.plugin.as_deref(),
+                    access: &r.access,
+                    public: r.public,
+                    inputs: &r.inputs,
                 });
                 let framework = app.framework_routes().iter().map(|r| RouteRow {
                     method: &r.method,
@@ -156,6 +159,9 @@ impl Inspect {
                     controller: None,
                     origin: r.origin.as_str(),
                     plugin: None,
+                    access: &[],
+                    public: false,
+                    inputs: &[],
                 });
                 let rows: Vec<RouteRow<'_>> = own.chain(framework).collect();
                 serde_json::to_string_pretty(&rows)
@@ -229,6 +235,15 @@ struct RouteRow<'a> {
     /// The plugin that added the route.
     #[serde(skip_serializing_if = "Option::is_none")]
     plugin: Option<&'a str>,
+    /// What the guards enforce.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    access: &'a [crate::openapi::AccessPolicy],
+    /// Marked `#[public]`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    public: bool,
+    /// The handler's request types.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    inputs: &'a [String],
 }
 
 /// Prints `request`'s document for `app` on stdout.

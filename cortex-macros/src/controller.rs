@@ -36,7 +36,8 @@ pub(crate) fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<To
 fn strip_for_fallback(item: TokenStream) -> TokenStream {
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Struct(mut s)) => {
-            s.attrs.retain(|a| !is_decorator(a));
+            s.attrs
+                .retain(|a| !is_decorator(a) && !a.path().is_ident("public"));
             for field in &mut s.fields {
                 field.attrs.retain(|a| !a.path().is_ident("inject"));
             }
@@ -81,6 +82,49 @@ pub(crate) enum Decorator {
 
 pub(crate) fn is_decorator(attr: &Attribute) -> bool {
     attr.path().is_ident("guard") || attr.path().is_ident("middleware")
+}
+
+/// Removes the `#[public]` attributes among `attrs`, reporting one with arguments, a second one,
+/// and one next to a guard (`guarded`: whether `decorators` has one): the span of the first, if
+/// any. `what` is `route` or `controller`, for the messages.
+pub(crate) fn take_public(
+    attrs: &mut Vec<Attribute>,
+    decorators: &[Decorator],
+    what: &str,
+    errors: &mut Errors,
+) -> Option<proc_macro2::Span> {
+    let mut found: Option<proc_macro2::Span> = None;
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("public") {
+            return true;
+        }
+        if !matches!(attr.meta, syn::Meta::Path(_)) {
+            errors.at(
+                attr,
+                format!("#[public] takes no arguments: it marks the {what} open to anyone; hint: write `#[public]`"),
+            );
+        } else if found.is_some() {
+            errors.at(attr, "#[public] is given twice; hint: remove one");
+        }
+        found.get_or_insert(attr.path().span());
+        false
+    });
+    if let Some(span) = found {
+        let guard = decorators.iter().find_map(|d| match d {
+            Decorator::Guard(e) => Some(crate::types::shown(e)),
+            Decorator::InjectedGuard(t) => Some(format!("inject = {}", crate::types::shown(t))),
+            Decorator::Middleware(_) => None,
+        });
+        if let Some(guard) = guard {
+            errors.at_span(
+                span,
+                format!(
+                    "#[public] and #[guard({guard})] on the same {what} contradict each other: a public {what} is open to anyone; hint: remove #[public] to keep the guard, or remove the guard to make the {what} public"
+                ),
+            );
+        }
+    }
+    found
 }
 
 /// Parses and removes the decorators among `attrs`, in order.
@@ -272,6 +316,9 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
     };
     check_options(&args.rest, errors);
     let decorators = take_decorators(&mut item.attrs, errors);
+    let public = take_public(&mut item.attrs, &decorators, "controller", errors)
+        .is_some()
+        .then(|| quote! { const PUBLIC: bool = true; });
     if !errors.is_empty() {
         return TokenStream::new();
     }
@@ -290,6 +337,7 @@ fn generate(attr: TokenStream, item: TokenStream, errors: &mut Errors) -> TokenS
         impl #core::routing::Controller for #ident {
             const PREFIX: &'static str = #prefix;
             const DECORATES: bool = #decorates;
+            #public
 
             fn decorate(
                 #route: #core::__private::axum::routing::MethodRouter,
@@ -402,6 +450,32 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_public_controller_has_no_guard_and_public_takes_no_arguments() {
+        let e = error_of(
+            quote!("/x"),
+            quote!(
+                #[guard(Authenticated)]
+                #[public]
+                struct U;
+            ),
+        );
+        assert!(
+            e.starts_with(
+                "#[public] and #[guard(Authenticated)] on the same controller contradict each other"
+            ),
+            "{e}"
+        );
+        let e = error_of(
+            quote!("/x"),
+            quote!(
+                #[public = "yes"]
+                struct U;
+            ),
+        );
+        assert!(e.starts_with("#[public] takes no arguments"), "{e}");
     }
 
     #[test]

@@ -321,6 +321,36 @@ fn controller_with_guards_middleware_and_options() {
     );
 }
 
+/// `#[public]` on the struct: `const PUBLIC`, which each of its routes reads.
+#[test]
+fn controller_public() {
+    assert_expansion!(
+        r#"
+        #[controller("/auth")]
+        #[public]
+        pub struct AuthController;
+        "#
+    );
+}
+
+/// `#[public]` on a route: `.public()` on it, whatever its controller says; the inputs listed
+/// without what the container provides.
+#[test]
+fn routes_public_route_and_inputs() {
+    assert_expansion!(
+        r#"
+        #[routes]
+        impl AuthController {
+            #[post("/login")]
+            #[public]
+            async fn login(&self, tokens: Inject<Tokens>, body: Valid<Json<Login>>) -> Json<Token> {
+                Json(tokens.issue(body.into_inner()))
+            }
+        }
+        "#
+    );
+}
+
 #[test]
 fn routes_verbs_path_params_and_docs() {
     assert_expansion!(

@@ -31,6 +31,8 @@ struct RouteMethod {
     method_span: Span,
     path: LitStr,
     decorators: Vec<Decorator>,
+    /// `#[public]`.
+    public: bool,
     ident: syn::Ident,
     receiver: bool,
     asyncness: bool,
@@ -109,7 +111,7 @@ fn route_attr_name(attr: &syn::Attribute) -> Option<String> {
 }
 
 /// The attributes `#[routes]` reads on a method.
-const ROUTE_ATTRIBUTES: [&str; 11] = [
+const ROUTE_ATTRIBUTES: [&str; 12] = [
     "get",
     "post",
     "put",
@@ -121,6 +123,7 @@ const ROUTE_ATTRIBUTES: [&str; 11] = [
     "route",
     "guard",
     "middleware",
+    "public",
 ];
 
 /// Rust's own attributes that may sit on a method, never taken for a misspelled route attribute.
@@ -198,11 +201,19 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         for attr in f.attrs.iter().filter(|a| controller::is_decorator(a)) {
             errors.at(attr, "#[guard]/#[middleware] on a method without a route attribute (#[get(\"/\")], #[post(..)], ...)");
         }
+        for attr in f.attrs.iter().filter(|a| a.path().is_ident("public")) {
+            errors.at(
+                attr,
+                "#[public] on a method without a route attribute (#[get(\"/\")], #[post(..)], ...)",
+            );
+        }
         // Removed either way, so rustc does not add "cannot find attribute `guard`".
-        f.attrs.retain(|a| !controller::is_decorator(a));
+        f.attrs
+            .retain(|a| !controller::is_decorator(a) && !a.path().is_ident("public"));
         return None;
     }
     let decorators = controller::take_decorators(&mut f.attrs, errors);
+    let public = controller::take_public(&mut f.attrs, &decorators, "route", errors).is_some();
     if route_attrs.len() > 1 {
         errors.at(
             &route_attrs[1],
@@ -258,6 +269,7 @@ fn read_method(f: &mut ImplItemFn, errors: &mut Errors) -> Option<RouteMethod> {
         method_span,
         path,
         decorators,
+        public,
         ident: sig.ident.clone(),
         receiver,
         asyncness: sig.asyncness.is_some(),
@@ -644,6 +656,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
     let route_var = syn::Ident::new("__cortex_route", Span::mixed_site());
     let handler_var = syn::Ident::new("__cortex_handler", Span::mixed_site());
     let doc_var = syn::Ident::new("__cortex_guard_doc", Span::mixed_site());
+    let controller_doc_var = syn::Ident::new("__cortex_controller_guard_doc", Span::mixed_site());
     let any_receiver = routes.iter().any(|r| r.receiver);
     let resolve_this = any_receiver
         .then(|| quote! { let #this = #core::routing::controller::<Self>(#container)?; });
@@ -661,6 +674,7 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
         // Without guards or middleware of the route's or its controller's own, the handler goes
         // to the app unboxed (`Route::from_handler`), which wraps it in its stack before axum
         // boxes it: one boxed service per request instead of two.
+        // The controller's guards describe themselves first, as they run first.
         let route_new = quote_spanned! {r.method_span=>
             {
                 let #doc_var = &mut #core::openapi::GuardDoc::new();
@@ -669,13 +683,15 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
                     #handler_var,
                 );
                 #decorate
-                let #route_var = <#self_ty as #core::routing::Controller>::decorate_documented(#route_var, #container, #doc_var)?;
+                let #controller_doc_var = &mut #core::openapi::GuardDoc::new();
+                let #route_var = <#self_ty as #core::routing::Controller>::decorate_documented(#route_var, #container, #controller_doc_var)?;
                 #core::routing::Route::new(
                     #core::__private::http::Method::#filter,
                     #core::routing::join_path(<#self_ty as #core::routing::Controller>::PREFIX, #path),
                     #handler_name,
                     #route_var,
                 )
+                .with_guard_doc(::core::mem::take(#controller_doc_var))
                 .with_guard_doc(::core::mem::take(#doc_var))
             }
         };
@@ -696,14 +712,39 @@ fn expansion(block: &ItemImpl, routes: &[RouteMethod]) -> TokenStream {
         } else {
             route_new
         };
+        // The request's inputs, for `cortex routes --audit`: not what the container provides.
+        let inputs: Vec<String> = r
+            .args
+            .iter()
+            .filter(|ty| types::inject_inner(ty).is_none())
+            .map(types::shown)
+            .collect();
+        let inputs = (!inputs.is_empty()).then(|| quote! { .with_inputs(&[#(#inputs),*]) });
+        let public = if r.public {
+            quote! { .public() }
+        } else {
+            quote! {}
+        };
+        let controller_public = (!r.public).then(|| {
+            quote! {
+                let #route_var = if <#self_ty as #core::routing::Controller>::PUBLIC {
+                    #route_var.public()
+                } else {
+                    #route_var
+                };
+            }
+        });
         quote_spanned! {r.method_span=>
             {
                 let #handler_var = #handler;
                 let #route_var = #route;
+                #controller_public
                 #list.push(
                     #route_var
                     .with_guards(<#self_ty as #core::routing::Controller>::guard_names())
                     .with_guards(&[#(#guard_names),*])
+                    #public
+                    #inputs
                     #(#dependencies)*
                     #describe
                 );
@@ -882,6 +923,31 @@ mod tests {
     #[test]
     fn trait_impls_are_rejected() {
         assert!(error_of(quote! { impl Foo for U {} }).contains("inherent"));
+    }
+
+    #[test]
+    fn public_takes_no_arguments_and_contradicts_a_guard_on_the_same_route() {
+        let e = error_of(quote! { impl U { #[get("/")] #[public(true)] async fn a(&self) {} } });
+        assert!(e.starts_with("#[public] takes no arguments"), "{e}");
+        let e = error_of(
+            quote! { impl U { #[get("/")] #[guard(Authenticated)] #[public] async fn a(&self) {} } },
+        );
+        assert_eq!(
+            e,
+            "#[public] and #[guard(Authenticated)] on the same route contradict each other: a public route is open to anyone; hint: remove #[public] to keep the guard, or remove the guard to make the route public"
+        );
+        let e = error_of(
+            quote! { impl U { #[get("/")] #[public] #[guard(inject = Keys)] async fn a(&self) {} } },
+        );
+        assert!(e.contains("#[guard(inject = Keys)]"), "{e}");
+        let e = error_of(quote! { impl U { #[public] fn helper(&self) {} } });
+        assert!(e.contains("#[public] on a method without a route"), "{e}");
+        let e = error_of(quote! { impl U { #[get("/")] #[pubic] async fn a(&self) {} } });
+        assert!(e.contains("did you mean `#[public]`?"), "{e}");
+        // With middleware, it is fine.
+        expanded(
+            quote! { impl U { #[get("/")] #[public] #[middleware(layer())] async fn a(&self) {} } },
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `cortex routes`, `cortex graph` and `cortex plugins`: build the app, run its binary in
 //! inspection mode (`CORTEX_INSPECT=routes|graph|graph:mermaid|graph:dot|plugins`, see
 //! `cortex_core::inspect`), and print what it reports. `cortex routes` lists every route the app answers, its controllers' (`app`)
-//! and the framework's (`cortex (health)`, `cortex (openapi)`, `cortex (static)`).
+//! and the framework's (`cortex (health)`, `cortex (openapi)`, `cortex (static)`); with `--audit`,
+//! each route's access policy and input types, the routes without a policy flagged (and, with
+//! `--deny-unguarded`, an exit status of 1 when there are any).
 //!
 //! The binary runs in the app's folder (so it reads the same `cortex*.toml` as `cortex serve`)
 //! with `CORTEX_PORT=0` and `CORTEX_HOST=127.0.0.1`, so that an app too old to know inspection
@@ -32,6 +34,9 @@ pub fn routes(args: RoutesArgs, ui: &Ui) -> Result<()> {
     let binary = cargo::build(&project, BuildOptions::default(), ui)?;
     let out = inspect(&project, &binary, "routes", "its routes")?;
     let routes: Vec<Route> = serde_json::from_str(&out).map_err(|_| not_cortex(&project))?;
+    if args.audit || args.deny_unguarded {
+        return audit(&routes, args.format, args.deny_unguarded, ui);
+    }
     let text = match args.format {
         RoutesFormat::Json => {
             let mut json =
@@ -47,6 +52,154 @@ pub fn routes(args: RoutesArgs, ui: &Ui) -> Result<()> {
         }
     };
     print_stdout(&text)
+}
+
+/// `cortex routes --audit`: each route's access policy and inputs, the routes without a policy
+/// flagged and summed up; with `deny_unguarded`, an error (status 1) when there are any.
+fn audit(routes: &[Route], format: RoutesFormat, deny_unguarded: bool, ui: &Ui) -> Result<()> {
+    let rows: Vec<AuditRow<'_>> = routes.iter().map(AuditRow::of).collect();
+    let unguarded: Vec<String> = rows
+        .iter()
+        .filter(|r| r.flagged)
+        .map(|r| format!("{} {} ({})", r.method, r.path, r.handler))
+        .collect();
+    let summary = match unguarded.len() {
+        0 => None,
+        1 => Some(format!("1 route has no access policy: {}", unguarded[0])),
+        n => Some(format!(
+            "{n} routes have no access policy: {}",
+            unguarded.join(", ")
+        )),
+    };
+    let text = match format {
+        RoutesFormat::Json => {
+            let mut json =
+                serde_json::to_string_pretty(&rows).context("cannot write the routes")?;
+            json.push('\n');
+            json
+        }
+        RoutesFormat::Table => {
+            let mut text = audit_table(&rows);
+            match &summary {
+                Some(summary) => text.push_str(&format!("\n{summary}\n")),
+                None => text.push_str("\nevery route has an access policy or is public\n"),
+            }
+            text
+        }
+    };
+    print_stdout(&text)?;
+    match summary {
+        Some(summary) if deny_unguarded => Err(CliError::new(summary).hint(
+            "add #[guard(Authenticated)] (or another guard that declares an access policy) or #[public] to each; see the guide's \"Auditing routes\" chapter",
+        )),
+        Some(summary) if format == RoutesFormat::Json => {
+            ui.warn(summary);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One route as `cortex routes --audit` shows it.
+#[derive(Debug, serde::Serialize)]
+struct AuditRow<'a> {
+    method: &'a str,
+    path: &'a str,
+    handler: &'a str,
+    /// The ORIGIN column of `cortex routes`.
+    origin: String,
+    /// The ACCESS column: `public`, `authenticated`, `roles: admin`, ..., or `NONE`.
+    access: String,
+    inputs: &'a [String],
+    /// Whether the route has no access policy (and is not public).
+    flagged: bool,
+}
+
+impl<'a> AuditRow<'a> {
+    fn of(route: &'a Route) -> Self {
+        let policies: Vec<String> = route.access.iter().map(policy_text).collect();
+        let framework = !route.is_app() && route.origin.as_deref() != Some("plugin");
+        let (access, flagged) = if framework {
+            // Health, OpenAPI, static files: open by design, exempt from deny-by-default.
+            ("public (cortex)".to_string(), false)
+        } else if route.public && policies.is_empty() {
+            ("public".to_string(), false)
+        } else if route.public {
+            // A contradiction the app refuses at start.
+            (format!("public, yet {}", policies.join("; ")), true)
+        } else if !policies.is_empty() {
+            (policies.join("; "), false)
+        } else if route.guards.is_empty() {
+            ("NONE".to_string(), true)
+        } else {
+            (
+                format!(
+                    "NONE (guards declare no policy: {})",
+                    route.guards.join(", ")
+                ),
+                true,
+            )
+        };
+        AuditRow {
+            method: &route.method,
+            path: &route.path,
+            handler: &route.handler,
+            origin: route.origin_column(),
+            access,
+            inputs: &route.inputs,
+            flagged,
+        }
+    }
+}
+
+/// A policy as `CORTEX_INSPECT=routes` writes it (`"authenticated"`, `{"roles": ["admin"]}`), in
+/// words: `authenticated`, `roles: admin or owner`, `permissions: a and b`, `custom: ..`.
+fn policy_text(policy: &serde_json::Value) -> String {
+    let list = |values: &serde_json::Value, joint: &str| match values {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(joint),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match policy {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(map) if map.len() == 1 => {
+            let (kind, values) = map.iter().next().expect("one entry");
+            let joint = if kind == "permissions" {
+                " and "
+            } else {
+                " or "
+            };
+            format!("{kind}: {}", list(values, joint))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `! METHOD PATH ACCESS INPUTS ORIGIN`, the flag `!` on the routes without an access policy.
+fn audit_table(rows: &[AuditRow<'_>]) -> String {
+    let header = ["", "METHOD", "PATH", "ACCESS", "INPUTS", "ORIGIN"].map(String::from);
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                if r.flagged { "!" } else { "" }.to_string(),
+                r.method.to_string(),
+                r.path.to_string(),
+                r.access.clone(),
+                if r.inputs.is_empty() {
+                    "-".to_string()
+                } else {
+                    r.inputs.join(", ")
+                },
+                r.origin.clone(),
+            ]
+        })
+        .collect();
+    table(&header, &rows)
 }
 
 /// Runs `cortex graph`.
@@ -201,6 +354,16 @@ struct Route {
     /// The plugin that added it, when `origin` is `plugin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     plugin: Option<String>,
+    /// The access policies its guards declare (`"authenticated"`, `{"roles": ["admin"]}`, ...),
+    /// kept as JSON so that a newer Cortex's kinds still show.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    access: Vec<serde_json::Value>,
+    /// Marked `#[public]`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    public: bool,
+    /// The handler's request types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    inputs: Vec<String>,
 }
 
 impl Route {
@@ -482,6 +645,9 @@ mod tests {
             controller: None,
             origin: Some("app".into()),
             plugin: None,
+            access: Vec::new(),
+            public: false,
+            inputs: Vec::new(),
         }
     }
 
@@ -531,6 +697,71 @@ mod tests {
              GET     /old          OldController::list     -              app\n\
              GET     /metrics      metrics                 -              plugin (prometheus)\n\
              GET     /health/live  liveness                -              cortex (health)\n"
+        );
+    }
+
+    #[test]
+    fn the_audit_shows_each_policy_and_flags_the_routes_without_one() {
+        let mut list = route("GET", "/posts", "Posts::list", &[]);
+        list.public = true;
+        let mut show = route("GET", "/posts/{id}", "Posts::show", &["Authenticated"]);
+        show.access = vec![serde_json::json!("authenticated")];
+        show.inputs = vec!["Path<i64>".into()];
+        let mut remove = route(
+            "DELETE",
+            "/posts/{id}",
+            "Posts::remove",
+            &["Role(\"admin\")"],
+        );
+        remove.access = vec![
+            serde_json::json!({ "roles": ["admin", "owner"] }),
+            serde_json::json!({ "permissions": ["posts:delete", "posts:read"] }),
+            serde_json::json!({ "custom": "MyGuard" }),
+        ];
+        let mut create = route("POST", "/posts", "Posts::create", &[]);
+        create.inputs = vec!["Path<i64>".into(), "Valid<Json<NewPost>>".into()];
+        let json_only = route("GET", "/feed", "Posts::feed", &["guard_fn(json)"]);
+        let mut contradiction = route("GET", "/open", "Posts::open", &["Authenticated"]);
+        contradiction.public = true;
+        contradiction.access = vec![serde_json::json!("authenticated")];
+        let mut jwks = route("GET", "/.well-known/jwks.json", "jwks", &[]);
+        (jwks.origin, jwks.plugin, jwks.public) =
+            (Some("plugin".into()), Some("auth".into()), true);
+        let mut health = route("GET", "/health/live", "liveness", &[]);
+        health.origin = Some("health".into());
+        let routes = [
+            list,
+            show,
+            remove,
+            create,
+            json_only,
+            contradiction,
+            jwks,
+            health,
+        ];
+        let rows: Vec<AuditRow<'_>> = routes.iter().map(AuditRow::of).collect();
+        assert_eq!(
+            audit_table(&rows),
+            [
+                "   METHOD  PATH                    ACCESS                                                                            INPUTS                           ORIGIN",
+                "   GET     /posts                  public                                                                            -                                app",
+                "   GET     /posts/{id}             authenticated                                                                     Path<i64>                        app",
+                "   DELETE  /posts/{id}             roles: admin or owner; permissions: posts:delete and posts:read; custom: MyGuard  -                                app",
+                "!  POST    /posts                  NONE                                                                              Path<i64>, Valid<Json<NewPost>>  app",
+                "!  GET     /feed                   NONE (guards declare no policy: guard_fn(json))                                   -                                app",
+                "!  GET     /open                   public, yet authenticated                                                         -                                app",
+                "   GET     /.well-known/jwks.json  public                                                                            -                                plugin (auth)",
+                "   GET     /health/live            public (cortex)                                                                   -                                cortex (health)",
+            ]
+            .map(|line| format!("{line}\n"))
+            .concat()
+        );
+        let json = serde_json::to_value(&rows[3]).unwrap();
+        assert_eq!(json["access"], "NONE");
+        assert_eq!(json["flagged"], true);
+        assert_eq!(
+            json["inputs"],
+            serde_json::json!(["Path<i64>", "Valid<Json<NewPost>>"])
         );
     }
 

@@ -49,6 +49,45 @@ fn routes_of_todo_as_a_table_and_as_json() {
 }
 
 #[test]
+fn routes_audit_of_todo_flags_the_routes_without_a_policy() {
+    let output = run_on(&todo(), &["routes", "--audit"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    insta::assert_snapshot!("todo_routes_audit", stdout(&output));
+
+    let output = run_on(&todo(), &["routes", "--audit", "--format", "json"], false);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let routes: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let flagged: Vec<&str> = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["flagged"] == true)
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, ["GET", "POST", "GET", "PATCH", "PUT"]);
+    assert!(
+        stderr(&output).contains(
+            "warning: 5 routes have no access policy: GET /todos (TodoController::list), "
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    // In CI: the same report, then an error and status 1.
+    let output = run_on(&todo(), &["routes", "--audit", "--deny-unguarded"], false);
+    assert_eq!(stdout(&output), {
+        let audit = run_on(&todo(), &["routes", "--audit"], false);
+        stdout(&audit)
+    });
+    assert_last_error(
+        &output,
+        1,
+        "error: 5 routes have no access policy: GET /todos (TodoController::list)",
+        "add #[guard(Authenticated)]",
+    );
+}
+
+#[test]
 fn graph_of_todo_in_each_format() {
     let output = run_on(&todo(), &["graph"], false);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -127,6 +166,10 @@ fn bad_input_is_an_error_with_a_hint() {
         "invalid value 'yaml' for '--format <FORMAT>'",
         None,
     );
+    let output = run_in(empty.path(), &["routes", "--audit", "--strict"]);
+    assert_error(&output, 2, "unexpected argument '--strict' found", None);
+    let output = run_in(empty.path(), &["routes", "--audit=yes"]);
+    assert_error(&output, 2, "unexpected value 'yes' for '--audit'", None);
     let output = run_in(empty.path(), &["graph", "--format", "svg"]);
     assert_error(
         &output,

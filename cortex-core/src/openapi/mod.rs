@@ -80,8 +80,8 @@ use http::{HeaderValue, header};
 pub use config::{DocsUi, OpenApiConfig};
 pub use describe::{OperationInput, OperationOutput, PathParams};
 pub use operation::{FIELD_ERROR_SCHEMA, OperationDoc, PROBLEM_SCHEMA, VALIDATION_PROBLEM_SCHEMA};
-pub use security::GuardDoc;
 pub(crate) use security::SchemeRegistry;
+pub use security::{AccessPolicy, GuardDoc};
 pub(crate) use spec::tag_and_operation_id;
 pub use spec::{OpenApiBuilder, Spec};
 /// The utoipa version Cortex builds documents with: derive [`ToSchema`] and [`IntoParams`] from

@@ -1,10 +1,12 @@
 //! [`GuardDoc`]: what a guard enforces, as the OpenAPI document says it — security schemes in
 //! `components.securitySchemes`, a security requirement on the operation, and the problem
-//! responses (401, 403) a refusal answers with.
+//! responses (401, 403) a refusal answers with — and the [`AccessPolicy`] it enforces, for the
+//! route table (`cortex routes --audit`) and deny-by-default.
 
 use std::collections::BTreeMap;
 
 use http::StatusCode;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 
 use super::OperationDoc;
@@ -23,6 +25,9 @@ use crate::routing::{ErasedGuard, RouteError, RouteInfo};
 ///   [`require_any`](Self::require_any) states one satisfied by any of several schemes.
 /// - [`problem_response`](Self::problem_response) documents what a refusal answers
 ///   (`401 Unauthorized`, `403 Forbidden`, as `application/problem+json`).
+/// - [`access`](Self::access) states the [`AccessPolicy`] the guard enforces — who may call the
+///   route — for the route table (`cortex routes --audit`) and
+///   [`App::deny_by_default`](crate::App::deny_by_default). It adds nothing to the document.
 ///
 /// ```
 /// use cortex_core::openapi::GuardDoc;
@@ -45,6 +50,60 @@ pub struct GuardDoc {
     /// Requirements that must all hold; each is a list of alternatives (scheme → scopes).
     requirements: Vec<Vec<BTreeMap<String, Vec<String>>>>,
     responses: Vec<(StatusCode, String)>,
+    /// The access policies declared, in the order the guards described themselves.
+    access: Vec<AccessPolicy>,
+}
+
+/// Who may call a route, as a guard declares it with [`GuardDoc::access`]: what
+/// `cortex routes --audit` shows in its ACCESS column, and what
+/// [`App::deny_by_default`](crate::App::deny_by_default) asks every route to have (or to be
+/// public).
+///
+/// A guard that declares none is still run, but for the audit and deny-by-default the route has
+/// no policy: say what a guard of your own enforces, with [`Custom`](Self::Custom) when none of
+/// the other variants fits. Every policy of a route's guards must hold at once (each guard runs,
+/// and each must pass).
+///
+/// ```
+/// use cortex_core::openapi::AccessPolicy;
+///
+/// let admin = AccessPolicy::Roles(vec!["admin".into(), "owner".into()]);
+/// assert_eq!(admin.to_string(), "roles: admin or owner");
+/// assert_eq!(AccessPolicy::Authenticated.to_string(), "authenticated");
+/// assert_eq!(
+///     AccessPolicy::Permissions(vec!["posts:read".into(), "posts:delete".into()]).to_string(),
+///     "permissions: posts:read and posts:delete"
+/// );
+/// assert_eq!(AccessPolicy::Custom("office network".into()).to_string(), "custom: office network");
+/// // As `CORTEX_INSPECT=routes` writes it.
+/// assert_eq!(serde_json::to_value(&admin).unwrap(), serde_json::json!({ "roles": ["admin", "owner"] }));
+/// assert_eq!(serde_json::to_value(AccessPolicy::Authenticated).unwrap(), "authenticated");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AccessPolicy {
+    /// Any authenticated caller (a user, an API key, a session): `401` otherwise.
+    Authenticated,
+    /// A caller with any one of these roles (`403` otherwise).
+    Roles(Vec<String>),
+    /// A caller with every one of these permissions (`403` otherwise).
+    Permissions(Vec<String>),
+    /// Something else, in words: `office network`, `owner of the post`, `valid webhook signature`.
+    Custom(String),
+}
+
+impl std::fmt::Display for AccessPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccessPolicy::Authenticated => f.write_str("authenticated"),
+            AccessPolicy::Roles(roles) => write!(f, "roles: {}", roles.join(" or ")),
+            AccessPolicy::Permissions(permissions) => {
+                write!(f, "permissions: {}", permissions.join(" and "))
+            }
+            AccessPolicy::Custom(what) => write!(f, "custom: {what}"),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -63,6 +122,7 @@ impl std::fmt::Debug for GuardDoc {
             )
             .field("requirements", &self.requirements)
             .field("responses", &self.responses)
+            .field("access", &self.access)
             .finish()
     }
 }
@@ -147,9 +207,42 @@ impl GuardDoc {
         self
     }
 
+    /// Declares the [`AccessPolicy`] the guard enforces, for the route table
+    /// (`cortex routes --audit`) and [`App::deny_by_default`](crate::App::deny_by_default); a
+    /// guard enforcing several (a role and a permission) declares each. The OpenAPI document is
+    /// unchanged: state the scheme and requirement with
+    /// [`security_scheme`](Self::security_scheme) and [`require`](Self::require).
+    ///
+    /// ```
+    /// use cortex_core::openapi::{AccessPolicy, GuardDoc};
+    ///
+    /// let mut doc = GuardDoc::new();
+    /// doc.access(AccessPolicy::Roles(vec!["admin".into()]));
+    /// assert_eq!(doc.access_policies(), [AccessPolicy::Roles(vec!["admin".into()])]);
+    /// assert!(doc.security().is_none());
+    /// ```
+    pub fn access(&mut self, policy: AccessPolicy) -> &mut Self {
+        if !self.access.contains(&policy) {
+            self.access.push(policy);
+        }
+        self
+    }
+
+    /// The access policies declared, in order.
+    ///
+    /// ```
+    /// assert!(cortex_core::openapi::GuardDoc::new().access_policies().is_empty());
+    /// ```
+    pub fn access_policies(&self) -> &[AccessPolicy] {
+        &self.access
+    }
+
     /// Whether nothing is declared.
     pub fn is_empty(&self) -> bool {
-        self.schemes.is_empty() && self.requirements.is_empty() && self.responses.is_empty()
+        self.schemes.is_empty()
+            && self.requirements.is_empty()
+            && self.responses.is_empty()
+            && self.access.is_empty()
     }
 
     /// The security schemes declared, by name.
@@ -240,6 +333,9 @@ impl GuardDoc {
         self.requirements.extend(other.requirements);
         for (status, description) in other.responses {
             self.problem_response(status, description);
+        }
+        for policy in other.access {
+            self.access(policy);
         }
     }
 

@@ -146,6 +146,46 @@ pub enum RouteError {
         /// The second definition, as JSON.
         second_definition: String,
     },
+    /// [`App::deny_by_default`](crate::App::deny_by_default) is on and routes have neither a
+    /// guard that declares an access policy ([`GuardDoc::access`](crate::openapi::GuardDoc::access))
+    /// nor `#[public]` ([`Route::public`](super::Route::public)): one error listing them all.
+    ///
+    /// ```
+    /// use cortex_core::routing::RouteError;
+    ///
+    /// let error = RouteError::Unguarded {
+    ///     routes: vec!["GET /users (UserController::list)".into(), "POST /hooks (hook)".into()],
+    /// };
+    /// assert!(error.to_string().starts_with(
+    ///     "deny-by-default: 2 routes have no access policy: GET /users (UserController::list), POST /hooks (hook); hint: add #[guard(Authenticated)] or #[public]"
+    /// ));
+    /// ```
+    #[error(
+        "deny-by-default: {} {} no access policy: {}; hint: add #[guard(Authenticated)] or #[public] to each (a plugin's or the app's route: a guard that declares one, or `Route::public()`); a guard of your own declares what it enforces in `Guard::describe` with `GuardDoc::access`",
+        routes.len(),
+        if routes.len() == 1 { "route has" } else { "routes have" },
+        routes.join(", ")
+    )]
+    Unguarded {
+        /// Each route, as `METHOD path (handler)`, with the guards it has when they declare no
+        /// policy.
+        routes: Vec<String>,
+    },
+    /// A route is marked public (`#[public]`, [`Route::public`](super::Route::public)) but its
+    /// guards (its controller's, say) declare an access policy: one of the two is a mistake.
+    #[error(
+        "{method} {path} (`{handler}`) is marked public, but its guards require {policies}; hint: remove #[public] / `Route::public()`, or move the route out of the guarded controller"
+    )]
+    PublicWithAccessPolicy {
+        /// The HTTP method.
+        method: String,
+        /// The full path.
+        path: String,
+        /// The handler.
+        handler: String,
+        /// The policies its guards declare, as `cortex routes --audit` shows them.
+        policies: String,
+    },
     /// A controller's routes could not be built: resolving the controller, or a guard it injects,
     /// failed.
     #[error("controller `{controller}`: {source}")]

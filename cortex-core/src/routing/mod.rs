@@ -21,7 +21,7 @@ use http::Method;
 use serde::Serialize;
 
 use crate::http::middleware::AppStack;
-use crate::openapi::{GuardDoc, OpenApiBuilder, OperationDoc};
+use crate::openapi::{AccessPolicy, GuardDoc, OpenApiBuilder, OperationDoc};
 
 pub use error::{RouteError, RouteErrors};
 pub use guard::{ErasedGuard, Guard, guard_fn};
@@ -75,6 +75,10 @@ pub trait Controller: Send + Sync + 'static {
     /// middleware of its own). When it does not, `#[routes]` hands the app its handlers unboxed
     /// (see [`Route::from_handler`]).
     const DECORATES: bool = false;
+
+    /// Whether every route of the controller is public (`#[public]` on the struct; see
+    /// [`Route::public`]).
+    const PUBLIC: bool = false;
 }
 
 /// The routes of a controller: what `#[routes]` implements.
@@ -174,6 +178,20 @@ pub struct RouteInfo {
     /// [`build`](crate::plugin::Plugin::build)), by its manifest's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugin: Option<String>,
+    /// What its guards enforce, as they declared it in [`Guard::describe`] with
+    /// [`GuardDoc::access`] (controller-wide first): empty when it has no guard, or only guards
+    /// that declare no policy. What `cortex routes --audit` shows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessPolicy>,
+    /// Whether it is marked public (`#[public]`, [`Route::public`]): open to anyone on purpose,
+    /// which [`App::deny_by_default`](crate::App::deny_by_default) accepts.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    /// The types its handler takes from the request, as written (`Path<i64>`,
+    /// `Valid<Json<NewUser>>`; `Inject<T>` arguments, which come from the container, are left
+    /// out): `#[routes]` fills it in, a hand-made route with [`Route::with_inputs`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
 }
 
 impl RouteInfo {
@@ -187,6 +205,7 @@ impl RouteInfo {
     /// let info = RouteInfo::new("GET", "/orders", "Orders::list");
     /// assert_eq!(info.origin, RouteOrigin::App);
     /// assert!(info.guards.is_empty() && info.plugin.is_none());
+    /// assert!(info.access.is_empty() && !info.public && info.inputs.is_empty());
     /// ```
     pub fn new(
         method: impl Into<String>,
@@ -200,6 +219,9 @@ impl RouteInfo {
             guards: Vec::new(),
             origin: RouteOrigin::default(),
             plugin: None,
+            access: Vec::new(),
+            public: false,
+            inputs: Vec::new(),
         }
     }
 }
@@ -314,14 +336,7 @@ impl Route {
         router: MethodRouter,
     ) -> Self {
         Route {
-            info: RouteInfo {
-                method: method.to_string(),
-                path: path.into(),
-                handler: handler.into(),
-                guards: Vec::new(),
-                origin: RouteOrigin::default(),
-                plugin: None,
-            },
+            info: RouteInfo::new(method.to_string(), path, handler),
             serve: Serve::Router(router),
             dependencies: Vec::new(),
             openapi: None,
@@ -495,8 +510,51 @@ impl Route {
     /// let route = Route::new(Method::GET, "/admin", "admin", get(|| async { "hi" })).with_guard_doc(doc);
     /// assert!(!route.guard_doc().is_empty());
     /// ```
+    ///
+    /// The access policies `doc` declares ([`GuardDoc::access`]) go to the route table
+    /// ([`RouteInfo::access`]), after those of the docs given before.
     pub fn with_guard_doc(mut self, doc: GuardDoc) -> Self {
+        for policy in doc.access_policies() {
+            if !self.info.access.contains(policy) {
+                self.info.access.push(policy.clone());
+            }
+        }
         self.guard_doc.extend(doc);
+        self
+    }
+
+    /// Marks the route public: open to anyone on purpose (a login form, a JWKS document, a
+    /// webhook that checks its own signature). What `#[public]` generates; the route table shows
+    /// it (`cortex routes --audit`) and [`App::deny_by_default`](crate::App::deny_by_default)
+    /// accepts it without a guard. A public route whose guards declare an access policy is a
+    /// contradiction: the app does not start ([`RouteError::PublicWithAccessPolicy`]).
+    ///
+    /// ```
+    /// use cortex_core::routing::Route;
+    ///
+    /// let jwks = Route::get("/.well-known/jwks.json", "jwks", || async { "{\"keys\":[]}" }).public();
+    /// assert!(jwks.info().public);
+    /// ```
+    pub fn public(mut self) -> Self {
+        self.info.public = true;
+        self
+    }
+
+    /// Records the types the handler takes from the request, for the route table
+    /// (`cortex routes --audit`); `#[routes]` does it for controllers.
+    ///
+    /// ```
+    /// use axum::extract::Path;
+    /// use cortex_core::routing::Route;
+    ///
+    /// let route = Route::get("/flags/{name}", "flag", |Path(name): Path<String>| async move { name })
+    ///     .with_inputs(&["Path<String>"]);
+    /// assert_eq!(route.info().inputs, ["Path<String>"]);
+    /// ```
+    pub fn with_inputs(mut self, inputs: &[&str]) -> Self {
+        self.info
+            .inputs
+            .extend(inputs.iter().map(|i| i.to_string()));
         self
     }
 
@@ -637,6 +695,51 @@ pub(crate) fn add_operation(
     let (tag, id) = crate::openapi::tag_and_operation_id(info);
     let tagged = op.operation().tags.as_ref().is_some_and(|t| !t.is_empty());
     builder.add_operation(if tagged { None } else { tag }, &id, op);
+    problems
+}
+
+/// The access problems of the route table: a public route whose guards declare a policy, and,
+/// with deny-by-default, every route with neither a policy nor `#[public]` (operational paths
+/// exempt), as one [`RouteError::Unguarded`].
+pub(crate) fn check_access(
+    table: &[RouteInfo],
+    deny_by_default: bool,
+    operational: &crate::http::middleware::OperationalPaths,
+) -> Vec<RouteError> {
+    let mut problems = Vec::new();
+    let mut unguarded = Vec::new();
+    for info in table {
+        if info.public && !info.access.is_empty() {
+            problems.push(RouteError::PublicWithAccessPolicy {
+                method: info.method.clone(),
+                path: info.path.clone(),
+                handler: info.handler.clone(),
+                policies: info
+                    .access
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+        if deny_by_default
+            && !info.public
+            && info.access.is_empty()
+            && !operational.contains(&info.path)
+        {
+            let mut entry = format!("{} {} ({})", info.method, info.path, info.handler);
+            if !info.guards.is_empty() {
+                entry.push_str(&format!(
+                    " [guarded by {}, which declare no policy]",
+                    info.guards.join(", ")
+                ));
+            }
+            unguarded.push(entry);
+        }
+    }
+    if !unguarded.is_empty() {
+        problems.push(RouteError::Unguarded { routes: unguarded });
+    }
     problems
 }
 
@@ -825,5 +928,15 @@ impl Guard for NotCreatedGuard {
         _request: &mut http::request::Parts,
     ) -> Result<(), crate::http::HttpError> {
         not_created(self.0)
+    }
+
+    /// The guard is not created, so what it would declare is unknown: the route table says so
+    /// rather than showing the route without a policy.
+    fn describe(&self, doc: &mut GuardDoc) {
+        let name = self.0.split('<').next().unwrap_or(self.0);
+        let name = name.rsplit("::").next().unwrap_or(name);
+        doc.access(AccessPolicy::Custom(format!(
+            "{name} (injected: not created for inspection)"
+        )));
     }
 }

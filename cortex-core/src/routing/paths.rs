@@ -249,14 +249,7 @@ mod tests {
     use super::*;
 
     fn info(method: &str, path: &str, handler: &str) -> RouteInfo {
-        RouteInfo {
-            method: method.into(),
-            path: path.into(),
-            handler: handler.into(),
-            guards: Vec::new(),
-            origin: super::super::RouteOrigin::App,
-            plugin: None,
-        }
+        RouteInfo::new(method, path, handler)
     }
 
     #[test]

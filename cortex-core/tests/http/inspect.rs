@@ -437,9 +437,24 @@ async fn inspection_creates_nothing_and_prints_the_same_documents() {
             "rate-limit store"
         ]
     );
+    // But for the access policies of injected guards, which are not created for inspection:
+    // the route table says so instead of showing no policy.
+    let mut inspected: serde_json::Value =
+        serde_json::from_str(&inspect_app(inspected_app(), "routes").await.unwrap()).unwrap();
     assert_eq!(
-        Inspect::Routes.render(&built).unwrap(),
-        inspect_app(inspected_app(), "routes").await.unwrap()
+        inspected[1]["access"],
+        serde_json::json!([
+            { "custom": "Audited (injected: not created for inspection)" },
+            { "custom": "ApiKey (injected: not created for inspection)" },
+        ])
+    );
+    for route in inspected.as_array_mut().unwrap() {
+        route.as_object_mut().unwrap().remove("access");
+    }
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&Inspect::Routes.render(&built).unwrap())
+            .unwrap(),
+        inspected
     );
     assert_eq!(
         Inspect::OpenApi.render(&built).unwrap(),

@@ -638,3 +638,353 @@ mod described {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// access policies: the route table, `#[public]`, deny-by-default
+
+mod audit {
+    use cortex_core::App;
+    use cortex_core::AppError;
+    use cortex_core::http::HttpError;
+    use cortex_core::inspect::inspect_app;
+    use cortex_core::openapi::{AccessPolicy, GuardDoc};
+    use cortex_core::routing::{Guard, Route, RouteError, RouteInfo, guard_fn};
+    use cortex_core::testing::{TestApp, config};
+    use cortex_di::{Inject, injectable};
+    use cortex_macros::{controller, routes};
+    use http::StatusCode;
+    use http::request::Parts;
+    use serde_json::json;
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+
+    const PROFILE: &str = "security-test-audit";
+
+    /// Any bearer token (a real one is checked by cortex-auth): declares `Authenticated`.
+    struct Authenticated;
+
+    impl Guard for Authenticated {
+        async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+            match request.headers.get("authorization") {
+                Some(v) if v.as_bytes().starts_with(b"Bearer ") => Ok(()),
+                _ => Err(HttpError::unauthorized("a bearer token is required")),
+            }
+        }
+
+        fn describe(&self, doc: &mut GuardDoc) {
+            doc.security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            )
+            .require("bearer", &[])
+            .problem_response(StatusCode::UNAUTHORIZED, "No valid bearer token")
+            .access(AccessPolicy::Authenticated);
+        }
+    }
+
+    /// A role (checked here from a header, for the test).
+    struct Role(&'static str);
+
+    impl Guard for Role {
+        async fn check(&self, request: &mut Parts) -> Result<(), HttpError> {
+            match request.headers.get("x-role") {
+                Some(v) if v == self.0 => Ok(()),
+                _ => Err(HttpError::forbidden("not your role")),
+            }
+        }
+
+        fn describe(&self, doc: &mut GuardDoc) {
+            doc.access(AccessPolicy::Roles(vec![self.0.to_string()]));
+        }
+    }
+
+    #[injectable(profile = "security-test-audit")]
+    struct Users;
+
+    #[derive(serde::Deserialize)]
+    struct NewUser {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    #[controller("/users", profile = "security-test-audit")]
+    #[guard(Authenticated)]
+    struct UsersController;
+
+    #[routes]
+    impl UsersController {
+        #[get("/{id}")]
+        async fn show(
+            &self,
+            _users: Inject<Users>,
+            axum::extract::Path(id): axum::extract::Path<i64>,
+        ) -> String {
+            id.to_string()
+        }
+
+        #[delete("/{id}")]
+        #[guard(Role("admin"))]
+        async fn remove(&self) -> StatusCode {
+            StatusCode::NO_CONTENT
+        }
+    }
+
+    #[controller("/site", profile = "security-test-audit")]
+    struct Site;
+
+    #[routes]
+    impl Site {
+        #[get("/")]
+        #[public]
+        async fn home(&self) -> &'static str {
+            "home"
+        }
+
+        #[post("/signup")]
+        #[public]
+        async fn signup(&self, _body: axum::Json<NewUser>) -> StatusCode {
+            StatusCode::CREATED
+        }
+
+        #[get("/about")]
+        async fn about(&self) -> &'static str {
+            "about"
+        }
+
+        #[get("/json")]
+        #[guard(guard_fn(|_| Ok(())))]
+        async fn json(&self) -> &'static str {
+            "{}"
+        }
+    }
+
+    #[controller("/docs-site", profile = "security-test-audit")]
+    #[public]
+    struct OpenSite;
+
+    #[routes]
+    impl OpenSite {
+        #[get("/")]
+        async fn index(&self) -> &'static str {
+            "docs"
+        }
+    }
+
+    fn app() -> App {
+        App::with_config(config("."))
+            .container(|b| {
+                b.profile(PROFILE);
+            })
+            .register::<Users>()
+    }
+
+    fn info<'a>(app: &'a TestApp, method: &str, path: &str) -> &'a RouteInfo {
+        app.application()
+            .routes()
+            .iter()
+            .find(|r| r.method == method && r.path == path)
+            .unwrap_or_else(|| panic!("{method} {path}"))
+    }
+
+    #[tokio::test]
+    async fn the_route_table_has_each_routes_policies_controller_first_public_and_inputs() {
+        let app = TestApp::new(
+            app()
+                .controller::<UsersController>()
+                .controller::<Site>()
+                .controller::<OpenSite>(),
+        )
+        .await;
+        let show = info(&app, "GET", "/users/{id}");
+        assert_eq!(show.access, [AccessPolicy::Authenticated]);
+        assert!(!show.public);
+        // `Inject<Users>` comes from the container, not the request.
+        assert_eq!(show.inputs, ["axum::extract::Path<i64>"]);
+        let remove = info(&app, "DELETE", "/users/{id}");
+        assert_eq!(
+            remove.access,
+            [
+                AccessPolicy::Authenticated,
+                AccessPolicy::Roles(vec!["admin".into()])
+            ]
+        );
+        assert!(remove.inputs.is_empty());
+        let signup = info(&app, "POST", "/site/signup");
+        assert!(signup.public && signup.access.is_empty());
+        assert_eq!(signup.inputs, ["axum::Json<NewUser>"]);
+        assert!(!info(&app, "GET", "/site/about").public);
+        // A guard that declares no policy: named in `guards`, no access.
+        let json = info(&app, "GET", "/site/json");
+        assert!(json.access.is_empty() && json.guards.len() == 1, "{json:?}");
+        // `#[public]` on the controller: each of its routes.
+        assert!(info(&app, "GET", "/docs-site").public);
+
+        // The guards still guard, and public routes are served.
+        app.delete("/users/1")
+            .bearer("t")
+            .await
+            .assert_status(StatusCode::FORBIDDEN);
+        app.delete("/users/1")
+            .bearer("t")
+            .header("x-role", "admin")
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+        app.get("/site").await.assert_status(StatusCode::OK);
+
+        // As inspection writes it: empty fields left out.
+        let routes: serde_json::Value = serde_json::from_str(
+            &inspect_app(
+                app_for_inspection()
+                    .controller::<UsersController>()
+                    .controller::<Site>(),
+                "routes",
+            )
+            .await
+            .unwrap(),
+        )
+        .unwrap();
+        let row = |method: &str, path: &str| {
+            routes
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["method"] == method && r["path"] == path)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            row("DELETE", "/users/{id}")["access"],
+            json!(["authenticated", { "roles": ["admin"] }])
+        );
+        assert_eq!(row("POST", "/site/signup")["public"], true);
+        assert_eq!(
+            row("POST", "/site/signup")["inputs"],
+            json!(["axum::Json<NewUser>"])
+        );
+        let about = row("GET", "/site/about");
+        for absent in ["access", "public", "inputs"] {
+            assert!(about.get(absent).is_none(), "{about}");
+        }
+        assert!(row("GET", "/health/live").get("access").is_none());
+    }
+
+    fn app_for_inspection() -> App {
+        app()
+    }
+
+    #[tokio::test]
+    async fn deny_by_default_fails_the_start_naming_every_route_without_a_policy_at_once() {
+        let err = TestApp::try_new(
+            app()
+                .deny_by_default()
+                .controller::<UsersController>()
+                .controller::<Site>()
+                .route(Route::get("/webhook", "webhook", || async { "ok" }))
+                .route(Route::get("/.well-known/jwks.json", "jwks", || async { "{}" }).public())
+                // Operational: exempt, as the framework's own routes are.
+                .route(Route::get("/metrics", "metrics", || async { "up 1" })),
+        )
+        .await
+        .unwrap_err();
+        let AppError::Routes(errors) = &err else {
+            panic!("not a route error: {err}");
+        };
+        let [RouteError::Unguarded { routes }] = errors.errors() else {
+            panic!("{errors:?}");
+        };
+        assert_eq!(
+            routes,
+            &[
+                "GET /site/about (Site::about)".to_string(),
+                "GET /site/json (Site::json) [guarded by guard_fn(| _ | Ok(())), which declare no policy]".to_string(),
+                "GET /webhook (webhook)".to_string(),
+            ]
+        );
+        assert_eq!(
+            err.to_string(),
+            "deny-by-default: 3 routes have no access policy: GET /site/about (Site::about), GET /site/json (Site::json) [guarded by guard_fn(| _ | Ok(())), which declare no policy], GET /webhook (webhook); hint: add #[guard(Authenticated)] or #[public] to each (a plugin's or the app's route: a guard that declares one, or `Route::public()`); a guard of your own declares what it enforces in `Guard::describe` with `GuardDoc::access`"
+        );
+    }
+
+    #[tokio::test]
+    async fn deny_by_default_starts_when_every_route_is_guarded_or_public() {
+        let mut described = GuardDoc::new();
+        described.access(AccessPolicy::Custom("signed webhook".into()));
+        let app = TestApp::new(
+            app()
+                .deny_by_default()
+                .controller::<UsersController>()
+                .controller::<OpenSite>()
+                .route(
+                    Route::get("/webhook", "webhook", || async { "ok" }).with_guard_doc(described),
+                )
+                .route(Route::get("/login", "login", || async { "<form>" }).public()),
+        )
+        .await;
+        assert_eq!(
+            info(&app, "GET", "/webhook").access,
+            [AccessPolicy::Custom("signed webhook".into())]
+        );
+        app.get("/health/live").await.assert_status(StatusCode::OK);
+        app.get("/users/7")
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+        app.get("/login").await.assert_status(StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn without_deny_by_default_unguarded_routes_start_and_inspection_never_fails_on_them() {
+        TestApp::new(app().controller::<Site>()).await;
+        // Inspection shows them (`cortex routes --audit`) rather than failing.
+        let routes = inspect_app(app().deny_by_default().controller::<Site>(), "routes")
+            .await
+            .unwrap();
+        assert!(routes.contains("/site/about"), "{routes}");
+    }
+
+    #[controller("/guarded", profile = "security-test-audit")]
+    #[guard(Authenticated)]
+    struct GuardedWithPublic;
+
+    #[routes]
+    impl GuardedWithPublic {
+        #[get("/open")]
+        #[public]
+        async fn open(&self) -> &'static str {
+            "open?"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_public_route_whose_controller_requires_a_policy_fails_the_start() {
+        let err = TestApp::try_new(app().controller::<GuardedWithPublic>())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /guarded/open (`GuardedWithPublic::open`) is marked public, but its guards require authenticated; hint: remove #[public] / `Route::public()`, or move the route out of the guarded controller"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_public_route_has_no_security_requirement_in_an_app_whose_other_routes_need_one() {
+        let app = TestApp::new(
+            app()
+                .controller::<UsersController>()
+                .controller::<Site>()
+                .route(Route::get("/jwks", "jwks", || async { "{}" }).public()),
+        )
+        .await;
+        let doc = serde_json::to_value(app.application().openapi().unwrap().document()).unwrap();
+        assert!(doc.get("security").is_none(), "no global requirement");
+        assert_eq!(
+            doc["paths"]["/users/{id}"]["get"]["security"],
+            json!([{ "bearer": [] }])
+        );
+        for (path, method) in [("/site", "get"), ("/site/signup", "post"), ("/jwks", "get")] {
+            let op = &doc["paths"][path][method];
+            assert!(op.is_object(), "{path}");
+            assert!(op.get("security").is_none(), "{path}: {op}");
+            assert!(op["responses"].get("401").is_none(), "{path}: {op}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+use cortex::prelude::*;
+
+struct AdminOnly;
+
+#[controller("/admin")]
+#[public]
+#[guard(AdminOnly)]
+struct AdminController;
+
+fn main() {}
