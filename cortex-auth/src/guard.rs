@@ -11,7 +11,7 @@ use std::future::Future;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use cortex_core::http::HttpError;
-use cortex_core::openapi::GuardDoc;
+use cortex_core::openapi::{AccessPolicy, GuardDoc};
 use cortex_core::routing::Guard;
 use cortex_di::BoxError;
 use http::request::Parts;
@@ -107,6 +107,7 @@ impl Guard for Authenticated {
 
     fn describe(&self, doc: &mut GuardDoc) {
         doc.require(GUARD_SCHEME, &[])
+            .access(AccessPolicy::Authenticated)
             .problem_response(StatusCode::UNAUTHORIZED, "No valid credentials");
     }
 }
@@ -140,6 +141,7 @@ impl Guard for Role {
 
     fn describe(&self, doc: &mut GuardDoc) {
         doc.require(GUARD_SCHEME, &[self.0])
+            .access(AccessPolicy::Roles(vec![self.0.to_string()]))
             .problem_response(StatusCode::UNAUTHORIZED, "No valid credentials")
             .problem_response(
                 StatusCode::FORBIDDEN,
@@ -172,6 +174,9 @@ impl Guard for AnyRole {
 
     fn describe(&self, doc: &mut GuardDoc) {
         doc.require(GUARD_SCHEME, self.0)
+            .access(AccessPolicy::Roles(
+                self.0.iter().map(|role| role.to_string()).collect(),
+            ))
             .problem_response(StatusCode::UNAUTHORIZED, "No valid credentials")
             .problem_response(
                 StatusCode::FORBIDDEN,
@@ -206,6 +211,7 @@ impl Guard for Permission {
 
     fn describe(&self, doc: &mut GuardDoc) {
         doc.require(GUARD_SCHEME, &[self.0])
+            .access(AccessPolicy::Permissions(vec![self.0.to_string()]))
             .problem_response(StatusCode::UNAUTHORIZED, "No valid credentials")
             .problem_response(
                 StatusCode::FORBIDDEN,

@@ -24,6 +24,7 @@ mod refresh;
 mod roles;
 mod session;
 mod throttle;
+mod tokens;
 mod user;
 
 pub use api_key::ApiKeyConfig;
@@ -63,4 +64,5 @@ pub use throttle::{
     Backoff, BoxedThrottle, ErasedThrottleStore, LoginThrottle, MemoryThrottleStore,
     ThrottleConfig, ThrottleEntry, ThrottleStore, ThrottleStoreKind, Throttled,
 };
+pub use tokens::{TokenError, TokenPair, Tokens};
 pub use user::{AuthMethod, CurrentUser, CurrentUserBuilder, Identity};

@@ -114,8 +114,15 @@ impl Plugin for AuthPlugin {
         let app = crate::throttle::install(app, &config, &mut setup);
         let app = crate::jwt::install(app, &config, &mut setup);
         let app = crate::refresh::install(app, &config, &mut setup);
+        let jwt_on = setup.authenticators.iter().any(|r| r.name == "bearer");
+        let app = crate::tokens::install(app, jwt_on);
         let app = crate::api_key::install(app, &config, &mut setup);
         let app = crate::session::install(app, &config, &mut setup);
+        let app = if config.deny_by_default {
+            app.deny_by_default()
+        } else {
+            app
+        };
         crate::layer::install(app, &config, setup)
     }
 }

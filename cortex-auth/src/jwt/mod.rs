@@ -105,7 +105,8 @@ pub(crate) fn install(app: App, config: &crate::AuthConfig, setup: &mut Setup) -
                 }
             })
             .with_summary("The public keys access tokens are signed with (JWKS)")
-            .with_tag("auth"),
+            .with_tag("auth")
+            .public(),
         );
     }
     app
