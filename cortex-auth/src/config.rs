@@ -58,3 +58,54 @@ impl AuthConfig {
         config.get_or_default("auth")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cortex_core::config::Config;
+
+    /// Every secret `[auth]` takes is masked where the configuration is shown (`cortex config
+    /// show`, the startup log): the names were chosen for the masking rule.
+    #[test]
+    fn every_secret_of_auth_is_masked() {
+        let secrets = [
+            "jwt-secret-of-at-least-thirty-two-bytes",
+            "hs-key-secret-of-at-least-thirty-two-bytes",
+            "PRIVATE-PEM",
+            "session-key-one",
+            "pepper-value",
+            "redis-password",
+        ];
+        let config = Config::from_toml(&format!(
+            r#"
+            [auth]
+            redis_url = "redis://:{redis}@127.0.0.1:6379"
+            [auth.jwt]
+            secret = "{jwt}"
+            [[auth.jwt.keys]]
+            kid = "a"
+            algorithm = "HS256"
+            secret = "{hs}"
+            [[auth.jwt.keys]]
+            kid = "b"
+            algorithm = "EdDSA"
+            private_key = "{pem}"
+            [auth.sessions]
+            secret_keys = ["{session}"]
+            [auth.passwords]
+            pepper_secret = "{pepper}"
+            "#,
+            jwt = secrets[0],
+            hs = secrets[1],
+            pem = secrets[2],
+            session = secrets[3],
+            pepper = secrets[4],
+            redis = secrets[5],
+        ))
+        .unwrap();
+        let shown = config.redacted().to_string();
+        for secret in secrets {
+            assert!(!shown.contains(secret), "`{secret}` is shown: {shown}");
+        }
+        assert!(shown.contains("127.0.0.1:6379"), "{shown}");
+    }
+}
