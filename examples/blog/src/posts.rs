@@ -1,5 +1,7 @@
-//! The models (`Post`, `Comment`) and the `/posts` controller.
+//! The models (`Post`, `Comment`), who may change a post (`PostPolicy`), and the `/posts`
+//! controller.
 
+use cortex::auth::Policy;
 use cortex::data::chrono::{DateTime, Utc};
 use cortex::data::{Cursor, Model, Page, Repo};
 use cortex::prelude::*;
@@ -11,6 +13,8 @@ use validator::{Validate, ValidationError};
 pub struct Post {
     /// Assigned by the database.
     pub id: i64,
+    /// The user who wrote it.
+    pub author_id: i64,
     /// 1 to 200 characters.
     pub title: String,
     /// Up to 20,000 characters.
@@ -126,11 +130,27 @@ fn not_blank(text: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// `/posts`: posts and their comments.
+/// Who may edit or delete a post: its author, or an admin.
+#[injectable]
+pub struct PostPolicy;
+
+impl Policy<Post> for PostPolicy {
+    async fn allows(
+        &self,
+        user: &CurrentUser,
+        _action: &str,
+        post: &Post,
+    ) -> Result<bool, BoxError> {
+        Ok(user.has_role("admin") || user.id() == post.author_id.to_string())
+    }
+}
+
+/// `/posts`: posts and their comments. Anyone reads and comments; authors write.
 #[controller("/posts")]
 pub struct PostController {
     posts: Inject<Repo<Post>>,
     comments: Inject<Repo<Comment>>,
+    policy: Inject<PostPolicy>,
 }
 
 #[routes]
@@ -139,6 +159,7 @@ impl PostController {
     ///
     /// Newest first, each with its comments: two statements per page, however many posts.
     #[get("/")]
+    #[public]
     async fn list(
         &self,
         Valid(Query(params)): Valid<Query<PageParams>>,
@@ -162,14 +183,19 @@ impl PostController {
     }
 
     /// Create a post
+    ///
+    /// As the user the token names (an author; admins are authors too).
     #[post("/")]
+    #[guard(Role("author"))]
     async fn create(
         &self,
+        user: CurrentUser,
         Valid(Json(new)): Valid<Json<NewPost>>,
     ) -> Result<Created<Post>, HttpError> {
         let post = self
             .posts
             .insert(&Post {
+                author_id: user.id().parse().map_err(HttpError::internal)?,
                 title: new.title.trim().to_string(),
                 body: new.body,
                 ..Post::default()
@@ -180,6 +206,7 @@ impl PostController {
 
     /// Show a post
     #[get("/{id}")]
+    #[public]
     async fn show(&self, Path(id): Path<i64>) -> Result<Json<PostWithComments>, HttpError> {
         let post = self.posts.get(id).await?;
         let comments = self
@@ -195,13 +222,18 @@ impl PostController {
 
     /// Edit a post
     ///
-    /// Only while its version is still the one sent: otherwise `409 Conflict` (read it again).
+    /// By its author or an admin (`403` otherwise), and only while its version is still the one
+    /// sent: otherwise `409 Conflict` (read it again).
     #[put("/{id}")]
+    #[guard(Role("author"))]
     async fn edit(
         &self,
+        user: CurrentUser,
         Path(id): Path<i64>,
         Valid(Json(edit)): Valid<Json<EditPost>>,
     ) -> Result<Json<Post>, HttpError> {
+        let post = self.posts.get(id).await?;
+        self.policy.authorize(&user, "edit", &post).await?;
         let post = self
             .posts
             .update(id)
@@ -215,9 +247,12 @@ impl PostController {
 
     /// Delete a post
     ///
-    /// Its comments go with it.
+    /// By its author or an admin; its comments go with it.
     #[delete("/{id}")]
-    async fn remove(&self, Path(id): Path<i64>) -> Result<NoContent, HttpError> {
+    #[guard(Role("author"))]
+    async fn remove(&self, user: CurrentUser, Path(id): Path<i64>) -> Result<NoContent, HttpError> {
+        let post = self.posts.get(id).await?;
+        self.policy.authorize(&user, "delete", &post).await?;
         self.posts.delete(id).await?;
         Ok(NoContent)
     }
@@ -226,6 +261,7 @@ impl PostController {
     ///
     /// Oldest first, a page at a time.
     #[get("/{id}/comments")]
+    #[public]
     async fn comments(
         &self,
         Path(id): Path<i64>,
@@ -239,7 +275,10 @@ impl PostController {
     }
 
     /// Comment on a post
+    ///
+    /// Open to anyone, under a name of their choosing; admins delete what should not stay.
     #[post("/{id}/comments")]
+    #[public]
     async fn comment(
         &self,
         Path(id): Path<i64>,
