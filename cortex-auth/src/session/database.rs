@@ -162,6 +162,7 @@ impl DatabaseSessionStore {
 
 /// A statement: `?` placeholders, and PostgreSQL's `$n` form.
 #[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 struct Sql(&'static str, &'static str);
 
 enum Arg<'a> {
