@@ -1122,4 +1122,54 @@ mod tests {
         );
         assert_eq!(linking(&lib, "audit-log", "audit_log"), lib);
     }
+
+    #[test]
+    fn the_auth_feature_joins_the_cortex_features_once() {
+        let manifest = "[package]\nname = \"blog\"\n\n[dependencies]\n# the framework\ncortex = { path = \"../cortex\", features = [\"data\"] }\nserde = \"1\"\n";
+        let edited = with_auth_feature(manifest).unwrap().unwrap();
+        assert_eq!(
+            edited,
+            manifest.replace("[\"data\"]", "[\"data\", \"auth\"]")
+        );
+        assert_eq!(with_auth_feature(&edited).unwrap(), None);
+        // A trailing comma, an empty list.
+        let comma = with_auth_feature(
+            "[dependencies]\ncortex = { version = \"0.1\", features = [\"postgres\",] }\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            comma.contains("features = [\"postgres\",\"auth\"] }"),
+            "{comma}"
+        );
+        // Layouts it does not edit: refused, with the hint to do it by hand.
+        for manifest in [
+            "[dependencies.cortex]\npath = \"../cortex\"\nfeatures = [\"data\"]\n",
+            "[dependencies]\ncortex = { path = \"../cortex\", features = [\n  \"data\",\n] }\n",
+            "[dependencies]\ncortex = \"0.1\"\n",
+            "[dev-dependencies]\ncortex = { path = \"../cortex\", features = [\"data\"] }\n",
+        ] {
+            let error = with_auth_feature(manifest).unwrap_err();
+            assert_eq!(error.code(), 2, "{manifest}");
+            assert!(
+                error.to_string().contains("cannot add the `auth` feature"),
+                "{manifest}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_jwt_section_is_added_to_the_configuration_once() {
+        let config = with_auth_config("[server]\nport = 3000\n").unwrap();
+        assert!(
+            config.starts_with("[server]\nport = 3000\n\n# Authentication"),
+            "{config}"
+        );
+        assert!(config.ends_with("[auth.jwt]\nenabled = true\n# issuer = \"https://api.example.com\"   # default \"cortex\"\n# access_ttl = \"15m\"\n\n# Refresh tokens live in memory by default: lost on restart, not shared between instances.\n# `store = \"database\"` keeps them in the app's database (a table the auth plugin creates).\n# [auth.refresh]\n# store = \"database\"\n"), "{config}");
+        assert_eq!(with_auth_config(&config), None);
+        assert_eq!(with_auth_config("[auth.jwt]\nsecret = \"x\"\n"), None);
+        // The section parses, and says what it means.
+        let table: toml::Table = config.parse().unwrap();
+        assert_eq!(table["auth"]["jwt"]["enabled"].as_bool(), Some(true));
+    }
 }
