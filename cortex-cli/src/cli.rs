@@ -51,7 +51,7 @@ pub enum Command {
     /// Generate code into the app in this folder.
     #[command(
         visible_alias = "g",
-        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g model post title:string body:text published:bool\n  cortex g resource posts title:string body:text? published:bool\n  cortex g middleware timing --dry-run\n\nField types: string, text, int, bigint, float, bool, json, and for models and resources uuid, datetime; add `?` for optional (`title:string?`)."
+        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g model post title:string body:text published:bool\n  cortex g resource posts title:string body:text? published:bool\n  cortex g middleware timing --dry-run\n  cortex g auth\n\nField types: string, text, int, bigint, float, bool, json, and for models and resources uuid, datetime; add `?` for optional (`title:string?`)."
     )]
     Generate(GenerateArgs),
 
@@ -180,8 +180,8 @@ pub struct GenerateArgs {
     #[arg(value_enum)]
     pub kind: GenerateKind,
 
-    /// Its name, in any case (`blog_post`, `BlogPost`, `blog-post`).
-    pub name: String,
+    /// Its name, in any case (`blog_post`, `BlogPost`, `blog-post`); `auth` takes none.
+    pub name: Option<String>,
 
     /// Fields, as `name:type` (`title:string body:text views:int published:bool?`).
     pub fields: Vec<String>,
@@ -226,6 +226,9 @@ pub enum GenerateKind {
     /// A model, its migration, a controller on `Repo` (list with filters, sort and pagination;
     /// create, show, update, delete) and its test.
     Resource,
+    /// Accounts: a `users` table and model, `/auth` register, login, refresh, logout, me and
+    /// password routes on `cortex::auth`, and their tests (needs the data layer).
+    Auth,
 }
 
 /// `cortex serve`.

@@ -179,6 +179,15 @@ pub(crate) fn migration_stem(project: &Project, raw: &str, now: SystemTime) -> R
     Ok(format!("{version}_{name}"))
 }
 
+/// The stem (`<version>_<name>`) of the app's migration named `name`, when it has one.
+pub(crate) fn existing_migration(project: &Project, name: &str) -> Result<Option<String>> {
+    let dir = project.dir().join(MIGRATIONS_DIR);
+    Ok(existing_migrations(&dir)?
+        .into_iter()
+        .find(|(_, file)| migration_stem_name(file) == Some(name))
+        .and_then(|(_, file)| file.split('.').next().map(str::to_string)))
+}
+
 /// A migration name: letters, digits, `-` and `_`, starting with a letter, written snake_case.
 fn migration_name(raw: &str) -> Result<String> {
     let raw = raw.trim();

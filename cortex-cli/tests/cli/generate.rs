@@ -351,7 +351,7 @@ fn bad_kinds_names_and_fields_are_refused() {
     let err = assert_error(&output, 2, "invalid value 'widget' for '<KIND>'", None);
     assert!(
         err.contains(
-            "possible values: controller, service, middleware, plugin, migration, model, resource"
+            "possible values: controller, service, middleware, plugin, migration, model, resource, auth"
         ),
         "{err}"
     );
@@ -373,7 +373,7 @@ fn kinds_not_built_yet_are_not_offered() {
         );
         assert!(
             err.contains(
-                "possible values: controller, service, middleware, plugin, migration, model, resource"
+                "possible values: controller, service, middleware, plugin, migration, model, resource, auth"
             ),
             "{err}"
         );
@@ -607,6 +607,147 @@ fn bad_models_and_resources_are_refused() {
     let (_dir, minimal) = self::app();
     let before = listing(&minimal);
     let output = run_in(&minimal, &["g", "resource", "posts", "title:string"]);
+    assert_error(
+        &output,
+        2,
+        "the app does not use Cortex's data layer",
+        Some("add `features = [\"data\"]` to `cortex` in [dependencies]"),
+    );
+    assert_eq!(listing(&minimal), before, "nothing was written");
+}
+
+#[test]
+fn auth_matches_its_snapshot_and_is_wired_into_the_app() {
+    let (_dir, app) = data_app();
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "auth"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("`cortex test` runs tests/auth.rs"), "{err}");
+    assert!(err.contains("prod needs one: `[auth.jwt] secret`"), "{err}");
+    insta::assert_snapshot!("auth", written(&app, &before));
+    assert!(read(&app, "src/models/mod.rs").contains("pub mod user;"));
+    assert!(read(&app, "src/controllers/mod.rs").contains("pub mod auth;"));
+    // The facade's `auth` feature is added next to `data`, the other lines as they were.
+    let manifest = read(&app, "Cargo.toml");
+    assert!(
+        manifest.contains("features = [\"data\", \"auth\"] }\n"),
+        "{manifest}"
+    );
+    let config = read(&app, "cortex.toml");
+    assert!(
+        config.contains("\n[auth.jwt]\nenabled = true\n"),
+        "{config}"
+    );
+    assert!(config.contains("CORTEX_AUTH__JWT__SECRET"), "{config}");
+    assert_eq!(
+        read(&app, "src/lib.rs").matches("app_migrations!").count(),
+        1
+    );
+
+    // Again: refused, nothing written.
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "auth"]);
+    assert_error(
+        &output,
+        2,
+        "the app has accounts already: `src/controllers/auth.rs` exists",
+        Some("pass --force to write the generated files again"),
+    );
+    assert_eq!(listing(&app), before, "nothing was written");
+
+    // With --force: the code is written again, the migration (maybe applied) kept, Cargo.toml and
+    // cortex.toml not edited twice.
+    std::fs::write(app.join("src/controllers/auth.rs"), "// mine\n").unwrap();
+    let output = run_in(&app, &["g", "auth", "--force"]);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("Overwrote src/controllers/auth.rs"), "{err}");
+    assert!(!err.contains("migrations/"), "{err}");
+    assert!(
+        !err.contains("Cargo.toml") && !err.contains("cortex.toml"),
+        "{err}"
+    );
+    assert!(read(&app, "src/controllers/auth.rs").contains("pub struct AuthController"));
+    assert_eq!(listing(&app).len(), before.len());
+    assert_eq!(read(&app, "Cargo.toml"), manifest);
+    assert_eq!(read(&app, "cortex.toml"), config);
+
+    // Only the migration left (the code removed): still refused without --force.
+    for file in [
+        "src/controllers/auth.rs",
+        "src/models/user.rs",
+        "tests/auth.rs",
+    ] {
+        std::fs::remove_file(app.join(file)).unwrap();
+    }
+    let output = run_in(&app, &["g", "auth"]);
+    assert_error(
+        &output,
+        2,
+        "the app has accounts already: the migration `migrations/",
+        Some("pass --force"),
+    );
+}
+
+#[test]
+fn bad_auth_generations_are_refused() {
+    let (_dir, app) = data_app();
+    let before = listing(&app);
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["g", "auth", "users"],
+            "`auth` takes no name or fields; `users` was given",
+            "run `cortex g auth`",
+        ),
+        (
+            &["g", "auth", "users", "email:string"],
+            "`auth` takes no name or fields; `users email:string` was given",
+            "run `cortex g auth`",
+        ),
+        (
+            &["g", "auth", "--crate"],
+            "--crate generates a plugin crate; `auth` is generated into the app",
+            "leave out --crate",
+        ),
+        (
+            &["g", "service"],
+            "a service needs a name",
+            "give it after the kind: `cortex g service NAME`",
+        ),
+    ];
+    for (args, message, hint) in cases {
+        let output = run_in(&app, args);
+        assert_error(&output, 2, message, Some(hint));
+    }
+    assert_eq!(listing(&app), before, "nothing was written");
+
+    // A `cortex` dependency the generator cannot edit: told how to add the feature by hand.
+    let manifest = read(&app, "Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|l| l.starts_with("cortex = "))
+        .unwrap()
+        .to_string();
+    let path = line.split('"').nth(1).unwrap().to_string();
+    let table =
+        format!("[dependencies.cortex]\npath = \"{path}\"\nfeatures = [\n    \"data\",\n]\n");
+    let edited = manifest.replace(&format!("{line}\n"), "") + "\n" + &table;
+    std::fs::write(app.join("Cargo.toml"), &edited).unwrap();
+    let before = listing(&app);
+    let output = run_in(&app, &["g", "auth"]);
+    assert_error(
+        &output,
+        2,
+        "cannot add the `auth` feature to `cortex` in Cargo.toml",
+        Some("add \"auth\" to the features of `cortex` in [dependencies] by hand"),
+    );
+    assert_eq!(listing(&app), before, "nothing was written");
+
+    // An app without the data layer is told how to add it.
+    let (_dir, minimal) = self::app();
+    let before = listing(&minimal);
+    let output = run_in(&minimal, &["g", "auth"]);
     assert_error(
         &output,
         2,

@@ -100,7 +100,7 @@ fn cargo(app: &Path, args: &[&str]) {
 
 /// The one test that compiles generated apps: `cortex new` for each template (the `full` one on
 /// PostgreSQL, its tests on SQLite), every generator run in the `api` app (a resource on the data
-/// layer, a model and a plugin crate too), then `cargo fmt --check`
+/// layer, a model, a plugin crate and `g auth` too), then `cargo fmt --check`
 /// and `cargo test` in each app and in the plugin crate. They share the workspace's target directory, so only the apps themselves (and, once,
 /// the Cortex crates for the apps' feature set) are compiled.
 #[test]
@@ -144,6 +144,9 @@ fn every_template_builds_and_its_tests_pass() {
         &["g", "middleware", "timing"],
         &["g", "plugin", "metrics"],
         &["g", "plugin", "audit-log", "--crate"],
+        // Accounts and /auth on cortex::auth: the `auth` feature is added to the app, so its
+        // tests (tests/auth.rs: register, login, refresh, logout, me, change password) run too.
+        &["g", "auth"],
     ] {
         let output = run_in(&api, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -182,6 +185,7 @@ fn every_template_builds_and_its_tests_pass() {
     for (command, expected) in [
         ("migrate", "applied "),
         ("status", "applied   create_articles"),
+        ("status", "applied   create_users"),
     ] {
         let output = run_in(&api, &["db", command]);
         assert!(output.status.success(), "db {command}: {}", stderr(&output));
