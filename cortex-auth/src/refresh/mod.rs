@@ -1,7 +1,7 @@
 //! Refresh tokens: opaque, random, stored hashed server-side, rotated on every use, with reuse
 //! detection (a rotated token presented again revokes its whole family).
 //!
-//! [`RefreshTokens`] is the service (a singleton the [`AuthPlugin`](crate::AuthPlugin) binds);
+//! [`RefreshTokens`] is the service (a singleton the [`AuthPlugin`](struct@crate::AuthPlugin) binds);
 //! [`RefreshStore`] is where the tokens live: in memory (the default), in the app's database
 //! (`database` feature) or in Redis (`redis` feature), chosen by `[auth.refresh] store`.
 
