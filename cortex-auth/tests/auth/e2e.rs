@@ -783,3 +783,79 @@ async fn rate_limits_key_bearer_tokens_by_user_and_api_keys_and_sessions_by_addr
         "ada's quota is spent"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the database stores make their tables at start
+
+/// Whether `table` exists in `db` (a query on it succeeds).
+async fn table_exists(db: &cortex_data::Db, table: &str) -> bool {
+    use cortex_data::sqlx::{self, AssertSqlSafe};
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    match db.backend() {
+        cortex_data::Backend::Sqlite => sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(db.sqlite().unwrap())
+            .await
+            .is_ok(),
+        cortex_data::Backend::Postgres => sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(db.postgres().unwrap())
+            .await
+            .is_ok(),
+        cortex_data::Backend::MySql => sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(db.mysql().unwrap())
+            .await
+            .is_ok(),
+    }
+}
+
+/// The refresh-token, API-key and session tables exist once the app has started, before any
+/// request: a missing database fails the start, not the first login.
+async fn the_database_stores_make_their_tables_at_start_on(url: &str) {
+    let database = cortex_data::testing::TestDatabase::for_url(url).await;
+    let toml = format!(
+        "[database]\nurl = '{}'\n[auth.refresh]\nstore = 'database'\n\
+         [auth.jwt]\nsecret = 'an HS256 secret of at least 32 bytes, for tests'\n\
+         [auth.api_keys]\nenabled = true\nstore = 'database'\n\
+         [auth.sessions]\nenabled = true\nsecure = false\nstore = 'database'\nsecret_keys = ['{SESSION_KEY}']\n",
+        database.url()
+    );
+    let tables = [
+        "cortex_auth_refresh_tokens",
+        "cortex_auth_api_keys",
+        "cortex_auth_sessions",
+    ];
+    for table in tables {
+        assert!(!table_exists(database.db(), table).await, "{table} before");
+    }
+    let app = TestApp::new(
+        database.apply(
+            App::with_config(Config::from_toml(&toml).unwrap())
+                .plugin(cortex_data::DataPlugin)
+                .plugin(AuthPlugin),
+        ),
+    )
+    .await;
+    for table in tables {
+        assert!(
+            table_exists(database.db(), table).await,
+            "{table} after the start ({url})"
+        );
+    }
+    drop(app);
+    database.drop_now().await;
+}
+
+#[tokio::test]
+async fn the_database_stores_make_their_tables_at_start_sqlite() {
+    the_database_stores_make_their_tables_at_start_on("sqlite::memory:").await;
+}
+
+#[tokio::test]
+async fn the_database_stores_make_their_tables_at_start_postgres() {
+    the_database_stores_make_their_tables_at_start_on("postgres://postgres@127.0.0.1:5432/test")
+        .await;
+}
+
+#[tokio::test]
+async fn the_database_stores_make_their_tables_at_start_mariadb() {
+    the_database_stores_make_their_tables_at_start_on("mysql://root@127.0.0.1:3306/test").await;
+}
