@@ -359,8 +359,8 @@ pub(crate) fn install(app: App, config: &AuthConfig, setup: Setup) -> App {
     for dependency in dependencies {
         provider = provider.depends_on(dependency);
     }
-    app.provide(provider)
-        .provide(Provider::<Identity>::seeded())
+    app.provide(provider.declared_by("AuthPlugin"))
+        .provide(Provider::<Identity>::seeded().declared_by("AuthPlugin"))
         .openapi_with(move |doc| {
             if let Some(described) = described.get() {
                 rewrite_document(doc, described);

@@ -859,3 +859,44 @@ async fn the_database_stores_make_their_tables_at_start_postgres() {
 async fn the_database_stores_make_their_tables_at_start_mariadb() {
     the_database_stores_make_their_tables_at_start_on("mysql://root@127.0.0.1:3306/test").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// what `cortex graph` shows
+
+#[tokio::test]
+async fn the_graph_shows_the_auth_capability_as_the_plugins() {
+    let app = app().await;
+    let graph = app.container().graph();
+    let find = |name: &str| {
+        graph
+            .providers
+            .iter()
+            .find(|p| p.type_name.ends_with(name))
+            .unwrap_or_else(|| panic!("no {name} in the graph"))
+    };
+    for name in [
+        "::Authentication",
+        "::Identity",
+        "::Jwt",
+        "::ApiKeyAuthenticator",
+        "::SessionAuthenticator",
+        "::Tokens",
+    ] {
+        assert!(
+            find(name).declared_by.starts_with("AuthPlugin"),
+            "{name}: {:?}",
+            find(name).declared_by
+        );
+    }
+    // The authenticators the layer asks, as its dependencies (bearer through `Jwt`).
+    let dependencies: Vec<&str> = find("::Authentication")
+        .dependencies
+        .iter()
+        .map(|d| d.type_name.rsplit("::").next().unwrap())
+        .collect();
+    assert_eq!(
+        dependencies,
+        ["Jwt", "ApiKeyAuthenticator", "SessionAuthenticator"]
+    );
+    assert_eq!(find("::Identity").scope, cortex_di::Scope::Request);
+}
