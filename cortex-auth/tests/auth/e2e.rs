@@ -688,13 +688,14 @@ async fn the_route_table_shows_the_auth_guards_policies_and_the_plugins_route() 
 
 #[tokio::test]
 async fn deny_by_default_stops_an_app_with_an_unguarded_route_naming_it() {
-    let error = TestApp::try_new(
+    let Err(error) = TestApp::try_new(
         base("[auth]\ndeny_by_default = true").controller::<ForgottenController>(),
     )
     .await
-    .err()
-    .expect("an unguarded route stops the start")
-    .to_string();
+    else {
+        panic!("an unguarded route stops the start");
+    };
+    let error = error.to_string();
     assert!(
         error.contains("GET /forgotten/report (ForgottenController::report)"),
         "{error}"
