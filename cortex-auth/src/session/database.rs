@@ -68,7 +68,7 @@ impl DatabaseSessionStore {
     /// ```no_run
     /// # use cortex_auth::DatabaseSessionStore;
     /// # use cortex_data::{DatabaseConfig, Db};
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cortex_di::BoxError> {
     /// # let config = DatabaseConfig { url: "sqlite::memory:".into(), ..Default::default() };
     /// let store = DatabaseSessionStore::new(Db::connect_lazy(&config)?);
     /// store.ensure_table().await?;
