@@ -1,7 +1,7 @@
 //! Authentication: the [`Authenticator`] trait every mechanism implements (bearer JWT, API keys,
 //! session cookies, an app's own), and what a request ends up with ([`AuthOutcome`]).
 //!
-//! The [`AuthPlugin`](crate::AuthPlugin)'s layer asks the app's authenticators in order
+//! The [`AuthPlugin`](struct@crate::AuthPlugin)'s layer asks the app's authenticators in order
 //! (`[auth] order`, by default bearer, API key, session); the first that finds its kind of
 //! credential decides. The outcome goes into the request's extensions (for guards and
 //! extractors) and, as an [`Identity`](crate::Identity), into the request scope.

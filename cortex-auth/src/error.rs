@@ -114,9 +114,6 @@ pub enum AuthError {
         #[source]
         source: BoxError,
     },
-    /// Hashing or verifying a password failed (not a mismatch: a broken hash or parameters).
-    #[error("password hashing failed: {0}")]
-    Password(String),
     /// A token could not be issued.
     #[error("the token could not be issued: {0}")]
     Issue(String),

@@ -4,7 +4,7 @@
 //! Every refusal is a problem+json response and, when it is the client's, says nothing about
 //! why: `401` with `WWW-Authenticate: Bearer` without a valid credential (`error="invalid_token"`
 //! when one was presented and refused), `403` for a user without the role or permission, `503`
-//! when a credential store failed, `500` when the [`AuthPlugin`](crate::AuthPlugin)'s layer did
+//! when a credential store failed, `500` when the [`AuthPlugin`](struct@crate::AuthPlugin)'s layer did
 //! not run. The reasons are logged on target `cortex::auth`.
 
 use std::future::Future;
@@ -221,7 +221,7 @@ impl Guard for Permission {
 }
 
 /// `user: CurrentUser` as a handler argument: the authenticated user, or the `401` (`503` when
-/// a credential store failed, `500` without the [`AuthPlugin`](crate::AuthPlugin)).
+/// a credential store failed, `500` without the [`AuthPlugin`](struct@crate::AuthPlugin)).
 impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     type Rejection = HttpError;
 
@@ -251,7 +251,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
 }
 
 /// `identity: Identity` as a handler argument: the user or anonymous (a `500` without the
-/// [`AuthPlugin`](crate::AuthPlugin)).
+/// [`AuthPlugin`](struct@crate::AuthPlugin)).
 impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = HttpError;
 

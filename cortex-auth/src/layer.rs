@@ -30,7 +30,7 @@ use crate::user::Identity;
 pub(crate) const GUARD_SCHEME: &str = "cortex_auth";
 
 /// The app's authenticators, in the order they are asked (`[auth] order`), and the role
-/// hierarchy applied to the users they find: a singleton the [`AuthPlugin`](crate::AuthPlugin)
+/// hierarchy applied to the users they find: a singleton the [`AuthPlugin`](struct@crate::AuthPlugin)
 /// binds when at least one authenticator is configured, which its layer asks on every request.
 ///
 /// Resolve it to authenticate something that is not an HTTP route (a WebSocket upgrade already
@@ -359,8 +359,8 @@ pub(crate) fn install(app: App, config: &AuthConfig, setup: Setup) -> App {
     for dependency in dependencies {
         provider = provider.depends_on(dependency);
     }
-    app.provide(provider)
-        .provide(Provider::<Identity>::seeded())
+    app.provide(provider.declared_by("AuthPlugin"))
+        .provide(Provider::<Identity>::seeded().declared_by("AuthPlugin"))
         .openapi_with(move |doc| {
             if let Some(described) = described.get() {
                 rewrite_document(doc, described);

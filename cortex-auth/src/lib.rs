@@ -8,7 +8,7 @@
 //! - **API keys** with a visible prefix, stored hashed, with scopes, expiry and revocation.
 //! - **Cookie sessions**, signed and encrypted, with CSRF protection.
 //!
-//! Add the [`AuthPlugin`] (or turn on the `cortex` facade's `auth` feature and call
+//! Add the [`AuthPlugin`](struct@AuthPlugin) (or turn on the `cortex` facade's `auth` feature and call
 //! `App::discover()`), configure `[auth]`, and put guards on routes.
 
 pub mod api_key;

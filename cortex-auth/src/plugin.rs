@@ -1,4 +1,4 @@
-//! [`AuthPlugin`]: reads `[auth]`, wires each configured mechanism, installs the authentication
+//! [`AuthPlugin`](struct@AuthPlugin): reads `[auth]`, wires each configured mechanism, installs the authentication
 //! layer.
 
 use std::sync::Arc;

@@ -262,7 +262,7 @@ impl CurrentUserBuilder {
     }
 }
 
-/// The request's identity, seeded into every request scope by the [`AuthPlugin`](crate::AuthPlugin)'s
+/// The request's identity, seeded into every request scope by the [`AuthPlugin`](struct@crate::AuthPlugin)'s
 /// layer: inject it (`Inject<Identity>`) into request-scoped services that need to know who asks.
 ///
 /// ```

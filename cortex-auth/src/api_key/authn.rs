@@ -13,7 +13,7 @@ use crate::user::CurrentUser;
 
 /// Authenticates requests by API key: the `[auth.api_keys] header` (`x-api-key` by default), or
 /// `Authorization: ApiKey <key>` for clients that can only set `Authorization`. Registered by
-/// the [`AuthPlugin`](crate::AuthPlugin) as `api_key` when `[auth.api_keys] enabled = true`.
+/// the [`AuthPlugin`](struct@crate::AuthPlugin) as `api_key` when `[auth.api_keys] enabled = true`.
 ///
 /// ```
 /// use cortex_auth::api_key::{ApiKeyAuthenticator, ApiKeys, MemoryApiKeyStore};

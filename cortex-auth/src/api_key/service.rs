@@ -38,7 +38,7 @@ impl std::fmt::Debug for NewApiKey {
 /// API keys: made with a visible prefix (`ck_live_…`), stored as a SHA-256 digest, looked up by
 /// their id, with scopes (the [`CurrentUser`]'s permissions), expiry and revocation.
 ///
-/// The [`AuthPlugin`](crate::AuthPlugin) binds one when `[auth.api_keys] enabled = true`: inject
+/// The [`AuthPlugin`](struct@crate::AuthPlugin) binds one when `[auth.api_keys] enabled = true`: inject
 /// it (`Inject<ApiKeys>`) to issue keys from an endpoint of the app.
 ///
 /// ```

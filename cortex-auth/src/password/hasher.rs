@@ -178,7 +178,7 @@ impl From<PasswordError> for AuthError {
     }
 }
 
-/// Password hashing with argon2id: the singleton the [`AuthPlugin`](crate::AuthPlugin) binds from
+/// Password hashing with argon2id: the singleton the [`AuthPlugin`](struct@crate::AuthPlugin) binds from
 /// `[auth.passwords]` ([`PasswordConfig`]). Cheap to clone.
 ///
 /// - [`hash`](Self::hash) and [`verify`](Self::verify) run argon2 on tokio's blocking threads

@@ -68,7 +68,7 @@ impl IntoResponse for LoginRefused {
 /// A password login: the [`LoginThrottle`], then [`Passwords::verify`] (or
 /// [`Passwords::verify_unknown`] when the account does not exist, so that both cost the same),
 /// then the failure counted or the account's count reset. What `cortex generate auth`'s login
-/// endpoint calls; bound by the [`AuthPlugin`](crate::AuthPlugin) (inject `Inject<PasswordLogin>`).
+/// endpoint calls; bound by the [`AuthPlugin`](struct@crate::AuthPlugin) (inject `Inject<PasswordLogin>`).
 ///
 /// Every refusal is logged (target `cortex::auth`, `login refused` with the reason:
 /// `unknown_account`, `wrong_password`, `too_long`), never sent: the client gets the same `401`.

@@ -78,7 +78,8 @@ macro_rules! on_pool {
 /// Refresh tokens in the app's database (`cortex-data`'s [`Db`]: SQLite, PostgreSQL, MySQL or
 /// MariaDB), one row per token in the table `cortex_auth_refresh_tokens`, which the store creates
 /// if it does not exist (`CREATE TABLE IF NOT EXISTS`, with indexes on the family, the user and
-/// the expiry) before its first statement: no migration to add to the app.
+/// the expiry) before its first statement — and the [`AuthPlugin`](struct@crate::AuthPlugin) when
+/// the app starts, so that a missing database fails the start: no migration to add to the app.
 ///
 /// A rotation is one transaction whose first statement is a conditional `UPDATE … WHERE
 /// state = 'active'`: of two concurrent rotations, the database lets one update the row; the

@@ -1,7 +1,7 @@
 //! Refresh tokens: opaque, random, stored hashed server-side, rotated on every use, with reuse
 //! detection (a rotated token presented again revokes its whole family).
 //!
-//! [`RefreshTokens`] is the service (a singleton the [`AuthPlugin`](crate::AuthPlugin) binds);
+//! [`RefreshTokens`] is the service (a singleton the [`AuthPlugin`](struct@crate::AuthPlugin) binds);
 //! [`RefreshStore`] is where the tokens live: in memory (the default), in the app's database
 //! (`database` feature) or in Redis (`redis` feature), chosen by `[auth.refresh] store`.
 
@@ -513,15 +513,35 @@ pub(crate) fn install(
     })
 }
 
+/// The database store, its table created when the app starts (so that a missing or unreachable
+/// database fails the start, not the first login); [`RefreshTokens`] uses this very store.
+#[cfg(feature = "database")]
+struct RefreshTable(DatabaseRefreshStore);
+
+#[cfg(feature = "database")]
+impl cortex_di::OnStart for RefreshTable {
+    async fn on_start(&self) -> Result<(), cortex_di::BoxError> {
+        self.0.ensure_table().await
+    }
+}
+
 #[cfg(feature = "database")]
 fn install_database(app: App, refresh: RefreshConfig) -> App {
     app.provide(
-        Provider::factory(move |r| {
+        Provider::factory(|r| {
             let db = (*r.get::<cortex_data::Db>()?).clone();
-            let store: Arc<dyn ErasedRefreshStore> = Arc::new(DatabaseRefreshStore::new(db));
-            Ok(RefreshTokens::from_erased(refresh.clone(), store))
+            Ok(RefreshTable(DatabaseRefreshStore::new(db)))
         })
         .depends_on(Dependency::on::<cortex_data::Db>())
+        .declared_by("AuthPlugin (refresh tokens)")
+        .on_start(),
+    )
+    .provide(
+        Provider::factory(move |r| {
+            let store: Arc<dyn ErasedRefreshStore> = Arc::new(r.get::<RefreshTable>()?.0.clone());
+            Ok(RefreshTokens::from_erased(refresh.clone(), store))
+        })
+        .depends_on(Dependency::on::<RefreshTable>())
         .declared_by("AuthPlugin"),
     )
 }

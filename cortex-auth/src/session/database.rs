@@ -1,4 +1,5 @@
-//! Sessions in the app's database: table `cortex_auth_sessions`, made on first use.
+//! Sessions in the app's database: table `cortex_auth_sessions`, made when the app starts (or on
+//! first use).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,7 +22,8 @@ const CREATE_TABLE_MYSQL: &str = "CREATE TABLE IF NOT EXISTS cortex_auth_session
 /// Sessions in the app's database (the `database` feature; the `DataPlugin` binds the [`Db`]).
 ///
 /// A plugin cannot ship migrations in `cortex-data` (an app's binary has one migration set, the
-/// app's), so the table is made on first use (`CREATE TABLE IF NOT EXISTS`): `cortex_auth_sessions
+/// app's), so the table is made when the app starts, or on first use for a store made by hand
+/// (`CREATE TABLE IF NOT EXISTS`): `cortex_auth_sessions
 /// (id VARCHAR(64) PRIMARY KEY, user_id VARCHAR(255) NULL, data TEXT, expires_at BIGINT)`, indexed
 /// on `user_id`; `id` the session id hashed, `user_id` the logged-in user's (for
 /// [`delete_user`](SessionStore::delete_user)), `data` the [`SessionRecord`] as JSON, `expires_at`
@@ -56,6 +58,27 @@ impl DatabaseSessionStore {
             table: OnceCell::new(),
             saves: AtomicU64::new(0),
         }
+    }
+
+    /// Creates the table and its index if they do not exist: done before the first statement,
+    /// and by the [`AuthPlugin`](struct@crate::AuthPlugin) when the app starts (so that a missing
+    /// database fails the start, not the first login). Call it yourself to fail early with a
+    /// store you made.
+    ///
+    /// ```no_run
+    /// # use cortex_auth::DatabaseSessionStore;
+    /// # use cortex_data::{DatabaseConfig, Db};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), cortex_di::BoxError> {
+    /// # let config = DatabaseConfig { url: "sqlite::memory:".into(), ..Default::default() };
+    /// let store = DatabaseSessionStore::new(Db::connect_lazy(&config)?);
+    /// store.ensure_table().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn ensure_table(&self) -> Result<(), BoxError> {
+        self.ready().await
     }
 
     async fn ready(&self) -> Result<(), BoxError> {

@@ -316,9 +316,35 @@ pub(crate) fn install(
             Ok(authenticator)
         }),
     });
+    #[cfg(feature = "database")]
+    let app = if sessions.store == SessionStoreKind::Database {
+        app.provide(
+            Provider::factory(|r| Ok(SessionTable((*r.get::<cortex_data::Db>()?).clone())))
+                .depends_on(Dependency::on::<cortex_data::Db>())
+                .declared_by("AuthPlugin (sessions)")
+                .on_start(),
+        )
+    } else {
+        app
+    };
     app.provide(provider.declared_by("AuthPlugin")).provide(
         Provider::factory(|r| Ok(r.get::<SessionAuthenticator>()?.sessions()))
             .depends_on(Dependency::on::<SessionAuthenticator>())
             .declared_by("AuthPlugin"),
     )
+}
+
+/// Creates the sessions table when the app starts, so that a missing or unreachable database
+/// fails the start, not the first login (the store itself still checks before its first
+/// statement: `CREATE TABLE IF NOT EXISTS`, once per process).
+#[cfg(feature = "database")]
+struct SessionTable(cortex_data::Db);
+
+#[cfg(feature = "database")]
+impl cortex_di::OnStart for SessionTable {
+    async fn on_start(&self) -> Result<(), cortex_di::BoxError> {
+        DatabaseSessionStore::new(self.0.clone())
+            .ensure_table()
+            .await
+    }
 }

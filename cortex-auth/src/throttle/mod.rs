@@ -195,7 +195,7 @@ fn system_now() -> SystemTime {
 
 /// Login throttling: failures counted per account and per client address, each with exponential
 /// backoff ([`Backoff`]), from `[auth.throttle]` ([`ThrottleConfig`]). The
-/// [`AuthPlugin`](crate::AuthPlugin) binds it; [`PasswordLogin`](crate::PasswordLogin) uses it.
+/// [`AuthPlugin`](struct@crate::AuthPlugin) binds it; [`PasswordLogin`](crate::PasswordLogin) uses it.
 /// Cheap to clone.
 ///
 /// - [`check`](Self::check) before verifying: `Err(Throttled)` while the account or the address

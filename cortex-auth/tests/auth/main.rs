@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod core;
+mod e2e;
 mod jwt;
 mod passwords;
 mod refresh;

@@ -33,7 +33,7 @@
 //! Static directories (`[[http.static]]`) are mounted on the router before the stack, so they get
 //! all of it.
 //!
-//! Request observers ([`RequestObserver`](crate::http::observe::RequestObserver), added with
+//! Request observers ([`RequestObserver`], added with
 //! [`Stack::with_observer`] or by an app) are called from step 1: on the way in once the span is
 //! open, before anything can refuse the request; on the way out last, once the response is final.
 //!
