@@ -3,6 +3,7 @@
 mod api_keys;
 mod core;
 mod jwt;
+mod jwt_cache;
 mod passwords;
 mod refresh;
 mod sessions;
