@@ -456,8 +456,10 @@ mod tests {
 
     #[test]
     fn verified_tokens_are_cached_once_and_refused_ones_never() {
-        let mut config = JwtConfig::default();
-        config.secret = Some("a secret of at least thirty-two bytes".into());
+        let config = JwtConfig {
+            secret: Some("a secret of at least thirty-two bytes".into()),
+            ..JwtConfig::default()
+        };
         let jwt = Jwt::new(&config).unwrap();
         let token = jwt
             .issue(&CurrentUser::builder("42").build())
