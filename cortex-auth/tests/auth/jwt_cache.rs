@@ -96,9 +96,12 @@ async fn a_cached_token_is_refused_once_expired_and_before_its_nbf() {
         let issued = SystemTime::now();
         let token = jwt.issue_at(&admin(), Map::new(), issued).unwrap().token;
         assert_eq!(jwt.verify_at(&token, issued).unwrap().id(), "ada");
-        // Default access_ttl 15 min, leeway 30 s: still valid at 15 min 29 s.
-        let last = issued + Duration::from_secs(15 * 60 + 29);
+        // Default access_ttl 15 min, leeway 30 s: still valid at 15 min 30 s (the same second),
+        // and 30 s before `nbf`.
+        let last = issued + Duration::from_secs(15 * 60 + 30);
         assert!(jwt.verify_at(&token, last).is_ok());
+        let first = issued - Duration::from_secs(30);
+        assert!(jwt.verify_at(&token, first).is_ok());
         let expired = issued + Duration::from_secs(15 * 60 + 31);
         refused(jwt.verify_at(&token, expired), &logs, "expired");
         refused(jwt.verify_at(&token, expired), &logs, "expired");
