@@ -2,6 +2,7 @@
 //! the JWKS endpoint.
 
 mod bearer;
+mod cache;
 mod config;
 mod keys;
 mod service;

@@ -10,6 +10,7 @@ use jsonwebtoken::errors::ErrorKind;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::cache::{self, Verified, VerifiedTokens};
 use super::config::{JwtConfig, MAX_LEEWAY};
 use super::keys::KeySet;
 use crate::error::{AuthError, AuthFailure};
@@ -71,6 +72,8 @@ struct Inner {
     access_ttl: Duration,
     leeway: u64,
     jwks: Option<String>,
+    /// The tokens verified so far, by the SHA-256 of their bytes.
+    verified: VerifiedTokens,
 }
 
 /// JWT access tokens: issued with [`issue`](Self::issue) and checked with
@@ -82,6 +85,13 @@ struct Inner {
 /// key: key confusion). Then `exp`, `nbf` (with the leeway), `iss`, `aud` and `sub` are checked.
 /// Every refusal is an [`AuthFailure`] and is logged (target `cortex::auth`, with its `reason`
 /// code); its details never reach the client.
+///
+/// A token verified once is remembered, so that a client sending the same token on every
+/// request pays the signature check once (an EdDSA check costs several times a whole request):
+/// up to 10,000 tokens per `Jwt` (its clones share them), keyed by the SHA-256 of the token's
+/// exact bytes (a token that differs by one byte is verified in full), the oldest evicted first.
+/// On every use, the cached token's `exp` and `nbf` are checked again against the clock; the
+/// keys do not change while the process runs, so nothing else could change the answer.
 ///
 /// ```
 /// use cortex_auth::{AuthFailure, CurrentUser, Jwt, JwtConfig};
@@ -154,6 +164,7 @@ impl Jwt {
             leeway: config.leeway.as_secs(),
             jwks,
             keys,
+            verified: VerifiedTokens::new(cache::CAPACITY),
         })))
     }
 
@@ -265,10 +276,24 @@ impl Jwt {
         self.check(token, SystemTime::now())
     }
 
+    /// A token verified before (the same bytes) is not verified again: its time claims are.
     fn check(&self, token: &str, now: SystemTime) -> Result<CurrentUser, AuthFailure> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(AuthFailure::Malformed("the token is longer than 8 KiB"));
         }
+        let key = cache::key(token);
+        if let Some(known) = self.0.verified.get(&key) {
+            self.check_time(known.exp, known.nbf, seconds(now))?;
+            return Ok(known.user);
+        }
+        let verified = self.verify_token(token, now)?;
+        let user = verified.user.clone();
+        self.0.verified.insert(key, verified);
+        Ok(user)
+    }
+
+    /// The full verification: header, key, signature, claims.
+    fn verify_token(&self, token: &str, now: SystemTime) -> Result<Verified, AuthFailure> {
         let header = token
             .split('.')
             .next()
@@ -324,16 +349,9 @@ impl Jwt {
                 })?;
         let claims = data.claims;
         let now = seconds(now);
-        let leeway = self.0.leeway;
         let exp = numeric(claims.get("exp"), "exp")?.ok_or(AuthFailure::MissingClaim("exp"))?;
-        if exp.saturating_add(leeway) < now {
-            return Err(AuthFailure::Expired);
-        }
-        if let Some(nbf) = numeric(claims.get("nbf"), "nbf")?
-            && now.saturating_add(leeway) < nbf
-        {
-            return Err(AuthFailure::NotYetValid);
-        }
+        let nbf = numeric(claims.get("nbf"), "nbf")?;
+        self.check_time(exp, nbf, now)?;
         match claims.get("iss") {
             Some(Value::String(iss)) if *iss == self.0.issuer => {}
             None => return Err(AuthFailure::MissingClaim("iss")),
@@ -357,7 +375,25 @@ impl Jwt {
         if let Some(Value::String(jti)) = claims.get("jti") {
             user = user.credential_id(jti.clone());
         }
-        Ok(user.claims(claims).build())
+        Ok(Verified {
+            user: user.claims(claims).build(),
+            exp,
+            nbf,
+        })
+    }
+
+    /// Refuses a token past its `exp` or before its `nbf` at `now`, with the leeway.
+    fn check_time(&self, exp: u64, nbf: Option<u64>, now: u64) -> Result<(), AuthFailure> {
+        let leeway = self.0.leeway;
+        if exp.saturating_add(leeway) < now {
+            return Err(AuthFailure::Expired);
+        }
+        if let Some(nbf) = nbf
+            && now.saturating_add(leeway) < nbf
+        {
+            return Err(AuthFailure::NotYetValid);
+        }
+        Ok(())
     }
 }
 
@@ -411,5 +447,35 @@ fn strings(value: Option<&Value>, name: &'static str) -> Result<Vec<String>, Aut
             })
             .collect(),
         Some(_) => Err(AuthFailure::MissingClaim(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_tokens_are_cached_once_and_refused_ones_never() {
+        let config = JwtConfig {
+            secret: Some("a secret of at least thirty-two bytes".into()),
+            ..JwtConfig::default()
+        };
+        let jwt = Jwt::new(&config).unwrap();
+        let token = jwt
+            .issue(&CurrentUser::builder("42").build())
+            .unwrap()
+            .token;
+        assert_eq!(jwt.0.verified.len(), 0);
+        jwt.verify(&token).unwrap();
+        jwt.verify(&token).unwrap();
+        assert_eq!(jwt.0.verified.len(), 1);
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        assert!(matches!(
+            jwt.verify_at(&token, later),
+            Err(AuthFailure::Expired)
+        ));
+        let tampered = format!("{token}x");
+        assert!(jwt.verify(&tampered).is_err());
+        assert_eq!(jwt.0.verified.len(), 1);
     }
 }

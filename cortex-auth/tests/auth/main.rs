@@ -4,6 +4,7 @@ mod api_keys;
 mod core;
 mod e2e;
 mod jwt;
+mod jwt_cache;
 mod passwords;
 mod refresh;
 mod sessions;
