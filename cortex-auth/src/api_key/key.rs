@@ -73,6 +73,7 @@ pub(crate) fn matches(secret: &str, stored: &[u8; 32]) -> bool {
 }
 
 /// Lowercase hex.
+#[cfg_attr(not(any(feature = "database", feature = "redis")), allow(dead_code))]
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -84,6 +85,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// The 32 bytes of 64 hex digits.
+#[cfg_attr(not(any(feature = "database", feature = "redis")), allow(dead_code))]
 pub(crate) fn unhex(text: &str) -> Option<[u8; 32]> {
     let bytes = text.as_bytes();
     if bytes.len() != 64 {

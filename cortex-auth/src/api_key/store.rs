@@ -283,11 +283,13 @@ pub(crate) fn from_secs(secs: i64) -> SystemTime {
 }
 
 /// Scopes as the stores keep them: separated by spaces (a scope holds none).
+#[cfg_attr(not(any(feature = "database", feature = "redis")), allow(dead_code))]
 pub(crate) fn join_scopes(scopes: &[String]) -> String {
     scopes.join(" ")
 }
 
 /// The scopes of [`join_scopes`]'s text.
+#[cfg_attr(not(any(feature = "database", feature = "redis")), allow(dead_code))]
 pub(crate) fn split_scopes(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_string).collect()
 }
