@@ -83,17 +83,9 @@ impl RoleHierarchy {
         Ok(RoleHierarchy { expanded })
     }
 
-    /// Whether no role is declared (nothing to apply).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.expanded.is_empty()
-    }
-
     /// `user` with the roles its roles inherit and the permissions they grant; the same user
     /// (no copy) when that adds nothing.
     pub(crate) fn apply(&self, user: CurrentUser) -> CurrentUser {
-        if self.is_empty() {
-            return user;
-        }
         let mut roles = Vec::new();
         let mut permissions = Vec::new();
         for role in user.roles() {

@@ -306,3 +306,121 @@ impl From<Option<CurrentUser>> for Identity {
         Identity(user)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holding(permission: &str) -> CurrentUser {
+        CurrentUser::builder("1").permissions([permission]).build()
+    }
+
+    #[test]
+    fn each_method_has_its_short_name() {
+        assert_eq!(AuthMethod::Bearer.as_str(), "bearer");
+        assert_eq!(AuthMethod::ApiKey.as_str(), "api_key");
+        assert_eq!(AuthMethod::Session.as_str(), "session");
+        assert_eq!(AuthMethod::Other("ldap").as_str(), "ldap");
+        assert_eq!(AuthMethod::ApiKey.to_string(), "api_key");
+        assert_eq!(format!("{}", AuthMethod::Other("ldap")), "ldap");
+    }
+
+    #[test]
+    fn a_wildcard_holds_every_level_below_it_and_nothing_else() {
+        assert!(holding("a:b:*").has_permission("a:b:c"));
+        assert!(holding("a:b:*").has_permission("a:b:c:d"));
+        assert!(holding("a:*").has_permission("a:b:c:d"));
+        assert!(holding("*").has_permission("anything:at:all"));
+        assert!(holding("a:b").has_permission("a:b"));
+        assert!(!holding("a:b:*").has_permission("a:b"));
+        assert!(!holding("a:b:*").has_permission("a:c:d"));
+        assert!(!holding("a:*").has_permission("a"));
+        assert!(!holding("a:*").has_permission("ab:c"));
+        assert!(!holding("a:b").has_permission("a:*"));
+        assert!(!holding("a:b").has_permission("a:b:c"));
+        assert!(!CurrentUser::builder("1").build().has_permission(""));
+    }
+
+    #[test]
+    fn the_builder_sets_what_the_accessors_read() {
+        let mut more = Map::new();
+        more.insert("tenant".into(), "acme".into());
+        let user = CurrentUser::builder("42")
+            .roles(["b", "a"])
+            .permissions(["p:2", "p:1"])
+            .method(AuthMethod::Session)
+            .claim("name", "Ada")
+            .claims(more)
+            .credential_id("jti-1")
+            .build();
+        assert_eq!(user.id(), "42");
+        assert_eq!(user.roles().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(user.permissions().collect::<Vec<_>>(), ["p:1", "p:2"]);
+        assert_eq!(user.method(), AuthMethod::Session);
+        assert_eq!(user.claim("name"), Some(&Value::from("Ada")));
+        assert_eq!(user.claim("tenant"), Some(&Value::from("acme")));
+        assert_eq!(user.claim("missing"), None);
+        assert_eq!(user.claims().len(), 2);
+        assert_eq!(user.credential_id(), Some("jti-1"));
+        let bare = CurrentUser::builder("7").build();
+        assert_eq!(bare.method(), AuthMethod::Other("unknown"));
+        assert_eq!(bare.credential_id(), None);
+        assert!(bare.claims().is_empty() && bare.permissions().next().is_none());
+    }
+
+    #[test]
+    fn with_effective_adds_roles_and_permissions_and_keeps_the_rest() {
+        let user = CurrentUser::builder("42")
+            .roles(["admin"])
+            .permissions(["own"])
+            .method(AuthMethod::Bearer)
+            .claim("name", "Ada")
+            .credential_id("jti-1")
+            .build();
+        let effective = user.with_effective(["editor".to_string()], ["posts:*".to_string()]);
+        assert_eq!(effective.roles().collect::<Vec<_>>(), ["admin", "editor"]);
+        assert!(effective.has_permission("posts:delete") && effective.has_permission("own"));
+        assert_eq!(effective.id(), "42");
+        assert_eq!(effective.method(), AuthMethod::Bearer);
+        assert_eq!(effective.claim("name"), Some(&Value::from("Ada")));
+        assert_eq!(effective.credential_id(), Some("jti-1"));
+        assert!(!user.has_role("editor"), "the original is unchanged");
+    }
+
+    #[test]
+    fn debug_prints_no_claim() {
+        let user = CurrentUser::builder("42")
+            .roles(["admin"])
+            .claim("email", "ada@example.com")
+            .build();
+        let printed = format!("{user:?}");
+        assert!(
+            printed.contains("\"42\"") && printed.contains("admin"),
+            "{printed}"
+        );
+        assert!(!printed.contains("ada@example.com"), "{printed}");
+        let builder = format!(
+            "{:?}",
+            CurrentUser::builder("42").claim("email", "ada@example.com")
+        );
+        assert!(
+            builder.contains("\"42\"") && !builder.contains("ada@example.com"),
+            "{builder}"
+        );
+    }
+
+    #[test]
+    fn identity_requires_a_user_or_answers_401() {
+        let anonymous = Identity::from(None);
+        assert_eq!(anonymous.require().unwrap_err().status(), 401);
+        assert!(Identity::anonymous().user().is_none());
+        assert_eq!(
+            Identity::from(CurrentUser::builder("bob").build())
+                .user()
+                .map(CurrentUser::id),
+            Some("bob")
+        );
+        let ada = Identity::from(Some(CurrentUser::builder("ada").build()));
+        assert_eq!(ada.require().map(CurrentUser::id).ok(), Some("ada"));
+    }
+}

@@ -192,4 +192,46 @@ mod tests {
         assert!(matches("secret", &d));
         assert!(!matches("secreT", &d));
     }
+
+    #[test]
+    fn a_key_of_the_wrong_shape_is_malformed() {
+        let id = "a".repeat(ID_LEN);
+        let secret = "B".repeat(SECRET_LEN);
+        let shape = |id: &str, secret: &str| parse("ck", &format!("ck_{id}_{secret}")).map(|_| ());
+        assert!(shape(&id, &secret).is_ok());
+        for (bad_id, bad_secret, says) in [
+            ("a".repeat(ID_LEN - 1), secret.clone(), "id is not 12"),
+            ("a".repeat(ID_LEN + 1), secret.clone(), "id is not 12"),
+            (
+                format!("{}-", "a".repeat(ID_LEN - 1)),
+                secret.clone(),
+                "id is not 12",
+            ),
+            (id.clone(), "B".repeat(SECRET_LEN - 1), "secret is not 43"),
+            (id.clone(), "B".repeat(SECRET_LEN + 1), "secret is not 43"),
+            (
+                id.clone(),
+                format!("{}+", "B".repeat(SECRET_LEN - 1)),
+                "secret is not 43",
+            ),
+        ] {
+            let failure = shape(&bad_id, &bad_secret).unwrap_err();
+            assert!(
+                failure.to_string().contains(says),
+                "{bad_id} {bad_secret}: {failure}"
+            );
+        }
+        let failure = parse("ck", &format!("ck_{id}")).unwrap_err();
+        assert!(failure.to_string().contains("no secret part"), "{failure}");
+        assert!(is_id(&id));
+        assert!(!is_id(&"a".repeat(ID_LEN - 1)) && !is_id(&format!("{}-", "a".repeat(ID_LEN - 1))));
+    }
+
+    #[test]
+    fn every_base62_character_is_drawn() {
+        // 2000 uniform draws miss one of 62 characters with a probability below 1e-12.
+        let drawn: std::collections::BTreeSet<char> =
+            random_base62(2000).unwrap().chars().collect();
+        assert_eq!(drawn.len(), 62, "{drawn:?}");
+    }
 }

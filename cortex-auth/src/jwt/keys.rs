@@ -115,11 +115,11 @@ impl KeySet {
             if !config.keys.is_empty() {
                 return Err(config_error_both());
             }
+            // The lone key signs (`signing` left unset).
             keys.push(JwtKeyConfig {
                 kid: "default".to_string(),
                 algorithm: "HS256".to_string(),
                 secret: Some(secret.clone()),
-                signing: Some(true),
                 ..JwtKeyConfig::default()
             });
             return KeySet::from_keys(&keys, "auth.jwt.secret");

@@ -71,7 +71,12 @@ impl Authenticator for Toy {
             CurrentUser::builder(id)
                 .roles(roles)
                 .permissions(permissions)
-                .method(AuthMethod::Other("toy"))
+                // `jwt:<id>` stands for a bearer token's user.
+                .method(if id.starts_with("jwt:") {
+                    AuthMethod::Bearer
+                } else {
+                    AuthMethod::Other("toy")
+                })
                 .build(),
         ))
     }
@@ -343,6 +348,17 @@ async fn a_guard_on_a_controller_guards_every_route_of_it() {
             .await;
         assert_problem(&writer, StatusCode::FORBIDDEN);
         assert!(writer.header("www-authenticate").is_none());
+        // The same from a bearer token: RFC 6750's `insufficient_scope`.
+        let bearer = app
+            .request(method.clone(), path)
+            .header("x-toy", "jwt:wanda;writer;")
+            .await;
+        assert_problem(&bearer, StatusCode::FORBIDDEN);
+        assert_eq!(
+            bearer.header("www-authenticate"),
+            Some("Bearer error=\"insufficient_scope\""),
+            "{path}"
+        );
         // A role given as a permission does not count.
         let sneaky = app
             .request(method.clone(), path)
@@ -459,6 +475,18 @@ async fn roles_inherit_transitively_with_their_permissions() {
         .header("x-toy", "wanda;writer;")
         .await;
     assert_eq!(staff.status(), StatusCode::FORBIDDEN);
+    // a user who holds part of what a role expands to still gets the rest: the roles already
+    // held add no role, the permissions held directly do not hide the role's
+    let both = app
+        .delete("/posts/9")
+        .header("x-toy", "ed;editor,writer;")
+        .await;
+    assert_eq!(both.status(), StatusCode::NO_CONTENT);
+    let report = app
+        .get("/admin/report")
+        .header("x-toy", "ada;admin;posts:read")
+        .await;
+    assert_eq!(report.status(), StatusCode::OK);
     // an undeclared role is kept as is
     let me = app.get("/posts/me").header("x-toy", "gus;guest;").await;
     assert_eq!(me.text(), "gus guest");
@@ -681,6 +709,12 @@ async fn the_document_has_the_configured_schemes_and_each_operations_requirement
         op("/posts/{id}", "delete")["security"],
         json!([{ "toy": ["posts:delete"] }])
     );
+    assert_eq!(
+        op("/posts/staff", "get")["security"],
+        json!([{ "toy": ["editor", "moderator"] }])
+    );
+    let staff = op("/posts/staff", "get");
+    assert!(staff["responses"]["403"].is_object(), "{staff}");
     let admin = op("/admin/users", "post");
     assert!(admin["responses"]["401"].is_object(), "{admin}");
     assert!(admin["responses"]["403"].is_object(), "{admin}");

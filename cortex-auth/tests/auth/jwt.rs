@@ -415,6 +415,15 @@ async fn bad_configurations_stop_the_start_naming_the_key() {
             "auth.jwt.keys[0].private_key",
         ),
         ("[auth.jwt]\naccess_ttl = 900", "access_ttl"),
+        // The hint names the algorithm's own key.
+        (
+            "[auth.jwt]\n[[auth.jwt.keys]]\nkid = 'a'\nalgorithm = 'EdDSA'\nprivate_key = 'not a pem'",
+            "`openssl genpkey -algorithm ed25519`",
+        ),
+        (
+            "[auth.jwt]\n[[auth.jwt.keys]]\nkid = 'a'\nalgorithm = 'ES256'\nprivate_key = 'not a pem'",
+            "`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`",
+        ),
     ];
     for (toml, expected) in cases {
         let error = build_error(Profile::PROD, toml).await;
@@ -567,4 +576,145 @@ async fn rate_limits_key_by_the_verified_user() {
         "a forged token counts against its address"
     );
     assert_eq!(status(Some(bob)).await, 200);
+}
+
+// ---- boundaries: the leeway to the second, the size limit to the byte ----
+
+/// A token of exactly `len` bytes signed with the `hs` key (a `typ` and a `pad` claim sized to
+/// fit).
+fn hs_of_len(len: usize) -> String {
+    let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    let token = |typ: usize, pad: usize| {
+        let mut c = claims();
+        c["pad"] = json!("x".repeat(pad));
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("hs".into());
+        header.typ = Some("J".repeat(typ + 1));
+        jsonwebtoken::encode(&header, &c, &key).unwrap()
+    };
+    for typ in 0..4 {
+        let base = token(typ, 0).len();
+        let estimate = (len.saturating_sub(base)) * 3 / 4;
+        for pad in estimate.saturating_sub(4)..estimate + 4 {
+            let token = token(typ, pad);
+            if token.len() == len {
+                return token;
+            }
+        }
+    }
+    panic!("no token of {len} bytes");
+}
+
+#[tokio::test]
+async fn exp_and_nbf_hold_to_the_second_with_the_leeway() {
+    let jwt = jwt_of(&keys_toml()).await; // leeway 30 s
+    let (logs, _guard) = Logs::capture();
+    let t = 1_900_000_000u64;
+    let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+    let mut c = claims();
+    c["iat"] = json!(t);
+    c["nbf"] = json!(t);
+    c["exp"] = json!(t + 600);
+    let token = hs(&c);
+    // `exp + leeway` is the last second accepted, `nbf - leeway` the first.
+    assert!(jwt.verify_at(&token, at(t + 630)).is_ok());
+    assert!(matches!(
+        jwt.verify_at(&token, at(t + 631)),
+        Err(AuthFailure::Expired)
+    ));
+    assert!(jwt.verify_at(&token, at(t - 30)).is_ok());
+    assert!(matches!(
+        jwt.verify_at(&token, at(t - 31)),
+        Err(AuthFailure::NotYetValid)
+    ));
+    assert!(logs.has_line(&["cortex::auth", "reason=\"expired\""]));
+    assert!(logs.has_line(&["cortex::auth", "reason=\"not_yet_valid\""]));
+    // A fractional NumericDate is truncated; a negative one is no date.
+    c["exp"] = json!(t as f64 + 600.5);
+    assert!(jwt.verify_at(&hs(&c), at(t + 630)).is_ok());
+    assert!(matches!(
+        jwt.verify_at(&hs(&c), at(t + 631)),
+        Err(AuthFailure::Expired)
+    ));
+    c["exp"] = json!(-1.0);
+    assert!(matches!(
+        jwt.verify_at(&hs(&c), at(t)),
+        Err(AuthFailure::MissingClaim("exp"))
+    ));
+}
+
+#[tokio::test]
+async fn a_token_of_8_kib_is_read_and_one_byte_more_is_not() {
+    let jwt = jwt_of(&keys_toml()).await;
+    let (logs, _guard) = Logs::capture();
+    // The literal, not the constant: the limit itself is under test.
+    let largest = hs_of_len(8192);
+    assert_eq!(jwt.verify(&largest).unwrap().id(), "ada");
+    let failure = refused(&jwt, &logs, &hs_of_len(8193), "malformed");
+    assert!(
+        failure.to_string().contains("longer than 8 KiB"),
+        "{failure}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_sub_is_refused_and_a_lone_key_needs_no_kid() {
+    let jwt = jwt_of(&keys_toml()).await;
+    let (logs, _guard) = Logs::capture();
+    let mut c = claims();
+    c["sub"] = json!("");
+    refused(&jwt, &logs, &hs(&c), "missing_claim");
+    // With one key, a token without a kid is checked against it.
+    let lone = jwt_of(&format!("[auth.jwt]\nsecret = '{SECRET}'")).await;
+    let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    let mut c = claims();
+    c["iss"] = json!("cortex");
+    c["aud"] = json!("cortex");
+    assert_eq!(
+        lone.verify(&sign(Algorithm::HS256, None, &key, &c))
+            .unwrap()
+            .id(),
+        "ada"
+    );
+    // Still pinned to the key's algorithm.
+    let header = json!({ "alg": "none" });
+    refused(
+        &lone,
+        &logs,
+        &format!("{}.{}.", b64(&header), b64(&c)),
+        "algorithm",
+    );
+}
+
+#[tokio::test]
+async fn a_signed_token_whose_claims_are_not_json_is_malformed_and_says_so() {
+    let jwt = jwt_of(&keys_toml()).await;
+    let (logs, _guard) = Logs::capture();
+    let key = EncodingKey::from_secret(SECRET.as_bytes()).unwrap();
+    let header = b64(&json!({ "alg": "HS256", "kid": "hs" }));
+    // Validly signed, so the claims are read: not base64url, then not JSON.
+    for (claims, says) in [
+        ("!!!".to_string(), "not base64url"),
+        (URL_SAFE_NO_PAD.encode("not json"), "not a JSON object"),
+    ] {
+        let message = format!("{header}.{claims}");
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
+        let failure = refused(&jwt, &logs, &format!("{message}.{signature}"), "malformed");
+        assert!(failure.to_string().contains(says), "{failure}");
+    }
+}
+
+#[tokio::test]
+async fn the_settings_are_checked_to_their_limits() {
+    let with = |extra: &str| format!("[auth.jwt]\nsecret = '{SECRET}'\n{extra}");
+    // Five minutes of leeway is the most allowed, and allowed.
+    jwt_of(&with("leeway = '5m'")).await;
+    let error = build_error(Profile::PROD, &with("leeway = '301s'")).await;
+    assert!(error.contains("auth.jwt.leeway` is 5m 1s"), "{error}");
+    // Each of the issuer and the audience on its own.
+    let error = build_error(Profile::PROD, &with("issuer = ''\naudience = 'api'")).await;
+    assert!(error.contains("auth.jwt.issuer` is empty"), "{error}");
+    let error = build_error(Profile::PROD, &with("audience = ''")).await;
+    assert!(error.contains("auth.jwt.audience` is empty"), "{error}");
 }

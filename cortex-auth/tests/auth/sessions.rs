@@ -775,3 +775,88 @@ async fn the_plugin_reads_the_clock_bound_in_the_container_else_the_system_clock
         "{sessions:?}"
     );
 }
+
+#[tokio::test]
+async fn a_cross_site_refusal_names_the_header_it_read_and_the_origin_comes_first() {
+    let fixture = memory().await;
+    let session = fixture.app.session();
+    login(&session).await;
+    let token = token(&session).await;
+    let post = |headers: &[(&'static str, &'static str)]| {
+        let mut request = session
+            .post("/action")
+            .header("host", "localhost")
+            .header("x-csrf-token", &token);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
+    };
+    let origin = "the Origin is another site";
+    let referer = "the Referer is another site";
+    for (headers, named, not_named) in [
+        (&[("origin", "https://evil.example")][..], origin, referer),
+        (
+            &[("referer", "https://evil.example/page")][..],
+            referer,
+            origin,
+        ),
+        // The app's host under a scheme that is neither https nor (cookies not `Secure`) http.
+        (&[("origin", "ftp://localhost")][..], origin, referer),
+        // Both: the Origin is read, the Referer not.
+        (
+            &[
+                ("origin", "https://evil.example"),
+                ("referer", "http://localhost/form"),
+            ][..],
+            origin,
+            referer,
+        ),
+    ] {
+        let (logs, _guard) = Logs::capture();
+        assert_refused(&post(headers).await, StatusCode::FORBIDDEN, &token);
+        assert!(
+            logs.has_line(&["cortex::auth", "csrf", named]),
+            "{}",
+            logs.text()
+        );
+        assert!(!logs.text().contains(not_named), "{}", logs.text());
+    }
+    post(&[
+        ("origin", "http://localhost"),
+        ("referer", "https://evil.example/page"),
+    ])
+    .await
+    .assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cookie_under_the_current_key_is_not_sealed_again() {
+    let fixture = memory().await;
+    let session = fixture.app.session();
+    login(&session).await;
+    let response = session.get("/me").await;
+    response.assert_status(StatusCode::OK);
+    assert!(
+        response.header("set-cookie").is_none(),
+        "{:?}",
+        response.headers()
+    );
+}
+
+#[tokio::test]
+async fn the_size_limit_is_inclusive_to_the_byte() {
+    let fixture = memory().await;
+    let session = fixture.app.session();
+    let token = token(&session).await;
+    let put = |len: usize| {
+        session
+            .put("/value")
+            .header("x-csrf-token", &token)
+            .body("x".repeat(len))
+    };
+    // `{"note":"…"}` is 11 bytes around the value: 4096 in all is the most accepted.
+    put(4086).await.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
+    put(4085).await.assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(session.get("/value").await.text().len(), 4085);
+}
