@@ -210,3 +210,89 @@ pub(crate) fn install(app: App, jwt_on: bool) -> App {
         .declared_by("AuthPlugin"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use cortex_core::App;
+    use cortex_core::config::Config;
+
+    use super::*;
+
+    async fn app(toml: &str) -> cortex_core::Application {
+        App::with_config(Config::from_toml(toml).unwrap())
+            .plugin(crate::AuthPlugin)
+            .build()
+            .await
+            .unwrap()
+    }
+
+    const JWT: &str = "[auth.jwt]\nsecret = 'a secret of at least thirty-two bytes'";
+
+    #[tokio::test]
+    async fn a_pair_is_issued_refreshed_and_revoked() {
+        let app = app(JWT).await;
+        let tokens = app.container().get::<Tokens>().unwrap();
+        let ada = CurrentUser::builder("ada").roles(["editor"]).build();
+        let pair = tokens.issue(&ada).await.unwrap();
+        assert_eq!(pair.token_type, "Bearer");
+        assert!((1..=900).contains(&pair.expires_in), "{}", pair.expires_in);
+        let user = tokens.jwt().verify(&pair.access_token).unwrap();
+        assert_eq!((user.id(), user.has_role("editor")), ("ada", true));
+
+        let renewed = tokens.refresh(&pair.refresh_token).await.unwrap();
+        assert_eq!(
+            tokens.jwt().verify(&renewed.access_token).unwrap().id(),
+            "ada"
+        );
+        assert!(tokens.revoke(&renewed.refresh_token).await.unwrap());
+        assert!(!tokens.revoke("not-a-token-at-all").await.unwrap());
+        assert!(matches!(
+            tokens.refresh(&renewed.refresh_token).await,
+            Err(TokenError::Refused(AuthFailure::Revoked))
+        ));
+
+        // Two logins, one `revoke_user`: both families.
+        let one = tokens.issue(&ada).await.unwrap();
+        let two = tokens.issue(&ada).await.unwrap();
+        let bob = tokens
+            .issue(&CurrentUser::builder("bob").build())
+            .await
+            .unwrap();
+        assert_eq!(tokens.revoke_user("ada").await.unwrap(), 2);
+        assert!(tokens.refresh(&one.refresh_token).await.is_err());
+        assert!(tokens.refresh(&two.refresh_token).await.is_err());
+        assert!(tokens.refresh(&bob.refresh_token).await.is_ok());
+        assert!(tokens.refresh_tokens().config().ttl > std::time::Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn without_jwt_there_are_no_tokens() {
+        let without = app("").await;
+        assert!(without.container().get::<Tokens>().is_err());
+        let with = app(JWT).await;
+        assert!(with.container().get::<Tokens>().is_ok());
+    }
+
+    #[test]
+    fn a_pair_never_shows_its_tokens() {
+        let pair = TokenPair::new("access.jwt.value".into(), 60, "refresh-value".into());
+        let shown = format!("{pair:?}");
+        assert!(shown.starts_with("TokenPair"), "{shown}");
+        assert!(shown.contains("expires_in: 60"), "{shown}");
+        assert!(!shown.contains("access.jwt.value") && !shown.contains("refresh-value"));
+    }
+
+    #[test]
+    fn refusals_answer_401_and_failures_503_or_500() {
+        let status = |error: TokenError| HttpError::from(error).status();
+        assert_eq!(status(TokenError::Refused(AuthFailure::Expired)), 401);
+        assert_eq!(
+            status(TokenError::Refused(AuthFailure::Store("down".into()))),
+            503
+        );
+        assert_eq!(
+            status(TokenError::Failed(AuthError::Issue("no key".into()))),
+            500
+        );
+    }
+}
