@@ -349,3 +349,61 @@ impl ThrottleStore for MemoryThrottleStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn backoff() -> Backoff {
+        Backoff::new(5, Duration::from_secs(1), Duration::from_secs(60), HOUR)
+    }
+
+    #[tokio::test]
+    async fn an_expired_entry_reads_as_none_and_len_counts_keys() {
+        let store = MemoryThrottleStore::new();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert!(store.is_empty());
+        store.record_failure("a", t0, backoff()).await.unwrap();
+        store.record_failure("a", t0, backoff()).await.unwrap();
+        store.record_failure("b", t0, backoff()).await.unwrap();
+        assert_eq!(store.len(), 2);
+        assert!(!store.is_empty());
+        assert_eq!(store.get("a", t0).await.unwrap().failures, 2);
+        // One second before the window ends the count holds; at its end it is gone.
+        let almost = t0 + HOUR - Duration::from_secs(1);
+        assert_eq!(store.get("a", almost).await.unwrap().failures, 2);
+        assert_eq!(store.get("a", t0 + HOUR).await.unwrap().failures, 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_store_drops_the_expired_keys_and_keeps_the_live_ones() {
+        let store = MemoryThrottleStore::new();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for i in 0..424 {
+            store
+                .record_failure(&format!("old-{i}"), t0, backoff())
+                .await
+                .unwrap();
+        }
+        let later = t0 + HOUR / 2;
+        for i in 0..600 {
+            store
+                .record_failure(&format!("live-{i}"), later, backoff())
+                .await
+                .unwrap();
+        }
+        assert_eq!(store.len(), PRUNE_FLOOR);
+        // Past the old keys' window: the next failure prunes them, the live ones stay.
+        let pruning = t0 + HOUR + Duration::from_secs(1);
+        store
+            .record_failure("new", pruning, backoff())
+            .await
+            .unwrap();
+        assert_eq!(store.len(), 601);
+        assert_eq!(store.get("live-7", pruning).await.unwrap().failures, 1);
+    }
+}
