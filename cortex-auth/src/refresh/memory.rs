@@ -179,3 +179,62 @@ impl RefreshStore for MemoryRefreshStore {
         Ok((before - state.tokens.len()) as u64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refresh::{RefreshRecord, RefreshStore, RotateOutcome, UserSnapshot};
+
+    fn record(hash: &str, family: &str, expires_at: i64) -> RefreshRecord {
+        RefreshRecord {
+            hash: hash.into(),
+            family: family.into(),
+            user: UserSnapshot {
+                id: "ada".into(),
+                roles: vec![],
+                permissions: vec![],
+            },
+            issued_at: 0,
+            expires_at,
+            family_expires_at: expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_next_token_is_stored_under_its_hash_issued_now() {
+        let store = MemoryRefreshStore::new();
+        assert!(store.is_empty());
+        store.insert(record("h1", "f", 10_000)).await.unwrap();
+        assert_eq!((store.len(), store.is_empty()), (1, false));
+        let RotateOutcome::Rotated(first) = store.rotate("h1", "h2", 9_000, 100, 0).await.unwrap()
+        else {
+            panic!("not rotated")
+        };
+        assert_eq!((first.hash.as_str(), first.issued_at), ("h1", 0));
+        assert_eq!(store.len(), 2);
+        assert!(store.hashes().contains(&"h2".to_string()));
+        let RotateOutcome::Rotated(second) = store.rotate("h2", "h3", 9_000, 200, 0).await.unwrap()
+        else {
+            panic!("not rotated")
+        };
+        assert_eq!((second.hash.as_str(), second.issued_at), ("h2", 100));
+    }
+
+    #[tokio::test]
+    async fn a_family_is_revoked_once_and_pruned_at_its_expiry() {
+        let store = MemoryRefreshStore::new();
+        store.insert(record("h1", "f", 1_000)).await.unwrap();
+        assert_eq!(store.revoke_family("f").await.unwrap(), 1);
+        assert_eq!(store.revoke_family("f").await.unwrap(), 0);
+        store.insert(record("h2", "g", 1_000)).await.unwrap();
+        // One millisecond before: nothing goes; at the expiry, the tokens and the family go.
+        assert_eq!(store.prune(999).await.unwrap(), 0);
+        assert_eq!(store.prune(1_000).await.unwrap(), 2);
+        assert!(store.is_empty());
+        assert_eq!(
+            store.revoke_family("g").await.unwrap(),
+            0,
+            "the family is gone"
+        );
+    }
+}
