@@ -326,3 +326,42 @@ fn check_scope(scope: &str) -> Result<(), AuthError> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_key::store::MemoryApiKeyStore;
+
+    #[tokio::test]
+    async fn debug_shows_the_settings_and_the_info_never_the_key() {
+        let keys = ApiKeys::new(MemoryApiKeyStore::new(), "ck_test").unwrap();
+        assert_eq!(keys.prefix(), "ck_test");
+        let shown = format!("{keys:?}");
+        assert!(
+            shown.starts_with("ApiKeys") && shown.contains("ck_test"),
+            "{shown}"
+        );
+        let made = keys
+            .create("ada", "ci", ["posts:read"], None)
+            .await
+            .unwrap();
+        let shown = format!("{made:?}");
+        assert!(
+            shown.starts_with("NewApiKey") && shown.contains("ci"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&made.key), "the key is shown: {shown}");
+    }
+
+    #[tokio::test]
+    async fn a_name_is_at_most_255_bytes() {
+        let keys = ApiKeys::new(MemoryApiKeyStore::new(), "ck").unwrap();
+        let longest = "n".repeat(255);
+        assert!(keys.create("ada", &longest, ["a"], None).await.is_ok());
+        let error = keys
+            .create("ada", &"n".repeat(256), ["a"], None)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("at most 255 bytes"), "{error}");
+    }
+}
