@@ -626,3 +626,49 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|error| PasswordError::Hashing(format!("the hashing task failed: {error}")))?
 }
+
+#[cfg(test)]
+mod rehash_tests {
+    use cortex_core::config::Profile;
+
+    use super::*;
+
+    fn passwords(memory_kib: u32, iterations: u32, parallelism: u32) -> Passwords {
+        let mut config = PasswordConfig::default();
+        config.memory_kib = Some(memory_kib);
+        config.iterations = Some(iterations);
+        config.parallelism = Some(parallelism);
+        Passwords::new(&config, &Profile::TEST).unwrap()
+    }
+
+    /// Each parameter on its own makes a stored hash outdated: a login rehashes it.
+    #[tokio::test]
+    async fn a_change_of_any_one_parameter_asks_for_a_rehash() {
+        let stored = passwords(64, 1, 1).hash("correct horse").await.unwrap();
+        assert!(!passwords(64, 1, 1).needs_rehash(stored.as_str()).unwrap());
+        for (m, t, p) in [(128, 1, 1), (64, 2, 1), (64, 1, 2)] {
+            let now = passwords(m, t, p);
+            assert!(
+                now.needs_rehash(stored.as_str()).unwrap(),
+                "m={m} t={t} p={p}"
+            );
+            let verified = now.verify("correct horse", stored.as_str()).await.unwrap();
+            assert!(
+                verified.is_match() && verified.rehash().is_some(),
+                "m={m} t={t} p={p}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hash_reads_as_its_phc_string_and_debug_hides_salt_and_hash() {
+        let hash = passwords(64, 1, 1).hash("correct horse").await.unwrap();
+        let phc = hash.as_str().to_string();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
+        assert_eq!(hash.as_ref() as &str, phc);
+        assert_eq!(hash.to_string(), phc);
+        let debug = format!("{hash:?}");
+        assert_eq!(debug, "PasswordHash($argon2id$v=19$m=64,t=1,p=1$…)");
+        assert_eq!(hash.into_string(), phc);
+    }
+}
