@@ -634,10 +634,12 @@ mod rehash_tests {
     use super::*;
 
     fn passwords(memory_kib: u32, iterations: u32, parallelism: u32) -> Passwords {
-        let mut config = PasswordConfig::default();
-        config.memory_kib = Some(memory_kib);
-        config.iterations = Some(iterations);
-        config.parallelism = Some(parallelism);
+        let config = PasswordConfig {
+            memory_kib: Some(memory_kib),
+            iterations: Some(iterations),
+            parallelism: Some(parallelism),
+            ..PasswordConfig::default()
+        };
         Passwords::new(&config, &Profile::TEST).unwrap()
     }
 
