@@ -16,6 +16,8 @@ mod authn;
 mod config;
 mod error;
 mod guard;
+#[cfg(feature = "redis")]
+mod health;
 mod jwt;
 mod layer;
 mod password;

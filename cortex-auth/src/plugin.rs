@@ -118,6 +118,8 @@ impl Plugin for AuthPlugin {
         let app = crate::tokens::install(app, jwt_on);
         let app = crate::api_key::install(app, &config, &mut setup);
         let app = crate::session::install(app, &config, &mut setup);
+        #[cfg(feature = "redis")]
+        let app = crate::health::install(app, &config);
         let app = if config.deny_by_default {
             app.deny_by_default()
         } else {

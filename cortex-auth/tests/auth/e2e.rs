@@ -901,3 +901,27 @@ async fn the_graph_shows_the_auth_capability_as_the_plugins() {
     );
     assert_eq!(find("::Identity").scope, cortex_di::Scope::Request);
 }
+
+/// With `[auth] redis_url`, `/health/ready` checks Redis: up against the real server, down (503)
+/// against a port nobody listens on.
+#[tokio::test]
+async fn the_redis_stores_are_in_the_readiness_check() {
+    for (url, status, state) in [
+        ("redis://127.0.0.1:6379", 200, "up"),
+        ("redis://127.0.0.1:1", 503, "down"),
+    ] {
+        let config = Config::from_toml(&format!("[auth]\nredis_url = '{url}'")).unwrap();
+        let app = TestApp::new(App::with_config(config).plugin(AuthPlugin)).await;
+        let ready = app.get("/health/ready").await;
+        ready.assert_status(status);
+        let report: serde_json::Value = ready.json();
+        let check = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "auth_redis")
+            .unwrap_or_else(|| panic!("no auth_redis check: {report}"))
+            .clone();
+        assert_eq!(check["status"], state, "{report}");
+    }
+}
