@@ -94,6 +94,18 @@ pub use cortex_data as data;
 #[cfg(feature = "auth")]
 pub use cortex_auth as auth;
 
+/// Operations (the `cortex-observability` crate): the
+/// [`ObservabilityPlugin`](observability::ObservabilityPlugin), `/metrics`, traces (feature
+/// `otel`), the dashboard at `/_cortex`, `[observability]`. Behind the `observability` feature.
+#[cfg(feature = "observability")]
+pub use cortex_observability as observability;
+
+/// The `metrics` facade for an app's own (business) metrics: `counter!`, `gauge!`,
+/// `histogram!`, recorded with Cortex's and served at `/metrics`. Behind the `observability`
+/// feature.
+#[cfg(feature = "observability")]
+pub use cortex_observability::facade as metrics;
+
 /// The tokio Cortex runs on, with its `time`, `sync`, `macros` and `rt-multi-thread` features:
 /// `cortex::tokio::time::sleep` and `cortex::tokio::spawn` need no dependency of the app's own.
 ///

@@ -25,6 +25,7 @@ mod mask;
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::Dispatch;
 use tracing_subscriber::fmt::MakeWriter;
@@ -51,6 +52,36 @@ type Layers = Option<Vec<BoxLayer>>;
 
 /// The handle to the installed subscriber's layer slot.
 static INSTALLED: OnceLock<reload::Handle<Layers, Registry>> = OnceLock::new();
+
+/// Whether a plugin exports spans (an OpenTelemetry exporter): see [`export_spans`].
+static SPANS_EXPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Says that spans are exported from now on (`true`), or no longer (`false`).
+///
+/// Cortex's own spans (the HTTP request, a database query, a lifecycle hook) are `debug` by
+/// default, so that at the default `info` filter they cost nothing. A plugin that exports them
+/// (the OpenTelemetry exporter of `cortex-observability`) turns this on, and Cortex then makes
+/// them at `info`, where the filter lets them through to the exporter's layer. Cortex's crates
+/// and third-party plugins read it with [`spans_exported`] before making a span of their own.
+///
+/// ```
+/// use cortex_core::logging;
+///
+/// assert!(!logging::spans_exported());
+/// logging::export_spans(true);
+/// assert!(logging::spans_exported());
+/// logging::export_spans(false);
+/// ```
+pub fn export_spans(on: bool) {
+    SPANS_EXPORTED.store(on, Ordering::Relaxed);
+}
+
+/// Whether spans are exported ([`export_spans`]): one relaxed atomic load, cheap enough to ask
+/// per request or per query.
+#[inline]
+pub fn spans_exported() -> bool {
+    SPANS_EXPORTED.load(Ordering::Relaxed)
+}
 
 /// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
 /// unless one is already installed; returns whether it did.

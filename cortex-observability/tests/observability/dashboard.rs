@@ -1,0 +1,1 @@
+//! The operations dashboard at `/_cortex`.

@@ -1,0 +1,1 @@
+//! Prometheus metrics: the recorder, `/metrics`, and what Cortex records.
