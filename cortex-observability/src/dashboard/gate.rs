@@ -144,9 +144,9 @@ mod tests {
     use super::*;
 
     fn gate(token: Option<&str>) -> Gate {
-        let mut config = AccessConfig::default();
-        config.token = token.map(str::to_string);
-        Gate::new(&config)
+        Gate::new(&AccessConfig {
+            token: token.map(str::to_string),
+        })
     }
 
     fn with(name: http::HeaderName, value: &str) -> HeaderMap {

@@ -15,10 +15,13 @@ use serde::Serialize;
 /// How many one-second buckets the window keeps.
 pub(crate) const WINDOW_SECS: usize = 60;
 
-/// The latency histogram's upper bounds, in microseconds; one more bucket counts the rest.
-pub(crate) const BOUNDS_US: [u64; 16] = [
-    500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000,
-    2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
+/// The latency histogram's upper bounds, in microseconds (about 1.5x apart, so that a
+/// percentile interpolated inside a bucket is off by at most a third of it); one more bucket
+/// counts the rest.
+pub(crate) const BOUNDS_US: [u64; 27] = [
+    250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 50_000, 75_000,
+    100_000, 150_000, 200_000, 300_000, 500_000, 750_000, 1_000_000, 1_500_000, 2_000_000,
+    3_000_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
 ];
 const BUCKETS: usize = BOUNDS_US.len() + 1;
 
@@ -415,10 +418,10 @@ mod tests {
     #[test]
     fn latencies_land_in_the_bucket_whose_upper_bound_covers_them() {
         assert_eq!(bucket_of(Duration::from_micros(0)), 0);
-        assert_eq!(bucket_of(Duration::from_micros(500)), 0);
-        assert_eq!(bucket_of(Duration::from_micros(501)), 1);
-        assert_eq!(bucket_of(ms(10)), 4);
-        assert_eq!(bucket_of(ms(11)), 5);
+        assert_eq!(bucket_of(Duration::from_micros(250)), 0);
+        assert_eq!(bucket_of(Duration::from_micros(251)), 1);
+        assert_eq!(bucket_of(ms(10)), 7);
+        assert_eq!(bucket_of(ms(11)), 8);
         assert_eq!(bucket_of(Duration::from_secs(3600)), BUCKETS - 1);
     }
 
@@ -426,18 +429,18 @@ mod tests {
     fn percentiles_interpolate_inside_the_bucket() {
         let mut histogram = [0u64; BUCKETS];
         assert_eq!(percentile(&histogram, 0.5), None);
-        // 100 observations in (5 ms, 10 ms]: the median is half way.
-        histogram[4] = 100;
-        assert_eq!(percentile(&histogram, 0.5), Some(7.5));
-        assert_eq!(percentile(&histogram, 0.99), Some(9.95));
-        // 900 fast ones (<= 0.5 ms) and 100 slow ones in (1 s, 2.5 s].
+        // 100 observations in (20 ms, 30 ms]: the median is half way.
+        histogram[10] = 100;
+        assert_eq!(percentile(&histogram, 0.5), Some(25.0));
+        assert_eq!(percentile(&histogram, 0.99), Some(29.9));
+        // 900 fast ones (<= 0.25 ms) and 100 slow ones in (1 s, 1.5 s].
         let mut histogram = [0u64; BUCKETS];
         histogram[0] = 900;
-        histogram[11] = 100;
+        histogram[20] = 100;
         let median = percentile(&histogram, 0.5).unwrap();
-        assert!((median - 0.5 * 500.0 / 900.0).abs() < 1e-9, "{median}");
-        assert_eq!(percentile(&histogram, 0.95), Some(1750.0));
-        assert_eq!(percentile(&histogram, 0.99), Some(2350.0));
+        assert!((median - 0.25 * 500.0 / 900.0).abs() < 1e-9, "{median}");
+        assert_eq!(percentile(&histogram, 0.95), Some(1250.0));
+        assert_eq!(percentile(&histogram, 0.99), Some(1450.0));
         // The unbounded bucket reports its lower bound.
         let mut histogram = [0u64; BUCKETS];
         histogram[BUCKETS - 1] = 3;
@@ -505,12 +508,12 @@ mod tests {
         assert_eq!(snapshot.overall.requests, 14);
         assert_eq!(snapshot.overall.errors, 2);
         assert_eq!(snapshot.errors_per_second[59], 2);
-        // 10 latencies of 1..=10 ms: the median is in (2.5, 5] ms, the p99 in (5, 10].
+        // 10 latencies of 1..=10 ms: the median is in (3, 5] ms, the p99 in (7.5, 10].
         let show = &snapshot.routes[0];
         let p50 = show.p50_ms.unwrap();
-        assert!(p50 > 2.5 && p50 <= 5.0, "{p50}");
+        assert!(p50 > 3.0 && p50 <= 5.0, "{p50}");
         let p99 = show.p99_ms.unwrap();
-        assert!(p99 > 5.0 && p99 <= 10.0, "{p99}");
+        assert!(p99 > 7.5 && p99 <= 10.0, "{p99}");
         // Newest error first, with its request id.
         assert_eq!(snapshot.recent_errors.len(), 2);
         assert_eq!(snapshot.recent_errors[0].status, 503);
