@@ -19,7 +19,7 @@ const MAX_MESSAGE: usize = 1_000;
 
 /// An `ERROR` event, masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LoggedError {
+pub(crate) struct LoggedError {
     /// When it was logged, in milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// The event's target (its module path, usually).

@@ -63,9 +63,6 @@ use serde::Deserialize;
 use crate::ObservabilityConfig;
 use crate::access::AccessConfig;
 
-pub use logs::LoggedError;
-pub use stats::{RouteStats, ServerError, StatsSnapshot};
-
 /// `[observability.dashboard]`: the operations page (see the [module docs](self)).
 ///
 /// ```
@@ -148,6 +145,17 @@ impl DashboardConfig {
 }
 
 /// Why the dashboard's configuration cannot be used: each message names the key and the fix.
+///
+/// ```
+/// use cortex_core::config::Config;
+/// use cortex_observability::ObservabilityConfig;
+/// use cortex_observability::dashboard::DashboardError;
+///
+/// let config = Config::from_toml("[observability.dashboard]\npath = '/ops/'")?;
+/// let err = ObservabilityConfig::from_config(&config)?.dashboard.validate().unwrap_err();
+/// assert!(matches!(err, DashboardError::Path { ref path } if path == "/ops/"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DashboardError {

@@ -185,7 +185,7 @@ pub(crate) fn percentile(histogram: &[u64; BUCKETS], q: f64) -> Option<f64> {
 
 /// One route's figures over the window.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RouteStats {
+pub(crate) struct RouteStats {
     /// `GET /users/{id}`: the method and route template (or `(no route)`, `(other routes)`).
     pub route: String,
     /// Requests in the window.
@@ -206,7 +206,7 @@ pub struct RouteStats {
 
 /// A server error response, as the recent-errors panel lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ServerError {
+pub(crate) struct ServerError {
     /// When the response was ready, in milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// `GET /users/{id}`.
@@ -221,7 +221,7 @@ pub struct ServerError {
 
 /// The statistics at one moment: what the dashboard sends.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StatsSnapshot {
+pub(crate) struct StatsSnapshot {
     /// How many seconds the figures cover (the window, or the time since start if shorter).
     pub window_secs: u64,
     /// Every route, summed.
