@@ -42,6 +42,9 @@ struct Second {
     requests: u32,
     errors: u32,
     latency: [u32; BUCKETS],
+    /// The fastest and slowest request, in microseconds: a percentile is kept between them.
+    min_us: u64,
+    max_us: u64,
 }
 
 impl Second {
@@ -50,6 +53,8 @@ impl Second {
         requests: 0,
         errors: 0,
         latency: [0; BUCKETS],
+        min_us: u64::MAX,
+        max_us: 0,
     };
 }
 
@@ -75,8 +80,11 @@ impl Window {
         }
         slot.requests = slot.requests.saturating_add(1);
         slot.errors = slot.errors.saturating_add(u32::from(error));
+        let us = micros(latency);
         let bucket = bucket_of(latency);
         slot.latency[bucket] = slot.latency[bucket].saturating_add(1);
+        slot.min_us = slot.min_us.min(us);
+        slot.max_us = slot.max_us.max(us);
     }
 
     /// The seconds of the window ending at `now` (included), oldest first.
@@ -105,6 +113,8 @@ struct Totals {
     requests: u64,
     errors: u64,
     latency: [u64; BUCKETS],
+    min_us: u64,
+    max_us: u64,
 }
 
 impl Default for Totals {
@@ -113,6 +123,8 @@ impl Default for Totals {
             requests: 0,
             errors: 0,
             latency: [0; BUCKETS],
+            min_us: u64::MAX,
+            max_us: 0,
         }
     }
 }
@@ -124,6 +136,8 @@ impl Totals {
         for (total, n) in self.latency.iter_mut().zip(second.latency) {
             *total += u64::from(n);
         }
+        self.min_us = self.min_us.min(second.min_us);
+        self.max_us = self.max_us.max(second.max_us);
     }
 
     fn merge(&mut self, other: &Totals) {
@@ -132,6 +146,21 @@ impl Totals {
         for (total, n) in self.latency.iter_mut().zip(other.latency) {
             *total += n;
         }
+        self.min_us = self.min_us.min(other.min_us);
+        self.max_us = self.max_us.max(other.max_us);
+    }
+
+    /// The `q` quantile in milliseconds, interpolated in its bucket and kept between the
+    /// fastest and the slowest request seen (a bucket's width is no error when every request
+    /// in it took the same time).
+    fn quantile(&self, q: f64) -> Option<f64> {
+        let estimate = percentile(&self.latency, q)?;
+        let (min, max) = (self.min_us as f64 / 1000.0, self.max_us as f64 / 1000.0);
+        Some(if min <= max {
+            estimate.clamp(min, max)
+        } else {
+            estimate
+        })
     }
 
     fn summary(&self, route: String, secs: u64) -> RouteStats {
@@ -145,16 +174,20 @@ impl Totals {
                 self.errors as f64 / self.requests as f64
             },
             errors: self.errors,
-            p50_ms: percentile(&self.latency, 0.50),
-            p95_ms: percentile(&self.latency, 0.95),
-            p99_ms: percentile(&self.latency, 0.99),
+            p50_ms: self.quantile(0.50),
+            p95_ms: self.quantile(0.95),
+            p99_ms: self.quantile(0.99),
         }
     }
 }
 
+fn micros(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// The histogram bucket of `latency`.
 fn bucket_of(latency: Duration) -> usize {
-    let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    let us = micros(latency);
     BOUNDS_US.partition_point(|&bound| bound < us)
 }
 
@@ -445,6 +478,26 @@ mod tests {
         let mut histogram = [0u64; BUCKETS];
         histogram[BUCKETS - 1] = 3;
         assert_eq!(percentile(&histogram, 0.5), Some(60_000.0));
+    }
+
+    #[test]
+    fn percentiles_stay_between_the_fastest_and_the_slowest_request() {
+        let stats = Stats::new();
+        // Three requests of 31-32 ms: their bucket is (30, 50] ms, the answer is not 43 ms.
+        for us in [31_000, 31_500, 32_000] {
+            stats.record_at(
+                3,
+                "GET",
+                Some("/slow"),
+                200,
+                Duration::from_micros(us),
+                None,
+            );
+        }
+        let slow = stats.snapshot_at(3).overall;
+        let (p50, p99) = (slow.p50_ms.unwrap(), slow.p99_ms.unwrap());
+        assert!((31.0..=32.0).contains(&p50), "{p50}");
+        assert_eq!(p99, 32.0);
     }
 
     #[test]

@@ -35,6 +35,7 @@ try {
   // Signed out: the form.
   const first = await page.goto(`${base}/_cortex`);
   if (first.status() !== 401) throw new Error(`expected the sign-in form (401), got ${first.status()}`);
+  await page.screenshot({ path: screenshot.replace(/\.png$/, "-sign-in.png") });
   await page.fill("#token", token);
   await Promise.all([page.waitForURL(`${base}/_cortex`), page.click("button[type=submit]")]);
   signedIn = true;

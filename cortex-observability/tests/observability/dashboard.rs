@@ -443,3 +443,32 @@ async fn the_stream_sends_a_snapshot_per_interval_and_ends_when_the_app_drains()
     .await;
     assert!(rest.ends_with("0\r\n\r\n") || rest.is_empty(), "{rest}");
 }
+
+/// A readiness check that counts its runs.
+struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl cortex_core::health::HealthCheck for Counted {
+    const NAME: &'static str = "counted";
+    async fn check(&self) -> cortex_core::health::HealthStatus {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        cortex_core::health::HealthStatus::degraded("one replica of two")
+    }
+}
+
+#[tokio::test]
+async fn health_checks_run_at_most_every_few_seconds_not_per_client() {
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = TestApp::new(
+        watched(config(Profile::DEV, ""))
+            .provide(cortex_di::Provider::value(Counted(runs.clone())))
+            .health_check::<Counted>(),
+    )
+    .await;
+    for _ in 0..5 {
+        let live: Value = app.get("/_cortex/api/live").send().await.json();
+        assert_eq!(live["health"]["status"], "degraded");
+        assert_eq!(live["health"]["checks"][0]["name"], "counted");
+        assert_eq!(live["health"]["checks"][0]["reason"], "one replica of two");
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+}

@@ -15,6 +15,16 @@ use super::{config, watched};
 
 const TOKEN: &str = "browser-test-token-5f1c2a";
 
+/// A readiness check for the health panel.
+struct Database;
+
+impl cortex_core::health::HealthCheck for Database {
+    const NAME: &'static str = "database";
+    async fn check(&self) -> cortex_core::health::HealthStatus {
+        cortex_core::health::HealthStatus::Healthy
+    }
+}
+
 fn kit() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
@@ -75,11 +85,10 @@ async fn the_dashboard_renders_in_chromium_and_its_numbers_move() {
     let toml = format!(
         "[observability]\nservice_name = 'browser-shop'\n[database]\npassword = 'hunter2'\n[observability.dashboard]\nrefresh = '250ms'\n[observability.dashboard.access]\ntoken = '{TOKEN}'"
     );
-    let running = TestApp::new(watched(config(Profile::DEV, &toml)))
-        .await
-        .serve()
-        .await
-        .expect("serve");
+    let app = watched(config(Profile::DEV, &toml))
+        .provide(cortex_di::Provider::value(Database))
+        .health_check::<Database>();
+    let running = TestApp::new(app).await.serve().await.expect("serve");
     let base = format!("http://{}", running.local_addr());
     let screenshot = artifacts()
         .join("dashboard.png")
