@@ -49,20 +49,28 @@ impl ErrorLog {
     }
 }
 
-/// The process's ring, and whether the layer feeding it was added to the subscriber.
-static ERROR_LOG: OnceLock<(Arc<ErrorLog>, bool)> = OnceLock::new();
+/// The process's ring (the subscriber is global: one layer serves every app in the process).
+static ERROR_LOG: OnceLock<Arc<ErrorLog>> = OnceLock::new();
+/// Whether the layer feeding it was added to Cortex's subscriber.
+static LAYER_ADDED: Mutex<bool> = Mutex::new(false);
 
-/// The process's error ring, the layer added on first use (the subscriber is global: one layer
-/// serves every app in the process). `false` when Cortex's subscriber is not installed (then the
-/// panel says so).
-pub(crate) fn error_log() -> (Arc<ErrorLog>, bool) {
-    ERROR_LOG
-        .get_or_init(|| {
-            let log = Arc::new(ErrorLog::default());
-            let added = cortex_core::logging::add_layer(ErrorLayer(log.clone()));
-            (log, added)
-        })
-        .clone()
+/// The process's error ring, the layer feeding it added to Cortex's subscriber if it is not yet
+/// (it is tried again on each call until the subscriber is installed).
+pub(crate) fn error_log() -> Arc<ErrorLog> {
+    let log = ERROR_LOG
+        .get_or_init(|| Arc::new(ErrorLog::default()))
+        .clone();
+    let mut added = LAYER_ADDED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*added {
+        *added = cortex_core::logging::add_layer(ErrorLayer(log.clone()));
+    }
+    log
+}
+
+/// Whether ERROR events reach the ring: `false` when Cortex's subscriber was not installed
+/// (an app or test with a subscriber of its own, or none); the panel says so.
+pub(crate) fn is_captured() -> bool {
+    *LAYER_ADDED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The layer: keeps `ERROR` events.

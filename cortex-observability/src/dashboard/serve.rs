@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DashboardConfig;
 use super::gate::Gate;
-use super::logs::{ErrorLog, LoggedError, error_log};
+use super::logs::{ErrorLog, LoggedError, error_log, is_captured};
 use super::stats::{Stats, StatsSnapshot, unix_ms};
 
 /// Health checks run at most this often, however many pages are open.
@@ -54,8 +54,6 @@ pub(crate) struct Dashboard {
     app: OnceLock<AppView>,
     health: tokio::sync::Mutex<Option<(Instant, ReadinessReport)>>,
     log: Arc<ErrorLog>,
-    /// Whether ERROR log events are captured (Cortex's subscriber is installed).
-    log_captured: bool,
     started_ms: u64,
     /// The page, its path filled in.
     index: String,
@@ -85,7 +83,7 @@ impl Dashboard {
         stats: Arc<Stats>,
         shutdown: ShutdownSignal,
     ) -> Self {
-        let (log, log_captured) = error_log();
+        let log = error_log();
         Dashboard {
             path: config.path.clone(),
             refresh: config.refresh,
@@ -95,7 +93,6 @@ impl Dashboard {
             app: OnceLock::new(),
             health: tokio::sync::Mutex::new(None),
             log,
-            log_captured,
             started_ms: unix_ms(),
             index: INDEX.replace("{{base}}", &config.path),
         }
@@ -177,7 +174,7 @@ impl Dashboard {
             stats: self.stats.snapshot(),
             health: self.health().await,
             log_errors: self.log.recent(),
-            log_errors_captured: self.log_captured,
+            log_errors_captured: is_captured(),
             refresh_ms: self.refresh.as_millis() as u64,
         };
         serde_json::to_string(&live).unwrap_or_else(|_| "{}".into())

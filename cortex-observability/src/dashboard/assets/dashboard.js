@@ -195,5 +195,13 @@
     connection("live", "live");
     renderLive(JSON.parse(event.data));
   });
-  stream.onerror = function () { connection("lost", "reconnecting…"); };
+  stream.onerror = function () {
+    if (stream.readyState !== EventSource.CLOSED) { connection("lost", "reconnecting…"); return; }
+    // Refused (the session ended) or gone: sign in again, or retry in a moment.
+    connection("lost", "disconnected");
+    fetch(base + "/api/live", { credentials: "same-origin" })
+      .then(function (response) { if (response.status === 401) window.location.assign(base); })
+      .catch(function () {})
+      .then(function () { window.setTimeout(function () { window.location.reload(); }, 5000); });
+  };
 })();
