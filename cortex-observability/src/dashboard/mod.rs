@@ -116,7 +116,8 @@ impl DashboardConfig {
         self.enabled.unwrap_or_else(|| profile.is_dev())
     }
 
-    /// Checks the path (see [`path`](Self::path)); the errors name the key.
+    /// Checks the path (see [`path`](Self::path)) and that a token, when set, is not empty; the
+    /// errors name the key.
     pub fn validate(&self) -> Result<(), DashboardError> {
         let path = &self.path;
         let valid = path.starts_with('/')
@@ -125,11 +126,18 @@ impl DashboardConfig {
             && !path.contains([
                 '{', '}', '*', '?', '#', ' ', '"', '\'', '<', '>', '&', '%', ';',
             ]);
-        if valid {
-            Ok(())
-        } else {
-            Err(DashboardError::Path { path: path.clone() })
+        if !valid {
+            return Err(DashboardError::Path { path: path.clone() });
         }
+        if self
+            .access
+            .token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err(DashboardError::EmptyToken);
+        }
+        Ok(())
     }
 
     /// The error when the dashboard is on in `profile` without the token it needs there.
@@ -167,6 +175,12 @@ pub enum DashboardError {
         /// The path as configured.
         path: String,
     },
+    /// `observability.dashboard.access.token` is set but empty (it would let an empty bearer
+    /// token in).
+    #[error(
+        "config key `observability.dashboard.access.token` is empty; hint: set a long random token, or remove the key to leave the dashboard open (in `dev` and `test` only)"
+    )]
+    EmptyToken,
     /// The dashboard is on outside `dev`/`test` without a token.
     #[error(
         "the operations dashboard is enabled in the `{profile}` profile but `observability.dashboard.access.token` is not set, and it shows the app's routes, configuration and errors; hint: set a long random token there (or CORTEX_OBSERVABILITY__DASHBOARD__ACCESS__TOKEN), or remove `observability.dashboard.enabled = true`"

@@ -313,6 +313,10 @@ async fn malformed_settings_are_errors_naming_the_key() {
             "[observability.dashboard]\nenable = true",
             "observability.dashboard.enable",
         ),
+        (
+            "[observability.dashboard.access]\ntoken = ''",
+            "observability.dashboard.access.token",
+        ),
     ] {
         let err = watched(config(Profile::DEV, toml))
             .build()
