@@ -54,6 +54,9 @@ type OpenApiHook = Box<dyn Fn(&mut utoipa::openapi::OpenApi) + Send + Sync>;
 )]
 pub type HookError = BoxError;
 
+/// An [`App::on_built`] hook.
+type OnBuilt = Box<dyn FnOnce(&Application) + Send + Sync>;
+
 /// Everything that can stop an app from starting or serving. Each message says what is wrong and
 /// how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +134,8 @@ pub struct App {
     on_start: Vec<Hook>,
     on_ready: Vec<Hook>,
     on_shutdown: Vec<Hook>,
+    /// `App::on_built` hooks, run once the application is built.
+    on_built: Vec<OnBuilt>,
     http: Option<HttpConfig>,
     /// `[server]` set in code, and whether `host` and `port` still come from the configuration
     /// (as the deprecated `serve_options` did).
@@ -226,6 +231,7 @@ impl App {
             on_start: Vec::new(),
             on_ready: Vec::new(),
             on_shutdown: Vec::new(),
+            on_built: Vec::new(),
             http: None,
             serve: None,
             discovered: false,
@@ -848,6 +854,39 @@ impl App {
         self
     }
 
+    /// Runs `hook` once the app is built — container, routes, plugins and middleware — with
+    /// read access to the [`Application`]: its [`routes`](Application::routes),
+    /// [`plugins`](Application::plugins), [`container`](Application::container) (and its
+    /// dependency graph) and [`config`](Application::config). What a plugin calls from its
+    /// `build` to show the app it is part of (the operations dashboard does). The hooks run in
+    /// the order added, after the `on_start` closures and before the server binds; not in
+    /// inspection mode (`CORTEX_INSPECT`) nor for a task (`CORTEX_TASK`).
+    ///
+    /// ```
+    /// use std::sync::{Arc, OnceLock};
+    /// use cortex_core::App;
+    /// use cortex_core::routing::Route;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let seen = Arc::new(OnceLock::new());
+    /// let keep = seen.clone();
+    /// let app = App::new()
+    ///     .route(Route::get("/users/{id}", "show_user", || async { "user" }))
+    ///     .on_built(move |app| {
+    ///         let _ = keep.set(app.routes().iter().map(|r| r.path.clone()).collect::<Vec<_>>());
+    ///     })
+    ///     .build()
+    ///     .await?;
+    /// assert_eq!(seen.get().unwrap(), &["/users/{id}"]);
+    /// # let _ = app;
+    /// # Ok::<_, cortex_core::AppError>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn on_built(mut self, hook: impl FnOnce(&Application) + Send + Sync + 'static) -> Self {
+        self.on_built.push(Box::new(hook));
+        self
+    }
+
     /// Builds the container (validating the graph, creating the eager singletons), runs the
     /// singletons' `OnStart` hooks and then the `on_start` closures, and builds the routes
     /// (checking their dependencies, that no two handlers serve one method and path, and every
@@ -867,8 +906,14 @@ impl App {
     }
 
     async fn build_with(self, start: bool) -> Result<Application, AppError> {
-        let (app, plugins) = self.apply_plugins()?;
-        app.build_applied(start, plugins).await
+        let (mut app, plugins) = self.apply_plugins()?;
+        let on_built = std::mem::take(&mut app.on_built);
+        let application = app.build_applied(start, plugins).await?;
+        // Inspection serves nothing: nobody needs to read the app then.
+        for hook in on_built.into_iter().filter(|_| start) {
+            hook(&application);
+        }
+        Ok(application)
     }
 
     /// Applies the plugins in dependency order, then those the plugins themselves added, and so

@@ -207,6 +207,11 @@ mod guide {
 
     // The auth chapters: compiled with the `auth` feature and SQLite (the database stores' examples),
     // as `scripts/test` does (`--all-features`).
+    // The operations chapters: compiled with the `observability` feature.
+    #[cfg(feature = "observability")]
+    #[doc = include_str!("../../docs/src/operating-dashboard.md")]
+    struct OperatingDashboard;
+
     #[cfg(all(feature = "auth", feature = "sqlite"))]
     #[doc = include_str!("../../docs/src/auth.md")]
     struct Auth;
