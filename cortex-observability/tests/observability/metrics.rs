@@ -10,7 +10,7 @@ use cortex_core::config::Config;
 use cortex_core::routing::Route;
 use cortex_core::testing::TestApp;
 use cortex_observability::ObservabilityPlugin;
-use cortex_observability::metrics::Metrics;
+use cortex_observability::metrics::{HttpMetrics, Metrics};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -228,6 +228,14 @@ async fn cardinality_stays_bounded_under_ten_thousand_distinct_raw_paths() {
             r#"http_server_request_duration_seconds_count{method="GET",route="unmatched",status_class="4xx"}"#
         ),
         Some(5000.0)
+    );
+    // The observer's cache of metric handles is bounded the same way: per route template, not
+    // per raw path (and its handles are registered once, not per request).
+    let observer = app.container().get::<HttpMetrics>().unwrap();
+    assert_eq!(
+        observer.route_count(),
+        3,
+        "/users/{{id}}, unmatched, /metrics"
     );
 }
 
@@ -644,4 +652,56 @@ async fn business_and_server_metrics_are_served_from_the_global_registry() {
         ) == Some(0.0),
         "{text}"
     );
+}
+
+/// Runs the test `name` of this binary in a process of its own (its global recorder is not the
+/// other tests'), whatever the runner; true in that process.
+fn in_own_process(name: &str) -> bool {
+    const CHILD: &str = "CORTEX_OBSERVABILITY_TEST_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(name) {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name} in its own process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
+}
+
+#[tokio::test]
+async fn another_global_recorder_does_not_stop_the_app() {
+    if !in_own_process("metrics::another_global_recorder_does_not_stop_the_app") {
+        return;
+    }
+    // Someone else's recorder, installed first.
+    cortex_observability::facade::set_global_recorder(cortex_observability::facade::NoopRecorder)
+        .expect("the first recorder of this process");
+    let app = TestApp::new(App::new().plugin(ObservabilityPlugin).route(Route::get(
+        "/work",
+        "work",
+        || async {
+            cortex_observability::facade::counter!("work_done_total").increment(1);
+            "done"
+        },
+    )))
+    .await;
+    assert!(!Metrics::global().is_global());
+    app.get("/work").send().await.assert_status(200);
+    let response = app.get("/metrics").send().await;
+    response.assert_status(200);
+    let text = response.text();
+    // What Cortex records directly is served; the macros went to the other recorder.
+    assert!(
+        text.contains(r#"http_server_request_duration_seconds_count{method="GET",route="/work",status_class="2xx"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("cortex_build_info"), "{text}");
+    assert!(!text.contains("work_done_total"), "{text}");
 }
