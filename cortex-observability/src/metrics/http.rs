@@ -35,8 +35,9 @@ const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "_OTHER"];
 ///
 /// Labels are bounded: the route **template** (`/users/{id}`, `unmatched` when no route
 /// matched), one of ten method labels, one of six status classes. The metric handles of each
-/// combination are registered once and kept: a request costs a read lock, one hash of the route
-/// template, and the recording itself, with no label formatting or allocation.
+/// combination are registered once and kept: a request costs the in-flight gauge's increment and
+/// decrement, a read lock, one hash of the route template and the recording itself, with no
+/// label formatting or allocation.
 ///
 /// ```
 /// use cortex_core::App;
@@ -67,7 +68,7 @@ pub struct HttpMetrics {
 struct Inner {
     metrics: Metrics,
     active: [OnceLock<Gauge>; METHODS.len()],
-    routes: RwLock<HashMap<Box<str>, Arc<RouteHandles>>>,
+    routes: RwLock<HashMap<Box<str>, Box<RouteHandles>>>,
 }
 
 /// One route's handles, registered on first use: per method, and per method and status class.
@@ -111,28 +112,23 @@ impl HttpMetrics {
         })
     }
 
-    /// The route's handles: one read lock and one hash when the route was seen before.
-    fn route(&self, route: &str) -> Arc<RouteHandles> {
-        if let Some(handles) = self
-            .inner
-            .routes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(route)
-        {
-            return handles.clone();
+    /// Runs `record` on the route's handles: under a read lock, after one hash of `route`, when
+    /// the route was seen before (no reference count touched); registered under the write lock
+    /// the first time.
+    fn with_route<R>(&self, route: &str, record: impl FnOnce(&RouteHandles) -> R) -> R {
+        let routes = &self.inner.routes;
+        if let Some(handles) = routes.read().unwrap_or_else(|p| p.into_inner()).get(route) {
+            return record(handles);
         }
-        let mut routes = self.inner.routes.write().unwrap_or_else(|p| p.into_inner());
-        routes
-            .entry(route.into())
-            .or_insert_with(|| {
-                Arc::new(RouteHandles {
-                    route: route.into(),
-                    request_size: Default::default(),
-                    responses: Default::default(),
-                })
+        let mut routes = routes.write().unwrap_or_else(|p| p.into_inner());
+        let handles = routes.entry(route.into()).or_insert_with(|| {
+            Box::new(RouteHandles {
+                route: route.into(),
+                request_size: Default::default(),
+                responses: Default::default(),
             })
-            .clone()
+        });
+        record(handles)
     }
 
     /// How many distinct route labels have been recorded (bounded by the app's routes, plus
@@ -236,19 +232,21 @@ impl RequestObserver for HttpMetrics {
     }
 
     fn on_response(&self, state: InFlight, response: &ObservedResponse<'_>) {
-        let route = self.route(response.route().unwrap_or(UNMATCHED));
         let metrics = &self.inner.metrics;
         let class = status_class_index(response.status());
-        let handles = route.response(metrics, state.method, class);
-        handles.duration.record(response.latency().as_secs_f64());
-        if let Some(size) = response.body_size() {
-            handles.size.record(size as f64);
-        }
-        if let Some(size) = state.request_size {
-            route
-                .request_size(metrics, state.method)
-                .record(size as f64);
-        }
+        self.with_route(response.route().unwrap_or(UNMATCHED), |route| {
+            let handles = route.response(metrics, state.method, class);
+            handles.duration.record(response.latency().as_secs_f64());
+            if let Some(size) = response.body_size() {
+                handles.size.record(size as f64);
+            }
+            if let Some(size) = state.request_size {
+                route
+                    .request_size(metrics, state.method)
+                    .record(size as f64);
+            }
+        });
+        // Out of the in-flight gauge only now.
         drop(state);
     }
 }
