@@ -1,6 +1,5 @@
 //! [`HttpMetrics`]: the RED metrics of every request, as a request observer.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use cortex_core::http::observe::{ObservedRequest, ObservedResponse, RequestObserver};
@@ -68,7 +67,8 @@ pub struct HttpMetrics {
 struct Inner {
     metrics: Metrics,
     active: [OnceLock<Gauge>; METHODS.len()],
-    routes: RwLock<HashMap<Box<str>, Box<RouteHandles>>>,
+    /// By route template: a fast hash (the keys are the app's templates, not what clients send).
+    routes: RwLock<foldhash::HashMap<Box<str>, Box<RouteHandles>>>,
 }
 
 /// One route's handles, registered on first use: per method, and per method and status class.
