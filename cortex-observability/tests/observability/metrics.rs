@@ -705,3 +705,50 @@ async fn another_global_recorder_does_not_stop_the_app() {
     assert!(text.contains("cortex_build_info"), "{text}");
     assert!(!text.contains("work_done_total"), "{text}");
 }
+
+#[tokio::test]
+async fn failed_tls_handshakes_are_counted_as_rejected_connections() {
+    if !in_own_process("metrics::failed_tls_handshakes_are_counted_as_rejected_connections") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("cortex-metrics-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let toml = format!(
+        "[server]\ntls = {{ cert = '{}', key = '{}' }}",
+        cert.display(),
+        key.display()
+    );
+    let config = Config::from_toml(&toml).unwrap();
+    let running = TestApp::new(App::with_config(config).plugin(ObservabilityPlugin))
+        .await
+        .serve()
+        .await
+        .unwrap();
+    // Plain HTTP to the TLS port: the handshake fails.
+    let mut stream = TcpStream::connect(running.local_addr()).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // Closed (or reset) without an HTTP answer.
+    let _ = stream.read_to_end(&mut answer).await;
+    assert!(!answer.starts_with(b"HTTP/"), "{answer:?}");
+    let rejected = r#"http_server_connections_rejected_total{reason="tls"}"#;
+    eventually("the rejection to be counted", || {
+        sample(&Metrics::global().render(), rejected) == Some(1.0)
+    })
+    .await;
+    let text = Metrics::global().render();
+    assert_eq!(
+        sample(&text, "http_server_connections_accepted_total"),
+        Some(1.0),
+        "{text}"
+    );
+    running.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
