@@ -752,3 +752,33 @@ async fn failed_tls_handshakes_are_counted_as_rejected_connections() {
     running.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_global_registry_is_installed_at_build_even_without_http_metrics() {
+    if !in_own_process(
+        "metrics::the_global_registry_is_installed_at_build_even_without_http_metrics",
+    ) {
+        return;
+    }
+    let config = Config::from_toml("[observability.metrics]\nhttp = false").unwrap();
+    let running = TestApp::new(App::with_config(config).plugin(ObservabilityPlugin))
+        .await
+        .serve()
+        .await
+        .unwrap();
+    // The server registered its metrics when it started: with the recorder already installed.
+    let (status, _, text) = http_get(running.local_addr(), "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sample(&text, "http_server_connections_accepted_total"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "http_server_open_connections"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(!text.contains("http_server_request_duration"), "{text}");
+    running.shutdown().await.unwrap();
+}
