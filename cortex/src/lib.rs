@@ -199,6 +199,11 @@ mod guide {
     #[doc = include_str!("../../docs/src/testing.md")]
     struct Testing;
 
+    // The operations chapters: compiled with the `observability` feature.
+    #[cfg(feature = "observability")]
+    #[doc = include_str!("../../docs/src/operating-metrics.md")]
+    struct OperatingMetrics;
+
     // Its examples run on SQLite: compiled with the `data` (or `sqlite`) feature, as
     // `scripts/test` does (`--all-features`).
     #[cfg(feature = "sqlite")]

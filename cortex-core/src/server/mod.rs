@@ -358,6 +358,7 @@ impl Server {
             tls,
         ));
         let limit = Arc::new(Semaphore::new(options.max_connections.max(1)));
+        let server_metrics = ServerMetrics::new();
         let closer = Closer::default();
         let mut tasks = JoinSet::new();
 
@@ -402,7 +403,8 @@ impl Server {
             };
             while tasks.try_join_next().is_some() {}
             handle.stats.accepted.fetch_add(1, Ordering::Relaxed);
-            let guard = ConnectionGuard::new(handle.stats.clone(), permit);
+            server_metrics.accepted.increment(1);
+            let guard = ConnectionGuard::new(handle.stats.clone(), permit, &server_metrics.open);
             tasks.spawn(serve_connection(
                 shared.clone(),
                 stream,
@@ -445,6 +447,7 @@ impl Server {
                 signal.kill();
             }
         }
+        ServerMetrics::drained(open_at_shutdown, forced_closed);
         Ok(ServeSummary {
             open_at_shutdown,
             forced_closed,
@@ -474,6 +477,35 @@ struct Shared {
     tls: Option<tokio_rustls::TlsAcceptor>,
     #[cfg(feature = "tls")]
     tls_handshake_timeout: Duration,
+    /// `http_server_connections_rejected_total{reason="tls"}`.
+    #[cfg(feature = "tls")]
+    rejected_tls: metrics::Counter,
+}
+
+/// The server's connection metrics (names in the guide's metrics chapter), registered once per
+/// server with the `metrics` facade's global recorder: no-ops when none is installed, and never
+/// touched per request.
+struct ServerMetrics {
+    accepted: metrics::Counter,
+    open: metrics::Gauge,
+}
+
+impl ServerMetrics {
+    fn new() -> Self {
+        ServerMetrics {
+            accepted: metrics::counter!("http_server_connections_accepted_total"),
+            open: metrics::gauge!("http_server_open_connections"),
+        }
+    }
+
+    /// Counts the drain's outcome: connections that finished in time and those cut off.
+    fn drained(open_at_shutdown: usize, forced_closed: usize) {
+        let closed = open_at_shutdown.saturating_sub(forced_closed);
+        metrics::counter!("http_server_drain_connections_total", "outcome" => "closed")
+            .increment(closed as u64);
+        metrics::counter!("http_server_drain_connections_total", "outcome" => "aborted")
+            .increment(forced_closed as u64);
+    }
 }
 
 /// hyper's own limit on the headers of an HTTP/1.1 request.
@@ -522,6 +554,8 @@ impl Shared {
             tls,
             #[cfg(feature = "tls")]
             tls_handshake_timeout: options.tls_handshake_timeout,
+            #[cfg(feature = "tls")]
+            rejected_tls: metrics::counter!("http_server_connections_rejected_total", "reason" => "tls"),
         }
     }
 }
@@ -530,20 +564,25 @@ impl Shared {
 struct ConnectionGuard {
     stats: Arc<Stats>,
     _permit: OwnedSemaphorePermit,
+    /// `http_server_open_connections`.
+    open: metrics::Gauge,
 }
 
 impl ConnectionGuard {
-    fn new(stats: Arc<Stats>, permit: OwnedSemaphorePermit) -> Self {
+    fn new(stats: Arc<Stats>, permit: OwnedSemaphorePermit, open: &metrics::Gauge) -> Self {
         stats.active.fetch_add(1, Ordering::Relaxed);
+        open.increment(1.0);
         ConnectionGuard {
             stats,
             _permit: permit,
+            open: open.clone(),
         }
     }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
+        self.open.decrement(1.0);
         let before = self.stats.active.fetch_sub(1, Ordering::AcqRel);
         if before == 1 && self.stats.draining.load(Ordering::Acquire) {
             self.stats.all_closed.notify_waiters();
@@ -753,8 +792,14 @@ async fn serve_connection(
         let stream = tokio::select! {
             done = handshake => match done {
                 Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                Ok(Err(e)) => {
+                    shared.rejected_tls.increment(1);
+                    return tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                }
+                Err(_) => {
+                    shared.rejected_tls.increment(1);
+                    return tracing::debug!(%peer, "TLS handshake timed out");
+                }
             },
             _ = fresh_until(&close, shared.header_read_timeout) => return,
         };
