@@ -145,6 +145,8 @@ pub struct App {
     observers: usize,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
+    /// Headers masked in the access log (`App::sensitive_header`).
+    sensitive_headers: Vec<String>,
     /// Whether every route needs an access policy or `#[public]` (`App::deny_by_default`).
     deny_by_default: bool,
     /// Tripped when the drain starts; in the container too.
@@ -235,6 +237,7 @@ impl App {
             openapi_hooks: Vec::new(),
             observers: 0,
             operational_paths: Vec::new(),
+            sensitive_headers: Vec::new(),
             deny_by_default: false,
             shutdown,
             tasks: Vec::new(),
@@ -726,6 +729,24 @@ impl App {
         self
     }
 
+    /// Marks a request header as a credential, written as `********` when `[http.trace] headers`
+    /// lists it: what a plugin that reads a credential from a header of its own calls (the auth
+    /// plugin does for `[auth.api_keys] header`). `Authorization`, `Proxy-Authorization`,
+    /// `Cookie`, `Set-Cookie`, `X-Api-Key`, `Api-Key` and any name that looks secret
+    /// ([`is_secret_key`](crate::config::is_secret_key): `x-auth-token`, `x-client-key`) are
+    /// masked already. A name that is not a header name fails [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    ///
+    /// let app = App::new().sensitive_header("x-client-id");
+    /// # let _ = app;
+    /// ```
+    pub fn sensitive_header(mut self, name: impl Into<String>) -> Self {
+        self.sensitive_headers.push(name.into());
+        self
+    }
+
     /// Turns on deny-by-default: [`build`](Self::build) fails unless every route — the
     /// controllers', the app's and the plugins' — has a guard that declares an access policy
     /// ([`GuardDoc::access`](crate::openapi::GuardDoc::access): `#[guard(Authenticated)]`,
@@ -949,6 +970,9 @@ impl App {
         let mut stack = Stack::new(&http)?;
         for pattern in &self.operational_paths {
             stack = stack.with_operational_path(pattern)?;
+        }
+        for name in &self.sensitive_headers {
+            stack = stack.with_sensitive_header(name)?;
         }
         let openapi_config = OpenApiConfig::from_config(&self.config)?;
         let mut openapi = openapi_config
