@@ -635,6 +635,36 @@ mod tests {
     }
 
     #[test]
+    fn logged_credential_headers_are_masked_and_an_authorization_keeps_its_scheme() {
+        let extra = [HeaderName::from_static("x-client-id")];
+        let headers = LoggedHeaders(
+            [
+                ("user-agent", "curl/8.5"),
+                ("authorization", "Bearer abc.def"),
+                ("proxy-authorization", "Basic dXNlcjpwdw=="),
+                ("authorization", "opaque"),
+                ("cookie", "sid=abc"),
+                ("set-cookie", "sid=abc"),
+                ("x-api-key", "ck_1"),
+                ("api-key", "ck_2"),
+                ("x-auth-token", "t"),
+                ("x-client-id", "c"),
+                ("referer", "https://a.example/\"x\""),
+            ]
+            .map(|(name, value)| {
+                let name = HeaderName::from_static(name);
+                let masking = Masking::of(&name, &extra);
+                (name, masking, HeaderValue::from_static(value))
+            })
+            .into(),
+        );
+        assert_eq!(
+            headers.to_string(),
+            r#"{"user-agent": "curl/8.5", "authorization": "Bearer ********", "proxy-authorization": "Basic ********", "authorization": "********", "cookie": "********", "set-cookie": "********", "x-api-key": "********", "api-key": "********", "x-auth-token": "********", "x-client-id": "********", "referer": "https://a.example/\"x\""}"#
+        );
+    }
+
+    #[test]
     fn prepared_header_maps_give_exactly_what_merging_into_the_template_gives() {
         let config = HttpConfig::default();
         let prepared = CoreShared::new(&config, &[]);
