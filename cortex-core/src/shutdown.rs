@@ -315,7 +315,13 @@ mod tests {
         signal.trip();
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(5)).await;
-        assert_eq!(report, TrackedReport::default());
+        assert_eq!(
+            report,
+            TrackedReport {
+                aborted: Vec::new(),
+                finished: 1
+            }
+        );
         assert_eq!(started.elapsed(), Duration::from_secs(1));
         done_rx.await.expect("the task ran to its end");
         assert!(signal.tracked_names().is_empty());
@@ -337,6 +343,7 @@ mod tests {
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(3)).await;
         assert_eq!(report.aborted, ["stubborn"]);
+        assert_eq!(report.finished, 1, "`polite` ended");
         assert_eq!(started.elapsed(), Duration::from_secs(3));
         let logged = logs.text();
         assert!(

@@ -199,6 +199,10 @@ mod guide {
     #[doc = include_str!("../../docs/src/testing.md")]
     struct Testing;
 
+    // "Operating a Cortex app": the logs Cortex writes (core only, no feature needed).
+    #[doc = include_str!("../../docs/src/operating-logs.md")]
+    struct OperatingLogs;
+
     // Its examples run on SQLite: compiled with the `data` (or `sqlite`) feature, as
     // `scripts/test` does (`--all-features`).
     #[cfg(feature = "sqlite")]
