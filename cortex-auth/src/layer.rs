@@ -405,11 +405,15 @@ async fn authenticate(request: Request, next: Next) -> Response {
         return response;
     }
     let user = outcome.user().cloned();
-    // One allocation for the id, shared by the principal and the access log's user.
+    // One allocation for the id, shared by the principal and the access log's user (set only
+    // when the access log writes this request's line).
     let user_id: Option<Arc<str>> = user.as_ref().map(|user| user.id().into());
-    if let Some(id) = &user_id {
+    let logged = user_id
+        .clone()
+        .filter(|_| LoggedUser::wanted(&parts.extensions));
+    if let Some(id) = user_id {
         // Keys `key = "user"` rate limiting in middleware after this layer.
-        parts.extensions.insert(Principal::new(id.clone()));
+        parts.extensions.insert(Principal::new(id));
     }
     let scope = match parts.extensions.get::<RequestScope>() {
         Some(scope) => scope.clone(),
@@ -425,7 +429,7 @@ async fn authenticate(request: Request, next: Next) -> Response {
     parts.extensions.insert(outcome);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     authentication.finish(&mut state, &mut response).await;
-    if let Some(id) = user_id {
+    if let Some(id) = logged {
         // The access log line's `user_id` (`[http.trace] access_log`).
         response.extensions_mut().insert(LoggedUser::new(id));
     }

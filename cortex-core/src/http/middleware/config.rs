@@ -996,6 +996,28 @@ mod tests {
     }
 
     #[test]
+    fn a_logged_header_that_is_not_a_header_name_is_reported_with_its_index() {
+        let config: HttpConfig = crate::config::Config::from_toml(
+            "[http.trace]\nheaders = ['user-agent', 'user agent']",
+        )
+        .unwrap()
+        .get("http")
+        .unwrap();
+        let err = config.validate().unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(err.issues().len(), 1);
+        assert_eq!(issue.path, "http.trace.headers[1]");
+        assert_eq!(issue.message, "\"user agent\" is not a valid header name");
+        // And an unknown key in `[http.trace]` names the key.
+        let unknown = crate::config::Config::from_toml("[http.trace]\nlog_headers = []")
+            .unwrap()
+            .get::<HttpConfig>("http")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("log_headers"), "{unknown}");
+    }
+
+    #[test]
     fn validation_reports_every_problem() {
         let mut config = HttpConfig::default();
         config.cors.allow_origins = vec!["*".into()];

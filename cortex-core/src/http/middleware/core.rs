@@ -152,19 +152,40 @@ struct Access {
 /// the request (`cortex-auth`'s layer does), and the core middleware, outside every app layer,
 /// reads it when it writes the line. Core knows nothing of authentication; any layer can set it.
 ///
+/// Setting it costs an allocation or two per request: ask [`wanted`](Self::wanted) first, which
+/// says whether the request's access log line will be written.
+///
 /// ```
 /// use axum::response::{IntoResponse, Response};
 /// use cortex_core::http::LoggedUser;
 ///
-/// // In an authentication layer, after `next.run(request)`:
+/// // In an authentication layer: before `next.run(request)`…
+/// let request = http::Request::new(());
+/// let wanted = LoggedUser::wanted(request.extensions());
+/// // … and after it.
 /// let mut response: Response = "hello".into_response();
-/// response.extensions_mut().insert(LoggedUser::new("user-42"));
+/// if wanted {
+///     response.extensions_mut().insert(LoggedUser::new("user-42"));
+/// }
+/// # response.extensions_mut().insert(LoggedUser::new("user-42"));
 /// assert_eq!(response.extensions().get::<LoggedUser>().unwrap().id(), "user-42");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LoggedUser(Arc<str>);
 
+/// In a request's extensions when its access log line will be written (see
+/// [`LoggedUser::wanted`]).
+#[derive(Clone, Copy)]
+struct AccessLogged;
+
 impl LoggedUser {
+    /// Whether the request with these extensions gets an access log line (`[http.trace]
+    /// access_log` on, and the `cortex::access` target enabled), so that a [`LoggedUser`] set
+    /// on its response is read: one lookup in the extensions.
+    pub fn wanted(request_extensions: &http::Extensions) -> bool {
+        request_extensions.get::<AccessLogged>().is_some()
+    }
+
     /// The user with this id (share the `Arc` with a `Principal` made for the same request to
     /// avoid a second allocation).
     pub fn new(id: impl Into<Arc<str>>) -> Self {
@@ -429,6 +450,9 @@ impl CoreShared {
                 ),
             })
         });
+        if access.is_some() {
+            req.extensions_mut().insert(AccessLogged);
+        }
         let start = (observed || !span.is_disabled() || access.is_some()).then(Instant::now);
         CoreState {
             span,
@@ -632,6 +656,28 @@ mod tests {
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_logged_user_is_wanted_only_when_the_access_log_writes_the_line() {
+        let wanted = |access_log: bool, filter: &str| {
+            let mut config = HttpConfig::default();
+            config.trace.access_log = access_log;
+            let core = CoreShared::new(&config, &[]);
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::sink)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::callsite::rebuild_interest_cache();
+                let mut request = Request::get("/").body(Body::empty()).unwrap();
+                core.on_request(&mut request, None, false);
+                LoggedUser::wanted(request.extensions())
+            })
+        };
+        assert!(wanted(true, "info"));
+        assert!(!wanted(false, "info"), "the access log is off");
+        assert!(!wanted(true, "warn"), "the filter turns the line away");
     }
 
     #[test]
