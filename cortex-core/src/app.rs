@@ -1957,7 +1957,8 @@ mod tests {
         let config =
             crate::logging::LogConfig::from_config(&Config::from_toml(&toml).unwrap()).unwrap();
         let captured = Captured::default();
-        let dispatch = crate::logging::subscriber_from(&config, captured.clone());
+        // Not `subscriber_from`: independent of `CORTEX_LOG` in the test's environment.
+        let (dispatch, _) = crate::logging::build_from(&config, None, captured.clone());
         let out = tracing::dispatcher::with_default(&dispatch, || {
             tracing::callsite::rebuild_interest_cache();
             block_on(body)

@@ -215,7 +215,9 @@ fn env_filter() -> Option<(&'static str, String)> {
         .find_map(|var| std::env::var(var).ok().map(|spec| (var, spec)))
 }
 
-fn build_from<W>(
+/// The subscriber for `config`, with `env_override` (the variable and its filter) instead of the
+/// environment's; tests pass `None` to be independent of `CORTEX_LOG`.
+pub(crate) fn build_from<W>(
     config: &LogConfig,
     env_override: Option<(&str, String)>,
     writer: W,
