@@ -9,8 +9,8 @@ use axum::extract::Request;
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use cortex_core::App;
-use cortex_core::http::HttpError;
 use cortex_core::http::middleware::Principal;
+use cortex_core::http::{HttpError, LoggedUser};
 use cortex_core::openapi::GuardDoc;
 use cortex_core::openapi::utoipa::openapi::security::{SecurityRequirement, SecurityScheme};
 use cortex_core::openapi::utoipa::openapi::{OpenApi, PathItem};
@@ -405,9 +405,15 @@ async fn authenticate(request: Request, next: Next) -> Response {
         return response;
     }
     let user = outcome.user().cloned();
-    if let Some(user) = &user {
+    // One allocation for the id, shared by the principal and the access log's user (set only
+    // when the access log writes this request's line).
+    let user_id: Option<Arc<str>> = user.as_ref().map(|user| user.id().into());
+    let logged = user_id
+        .clone()
+        .filter(|_| LoggedUser::wanted(&parts.extensions));
+    if let Some(id) = user_id {
         // Keys `key = "user"` rate limiting in middleware after this layer.
-        parts.extensions.insert(Principal::new(user.id()));
+        parts.extensions.insert(Principal::new(id));
     }
     let scope = match parts.extensions.get::<RequestScope>() {
         Some(scope) => scope.clone(),
@@ -423,5 +429,9 @@ async fn authenticate(request: Request, next: Next) -> Response {
     parts.extensions.insert(outcome);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     authentication.finish(&mut state, &mut response).await;
+    if let Some(id) = logged {
+        // The access log line's `user_id` (`[http.trace] access_log`).
+        response.extensions_mut().insert(LoggedUser::new(id));
+    }
     response
 }

@@ -37,7 +37,7 @@ use crate::routing::{
     AddHandler, AppLayer, FrameworkOrigin, FrameworkRoute, Route, RouteError, RouteErrors,
     RouteInfo, RouteOrigin, Routes, Serve,
 };
-use crate::server::{ServeSummary, Server, ServerHandle};
+use crate::server::{ListenAddresses, ServeSummary, Server, ServerHandle};
 use crate::shutdown::ShutdownSignal;
 
 type Hook = Box<
@@ -150,10 +150,14 @@ pub struct App {
     observers: usize,
     /// Added to the stack's operational paths (never rate limited).
     operational_paths: Vec<String>,
+    /// Headers masked in the access log (`App::sensitive_header`).
+    sensitive_headers: Vec<String>,
     /// Whether every route needs an access policy or `#[public]` (`App::deny_by_default`).
     deny_by_default: bool,
     /// Tripped when the drain starts; in the container too.
     shutdown: ShutdownSignal,
+    /// Other addresses plugins serve on, for the startup line; in the container too.
+    addresses: ListenAddresses,
     /// `App::task`s, by name, in the order added.
     tasks: Vec<(String, Hook)>,
 }
@@ -219,6 +223,8 @@ impl App {
         builder.add(Provider::value(config.clone()));
         let shutdown = ShutdownSignal::new();
         builder.add(Provider::value(shutdown.clone()));
+        let addresses = ListenAddresses::default();
+        builder.add(Provider::value(addresses.clone()));
         App {
             config,
             builder,
@@ -241,8 +247,10 @@ impl App {
             openapi_hooks: Vec::new(),
             observers: 0,
             operational_paths: Vec::new(),
+            sensitive_headers: Vec::new(),
             deny_by_default: false,
             shutdown,
+            addresses,
             tasks: Vec::new(),
         }
     }
@@ -732,6 +740,24 @@ impl App {
         self
     }
 
+    /// Marks a request header as a credential, written as `********` when `[http.trace] headers`
+    /// lists it: what a plugin that reads a credential from a header of its own calls (the auth
+    /// plugin does for `[auth.api_keys] header`). `Authorization`, `Proxy-Authorization`,
+    /// `Cookie`, `Set-Cookie`, `X-Api-Key`, `Api-Key` and any name that looks secret
+    /// ([`is_secret_key`](crate::config::is_secret_key): `x-auth-token`, `x-client-key`) are
+    /// masked already. A name that is not a header name fails [`build`](Self::build).
+    ///
+    /// ```
+    /// use cortex_core::App;
+    ///
+    /// let app = App::new().sensitive_header("x-client-id");
+    /// # let _ = app;
+    /// ```
+    pub fn sensitive_header(mut self, name: impl Into<String>) -> Self {
+        self.sensitive_headers.push(name.into());
+        self
+    }
+
     /// Turns on deny-by-default: [`build`](Self::build) fails unless every route — the
     /// controllers', the app's and the plugins' — has a guard that declares an access policy
     /// ([`GuardDoc::access`](crate::openapi::GuardDoc::access): `#[guard(Authenticated)]`,
@@ -995,6 +1021,9 @@ impl App {
         for pattern in &self.operational_paths {
             stack = stack.with_operational_path(pattern)?;
         }
+        for name in &self.sensitive_headers {
+            stack = stack.with_sensitive_header(name)?;
+        }
         let openapi_config = OpenApiConfig::from_config(&self.config)?;
         let mut openapi = openapi_config
             .enabled
@@ -1242,6 +1271,7 @@ impl App {
             on_shutdown: self.on_shutdown,
             plugins,
             shutdown: self.shutdown,
+            addresses: self.addresses,
             tasks: self.tasks,
             readied: std::sync::atomic::AtomicBool::new(false),
         })
@@ -1321,6 +1351,163 @@ fn framework_routes(
     routes
 }
 
+/// What the shutdown line reports.
+struct Drained {
+    summary: ServeSummary,
+    /// `on_shutdown` closures and singletons' `OnShutdown` hooks run.
+    hooks_run: usize,
+    /// `on_shutdown` closures that returned an error (each logged with it).
+    hooks_failed: usize,
+    /// `OnShutdown` hooks cut at `[container] shutdown_timeout` (logged with their names).
+    hooks_timed_out: usize,
+    elapsed: Duration,
+}
+
+/// The shutdown line: one `info` event (`warn` when something was cut or failed) saying what
+/// the drain found and did, each number also a field.
+fn log_stopped(drained: &Drained) {
+    let summary = &drained.summary;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let open = summary.open_at_shutdown;
+    let cut = summary.forced_closed.min(open);
+    let message = format!(
+        "stopped in {:?}: {open} connection{} open at shutdown ({} closed in time, {cut} cut at the drain timeout), \
+         {} request{} in flight, {} tracked task{} finished and {} aborted, {} shutdown hook{} run ({} failed, {} timed out)",
+        drained.elapsed,
+        plural(open),
+        open - cut,
+        summary.in_flight_at_shutdown,
+        plural(summary.in_flight_at_shutdown),
+        summary.tasks_finished,
+        plural(summary.tasks_finished),
+        summary.tasks_aborted,
+        drained.hooks_run,
+        plural(drained.hooks_run),
+        drained.hooks_failed,
+        drained.hooks_timed_out,
+    );
+    let clean = cut == 0
+        && summary.tasks_aborted == 0
+        && drained.hooks_failed == 0
+        && drained.hooks_timed_out == 0;
+    macro_rules! stopped {
+        ($level:ident) => {
+            tracing::$level!(
+                connections_open = open,
+                connections_closed = open - cut,
+                connections_cut = cut,
+                requests_in_flight = summary.in_flight_at_shutdown,
+                tasks_finished = summary.tasks_finished,
+                tasks_aborted = summary.tasks_aborted,
+                hooks_run = drained.hooks_run,
+                hooks_failed = drained.hooks_failed,
+                hooks_timed_out = drained.hooks_timed_out,
+                elapsed_ms = u64::try_from(drained.elapsed.as_millis()).unwrap_or(u64::MAX),
+                "{message}"
+            )
+        };
+    }
+    if clean {
+        stopped!(info)
+    } else {
+        stopped!(warn)
+    }
+}
+
+/// What the startup line says, each part ready to write.
+struct Banner {
+    /// The main address as a URL (`localhost` for an unspecified address).
+    url: String,
+    profile: String,
+    routes: usize,
+    /// `auth 0.1.0, data 0.1.0` (applied plugins only), or `none`.
+    plugins: String,
+    docs: Option<String>,
+    openapi: Option<String>,
+    /// The health probes' URLs, comma-separated.
+    health: String,
+    /// `admin http://…, grpc http://…` (what plugins reported), or empty.
+    others: String,
+}
+
+impl Banner {
+    fn of(app: &Application, addr: SocketAddr) -> Banner {
+        let host = if addr.ip().is_unspecified() {
+            "localhost".to_string()
+        } else {
+            match addr {
+                SocketAddr::V4(v4) => v4.ip().to_string(),
+                SocketAddr::V6(v6) => format!("[{}]", v6.ip()),
+            }
+        };
+        let url = format!("{}://{host}:{}", app.serve.scheme(), addr.port());
+        let plugins: Vec<String> = app
+            .plugins
+            .iter()
+            .filter(|p| p.order.is_some())
+            .map(|p| match &p.version {
+                Some(version) => format!("{} {version}", p.name),
+                None => p.name.clone(),
+            })
+            .collect();
+        let framework = |origin: FrameworkOrigin| {
+            app.framework
+                .iter()
+                .filter(move |r| r.origin == origin)
+                .map(|r| format!("{url}{}", r.path))
+        };
+        let mut openapi = framework(FrameworkOrigin::OpenApi);
+        let (openapi, docs) = (openapi.next(), openapi.next());
+        Banner {
+            url: url.clone(),
+            profile: app.config.profile().to_string(),
+            routes: app.routes.len(),
+            plugins: if plugins.is_empty() {
+                "none".into()
+            } else {
+                plugins.join(", ")
+            },
+            docs,
+            openapi,
+            health: framework(FrameworkOrigin::Health)
+                .collect::<Vec<_>>()
+                .join(", "),
+            others: app
+                .addresses
+                .list()
+                .iter()
+                .map(|(name, url)| format!("{name} {url}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+impl std::fmt::Display for Banner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "listening on {} (profile `{}`, {} route{}, plugins: {})",
+            self.url,
+            self.profile,
+            self.routes,
+            s(self.routes),
+            self.plugins
+        )?;
+        if !self.others.is_empty() {
+            write!(f, "; also {}", self.others)?;
+        }
+        if let Some(docs) = self.docs.as_ref().or(self.openapi.as_ref()) {
+            write!(f, "; API docs {docs}")?;
+        }
+        if !self.health.is_empty() {
+            write!(f, "; health {}", self.health)?;
+        }
+        Ok(())
+    }
+}
+
 /// Logs where `config` came from, once at startup.
 fn log_loaded(config: &Config) {
     let files: Vec<String> = config
@@ -1377,6 +1564,7 @@ pub struct Application {
     on_shutdown: Vec<Hook>,
     plugins: Vec<PluginInfo>,
     shutdown: ShutdownSignal,
+    addresses: ListenAddresses,
     tasks: Vec<(String, Hook)>,
     /// Set once the `OnReady` hooks and `on_ready` closures ran (`TestApp` runs them, then
     /// `serve` must not run the closures again).
@@ -1488,18 +1676,43 @@ impl Application {
 
     /// The `on_shutdown` closures, in order: each error is logged, the others still run, and the
     /// first is returned.
+    /// The startup line: one `info` event, `listening on <url>` and what the app serves there,
+    /// with each part also as a field for JSON logs.
+    fn log_banner(&self, addr: SocketAddr) {
+        let banner = Banner::of(self, addr);
+        tracing::info!(
+            address = %addr,
+            url = %banner.url,
+            profile = self.config.profile().as_str(),
+            routes = self.routes.len(),
+            plugins = %banner.plugins,
+            docs_url = banner.docs.as_deref(),
+            openapi_url = banner.openapi.as_deref(),
+            health_urls = %banner.health,
+            other_addresses = (!banner.others.is_empty()).then_some(banner.others.as_str()),
+            "{banner}"
+        );
+    }
+
     pub(crate) async fn run_on_shutdown(&self) -> Result<(), AppError> {
+        self.run_on_shutdown_counted().await.1.map_or(Ok(()), Err)
+    }
+
+    /// Runs the `on_shutdown` closures; returns how many failed, and the first error.
+    async fn run_on_shutdown_counted(&self) -> (usize, Option<AppError>) {
         let mut first_error = None;
+        let mut failed = 0;
         for hook in &self.on_shutdown {
             if let Err(source) = hook(self.container.clone()).await {
                 tracing::error!(error = %source, "on_shutdown hook failed");
+                failed += 1;
                 first_error.get_or_insert(AppError::Hook {
                     stage: "on_shutdown",
                     source,
                 });
             }
         }
-        first_error.map_or(Ok(()), Err)
+        (failed, first_error)
     }
 
     /// `[server] drain_timeout`: how long the drain waits, for `TestApp::shutdown` too.
@@ -1601,7 +1814,7 @@ impl Application {
             .with_draining_flag(self.draining.clone())
             .with_shutdown_signal(self.shutdown.clone());
         let handle = server.handle();
-        tracing::info!(address = %handle.local_addr(), routes = self.routes.len(), "listening on {}://{}", self.serve.scheme(), handle.local_addr());
+        self.log_banner(handle.local_addr());
         let (signal_tx, signal_rx) = tokio::sync::oneshot::channel::<()>();
         let router = self.router.clone();
         let task = tokio::spawn(async move {
@@ -1703,6 +1916,7 @@ impl Running {
     /// accepting (after `[server] shutdown_delay`): a process manager that shares the listening
     /// socket (`cortex serve`) knows that new connections go to the next process from then on.
     pub async fn shutdown(mut self) -> Result<ServeSummary, AppError> {
+        let started = std::time::Instant::now();
         if let Some(signal) = self.signal.take() {
             let _ = signal.send(());
         }
@@ -1721,12 +1935,18 @@ impl Running {
         self.app.shutdown.trip();
         let summary =
             ended.map_err(|e| std::io::Error::other(format!("the server task failed: {e}")))??;
-        let first_error = self.app.run_on_shutdown().await.err();
+        let (closures_failed, first_error) = self.app.run_on_shutdown_counted().await;
         let report = self.app.container.shutdown().await;
         if !report.timed_out.is_empty() {
             tracing::warn!(providers = ?report.timed_out, "shutdown hooks timed out");
         }
-        tracing::info!(forced_closed = summary.forced_closed, "stopped");
+        log_stopped(&Drained {
+            summary,
+            hooks_run: self.app.on_shutdown.len() + report.completed.len() + report.timed_out.len(),
+            hooks_failed: closures_failed,
+            hooks_timed_out: report.timed_out.len(),
+            elapsed: started.elapsed(),
+        });
         match first_error {
             Some(e) => Err(e),
             None => Ok(summary),
@@ -1746,6 +1966,251 @@ mod tests {
             .build()
             .unwrap()
             .block_on(future)
+    }
+
+    /// What a subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'w self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// Runs `body` on a current-thread runtime under Cortex's subscriber in `format` (`text` or
+    /// `json`); returns its output and what it wrote.
+    fn logged<T>(format: &str, body: impl Future<Output = T>) -> (T, String) {
+        let toml = format!("[log]\nformat = '{format}'");
+        let config =
+            crate::logging::LogConfig::from_config(&Config::from_toml(&toml).unwrap()).unwrap();
+        let captured = Captured::default();
+        // Not `subscriber_from`: independent of `CORTEX_LOG` in the test's environment.
+        let (dispatch, _) = crate::logging::build_from(&config, None, captured.clone());
+        let out = tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            block_on(body)
+        });
+        (out, captured.text())
+    }
+
+    /// A plugin with a version that reports an admin address, as an observability plugin would.
+    struct Admin;
+
+    impl Plugin for Admin {
+        fn manifest(&self) -> crate::plugin::PluginManifest {
+            crate::plugin::PluginManifest::new("admin", "1.2.0")
+        }
+        fn build(&self, app: App) -> App {
+            app.on_start(|container| async move {
+                container
+                    .get::<ListenAddresses>()?
+                    .report("admin", "http://127.0.0.1:9091");
+                Ok(())
+            })
+        }
+    }
+
+    async fn banner_app() -> u16 {
+        let app = App::new()
+            .plugin(Admin)
+            .route(Route::get("/users/{id}", "user", || async { "ada" }))
+            .route(Route::get("/users", "users", || async { "[]" }))
+            .build()
+            .await
+            .unwrap();
+        let running = app.bind_to(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let port = running.local_addr().port();
+        running.shutdown().await.unwrap();
+        port
+    }
+
+    #[test]
+    fn the_startup_line_names_profile_address_plugins_routes_and_urls_in_text() {
+        let (port, out) = logged("text", banner_app());
+        let line = out
+            .lines()
+            .find(|l| l.contains("listening on"))
+            .unwrap_or_else(|| panic!("no startup line in {out}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let expected = format!(
+            "listening on {url} (profile `dev`, 2 routes, plugins: admin 1.2.0); also admin http://127.0.0.1:9091; \
+             API docs {url}/docs; health {url}/health/live, {url}/health/ready"
+        );
+        assert!(line.contains(&expected), "{expected}\n  is not in\n{line}");
+        assert!(line.contains(" INFO "), "{line}");
+    }
+
+    #[test]
+    fn the_startup_line_has_a_field_per_part_in_json() {
+        let (port, out) = logged("json", banner_app());
+        let line = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|l| {
+                l["fields"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("listening on")
+            })
+            .unwrap_or_else(|| panic!("no startup line in {out}"));
+        let url = format!("http://127.0.0.1:{port}");
+        let fields = &line["fields"];
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(fields["address"], format!("127.0.0.1:{port}"));
+        assert_eq!(fields["url"], url);
+        assert_eq!(fields["profile"], "dev");
+        assert_eq!(fields["routes"], 2);
+        assert_eq!(fields["plugins"], "admin 1.2.0");
+        assert_eq!(fields["docs_url"], format!("{url}/docs"));
+        assert_eq!(fields["openapi_url"], format!("{url}/openapi.json"));
+        assert_eq!(
+            fields["health_urls"],
+            format!("{url}/health/live, {url}/health/ready")
+        );
+        assert_eq!(fields["other_addresses"], "admin http://127.0.0.1:9091");
+    }
+
+    /// Serves `/slow`, whose handler says it started and answers once the shutdown signal trips,
+    /// and `/stuck`, which never answers; a tracked task that ends when the drain starts; an
+    /// `on_shutdown` closure that fails. Sends one request to `/slow` (and one to `/stuck` when
+    /// `stuck`), shuts down while they are in flight, and returns what `/slow`'s client read.
+    async fn drained_app(stuck: bool) -> (Result<ServeSummary, AppError>, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let entered = Arc::new(tokio::sync::Semaphore::new(0));
+        let (slow_entered, stuck_entered) = (entered.clone(), entered.clone());
+        let app = App::new();
+        let signal = app.shutdown_signal();
+        let app = app
+            .server_config(ServerConfig {
+                drain_timeout: Duration::from_millis(if stuck { 300 } else { 10_000 }),
+                ..ServerConfig::default()
+            })
+            .route(Route::get("/slow", "slow", move || {
+                let entered = slow_entered.clone();
+                let signal = signal.clone();
+                async move {
+                    entered.add_permits(1);
+                    signal.tripped().await;
+                    "done"
+                }
+            }))
+            .route(Route::get("/stuck", "stuck", move || {
+                let entered = stuck_entered.clone();
+                async move {
+                    entered.add_permits(1);
+                    std::future::pending::<()>().await;
+                    "never"
+                }
+            }))
+            .on_start(|container| async move {
+                let signal = container.get::<ShutdownSignal>()?;
+                let waiting = signal.clone();
+                signal.spawn_tracked("flusher", async move { waiting.tripped().await });
+                Ok(())
+            })
+            .on_shutdown(|_| async { Err("the flush failed".into()) })
+            .build()
+            .await
+            .unwrap();
+        let running = app.bind_to(([127, 0, 0, 1], 0).into()).await.unwrap();
+        let addr = running.local_addr();
+        let get = |path: &'static str| async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response).await;
+            response
+        };
+        let slow = tokio::spawn(get("/slow"));
+        let stuck_client = stuck.then(|| tokio::spawn(get("/stuck")));
+        let expected = if stuck { 2 } else { 1 };
+        tokio::time::timeout(Duration::from_secs(10), entered.acquire_many(expected))
+            .await
+            .expect("the handlers started")
+            .unwrap()
+            .forget();
+        let summary = running.shutdown().await;
+        let response = tokio::time::timeout(Duration::from_secs(10), slow)
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(client) = stuck_client {
+            client.abort();
+        }
+        (summary, response)
+    }
+
+    #[test]
+    fn the_shutdown_line_reports_what_was_drained() {
+        let ((summary, response), out) = logged("text", drained_app(false));
+        assert!(response.ends_with("done"), "{response}");
+        assert!(
+            summary.is_err(),
+            "the failing on_shutdown closure is the result"
+        );
+        let line = out
+            .lines()
+            .find(|l| l.contains("stopped in"))
+            .unwrap_or_else(|| panic!("no shutdown line in {out}"));
+        for part in [
+            " WARN ",
+            "1 connection open at shutdown (1 closed in time, 0 cut at the drain timeout), \
+             1 request in flight, 1 tracked task finished and 0 aborted, 1 shutdown hook run (1 failed, 0 timed out)",
+            "connections_open=1",
+            "connections_cut=0",
+            "requests_in_flight=1",
+            "tasks_finished=1",
+            "hooks_failed=1",
+            "elapsed_ms=",
+        ] {
+            assert!(line.contains(part), "{part:?} missing from {line}");
+        }
+    }
+
+    #[test]
+    fn the_shutdown_line_counts_a_connection_cut_at_the_drain_timeout() {
+        let ((summary, response), out) = logged("json", drained_app(true));
+        assert!(response.ends_with("done"), "{response}");
+        assert!(summary.is_err());
+        let line = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|l| {
+                l["fields"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("stopped in")
+            })
+            .unwrap_or_else(|| panic!("no shutdown line in {out}"));
+        let fields = &line["fields"];
+        assert_eq!(line["level"], "WARN", "{line}");
+        assert_eq!(fields["connections_open"], 2, "{line}");
+        assert_eq!(fields["connections_closed"], 1, "{line}");
+        assert_eq!(fields["connections_cut"], 1, "{line}");
+        assert_eq!(fields["requests_in_flight"], 2, "{line}");
+        assert_eq!(fields["tasks_finished"], 1, "{line}");
+        assert_eq!(fields["tasks_aborted"], 0, "{line}");
+        assert!(fields["elapsed_ms"].as_u64().unwrap() >= 300, "{line}");
     }
 
     #[test]

@@ -111,6 +111,8 @@ impl std::fmt::Debug for ShutdownSignal {
 pub struct TrackedReport {
     /// The names of the tasks aborted at the deadline, sorted.
     pub aborted: Vec<String>,
+    /// How many tasks finished (or failed, or panicked) before the deadline.
+    pub finished: usize,
 }
 
 impl ShutdownSignal {
@@ -212,6 +214,7 @@ impl ShutdownSignal {
     /// [`wait_tracked`](Self::wait_tracked) with a deadline.
     pub(crate) async fn wait_tracked_until(&self, deadline: Instant) -> TrackedReport {
         let mut aborted = Vec::new();
+        let mut finished = 0;
         loop {
             // Taken out of the lock: joining awaits, and tasks may spawn more meanwhile.
             let (mut set, mut names) = {
@@ -232,6 +235,7 @@ impl ShutdownSignal {
                     };
                     let name = names.remove(&id);
                     report_failure(name.as_deref(), done.err());
+                    finished += 1;
                 }
             })
             .await;
@@ -249,7 +253,7 @@ impl ShutdownSignal {
             }
         }
         aborted.sort();
-        TrackedReport { aborted }
+        TrackedReport { aborted, finished }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tracked> {
@@ -311,7 +315,13 @@ mod tests {
         signal.trip();
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(5)).await;
-        assert_eq!(report, TrackedReport::default());
+        assert_eq!(
+            report,
+            TrackedReport {
+                aborted: Vec::new(),
+                finished: 1
+            }
+        );
         assert_eq!(started.elapsed(), Duration::from_secs(1));
         done_rx.await.expect("the task ran to its end");
         assert!(signal.tracked_names().is_empty());
@@ -333,6 +343,7 @@ mod tests {
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(3)).await;
         assert_eq!(report.aborted, ["stubborn"]);
+        assert_eq!(report.finished, 1, "`polite` ended");
         assert_eq!(started.elapsed(), Duration::from_secs(3));
         let logged = logs.text();
         assert!(

@@ -203,6 +203,12 @@ mod guide {
     #[cfg(feature = "observability")]
     #[doc = include_str!("../../docs/src/operating-metrics.md")]
     struct OperatingMetrics;
+    #[cfg(feature = "observability")]
+    #[doc = include_str!("../../docs/src/operating-dashboard.md")]
+    struct OperatingDashboard;
+    // "Operating a Cortex app": the logs Cortex writes (core only, no feature needed).
+    #[doc = include_str!("../../docs/src/operating-logs.md")]
+    struct OperatingLogs;
 
     // Its examples run on SQLite: compiled with the `data` (or `sqlite`) feature, as
     // `scripts/test` does (`--all-features`).
@@ -212,11 +218,6 @@ mod guide {
 
     // The auth chapters: compiled with the `auth` feature and SQLite (the database stores' examples),
     // as `scripts/test` does (`--all-features`).
-    // The operations chapters: compiled with the `observability` feature.
-    #[cfg(feature = "observability")]
-    #[doc = include_str!("../../docs/src/operating-dashboard.md")]
-    struct OperatingDashboard;
-
     #[cfg(all(feature = "auth", feature = "sqlite"))]
     #[doc = include_str!("../../docs/src/auth.md")]
     struct Auth;

@@ -158,6 +158,8 @@ pub(crate) fn install(app: App, config: &crate::AuthConfig, setup: &mut Setup) -
     if let Err(error) = authn::header_name(&keys.header) {
         return app.fail(error);
     }
+    // Masked when `[http.trace] headers` lists it.
+    let app = app.sensitive_header(keys.header.clone());
     let (prefix, header, ttl) = (keys.prefix.clone(), keys.header.clone(), keys.default_ttl);
     setup.authenticators.push(Registration {
         name: "api_key",

@@ -724,3 +724,70 @@ async fn the_document_has_the_configured_schemes_and_each_operations_requirement
     assert!(op("/posts/public", "get").get("security").is_none());
     assert!(!doc.to_string().contains("cortex_auth"), "{doc}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// the access log line (`[http.trace] access_log`)
+
+const ACCESS_LOG: &str = "[http.trace]\naccess_log = true\nheaders = ['user-agent', 'x-toy', 'x-client-cred', 'authorization']\n[auth.api_keys]\nenabled = true\nheader = 'x-client-cred'\n";
+
+#[tokio::test]
+async fn the_access_log_line_carries_the_authenticated_user_id() {
+    let (logs, _guard) = Logs::capture();
+    let app = TestApp::new(app_with(
+        &format!("{ROLES}{ACCESS_LOG}"),
+        AuthPlugin::default().authenticator(Toy),
+    ))
+    .await;
+    assert_eq!(
+        app.get("/posts/principal")
+            .header("x-toy", "ada;;")
+            .await
+            .text(),
+        "ada"
+    );
+    assert_eq!(app.get("/posts/principal").await.text(), "none");
+    let lines: Vec<String> = logs
+        .text()
+        .lines()
+        .filter(|l| l.contains("cortex::access"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", logs.text());
+    assert!(
+        lines[0].contains("route=/posts/principal") && lines[0].contains("user_id=\"ada\""),
+        "{}",
+        lines[0]
+    );
+    // Anonymous: no user id at all.
+    assert!(!lines[1].contains("user_id"), "{}", lines[1]);
+}
+
+#[tokio::test]
+async fn credentials_in_logged_headers_are_masked_including_the_api_key_header_name() {
+    let (logs, _guard) = Logs::capture();
+    let app = TestApp::new(app_with(
+        &format!("{ROLES}{ACCESS_LOG}"),
+        AuthPlugin::default().authenticator(Toy),
+    ))
+    .await;
+    app.get("/posts/principal")
+        .header("user-agent", "probe/1.0")
+        .header("x-client-cred", SECRET)
+        .header("authorization", format!("Bearer {SECRET}"))
+        .await;
+    let text = logs.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("cortex::access"))
+        .unwrap_or_else(|| panic!("no access line in {text}"));
+    assert!(!text.contains(SECRET), "a credential was logged: {text}");
+    for part in [
+        r#""user-agent": "probe/1.0""#,
+        r#""x-client-cred": "********""#,
+        r#""authorization": "Bearer ********""#,
+    ] {
+        assert!(line.contains(part), "{part} missing from {line}");
+    }
+    // `x-toy` is listed but was not sent: not in the line.
+    assert!(!line.contains("x-toy"), "{line}");
+}

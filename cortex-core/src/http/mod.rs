@@ -34,6 +34,7 @@ pub use catch::{
 };
 pub use error::{HttpError, HttpOptionExt, HttpResultExt};
 pub use extract::{Form, Json, Path, Query, Valid, Validatable};
+pub use middleware::LoggedUser;
 pub use problem::{PROBLEM_JSON, Problem, problem_types};
 pub use request_context::current_request_id;
 pub use response::{Created, NoContent};

@@ -7,7 +7,12 @@
 //! - colours only on a terminal, never when `NO_COLOR` is set;
 //! - a field whose name looks secret (`password`, `token`, `api_key`, `authorization`, `cookie`,
 //!   … — the rule of [`is_secret_key`](crate::config::is_secret_key) that `cortex config show`
-//!   uses) is written as `********`, in text and JSON;
+//!   uses) is written as `********`, in text and JSON, in events and in spans (fields given when
+//!   the span is made or recorded later). Masking goes by the field's own name: a struct logged
+//!   whole (`login = ?login`) is written as its `Debug` prints it, so give secrets a type whose
+//!   `Debug` hides them (`cortex_auth`'s do), or log the fields one by one;
+//! - `[http.trace] headers` adds request headers to the access log line, credentials masked
+//!   (see [`TraceConfig`](crate::http::middleware::TraceConfig));
 //! - plugins add layers (an OpenTelemetry exporter, say) with [`add_layer`] or
 //!   `App::log_layer`.
 //!
@@ -210,7 +215,9 @@ fn env_filter() -> Option<(&'static str, String)> {
         .find_map(|var| std::env::var(var).ok().map(|spec| (var, spec)))
 }
 
-fn build_from<W>(
+/// The subscriber for `config`, with `env_override` (the variable and its filter) instead of the
+/// environment's; tests pass `None` to be independent of `CORTEX_LOG`.
+pub(crate) fn build_from<W>(
     config: &LogConfig,
     env_override: Option<(&str, String)>,
     writer: W,
@@ -579,6 +586,121 @@ mod tests {
     }
 
     const MASK_FOR_TESTS: &str = crate::config::MASK;
+
+    /// Every field name issue 21 names as secret, with a value that must never be written.
+    const SECRET_FIELDS: [(&str, &str); 8] = [
+        ("password", "v-password"),
+        ("token", "v-token"),
+        ("api_key", "v-api-key"),
+        ("authorization", "v-authorization"),
+        ("cookie", "v-cookie"),
+        ("set_cookie", "v-set-cookie"),
+        ("secret", "v-secret"),
+        ("client_secret", "v-client-secret"),
+    ];
+
+    /// Logs each secret field as an event's field (a string, and a `Debug` value), as a span's
+    /// field given at creation, and as a span's field recorded later, in `format`.
+    fn each_secret_field(format: &str) -> String {
+        written(&format!("[log]\nformat = '{format}'"), None, || {
+            for (name, value) in SECRET_FIELDS {
+                // Field names are static in `tracing`'s macros: a span and an event per name,
+                // through `tracing::field` sets built at run time would not be, so one macro
+                // call per name.
+                macro_rules! with_field {
+                    ($field:ident) => {{
+                        let created = tracing::info_span!("created", $field = value, user = "ada");
+                        let _created = created.enter();
+                        let later = tracing::info_span!("later", $field = tracing::field::Empty);
+                        later.record(stringify!($field), value);
+                        let _later = later.enter();
+                        tracing::info!($field = value, "as a str");
+                        tracing::info!($field = ?value, "as a debug value");
+                        tracing::info!($field = %value, "as a display value");
+                    }};
+                }
+                match name {
+                    "password" => with_field!(password),
+                    "token" => with_field!(token),
+                    "api_key" => with_field!(api_key),
+                    "authorization" => with_field!(authorization),
+                    "cookie" => with_field!(cookie),
+                    "set_cookie" => with_field!(set_cookie),
+                    "secret" => with_field!(secret),
+                    "client_secret" => with_field!(client_secret),
+                    _ => unreachable!(),
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn each_secret_field_is_masked_in_events_and_spans_in_text() {
+        let out = each_secret_field("text");
+        assert_eq!(out.lines().count(), 3 * SECRET_FIELDS.len(), "{out}");
+        for (name, value) in SECRET_FIELDS {
+            assert!(!out.contains(value), "{name}'s value in {out}");
+            let lines: Vec<&str> = out
+                .lines()
+                .filter(|l| l.contains(&format!(" {name}=")))
+                .collect();
+            assert_eq!(lines.len(), 3, "{name}: {out}");
+            for line in lines {
+                // The event's field, the span given it at creation, the span that recorded it.
+                assert_eq!(
+                    line.matches(&format!(" {name}=********")).count()
+                        + line.matches(&format!("{{{name}=********")).count(),
+                    3,
+                    "{name}: {line}"
+                );
+                assert!(line.contains("user=\"ada\""), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_secret_field_is_masked_in_events_and_spans_in_json() {
+        let out = each_secret_field("json");
+        assert_eq!(out.lines().count(), 3 * SECRET_FIELDS.len(), "{out}");
+        for (name, value) in SECRET_FIELDS {
+            assert!(!out.contains(value), "{name}'s value in {out}");
+        }
+        for (i, line) in out.lines().enumerate() {
+            let (name, _) = SECRET_FIELDS[i / 3];
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(line["fields"][name], MASK_FOR_TESTS, "{line}");
+            // The current span recorded the field after it was created.
+            assert_eq!(line["span"]["name"], "later", "{line}");
+            assert_eq!(line["span"][name], MASK_FOR_TESTS, "{line}");
+            assert_eq!(line["spans"][0][name], MASK_FOR_TESTS, "{line}");
+            assert_eq!(line["spans"][0]["user"], "ada", "{line}");
+            assert_eq!(line["spans"][1][name], MASK_FOR_TESTS, "{line}");
+        }
+    }
+
+    #[test]
+    fn masking_goes_by_field_name_not_into_a_debug_value() {
+        // What the docs promise: a value is masked by its own field's name; a struct logged whole
+        // is written as its `Debug` prints it (so secrets belong in types whose `Debug` hides
+        // them, such as `cortex_auth`'s).
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Login {
+            user: &'static str,
+            password: &'static str,
+        }
+        let login = Login {
+            user: "ada",
+            password: "hunter2",
+        };
+        let out = written("[log]\nformat = 'text'", None, || {
+            tracing::info!(password = ?login, "masked whole");
+            tracing::info!(login = ?login, "written as Debug prints it");
+        });
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(!lines[0].contains("hunter2"), "{out}");
+        assert!(lines[1].contains("hunter2"), "{out}");
+    }
 
     #[test]
     fn a_layer_added_after_the_subscriber_was_built_sees_its_events() {

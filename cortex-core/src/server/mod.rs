@@ -197,6 +197,41 @@ impl ServerHandle {
     }
 }
 
+/// The addresses besides the main one that the app serves on (an admin port for `/metrics`, a
+/// gRPC port), which the startup line lists: a plugin that opens a listener reports it here.
+///
+/// It is in the container from the start (`Inject<ListenAddresses>`, or
+/// `container.get::<ListenAddresses>()`); report an address before the server listens, from an
+/// `on_start` hook or a singleton's `OnStart`, for the startup line to show it.
+///
+/// ```
+/// use cortex_core::server::ListenAddresses;
+///
+/// let addresses = ListenAddresses::default();
+/// addresses.report("admin", "http://127.0.0.1:9090");
+/// assert_eq!(addresses.list(), [("admin".to_string(), "http://127.0.0.1:9090".to_string())]);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ListenAddresses(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+impl ListenAddresses {
+    /// Adds an address: what it serves (`admin`) and where (`http://127.0.0.1:9090`).
+    pub fn report(&self, name: impl Into<String>, url: impl Into<String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name.into(), url.into()));
+    }
+
+    /// The addresses reported, in order.
+    pub fn list(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// What happened during shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServeSummary {
@@ -204,6 +239,13 @@ pub struct ServeSummary {
     pub open_at_shutdown: usize,
     /// Connections closed because they outlived the drain timeout (upgraded ones included).
     pub forced_closed: usize,
+    /// Requests in flight when the drain started: their head was read, their response not yet
+    /// written (an upgraded connection's traffic is not counted).
+    pub in_flight_at_shutdown: usize,
+    /// Tasks tracked with [`ShutdownSignal::spawn_tracked`] that finished during the drain.
+    pub tasks_finished: usize,
+    /// Tracked tasks still running at the drain timeout, and aborted.
+    pub tasks_aborted: usize,
 }
 
 /// A bound, not yet serving, HTTP server.
@@ -420,6 +462,7 @@ impl Server {
         tracing::info!(connections = open_at_shutdown, timeout = ?options.drain_timeout, "draining");
         let deadline = tokio::time::Instant::now() + options.drain_timeout;
         let open = closer.close_all();
+        let in_flight_at_shutdown = open.iter().map(|signal| signal.in_flight()).sum();
         shutdown.trip();
         let stats = handle.stats.clone();
         // Connection tasks end after their last response, or at an upgrade: an upgraded
@@ -428,7 +471,7 @@ impl Server {
             while tasks.join_next().await.is_some() {}
             stats.all_closed().await;
         };
-        let (drained, _tracked) = tokio::join!(
+        let (drained, tracked) = tokio::join!(
             tokio::time::timeout_at(deadline, drain),
             shutdown.wait_tracked_until(deadline),
         );
@@ -451,6 +494,9 @@ impl Server {
         Ok(ServeSummary {
             open_at_shutdown,
             forced_closed,
+            in_flight_at_shutdown,
+            tasks_finished: tracked.finished,
+            tasks_aborted: tracked.aborted.len(),
         })
     }
 }
@@ -607,11 +653,32 @@ struct CloseSignal {
     /// Set at the drain timeout: the connection's IO fails from then on (see [`Counted`]), which
     /// ends an upgraded connection whose handler ignored the shutdown signal.
     killed: AtomicBool,
+    /// The connection's request counters, once its protocol is known: the shutdown report counts
+    /// the requests in flight when the drain starts.
+    requests: std::sync::OnceLock<Requests>,
     read_waker: AtomicWaker,
     write_waker: AtomicWaker,
 }
 
+/// A connection's request counters (see [`CloseSignal::in_flight`]).
+enum Requests {
+    Http1(Arc<Exchanges>),
+    Http2(Arc<Activity>),
+}
+
 impl CloseSignal {
+    /// The connection's requests whose head was read and whose response is not written yet.
+    fn in_flight(&self) -> usize {
+        match self.requests.get() {
+            Some(Requests::Http1(exchanges)) => {
+                let (started, finished) = exchanges.snapshot();
+                usize::try_from(started.saturating_sub(finished)).unwrap_or(usize::MAX)
+            }
+            Some(Requests::Http2(activity)) => activity.in_flight.load(Ordering::Relaxed),
+            None => 0,
+        }
+    }
+
     fn is_set(&self) -> bool {
         self.closing.load(Ordering::Acquire)
     }
@@ -855,6 +922,7 @@ async fn serve_io<IO>(
                 None,
             );
             let conn = h2.serve_connection(io, service);
+            let _ = close.requests.set(Requests::Http2(activity.clone()));
             let idle = Watch::Idle(Idle {
                 activity,
                 timeout: shared.idle_timeout,
@@ -877,6 +945,7 @@ async fn serve_io<IO>(
             );
             let io = TokioIo::new(framing::Watched::new(io, exchanges.clone()));
             let conn = shared.http1.serve_connection(io, service).with_upgrades();
+            let _ = close.requests.set(Requests::Http1(exchanges.clone()));
             let head = Watch::Head {
                 exchanges,
                 timeout: shared.header_read_timeout,

@@ -116,6 +116,7 @@ impl HttpConfig {
             trace: TraceConfig {
                 enabled: false,
                 access_log: false,
+                headers: Vec::new(),
             },
             cors: CorsConfig::default(),
             security_headers: SecurityHeadersConfig {
@@ -220,6 +221,15 @@ impl HttpConfig {
                 "a zero timeout would fail every request".into(),
                 Some("write \"off\" to disable the timeout"),
             );
+        }
+        for (i, header) in self.trace.headers.iter().enumerate() {
+            if HeaderName::from_bytes(header.as_bytes()).is_err() {
+                push(
+                    &format!("http.trace.headers[{i}]"),
+                    format!("{header:?} is not a valid header name"),
+                    Some("list request header names, for example [\"user-agent\", \"referer\"]"),
+                );
+            }
         }
         if self.request_id.enabled
             && HeaderName::from_bytes(self.request_id.header.as_bytes()).is_err()
@@ -347,13 +357,23 @@ impl Default for RequestIdConfig {
 /// enabled span is formatted when it is created, whether or not anything inside it is printed.
 ///
 /// `access_log = true` writes one `info` event per response (target `cortex::access`, with
-/// `method`, `path`, `route`, `status`, `latency_us`, `request_id` and `client_ip`), without a
-/// span: the price of the line, nothing more. Off by default.
+/// `method`, `path`, `route`, `status`, `latency_us`, `request_id`, `client_ip` and, when an
+/// authentication layer set a [`LoggedUser`](crate::http::LoggedUser), `user_id`), without a
+/// span: the price of the line, nothing more. Off by default, in every profile: the line costs
+/// formatting and a write to standard error per request, and most deployments have an access log
+/// at their load balancer already.
+///
+/// `headers` adds those request headers to the line (field `headers`): the credentials among
+/// them (`Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`, `X-Api-Key`, `Api-Key`,
+/// a header the app marks with [`App::sensitive_header`](crate::App::sensitive_header), and any
+/// whose name looks secret by [`is_secret_key`](crate::config::is_secret_key)) are written as
+/// `********`, keeping an authorization's scheme (`Bearer ********`).
 ///
 /// ```toml
 /// [http.trace]
 /// enabled = true      # default
 /// access_log = false  # default
+/// headers = []        # default; e.g. ["user-agent", "referer", "authorization"]
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -362,6 +382,8 @@ pub struct TraceConfig {
     pub enabled: bool,
     /// Whether each response is logged at `info`, target `cortex::access`.
     pub access_log: bool,
+    /// Request headers written in the access log line, credentials masked (none by default).
+    pub headers: Vec<String>,
 }
 
 impl Default for TraceConfig {
@@ -369,6 +391,7 @@ impl Default for TraceConfig {
         TraceConfig {
             enabled: true,
             access_log: false,
+            headers: Vec::new(),
         }
     }
 }
@@ -970,6 +993,28 @@ mod tests {
     fn the_default_configuration_is_valid() {
         HttpConfig::default().validate().unwrap();
         HttpConfig::minimal().validate().unwrap();
+    }
+
+    #[test]
+    fn a_logged_header_that_is_not_a_header_name_is_reported_with_its_index() {
+        let config: HttpConfig = crate::config::Config::from_toml(
+            "[http.trace]\nheaders = ['user-agent', 'user agent']",
+        )
+        .unwrap()
+        .get("http")
+        .unwrap();
+        let err = config.validate().unwrap_err();
+        let issue = &err.issues()[0];
+        assert_eq!(err.issues().len(), 1);
+        assert_eq!(issue.path, "http.trace.headers[1]");
+        assert_eq!(issue.message, "\"user agent\" is not a valid header name");
+        // And an unknown key in `[http.trace]` names the key.
+        let unknown = crate::config::Config::from_toml("[http.trace]\nlog_headers = []")
+            .unwrap()
+            .get::<HttpConfig>("http")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("log_headers"), "{unknown}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The outermost concerns: trusted proxies, request id, tracing span, security headers.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -26,6 +28,9 @@ pub(crate) struct CoreShared {
     trace: bool,
     /// `[http.trace] access_log`: one `info` event per response.
     access_log: bool,
+    /// `[http.trace] headers`: the request headers the access log line carries, and how each is
+    /// masked.
+    logged_headers: Box<[(HeaderName, Masking)]>,
     proxies: Option<TrustedProxies>,
     /// Set once a request from a peer that is not a trusted proxy carried forwarding headers:
     /// the warning about it is logged once per stack.
@@ -138,6 +143,125 @@ struct Access {
     uri: Uri,
     route: Option<Template>,
     client_ip: Option<IpAddr>,
+    /// `[http.trace] headers` found in the request (empty, not allocated, without the option).
+    headers: LoggedHeaders,
+}
+
+/// The user a request was made by, as the access log line writes it (`user_id`): an
+/// authentication layer inserts it into the **response's** extensions once it has authenticated
+/// the request (`cortex-auth`'s layer does), and the core middleware, outside every app layer,
+/// reads it when it writes the line. Core knows nothing of authentication; any layer can set it.
+///
+/// Setting it costs an allocation or two per request: ask [`wanted`](Self::wanted) first, which
+/// says whether the request's access log line will be written.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use cortex_core::http::LoggedUser;
+///
+/// // In an authentication layer: before `next.run(request)`…
+/// let request = http::Request::new(());
+/// let wanted = LoggedUser::wanted(request.extensions());
+/// // … and after it.
+/// let mut response: Response = "hello".into_response();
+/// if wanted {
+///     response.extensions_mut().insert(LoggedUser::new("user-42"));
+/// }
+/// # response.extensions_mut().insert(LoggedUser::new("user-42"));
+/// assert_eq!(response.extensions().get::<LoggedUser>().unwrap().id(), "user-42");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LoggedUser(Arc<str>);
+
+/// In a request's extensions when its access log line will be written (see
+/// [`LoggedUser::wanted`]).
+#[derive(Clone, Copy)]
+struct AccessLogged;
+
+impl LoggedUser {
+    /// Whether the request with these extensions gets an access log line (`[http.trace]
+    /// access_log` on, and the `cortex::access` target enabled), so that a [`LoggedUser`] set
+    /// on its response is read: one lookup in the extensions.
+    pub fn wanted(request_extensions: &http::Extensions) -> bool {
+        request_extensions.get::<AccessLogged>().is_some()
+    }
+
+    /// The user with this id (share the `Arc` with a `Principal` made for the same request to
+    /// avoid a second allocation).
+    pub fn new(id: impl Into<Arc<str>>) -> Self {
+        LoggedUser(id.into())
+    }
+
+    /// The user's id.
+    pub fn id(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How a logged header's value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Masking {
+    /// As it is.
+    Shown,
+    /// `********`.
+    Hidden,
+    /// The first word (the scheme: `Bearer`, `Basic`) kept, the rest `********`.
+    KeepScheme,
+}
+
+/// Header names whose values are credentials, beyond what [`is_secret_key`] recognises by name.
+const SENSITIVE_HEADERS: [&str; 6] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "api-key",
+];
+
+impl Masking {
+    /// How `name`'s value is written: `extra` are the app's own sensitive headers
+    /// ([`App::sensitive_header`](crate::App::sensitive_header)).
+    fn of(name: &HeaderName, extra: &[HeaderName]) -> Masking {
+        let name_str = name.as_str();
+        if name == http::header::AUTHORIZATION || name == http::header::PROXY_AUTHORIZATION {
+            Masking::KeepScheme
+        } else if SENSITIVE_HEADERS.contains(&name_str)
+            || extra.contains(name)
+            || crate::config::is_secret_key(name_str)
+        {
+            Masking::Hidden
+        } else {
+            Masking::Shown
+        }
+    }
+}
+
+/// The logged request headers, written as one field: `{"user-agent": "curl/8.5", "authorization":
+/// "Bearer ********"}`, a header with several values once per value.
+#[derive(Default)]
+struct LoggedHeaders(Vec<(HeaderName, Masking, HeaderValue)>);
+
+impl fmt::Display for LoggedHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, (name, masking, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{:?}: ", name.as_str())?;
+            let value = String::from_utf8_lossy(value.as_bytes());
+            match masking {
+                Masking::Shown => write!(f, "{value:?}")?,
+                Masking::Hidden => write!(f, "{:?}", crate::config::MASK)?,
+                Masking::KeepScheme => match value.trim().split_once(' ') {
+                    Some((scheme, _)) => write!(f, "\"{scheme} {}\"", crate::config::MASK)?,
+                    None => write!(f, "{:?}", crate::config::MASK)?,
+                },
+            }
+        }
+        f.write_str("}")
+    }
 }
 
 /// What the response side needs to know about the request.
@@ -162,8 +286,9 @@ impl CoreState {
 }
 
 impl CoreShared {
-    /// Built from a validated configuration.
-    pub(crate) fn new(config: &HttpConfig) -> Self {
+    /// Built from a validated configuration; `sensitive` are the app's own credential headers
+    /// ([`App::sensitive_header`](crate::App::sensitive_header)), masked in the access log.
+    pub(crate) fn new(config: &HttpConfig, sensitive: &[HeaderName]) -> Self {
         let request_id = config.request_id.enabled.then(|| {
             let name =
                 HeaderName::from_bytes(config.request_id.header.as_bytes()).expect("validated");
@@ -211,6 +336,16 @@ impl CoreShared {
             request_id,
             trace: config.trace.enabled,
             access_log: config.trace.access_log,
+            logged_headers: config
+                .trace
+                .headers
+                .iter()
+                .map(|name| {
+                    let name = HeaderName::from_bytes(name.as_bytes()).expect("validated");
+                    let masking = Masking::of(&name, sensitive);
+                    (name, masking)
+                })
+                .collect(),
             proxies: TrustedProxies::new(&config.trusted_proxies.proxies),
             forwarded_warned: AtomicBool::new(false),
             security: security.into(),
@@ -302,8 +437,22 @@ impl CoreShared {
                 uri: req.uri().clone(),
                 route: Template::of(route, req),
                 client_ip: forwarded.or_else(peer),
+                headers: LoggedHeaders(
+                    self.logged_headers
+                        .iter()
+                        .flat_map(|(name, masking)| {
+                            req.headers()
+                                .get_all(name)
+                                .iter()
+                                .map(|value| (name.clone(), *masking, value.clone()))
+                        })
+                        .collect(),
+                ),
             })
         });
+        if access.is_some() {
+            req.extensions_mut().insert(AccessLogged);
+        }
         let start = (observed || !span.is_disabled() || access.is_some()).then(Instant::now);
         CoreState {
             span,
@@ -331,7 +480,8 @@ impl CoreShared {
                 tracing::debug!(status, latency_us, "request finished");
             }
             if let Some(access) = state.access.take() {
-                access_line(&access, status, latency_us, state.id.as_ref());
+                let user = response.extensions().get::<LoggedUser>();
+                access_line(&access, status, latency_us, state.id.as_ref(), user);
             }
         }
         let layouts = if state.secure {
@@ -430,7 +580,13 @@ fn warn_untrusted_forwarding(header: &str, peer: Option<IpAddr>, some_trusted: b
 
 /// The access log's line for one response. Its values are printed as they are (`path=/users/7`):
 /// none of them holds a space or a quote. (`display` inside the macro is tracing's own import.)
-fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&HeaderValue>) {
+fn access_line(
+    access: &Access,
+    status: u16,
+    latency_us: u64,
+    id: Option<&HeaderValue>,
+    user: Option<&LoggedUser>,
+) {
     tracing::info!(
         target: ACCESS_TARGET,
         method = %access.method,
@@ -440,6 +596,8 @@ fn access_line(access: &Access, status: u16, latency_us: u64, id: Option<&Header
         latency_us,
         request_id = id.and_then(|v| v.to_str().ok()).map(display),
         client_ip = access.client_ip.map(display),
+        user_id = user.map(LoggedUser::id),
+        headers = (!access.headers.0.is_empty()).then(|| display(&access.headers)),
         "request"
     );
 }
@@ -501,11 +659,63 @@ mod tests {
     }
 
     #[test]
+    fn a_logged_user_is_wanted_only_when_the_access_log_writes_the_line() {
+        let wanted = |access_log: bool, filter: &str| {
+            let mut config = HttpConfig::default();
+            config.trace.access_log = access_log;
+            let core = CoreShared::new(&config, &[]);
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::sink)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::callsite::rebuild_interest_cache();
+                let mut request = Request::get("/").body(Body::empty()).unwrap();
+                core.on_request(&mut request, None, false);
+                LoggedUser::wanted(request.extensions())
+            })
+        };
+        assert!(wanted(true, "info"));
+        assert!(!wanted(false, "info"), "the access log is off");
+        assert!(!wanted(true, "warn"), "the filter turns the line away");
+    }
+
+    #[test]
+    fn logged_credential_headers_are_masked_and_an_authorization_keeps_its_scheme() {
+        let extra = [HeaderName::from_static("x-client-id")];
+        let headers = LoggedHeaders(
+            [
+                ("user-agent", "curl/8.5"),
+                ("authorization", "Bearer abc.def"),
+                ("proxy-authorization", "Basic dXNlcjpwdw=="),
+                ("authorization", "opaque"),
+                ("cookie", "sid=abc"),
+                ("set-cookie", "sid=abc"),
+                ("x-api-key", "ck_1"),
+                ("api-key", "ck_2"),
+                ("x-auth-token", "t"),
+                ("x-client-id", "c"),
+                ("referer", "https://a.example/\"x\""),
+            ]
+            .map(|(name, value)| {
+                let name = HeaderName::from_static(name);
+                let masking = Masking::of(&name, &extra);
+                (name, masking, HeaderValue::from_static(value))
+            })
+            .into(),
+        );
+        assert_eq!(
+            headers.to_string(),
+            r#"{"user-agent": "curl/8.5", "authorization": "Bearer ********", "proxy-authorization": "Basic ********", "authorization": "********", "cookie": "********", "set-cookie": "********", "x-api-key": "********", "api-key": "********", "x-auth-token": "********", "x-client-id": "********", "referer": "https://a.example/\"x\""}"#
+        );
+    }
+
+    #[test]
     fn prepared_header_maps_give_exactly_what_merging_into_the_template_gives() {
         let config = HttpConfig::default();
-        let prepared = CoreShared::new(&config);
+        let prepared = CoreShared::new(&config, &[]);
         assert_eq!(prepared.layouts.0.len(), LAYOUTS.len());
-        let mut merged = CoreShared::new(&config);
+        let mut merged = CoreShared::new(&config, &[]);
         merged.layouts = Default::default();
         for secure in [false, true] {
             for own in LAYOUTS {

@@ -121,6 +121,7 @@ pub use config::{
     HttpConfigError, RateLimitConfig, RateLimitKeyKind, RequestIdConfig, SecurityHeadersConfig,
     StaticFilesConfig, TraceConfig, TrustedProxiesConfig,
 };
+pub use core::LoggedUser;
 pub use forwarded::{ClientIp, ForwardedInfo, Secure};
 pub use operational::OperationalPaths;
 #[allow(deprecated)]
@@ -160,6 +161,8 @@ pub struct Stack {
     resolver: Option<Arc<dyn PrincipalResolver>>,
     operational: OperationalPaths,
     observers: Vec<Arc<dyn ErasedRequestObserver>>,
+    /// Headers masked in the access log besides the built-in ones (`with_sensitive_header`).
+    sensitive_headers: Vec<http::HeaderName>,
 }
 
 impl Stack {
@@ -181,6 +184,7 @@ impl Stack {
             resolver: None,
             operational: OperationalPaths::default(),
             observers: Vec::new(),
+            sensitive_headers: Vec::new(),
         })
     }
 
@@ -198,6 +202,29 @@ impl Stack {
     /// ```
     pub fn with_operational_path(mut self, pattern: &str) -> Result<Self, HttpConfigError> {
         self.operational.insert(pattern)?;
+        Ok(self)
+    }
+
+    /// Marks a request header as a credential: `[http.trace] headers` writes it as `********` in
+    /// the access log (`Authorization`, `Cookie`, `X-Api-Key` and names that look secret are
+    /// masked already). A name that is not a header name is an error naming it.
+    ///
+    /// ```
+    /// use cortex_core::http::middleware::{HttpConfig, Stack};
+    ///
+    /// let stack = Stack::new(&HttpConfig::default())?.with_sensitive_header("x-client-auth")?;
+    /// assert!(Stack::new(&HttpConfig::default())?.with_sensitive_header("not a header").is_err());
+    /// # Ok::<(), cortex_core::http::middleware::HttpConfigError>(())
+    /// ```
+    pub fn with_sensitive_header(mut self, name: &str) -> Result<Self, HttpConfigError> {
+        let header = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            HttpConfigError::single(
+                "App::sensitive_header",
+                format!("{name:?} is not a valid header name"),
+                Some("use letters, digits and '-', for example \"x-client-key\"".into()),
+            )
+        })?;
+        self.sensitive_headers.push(header);
         Ok(self)
     }
 
@@ -388,7 +415,7 @@ impl Stack {
             exempt: self.operational.clone(),
         });
         Shared {
-            core: CoreShared::new(config),
+            core: CoreShared::new(config, &self.sensitive_headers),
             cors: CorsShared::new(&config.cors),
             guard: GuardShared::new(config, rate),
             compression: CompressionShared::new(&config.compression),
