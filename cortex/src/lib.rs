@@ -241,4 +241,9 @@ mod guide {
     #[cfg(all(feature = "auth", feature = "sqlite"))]
     #[doc = include_str!("../../docs/src/auth-audit.md")]
     struct AuthAudit;
+
+    // "Operating a Cortex app": compiled with the `observability` feature.
+    #[cfg(feature = "observability")]
+    #[doc = include_str!("../../docs/src/operating.md")]
+    struct Operating;
 }

@@ -10,6 +10,7 @@ mod doctor;
 mod generate;
 mod inspect;
 mod new;
+mod ops;
 mod run;
 mod serve;
 mod support;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::support::{run_in, stderr, workspace};
 
 /// `cortex new NAME ARGS` in a new temporary folder; returns the folder and the app's path.
-fn new_app(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+pub fn new_app(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let mut all = vec!["new", name, "--no-git", "-q"];
     all.extend_from_slice(args);

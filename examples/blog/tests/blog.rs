@@ -526,3 +526,37 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_login() {
         .assert_problem(401);
     app.shutdown().await;
 }
+
+/// The `observability` feature: `/metrics` answers (deny-by-default leaves operational routes
+/// open) with the request just made, counted under its route template, not its raw path.
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = app().await;
+    let ann = author(&app, "ann@blog.example").await;
+    let ids = seed_posts(&app, &ann, 2).await;
+    for id in &ids {
+        app.get(format!("/posts/{id}")).await.assert_status(200);
+    }
+
+    let text = app.get("/metrics").await.assert_status(200).text();
+    let shown: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            line.starts_with("http_server_request_duration_seconds_count{")
+                && line.contains(r#"route="/posts/{id}""#)
+                && line.contains(r#"method="GET""#)
+                && line.contains(r#"status_class="2xx""#)
+        })
+        .collect();
+    assert_eq!(shown.len(), 1, "one series for the template:\n{text}");
+    let count: f64 = shown[0].rsplit(' ').next().unwrap().parse().unwrap();
+    // At least these two (tests in one process share the recorder).
+    assert!(count >= 2.0, "{}", shown[0]);
+    for id in &ids {
+        assert!(
+            !text.contains(&format!("route=\"/posts/{id}\"")),
+            "a raw path became a label:\n{text}"
+        );
+    }
+    app.shutdown().await;
+}
