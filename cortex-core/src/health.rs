@@ -329,7 +329,9 @@ impl Health {
         self.checks.iter().map(|c| c.name()).collect()
     }
 
-    /// Runs every check concurrently and reports.
+    /// Runs every check concurrently and reports. Each check's result is also recorded as the
+    /// gauge `cortex_health_check_status{check, kind="ready"}` (1 up or degraded, 0 down)
+    /// through the `metrics` facade, so `/metrics` shows the last probe's answer.
     pub async fn readiness(&self) -> ReadinessReport {
         let timeout = self.timeout;
         let runs = self.checks.iter().map(|check| async move {
@@ -340,6 +342,11 @@ impl Health {
             });
             let reason = status.reason().map(str::to_string);
             let degraded = matches!(status, HealthStatus::Degraded { .. });
+            // As of this run, for `/metrics` (a no-op without a recorder): 1 ready (up or
+            // degraded), 0 down.
+            let ready = !matches!(status, HealthStatus::Unhealthy { .. });
+            metrics::gauge!("cortex_health_check_status", "check" => check.name(), "kind" => "ready")
+                .set(if ready { 1.0 } else { 0.0 });
             CheckReport {
                 name: check.name().to_string(),
                 status: status.as_str(),

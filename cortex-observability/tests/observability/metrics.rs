@@ -782,3 +782,47 @@ async fn the_global_registry_is_installed_at_build_even_without_http_metrics() {
     assert!(!text.contains("http_server_request_duration"), "{text}");
     running.shutdown().await.unwrap();
 }
+
+/// A readiness check the test turns down.
+struct Switch;
+
+static SWITCH_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+impl cortex_core::health::HealthCheck for Switch {
+    const NAME: &'static str = "switch";
+    async fn check(&self) -> cortex_core::health::HealthStatus {
+        if SWITCH_UP.load(std::sync::atomic::Ordering::SeqCst) {
+            cortex_core::health::HealthStatus::Healthy
+        } else {
+            cortex_core::health::HealthStatus::unhealthy("switched off")
+        }
+    }
+}
+
+/// `cortex_health_check_status` follows the last readiness probe: 1 while the check is up, 0
+/// once it is down. Recorded by core into the process-wide registry (its own process).
+#[tokio::test]
+async fn health_checks_are_gauges_as_of_the_last_readiness_probe() {
+    if !in_own_process("metrics::health_checks_are_gauges_as_of_the_last_readiness_probe") {
+        return;
+    }
+    let app = App::new()
+        .plugin(ObservabilityPlugin)
+        .provide(cortex_di::Provider::value(Switch))
+        .health_check::<Switch>();
+    let running = TestApp::new(app).await.serve().await.unwrap();
+    let addr = running.local_addr();
+    let series = r#"cortex_health_check_status{check="switch",kind="ready"}"#;
+
+    let (status, _, _) = http_get(addr, "/health/ready", &[]).await;
+    assert_eq!(status, 200);
+    let (_, _, text) = http_get(addr, "/metrics", &[]).await;
+    assert_eq!(sample(&text, series), Some(1.0), "{text}");
+
+    SWITCH_UP.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (status, _, _) = http_get(addr, "/health/ready", &[]).await;
+    assert_eq!(status, 503);
+    let (_, _, text) = http_get(addr, "/metrics", &[]).await;
+    assert_eq!(sample(&text, series), Some(0.0), "{text}");
+    running.shutdown().await.unwrap();
+}
