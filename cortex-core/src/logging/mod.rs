@@ -111,7 +111,35 @@ pub fn init() -> bool {
 /// # Ok::<_, cortex_core::config::ConfigError>(())
 /// ```
 pub fn init_from(config: &LogConfig) -> bool {
-    let (dispatch, handle) = build_from(config, env_filter(), std::io::stderr);
+    install(build_from(config, env_filter(), std::io::stderr))
+}
+
+/// Installs the subscriber [`init`] installs (configured from the environment the same way),
+/// writing to `writer` instead of standard error, unless one is already installed; returns
+/// whether it did. Plugins' layers ([`add_layer`]) reach it, as they reach [`init`]'s.
+///
+/// For a process that must not write to standard error, or that logs to a file: benchmarks use
+/// it to measure an app whose plugin adds a layer (an OpenTelemetry exporter), which a
+/// subscriber set as a thread's default ([`subscriber`]) would not receive.
+///
+/// ```
+/// use cortex_core::logging;
+/// use tracing_subscriber::layer::Identity;
+///
+/// assert!(logging::init_with_writer(std::io::sink));
+/// assert!(logging::add_layer(Identity::new()), "plugins' layers reach it");
+/// assert!(!logging::init(), "the first subscriber stays");
+/// ```
+pub fn init_with_writer<W>(writer: W) -> bool
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    install(build_from(&LogConfig::from_env(), env_filter(), writer))
+}
+
+/// Installs `dispatch` as the global default, keeping the handle to its layer slot when it is
+/// the first.
+fn install((dispatch, handle): (Dispatch, reload::Handle<Layers, Registry>)) -> bool {
     let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
     if installed {
         // Only the first install succeeds, so the handle is set once.
