@@ -1,0 +1,316 @@
+//! The OpenTelemetry pipeline: one per process (the `tracing` subscriber it plugs into is global),
+//! installed by the first app that enables tracing.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cortex_core::App;
+use cortex_core::logging::{self, TraceIds};
+use http::{HeaderMap, Request, Response};
+use http_body_util::{BodyExt, Full};
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry::{Context, KeyValue, global};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector, HttpError};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, Sampler, SamplingResult, SdkTracerProvider, ShouldSample,
+};
+
+use super::{Settings, TracingError, TracingProtocol};
+
+/// The process's pipeline, once installed.
+struct Pipeline {
+    provider: SdkTracerProvider,
+    settings: Settings,
+}
+
+static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+
+/// The head sampling ratio (`f64` bits): the latest app's, so that an app built again in the same
+/// process (tests) samples as its configuration says.
+static RATIO: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000); // 1.0
+
+fn ratio() -> f64 {
+    f64::from_bits(RATIO.load(Ordering::Relaxed))
+}
+
+/// `TraceIdRatioBased` with the ratio read per decision ([`RATIO`]): the root sampler under
+/// `ParentBased`.
+#[derive(Debug, Clone)]
+struct CurrentRatio;
+
+impl ShouldSample for CurrentRatio {
+    fn should_sample(
+        &self,
+        parent_context: Option<&Context>,
+        trace_id: TraceId,
+        name: &str,
+        span_kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        Sampler::TraceIdRatioBased(ratio()).should_sample(
+            parent_context,
+            trace_id,
+            name,
+            span_kind,
+            attributes,
+            links,
+        )
+    }
+}
+
+/// Installs the pipeline (once per process), the log layer, the hooks, and the flush on shutdown.
+pub(super) fn install(app: App, settings: Settings) -> App {
+    RATIO.store(settings.ratio.to_bits(), Ordering::Relaxed);
+    let pipeline = {
+        // One app at a time: the first builds the pipeline, the others reuse it.
+        static INSTALLING: Mutex<()> = Mutex::new(());
+        let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
+        match PIPELINE.get() {
+            Some(pipeline) => pipeline,
+            None => match build(&settings) {
+                Ok(provider) => {
+                    register(&provider);
+                    PIPELINE.get_or_init(|| Pipeline {
+                        provider,
+                        settings: settings.clone(),
+                    })
+                }
+                Err(error) => return app.fail(error),
+            },
+        }
+    };
+    if pipeline.settings.endpoint != settings.endpoint
+        || pipeline.settings.service_name != settings.service_name
+    {
+        tracing::warn!(
+            endpoint = %pipeline.settings.endpoint,
+            service_name = %pipeline.settings.service_name,
+            "OpenTelemetry is already set up in this process (one pipeline per process): this app's spans go to {} as {}",
+            pipeline.settings.endpoint,
+            pipeline.settings.service_name,
+        );
+    }
+    logging::export_spans(true);
+    let provider = pipeline.provider.clone();
+    let timeout = settings.timeout;
+    app.on_shutdown(move |_| {
+        let provider = provider.clone();
+        async move { flush(provider, timeout).await }
+    })
+}
+
+/// Sends what the batch processor holds, waiting at most `timeout` (off the async threads: the
+/// processor's flush blocks).
+async fn flush(provider: SdkTracerProvider, timeout: Duration) -> Result<(), cortex_di::BoxError> {
+    let flushing = tokio::task::spawn_blocking(move || provider.force_flush());
+    match tokio::time::timeout(timeout, flushing).await {
+        Ok(Ok(Ok(()))) => Ok(()),
+        Ok(Ok(Err(error))) => Err(format!("flushing the spans failed: {error}").into()),
+        Ok(Err(error)) => Err(format!("flushing the spans failed: {error}").into()),
+        Err(_) => Err(format!(
+            "flushing the spans took longer than {timeout:?} ([observability.tracing] timeout)"
+        )
+        .into()),
+    }
+}
+
+/// Makes the provider: OTLP exporter, batch processor, sampler, resource.
+fn build(settings: &Settings) -> Result<SdkTracerProvider, TracingError> {
+    let exporter = exporter(settings)?;
+    let mut resource = Resource::builder_empty()
+        .with_service_name(settings.service_name.clone())
+        .with_attribute(KeyValue::new(
+            "deployment.environment.name",
+            settings.environment.clone(),
+        ));
+    if let Some(version) = &settings.service_version {
+        resource = resource.with_attribute(KeyValue::new("service.version", version.clone()));
+    }
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(BatchSpanProcessor::builder(exporter).build())
+        .with_sampler(Sampler::ParentBased(Box::new(CurrentRatio)))
+        .with_resource(resource.build())
+        .build())
+}
+
+fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, TracingError> {
+    use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+
+    let failed = |error: &dyn std::fmt::Display| TracingError::Exporter {
+        endpoint: settings.endpoint.clone(),
+        message: error.to_string(),
+    };
+    let headers: HashMap<String, String> = settings.headers.clone().into_iter().collect();
+    match settings.protocol {
+        TracingProtocol::HttpProtobuf => {
+            let client = ExportClient::new(settings.timeout).map_err(|e| failed(&e))?;
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(settings.endpoint.clone())
+                .with_timeout(settings.timeout)
+                .with_headers(headers)
+                .with_http_client(client)
+                .build()
+                .map_err(|e| failed(&e))
+        }
+        TracingProtocol::Grpc => grpc(settings, headers).map_err(|e| match e {
+            GrpcError::Off => TracingError::GrpcFeatureOff,
+            GrpcError::Build(message) => failed(&message),
+        }),
+    }
+}
+
+enum GrpcError {
+    #[cfg_attr(feature = "otel-grpc", allow(dead_code))]
+    Off,
+    #[cfg_attr(not(feature = "otel-grpc"), allow(dead_code))]
+    Build(String),
+}
+
+#[cfg(feature = "otel-grpc")]
+fn grpc(
+    settings: &Settings,
+    headers: HashMap<String, String>,
+) -> Result<opentelemetry_otlp::SpanExporter, GrpcError> {
+    use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+
+    let mut metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::new();
+    for (name, value) in &headers {
+        let name =
+            opentelemetry_otlp::tonic_types::metadata::MetadataKey::from_bytes(name.as_bytes())
+                .map_err(|e| GrpcError::Build(format!("header {name}: {e}")))?;
+        let value = value
+            .parse()
+            .map_err(|_| GrpcError::Build(format!("the value of header {name} is not valid")))?;
+        metadata.insert(name, value);
+    }
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(settings.endpoint.clone())
+        .with_timeout(settings.timeout)
+        .with_metadata(metadata)
+        .build()
+        .map_err(|e| GrpcError::Build(e.to_string()))
+}
+
+#[cfg(not(feature = "otel-grpc"))]
+fn grpc(
+    _settings: &Settings,
+    _headers: HashMap<String, String>,
+) -> Result<opentelemetry_otlp::SpanExporter, GrpcError> {
+    Err(GrpcError::Off)
+}
+
+/// Adds the `tracing` layer and registers the propagator and Cortex's hooks (once).
+fn register(provider: &SdkTracerProvider) {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("cortex"))
+        .with_threads(false);
+    if !logging::add_layer(layer) {
+        tracing::warn!(
+            "spans are not exported: the installed `tracing` subscriber is not Cortex's (install it with `#[cortex::main]` or `cortex_core::logging::init`)"
+        );
+    }
+    logging::set_trace_ids(current_ids);
+    logging::set_request_context(remote_parent);
+}
+
+/// The ids of the OpenTelemetry span current on this thread (the `tracing` span entered last).
+fn current_ids() -> Option<TraceIds> {
+    let context = Context::current();
+    let span = context.span();
+    let span = span.span_context();
+    span.is_valid().then(|| TraceIds {
+        trace_id: u128::from_be_bytes(span.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(span.span_id().to_bytes()),
+    })
+}
+
+/// The caller's context from a request's `traceparent`, `tracestate` and `baggage`, made current
+/// while the request's span is made (that is how its parent is set: see the module docs of
+/// `cortex_core::logging::set_request_context`).
+fn remote_parent(headers: &HeaderMap) -> Option<Box<dyn Any>> {
+    if !headers.contains_key("traceparent") && !headers.contains_key("baggage") {
+        return None;
+    }
+    let context =
+        global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)));
+    Some(Box::new(context.attach()))
+}
+
+/// Writes the current context (`traceparent`, `tracestate`, `baggage`) into `headers`.
+pub(crate) fn inject(headers: &mut HeaderMap) {
+    let context = Context::current();
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut HeaderInjector(headers))
+    });
+}
+
+/// The exporter's HTTP client: hyper (with rustls, for `https://` collectors), driven by a
+/// runtime of its own on one thread, so that exports go on whichever runtime the app runs (or
+/// none, between two tests) and never create spans of their own.
+#[derive(Debug, Clone)]
+struct ExportClient {
+    client: crate::client::Hyper,
+    timeout: Duration,
+}
+
+impl ExportClient {
+    fn new(timeout: Duration) -> Result<Self, String> {
+        Ok(ExportClient {
+            client: crate::client::hyper_client()?,
+            timeout,
+        })
+    }
+}
+
+/// The export thread's runtime.
+fn export_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime builds");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("cortex-otlp".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("the OTLP export thread starts");
+        handle
+    })
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for ExportClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let client = self.client.clone();
+        let timeout = self.timeout;
+        let exporting = async move {
+            let response = client.request(request.map(Full::new)).await?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok::<_, HttpError>(Response::from_parts(parts, body))
+        };
+        export_runtime()
+            .spawn(async move {
+                tokio::time::timeout(timeout, exporting)
+                    .await
+                    .map_err(|_| HttpError::from(format!("no answer within {timeout:?}")))?
+            })
+            .await?
+    }
+}
