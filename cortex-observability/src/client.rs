@@ -190,7 +190,7 @@ impl HttpClient {
         };
         let call = async {
             #[cfg(feature = "otel")]
-            if !Span::current().is_disabled() {
+            if !Span::current().is_disabled() && !request.headers().contains_key("traceparent") {
                 // Inside the client span: its context is current.
                 crate::traces::inject(request.headers_mut());
             }

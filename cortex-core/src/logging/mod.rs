@@ -211,7 +211,26 @@ pub fn init() -> bool {
 /// # Ok::<_, cortex_core::config::ConfigError>(())
 /// ```
 pub fn init_from(config: &LogConfig) -> bool {
-    let (dispatch, handle) = build_from(config, env_filter(), std::io::stderr);
+    init_with_writer(config, std::io::stderr)
+}
+
+/// Installs the subscriber `config` describes (with `CORTEX_LOG`/`RUST_LOG` overriding its
+/// filter), writing to `writer` instead of standard error (a file, a test's buffer), unless one
+/// is already installed; returns whether it did. Plugins' layers ([`add_layer`]) are added to it
+/// as to [`init_from`]'s.
+///
+/// ```
+/// use cortex_core::logging::{self, LogConfig};
+///
+/// let config = LogConfig::from_config(&cortex_core::config::Config::from_toml("")?)?;
+/// logging::init_with_writer(&config, std::io::sink);
+/// # Ok::<_, cortex_core::config::ConfigError>(())
+/// ```
+pub fn init_with_writer<W>(config: &LogConfig, writer: W) -> bool
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let (dispatch, handle) = build_from(config, env_filter(), writer);
     let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
     if installed {
         // Only the first install succeeds, so the handle is set once.

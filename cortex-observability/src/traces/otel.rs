@@ -183,16 +183,15 @@ fn grpc(
 ) -> Result<opentelemetry_otlp::SpanExporter, GrpcError> {
     use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 
-    let mut metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::new();
+    let mut map = HeaderMap::new();
     for (name, value) in &headers {
-        let name =
-            opentelemetry_otlp::tonic_types::metadata::MetadataKey::from_bytes(name.as_bytes())
-                .map_err(|e| GrpcError::Build(format!("header {name}: {e}")))?;
-        let value = value
-            .parse()
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| GrpcError::Build(format!("header {name}: {e}")))?;
+        let value = http::HeaderValue::from_str(value)
             .map_err(|_| GrpcError::Build(format!("the value of header {name} is not valid")))?;
-        metadata.insert(name, value);
+        map.insert(name, value);
     }
+    let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(map);
     opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(settings.endpoint.clone())
