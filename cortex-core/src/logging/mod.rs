@@ -704,6 +704,54 @@ mod tests {
 
     const MASK_FOR_TESTS: &str = crate::config::MASK;
 
+    thread_local! {
+        /// The ids the test hook reports on this thread (other tests' threads see none).
+        static TEST_IDS: std::cell::Cell<Option<TraceIds>> = const { std::cell::Cell::new(None) };
+    }
+
+    fn test_ids() -> Option<TraceIds> {
+        TEST_IDS.get()
+    }
+
+    #[test]
+    fn json_lines_carry_the_registered_trace_ids_at_their_top_level() {
+        // The hook is per process: it reads a thread-local, so other tests see no ids.
+        set_trace_ids(test_ids);
+        let ids = TraceIds {
+            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id: 0x00f0_67aa_0ba9_02b7,
+        };
+        TEST_IDS.set(Some(ids));
+        let out = written("[log]\nformat = 'json'", None, || {
+            let span = tracing::info_span!("login", request_id = "r-1", api_key = "k-1");
+            let _entered = span.enter();
+            tracing::info!(password = "hunter2", "signed in");
+            tracing::info!("plain");
+        });
+        TEST_IDS.set(None);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for line in &lines {
+            assert_eq!(
+                line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+                "{line}"
+            );
+            assert_eq!(line["span_id"], "00f067aa0ba902b7", "{line}");
+            assert_eq!(line["span"]["request_id"], "r-1", "{line}");
+        }
+        assert_eq!(lines[0]["fields"]["password"], MASK_FOR_TESTS, "masked too");
+        assert!(!out.contains("hunter2") && !out.contains("k-1"), "{out}");
+
+        // Without ids (no traced span), no keys.
+        let out = written("[log]\nformat = 'json'", None, || {
+            tracing::info!("untraced")
+        });
+        assert!(!out.contains("trace_id"), "{out}");
+    }
+
     #[test]
     fn a_layer_added_after_the_subscriber_was_built_sees_its_events() {
         #[derive(Clone, Default)]

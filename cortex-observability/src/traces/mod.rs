@@ -42,6 +42,10 @@ use crate::ObservabilityConfig;
 
 /// The OTLP endpoint when neither the configuration nor the environment names one: a collector
 /// (or Jaeger, or Tempo) on this machine, OTLP/HTTP's port.
+///
+/// ```
+/// assert_eq!(cortex_observability::traces::DEFAULT_ENDPOINT, "http://127.0.0.1:4318");
+/// ```
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318";
 
 /// `[observability.tracing]`: OpenTelemetry export, off by default.
@@ -155,7 +159,14 @@ fn ratio<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     }
 }
 
-/// Why tracing cannot start.
+/// Why tracing cannot start: the app's start fails with it.
+///
+/// ```
+/// use cortex_observability::traces::TracingError;
+///
+/// let error = TracingError::FeatureOff.to_string();
+/// assert!(error.contains("`otel` feature"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TracingError {
@@ -437,6 +448,21 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn the_feature_errors_name_the_feature_to_turn_on() {
+        let off = TracingError::FeatureOff.to_string();
+        assert!(
+            off.contains("`observability.tracing.enabled`") && off.contains("`otel` feature"),
+            "{off}"
+        );
+        let grpc = TracingError::GrpcFeatureOff.to_string();
+        assert!(
+            grpc.contains("`observability.tracing.protocol`")
+                && grpc.contains("`otel-grpc` feature"),
+            "{grpc}"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -89,7 +89,7 @@ impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
 }
 
 /// Tests that read the sampling ratio share this lock; the sampling test takes it alone.
-static RATIO_LOCK: RwLock<()> = RwLock::new(());
+static RATIO_LOCK: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -222,7 +222,7 @@ fn server_span<'a>(spans: &'a [Exported], name: &str) -> &'a Exported {
 
 #[tokio::test]
 async fn a_request_span_is_named_after_its_route_and_flushed_on_shutdown() {
-    let _ratio = RATIO_LOCK.read().unwrap_or_else(|e| e.into_inner());
+    let _ratio = RATIO_LOCK.read().await;
     let router = Router::new().route(
         "/t1/users/{id}",
         get(|| async {
@@ -292,7 +292,7 @@ async fn a_request_span_is_named_after_its_route_and_flushed_on_shutdown() {
 
 #[tokio::test]
 async fn an_incoming_traceparent_is_the_request_spans_parent() {
-    let _ratio = RATIO_LOCK.read().unwrap_or_else(|e| e.into_inner());
+    let _ratio = RATIO_LOCK.read().await;
     let router = Router::new().route("/t2/orders", get(|| async { "ok" }));
     let running = serve(app("", router)).await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -312,7 +312,7 @@ async fn an_incoming_traceparent_is_the_request_spans_parent() {
 
 #[tokio::test]
 async fn the_trace_crosses_two_apps_through_the_http_client() {
-    let _ratio = RATIO_LOCK.read().unwrap_or_else(|e| e.into_inner());
+    let _ratio = RATIO_LOCK.read().await;
     let b = serve(app(
         "",
         Router::new().route(
@@ -385,7 +385,7 @@ async fn the_trace_crosses_two_apps_through_the_http_client() {
 
 #[tokio::test]
 async fn a_server_error_and_a_panic_mark_the_span_as_an_error() {
-    let _ratio = RATIO_LOCK.read().unwrap_or_else(|e| e.into_inner());
+    let _ratio = RATIO_LOCK.read().await;
     let router = Router::new()
         .route(
             "/t4/fails",
@@ -419,7 +419,7 @@ async fn a_server_error_and_a_panic_mark_the_span_as_an_error() {
 
 #[tokio::test]
 async fn the_sampling_ratio_keeps_no_trace_at_zero_and_every_trace_at_one() {
-    let _alone = RATIO_LOCK.write().unwrap_or_else(|e| e.into_inner());
+    let _alone = RATIO_LOCK.write().await;
     for (ratio, prefix) in [(0.0, "/t5/none"), (1.0, "/t5/all")] {
         let route = format!("{prefix}/{{n}}");
         let router = Router::new().route(&route, get(|| async { "ok" }));
@@ -444,7 +444,7 @@ async fn the_sampling_ratio_keeps_no_trace_at_zero_and_every_trace_at_one() {
 
 #[tokio::test]
 async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
-    let _ratio = RATIO_LOCK.read().unwrap_or_else(|e| e.into_inner());
+    let _ratio = RATIO_LOCK.read().await;
     let shared = shared();
     if !shared.logs_captured {
         eprintln!("another subscriber was installed first in this process: nothing to read");
@@ -457,7 +457,7 @@ async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
             "ok"
         }),
     );
-    let running = serve(app("", router)).await;
+    let running = serve(app("[http.trace]\naccess_log = true", router)).await;
     let url = format!("http://{}/t6/logged", running.local_addr());
     client().get(&url).await.unwrap();
     running.shutdown().await.unwrap();
@@ -477,6 +477,17 @@ async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
         server.attributes["request_id"].as_str(),
         "next to the request id: {line}"
     );
+    // The access log line (written after the span) names the trace in its fields.
+    let access = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|line| line["target"] == "cortex::access" && line["fields"]["path"] == "/t6/logged")
+        .unwrap_or_else(|| panic!("no access line in {logs}"));
+    assert_eq!(
+        access["fields"]["trace_id"],
+        server.trace_id.as_str(),
+        "{access}"
+    );
     // A line outside any span has none.
     let outside = logs
         .lines()
@@ -489,12 +500,10 @@ async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
 
 #[tokio::test]
 async fn a_bad_sampling_ratio_fails_the_start_naming_the_key() {
-    let error = app("sampling_ratio = 1.5", Router::new())
-        .build()
-        .await
-        .err()
-        .expect("the start fails")
-        .to_string();
+    let Err(error) = app("sampling_ratio = 1.5", Router::new()).build().await else {
+        panic!("the start fails");
+    };
+    let error = error.to_string();
     assert!(
         error.contains("`observability.tracing.sampling_ratio`") && error.contains("0.0 to 1.0"),
         "{error}"
