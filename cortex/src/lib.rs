@@ -230,4 +230,8 @@ mod guide {
     #[cfg(all(feature = "auth", feature = "sqlite"))]
     #[doc = include_str!("../../docs/src/auth-audit.md")]
     struct AuthAudit;
+
+    #[cfg(feature = "otel")]
+    #[doc = include_str!("../../docs/src/operating-tracing.md")]
+    struct OperatingTracing;
 }
