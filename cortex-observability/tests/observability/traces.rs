@@ -318,10 +318,12 @@ async fn the_trace_crosses_two_apps_through_the_http_client() {
         Router::new().route(
             "/t3/b/stock/{sku}",
             get(|headers: http::HeaderMap| async move {
-                let baggage = headers
-                    .get("baggage")
-                    .map(|v| v.to_str().unwrap().to_owned());
-                baggage.unwrap_or_default()
+                let header = |name| {
+                    headers
+                        .get(name)
+                        .map_or(String::new(), |v| v.to_str().unwrap().to_owned())
+                };
+                format!("{} {}", header("baggage"), header("x-request-id"))
             }),
         ),
     ))
@@ -349,7 +351,12 @@ async fn the_trace_crosses_two_apps_through_the_http_client() {
         .unwrap();
     let response = client().send(request).await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.body().as_ref(), b"tenant=acme", "baggage goes on");
+    let a_request_id = response.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(
+        String::from_utf8(response.body().to_vec()).unwrap(),
+        format!("tenant=acme {a_request_id}"),
+        "the baggage and A's request id go on to B"
+    );
 
     let spans = wait_for("/t3/", |s| {
         s.iter().filter(|s| s.kind == SERVER).count() == 2
@@ -508,4 +515,39 @@ async fn a_bad_sampling_ratio_fails_the_start_naming_the_key() {
         error.contains("`observability.tracing.sampling_ratio`") && error.contains("0.0 to 1.0"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn a_call_that_outlasts_the_clients_timeout_fails_and_its_span_is_an_error() {
+    let _ratio = RATIO_LOCK.read().await;
+    let router = Router::new().route(
+        "/t7/slow",
+        get(|| async {
+            // The server is slow; the client gives up first.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }),
+    );
+    let running = serve(app("", router)).await;
+    let url = format!("http://{}/t7/slow?key=s3cret", running.local_addr());
+    let started = Instant::now();
+    let error = client()
+        .with_timeout(Duration::from_millis(200))
+        .get(&url)
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(4), "gave up in time");
+    assert!(
+        matches!(error, cortex_observability::client::ClientError::Timeout { .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("/t7/slow") && !message.contains("s3cret"), "{message}");
+    running.shutdown().await.unwrap();
+    let spans = spans_of("/t7/slow");
+    let call = spans
+        .iter()
+        .find(|s| s.kind == CLIENT)
+        .unwrap_or_else(|| panic!("no client span in {spans:#?}"));
+    assert_eq!(call.status, ERROR, "{call:#?}");
 }
