@@ -213,6 +213,22 @@ fn client() -> HttpClient {
         .with_timeout(Duration::from_secs(5))
 }
 
+/// `GET path` over a plain connection: no client, no span, no `traceparent`.
+async fn raw_get(addr: SocketAddr, path: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    assert!(
+        response.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}
+
 fn server_span<'a>(spans: &'a [Exported], name: &str) -> &'a Exported {
     spans
         .iter()
@@ -435,15 +451,27 @@ async fn the_sampling_ratio_keeps_no_trace_at_zero_and_every_trace_at_one() {
             let url = format!("http://{}{prefix}/{n}", running.local_addr());
             assert_eq!(client().get(&url).await.unwrap().status(), 200);
         }
+        // And requests without a `traceparent` (no client span): the server's span is the root.
+        for n in 20..30 {
+            raw_get(running.local_addr(), &format!("{prefix}/{n}")).await;
+        }
         running.shutdown().await.unwrap();
         // The test's calls are client spans (roots, sampled as the ratio says), each request's
         // server span their child.
         let spans = spans_of(prefix);
         let count = |kind| spans.iter().filter(|s| s.kind == kind).count();
-        let expected = if ratio == 0.0 { 0 } else { 20 };
+        let roots = spans
+            .iter()
+            .filter(|s| s.kind == SERVER && s.parent_span_id.is_empty())
+            .count();
+        let expected = if ratio == 0.0 {
+            (0, 0, 0)
+        } else {
+            (20, 30, 10)
+        };
         assert_eq!(
-            (count(CLIENT), count(SERVER)),
-            (expected, expected),
+            (count(CLIENT), count(SERVER), roots),
+            expected,
             "ratio {ratio}"
         );
     }
@@ -536,13 +564,22 @@ async fn a_call_that_outlasts_the_clients_timeout_fails_and_its_span_is_an_error
         .get(&url)
         .await
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(4), "gave up in time");
     assert!(
-        matches!(error, cortex_observability::client::ClientError::Timeout { .. }),
+        started.elapsed() < Duration::from_secs(4),
+        "gave up in time"
+    );
+    assert!(
+        matches!(
+            error,
+            cortex_observability::client::ClientError::Timeout { .. }
+        ),
         "{error}"
     );
     let message = error.to_string();
-    assert!(message.contains("/t7/slow") && !message.contains("s3cret"), "{message}");
+    assert!(
+        message.contains("/t7/slow") && !message.contains("s3cret"),
+        "{message}"
+    );
     running.shutdown().await.unwrap();
     let spans = spans_of("/t7/slow");
     let call = spans
