@@ -252,6 +252,9 @@ async fn a_request_span_is_named_after_its_route_and_flushed_on_shutdown() {
     let url = format!("http://{}/t1/users/7?token=s3cret", running.local_addr());
     let response = client().get(&url).await.unwrap();
     assert_eq!(response.status(), 200);
+    // The plugin provides the client to inject.
+    let provided: cortex_di::Inject<HttpClient> = running.container().get().unwrap();
+    assert_eq!(provided.timeout(), HttpClient::DEFAULT_TIMEOUT);
     running.shutdown().await.unwrap();
 
     // Flushed by the shutdown: there without waiting for the batch's 5 s.
@@ -425,7 +428,7 @@ async fn a_server_error_and_a_panic_mark_the_span_as_an_error() {
         )
         .route("/t4/missing", get(|| async { http::StatusCode::NOT_FOUND }));
     let running = serve(app("", router)).await;
-    for path in ["fails", "panics", "missing"] {
+    for path in ["fails", "panics", "missing", "nowhere"] {
         let url = format!("http://{}/t4/{path}", running.local_addr());
         client().get(&url).await.unwrap();
     }
@@ -437,6 +440,19 @@ async fn a_server_error_and_a_panic_mark_the_span_as_an_error() {
         server_span(&spans, "GET /t4/missing").status,
         ERROR,
         "a 4xx is the client's error"
+    );
+    // No route matched: the method alone, no `http.route`.
+    let unmatched = spans
+        .iter()
+        .find(|s| {
+            s.kind == SERVER
+                && s.attributes.get("url.path").map(String::as_str) == Some("/t4/nowhere")
+        })
+        .unwrap_or_else(|| panic!("no span for the unmatched path in {spans:#?}"));
+    assert_eq!(unmatched.name, "GET");
+    assert!(
+        !unmatched.attributes.contains_key("http.route"),
+        "{unmatched:#?}"
     );
 }
 
