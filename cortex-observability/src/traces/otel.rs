@@ -1,10 +1,11 @@
-//! The OpenTelemetry pipeline: one per process (the `tracing` subscriber it plugs into is global),
-//! installed by the first app that enables tracing.
+//! The OpenTelemetry pipeline: one at a time per process (the `tracing` subscriber it plugs into
+//! is global), started by the first app that enables tracing, shared by the apps started while it
+//! runs, and shut down (its last spans sent) with the last of them.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, Once, OnceLock, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,24 +14,61 @@ use cortex_core::logging::{self, TraceIds};
 use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Full};
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry::trace::{
+    Link, SpanBuilder, SpanKind, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector, HttpError};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Sampler, SamplingResult, SdkTracerProvider, ShouldSample,
+    BatchSpanProcessor, Sampler, SamplingResult, SdkTracer, SdkTracerProvider, ShouldSample,
 };
 
 use super::{Settings, TracingError, TracingProtocol};
 
-/// The process's pipeline, once installed.
+/// The running pipeline: shared by the apps of the process that trace (the `tracing` subscriber
+/// it feeds is global), shut down with the last of them.
 struct Pipeline {
     provider: SdkTracerProvider,
     settings: Settings,
+    /// The apps using it that have not shut down.
+    apps: usize,
 }
 
-static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+static PIPELINE: Mutex<Option<Pipeline>> = Mutex::new(None);
+
+/// What the layer makes spans with: the running pipeline's tracer; none between two pipelines.
+static TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
+
+/// The layer's tracer: the running pipeline's, so that the layer (added once per process) outlives
+/// a pipeline and serves the next one.
+#[derive(Debug)]
+struct PipelineTracer;
+
+impl Tracer for PipelineTracer {
+    type Span = opentelemetry_sdk::trace::Span;
+
+    fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> Self::Span {
+        let tracer = TRACER.read().unwrap_or_else(|e| e.into_inner());
+        match tracer.as_ref() {
+            Some(tracer) => tracer.build_with_context(builder, parent_cx),
+            None => idle().build_with_context(builder, parent_cx),
+        }
+    }
+}
+
+/// A tracer that records nothing (its spans still have ids), for spans made with no pipeline
+/// running.
+fn idle() -> &'static SdkTracer {
+    static IDLE: OnceLock<SdkTracer> = OnceLock::new();
+    IDLE.get_or_init(|| {
+        SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOff)
+            .build()
+            .tracer("cortex")
+    })
+}
 
 /// The head sampling ratio (`f64` bits): the latest app's, so that an app built again in the same
 /// process (tests) samples as its configuration says.
@@ -66,57 +104,81 @@ impl ShouldSample for CurrentRatio {
     }
 }
 
-/// Installs the pipeline (once per process), the log layer, the hooks, and the flush on shutdown.
+/// Starts the pipeline (or joins the running one), and leaves it when the app shuts down.
 pub(super) fn install(app: App, settings: Settings) -> App {
-    RATIO.store(settings.ratio.to_bits(), Ordering::Relaxed);
-    let pipeline = {
-        // One app at a time: the first builds the pipeline, the others reuse it.
-        static INSTALLING: Mutex<()> = Mutex::new(());
-        let _installing = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
-        match PIPELINE.get() {
-            Some(pipeline) => pipeline,
-            None => match build(&settings) {
-                Ok(provider) => {
-                    register(&provider);
-                    PIPELINE.get_or_init(|| Pipeline {
-                        provider,
-                        settings: settings.clone(),
-                    })
-                }
-                Err(error) => return app.fail(error),
-            },
-        }
-    };
-    if pipeline.settings.endpoint != settings.endpoint
-        || pipeline.settings.service_name != settings.service_name
     {
-        tracing::warn!(
-            endpoint = %pipeline.settings.endpoint,
-            service_name = %pipeline.settings.service_name,
-            "OpenTelemetry is already set up in this process (one pipeline per process): this app's spans go to {} as {}",
-            pipeline.settings.endpoint,
-            pipeline.settings.service_name,
-        );
+        let mut running = PIPELINE.lock().unwrap_or_else(|e| e.into_inner());
+        match running.as_mut() {
+            Some(pipeline) => {
+                pipeline.apps += 1;
+                if pipeline.settings.endpoint != settings.endpoint
+                    || pipeline.settings.service_name != settings.service_name
+                {
+                    tracing::warn!(
+                        endpoint = %pipeline.settings.endpoint,
+                        service_name = %pipeline.settings.service_name,
+                        "OpenTelemetry is already running in this process (one pipeline per process): this app's spans go to {} as {}",
+                        pipeline.settings.endpoint,
+                        pipeline.settings.service_name,
+                    );
+                }
+            }
+            None => {
+                let provider = match build(&settings) {
+                    Ok(provider) => provider,
+                    Err(error) => return app.fail(error),
+                };
+                register();
+                *TRACER.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(provider.tracer("cortex"));
+                *running = Some(Pipeline {
+                    provider,
+                    settings: settings.clone(),
+                    apps: 1,
+                });
+            }
+        }
+        RATIO.store(settings.ratio.to_bits(), Ordering::Relaxed);
+        // Under the lock: the last app leaving turns it off.
+        logging::export_spans(true);
     }
-    logging::export_spans(true);
-    let provider = pipeline.provider.clone();
     let timeout = settings.timeout;
-    app.on_shutdown(move |_| {
-        let provider = provider.clone();
-        async move { flush(provider, timeout).await }
-    })
+    app.on_shutdown(move |_| leave(timeout))
 }
 
-/// Sends what the batch processor holds, waiting at most `timeout` (off the async threads: the
-/// processor's flush blocks).
-async fn flush(provider: SdkTracerProvider, timeout: Duration) -> Result<(), cortex_di::BoxError> {
-    let flushing = tokio::task::spawn_blocking(move || provider.force_flush());
-    match tokio::time::timeout(timeout, flushing).await {
+/// When an app shuts down (after its server drained): sends what the batch processor holds, and
+/// shuts the pipeline down when this was its last app; waits at most `timeout`, off the async
+/// threads (the processor's flush blocks).
+async fn leave(timeout: Duration) -> Result<(), cortex_di::BoxError> {
+    let (provider, last) = {
+        let mut running = PIPELINE.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(pipeline) = running.as_mut() else {
+            return Ok(());
+        };
+        pipeline.apps = pipeline.apps.saturating_sub(1);
+        if pipeline.apps == 0 {
+            let pipeline = running.take().expect("checked above");
+            *TRACER.write().unwrap_or_else(|e| e.into_inner()) = None;
+            logging::export_spans(false);
+            (pipeline.provider, true)
+        } else {
+            (pipeline.provider.clone(), false)
+        }
+    };
+    let what = if last { "shutting down" } else { "flushing" };
+    let sending = tokio::task::spawn_blocking(move || {
+        if last {
+            provider.shutdown()
+        } else {
+            provider.force_flush()
+        }
+    });
+    match tokio::time::timeout(timeout, sending).await {
         Ok(Ok(Ok(()))) => Ok(()),
-        Ok(Ok(Err(error))) => Err(format!("flushing the spans failed: {error}").into()),
-        Ok(Err(error)) => Err(format!("flushing the spans failed: {error}").into()),
+        Ok(Ok(Err(error))) => Err(format!("{what} the span exporter failed: {error}").into()),
+        Ok(Err(error)) => Err(format!("{what} the span exporter failed: {error}").into()),
         Err(_) => Err(format!(
-            "flushing the spans took longer than {timeout:?} ([observability.tracing] timeout)"
+            "{what} the span exporter took longer than {timeout:?} ([observability.tracing] timeout)"
         )
         .into()),
     }
@@ -209,14 +271,19 @@ fn grpc(
     Err(GrpcError::Off)
 }
 
-/// Adds the `tracing` layer and registers the propagator and Cortex's hooks (once).
-fn register(provider: &SdkTracerProvider) {
+/// Adds the `tracing` layer and registers the propagator and Cortex's hooks, once per process.
+fn register() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(register_once);
+}
+
+fn register_once() {
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
     let layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("cortex"))
+        .with_tracer(PipelineTracer)
         .with_threads(false);
     if !logging::add_layer(layer) {
         tracing::warn!(

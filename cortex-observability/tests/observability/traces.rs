@@ -4,8 +4,9 @@
 //! with `opentelemetry-proto`'s types). The pipeline and the `tracing` subscriber are global, so
 //! the receiver and a JSON log capture are set up once per process; every test uses routes of its
 //! own and finds its spans by them, so the tests hold when `cargo test` runs them in one process
-//! (nextest runs each in its own). The sampling test changes the process's ratio: it takes the
-//! lock the other tests share.
+//! (apps then share the pipeline, and the last to shut down stops it) as well as under nextest
+//! (a process per test). The sampling test changes the process's ratio: it takes the lock the
+//! other tests share.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
