@@ -20,10 +20,12 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector, HttpError};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchSpanProcessor, Sampler, SamplingResult, SdkTracer, SdkTracerProvider, ShouldSample,
 };
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::{Settings, TracingError, TracingProtocol};
 
@@ -142,13 +144,16 @@ pub(super) fn install(app: App, settings: Settings) -> App {
         // Under the lock: the last app leaving turns it off.
         logging::export_spans(true);
     }
-    let timeout = settings.timeout;
+    // The export's timeout, within the drain's.
+    let drain = app.config().server().map(|server| server.drain_timeout);
+    let timeout = drain.map_or(settings.timeout, |drain| drain.min(settings.timeout));
     app.on_shutdown(move |_| leave(timeout))
 }
 
 /// When an app shuts down (after its server drained): sends what the batch processor holds, and
-/// shuts the pipeline down when this was its last app; waits at most `timeout`, off the async
-/// threads (the processor's flush blocks).
+/// shuts the pipeline down when this was its last app; waits at most `timeout` (the export's
+/// timeout, or `[server] drain_timeout` when shorter), off the async threads (the processor's
+/// flush blocks).
 async fn leave(timeout: Duration) -> Result<(), cortex_di::BoxError> {
     let (provider, last) = {
         let mut running = PIPELINE.lock().unwrap_or_else(|e| e.into_inner());
@@ -203,7 +208,7 @@ fn build(settings: &Settings) -> Result<SdkTracerProvider, TracingError> {
         .build())
 }
 
-fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, TracingError> {
+fn exporter(settings: &Settings) -> Result<Exporter, TracingError> {
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 
     let failed = |error: &dyn std::fmt::Display| TracingError::Exporter {
@@ -222,6 +227,7 @@ fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, Tra
                 .with_headers(headers)
                 .with_http_client(client)
                 .build()
+                .map(|exporter| Exporter::Http(Box::new(exporter)))
                 .map_err(|e| failed(&e))
         }
         TracingProtocol::Grpc => grpc(settings, headers).map_err(|e| match e {
@@ -239,10 +245,7 @@ enum GrpcError {
 }
 
 #[cfg(feature = "otel-grpc")]
-fn grpc(
-    settings: &Settings,
-    headers: HashMap<String, String>,
-) -> Result<opentelemetry_otlp::SpanExporter, GrpcError> {
+fn grpc(settings: &Settings, headers: HashMap<String, String>) -> Result<Exporter, GrpcError> {
     use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 
     let mut map = HeaderMap::new();
@@ -254,20 +257,83 @@ fn grpc(
         map.insert(name, value);
     }
     let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(map);
+    // tonic's channel starts its worker on the runtime current when it is built: the export
+    // thread's, which outlives the app's runtime.
+    let _runtime = export_runtime().enter();
     opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(settings.endpoint.clone())
         .with_timeout(settings.timeout)
         .with_metadata(metadata)
         .build()
+        .map(|exporter| Exporter::Grpc(OnExportRuntime(std::sync::Arc::new(exporter))))
         .map_err(|e| GrpcError::Build(e.to_string()))
 }
 
+/// A span exporter whose exports run on the export thread's runtime: the batch processor polls
+/// exports on a thread of its own, outside any runtime, and tonic's calls need one.
+#[cfg(feature = "otel-grpc")]
+#[derive(Debug)]
+struct OnExportRuntime(std::sync::Arc<opentelemetry_otlp::SpanExporter>);
+
+#[cfg(feature = "otel-grpc")]
+impl SpanExporter for OnExportRuntime {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let exporter = self.0.clone();
+        export_runtime()
+            .spawn(async move { exporter.export(batch).await })
+            .await
+            .map_err(|e| opentelemetry_sdk::error::OTelSdkError::InternalFailure(e.to_string()))?
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        // Called once, when the provider is built, before any export shares the exporter.
+        if let Some(exporter) = std::sync::Arc::get_mut(&mut self.0) {
+            exporter.set_resource(resource);
+        }
+    }
+}
+
+/// The exporter, by protocol.
+#[derive(Debug)]
+enum Exporter {
+    Http(Box<opentelemetry_otlp::SpanExporter>),
+    #[cfg(feature = "otel-grpc")]
+    Grpc(OnExportRuntime),
+}
+
+impl SpanExporter for Exporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        match self {
+            Exporter::Http(exporter) => exporter.export(batch).await,
+            #[cfg(feature = "otel-grpc")]
+            Exporter::Grpc(exporter) => exporter.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            Exporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
+            #[cfg(feature = "otel-grpc")]
+            Exporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            Exporter::Http(exporter) => exporter.set_resource(resource),
+            #[cfg(feature = "otel-grpc")]
+            Exporter::Grpc(exporter) => exporter.set_resource(resource),
+        }
+    }
+}
+
 #[cfg(not(feature = "otel-grpc"))]
-fn grpc(
-    _settings: &Settings,
-    _headers: HashMap<String, String>,
-) -> Result<opentelemetry_otlp::SpanExporter, GrpcError> {
+fn grpc(_settings: &Settings, _headers: HashMap<String, String>) -> Result<Exporter, GrpcError> {
     Err(GrpcError::Off)
 }
 

@@ -110,41 +110,43 @@ fn shared() -> &'static Shared {
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
+                let http_store = stored.clone();
                 let receive = move |body: Bytes| {
-                    let stored = stored.clone();
+                    let stored = http_store.clone();
                     async move {
-                        let request = ExportTraceServiceRequest::decode(body).unwrap();
-                        let mut spans = stored.lock().unwrap();
-                        for resource_spans in request.resource_spans {
-                            let resource: BTreeMap<String, String> = resource_spans
-                                .resource
-                                .iter()
-                                .flat_map(|r| &r.attributes)
-                                .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
-                                .collect();
-                            for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans)
-                            {
-                                spans.push(Exported {
-                                    name: span.name,
-                                    trace_id: hex(&span.trace_id),
-                                    span_id: hex(&span.span_id),
-                                    parent_span_id: hex(&span.parent_span_id),
-                                    kind: span.kind,
-                                    status: span.status.map_or(0, |s| s.code),
-                                    attributes: span
-                                        .attributes
-                                        .iter()
-                                        .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
-                                        .collect(),
-                                    resource: resource.clone(),
-                                });
-                            }
-                        }
+                        store(&stored, ExportTraceServiceRequest::decode(body).unwrap());
                         // An empty ExportTraceServiceResponse.
                         Vec::<u8>::new()
                     }
                 };
-                let router = Router::new().route("/v1/traces", post(receive));
+                // OTLP over gRPC: one length-prefixed message in, an empty one out, status 0 in
+                // the trailers (HTTP/2 without TLS, as tonic speaks it to an `http://` endpoint).
+                let receive_grpc = move |body: Bytes| {
+                    let stored = stored.clone();
+                    async move {
+                        let length = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
+                        let message = ExportTraceServiceRequest::decode(&body[5..5 + length]);
+                        store(&stored, message.unwrap());
+                        let mut trailers = http::HeaderMap::new();
+                        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                        let frames = futures_util::stream::iter([
+                            Ok::<_, std::convert::Infallible>(http_body::Frame::data(
+                                Bytes::from_static(&[0, 0, 0, 0, 0]),
+                            )),
+                            Ok(http_body::Frame::trailers(trailers)),
+                        ]);
+                        http::Response::builder()
+                            .header("content-type", "application/grpc")
+                            .body(axum::body::Body::new(http_body_util::StreamBody::new(
+                                frames,
+                            )))
+                            .unwrap()
+                    }
+                };
+                let router = Router::new().route("/v1/traces", post(receive)).route(
+                    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                    post(receive_grpc),
+                );
                 axum::serve(listener, router).await.unwrap();
             });
         });
@@ -155,6 +157,35 @@ fn shared() -> &'static Shared {
             logs_captured,
         }
     })
+}
+
+/// Flattens and keeps the spans of one export.
+fn store(stored: &Mutex<Vec<Exported>>, request: ExportTraceServiceRequest) {
+    let mut spans = stored.lock().unwrap();
+    for resource_spans in request.resource_spans {
+        let resource: BTreeMap<String, String> = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
+            .collect();
+        for span in resource_spans.scope_spans.into_iter().flat_map(|s| s.spans) {
+            spans.push(Exported {
+                name: span.name,
+                trace_id: hex(&span.trace_id),
+                span_id: hex(&span.span_id),
+                parent_span_id: hex(&span.parent_span_id),
+                kind: span.kind,
+                status: span.status.map_or(0, |s| s.code),
+                attributes: span
+                    .attributes
+                    .iter()
+                    .map(|kv| (kv.key.clone(), text(kv.value.as_ref())))
+                    .collect(),
+                resource: resource.clone(),
+            });
+        }
+    }
 }
 
 /// The spans exported so far whose attributes or name mention `marker` (a test's own route
@@ -604,4 +635,16 @@ async fn a_call_that_outlasts_the_clients_timeout_fails_and_its_span_is_an_error
         .find(|s| s.kind == CLIENT)
         .unwrap_or_else(|| panic!("no client span in {spans:#?}"));
     assert_eq!(call.status, ERROR, "{call:#?}");
+}
+
+#[tokio::test]
+async fn spans_go_over_grpc_with_the_otel_grpc_feature() {
+    // Alone: the process's pipeline is then this app's (gRPC), not a running HTTP one.
+    let _alone = RATIO_LOCK.write().await;
+    let router = Router::new().route("/t8/grpc", get(|| async { "ok" }));
+    let running = serve(app("protocol = 'grpc'", router)).await;
+    raw_get(running.local_addr(), "/t8/grpc").await;
+    running.shutdown().await.unwrap();
+    let spans = spans_of("/t8/grpc");
+    assert_eq!(server_span(&spans, "GET /t8/grpc").kind, SERVER);
 }
