@@ -462,7 +462,8 @@ async fn a_server_error_and_a_panic_mark_the_span_as_an_error() {
     let running = serve(app("", router)).await;
     for path in ["fails", "panics", "missing", "nowhere"] {
         let url = format!("http://{}/t4/{path}", running.local_addr());
-        if let Err(error) = client().get(&url).await {
+        // The default timeout (30 s): the panic's backtrace is printed, symbolized, first.
+        if let Err(error) = HttpClient::new().unwrap().get(&url).await {
             let source = std::error::Error::source(&error).map(ToString::to_string);
             panic!("GET /t4/{path} failed: {error} (source: {source:?}; {error:?})");
         }
