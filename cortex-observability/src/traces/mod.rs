@@ -10,7 +10,8 @@
 //!   the OpenTelemetry HTTP semantic-convention attributes, continuing the caller's trace when
 //!   the request carries a W3C `traceparent`;
 //! - every JSON log line inside a span carries `trace_id` and `span_id`;
-//! - [`HttpClient`](crate::client::HttpClient) propagates the trace to the services it calls.
+//! - `client::HttpClient` (feature `client`, on with `otel`) propagates the trace to the
+//!   services it calls.
 //!
 //! The guide's "Tracing" chapter (`docs/src/operating-tracing.md`) has the setup.
 //!
