@@ -90,10 +90,10 @@ macro_rules! dispatch {
         let span = crate::metrics::statement_span($conn.backend(), name);
         let started = std::time::Instant::now();
         let result = tracing::Instrument::instrument(async { match &mut *$conn {
+            // The connection is taken here rather than by sqlx (the pool as the executor does
+            // the same), so that the wait is counted (`pending_requests`).
             Conn::Pool(db) => match db.pool() {
                 #[cfg(feature = "sqlite")]
-                // The connection is taken here rather than by sqlx (the pool as the executor
-                // does the same), so that the wait is counted (`pending_requests`).
                 Pool::Sqlite(pool) => match db.waiting(pool.acquire()).await {
                     Ok(mut conn) => {
                         let $query = bind_values!(sqlx::query::<sqlx::Sqlite>(AssertSqlSafe(sql)), $args);
