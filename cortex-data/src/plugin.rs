@@ -34,8 +34,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 ///
 /// When the app starts (`OnStart` of [`Db`]) it opens one connection and runs `SELECT 1`: a
 /// database that cannot be reached stops the start, naming the URL with its password masked, and
-/// `main` returns the error (a non-zero exit). When the app has drained (`OnShutdown`) it closes
-/// the pool.
+/// `main` returns the error (a non-zero exit). Once started, a task tracked by the app's
+/// [`ShutdownSignal`] sets the pool gauges every second ([`Db::record_pool_metrics`]) until the
+/// app shuts down. When the app has drained (`OnShutdown`) it closes the pool (and the gauges
+/// read 0).
 ///
 /// ```
 /// use cortex_core::{App, ShutdownSignal};
