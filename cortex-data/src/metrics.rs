@@ -248,7 +248,8 @@ impl Db {
     }
 
     /// Runs `acquire` (taking a connection from the pool), counted meanwhile in
-    /// `db_client_connection_pending_requests`.
+    /// `db_client_connection_pending_requests`. Pass it boxed (`Box::pin`): sqlx's acquire
+    /// future is large, and moving it into this one costs more than the allocation.
     pub(crate) async fn waiting<T>(&self, acquire: impl Future<Output = T>) -> T {
         let pending = &self.metrics().pending;
         pending.fetch_add(1, Ordering::Relaxed);
