@@ -18,9 +18,12 @@ use cortex_di::{BoxError, Container, Provider, RequestScope};
 use http::Extensions;
 use http::request::Parts;
 
+use tracing::Instrument as _;
+
 use crate::authn::{AuthOutcome, ErasedAuthenticator};
 use crate::config::AuthConfig;
 use crate::error::{AuthError, AuthFailure};
+use crate::observe::Attempts;
 use crate::plugin::{ResolveFn, Setup};
 use crate::roles::RoleHierarchy;
 use crate::user::Identity;
@@ -63,6 +66,8 @@ pub(crate) const GUARD_SCHEME: &str = "cortex_auth";
 /// ```
 pub struct Authentication {
     authenticators: Vec<Arc<dyn ErasedAuthenticator>>,
+    /// Each authenticator's attempt counters, in the same order.
+    attempts: Vec<Attempts>,
     roles: Arc<RoleHierarchy>,
 }
 
@@ -89,15 +94,50 @@ impl Authentication {
     /// failure (target `cortex::auth`: the authenticator, the code and the reason, never the
     /// credential), and applies the role hierarchy to the user found. `state` is what
     /// [`Authenticator::finish`](crate::Authenticator::finish) gets back after the handler.
+    ///
+    /// The authenticator that decides counts the attempt in
+    /// `cortex_auth_attempts_total{mechanism, outcome}` (`outcome` = `ok`, `refused`, or `error`
+    /// when its store failed; a request without a credential is not an attempt). When spans
+    /// are exported, the attempt is an `auth.authenticate` span (`auth.mechanism`,
+    /// `enduser.id` once known, `error.type` = the failure's code; never the credential).
     pub async fn authenticate(&self, request: &mut Parts, state: &mut Extensions) -> AuthOutcome {
-        for authenticator in &self.authenticators {
+        let span = crate::observe::span();
+        if span.is_disabled() {
+            return self.decide(request, state, &span).await;
+        }
+        let outcome = self
+            .decide(request, state, &span)
+            .instrument(span.clone())
+            .await;
+        crate::observe::record(&span, &outcome);
+        outcome
+    }
+
+    /// [`authenticate`](Self::authenticate) without its span.
+    async fn decide(
+        &self,
+        request: &mut Parts,
+        state: &mut Extensions,
+        span: &tracing::Span,
+    ) -> AuthOutcome {
+        for (authenticator, attempts) in self.authenticators.iter().zip(&self.attempts) {
             match authenticator.authenticate_boxed(request, state).await {
                 Ok(None) => continue,
-                Ok(Some(user)) => return AuthOutcome::User(self.roles.apply(user)),
+                Ok(Some(user)) => {
+                    attempts.ok();
+                    span.record("auth.mechanism", authenticator.name());
+                    return AuthOutcome::User(self.roles.apply(user));
+                }
                 Err(failure) => {
                     let by = authenticator.name();
+                    span.record("auth.mechanism", by);
                     let code = failure.code();
                     let unavailable = matches!(failure, AuthFailure::Store(_));
+                    if unavailable {
+                        attempts.error();
+                    } else {
+                        attempts.refused();
+                    }
                     if unavailable {
                         tracing::warn!(
                             target: "cortex::auth",
@@ -352,6 +392,10 @@ pub(crate) fn install(app: App, config: &AuthConfig, setup: Setup) -> App {
             .collect::<Result<Vec<_>, BoxError>>()?;
         let _ = filled.set(describe(&authenticators));
         Ok(Authentication {
+            attempts: authenticators
+                .iter()
+                .map(|a| Attempts::new(a.name()))
+                .collect(),
             authenticators,
             roles: roles.clone(),
         })

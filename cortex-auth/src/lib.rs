@@ -20,6 +20,7 @@ mod guard;
 mod health;
 mod jwt;
 mod layer;
+mod observe;
 mod password;
 mod plugin;
 mod refresh;

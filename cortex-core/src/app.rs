@@ -43,6 +43,16 @@ use crate::shutdown::ShutdownSignal;
 type Hook = Box<
     dyn Fn(Container) -> Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>> + Send + Sync,
 >;
+/// Tells the container whether its `lifecycle.hook` spans are `info` (spans are exported,
+/// [`crate::logging::export_spans`]) or `debug`: before each lifecycle phase.
+fn sync_hook_spans() {
+    cortex_di::__private::export_hook_spans(crate::logging::spans_exported());
+}
+
+// Runs an app hook closure in a `lifecycle.hook` span (`hook` = `App::on_start`, …), timed in
+// `cortex_lifecycle_hook_duration_seconds`, as the container runs the providers' hooks.
+use cortex_di::__private::observe_app_hook;
+
 type RoutesFn = fn(&Container) -> Result<Vec<Route>, cortex_di::Error>;
 /// A controller: its name, its key in the container, and how to build its routes.
 type ControllerEntry = (&'static str, fn() -> cortex_di::Key, RoutesFn);
@@ -1037,12 +1047,15 @@ impl App {
         } else {
             (self.builder.build_for_inspection()?, stack)
         };
-        // The singletons' OnStart hooks (dependencies first), then the app's own closures.
+        // The singletons' OnStart hooks (dependencies first), then the app's own closures, each
+        // in a `lifecycle.hook` span and timed.
         if start {
+            sync_hook_spans();
             container.start().await?;
         }
         for hook in self.on_start.iter().filter(|_| start) {
-            if let Err(source) = hook(container.clone()).await {
+            let run = hook(container.clone());
+            if let Err(source) = observe_app_hook("App::on_start", "start", run).await {
                 container.shutdown().await;
                 return Err(AppError::Hook {
                     stage: "on_start",
@@ -1659,12 +1672,13 @@ impl Application {
     /// The singletons' `OnReady` hooks, then the `on_ready` closures: once, however often it is
     /// called (`serve_on` after `TestApp` did it runs nothing again).
     pub(crate) async fn ready(&self) -> Result<(), AppError> {
+        sync_hook_spans();
         self.container.ready().await?;
         if self.readied.swap(true, std::sync::atomic::Ordering::AcqRel) {
             return Ok(());
         }
         for hook in &self.on_ready {
-            hook(self.container.clone())
+            observe_app_hook("App::on_ready", "ready", hook(self.container.clone()))
                 .await
                 .map_err(|source| AppError::Hook {
                     stage: "on_ready",
@@ -1674,8 +1688,6 @@ impl Application {
         Ok(())
     }
 
-    /// The `on_shutdown` closures, in order: each error is logged, the others still run, and the
-    /// first is returned.
     /// The startup line: one `info` event, `listening on <url>` and what the app serves there,
     /// with each part also as a field for JSON logs.
     fn log_banner(&self, addr: SocketAddr) {
@@ -1694,16 +1706,21 @@ impl Application {
         );
     }
 
+    /// The `on_shutdown` closures, in order: each error is logged, the others still run, and the
+    /// first is returned.
     pub(crate) async fn run_on_shutdown(&self) -> Result<(), AppError> {
         self.run_on_shutdown_counted().await.1.map_or(Ok(()), Err)
     }
 
     /// Runs the `on_shutdown` closures; returns how many failed, and the first error.
     async fn run_on_shutdown_counted(&self) -> (usize, Option<AppError>) {
+        // The container's `OnShutdown` hooks follow: their spans at the level of today's flag.
+        sync_hook_spans();
         let mut first_error = None;
         let mut failed = 0;
         for hook in &self.on_shutdown {
-            if let Err(source) = hook(self.container.clone()).await {
+            let run = hook(self.container.clone());
+            if let Err(source) = observe_app_hook("App::on_shutdown", "shutdown", run).await {
                 tracing::error!(error = %source, "on_shutdown hook failed");
                 failed += 1;
                 first_error.get_or_insert(AppError::Hook {

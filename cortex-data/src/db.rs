@@ -50,6 +50,9 @@ struct Inner {
     url: String,
     config: DatabaseConfig,
     metrics: crate::metrics::Metrics,
+    /// The app's shutdown signal, when the [`DataPlugin`](crate::DataPlugin) made the pool: its
+    /// start spawns the task that sets the pool gauges, stopped by the signal.
+    pub(crate) shutdown: std::sync::OnceLock<cortex_core::ShutdownSignal>,
 }
 
 impl Db {
@@ -69,6 +72,7 @@ impl Db {
                 url,
                 config: config.clone(),
                 metrics: crate::metrics::Metrics::default(),
+                shutdown: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -94,6 +98,16 @@ impl Db {
 
     pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// Hands the app's shutdown signal to the pool: its start spawns the pool-gauge task on it.
+    pub(crate) fn set_shutdown(&self, signal: cortex_core::ShutdownSignal) {
+        let _ = self.inner.shutdown.set(signal);
+    }
+
+    /// The app's shutdown signal, when the plugin made the pool.
+    pub(crate) fn shutdown_signal(&self) -> Option<&cortex_core::ShutdownSignal> {
+        self.inner.shutdown.get()
     }
 
     /// The SQLite pool, when this is a SQLite database.

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use cortex_core::App;
 use cortex_core::health::{HealthCheck, HealthStatus};
 use cortex_core::plugin::{Plugin, PluginManifest};
+use cortex_core::{App, ShutdownSignal};
 use cortex_di::{BoxError, Dependency, OnShutdown, OnStart, Provider, Scope};
 
 use crate::config::DatabaseConfig;
@@ -34,11 +34,13 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 ///
 /// When the app starts (`OnStart` of [`Db`]) it opens one connection and runs `SELECT 1`: a
 /// database that cannot be reached stops the start, naming the URL with its password masked, and
-/// `main` returns the error (a non-zero exit). When the app has drained (`OnShutdown`) it closes
-/// the pool.
+/// `main` returns the error (a non-zero exit). Once started, a task tracked by the app's
+/// [`ShutdownSignal`] sets the pool gauges every second ([`Db::record_pool_metrics`]) until the
+/// app shuts down. When the app has drained (`OnShutdown`) it closes the pool (and the gauges
+/// read 0).
 ///
 /// ```
-/// use cortex_core::App;
+/// use cortex_core::{App, ShutdownSignal};
 /// use cortex_core::config::Config;
 /// use cortex_data::{DataPlugin, Db};
 ///
@@ -68,10 +70,15 @@ impl Plugin for DataPlugin {
         }
         let app = app
             .provide(
-                Provider::factory(move |_| Ok(Db::connect_lazy(&config)?))
-                    .declared_by("DataPlugin")
-                    .on_start()
-                    .on_shutdown(),
+                Provider::factory(move |r| {
+                    let db = Db::connect_lazy(&config)?;
+                    db.set_shutdown((*r.get::<ShutdownSignal>()?).clone());
+                    Ok(db)
+                })
+                .depends_on(Dependency::on::<ShutdownSignal>())
+                .declared_by("DataPlugin")
+                .on_start()
+                .on_shutdown(),
             )
             .health_check::<Db>()
             .provide(
@@ -105,6 +112,10 @@ impl OnStart for Db {
         // With `[database] migrate = "on_start"`: the app's migrations (none registered, or a
         // `db:*` task running, leave the database as it is).
         crate::migrate::migrate_on_start(self).await?;
+        // The pool gauges, every second until the app shuts down.
+        if let Some(signal) = self.shutdown_signal() {
+            self.spawn_pool_metrics(signal);
+        }
         tracing::info!(target: "cortex::data", backend = %self.backend(), url = self.url(), "database ready");
         Ok(())
     }
@@ -115,6 +126,8 @@ impl OnStart for Db {
 impl OnShutdown for Db {
     async fn on_shutdown(&self) {
         self.close().await;
+        // The gauges say the pool is empty now.
+        self.record_pool_metrics();
         tracing::debug!(target: "cortex::data", url = self.url(), "database pool closed");
     }
 }

@@ -46,13 +46,18 @@ pub(crate) async fn load_by<C: Model, K: Field>(
         w.push(&statements.not_deleted);
         w.push(" ORDER BY ");
         w.column(meta, meta.primary_key);
-        conn.fetch_each((C::META.name, "load"), Cow::Owned(w.sql), w.args, |row| {
-            let key: Option<K> = row.get(name)?;
-            if let Some(key) = key {
-                loaded.push((key, C::decode(&row)?));
-            }
-            Ok(())
-        })
+        conn.fetch_each(
+            (C::META.name, C::META.table, "load"),
+            Cow::Owned(w.sql),
+            w.args,
+            |row| {
+                let key: Option<K> = row.get(name)?;
+                if let Some(key) = key {
+                    loaded.push((key, C::decode(&row)?));
+                }
+                Ok(())
+            },
+        )
         .await?;
     }
     Ok(loaded)

@@ -502,7 +502,7 @@ impl<'c, M: Model> Ops<'c, M> {
         let row = self
             .conn
             .fetch_optional(
-                (M::META.name, "find"),
+                (M::META.name, M::META.table, "find"),
                 Cow::Borrowed(sql.as_str()),
                 vec![key.to_value()],
             )
@@ -573,10 +573,15 @@ impl<'c, M: Model> Ops<'c, M> {
     async fn run(&mut self, w: SqlWriter) -> Result<Vec<M>, DataError> {
         let mut models = Vec::new();
         self.conn
-            .fetch_each((M::META.name, "select"), Cow::Owned(w.sql), w.args, |row| {
-                models.push(M::decode(&row)?);
-                Ok(())
-            })
+            .fetch_each(
+                (M::META.name, M::META.table, "select"),
+                Cow::Owned(w.sql),
+                w.args,
+                |row| {
+                    models.push(M::decode(&row)?);
+                    Ok(())
+                },
+            )
             .await?;
         Ok(models)
     }
@@ -666,7 +671,11 @@ impl<'c, M: Model> Ops<'c, M> {
         let w = self.select(&query, &self.statements().count);
         let row = self
             .conn
-            .fetch_optional((M::META.name, "count"), Cow::Owned(w.sql), w.args)
+            .fetch_optional(
+                (M::META.name, M::META.table, "count"),
+                Cow::Owned(w.sql),
+                w.args,
+            )
             .await?;
         let count: i64 = match row {
             Some(row) => row.get("n")?,
@@ -681,7 +690,11 @@ impl<'c, M: Model> Ops<'c, M> {
         w.push(" LIMIT 1");
         Ok(self
             .conn
-            .fetch_optional((M::META.name, "exists"), Cow::Owned(w.sql), w.args)
+            .fetch_optional(
+                (M::META.name, M::META.table, "exists"),
+                Cow::Owned(w.sql),
+                w.args,
+            )
             .await?
             .is_some())
     }
@@ -735,7 +748,7 @@ impl<'c, M: Model> Ops<'c, M> {
                 let done = self
                     .conn
                     .execute(
-                        (M::META.name, "insert"),
+                        (M::META.name, M::META.table, "insert"),
                         Cow::Borrowed(s.insert.as_str()),
                         values,
                     )
@@ -758,7 +771,7 @@ impl<'c, M: Model> Ops<'c, M> {
                 let row = self
                     .conn
                     .fetch_optional(
-                        (M::META.name, "insert"),
+                        (M::META.name, M::META.table, "insert"),
                         Cow::Borrowed(s.by_key_with_deleted.as_str()),
                         vec![key],
                     )
@@ -779,7 +792,7 @@ impl<'c, M: Model> Ops<'c, M> {
                 let row = self
                     .conn
                     .fetch_optional(
-                        (M::META.name, "insert"),
+                        (M::META.name, M::META.table, "insert"),
                         Cow::Borrowed(s.insert.as_str()),
                         values,
                     )
@@ -874,7 +887,11 @@ impl<'c, M: Model> Ops<'c, M> {
         let updated = if self.conn.backend() == crate::Backend::MySql {
             let done = self
                 .conn
-                .execute((M::META.name, "update"), Cow::Owned(w.sql), w.args)
+                .execute(
+                    (M::META.name, M::META.table, "update"),
+                    Cow::Owned(w.sql),
+                    w.args,
+                )
                 .await?;
             if done.rows == 0 {
                 None
@@ -882,7 +899,7 @@ impl<'c, M: Model> Ops<'c, M> {
                 let row = self
                     .conn
                     .fetch_optional(
-                        (M::META.name, "update"),
+                        (M::META.name, M::META.table, "update"),
                         Cow::Borrowed(s.by_key_with_deleted.as_str()),
                         vec![key.to_value()],
                     )
@@ -895,7 +912,11 @@ impl<'c, M: Model> Ops<'c, M> {
             }
             let row = self
                 .conn
-                .fetch_optional((M::META.name, "update"), Cow::Owned(w.sql), w.args)
+                .fetch_optional(
+                    (M::META.name, M::META.table, "update"),
+                    Cow::Owned(w.sql),
+                    w.args,
+                )
                 .await?;
             row.as_ref().map(Self::decode).transpose()?
         };
@@ -917,7 +938,7 @@ impl<'c, M: Model> Ops<'c, M> {
         Ok(self
             .conn
             .fetch_optional(
-                (M::META.name, "exists"),
+                (M::META.name, M::META.table, "exists"),
                 Cow::Borrowed(sql),
                 vec![key.to_value()],
             )
@@ -936,13 +957,17 @@ impl<'c, M: Model> Ops<'c, M> {
                 }
                 args.push(key.to_value());
                 self.conn
-                    .execute((M::META.name, "delete"), Cow::Borrowed(sql.as_str()), args)
+                    .execute(
+                        (M::META.name, M::META.table, "delete"),
+                        Cow::Borrowed(sql.as_str()),
+                        args,
+                    )
                     .await?
             }
             None => {
                 self.conn
                     .execute(
-                        (M::META.name, "delete"),
+                        (M::META.name, M::META.table, "delete"),
                         Cow::Borrowed(s.hard_delete.as_str()),
                         vec![key.to_value()],
                     )
@@ -960,7 +985,7 @@ impl<'c, M: Model> Ops<'c, M> {
         let done = self
             .conn
             .execute(
-                (M::META.name, "force_delete"),
+                (M::META.name, M::META.table, "force_delete"),
                 Cow::Borrowed(s.hard_delete.as_str()),
                 vec![key.to_value()],
             )
@@ -984,7 +1009,7 @@ impl<'c, M: Model> Ops<'c, M> {
         let done = self
             .conn
             .execute(
-                (M::META.name, "restore"),
+                (M::META.name, M::META.table, "restore"),
                 Cow::Borrowed(sql.as_str()),
                 vec![key.to_value()],
             )

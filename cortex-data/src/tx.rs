@@ -118,15 +118,27 @@ impl Db {
     /// # Errors
     /// [`DataError::Unavailable`] when no connection can be had in time.
     pub async fn begin(&self) -> Result<Tx, DataError> {
+        // Counted as waiting for a connection (`db_client_connection_pending_requests`) until the
+        // database has answered `BEGIN` too: sqlx begins on a pooled connection in one call.
         let inner = match self.pool() {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => TxInner::Sqlite(pool.begin().await.map_err(|e| self.error(e))?),
+            Pool::Sqlite(pool) => TxInner::Sqlite(
+                self.waiting(pool.begin())
+                    .await
+                    .map_err(|e| self.error(e))?,
+            ),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => {
-                TxInner::Postgres(pool.begin().await.map_err(|e| self.error(e))?)
-            }
+            Pool::Postgres(pool) => TxInner::Postgres(
+                self.waiting(pool.begin())
+                    .await
+                    .map_err(|e| self.error(e))?,
+            ),
             #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => TxInner::MySql(pool.begin().await.map_err(|e| self.error(e))?),
+            Pool::MySql(pool) => TxInner::MySql(
+                self.waiting(pool.begin())
+                    .await
+                    .map_err(|e| self.error(e))?,
+            ),
         };
         Ok(Tx {
             inner,

@@ -14,7 +14,7 @@ use crate::graph::Graph;
 use crate::key::Key;
 use crate::provider::{Provider, RawProvider};
 use crate::scope::ScopeFactory;
-use crate::spec::{Location, ProviderKind};
+use crate::spec::{Location, ProviderKind, Scope};
 use crate::validate::plan;
 
 /// Collects providers and builds a [`Container`], validating the whole graph first.
@@ -200,8 +200,12 @@ impl ContainerBuilder {
         let shutdown_timeout = self.shutdown_timeout;
         self.discovered = false;
         async move {
+            let started = std::time::Instant::now();
             let plan = plan(providers, overrides, &env)?;
-            Container::create(plan, env, start_timeout, shutdown_timeout).await
+            let providers = providers_by_scope(&plan);
+            let container = Container::create(plan, env, start_timeout, shutdown_timeout).await?;
+            record_build(providers, started.elapsed());
+            Ok(container)
         }
     }
 
@@ -248,6 +252,26 @@ impl ContainerBuilder {
             self.shutdown_timeout,
         ))
     }
+}
+
+/// How many providers the plan has of each scope (singleton, transient, request).
+fn providers_by_scope(plan: &crate::validate::Plan) -> [(Scope, usize); 3] {
+    [Scope::Singleton, Scope::Transient, Scope::Request].map(|scope| {
+        (
+            scope,
+            plan.nodes.iter().filter(|n| n.scope == scope).count(),
+        )
+    })
+}
+
+/// Records what a built container looks like, once per build (never per resolve):
+/// `cortex_container_providers{scope}` and `cortex_container_build_seconds` (validating the
+/// graph and creating the eager singletons; the `OnStart` hooks are timed on their own).
+fn record_build(providers: [(Scope, usize); 3], elapsed: std::time::Duration) {
+    for (scope, count) in providers {
+        metrics::gauge!("cortex_container_providers", "scope" => scope.as_str()).set(count as f64);
+    }
+    metrics::gauge!("cortex_container_build_seconds").set(elapsed.as_secs_f64());
 }
 
 /// Binds the [`ScopeFactory`] when a provider depends on it and nothing else binds it: the graph

@@ -327,6 +327,6 @@ impl Container {
             std::mem::take(&mut lifecycle.created)
         };
         let hooks = shutdown_hooks(&inner.nodes, &inner.singletons, &order);
-        run_hooks(hooks, inner.shutdown_timeout).await
+        run_hooks(hooks, inner.shutdown_timeout, true).await
     }
 }

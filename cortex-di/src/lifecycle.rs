@@ -2,7 +2,12 @@
 //! container is in, which hooks wait for it, and running start, ready and shutdown hooks under
 //! their timeouts ([`ShutdownReport`] says how shutdown went).
 
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tracing::Instrument as _;
 
 use crate::error::{BoxError, Error, LifecycleHook, Result};
 use crate::node::{BoxFuture, Cell, Node};
@@ -82,6 +87,85 @@ pub struct ShutdownReport {
     pub timed_out: Vec<String>,
 }
 
+/// Whether the `lifecycle.hook` spans are made at `info` (an OpenTelemetry exporter is
+/// installed): `cortex-core` says so ([`export_hook_spans`]) from its `export_spans` flag before
+/// each phase; otherwise they are `debug`.
+static SPANS_AT_INFO: AtomicBool = AtomicBool::new(false);
+
+/// Makes the `lifecycle.hook` spans `info` (`true`) or `debug`: `cortex-core` calls it with
+/// `cortex_core::logging::spans_exported()` before each lifecycle phase.
+pub(crate) fn export_hook_spans(on: bool) {
+    SPANS_AT_INFO.store(on, Ordering::Relaxed);
+}
+
+/// The `phase` label of a hook kind.
+fn phase(kind: LifecycleHook) -> &'static str {
+    match kind {
+        LifecycleHook::Start => "start",
+        LifecycleHook::Ready => "ready",
+        LifecycleHook::Shutdown => "shutdown",
+    }
+}
+
+/// How one lifecycle hook ended, for its span and its metric.
+pub(crate) enum HookEnd<'a> {
+    Ok,
+    Failed(&'a dyn fmt::Display),
+    TimedOut,
+}
+
+/// Runs `hook` in a `lifecycle.hook` span (`hook` = the provider or closure, `phase`) and records
+/// its duration in `cortex_lifecycle_hook_duration_seconds{hook, phase}`; `end` says how it
+/// ended. A few hooks per process: the label's `String` costs nothing that matters.
+pub(crate) async fn observe_hook<T>(
+    hook: &(dyn fmt::Display + Sync),
+    phase: &'static str,
+    run: impl Future<Output = T>,
+    end: impl FnOnce(&T) -> HookEnd<'_>,
+) -> T {
+    macro_rules! span {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "cortex::lifecycle",
+                "lifecycle.hook",
+                hook = %hook,
+                phase,
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            )
+        };
+    }
+    let span = if SPANS_AT_INFO.load(Ordering::Relaxed) {
+        span!(info_span)
+    } else {
+        span!(debug_span)
+    };
+    let started = tokio::time::Instant::now();
+    let output = run.instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    metrics::histogram!(
+        "cortex_lifecycle_hook_duration_seconds",
+        "hook" => hook.to_string(),
+        "phase" => phase,
+    )
+    .record(elapsed.as_secs_f64());
+    match end(&output) {
+        HookEnd::Ok => {}
+        HookEnd::Failed(error) => {
+            span.record("otel.status_code", "ERROR");
+            span.record("otel.status_description", tracing::field::display(error));
+            span.record("error.type", "hook_failed");
+        }
+        HookEnd::TimedOut => {
+            span.record("otel.status_code", "ERROR");
+            span.record("error.type", "timeout");
+        }
+    }
+    tracing::debug!(provider = %hook, hook = phase, ?elapsed, "lifecycle hook");
+    output
+}
+
 /// Runs one start or ready hook, bounded by `timeout`.
 pub(crate) async fn run_hook<F>(
     node: &Node<F>,
@@ -89,9 +173,17 @@ pub(crate) async fn run_hook<F>(
     hook: BoxFuture<Result<(), BoxError>>,
     timeout: Duration,
 ) -> Result<()> {
-    let started = tokio::time::Instant::now();
-    let outcome = tokio::time::timeout(timeout, hook).await;
-    tracing::debug!(provider = %node.key, hook = %kind, elapsed = ?started.elapsed(), "lifecycle hook");
+    let outcome = observe_hook(
+        &node.key,
+        phase(kind),
+        tokio::time::timeout(timeout, hook),
+        |outcome| match outcome {
+            Ok(Ok(())) => HookEnd::Ok,
+            Ok(Err(source)) => HookEnd::Failed(source),
+            Err(_) => HookEnd::TimedOut,
+        },
+    )
+    .await;
     match outcome {
         Ok(Ok(())) => Ok(()),
         Ok(Err(source)) => Err(Error::Hook {
@@ -107,14 +199,32 @@ pub(crate) async fn run_hook<F>(
     }
 }
 
-/// Runs shutdown hooks one at a time, in the order given, each bounded by `timeout`.
+/// Runs shutdown hooks one at a time, in the order given, each bounded by `timeout`. `observe`:
+/// each in a `lifecycle.hook` span and timed (the singletons' `OnShutdown`; not a request scope's
+/// `OnScopeEnd`, which runs per request).
 pub(crate) async fn run_hooks(
     hooks: Vec<(String, BoxFuture<()>)>,
     timeout: Duration,
+    observe: bool,
 ) -> ShutdownReport {
     let mut report = ShutdownReport::default();
     for (name, hook) in hooks {
-        match tokio::time::timeout(timeout, hook).await {
+        let bounded = tokio::time::timeout(timeout, hook);
+        let outcome = if observe {
+            observe_hook(
+                &name,
+                phase(LifecycleHook::Shutdown),
+                bounded,
+                |outcome| match outcome {
+                    Ok(()) => HookEnd::Ok,
+                    Err(_) => HookEnd::TimedOut,
+                },
+            )
+            .await
+        } else {
+            bounded.await
+        };
+        match outcome {
             Ok(()) => report.completed.push(name),
             Err(_) => {
                 tracing::warn!(provider = %name, ?timeout, "shutdown hook timed out");
@@ -172,7 +282,7 @@ pub(crate) fn dispose_on_drop<F>(
     }
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => {
-            handle.spawn(run_hooks(hooks, timeout));
+            handle.spawn(run_hooks(hooks, timeout, false));
         }
         Err(_) => tracing::warn!(
             "{what} dropped outside a tokio runtime without shutdown(): {} shutdown hooks skipped",

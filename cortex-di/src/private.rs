@@ -114,3 +114,25 @@ pub fn ok<T>(value: T) -> Result<T, BoxError> {
 pub fn from_result<T, E: Into<BoxError>>(value: Result<T, E>) -> Result<T, BoxError> {
     value.map_err(Into::into)
 }
+
+/// Makes the `lifecycle.hook` spans `info` (spans are exported) or `debug`: `cortex-core` calls
+/// it with its `export_spans` flag before each lifecycle phase.
+pub fn export_hook_spans(on: bool) {
+    crate::lifecycle::export_hook_spans(on);
+}
+
+/// Runs one of the app's own hook closures (`App::on_start`, …) as the container runs a
+/// provider's hook: in a `lifecycle.hook` span, timed in `cortex_lifecycle_hook_duration_seconds`
+/// (`hook` = `hook`, `phase` = `start`, `ready` or `shutdown`).
+pub async fn observe_app_hook(
+    hook: &'static str,
+    phase: &'static str,
+    run: impl std::future::Future<Output = Result<(), BoxError>>,
+) -> Result<(), BoxError> {
+    use crate::lifecycle::HookEnd;
+    crate::lifecycle::observe_hook(&hook, phase, run, |outcome| match outcome {
+        Ok(()) => HookEnd::Ok,
+        Err(error) => HookEnd::Failed(error),
+    })
+    .await
+}

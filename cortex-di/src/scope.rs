@@ -239,7 +239,12 @@ impl RequestScope {
         let Some(state) = &self.ctx.scope else {
             return ShutdownReport::default();
         };
-        run_hooks(state.close(&outcome), self.ctx.inner.shutdown_timeout).await
+        run_hooks(
+            state.close(&outcome),
+            self.ctx.inner.shutdown_timeout,
+            false,
+        )
+        .await
     }
 
     /// Ends the scope without an outcome: [`finish`](Self::finish) with a

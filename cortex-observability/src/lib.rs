@@ -13,6 +13,8 @@
 //! `observability` feature and call `App::discover()`) and configure `[observability]`.
 
 pub mod access;
+#[cfg(feature = "client")]
+pub mod client;
 mod config;
 pub mod dashboard;
 pub mod metrics;

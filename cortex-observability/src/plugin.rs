@@ -32,6 +32,8 @@ impl Plugin for ObservabilityPlugin {
             Err(error) => return app.fail(error),
         };
         let app = crate::traces::install(app, &config);
+        #[cfg(feature = "client")]
+        let app = crate::client::install(app);
         let app = crate::metrics::install(app, &config);
         crate::dashboard::install(app, &config)
     }

@@ -246,4 +246,7 @@ mod guide {
     #[cfg(feature = "observability")]
     #[doc = include_str!("../../docs/src/operating.md")]
     struct Operating;
+    #[cfg(feature = "otel")]
+    #[doc = include_str!("../../docs/src/operating-tracing.md")]
+    struct OperatingTracing;
 }

@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 use cortex_core::http::HttpError;
 
 use super::hasher::{PasswordError, PasswordHash, Passwords};
+use tracing::Instrument as _;
+
 use crate::error::AuthError;
+use crate::observe::Attempts;
 use crate::throttle::{LoginThrottle, Throttled};
 
 /// A login that went through.
@@ -100,6 +103,8 @@ impl IntoResponse for LoginRefused {
 pub struct PasswordLogin {
     passwords: Passwords,
     throttle: LoginThrottle,
+    /// `cortex_auth_attempts_total{mechanism="password"}`.
+    attempts: Attempts,
 }
 
 impl PasswordLogin {
@@ -116,6 +121,7 @@ impl PasswordLogin {
         PasswordLogin {
             passwords,
             throttle,
+            attempts: Attempts::new("password"),
         }
     }
 
@@ -150,7 +156,61 @@ impl PasswordLogin {
     /// hash or `None` when there is no such account, `password` what was typed.
     ///
     /// On success, store `rehash` when it is `Some`.
+    ///
+    /// Each attempt counts in `cortex_auth_attempts_total{mechanism="password", outcome}`
+    /// (`ok`; `refused`: invalid credentials or throttled; `error`: the hash cannot be checked)
+    /// and, when spans are exported, is an `auth.authenticate` span (`enduser.id` = `account`
+    /// once the password matched; never the password).
     pub async fn attempt(
+        &self,
+        account: &str,
+        ip: IpAddr,
+        stored: Option<&str>,
+        password: &str,
+    ) -> Result<LoginSuccess, LoginRefused> {
+        let span = crate::observe::span();
+        let result = if span.is_disabled() {
+            self.check(account, ip, stored, password).await
+        } else {
+            span.record("auth.mechanism", "password");
+            self.check(account, ip, stored, password)
+                .instrument(span.clone())
+                .await
+        };
+        let outcome = match &result {
+            Ok(_) => {
+                self.attempts.ok();
+                span.record("enduser.id", account);
+                "ok"
+            }
+            Err(LoginRefused::Error(_)) => {
+                self.attempts.error();
+                "error"
+            }
+            Err(_) => {
+                self.attempts.refused();
+                "refused"
+            }
+        };
+        if !span.is_disabled() {
+            span.record("auth.outcome", outcome);
+            if let Err(refused) = &result {
+                span.record("otel.status_code", "ERROR");
+                span.record(
+                    "error.type",
+                    match refused {
+                        LoginRefused::InvalidCredentials => "invalid_credentials",
+                        LoginRefused::Throttled(_) => "throttled",
+                        LoginRefused::Error(_) => "error",
+                    },
+                );
+            }
+        }
+        result
+    }
+
+    /// [`attempt`](Self::attempt) without its metric and span.
+    async fn check(
         &self,
         account: &str,
         ip: IpAddr,

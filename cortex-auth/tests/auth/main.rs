@@ -5,6 +5,7 @@ mod core;
 mod e2e;
 mod jwt;
 mod jwt_cache;
+mod observe;
 mod passwords;
 mod refresh;
 mod sessions;

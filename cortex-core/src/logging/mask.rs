@@ -121,19 +121,34 @@ where
         let in_spans = ctx
             .event_scope()
             .is_some_and(|mut scope| scope.any(|span| secret(span.metadata().fields())));
-        if !secret(event.metadata().fields()) && !in_spans {
+        // The trace ids of the current span, when an exporter registered how to read them.
+        let ids = super::trace_ids();
+        let masked = secret(event.metadata().fields()) || in_spans;
+        if !masked && ids.is_none() {
             return self.0.format_event(ctx, writer, event);
         }
         let mut line = String::new();
         self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        let mut value: Value = serde_json::from_str(line.trim_end()).map_err(|_| fmt::Error)?;
-        for key in ["fields", "span"] {
-            mask_object(value.get_mut(key));
+        if masked {
+            let mut value: Value = serde_json::from_str(line.trim_end()).map_err(|_| fmt::Error)?;
+            for key in ["fields", "span"] {
+                mask_object(value.get_mut(key));
+            }
+            if let Some(Value::Array(spans)) = value.get_mut("spans") {
+                spans.iter_mut().for_each(|span| mask_object(Some(span)));
+            }
+            line = value.to_string();
         }
-        if let Some(Value::Array(spans)) = value.get_mut("spans") {
-            spans.iter_mut().for_each(|span| mask_object(Some(span)));
+        let line = line.trim_end();
+        match (ids, line.strip_suffix('}')) {
+            // The ids go at the top level, last: `{…,"trace_id":"…","span_id":"…"}`.
+            (Some(ids), Some(head)) => writeln!(
+                writer,
+                r#"{head},"trace_id":"{:032x}","span_id":"{:016x}"}}"#,
+                ids.trace_id, ids.span_id
+            ),
+            _ => writeln!(writer, "{line}"),
         }
-        writeln!(writer, "{value}")
     }
 }
 

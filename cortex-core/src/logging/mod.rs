@@ -88,6 +88,111 @@ pub fn spans_exported() -> bool {
     SPANS_EXPORTED.load(Ordering::Relaxed)
 }
 
+/// The trace and span a log line is written in, as an exporter knows them: what
+/// [`set_trace_ids`] registers and [`trace_ids`] returns.
+///
+/// ```
+/// use cortex_core::logging::TraceIds;
+///
+/// let ids = TraceIds { trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736, span_id: 0x00f067aa0ba902b7 };
+/// assert_eq!(ids.trace_id_hex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert_eq!(ids.span_id_hex(), "00f067aa0ba902b7");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceIds {
+    /// The W3C trace id (16 bytes, big-endian).
+    pub trace_id: u128,
+    /// The span id (8 bytes, big-endian).
+    pub span_id: u64,
+}
+
+impl TraceIds {
+    /// The trace id as W3C `traceparent` writes it: 32 lowercase hex digits.
+    pub fn trace_id_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The span id as W3C `traceparent` writes it: 16 lowercase hex digits.
+    pub fn span_id_hex(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+}
+
+/// What [`set_trace_ids`] registers: the ids of the span that is current on this thread, if it
+/// is traced.
+pub type TraceIdsFn = fn() -> Option<TraceIds>;
+
+/// What [`set_request_context`] registers: called with a request's headers right before its
+/// span is made; what it returns is dropped as soon as the span exists.
+pub type RequestContextFn = fn(&http::HeaderMap) -> Option<Box<dyn std::any::Any>>;
+
+static TRACE_IDS: OnceLock<TraceIdsFn> = OnceLock::new();
+static REQUEST_CONTEXT: OnceLock<RequestContextFn> = OnceLock::new();
+
+/// Registers, once per process, how to read the trace and span ids of the current span: an
+/// extension point for a tracing exporter (the OpenTelemetry one of `cortex-observability`
+/// registers one that reads the current OpenTelemetry context). Returns `false` when one was
+/// registered already (the first stays).
+///
+/// Once registered, every JSON log line written inside a traced span carries `trace_id` and
+/// `span_id` (32 and 16 hex digits, as in W3C `traceparent`) at its top level, and the access
+/// log line (`[http.trace] access_log`) carries `trace_id`; Cortex itself does not depend on an
+/// exporter.
+///
+/// ```
+/// use cortex_core::logging::{self, TraceIds};
+///
+/// fn no_trace() -> Option<TraceIds> {
+///     None
+/// }
+/// logging::set_trace_ids(no_trace);
+/// assert_eq!(logging::trace_ids(), None);
+/// ```
+pub fn set_trace_ids(ids: TraceIdsFn) -> bool {
+    TRACE_IDS.set(ids).is_ok()
+}
+
+/// The trace and span ids of the span current on this thread, when an exporter registered how
+/// to read them ([`set_trace_ids`]) and the span is traced.
+///
+/// ```
+/// // Without an exporter there are none.
+/// assert_eq!(cortex_core::logging::trace_ids(), None);
+/// ```
+#[inline]
+pub fn trace_ids() -> Option<TraceIds> {
+    TRACE_IDS.get().and_then(|ids| ids())
+}
+
+/// Registers, once per process, what runs around the creation of each request's span while
+/// spans are exported ([`export_spans`]): an extension point for a tracing exporter, which reads
+/// the incoming W3C `traceparent`/`tracestate`/`baggage` headers and makes the context they carry
+/// current (returning the guard), so that the request's span continues the caller's trace.
+/// Returns `false` when one was registered already.
+///
+/// ```
+/// use cortex_core::logging;
+///
+/// fn nothing(_: &http::HeaderMap) -> Option<Box<dyn std::any::Any>> {
+///     None
+/// }
+/// logging::set_request_context(nothing);
+/// ```
+pub fn set_request_context(context: RequestContextFn) -> bool {
+    REQUEST_CONTEXT.set(context).is_ok()
+}
+
+/// Whether an exporter registered how to read trace ids ([`set_trace_ids`]).
+#[inline]
+pub(crate) fn trace_ids_registered() -> bool {
+    TRACE_IDS.get().is_some()
+}
+
+/// What the registered [`set_request_context`] function returns for `headers`.
+pub(crate) fn request_context(headers: &http::HeaderMap) -> Option<Box<dyn std::any::Any>> {
+    REQUEST_CONTEXT.get().and_then(|context| context(headers))
+}
+
 /// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
 /// unless one is already installed; returns whether it did.
 ///
@@ -111,35 +216,26 @@ pub fn init() -> bool {
 /// # Ok::<_, cortex_core::config::ConfigError>(())
 /// ```
 pub fn init_from(config: &LogConfig) -> bool {
-    install(build_from(config, env_filter(), std::io::stderr))
+    init_with_writer(config, std::io::stderr)
 }
 
-/// Installs the subscriber [`init`] installs (configured from the environment the same way),
-/// writing to `writer` instead of standard error, unless one is already installed; returns
-/// whether it did. Plugins' layers ([`add_layer`]) reach it, as they reach [`init`]'s.
-///
-/// For a process that must not write to standard error, or that logs to a file: benchmarks use
-/// it to measure an app whose plugin adds a layer (an OpenTelemetry exporter), which a
-/// subscriber set as a thread's default ([`subscriber`]) would not receive.
+/// Installs the subscriber `config` describes (with `CORTEX_LOG`/`RUST_LOG` overriding its
+/// filter), writing to `writer` instead of standard error (a file, a test's buffer), unless one
+/// is already installed; returns whether it did. Plugins' layers ([`add_layer`]) are added to it
+/// as to [`init_from`]'s.
 ///
 /// ```
-/// use cortex_core::logging;
-/// use tracing_subscriber::layer::Identity;
+/// use cortex_core::logging::{self, LogConfig};
 ///
-/// assert!(logging::init_with_writer(std::io::sink));
-/// assert!(logging::add_layer(Identity::new()), "plugins' layers reach it");
-/// assert!(!logging::init(), "the first subscriber stays");
+/// let config = LogConfig::from_config(&cortex_core::config::Config::from_toml("")?)?;
+/// logging::init_with_writer(&config, std::io::sink);
+/// # Ok::<_, cortex_core::config::ConfigError>(())
 /// ```
-pub fn init_with_writer<W>(writer: W) -> bool
+pub fn init_with_writer<W>(config: &LogConfig, writer: W) -> bool
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    install(build_from(&LogConfig::from_env(), env_filter(), writer))
-}
-
-/// Installs `dispatch` as the global default, keeping the handle to its layer slot when it is
-/// the first.
-fn install((dispatch, handle): (Dispatch, reload::Handle<Layers, Registry>)) -> bool {
+    let (dispatch, handle) = build_from(config, env_filter(), writer);
     let installed = tracing::dispatcher::set_global_default(dispatch).is_ok();
     if installed {
         // Only the first install succeeds, so the handle is set once.
@@ -615,6 +711,15 @@ mod tests {
 
     const MASK_FOR_TESTS: &str = crate::config::MASK;
 
+    thread_local! {
+        /// The ids the test hook reports on this thread (other tests' threads see none).
+        static TEST_IDS: std::cell::Cell<Option<TraceIds>> = const { std::cell::Cell::new(None) };
+    }
+
+    fn test_ids() -> Option<TraceIds> {
+        TEST_IDS.get()
+    }
+
     /// Every field name issue 21 names as secret, with a value that must never be written.
     const SECRET_FIELDS: [(&str, &str); 8] = [
         ("password", "v-password"),
@@ -728,6 +833,45 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(!lines[0].contains("hunter2"), "{out}");
         assert!(lines[1].contains("hunter2"), "{out}");
+    }
+
+    #[test]
+    fn json_lines_carry_the_registered_trace_ids_at_their_top_level() {
+        // The hook is per process: it reads a thread-local, so other tests see no ids.
+        set_trace_ids(test_ids);
+        let ids = TraceIds {
+            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id: 0x00f0_67aa_0ba9_02b7,
+        };
+        TEST_IDS.set(Some(ids));
+        let out = written("[log]\nformat = 'json'", None, || {
+            let span = tracing::info_span!("login", request_id = "r-1", api_key = "k-1");
+            let _entered = span.enter();
+            tracing::info!(password = "hunter2", "signed in");
+            tracing::info!("plain");
+        });
+        TEST_IDS.set(None);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        for line in &lines {
+            assert_eq!(
+                line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+                "{line}"
+            );
+            assert_eq!(line["span_id"], "00f067aa0ba902b7", "{line}");
+            assert_eq!(line["span"]["request_id"], "r-1", "{line}");
+        }
+        assert_eq!(lines[0]["fields"]["password"], MASK_FOR_TESTS, "masked too");
+        assert!(!out.contains("hunter2") && !out.contains("k-1"), "{out}");
+
+        // Without ids (no traced span), no keys.
+        let out = written("[log]\nformat = 'json'", None, || {
+            tracing::info!("untraced")
+        });
+        assert!(!out.contains("trace_id"), "{out}");
     }
 
     #[test]

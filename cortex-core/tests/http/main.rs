@@ -5,6 +5,7 @@ mod config;
 mod discover;
 mod errors;
 mod handoff;
+mod hooks;
 mod inspect;
 mod middleware;
 mod observe;

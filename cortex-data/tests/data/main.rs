@@ -10,3 +10,5 @@ mod migrate;
 mod model;
 
 mod testkit;
+
+mod observe;

@@ -8,6 +8,7 @@ mod inspection;
 mod introspection;
 mod lifecycle;
 mod macros;
+mod observed;
 mod overrides;
 mod scope_work;
 mod scopes;

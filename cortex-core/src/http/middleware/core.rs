@@ -418,7 +418,11 @@ impl CoreShared {
         });
 
         let span = if self.trace {
-            request_span(req, id.as_ref(), route)
+            if crate::logging::spans_exported() {
+                exported_request_span(req, id.as_ref(), route)
+            } else {
+                request_span(req, id.as_ref(), route)
+            }
         } else {
             Span::none()
         };
@@ -476,12 +480,22 @@ impl CoreShared {
             if !state.span.is_disabled() {
                 state.span.record("status", status);
                 state.span.record("latency_us", latency_us);
+                // The OpenTelemetry fields of the exported span (no-ops on the `debug` one).
+                state.span.record("http.response.status_code", status);
+                if status >= 500 {
+                    state.span.record("otel.status_code", "error");
+                }
                 let _entered = state.span.enter();
                 tracing::debug!(status, latency_us, "request finished");
             }
             if let Some(access) = state.access.take() {
                 let user = response.extensions().get::<LoggedUser>();
-                access_line(&access, status, latency_us, state.id.as_ref(), user);
+                // The trace id is the request span's: read inside it (the line is written after
+                // the span was left).
+                let trace = (!state.span.is_disabled() && crate::logging::trace_ids_registered())
+                    .then(|| state.span.in_scope(crate::logging::trace_ids))
+                    .flatten();
+                access_line(&access, status, latency_us, state.id.as_ref(), user, trace);
             }
         }
         let layouts = if state.secure {
@@ -586,6 +600,7 @@ fn access_line(
     latency_us: u64,
     id: Option<&HeaderValue>,
     user: Option<&LoggedUser>,
+    trace: Option<crate::logging::TraceIds>,
 ) {
     tracing::info!(
         target: ACCESS_TARGET,
@@ -598,8 +613,52 @@ fn access_line(
         client_ip = access.client_ip.map(display),
         user_id = user.map(LoggedUser::id),
         headers = (!access.headers.0.is_empty()).then(|| display(&access.headers)),
+        trace_id = trace.map(|ids| display(ids.trace_id_hex())),
         "request"
     );
+}
+
+/// The request span when spans are exported ([`crate::logging::export_spans`]): at `info`, with
+/// the OpenTelemetry HTTP semantic-convention fields (`otel.name` is the method and the route
+/// template, never the raw path), made inside the context the registered
+/// [`set_request_context`](crate::logging::set_request_context) function reads from the
+/// request's headers (its W3C `traceparent`), so that it continues the caller's trace.
+fn exported_request_span(
+    req: &Request,
+    id: Option<&HeaderValue>,
+    route: Option<&'static str>,
+) -> Span {
+    let route = route.or_else(|| {
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+    });
+    let method = req.method();
+    let name = match route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_string(),
+    };
+    let client = req
+        .extensions()
+        .get::<ForwardedInfo>()
+        .map(|f| f.client_ip)
+        .or_else(|| peer_ip(req));
+    // Dropped once the span exists: the span's parent is taken when it is made.
+    let _context = crate::logging::request_context(req.headers());
+    tracing::info_span!(
+        "http.request",
+        otel.name = name,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        http.route = route,
+        url.path = req.uri().path(),
+        client.address = client.map(tracing::field::display),
+        request_id = id.and_then(|v| v.to_str().ok()),
+        http.response.status_code = Empty,
+        status = Empty,
+        latency_us = Empty,
+    )
 }
 
 fn request_span(req: &Request, id: Option<&HeaderValue>, route: Option<&'static str>) -> Span {
