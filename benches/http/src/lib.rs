@@ -182,8 +182,11 @@ pub fn calibrate_clock() {
 pub fn install_subscriber() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
+        // The settings `cortex::logging::subscriber` reads from the environment when it is
+        // empty (`scripts/bench` empties it): the `dev` profile's, `info` text.
+        let config = cortex::logging::LogConfig::for_profile(&cortex::config::Profile::default());
         assert!(
-            cortex::logging::init_with_writer(std::io::sink),
+            cortex::logging::init_with_writer(&config, std::io::sink),
             "no subscriber installed before the benchmark's"
         );
         SUBSCRIBER_INSTALLED.store(true, Ordering::Relaxed);
