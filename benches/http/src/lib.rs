@@ -182,9 +182,20 @@ pub fn calibrate_clock() {
 pub fn install_subscriber() {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        // The settings `cortex::logging::subscriber` reads from the environment when it is
-        // empty (`scripts/bench` empties it): the `dev` profile's, `info` text.
-        let config = cortex::logging::LogConfig::for_profile(&cortex::config::Profile::default());
+        // The settings `cortex::logging::subscriber` reads from the environment (the
+        // scaffolded variant's): `CORTEX_PROFILE`'s defaults, `CORTEX_LOG_FORMAT`; the filter
+        // (`CORTEX_LOG`, `RUST_LOG`) is read by `init_with_writer`. `scripts/bench` empties
+        // them all: `dev`, `info` text.
+        let profile: cortex::config::Profile = std::env::var("CORTEX_PROFILE")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        let mut config = cortex::logging::LogConfig::for_profile(&profile);
+        match std::env::var("CORTEX_LOG_FORMAT").as_deref() {
+            Ok("json") => config.format = cortex::logging::LogFormat::Json,
+            Ok("text") => config.format = cortex::logging::LogFormat::Text,
+            _ => {}
+        }
         assert!(
             cortex::logging::init_with_writer(&config, std::io::sink),
             "no subscriber installed before the benchmark's"
