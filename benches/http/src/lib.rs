@@ -7,6 +7,10 @@
 //! | `instructions` | instructions per request in-process (`oneshot` on the router), under callgrind | `scripts/bench --http` |
 //! | `throughput` | requests per second and server CPU per request over 127.0.0.1 keep-alive connections | `scripts/bench --http` |
 //!
+//! Issue 21's variants ([`Variant::OBSERVABILITY`]: the scaffolded app with the
+//! `ObservabilityPlugin` recording metrics, exporting traces to an [`OtlpReceiver`] in the
+//! process, or both) are measured against the scaffolded app by `scripts/bench --observability`.
+//!
 //! `docs/src/performance.md` explains the setup and reports the numbers.
 
 use std::future::Future;
