@@ -16,7 +16,6 @@ use cortex_core::testing::{CapturedSpans, TestApp};
 use http::Extensions;
 use http::request::Parts;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 /// A credential no log, label or span may show.
 const TOKEN: &str = "bad-s3cret-token-value";
@@ -184,11 +183,7 @@ fn summary(span: &BTreeMap<String, String>) -> [&str; 4] {
 #[tokio::test]
 async fn each_attempt_is_a_span_naming_the_user_never_the_credential_when_spans_are_exported() {
     let spans = CapturedSpans::only("auth.authenticate");
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
     let app = app().await;
     let login = login();

@@ -9,6 +9,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Level, Subscriber};
 use tracing_subscriber::Layer;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
@@ -82,6 +83,22 @@ impl CapturedLogs {
     pub fn lines(&self) -> Vec<String> {
         self.text().lines().map(str::to_owned).collect()
     }
+
+    /// Forgets what was written so far (for each clone): the next [`text`](Self::text) has only
+    /// what comes after.
+    ///
+    /// ```
+    /// use std::io::Write as _;
+    ///
+    /// let logs = cortex_core::testing::CapturedLogs::new();
+    /// logs.clone().write_all(b"before\n").unwrap();
+    /// logs.clear();
+    /// logs.clone().write_all(b"after\n").unwrap();
+    /// assert_eq!(logs.lines(), ["after"]);
+    /// ```
+    pub fn clear(&self) {
+        lock(&self.0).clear();
+    }
 }
 
 impl fmt::Debug for CapturedLogs {
@@ -152,7 +169,8 @@ impl CapturedSpan {
 /// name, for a test to read back with [`spans`](Self::spans) or [`named`](Self::named).
 ///
 /// Clones share what was recorded: add one to a subscriber and keep one to read.
-/// [`dispatch`](Self::dispatch) makes a subscriber of it alone; to combine it with a filter or
+/// [`dispatch`](Self::dispatch) and [`dispatch_at`](Self::dispatch_at) make a subscriber of it
+/// alone; to combine it with a filter or
 /// other layers, use `tracing_subscriber` (`registry().with(spans.clone().with_filter(..))`).
 ///
 /// ```
@@ -257,6 +275,27 @@ impl CapturedSpans {
         Dispatch::new(tracing_subscriber::registry().with(self.clone()))
     }
 
+    /// A subscriber of this layer alone on a registry, with the levels up to `level` enabled:
+    /// what passes an app's default filter is `dispatch_at(Level::INFO)`.
+    ///
+    /// ```
+    /// use tracing::Level;
+    ///
+    /// let spans = cortex_core::testing::CapturedSpans::new();
+    /// tracing::dispatcher::with_default(&spans.dispatch_at(Level::INFO), || {
+    ///     tracing::debug_span!("detail").in_scope(|| {});
+    ///     tracing::info_span!("job").in_scope(|| {});
+    /// });
+    /// let names: Vec<_> = spans.spans().iter().map(|s| s.name).collect();
+    /// assert_eq!(names, ["job"]);
+    /// ```
+    pub fn dispatch_at(&self, level: Level) -> Dispatch {
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(self.clone().with_filter(LevelFilter::from_level(level))),
+        )
+    }
+
     /// What identifies this capture's recordings in a span's extensions (clones share it).
     fn key(&self) -> usize {
         Arc::as_ptr(&self.spans) as *const () as usize
@@ -345,8 +384,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    use tracing_subscriber::filter::LevelFilter;
-
     use super::*;
 
     #[test]

@@ -9,7 +9,6 @@ use cortex_core::App;
 use cortex_core::testing::{CapturedSpan, CapturedSpans, TestApp};
 use cortex_di::{BoxError, OnReady, OnShutdown, OnStart, Provider};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 struct Warmup;
 
@@ -109,11 +108,7 @@ async fn each_hook_is_timed_by_provider_or_closure_and_phase() {
 #[tokio::test]
 async fn each_hook_is_an_info_span_when_spans_are_exported_with_its_error_and_none_otherwise() {
     let spans = CapturedSpans::only("lifecycle.hook");
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
 
     // Not exported: nothing at the default `info` level.

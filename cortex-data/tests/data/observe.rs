@@ -9,7 +9,6 @@ use cortex_core::config::Config;
 use cortex_core::testing::{CapturedSpans, TestApp};
 use cortex_data::{Backend, DataError, DataPlugin, Db, Model, Repo};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::support::{TestDb, eventually, exec};
 
@@ -317,11 +316,7 @@ async fn the_plugin_sets_the_pool_gauges_while_the_app_runs_and_stops_at_shutdow
 /// Runs `body` with `spans` capturing what passes the app's default `info` filter, with spans
 /// exported (`true`) or not.
 async fn with_spans<F: Future>(exported: bool, spans: &CapturedSpans, body: F) -> F::Output {
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
     cortex_core::logging::export_spans(exported);
     let output = body.await;
