@@ -1985,40 +1985,13 @@ mod tests {
             .block_on(future)
     }
 
-    /// What a subscriber wrote.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Captured {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'w self) -> Captured {
-            self.clone()
-        }
-    }
-
     /// Runs `body` on a current-thread runtime under Cortex's subscriber in `format` (`text` or
     /// `json`); returns its output and what it wrote.
     fn logged<T>(format: &str, body: impl Future<Output = T>) -> (T, String) {
         let toml = format!("[log]\nformat = '{format}'");
         let config =
             crate::logging::LogConfig::from_config(&Config::from_toml(&toml).unwrap()).unwrap();
-        let captured = Captured::default();
+        let captured = crate::testing::CapturedLogs::new();
         // Not `subscriber_from`: independent of `CORTEX_LOG` in the test's environment.
         let (dispatch, _) = crate::logging::build_from(&config, None, captured.clone());
         let out = tracing::dispatcher::with_default(&dispatch, || {

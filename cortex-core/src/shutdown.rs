@@ -267,36 +267,16 @@ impl ShutdownSignal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::CapturedLogs;
 
-    /// What the code under test logs, for this thread.
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Logs {
-        fn dispatch(&self) -> tracing::Dispatch {
-            let logs = self.clone();
-            tracing::Dispatch::new(
-                tracing_subscriber::fmt()
-                    .with_ansi(false)
-                    .with_writer(move || logs.clone())
-                    .finish(),
-            )
-        }
-
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-        }
+    /// A subscriber writing what the code under test logs to `logs`, for this thread.
+    fn dispatch(logs: &CapturedLogs) -> tracing::Dispatch {
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(logs.clone())
+                .finish(),
+        )
     }
 
     #[tokio::test(start_paused = true)]
@@ -337,8 +317,8 @@ mod tests {
         });
         signal.spawn_tracked("polite", async {});
 
-        let logs = Logs::default();
-        let _log = tracing::dispatcher::set_default(&logs.dispatch());
+        let logs = CapturedLogs::new();
+        let _log = tracing::dispatcher::set_default(&dispatch(&logs));
         signal.trip();
         let started = Instant::now();
         let report = signal.wait_tracked(Duration::from_secs(3)).await;

@@ -39,6 +39,9 @@
 //!
 //! Replace a service for a test with the container's overrides before building:
 //! `TestApp::new(App::with_config(config(dir)).discover().container(|b| { b.override_value(..); }))`.
+//!
+//! To assert on what the app logs and the spans it makes, capture them: [`CapturedLogs`] is a
+//! writer for the log subscriber, [`CapturedSpans`] a layer recording spans and their fields.
 
 use std::fmt::Debug;
 use std::future::{Future, IntoFuture};
@@ -65,6 +68,10 @@ use tower::ServiceExt;
 use crate::config::{Config, ConfigError, Profile};
 use crate::http::PROBLEM_JSON;
 use crate::{App, AppError, Application, Running};
+
+mod capture;
+
+pub use capture::{CapturedLogs, CapturedSpan, CapturedSpans};
 
 /// The configuration of the app in `dir` as its tests should see it: `cortex.toml`, then
 /// `cortex.test.toml`, in the `test` profile, **ignoring the process environment** (so a

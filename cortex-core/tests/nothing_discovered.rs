@@ -2,44 +2,12 @@
 //! its own, because every other one declares components (`tests/http/discover.rs` checks that
 //! those see no warning).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use cortex_core::App;
-use tracing_subscriber::fmt::MakeWriter;
-
-/// The log lines written while it is the default subscriber's writer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use cortex_core::testing::CapturedLogs;
 
 #[test]
 fn discover_warns_when_the_binary_links_no_component_and_names_the_fix() {
-    let logs = Captured::default();
+    let logs = CapturedLogs::new();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
         .with_ansi(false)

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 
 use cortex_auth::{
     AuthFailure, AuthPlugin, Authenticator, CurrentUser, LoginThrottle, PasswordConfig,
@@ -13,11 +12,10 @@ use cortex_auth::{
 use cortex_core::App;
 use cortex_core::axum::{Router, routing::get};
 use cortex_core::config::Profile;
-use cortex_core::testing::TestApp;
+use cortex_core::testing::{CapturedSpans, TestApp};
 use http::Extensions;
 use http::request::Parts;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 /// A credential no log, label or span may show.
 const TOKEN: &str = "bad-s3cret-token-value";
@@ -170,55 +168,6 @@ async fn password_logins_count_as_the_password_mechanism() {
     );
 }
 
-/// An `auth.authenticate` span as a capturing layer saw it (its fields, recorded later too).
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<BTreeMap<String, String>>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl<S> tracing_subscriber::Layer<S> for Spans
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if attrs.metadata().name() != "auth.authenticate" {
-            return;
-        }
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push(fields);
-        let index = spans.len() - 1;
-        ctx.span(id).unwrap().extensions_mut().insert(index);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if let Some(&index) = ctx.span(id).unwrap().extensions().get::<usize>() {
-            values.record(&mut Fields(&mut self.0.lock().unwrap()[index]));
-        }
-    }
-}
-
 /// The fields of interest of a span, in a fixed order.
 fn summary(span: &BTreeMap<String, String>) -> [&str; 4] {
     let field = |name: &str| span.get(name).map_or("-", String::as_str);
@@ -233,12 +182,8 @@ fn summary(span: &BTreeMap<String, String>) -> [&str; 4] {
 /// One test flips the global `export_spans` flag both ways (tests share it under `cargo test`).
 #[tokio::test]
 async fn each_attempt_is_a_span_naming_the_user_never_the_credential_when_spans_are_exported() {
-    let spans = Spans::default();
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let spans = CapturedSpans::only("auth.authenticate");
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
     let app = app().await;
     let login = login();
@@ -246,14 +191,14 @@ async fn each_attempt_is_a_span_naming_the_user_never_the_credential_when_spans_
     cortex_core::logging::export_spans(false);
     requests(&app, &[Some("ada"), Some(TOKEN)]).await;
     logins(&login).await;
-    assert!(spans.0.lock().unwrap().is_empty());
+    assert!(spans.spans().is_empty());
 
     cortex_core::logging::export_spans(true);
     requests(&app, &[None, Some("ada"), Some(TOKEN), Some("down")]).await;
     logins(&login).await;
     cortex_core::logging::export_spans(false);
 
-    let seen = spans.0.lock().unwrap().clone();
+    let seen: Vec<_> = spans.spans().into_iter().map(|span| span.fields).collect();
     let summaries: Vec<[&str; 4]> = seen.iter().map(summary).collect();
     assert_eq!(
         summaries,

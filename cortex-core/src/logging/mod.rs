@@ -392,8 +392,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
 
     use axum::body::Body;
     use axum::extract::ConnectInfo;
@@ -407,33 +407,7 @@ mod tests {
     use super::*;
     use crate::App;
     use crate::http::middleware::HttpConfig;
-
-    /// What the subscriber wrote.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Captured {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-        }
-    }
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'w> MakeWriter<'w> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'w self) -> Captured {
-            self.clone()
-        }
-    }
+    use crate::testing::CapturedLogs;
 
     /// Wraps the real subscriber and counts the spans and events it is handed (only those its
     /// filter lets through reach it). `Dispatch` does not expose the subscriber's level hint, so
@@ -506,7 +480,7 @@ mod tests {
                 .expect("the app builds")
                 .router()
         });
-        let captured = Captured::default();
+        let captured = CapturedLogs::new();
         let spans = Arc::new(AtomicUsize::new(0));
         let events = Arc::new(AtomicUsize::new(0));
         let dispatch = Dispatch::new(Counting {
@@ -609,7 +583,7 @@ mod tests {
     fn written(toml: &str, env: Option<&str>, log: impl FnOnce()) -> String {
         let config =
             LogConfig::from_config(&crate::config::Config::from_toml(toml).unwrap()).unwrap();
-        let captured = Captured::default();
+        let captured = CapturedLogs::new();
         let (dispatch, _) = build_from(
             &config,
             env.map(|spec| ("CORTEX_LOG", spec.to_string())),
@@ -883,7 +857,7 @@ mod tests {
                 self.0.fetch_add(1, Ordering::SeqCst);
             }
         }
-        let captured = Captured::default();
+        let captured = CapturedLogs::new();
         let (dispatch, handle) = build(EnvFilter::new("info"), false, false, captured.clone());
         let count = Count::default();
         tracing::dispatcher::with_default(&dispatch, || {

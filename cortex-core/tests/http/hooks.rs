@@ -4,13 +4,11 @@
 //! `DebuggingRecorder`) and made a `lifecycle.hook` span (through a capturing layer).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use cortex_core::App;
-use cortex_core::testing::TestApp;
+use cortex_core::testing::{CapturedSpan, CapturedSpans, TestApp};
 use cortex_di::{BoxError, OnReady, OnShutdown, OnStart, Provider};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 struct Warmup;
 
@@ -106,79 +104,17 @@ async fn each_hook_is_timed_by_provider_or_closure_and_phase() {
     );
 }
 
-/// A span as a capturing layer saw it: its name and fields (recorded later too).
-#[derive(Debug, Clone)]
-struct SeenSpan {
-    level: tracing::Level,
-    fields: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<SeenSpan>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl<S> tracing_subscriber::Layer<S> for Spans
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if attrs.metadata().name() != "lifecycle.hook" {
-            return;
-        }
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push(SeenSpan {
-            level: *attrs.metadata().level(),
-            fields,
-        });
-        let index = spans.len() - 1;
-        ctx.span(id).unwrap().extensions_mut().insert(index);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if let Some(&index) = ctx.span(id).unwrap().extensions().get::<usize>() {
-            values.record(&mut Fields(&mut self.0.lock().unwrap()[index].fields));
-        }
-    }
-}
-
 /// One test flips the global `export_spans` flag both ways (tests share it under `cargo test`).
 #[tokio::test]
 async fn each_hook_is_an_info_span_when_spans_are_exported_with_its_error_and_none_otherwise() {
-    let spans = Spans::default();
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let spans = CapturedSpans::only("lifecycle.hook");
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
 
     // Not exported: nothing at the default `info` level.
     cortex_core::logging::export_spans(false);
     TestApp::new(app()).await.shutdown().await;
-    assert!(spans.0.lock().unwrap().is_empty());
+    assert!(spans.spans().is_empty());
 
     cortex_core::logging::export_spans(true);
     TestApp::new(app()).await.shutdown().await;
@@ -188,7 +124,7 @@ async fn each_hook_is_an_info_span_when_spans_are_exported_with_its_error_and_no
     cortex_core::logging::export_spans(false);
     assert!(failed.to_string().contains("the cache is cold"), "{failed}");
 
-    let seen = spans.0.lock().unwrap().clone();
+    let seen = spans.spans();
     let hooks: Vec<(&str, &str)> = seen
         .iter()
         .map(|s| (s.fields["hook"].as_str(), s.fields["phase"].as_str()))
@@ -212,7 +148,7 @@ async fn each_hook_is_an_info_span_when_spans_are_exported_with_its_error_and_no
         "{seen:?}"
     );
     assert!(seen.iter().all(|s| s.level == tracing::Level::INFO));
-    let errors: Vec<&SeenSpan> = seen
+    let errors: Vec<&CapturedSpan> = seen
         .iter()
         .filter(|s| s.fields.contains_key("otel.status_code"))
         .collect();

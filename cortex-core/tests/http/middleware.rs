@@ -22,6 +22,7 @@ use cortex_core::http::middleware::{
     ClientIp, CompressionAlgorithm, Decision, ForwardedInfo, HttpConfig, RateLimitKey,
     RateLimitKeyKind, RateLimitStore, RequestId, Secure, Stack, StaticFilesConfig, apply,
 };
+use cortex_core::testing::CapturedSpans;
 use cortex_di::BoxError;
 use http::{HeaderMap, Request, StatusCode, header};
 use serde_json::Value;
@@ -232,50 +233,10 @@ async fn the_request_id_header_name_is_configurable_and_can_be_off() {
     assert!(answer.header("x-request-id").is_none());
 }
 
-/// Records span fields by span name.
-#[derive(Clone, Default)]
-pub(crate) struct Spans(pub(crate) Arc<Mutex<Vec<Recorded>>>);
-
-/// A span's name and fields.
-pub(crate) type Recorded = (&'static str, HashMap<String, String>);
-
-struct Fields<'a>(&'a mut HashMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl tracing::Subscriber for Spans {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut fields = HashMap::new();
-        span.record(&mut Fields(&mut fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push((span.metadata().name(), fields));
-        tracing::span::Id::from_u64(spans.len() as u64)
-    }
-    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
-        let mut spans = self.0.lock().unwrap();
-        values.record(&mut Fields(&mut spans[span.into_u64() as usize - 1].1));
-    }
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {}
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[tokio::test]
 async fn each_request_gets_a_span_with_route_id_status_and_latency() {
-    let spans = Spans::default();
-    let _guard = tracing::subscriber::set_default(spans.clone());
+    let spans = CapturedSpans::new();
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch());
     let app = app(&HttpConfig::default());
     // Another test thread may register the span's callsite while this subscriber is being
     // installed and leave a stale "not interested" behind (a known tracing-core race); asking
@@ -288,16 +249,12 @@ async fn each_request_gets_a_span_with_route_id_status_and_latency() {
             .body(Body::empty())
             .unwrap();
         assert_eq!(send(&app, request).await.status, StatusCode::OK);
-        let spans = spans.0.lock().unwrap();
-        recorded = spans
-            .iter()
-            .find(|(name, _)| *name == "http.request")
-            .cloned();
+        recorded = spans.named("http.request").into_iter().next();
         if recorded.is_some() {
             break;
         }
     }
-    let (_, fields) = recorded.expect("an http.request span");
+    let fields = recorded.expect("an http.request span").fields;
     assert_eq!(fields["method"], "GET");
     assert_eq!(fields["route"], "/users/{id}");
     assert_eq!(fields["path"], "/users/7");
@@ -1086,6 +1043,19 @@ async fn more_operational_paths_can_be_marked_and_bad_patterns_are_refused() {
         err.to_string(),
         "invalid HTTP configuration: operational path: `internal/*` is not a path (hint: write it as the request path, starting with `/`, such as \"/metrics\" or \"/health/*\")"
     );
+}
+
+/// Records an event's fields as text.
+struct Fields<'a>(&'a mut HashMap<String, String>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_string(), value.to_string());
+    }
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
+    }
 }
 
 /// Records the warnings logged while it is the default subscriber: message and fields.

@@ -17,6 +17,7 @@ use cortex_core::http::observe::{
     ObservedRequest, ObservedResponse, RequestObserver, request_observer,
 };
 use cortex_core::http::{HttpError, Path};
+use cortex_core::testing::CapturedSpans;
 use cortex_di::Provider;
 use cortex_macros::{controller, routes};
 use http::{Method, Request, StatusCode};
@@ -310,8 +311,8 @@ async fn fast_path_app(configure: impl FnOnce(App) -> App) -> cortex_core::Appli
 
 #[tokio::test]
 async fn controller_routes_on_the_fast_path_give_observers_and_the_span_their_template() {
-    let spans = crate::middleware::Spans::default();
-    let _guard = tracing::subscriber::set_default(spans.clone());
+    let spans = CapturedSpans::new();
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch());
     let log = Arc::default();
     let app = fast_path_app(|app| {
         app.provide(Provider::value(Counter::default()))
@@ -330,12 +331,9 @@ async fn controller_routes_on_the_fast_path_give_observers_and_the_span_their_te
         let (status, body) = send(&app, request(Method::GET, "/users/7")).await;
         assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"seven"[..]));
         span_route = spans
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(name, _)| *name == "http.request")
-            .map(|(_, fields)| fields["route"].clone());
+            .named("http.request")
+            .first()
+            .map(|span| span.fields["route"].clone());
         if span_route.is_some() {
             break;
         }

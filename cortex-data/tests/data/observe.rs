@@ -2,15 +2,13 @@
 //! `DebuggingRecorder`) and the `db.query` span of each statement (through a capturing layer).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cortex_core::App;
 use cortex_core::config::Config;
-use cortex_core::testing::TestApp;
+use cortex_core::testing::{CapturedSpans, TestApp};
 use cortex_data::{Backend, DataError, DataPlugin, Db, Model, Repo};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use tracing_subscriber::layer::SubscriberExt as _;
 
 use crate::support::{TestDb, eventually, exec};
 
@@ -315,70 +313,10 @@ async fn the_plugin_sets_the_pool_gauges_while_the_app_runs_and_stops_at_shutdow
     t.drop_db().await;
 }
 
-/// A span as a capturing layer saw it: its name, level and fields (recorded later too).
-#[derive(Debug, Clone)]
-struct SeenSpan {
-    name: &'static str,
-    level: tracing::Level,
-    fields: BTreeMap<String, String>,
-}
-
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<SeenSpan>>>);
-
-struct Fields<'a>(&'a mut BTreeMap<String, String>);
-
-impl tracing::field::Visit for Fields<'_> {
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.insert(field.name().to_string(), value.to_string());
-    }
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0
-            .insert(field.name().to_string(), format!("{value:?}"));
-    }
-}
-
-impl<S> tracing_subscriber::Layer<S> for Spans
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let mut fields = BTreeMap::new();
-        attrs.record(&mut Fields(&mut fields));
-        let mut spans = self.0.lock().unwrap();
-        spans.push(SeenSpan {
-            name: attrs.metadata().name(),
-            level: *attrs.metadata().level(),
-            fields,
-        });
-        let index = spans.len() - 1;
-        ctx.span(id).unwrap().extensions_mut().insert(index);
-    }
-
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let index = *ctx.span(id).unwrap().extensions().get::<usize>().unwrap();
-        values.record(&mut Fields(&mut self.0.lock().unwrap()[index].fields));
-    }
-}
-
 /// Runs `body` with `spans` capturing what passes the app's default `info` filter, with spans
 /// exported (`true`) or not.
-async fn with_spans<F: Future>(exported: bool, spans: &Spans, body: F) -> F::Output {
-    let subscriber = tracing_subscriber::registry().with(tracing_subscriber::Layer::with_filter(
-        spans.clone(),
-        tracing_subscriber::filter::LevelFilter::INFO,
-    ));
-    let _guard = tracing::subscriber::set_default(subscriber);
+async fn with_spans<F: Future>(exported: bool, spans: &CapturedSpans, body: F) -> F::Output {
+    let _guard = tracing::dispatcher::set_default(&spans.dispatch_at(tracing::Level::INFO));
     tracing::callsite::rebuild_interest_cache();
     cortex_core::logging::export_spans(exported);
     let output = body.await;
@@ -393,16 +331,12 @@ async fn a_statement_is_a_client_span_when_spans_are_exported_and_none_at_info_o
     exec(&t.db, ddl(Backend::Postgres)).await.unwrap();
     let notes = Repo::<Note>::new(t.db.clone());
 
-    let spans = Spans::default();
+    let spans = CapturedSpans::new();
     with_spans(false, &spans, async {
         notes.insert(&note("quiet")).await.unwrap();
     })
     .await;
-    assert!(
-        spans.0.lock().unwrap().is_empty(),
-        "{:?}",
-        spans.0.lock().unwrap()
-    );
+    assert!(spans.spans().is_empty(), "{:?}", spans.spans());
 
     let error = with_spans(true, &spans, async {
         notes.insert(&note("loud")).await.unwrap();
@@ -410,7 +344,7 @@ async fn a_statement_is_a_client_span_when_spans_are_exported_and_none_at_info_o
     })
     .await;
     assert!(matches!(error, DataError::Conflict { .. }), "{error:?}");
-    let seen = spans.0.lock().unwrap().clone();
+    let seen = spans.spans();
     assert_eq!(seen.len(), 2, "{seen:?}");
     for span in &seen {
         assert_eq!(span.name, "db.query");

@@ -3,7 +3,6 @@
 //! going down and coming back, statistics and the slow-statement log.
 
 use std::io::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cortex_core::App;
@@ -12,7 +11,7 @@ use cortex_core::config::Config;
 use cortex_core::health::{HealthCheck, HealthStatus};
 use cortex_core::http::HttpError;
 use cortex_core::routing::Route;
-use cortex_core::testing::TestApp;
+use cortex_core::testing::{CapturedLogs, TestApp};
 use cortex_data::{Backend, DataError, DataPlugin, DatabaseConfig, Db, UnitOfWork};
 use cortex_di::{Dependency, Inject};
 use futures_util::FutureExt as _;
@@ -561,23 +560,6 @@ async fn stats_count_connections_in_use_and_idle() {
     .await;
 }
 
-/// What a subscriber wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// On PostgreSQL and MariaDB: sqlx runs SQLite's statements on a worker thread, which logs to the
 /// global subscriber (the app's), not to this test's thread-local one.
 #[test]
@@ -586,9 +568,8 @@ fn a_statement_slower_than_slow_query_is_logged_with_its_duration() {
         .enable_all()
         .build()
         .unwrap();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let dispatch = cortex_core::logging::subscriber(move || writer.clone());
+    let captured = CapturedLogs::new();
+    let dispatch = cortex_core::logging::subscriber(captured.clone());
     tracing::dispatcher::with_default(&dispatch, || {
         tracing::callsite::rebuild_interest_cache();
         runtime.block_on(async {
@@ -600,9 +581,9 @@ fn a_statement_slower_than_slow_query_is_logged_with_its_duration() {
                     [(Duration::from_millis(10), true), (Duration::ZERO, false)]
                 {
                     let test_db = TestDb::with(backend, |c| c.slow_query = threshold).await;
-                    captured.0.lock().unwrap().clear();
+                    captured.clear();
                     exec(&test_db.db, sleep).await.unwrap();
-                    let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+                    let text = captured.text();
                     assert_eq!(
                         text.contains("slow statement"),
                         logged,

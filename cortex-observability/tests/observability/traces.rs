@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use cortex_core::App;
 use cortex_core::config::Config;
 use cortex_core::logging::{self, LogConfig};
+use cortex_core::testing::CapturedLogs;
 use cortex_observability::ObservabilityPlugin;
 use cortex_observability::client::HttpClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -62,31 +63,10 @@ fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> Str
 struct Shared {
     addr: SocketAddr,
     spans: Arc<Mutex<Vec<Exported>>>,
-    logs: Captured,
+    logs: CapturedLogs,
     /// Whether this test process logs through the capture (another test may have installed a
     /// subscriber first under `cargo test`).
     logs_captured: bool,
-}
-
-/// The log lines written.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'w self) -> Captured {
-        self.clone()
-    }
 }
 
 /// Tests that read the sampling ratio share this lock; the sampling test takes it alone.
@@ -95,7 +75,7 @@ static RATIO_LOCK: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
     SHARED.get_or_init(|| {
-        let logs = Captured::default();
+        let logs = CapturedLogs::new();
         let config =
             LogConfig::from_config(&Config::from_toml("[log]\nformat = 'json'").unwrap()).unwrap();
         let logs_captured = logging::init_with_writer(&config, logs.clone());
@@ -551,7 +531,7 @@ async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
 
     let spans = spans_of("/t6/logged");
     let server = server_span(&spans, "GET /t6/logged");
-    let logs = String::from_utf8(shared.logs.0.lock().unwrap().clone()).unwrap();
+    let logs = shared.logs.text();
     let line = logs
         .lines()
         .find(|line| line.contains("t6-in-handler"))
