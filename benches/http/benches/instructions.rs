@@ -1,7 +1,10 @@
 //! Instructions per request, in-process, under callgrind (gungraun): one JSON endpoint as bare
 //! axum, as a Cortex app with the full default middleware stack (without a subscriber, and as
 //! scaffolded: with the one `#[cortex::main]` installs, with one do-nothing `App::layer`, and
-//! observed: with one counting request observer), and with `HttpConfig::minimal()`, in the same run.
+//! observed: with one counting request observer), and with `HttpConfig::minimal()`, in the same run;
+//! and issue 21's: scaffolded with the `ObservabilityPlugin` recording metrics
+//! (`cortex_metrics`), exporting traces at 10% sampling to an OTLP receiver in the process
+//! (`cortex_traced`), and both (`cortex_observed_all`).
 //!
 //! Each benchmark sends [`REQUESTS`] `GET /json` requests through `oneshot` on the router and
 //! reads every body; divide by it for the cost of one request. The router, the runtime and the
@@ -30,6 +33,7 @@ use tower::ServiceExt;
 const REQUESTS: usize = 1_000;
 
 struct Fixture {
+    metered: bool,
     runtime: Runtime,
     router: Router,
     requests: Vec<Request<Body>>,
@@ -37,7 +41,10 @@ struct Fixture {
 
 fn fixture(variant: Variant) -> Fixture {
     // Process-wide, as `#[cortex::main]` installs it: each benchmark runs in a process of its own.
-    if let Some(logging) = variant.logging() {
+    // A traced variant's plugin adds its OpenTelemetry layer to the installed subscriber.
+    if variant.traced() {
+        cortex_http_bench::install_subscriber();
+    } else if let Some(logging) = variant.logging() {
         tracing::dispatcher::set_global_default(logging).expect("the first subscriber");
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -47,7 +54,11 @@ fn fixture(variant: Variant) -> Fixture {
     let router = runtime.block_on(variant.router());
     // First requests pay for lazy statics, thread-locals and allocator pools: not counted.
     runtime.block_on(serve(&router, (0..100).map(|_| request()).collect()));
+    if variant.metered() {
+        cortex_http_bench::fold_metrics();
+    }
     Fixture {
+        metered: variant.metered(),
         runtime,
         router,
         requests: (0..REQUESTS).map(|_| request()).collect(),
@@ -71,9 +82,16 @@ async fn serve(router: &Router, requests: Vec<Request<Body>>) {
 #[bench::cortex_scaffolded(args = (Variant::CortexScaffolded), setup = fixture)]
 #[bench::cortex_layered(args = (Variant::CortexLayered), setup = fixture)]
 #[bench::cortex_observed(args = (Variant::CortexObserved), setup = fixture)]
+#[bench::cortex_metrics(args = (Variant::CortexMetrics), setup = fixture)]
+#[bench::cortex_traced(args = (Variant::CortexTraced), setup = fixture)]
+#[bench::cortex_observed_all(args = (Variant::CortexObservedAll), setup = fixture)]
 fn json_x1000(mut f: Fixture) -> Fixture {
     let requests = std::mem::take(&mut f.requests);
     f.runtime.block_on(serve(black_box(&f.router), requests));
+    // The registry's folding of the samples recorded (its upkeep thread's work): counted.
+    if f.metered {
+        cortex_http_bench::fold_metrics();
+    }
     f
 }
 

@@ -18,6 +18,10 @@
 //! of 3 s). Within a round each variant runs between two bare axum runs and is compared with
 //! their mean, which cancels a steady drift.
 //!
+//! `--observability` measures issue 21's variants instead (`cortex_metrics`, `cortex_traced`,
+//! `cortex_observed_all`), each bracketed by and compared with `cortex_scaffolded`; the traced
+//! ones export to an OTLP receiver on 127.0.0.1 in the same process (its own thread).
+//!
 //! `--only <variant> --requests <n>` serves one variant for exactly `n` requests and reports
 //! nothing but the count: `scripts/bench --http` runs that under callgrind, twice with different
 //! counts, for the server thread's instructions per request over real sockets.
@@ -40,6 +44,8 @@ fn main() {
     };
     let mut rounds = 40;
     let mut only = None;
+    // `--observability`: the issue-21 variants against `cortex_scaffolded`, not bare axum.
+    let mut observability = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| -> f64 {
@@ -52,40 +58,63 @@ fn main() {
             "--warm-up" => load.warm_up = Duration::from_secs_f64(value("--warm-up")),
             "--rounds" => rounds = value("--rounds") as usize,
             "--requests" => load.requests = Some(value("--requests") as u64),
+            "--observability" => observability = true,
             "--only" => {
                 let name = args.next().unwrap_or_default();
-                let variant = Variant::ALL.into_iter().find(|v| v.name() == name);
-                only = Some(variant.unwrap_or_else(|| {
-                    panic!("--only takes one of {:?}", Variant::ALL.map(Variant::name))
+                only = Some(Variant::named(&name).unwrap_or_else(|| {
+                    panic!(
+                        "--only takes one of {:?} or {:?}",
+                        Variant::ALL.map(Variant::name),
+                        Variant::OBSERVABILITY.map(Variant::name)
+                    )
                 }));
             }
             // `cargo bench` passes `--bench`; filters and other flags do not apply here.
             _ => {}
         }
     }
+    let (baseline, set): (Variant, &[Variant]) = if observability {
+        (Variant::CortexScaffolded, &Variant::OBSERVABILITY)
+    } else {
+        (Variant::BareAxum, &Variant::ALL)
+    };
+    if observability {
+        // Started before any server, so that under callgrind its thread is always the second
+        // (`scripts/bench --observability` leaves it out of the app's instructions).
+        cortex_http_bench::calibrate_clock();
+        cortex_http_bench::otlp_receiver();
+    }
     if let Some(n) = load.requests {
-        let variants = only.map_or(Variant::ALL.to_vec(), |v| vec![v]);
+        let variants = only.map_or(set.to_vec(), |v| vec![v]);
         for variant in variants {
             let m = measure(variant, load);
             assert_eq!(m.requests, n, "every request answered");
             println!("{} {} requests", variant.name(), m.requests);
         }
+        if observability {
+            let receiver = cortex_http_bench::otlp_receiver();
+            println!(
+                "otlp receiver: {} exports, {} bytes",
+                receiver.exports(),
+                receiver.bytes()
+            );
+        }
         return;
     }
     let rounds = rounds.max(1);
     println!(
-        "throughput: {} keep-alive connections, {:?} warm-up + {:?} counted per run, {rounds} rounds, variants interleaved",
-        load.connections, load.warm_up, load.measure
+        "throughput: {} keep-alive connections, {:?} warm-up + {:?} counted per run, {rounds} rounds, variants interleaved, baseline {}",
+        load.connections,
+        load.warm_up,
+        load.measure,
+        baseline.name()
     );
 
     // Each round: bare axum, then every other variant (in an order that rotates from round to
     // round) followed by bare axum again, so that each variant is compared with the mean of the
     // two bare slices around it: on a shared machine the CPU's speed drifts within a round too,
     // and bracketing cancels a steady drift.
-    let others: Vec<Variant> = Variant::ALL
-        .into_iter()
-        .filter(|v| *v != Variant::BareAxum)
-        .collect();
+    let others: Vec<Variant> = set.iter().copied().filter(|v| *v != baseline).collect();
     let report = |round: usize, variant: Variant, m: &Measured| {
         println!(
             "  round {round} {:28} {:>9.0} req/s  {:>6.2} µs server CPU/req  server busy {:>3.0}%",
@@ -101,16 +130,16 @@ fn main() {
     let mut runs: Vec<(Variant, Vec<Bracketed>)> =
         others.iter().map(|v| (*v, Vec::new())).collect();
     for round in 1..=rounds {
-        let mut before = measure(Variant::BareAxum, load);
-        report(round, Variant::BareAxum, &before);
+        let mut before = measure(baseline, load);
+        report(round, baseline, &before);
         bare_runs.push(before);
         for k in 0..others.len() {
             let index = (k + round) % others.len();
             let variant = others[index];
             let m = measure(variant, load);
             report(round, variant, &m);
-            let after = measure(Variant::BareAxum, load);
-            report(round, Variant::BareAxum, &after);
+            let after = measure(baseline, load);
+            report(round, baseline, &after);
             bare_runs.push(after);
             let rps = (before.per_second() + after.per_second()) / 2.0;
             let cpu = (before.cpu_us_per_request() + after.cpu_us_per_request()) / 2.0;
@@ -125,7 +154,8 @@ fn main() {
         (v[v.len() / 2], v[0], v[v.len() - 1])
     };
     println!(
-        "\nmedians over the rounds; ratios to the bare_axum slices around each measurement, then their median (min–max):"
+        "\nmedians over the rounds; ratios to the {} slices around each measurement, then their median (min–max):",
+        baseline.name()
     );
     println!(
         "  {:28} {:>9} {:>22}  {:>13} {:>22}  {:>11}",
@@ -150,7 +180,7 @@ fn main() {
         );
     };
     row(
-        Variant::BareAxum.name(),
+        baseline.name(),
         &bare_runs,
         (100.0, 100.0, 100.0),
         (100.0, 100.0, 100.0),
@@ -173,12 +203,29 @@ fn main() {
         row(variant.name(), &ms, wall, per_cpu);
         ratios.push((*variant, wall.0, per_cpu.0));
     }
+    if observability {
+        let receiver = cortex_http_bench::otlp_receiver();
+        println!(
+            "\notlp receiver: {} exports, {} bytes of spans",
+            receiver.exports(),
+            receiver.bytes()
+        );
+    }
     println!("\ntargets:");
-    for (variant, target) in [
-        (Variant::CortexFull, 85.0),
-        (Variant::CortexScaffolded, 85.0),
-        (Variant::CortexMinimal, 97.0),
-    ] {
+    let targets: &[(Variant, f64)] = if observability {
+        // Issue 21: metrics on, and tracing at 10% sampling, each under 5% of throughput.
+        &[
+            (Variant::CortexMetrics, 95.0),
+            (Variant::CortexTraced, 95.0),
+        ]
+    } else {
+        &[
+            (Variant::CortexFull, 85.0),
+            (Variant::CortexScaffolded, 85.0),
+            (Variant::CortexMinimal, 97.0),
+        ]
+    };
+    for &(variant, target) in targets {
         let (_, wall, per_cpu) = ratios
             .iter()
             .find(|r| r.0 == variant)
@@ -186,8 +233,9 @@ fn main() {
             .expect("measured");
         let verdict = |ratio: f64| if ratio >= target { "met" } else { "MISSED" };
         println!(
-            "  {:17} >= {target}% of bare axum: req/s {wall:.1}% ({}), per server CPU {per_cpu:.1}% ({})",
+            "  {:17} >= {target}% of {}: req/s {wall:.1}% ({}), per server CPU {per_cpu:.1}% ({})",
             variant.name(),
+            baseline.name(),
             verdict(wall),
             verdict(per_cpu)
         );

@@ -7,6 +7,10 @@
 //! | `instructions` | instructions per request in-process (`oneshot` on the router), under callgrind | `scripts/bench --http` |
 //! | `throughput` | requests per second and server CPU per request over 127.0.0.1 keep-alive connections | `scripts/bench --http` |
 //!
+//! Issue 21's variants ([`Variant::OBSERVABILITY`]: the scaffolded app with the
+//! `ObservabilityPlugin` recording metrics, exporting traces to an [`OtlpReceiver`] in the
+//! process, or both) are measured against the scaffolded app by `scripts/bench --observability`.
+//!
 //! `docs/src/performance.md` explains the setup and reports the numbers.
 
 use std::future::Future;
@@ -22,6 +26,8 @@ use cortex::axum::routing::get;
 use cortex::axum::{self, Router};
 use cortex::http::middleware::HttpConfig;
 use cortex::http::observe::{ObservedRequest, ObservedResponse, RequestObserver};
+use cortex::observability::ObservabilityPlugin;
+use cortex::observability::metrics::Metrics;
 use cortex::prelude::*;
 use cortex::server::{Server, ServerConfig};
 use http::{Request, StatusCode};
@@ -138,6 +144,155 @@ pub async fn observed_app() -> Application {
         .expect("the benchmark app builds")
 }
 
+/// [`cortex_app`] with [`full_config`] and the `ObservabilityPlugin` configured as
+/// `variant`'s [`Variant::observability_toml`] says (the profile is `dev`, the dashboard is off
+/// explicitly).
+pub async fn observability_app(variant: Variant) -> Application {
+    let toml = variant
+        .observability_toml()
+        .expect("an observability variant");
+    let config = cortex::config::Config::from_toml(&toml).expect("the benchmark's configuration");
+    App::with_config(config)
+        .http_config(full_config())
+        .register::<Greeter>()
+        .controller::<JsonController>()
+        .plugin(ObservabilityPlugin)
+        .build()
+        .await
+        .expect("the benchmark app builds")
+}
+
+/// Folds the histogram samples the process-wide Prometheus registry holds into its buckets,
+/// as its upkeep thread does every 5 s (and a scrape does): benchmarks call it at the end of a
+/// metered run, so that the folding of every sample it recorded is counted where it ran.
+pub fn fold_metrics() {
+    Metrics::global().handle().run_upkeep();
+}
+
+/// Calibrates `quanta`'s clock (which the Prometheus exporter reads) on the calling thread. Its
+/// calibration runs for a fixed time, not a fixed number of instructions, so under callgrind it
+/// counts differently in every run: done once on the driver's thread before any server, it is
+/// out of the server's counts (one-off, it is no part of a request's cost).
+pub fn calibrate_clock() {
+    let _ = quanta::Instant::now();
+}
+
+/// Installs the subscriber `#[cortex::main]` installs (`cortex::logging::init_with_writer`,
+/// writing to a sink) as the process's global default, once; the traced variants run with it,
+/// since the `ObservabilityPlugin` adds its OpenTelemetry layer to the installed subscriber
+/// (`cortex::logging::add_layer`) and a thread's default subscriber never receives it. From
+/// then on every other thread of the benchmarks sets a default of its own (the variant's, or
+/// none), so the other variants are measured as before.
+pub fn install_subscriber() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // The settings `cortex::logging::subscriber` reads from the environment (the
+        // scaffolded variant's): `CORTEX_PROFILE`'s defaults, `CORTEX_LOG_FORMAT`; the filter
+        // (`CORTEX_LOG`, `RUST_LOG`) is read by `init_with_writer`. `scripts/bench` empties
+        // them all: `dev`, `info` text.
+        let profile: cortex::config::Profile = std::env::var("CORTEX_PROFILE")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default();
+        let mut config = cortex::logging::LogConfig::for_profile(&profile);
+        match std::env::var("CORTEX_LOG_FORMAT").as_deref() {
+            Ok("json") => config.format = cortex::logging::LogFormat::Json,
+            Ok("text") => config.format = cortex::logging::LogFormat::Text,
+            _ => {}
+        }
+        assert!(
+            cortex::logging::init_with_writer(&config, std::io::sink),
+            "no subscriber installed before the benchmark's"
+        );
+        SUBSCRIBER_INSTALLED.store(true, Ordering::Relaxed);
+    });
+}
+
+static SUBSCRIBER_INSTALLED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The dispatch a thread other than a traced variant's server sets as its default: the
+/// variant's ([`Variant::logging`]), else none once [`install_subscriber`] installed one.
+fn thread_logging(logging: Option<tracing::Dispatch>) -> Option<tracing::Dispatch> {
+    logging.or_else(|| {
+        SUBSCRIBER_INSTALLED
+            .load(Ordering::Relaxed)
+            .then(tracing::Dispatch::none)
+    })
+}
+
+/// An OTLP/HTTP collector that accepts and discards: `POST /v1/traces` answers `200` with an
+/// empty `ExportTraceServiceResponse` (zero bytes of protobuf), counting the exports and their
+/// bytes. One per process, on a thread of its own (a single-threaded runtime), started on first
+/// use; the traced variants export to it.
+#[derive(Debug)]
+pub struct OtlpReceiver {
+    addr: SocketAddr,
+    exports: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl OtlpReceiver {
+    /// Where it listens (127.0.0.1).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Exports received so far.
+    pub fn exports(&self) -> u64 {
+        self.exports.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of protobuf received so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// The process's [`OtlpReceiver`], started on first use (on a thread named `otlp-receiver`).
+pub fn otlp_receiver() -> &'static OtlpReceiver {
+    static RECEIVER: std::sync::OnceLock<&'static OtlpReceiver> = std::sync::OnceLock::new();
+    RECEIVER.get_or_init(|| {
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let receiver: &'static OtlpReceiver = Box::leak(Box::new(OtlpReceiver {
+            addr: listener.local_addr().expect("an address"),
+            exports: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+        }));
+        std::thread::Builder::new()
+            .name("otlp-receiver".into())
+            .spawn(move || {
+                let _none = tracing::dispatcher::set_default(&tracing::Dispatch::none());
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+                    let router = Router::new().route(
+                        "/v1/traces",
+                        axum::routing::post(move |body: Bytes| async move {
+                            receiver.exports.fetch_add(1, Ordering::Relaxed);
+                            receiver
+                                .bytes
+                                .fetch_add(body.len() as u64, Ordering::Relaxed);
+                            ([("content-type", "application/x-protobuf")], Bytes::new())
+                        }),
+                    );
+                    axum::serve(listener, router)
+                        .await
+                        .expect("the receiver serves");
+                });
+            })
+            .expect("the receiver's thread");
+        receiver
+    })
+}
+
 /// The variants measured side by side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -159,6 +314,17 @@ pub enum Variant {
     /// [`Variant::CortexFull`] with one [`CountingObserver`] (`App::observer`): what a request
     /// observer costs.
     CortexObserved,
+    /// [`Variant::CortexScaffolded`] with the `ObservabilityPlugin` recording metrics
+    /// (`[observability.metrics]` at its defaults: the `http_server_*` request metrics and
+    /// `/metrics`), tracing and the dashboard off. Issue 21; in [`Variant::OBSERVABILITY`].
+    CortexMetrics,
+    /// [`Variant::CortexScaffolded`] with the `ObservabilityPlugin` exporting traces
+    /// (`[observability.tracing]`, `sampling_ratio = 0.1`) over OTLP/HTTP to [`otlp_receiver`],
+    /// metrics (recording and `/metrics`) and the dashboard off. Runs with the subscriber
+    /// installed process-wide ([`install_subscriber`]): the plugin adds its layer to that one.
+    CortexTraced,
+    /// Both, as a production app runs: [`Variant::CortexMetrics`] and [`Variant::CortexTraced`].
+    CortexObservedAll,
 }
 
 impl Variant {
@@ -172,6 +338,24 @@ impl Variant {
         Variant::CortexObserved,
     ];
 
+    /// The observability variants (issue 21), their baseline first: measured against
+    /// [`Variant::CortexScaffolded`] by `scripts/bench --observability`.
+    pub const OBSERVABILITY: [Variant; 4] = [
+        Variant::CortexScaffolded,
+        Variant::CortexMetrics,
+        Variant::CortexTraced,
+        Variant::CortexObservedAll,
+    ];
+
+    /// Every variant there is, by name (`--only`).
+    pub fn named(name: &str) -> Option<Variant> {
+        Variant::ALL
+            .into_iter()
+            .chain(Variant::OBSERVABILITY)
+            .chain([Variant::CortexLayered])
+            .find(|v| v.name() == name)
+    }
+
     /// A short name for reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -182,6 +366,9 @@ impl Variant {
             Variant::CortexScaffolded => "cortex_scaffolded",
             Variant::CortexLayered => "cortex_layered",
             Variant::CortexObserved => "cortex_observed",
+            Variant::CortexMetrics => "cortex_metrics",
+            Variant::CortexTraced => "cortex_traced",
+            Variant::CortexObservedAll => "cortex_observed_all",
         }
     }
 
@@ -191,8 +378,50 @@ impl Variant {
     /// text by default), writing to a sink instead of standard error: at `info` the app writes
     /// its startup and shutdown lines, which are not measured, and nothing per request. The
     /// other variants run with none.
+    ///
+    /// [`Variant::CortexMetrics`] runs with the same subscriber as [`Variant::CortexScaffolded`].
+    /// The traced variants return `None` here but do run with it: installed process-wide
+    /// ([`install_subscriber`]), since the plugin's OpenTelemetry layer is added with
+    /// `cortex::logging::add_layer`, which reaches the installed subscriber only (see
+    /// [`Variant::traced`]).
     pub fn logging(self) -> Option<tracing::Dispatch> {
-        (self == Variant::CortexScaffolded).then(|| cortex::logging::subscriber(std::io::sink))
+        matches!(self, Variant::CortexScaffolded | Variant::CortexMetrics)
+            .then(|| cortex::logging::subscriber(std::io::sink))
+    }
+
+    /// Whether the variant exports traces: it runs with the subscriber installed process-wide
+    /// ([`install_subscriber`]), where the plugin adds its layer, rather than with a subscriber
+    /// of its thread's.
+    pub fn traced(self) -> bool {
+        matches!(self, Variant::CortexTraced | Variant::CortexObservedAll)
+    }
+
+    /// Whether the variant records the `http_server_*` metrics into the process-wide
+    /// Prometheus registry.
+    pub fn metered(self) -> bool {
+        matches!(self, Variant::CortexMetrics | Variant::CortexObservedAll)
+    }
+
+    /// The variant's `[observability]` section, for the observability variants: the dashboard
+    /// off (as in `prod`), metrics and tracing as the variant says; tracing exports to
+    /// [`otlp_receiver`].
+    pub fn observability_toml(self) -> Option<String> {
+        let mut toml = String::from("[observability.dashboard]\nenabled = false\n");
+        match self {
+            Variant::CortexMetrics => {}
+            Variant::CortexTraced => {
+                toml.push_str("[observability.metrics]\nenabled = false\nhttp = false\n")
+            }
+            Variant::CortexObservedAll => {}
+            _ => return None,
+        }
+        if self.traced() {
+            toml.push_str(&format!(
+                "[observability.tracing]\nenabled = true\nendpoint = 'http://{}'\nsampling_ratio = 0.1\n",
+                otlp_receiver().addr()
+            ));
+        }
+        Some(toml)
     }
 
     /// The router the variant serves (for the in-process benchmark).
@@ -213,6 +442,9 @@ impl Variant {
                 .expect("the benchmark app builds")
                 .router(),
             Variant::CortexObserved => observed_app().await.router(),
+            Variant::CortexMetrics | Variant::CortexTraced | Variant::CortexObservedAll => {
+                observability_app(self).await.router()
+            }
         }
     }
 }
@@ -292,6 +524,13 @@ fn thread_cpu() -> Duration {
 /// connections from the calling thread, and counts the responses completed during
 /// `load.measure`. Panics on any response that is not `200` with the expected body.
 pub fn measure(variant: Variant, load: Load) -> Measured {
+    if variant.traced() {
+        install_subscriber();
+    }
+    let client_logging = thread_logging(None);
+    let _client_logging = client_logging
+        .as_ref()
+        .map(tracing::dispatcher::set_default);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (start_tx, start_rx) = tokio::sync::oneshot::channel::<()>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -303,7 +542,12 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
         .spawn(move || {
             // For this thread only: the other variants, measured in the same process, run with
             // no subscriber.
-            let logging = variant.logging();
+            // A traced variant: the installed subscriber, where the plugin adds its layer.
+            let logging = if variant.traced() {
+                None
+            } else {
+                thread_logging(variant.logging())
+            };
             let _logging = logging.as_ref().map(tracing::dispatcher::set_default);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -341,6 +585,13 @@ pub fn measure(variant: Variant, load: Load) -> Measured {
     let server_cpu = cpu_rx.recv().expect("the server's CPU time");
     let _ = quit_tx.send(());
     server.join().expect("the server thread ends");
+    // Process-wide: the tracing plugin turns it off when its last app has shut down; left on,
+    // every later variant would make its request spans at `info`.
+    assert!(
+        !cortex::logging::spans_exported(),
+        "{} left spans exported",
+        variant.name()
+    );
     Measured {
         requests,
         elapsed: load.measure,
@@ -375,6 +626,18 @@ async fn serve(
                 .serve(variant.router().await, quit)
                 .await
                 .expect("Cortex's server serves");
+        }
+        Variant::CortexMetrics | Variant::CortexTraced | Variant::CortexObservedAll => {
+            let running = observability_app(variant)
+                .await
+                .serve_on(listener)
+                .await
+                .expect("the app serves");
+            quit.await;
+            if variant.metered() {
+                fold_metrics();
+            }
+            running.shutdown().await.expect("the app stops");
         }
         Variant::CortexFull
         | Variant::CortexMinimal
