@@ -105,8 +105,7 @@ pub fn spans_exported() -> bool {
 /// ```
 #[inline]
 pub fn span_wanted() -> bool {
-    spans_exported()
-        && (!crate::http::in_request() || !tracing::Span::current().is_none())
+    spans_exported() && (!crate::http::in_request() || !tracing::Span::current().is_none())
 }
 
 /// The trace and span a log line is written in, as an exporter knows them: what

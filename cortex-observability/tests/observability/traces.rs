@@ -373,8 +373,18 @@ async fn a_caller_that_did_not_sample_makes_no_span() {
     );
     let running = serve(app("", router)).await;
     for (flags, trace, path, in_span) in [
-        ("00", "4bf92f3577b34da6a3ce929d0e0e4737", "/t2b/orders?unsampled", false),
-        ("01", "4bf92f3577b34da6a3ce929d0e0e4738", "/t2b/orders?sampled", true),
+        (
+            "00",
+            "4bf92f3577b34da6a3ce929d0e0e4737",
+            "/t2b/orders?unsampled",
+            false,
+        ),
+        (
+            "01",
+            "4bf92f3577b34da6a3ce929d0e0e4738",
+            "/t2b/orders?sampled",
+            true,
+        ),
     ] {
         let request = http::Request::get(format!("http://{}{path}", running.local_addr()))
             .header(
