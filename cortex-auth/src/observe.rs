@@ -55,7 +55,7 @@ impl Attempts {
 /// The `auth.authenticate` span of one attempt when spans are exported (an OpenTelemetry
 /// exporter is installed), else a disabled span: without an exporter, an attempt makes none.
 pub(crate) fn span() -> tracing::Span {
-    if cortex_core::logging::spans_exported() {
+    if cortex_core::logging::span_wanted() {
         tracing::info_span!(
             target: "cortex::auth",
             "auth.authenticate",

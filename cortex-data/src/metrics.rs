@@ -177,7 +177,7 @@ pub(crate) fn statement_span(backend: Backend, name: Name) -> tracing::Span {
             )
         };
     }
-    if cortex_core::logging::spans_exported() {
+    if cortex_core::logging::span_wanted() {
         span!(info_span)
     } else {
         span!(debug_span)

@@ -229,7 +229,7 @@ impl HttpClient {
 
 /// The call's span, when spans are exported: `info`, OpenTelemetry's HTTP client conventions.
 fn client_span(request: &Request<Bytes>, url: &str) -> Span {
-    if !cortex_core::logging::spans_exported() {
+    if !cortex_core::logging::span_wanted() {
         return Span::none();
     }
     let uri = request.uri();

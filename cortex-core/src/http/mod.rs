@@ -37,6 +37,7 @@ pub use extract::{Form, Json, Path, Query, Valid, Validatable};
 pub use middleware::LoggedUser;
 pub use problem::{PROBLEM_JSON, Problem, problem_types};
 pub use request_context::current_request_id;
+pub(crate) use request_context::in_request;
 pub use response::{Created, NoContent};
 pub use validation::FieldError;
 

@@ -139,6 +139,12 @@ pub(crate) fn current_request_id_value() -> Option<HeaderValue> {
     value
 }
 
+/// Whether a request's handler is running on this thread (a request id is in scope): one
+/// thread-local read, for [`span_wanted`](crate::logging::span_wanted).
+pub(crate) fn in_request() -> bool {
+    HAS_REQUEST_ID.get()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,11 +142,22 @@ where
         let line = line.trim_end();
         match (ids, line.strip_suffix('}')) {
             // The ids go at the top level, last: `{…,"trace_id":"…","span_id":"…"}`.
-            (Some(ids), Some(head)) => writeln!(
-                writer,
-                r#"{head},"trace_id":"{:032x}","span_id":"{:016x}"}}"#,
-                ids.trace_id, ids.span_id
-            ),
+            (Some(ids), Some(head)) => match crate::http::current_request_id() {
+                // Next to the request id, which the request's span (not given to this layer
+                // when traced) would otherwise carry.
+                Some(request_id) if !head.contains(r#""request_id":"#) => writeln!(
+                    writer,
+                    r#"{head},"trace_id":"{:032x}","span_id":"{:016x}","request_id":{}}}"#,
+                    ids.trace_id,
+                    ids.span_id,
+                    Value::String(request_id)
+                ),
+                _ => writeln!(
+                    writer,
+                    r#"{head},"trace_id":"{:032x}","span_id":"{:016x}"}}"#,
+                    ids.trace_id, ids.span_id
+                ),
+            },
             _ => writeln!(writer, "{line}"),
         }
     }

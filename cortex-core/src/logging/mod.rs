@@ -88,6 +88,26 @@ pub fn spans_exported() -> bool {
     SPANS_EXPORTED.load(Ordering::Relaxed)
 }
 
+/// Whether a span made here and now would be exported: spans are exported ([`export_spans`])
+/// and either no request is being handled on this thread, or the request is traced (its span,
+/// the current one, exists). Inside a request the exporter did not sample
+/// ([`set_request_context`]), a span would be an orphan root of a trace of its own: Cortex's
+/// crates ask this before making a span for a database statement or an authentication, and a
+/// plugin should too.
+///
+/// ```
+/// use cortex_core::logging;
+///
+/// assert!(!logging::span_wanted(), "nothing is exported");
+/// logging::export_spans(true);
+/// assert!(logging::span_wanted(), "outside a request, a span is a root of its own");
+/// logging::export_spans(false);
+/// ```
+#[inline]
+pub fn span_wanted() -> bool {
+    spans_exported() && (!crate::http::in_request() || !tracing::Span::current().is_none())
+}
+
 /// The trace and span a log line is written in, as an exporter knows them: what
 /// [`set_trace_ids`] registers and [`trace_ids`] returns.
 ///
@@ -122,9 +142,59 @@ impl TraceIds {
 /// is traced.
 pub type TraceIdsFn = fn() -> Option<TraceIds>;
 
-/// What [`set_request_context`] registers: called with a request's headers right before its
-/// span is made; what it returns is dropped as soon as the span exists.
-pub type RequestContextFn = fn(&http::HeaderMap) -> Option<Box<dyn std::any::Any>>;
+/// What [`set_request_context`] registers: called with a request's headers while spans are
+/// exported, before the request's span would be made: it decides whether the request is traced
+/// (head sampling) and may hand back a guard kept alive while the span is made.
+pub type RequestContextFn = fn(&http::HeaderMap) -> RequestTrace;
+
+/// A tracing exporter's head-sampling decision for one request ([`set_request_context`]).
+///
+/// A traced request's span is made at `info` (and exported); an untraced one gets the `debug`
+/// span that costs nothing at the default filter, so that a sampling ratio of 10% costs about a
+/// tenth of tracing every request.
+///
+/// ```
+/// use cortex_core::logging::RequestTrace;
+///
+/// let traced = RequestTrace::sampled(None);
+/// assert!(traced.sampled);
+/// assert!(!RequestTrace::not_sampled().sampled);
+/// ```
+pub struct RequestTrace {
+    /// Whether the request is traced: its span is made at `info`, where the exporter's layer
+    /// sees it.
+    pub sampled: bool,
+    /// Kept alive while the request's span is made, then dropped (an exporter makes the
+    /// caller's W3C context current with it, so that the span continues the caller's trace).
+    pub guard: Option<Box<dyn std::any::Any>>,
+}
+
+impl RequestTrace {
+    /// A traced request, with the guard to keep while its span is made.
+    pub fn sampled(guard: Option<Box<dyn std::any::Any>>) -> Self {
+        RequestTrace {
+            sampled: true,
+            guard,
+        }
+    }
+
+    /// An untraced request.
+    pub fn not_sampled() -> Self {
+        RequestTrace {
+            sampled: false,
+            guard: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestTrace")
+            .field("sampled", &self.sampled)
+            .field("guard", &self.guard.is_some())
+            .finish()
+    }
+}
 
 static TRACE_IDS: OnceLock<TraceIdsFn> = OnceLock::new();
 static REQUEST_CONTEXT: OnceLock<RequestContextFn> = OnceLock::new();
@@ -164,19 +234,28 @@ pub fn trace_ids() -> Option<TraceIds> {
     TRACE_IDS.get().and_then(|ids| ids())
 }
 
-/// Registers, once per process, what runs around the creation of each request's span while
-/// spans are exported ([`export_spans`]): an extension point for a tracing exporter, which reads
-/// the incoming W3C `traceparent`/`tracestate`/`baggage` headers and makes the context they carry
-/// current (returning the guard), so that the request's span continues the caller's trace.
-/// Returns `false` when one was registered already.
+/// Registers, once per process, the head-sampling decision made for each request while spans
+/// are exported ([`export_spans`]): an extension point for a tracing exporter, which reads the
+/// incoming W3C `traceparent`/`tracestate`/`baggage` headers, decides whether the request is
+/// traced (the caller's sampled flag, else its sampling ratio) and, when it is, makes the
+/// caller's context current while the span is made (the guard of [`RequestTrace`]), so that
+/// the span continues the caller's trace. Without one, every request is traced. Returns `false`
+/// when one was registered already.
+///
+/// An untraced request's span is the `debug` one, and the spans Cortex makes inside it (database
+/// statements, authentication) are not made either ([`span_wanted`]).
 ///
 /// ```
-/// use cortex_core::logging;
+/// use cortex_core::logging::{self, RequestTrace};
 ///
-/// fn nothing(_: &http::HeaderMap) -> Option<Box<dyn std::any::Any>> {
-///     None
+/// fn every_tenth_by_header(headers: &http::HeaderMap) -> RequestTrace {
+///     if headers.contains_key("x-trace-me") {
+///         RequestTrace::sampled(None)
+///     } else {
+///         RequestTrace::not_sampled()
+///     }
 /// }
-/// logging::set_request_context(nothing);
+/// logging::set_request_context(every_tenth_by_header);
 /// ```
 pub fn set_request_context(context: RequestContextFn) -> bool {
     REQUEST_CONTEXT.set(context).is_ok()
@@ -188,9 +267,13 @@ pub(crate) fn trace_ids_registered() -> bool {
     TRACE_IDS.get().is_some()
 }
 
-/// What the registered [`set_request_context`] function returns for `headers`.
-pub(crate) fn request_context(headers: &http::HeaderMap) -> Option<Box<dyn std::any::Any>> {
-    REQUEST_CONTEXT.get().and_then(|context| context(headers))
+/// What the registered [`set_request_context`] function decides for `headers` (traced, without
+/// a guard, when none is registered).
+pub(crate) fn request_context(headers: &http::HeaderMap) -> RequestTrace {
+    match REQUEST_CONTEXT.get() {
+        Some(context) => context(headers),
+        None => RequestTrace::sampled(None),
+    }
 }
 
 /// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
@@ -377,17 +460,58 @@ where
         let layer = tracing_subscriber::fmt::layer()
             .json()
             .event_format(MaskedJson(format))
-            .with_writer(writer);
+            .with_writer(writer)
+            .with_filter(NotTheExportedRequestSpan);
         Dispatch::new(registry.with(layer))
     } else {
         let layer = tracing_subscriber::fmt::layer()
             .fmt_fields(MaskSecrets(DefaultFields::new()))
             .with_ansi(ansi)
             .with_target(true)
-            .with_writer(writer);
+            .with_writer(writer)
+            .with_filter(NotTheExportedRequestSpan);
         Dispatch::new(registry.with(layer))
     };
     (dispatch, handle)
+}
+
+/// Keeps the request span of a traced request (`http.request` at `info`, made for the exporter
+/// when spans are exported) away from the log layer: nothing is written per request at `info`,
+/// yet the layer would format the span's fields into text or JSON on creation and again when the
+/// response's fields are recorded, which is most of what tracing a request cost (see
+/// `docs/src/performance.md`, "Issue 21"). A log line inside such a request carries the trace
+/// and span ids and the request id instead (JSON), as an untraced request's line carries none
+/// of the span's fields at `info`. A static per-callsite answer: no per-event cost.
+struct NotTheExportedRequestSpan;
+
+impl NotTheExportedRequestSpan {
+    fn keeps_out(metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.is_span()
+            && *metadata.level() == tracing::Level::INFO
+            && metadata.name() == "http.request"
+            && metadata.target().starts_with("cortex_core::http")
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for NotTheExportedRequestSpan {
+    fn enabled(
+        &self,
+        metadata: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        !Self::keeps_out(metadata)
+    }
+
+    fn callsite_enabled(
+        &self,
+        metadata: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if Self::keeps_out(metadata) {
+            tracing::subscriber::Interest::never()
+        } else {
+            tracing::subscriber::Interest::always()
+        }
+    }
 }
 
 #[cfg(test)]

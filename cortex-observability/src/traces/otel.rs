@@ -2,7 +2,6 @@
 //! is global), started by the first app that enables tracing, shared by the apps started while it
 //! runs, and shut down (its last spans sent) with the last of them.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once, OnceLock, RwLock};
@@ -25,7 +24,7 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchSpanProcessor, Sampler, SamplingResult, SdkTracer, SdkTracerProvider, ShouldSample,
 };
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SpanData, SpanExporter};
 
 use super::{Settings, TracingError, TracingProtocol};
 
@@ -95,6 +94,18 @@ impl ShouldSample for CurrentRatio {
         attributes: &[KeyValue],
         links: &[Link],
     ) -> SamplingResult {
+        // A request's span exists only when `head_sample` traced the request: a root span of
+        // kind server is sampled (the decision was made before it was made).
+        if *span_kind == SpanKind::Server {
+            return Sampler::AlwaysOn.should_sample(
+                parent_context,
+                trace_id,
+                name,
+                span_kind,
+                attributes,
+                links,
+            );
+        }
         Sampler::TraceIdRatioBased(ratio()).should_sample(
             parent_context,
             trace_id,
@@ -348,16 +359,20 @@ fn register_once() {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
+    // No busy/idle timing (a clock read on every poll of every span) and no code location:
+    // what a span costs the request path is most of what tracing costs (docs/src/performance.md).
     let layer = tracing_opentelemetry::layer()
         .with_tracer(PipelineTracer)
-        .with_threads(false);
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_location(false);
     if !logging::add_layer(layer) {
         tracing::warn!(
             "spans are not exported: the installed `tracing` subscriber is not Cortex's (install it with `#[cortex::main]` or `cortex_core::logging::init`)"
         );
     }
     logging::set_trace_ids(current_ids);
-    logging::set_request_context(remote_parent);
+    logging::set_request_context(head_sample);
 }
 
 /// The ids of the OpenTelemetry span current on this thread (the `tracing` span entered last).
@@ -371,16 +386,58 @@ fn current_ids() -> Option<TraceIds> {
     })
 }
 
-/// The caller's context from a request's `traceparent`, `tracestate` and `baggage`, made current
-/// while the request's span is made (that is how its parent is set: see the module docs of
-/// `cortex_core::logging::set_request_context`).
-fn remote_parent(headers: &HeaderMap) -> Option<Box<dyn Any>> {
-    if !headers.contains_key("traceparent") && !headers.contains_key("baggage") {
-        return None;
+/// The head-sampling decision for a request (registered with
+/// `cortex_core::logging::set_request_context`): a request whose caller sent a valid
+/// `traceparent` follows the caller's sampled flag (parent-based), and the caller's context
+/// (with its `tracestate` and `baggage`) is made current while the request's span is made, so
+/// that the span continues the caller's trace; any other request is traced with the sampling
+/// ratio's probability. An untraced request gets no exported span (nor do the spans Cortex makes
+/// inside it), which is what makes a ratio of 0.1 cost about a tenth of tracing everything.
+fn head_sample(headers: &HeaderMap) -> logging::RequestTrace {
+    // Header names made once: a `&str` key is parsed and validated on every lookup (about 300
+    // instructions each, for every request).
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+    if headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE) {
+        let context = global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(headers))
+        });
+        let remote = context.span().span_context().clone();
+        if remote.is_valid() {
+            return if remote.is_sampled() {
+                logging::RequestTrace::sampled(Some(Box::new(context.attach())))
+            } else {
+                logging::RequestTrace::not_sampled()
+            };
+        }
+        // Baggage without a trace: a root of our own, the baggage carried.
+        return if root_sampled() {
+            logging::RequestTrace::sampled(Some(Box::new(context.attach())))
+        } else {
+            logging::RequestTrace::not_sampled()
+        };
     }
-    let context =
-        global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)));
-    Some(Box::new(context.attach()))
+    if root_sampled() {
+        logging::RequestTrace::sampled(None)
+    } else {
+        logging::RequestTrace::not_sampled()
+    }
+}
+
+/// A root decision with the sampling ratio's probability.
+fn root_sampled() -> bool {
+    let ratio = ratio();
+    if ratio >= 1.0 {
+        return true;
+    }
+    if ratio <= 0.0 {
+        return false;
+    }
+    // The SDK's random ids: 63 random bits against the ratio, as `TraceIdRatioBased` does with
+    // a trace id.
+    let random = RandomIdGenerator::default().new_span_id();
+    let bits = u64::from_be_bytes(random.to_bytes()) >> 1;
+    (bits as f64) < ratio * (1u64 << 63) as f64
 }
 
 /// Writes the current context (`traceparent`, `tracestate`, `baggage`) into `headers`.
@@ -444,5 +501,29 @@ impl opentelemetry_http::HttpClient for ExportClient {
                     .map_err(|_| HttpError::from(format!("no answer within {timeout:?}")))?
             })
             .await?
+    }
+}
+
+#[cfg(test)]
+mod head_sampling_tests {
+    use super::*;
+
+    /// Sets the process's ratio for the closure (these tests are the only unit tests that read
+    /// it; the integration tests run in another binary).
+    fn with_ratio(r: f64, f: impl FnOnce()) {
+        let before = RATIO.swap(r.to_bits(), Ordering::Relaxed);
+        f();
+        RATIO.store(before, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn roots_are_traced_with_the_ratios_probability() {
+        with_ratio(0.0, || assert!((0..1000).all(|_| !root_sampled())));
+        with_ratio(1.0, || assert!((0..1000).all(|_| root_sampled())));
+        with_ratio(0.1, || {
+            let traced = (0..20_000).filter(|_| root_sampled()).count();
+            // 2,000 expected; six standard deviations (about 42 each) either side.
+            assert!((1_750..=2_250).contains(&traced), "{traced} of 20,000");
+        });
     }
 }

@@ -418,10 +418,15 @@ impl CoreShared {
         });
 
         let span = if self.trace {
-            if crate::logging::spans_exported() {
-                exported_request_span(req, id.as_ref(), route)
-            } else {
-                request_span(req, id.as_ref(), route)
+            // Head sampling first: an untraced request gets the `debug` span, which costs
+            // nothing at the default filter, rather than an `info` one every layer processes.
+            match crate::logging::spans_exported()
+                .then(|| crate::logging::request_context(req.headers()))
+            {
+                Some(trace) if trace.sampled => {
+                    exported_request_span(req, id.as_ref(), route, trace.guard)
+                }
+                _ => request_span(req, id.as_ref(), route),
             }
         } else {
             Span::none()
@@ -618,15 +623,16 @@ fn access_line(
     );
 }
 
-/// The request span when spans are exported ([`crate::logging::export_spans`]): at `info`, with
-/// the OpenTelemetry HTTP semantic-convention fields (`otel.name` is the method and the route
-/// template, never the raw path), made inside the context the registered
-/// [`set_request_context`](crate::logging::set_request_context) function reads from the
-/// request's headers (its W3C `traceparent`), so that it continues the caller's trace.
+/// The request span when spans are exported ([`crate::logging::export_spans`]) and the request
+/// is traced: at `info`, with the OpenTelemetry HTTP semantic-convention fields (`otel.name` is
+/// the method and the route template, never the raw path), made while `context` (what the
+/// registered [`set_request_context`](crate::logging::set_request_context) function returned for
+/// the request's W3C `traceparent`) is alive, so that it continues the caller's trace.
 fn exported_request_span(
     req: &Request,
     id: Option<&HeaderValue>,
     route: Option<&'static str>,
+    context: Option<Box<dyn std::any::Any>>,
 ) -> Span {
     let route = route.or_else(|| {
         req.extensions()
@@ -644,7 +650,7 @@ fn exported_request_span(
         .map(|f| f.client_ip)
         .or_else(|| peer_ip(req));
     // Dropped once the span exists: the span's parent is taken when it is made.
-    let _context = crate::logging::request_context(req.headers());
+    let _context = context;
     tracing::info_span!(
         "http.request",
         otel.name = name,
