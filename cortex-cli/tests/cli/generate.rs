@@ -628,10 +628,11 @@ fn auth_matches_its_snapshot_and_is_wired_into_the_app() {
     insta::assert_snapshot!("auth", written(&app, &before));
     assert!(read(&app, "src/models/mod.rs").contains("pub mod user;"));
     assert!(read(&app, "src/controllers/mod.rs").contains("pub mod auth;"));
-    // The facade's `auth` feature is added next to `data`, the other lines as they were.
+    // The facade's `auth` feature is added after the template's features, the other lines as
+    // they were.
     let manifest = read(&app, "Cargo.toml");
     assert!(
-        manifest.contains("features = [\"data\", \"auth\"] }\n"),
+        manifest.contains("features = [\"data\", \"observability\", \"auth\"] }\n"),
         "{manifest}"
     );
     let config = read(&app, "cortex.toml");
