@@ -157,6 +157,10 @@ mod tests {
     fn debug_masks_the_token() {
         let shown = format!("{:?}", with_token("abc123"));
         assert!(!shown.contains("abc123"), "{shown}");
+        assert!(
+            shown.contains("Access") && shown.contains("********"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -165,6 +169,8 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"xbc", b"abc"));
         assert!(!constant_time_eq(b"ab", b"abc"));
+        // Two differences that would cancel out if they were combined with `^`.
+        assert!(!constant_time_eq(b"ab", b"ba"));
         assert!(constant_time_eq(b"", b""));
     }
 }
