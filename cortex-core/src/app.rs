@@ -1987,6 +1987,14 @@ mod tests {
 
     /// Runs `body` on a current-thread runtime under Cortex's subscriber in `format` (`text` or
     /// `json`); returns its output and what it wrote.
+    /// The JSON line of `out` whose message starts with `prefix` (the `what` line).
+    fn json_line(out: &str, prefix: &str, what: &str) -> serde_json::Value {
+        out.lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|l| l["fields"]["message"].as_str().unwrap().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {what} line in {out}"))
+    }
+
     fn logged<T>(format: &str, body: impl Future<Output = T>) -> (T, String) {
         let toml = format!("[log]\nformat = '{format}'");
         let config =
@@ -2051,16 +2059,7 @@ mod tests {
     #[test]
     fn the_startup_line_has_a_field_per_part_in_json() {
         let (port, out) = logged("json", banner_app());
-        let line = out
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .find(|l| {
-                l["fields"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("listening on")
-            })
-            .unwrap_or_else(|| panic!("no startup line in {out}"));
+        let line = json_line(&out, "listening on", "startup");
         let url = format!("http://127.0.0.1:{port}");
         let fields = &line["fields"];
         assert_eq!(line["level"], "INFO");
@@ -2182,16 +2181,7 @@ mod tests {
         let ((summary, response), out) = logged("json", drained_app(true));
         assert!(response.ends_with("done"), "{response}");
         assert!(summary.is_err());
-        let line = out
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .find(|l| {
-                l["fields"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("stopped in")
-            })
-            .unwrap_or_else(|| panic!("no shutdown line in {out}"));
+        let line = json_line(&out, "stopped in", "shutdown");
         let fields = &line["fields"];
         assert_eq!(line["level"], "WARN", "{line}");
         assert_eq!(fields["connections_open"], 2, "{line}");

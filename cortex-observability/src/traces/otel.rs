@@ -96,24 +96,12 @@ impl ShouldSample for CurrentRatio {
     ) -> SamplingResult {
         // A request's span exists only when `head_sample` traced the request: a root span of
         // kind server is sampled (the decision was made before it was made).
-        if *span_kind == SpanKind::Server {
-            return Sampler::AlwaysOn.should_sample(
-                parent_context,
-                trace_id,
-                name,
-                span_kind,
-                attributes,
-                links,
-            );
-        }
-        Sampler::TraceIdRatioBased(ratio()).should_sample(
-            parent_context,
-            trace_id,
-            name,
-            span_kind,
-            attributes,
-            links,
-        )
+        let sampler = if *span_kind == SpanKind::Server {
+            Sampler::AlwaysOn
+        } else {
+            Sampler::TraceIdRatioBased(ratio())
+        };
+        sampler.should_sample(parent_context, trace_id, name, span_kind, attributes, links)
     }
 }
 
