@@ -94,6 +94,11 @@ pub use cortex_data as data;
 #[cfg(feature = "auth")]
 pub use cortex_auth as auth;
 
+/// The event bus (the `cortex-events` crate): [`EventBus`](events::EventBus), typed events,
+/// handlers, retries and dead letters, `[events]`. Behind the `events` feature.
+#[cfg(feature = "events")]
+pub use cortex_events as events;
+
 /// Operations (the `cortex-observability` crate): the
 /// [`ObservabilityPlugin`](observability::ObservabilityPlugin), `/metrics`, traces (feature
 /// `otel`), the dashboard at `/_cortex`, `[observability]`. Behind the `observability` feature.
@@ -157,6 +162,8 @@ pub mod prelude {
     // Auth: the extractor and the guards every secured route names.
     #[cfg(feature = "auth")]
     pub use cortex_auth::{Authenticated, CurrentUser, Permission, Role};
+    #[cfg(feature = "events")]
+    pub use cortex_events::{Envelope, Event, EventBus};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.

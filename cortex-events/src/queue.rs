@@ -1,0 +1,208 @@
+//! A subscriber's bounded queue with its overflow policy.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// What happens when an event arrives for a subscriber whose queue is full.
+///
+/// ```
+/// use cortex_events::Overflow;
+/// assert_eq!(Overflow::default(), Overflow::Wait);
+/// let policy: Overflow = serde_json::from_str("\"drop_oldest\"").unwrap();
+/// assert_eq!(policy, Overflow::DropOldest);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// The publisher waits for room: a slow handler slows its publishers down (the default:
+    /// nothing is lost).
+    #[default]
+    Wait,
+    /// The oldest queued event is dropped (counted in `cortex_events_dropped_total` and logged)
+    /// to make room: for subscribers that only care about the latest state.
+    DropOldest,
+    /// The publish fails with [`PublishError::Full`](crate::PublishError::Full) for this
+    /// subscriber (the others still get the event).
+    Fail,
+}
+
+pub(crate) enum Pushed<T> {
+    Queued,
+    /// Queued, after dropping this (the oldest).
+    Dropped(T),
+    /// The queue is full and the policy is `Fail`.
+    Full(T),
+    /// The queue is closed.
+    Closed(T),
+}
+
+pub(crate) struct Queue<T> {
+    items: Mutex<VecDeque<T>>,
+    capacity: usize,
+    overflow: Overflow,
+    closed: AtomicBool,
+    /// Signalled when an item is pushed or the queue closes.
+    readable: Notify,
+    /// Signalled when an item is taken or the queue closes.
+    writable: Notify,
+}
+
+impl<T> Queue<T> {
+    pub(crate) fn new(capacity: usize, overflow: Overflow) -> Self {
+        Queue {
+            items: Mutex::new(VecDeque::with_capacity(capacity.min(64))),
+            capacity: capacity.max(1),
+            overflow,
+            closed: AtomicBool::new(false),
+            readable: Notify::new(),
+            writable: Notify::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.lock().expect("queue lock").len()
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Adds an item, per the overflow policy (`Wait` waits here for room).
+    pub(crate) async fn push(&self, item: T) -> Pushed<T> {
+        loop {
+            // Registered before checking, so a pop between the check and the wait is not missed.
+            let writable = self.writable.notified();
+            {
+                let mut items = self.items.lock().expect("queue lock");
+                if self.is_closed() {
+                    return Pushed::Closed(item);
+                }
+                if items.len() < self.capacity {
+                    items.push_back(item);
+                    drop(items);
+                    self.readable.notify_one();
+                    return Pushed::Queued;
+                }
+                match self.overflow {
+                    Overflow::Wait => {}
+                    Overflow::Fail => return Pushed::Full(item),
+                    Overflow::DropOldest => {
+                        let oldest = items.pop_front().expect("a full queue has an item");
+                        items.push_back(item);
+                        drop(items);
+                        self.readable.notify_one();
+                        return Pushed::Dropped(oldest);
+                    }
+                }
+            }
+            // Spurious wake-ups loop back and check again.
+            writable.await;
+        }
+    }
+
+    /// Takes the next item; `None` once the queue is closed and empty.
+    pub(crate) async fn pop(&self) -> Option<T> {
+        loop {
+            let readable = self.readable.notified();
+            if let Some(item) = self.try_pop() {
+                return Some(item);
+            }
+            if self.is_closed() {
+                return None;
+            }
+            readable.await;
+        }
+    }
+
+    pub(crate) fn try_pop(&self) -> Option<T> {
+        let item = self.items.lock().expect("queue lock").pop_front();
+        if item.is_some() {
+            self.writable.notify_one();
+        }
+        item
+    }
+
+    /// Refuses new items; `pop` returns what is queued, then `None`. Waiting publishers get
+    /// `Closed`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.readable.notify_waiters();
+        self.writable.notify_waiters();
+    }
+
+    /// Everything still queued (after a close, for the dead letters).
+    pub(crate) fn drain(&self) -> Vec<T> {
+        let drained: Vec<T> = self.items.lock().expect("queue lock").drain(..).collect();
+        self.writable.notify_waiters();
+        drained
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn wait_blocks_until_room() {
+        let queue = Arc::new(Queue::new(1, Overflow::Wait));
+        assert!(matches!(queue.push(1).await, Pushed::Queued));
+        let pusher = tokio::spawn({
+            let queue = Arc::clone(&queue);
+            async move { matches!(queue.push(2).await, Pushed::Queued) }
+        });
+        // The second push cannot finish while the queue is full.
+        tokio::task::yield_now().await;
+        assert!(!pusher.is_finished());
+        assert_eq!(queue.pop().await, Some(1));
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), pusher)
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        assert_eq!(queue.pop().await, Some(2));
+    }
+
+    #[tokio::test]
+    async fn drop_oldest_and_fail() {
+        let queue = Queue::new(2, Overflow::DropOldest);
+        for i in 0..2 {
+            assert!(matches!(queue.push(i).await, Pushed::Queued));
+        }
+        assert!(matches!(queue.push(2).await, Pushed::Dropped(0)));
+        assert_eq!(queue.len(), 2);
+        assert_eq!(queue.pop().await, Some(1));
+
+        let queue = Queue::new(1, Overflow::Fail);
+        assert!(matches!(queue.push(1).await, Pushed::Queued));
+        assert!(matches!(queue.push(2).await, Pushed::Full(2)));
+        assert_eq!(queue.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn close_lets_the_queue_empty_then_ends_it() {
+        let queue = Arc::new(Queue::new(1, Overflow::Wait));
+        assert!(matches!(queue.push(1).await, Pushed::Queued));
+        let waiting = tokio::spawn({
+            let queue = Arc::clone(&queue);
+            async move { matches!(queue.push(2).await, Pushed::Closed(2)) }
+        });
+        tokio::task::yield_now().await;
+        queue.close();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), waiting)
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        assert!(matches!(queue.push(3).await, Pushed::Closed(3)));
+        assert_eq!(queue.pop().await, Some(1));
+        assert_eq!(queue.pop().await, None);
+    }
+}
