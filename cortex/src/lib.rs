@@ -249,6 +249,11 @@ mod guide {
     #[doc = include_str!("../../docs/src/auth-audit.md")]
     struct AuthAudit;
 
+    // The event bus: compiled with the `events` feature.
+    #[cfg(feature = "events")]
+    #[doc = include_str!("../../docs/src/events.md")]
+    struct Events;
+
     // "Operating a Cortex app": compiled with the `observability` feature.
     #[cfg(feature = "observability")]
     #[doc = include_str!("../../docs/src/operating.md")]
