@@ -50,6 +50,8 @@ mod plugin;
 mod queue;
 mod registry;
 mod retry;
+#[cfg(feature = "store")]
+pub mod store;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};
@@ -58,7 +60,7 @@ pub use bus::{
     Completion, Delivery, DrainReport, EventBus, EventBusBuilder, EventStream, HandlerOutcome,
     HandlersFailed, ReplayError, SubscribeOptions, Subscription,
 };
-pub use config::{DeadLetterBackend, EventsConfig};
+pub use config::{DeadLetterBackend, EventsConfig, OutboxConfig, StoreConfig};
 pub use dead_letter::{
     DeadLetter, DeadLetterQuery, DeadLetterStore, ErasedDeadLetterStore, MemoryDeadLetters,
 };
