@@ -36,6 +36,12 @@
 //! - **Shutdown.** The bus stops accepting events, the handlers finish what is queued within
 //!   the drain timeout, and what is left (queued or waiting for a retry) goes to the dead
 //!   letters.
+//!
+//! # Persistence
+//! With the `store` feature (the `cortex` facade's `events` with a database feature) and the
+//! data layer: the `store` module's event store (append, read, replay, snapshots), the
+//! transactional outbox (an event published if and only if its transaction commits) and dead
+//! letters kept in the database.
 
 mod bridge;
 mod bridges;

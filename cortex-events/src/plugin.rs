@@ -26,6 +26,12 @@ pub struct EventHandlerNode;
 /// event handled in its own scope; at shutdown stops publishing and lets handlers finish within
 /// `[events] drain_timeout`.
 ///
+/// With the `store` feature and the data layer (the `DataPlugin`), it also creates the store's
+/// tables at start, provides `Inject<EventStore>` and `Inject<Outbox>`, runs the outbox's relay
+/// (`[events.outbox]`), records the topics `[events.store]` names and, with `[events]
+/// dead_letters = "database"`, keeps the dead letters in the database (see
+/// `cortex_events::store`).
+///
 /// ```
 /// use cortex_core::App;
 /// use cortex_events::{Envelope, Event, EventBus, EventsPlugin, HandlerDescriptor};

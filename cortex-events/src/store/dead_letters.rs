@@ -22,7 +22,7 @@ use crate::topic::Pattern;
 /// use cortex_events::{DeadLetter, DeadLetterQuery, DeadLetterStore, Metadata, WireEvent};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), cortex_di::BoxError> {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// let letters = DatabaseDeadLetters::new(db);
 /// let event = WireEvent { metadata: Metadata::new("user.created"), payload: serde_json::json!({ "id": 7 }) };

@@ -164,7 +164,12 @@ pub struct Snapshot<S> {
     pub taken_at: DateTime<Utc>,
 }
 
-/// What a replay did.
+/// What a replay did ([`EventStore::replay_into`], [`EventStore::replay_with`]).
+///
+/// ```
+/// let report = cortex_events::store::ReplayReport::default();
+/// assert_eq!((report.delivered, report.last_position), (0, None));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplayReport {
     /// Events delivered.
@@ -197,6 +202,7 @@ pub struct ReplayReport {
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// let store = EventStore::new(db.clone());
+/// store.ensure_schema().await?; // before a transaction holds the pool's only connection
 /// let event = |topic: &str, n: u32| WireEvent { metadata: Metadata::new(topic), payload: serde_json::json!({ "n": n }) };
 ///
 /// // Appended with the transaction's own rows.
@@ -237,7 +243,9 @@ impl std::fmt::Debug for EventStore {
 const COLUMNS: &str = "seq, stream, version, recorded_at, metadata, payload";
 
 impl EventStore {
-    /// The store on `db` (its tables are created before its first statement).
+    /// The store on `db` (its tables are created before its first statement, on a connection
+    /// of the pool: call [`ensure_schema`](Self::ensure_schema) at start, so that a first
+    /// append in a transaction does not need a second connection; the plugin does).
     pub fn new(db: Db) -> Self {
         Self::with_ready(db, Arc::default())
     }

@@ -35,8 +35,8 @@
 //! ```
 //! use cortex_core::App;
 //! use cortex_core::config::Config;
-//! use cortex_data::{DataError, DataPlugin, Db};
-//! use cortex_events::store::{EventQuery, EventStore, Outbox};
+//! use cortex_data::{DataPlugin, Db};
+//! use cortex_events::store::{EventQuery, EventStore, Outbox, StoreError};
 //! use cortex_events::{Envelope, Event, EventBus, EventsPlugin};
 //!
 //! #[derive(serde::Serialize, serde::Deserialize)]
@@ -56,8 +56,8 @@
 //! // The order row and its event commit together (the relay publishes it right after).
 //! db.transaction(async |tx| {
 //!     // … insert the order with `tx` …
-//!     outbox.enqueue(tx, OrderPlaced { id: 7 }).await.map_err(|e| DataError::Config { message: e.to_string() })?;
-//!     Ok::<_, DataError>(())
+//!     outbox.enqueue(tx, OrderPlaced { id: 7 }).await?;
+//!     Ok::<_, StoreError>(())
 //! }).await?;
 //! assert_eq!(orders.next().await.unwrap().id, 7);
 //!
@@ -71,11 +71,6 @@
 //! assert_eq!(recorded[0].event.payload, serde_json::json!({ "id": 7 }));
 //! # Ok(()) }
 //! ```
-
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(unused_imports, unused_macros, unused_variables, unreachable_code)
-)]
 
 use cortex_data::{Backend, DataError, Db, Tx};
 
@@ -93,6 +88,16 @@ pub use outbox::{Outbox, OutboxRelay};
 pub use schema::{SCHEMA_VERSION, ensure_schema};
 
 /// Why a store operation failed.
+///
+/// ```
+/// use cortex_events::store::StoreError;
+///
+/// let conflict = StoreError::Conflict { stream: "order-7".into(), expected: 1, actual: 2 };
+/// assert_eq!(
+///     conflict.to_string(),
+///     "stream `order-7` is at version 2, not 1 as expected: another writer appended to it; hint: load the stream again and retry"
+/// );
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -107,9 +112,9 @@ pub enum StoreError {
     Conflict {
         /// The stream.
         stream: String,
-        /// The version the append expected (`-1`: no stream).
+        /// The version the append expected (`0`: no stream).
         expected: i64,
-        /// The stream's version found (`-1`: no stream).
+        /// The stream's version found (`0`: no stream).
         actual: i64,
     },
     /// A row does not decode (edited by hand, or written by an incompatible version).

@@ -182,7 +182,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// cortex_events::store::ensure_schema(&db).await?;
 /// cortex_events::store::ensure_schema(&db).await?; // up to date: nothing to do
-/// let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'cortex_%'")
+/// let tables: i64 = cortex_data::sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'cortex_%'")
 ///     .fetch_one(db.sqlite().unwrap()).await?;
 /// assert_eq!(tables, 6);
 /// # Ok(()) }

@@ -921,8 +921,8 @@ async fn database_dead_letters_without_the_data_layer_fail_the_start() {
     let config = Config::from_toml("[events]\ndead_letters = 'database'").unwrap();
     let error = TestApp::try_new(App::with_config(config).plugin(EventsPlugin::default()))
         .await
-        .err()
-        .expect("the start fails")
+        .map(|_| ())
+        .expect_err("the start fails")
         .to_string();
     assert!(
         error.contains("`[events] dead_letters = \"database\"` needs the data layer"),
@@ -933,8 +933,8 @@ async fn database_dead_letters_without_the_data_layer_fail_the_start() {
     let config = Config::from_toml("[events.store]\nenabled = true").unwrap();
     let error = TestApp::try_new(App::with_config(config).plugin(EventsPlugin::default()))
         .await
-        .err()
-        .expect("the start fails")
+        .map(|_| ())
+        .expect_err("the start fails")
         .to_string();
     assert!(error.contains("`[events.store]` records events"), "{error}");
 }
