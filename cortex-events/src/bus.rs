@@ -661,20 +661,69 @@ impl EventBus {
     /// # }
     /// ```
     pub async fn replay(&self, letter: &DeadLetter) -> Result<Completion, ReplayError> {
+        let completion = self
+            .deliver_to(letter.event.clone(), &letter.handler)
+            .await?;
+        if completion.is_ok() && !completion.outcomes.is_empty() {
+            self.inner
+                .dead_letters
+                .remove(letter.event_id(), &letter.handler)
+                .await
+                .map_err(ReplayError::Store)?;
+        }
+        Ok(completion)
+    }
+
+    /// Delivers an event to the subscriber named `handler` only and waits for it: what
+    /// [`replay`](Self::replay) and the event store's replay use. The completion has no outcome
+    /// when the subscriber skips the event: its topic pattern does not match the event's topic,
+    /// or its type or filter does not take it.
+    ///
+    /// ```
+    /// use cortex_events::{Envelope, Event, EventBus, Metadata, SubscribeOptions, WireEvent};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Ping { n: u32 }
+    /// impl Event for Ping { const TOPIC: &'static str = "ping"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::new();
+    /// let _pong = bus.subscribe_with(SubscribeOptions::named("pong"), |ping: Envelope<Ping>| async move {
+    ///     assert_eq!(ping.n, 4);
+    ///     Ok(())
+    /// }).unwrap();
+    /// let event = WireEvent::new(Metadata::new("ping"), &Ping { n: 4 }).unwrap();
+    /// assert!(bus.deliver_to(event.clone(), "pong").await.unwrap().is_ok());
+    /// assert!(bus.deliver_to(event, "nobody").await.is_err());
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ReplayError::UnknownHandler`] when no subscriber has this name,
+    /// [`ReplayError::Full`] when its queue refuses the event, [`ReplayError::Closed`] when the
+    /// bus is shutting down.
+    pub async fn deliver_to(
+        &self,
+        event: WireEvent,
+        handler: &str,
+    ) -> Result<Completion, ReplayError> {
         let sub = {
             let registry = self.inner.registry.read().expect("registry lock");
-            registry
-                .subs
-                .iter()
-                .find(|s| *s.name == *letter.handler)
-                .cloned()
+            registry.subs.iter().find(|s| *s.name == *handler).cloned()
         };
         let Some(sub) = sub else {
-            return Err(ReplayError::UnknownHandler(letter.handler.clone()));
+            return Err(ReplayError::UnknownHandler(handler.to_string()));
         };
+        let id = event.metadata.id;
+        if !sub.pattern.matches(&event.metadata.topic) {
+            return Ok(Completion {
+                id,
+                outcomes: Vec::new(),
+            });
+        }
         let published = Published {
-            metadata: Arc::new(letter.event.metadata.clone()),
-            payload: Payload::Json(Arc::new(letter.event.payload.clone())),
+            metadata: Arc::new(event.metadata),
+            payload: Payload::Json(Arc::new(event.payload)),
         };
         let (tx, rx) = oneshot::channel();
         match sub
@@ -687,22 +736,94 @@ impl EventBus {
         {
             Pushed::Queued => {}
             Pushed::Dropped(old) => self.dropped(&sub, old),
-            Pushed::Full(_) => return Err(ReplayError::Full(letter.handler.clone())),
+            Pushed::Full(_) => return Err(ReplayError::Full(handler.to_string())),
             Pushed::Closed(_) => return Err(ReplayError::Closed),
         }
         let outcomes: Vec<HandlerOutcome> = rx.await.ok().flatten().into_iter().collect();
-        let completion = Completion {
-            id: letter.event_id(),
-            outcomes,
-        };
-        if completion.is_ok() && !completion.outcomes.is_empty() {
-            self.inner
-                .dead_letters
-                .remove(letter.event_id(), &letter.handler)
-                .await
-                .map_err(ReplayError::Store)?;
+        Ok(Completion { id, outcomes })
+    }
+
+    /// The event as [`publish`](Self::publish) would send it now, without sending it: its
+    /// metadata filled in the same way (a new id, the source, the correlation and causation
+    /// ids, the trace context, the interceptors' `before_publish`) and its payload as JSON.
+    /// What the outbox writes, to be published later with
+    /// [`publish_wire`](Self::publish_wire).
+    ///
+    /// ```
+    /// use cortex_events::{Event, EventBus};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Ping { n: u32 }
+    /// impl Event for Ping { const TOPIC: &'static str = "ping"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::builder().source("pinger").build();
+    /// let wire = bus.to_wire(&Ping { n: 1 }).await.unwrap();
+    /// assert_eq!(wire.metadata.topic, "ping");
+    /// assert_eq!(wire.metadata.source, "pinger");
+    /// assert_eq!(wire.payload, serde_json::json!({ "n": 1 }));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`publish`](Self::publish) before sending: the bus is closed, the topic is malformed,
+    /// an interceptor refused the event, the event does not serialize.
+    pub async fn to_wire<E: Event>(&self, event: &E) -> Result<WireEvent, PublishError> {
+        let payload = Payload::Json(Arc::new(serde_json::to_value(event)?));
+        let published = self.prepare(E::TOPIC, payload).await?;
+        Ok(published.to_wire()?)
+    }
+
+    /// Publishes an event made earlier (by [`to_wire`](Self::to_wire), or read from the
+    /// outbox), its metadata kept as it is: to the bridge when its topic is bridged, else to
+    /// this process's subscribers. Returns once queued, as [`publish`](Self::publish) does;
+    /// the interceptors' `before_publish` is not run again.
+    ///
+    /// ```
+    /// use cortex_events::{Envelope, Event, EventBus};
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Ping { n: u32 }
+    /// impl Event for Ping { const TOPIC: &'static str = "ping"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::new();
+    /// let mut pings = bus.stream::<Ping>();
+    /// let wire = bus.to_wire(&Ping { n: 2 }).await.unwrap();
+    /// let id = bus.publish_wire(wire.clone()).await.unwrap();
+    /// let received = pings.next().await.unwrap();
+    /// assert_eq!((received.id(), received.n), (id, 2));
+    /// assert_eq!(id, wire.metadata.id);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`PublishError::Closed`] when the bus is shutting down, [`PublishError::Topic`] for a
+    /// malformed topic, [`PublishError::Bridge`] when the bridge refuses it,
+    /// [`PublishError::Full`] as for `publish`.
+    pub async fn publish_wire(&self, event: WireEvent) -> Result<EventId, PublishError> {
+        if self.is_closed() {
+            return Err(PublishError::Closed);
         }
-        Ok(completion)
+        check_topic(&event.metadata.topic)?;
+        let id = event.metadata.id;
+        if let Some(bridged) = self.bridged(&event.metadata.topic) {
+            bridged
+                .bridge
+                .publish(&event)
+                .await
+                .map_err(|source| PublishError::Bridge {
+                    bridge: bridged.bridge.name(),
+                    source,
+                })?;
+            return Ok(id);
+        }
+        let published = Published {
+            metadata: Arc::new(event.metadata),
+            payload: Payload::Json(Arc::new(event.payload)),
+        };
+        self.dispatch(published, None, false).await?;
+        Ok(id)
     }
 
     /// Subscribes a handler to the event type's topic; unsubscribes when the returned

@@ -36,6 +36,12 @@
 //! - **Shutdown.** The bus stops accepting events, the handlers finish what is queued within
 //!   the drain timeout, and what is left (queued or waiting for a retry) goes to the dead
 //!   letters.
+//!
+//! # Persistence
+//! With the `store` feature (the `cortex` facade's `events` with a database feature) and the
+//! data layer: the `store` module's event store (append, read, replay, snapshots), the
+//! transactional outbox (an event published if and only if its transaction commits) and dead
+//! letters kept in the database.
 
 mod bridge;
 mod bridges;
@@ -50,6 +56,8 @@ mod plugin;
 mod queue;
 mod registry;
 mod retry;
+#[cfg(feature = "store")]
+pub mod store;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};
@@ -58,7 +66,7 @@ pub use bus::{
     Completion, Delivery, DrainReport, EventBus, EventBusBuilder, EventStream, HandlerOutcome,
     HandlersFailed, ReplayError, SubscribeOptions, Subscription,
 };
-pub use config::{DeadLetterBackend, EventsConfig};
+pub use config::{DeadLetterBackend, EventsConfig, OutboxConfig, StoreConfig};
 pub use dead_letter::{
     DeadLetter, DeadLetterQuery, DeadLetterStore, ErasedDeadLetterStore, MemoryDeadLetters,
 };

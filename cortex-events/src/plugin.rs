@@ -26,6 +26,12 @@ pub struct EventHandlerNode;
 /// event handled in its own scope; at shutdown stops publishing and lets handlers finish within
 /// `[events] drain_timeout`.
 ///
+/// With the `store` feature and the data layer (the `DataPlugin`), it also creates the store's
+/// tables at start, provides `Inject<EventStore>` and `Inject<Outbox>`, runs the outbox's relay
+/// (`[events.outbox]`), records the topics `[events.store]` names and, with `[events]
+/// dead_letters = "database"`, keeps the dead letters in the database (see
+/// `cortex_events::store`).
+///
 /// ```
 /// use cortex_core::App;
 /// use cortex_events::{Envelope, Event, EventBus, EventsPlugin, HandlerDescriptor};
@@ -102,13 +108,26 @@ impl Plugin for EventsPlugin {
             Ok(config) => config,
             Err(error) => return app.fail(error),
         };
-        if config.dead_letters == DeadLetterBackend::Database && self.dead_letters.is_none() {
+        let database_dead_letters =
+            config.dead_letters == DeadLetterBackend::Database && self.dead_letters.is_none();
+        #[cfg(not(feature = "store"))]
+        if database_dead_letters {
             return app.fail(
                 "`[events] dead_letters = \"database\"` needs the event store: enable the `store` \
                  feature of cortex-events (the facade's `events` with a database feature) and the \
                  data layer",
             );
         }
+        #[cfg(not(feature = "store"))]
+        if !config.store.recorded().is_empty() {
+            return app.fail(
+                "`[events.store]` records events in the event store: enable the `store` feature \
+                 of cortex-events (the facade's `events` with a database feature) and the data \
+                 layer",
+            );
+        }
+        #[cfg(feature = "store")]
+        let store = crate::store::plugin::StoreSetup::default();
         let bridge_config = match BridgeConfig::from_config(app.config()) {
             Ok(config) => config,
             Err(error) => return app.fail(error),
@@ -128,6 +147,10 @@ impl Plugin for EventsPlugin {
             .retry(config.retry.clone());
         if let Some(store) = &self.dead_letters {
             builder = builder.dead_letters_shared(Arc::clone(store));
+        }
+        #[cfg(feature = "store")]
+        if database_dead_letters {
+            builder = builder.dead_letters_shared(store.dead_letters());
         }
         let bus = builder.build();
         for interceptor in &self.interceptors {
@@ -162,6 +185,10 @@ impl Plugin for EventsPlugin {
         }
 
         let mut app = app.provide(Provider::value(bus.clone()));
+        #[cfg(feature = "store")]
+        {
+            app = store.provide(app, &bus);
+        }
         for handler in &handlers {
             let mut node = Provider::factory(|_| Ok(EventHandlerNode))
                 .scope(Scope::Request)
@@ -180,6 +207,9 @@ impl Plugin for EventsPlugin {
         let drain_timeout = config.drain_timeout;
         let consumers: Arc<Mutex<Vec<RunningConsumer>>> = Arc::default();
         let started_consumers = Arc::clone(&consumers);
+        #[cfg(feature = "store")]
+        let (started_store, stopped_store) = (store.clone(), store);
+        let _ = database_dead_letters;
         app.on_start(move |container: Container| {
             let bus = start_bus.clone();
             let handlers = Arc::clone(&handlers);
@@ -187,7 +217,18 @@ impl Plugin for EventsPlugin {
             let bridge = bridge.clone();
             let patterns = patterns.clone();
             let consumers = Arc::clone(&started_consumers);
+            #[cfg(feature = "store")]
+            let (store, config) = (started_store.clone(), config.clone());
             async move {
+                // The tables, the database dead letters, the recorder and the outbox's relay,
+                // before any handler can fail.
+                #[cfg(feature = "store")]
+                if let Some(recorder) = store
+                    .start(&container, &bus, &config, database_dead_letters)
+                    .await?
+                {
+                    held.lock().expect("subscriptions lock").push(recorder);
+                }
                 if let Some(bridge) = bridge {
                     bus.set_bridge(Arc::clone(&bridge), patterns.clone());
                     let instance = instance_name();
@@ -233,6 +274,10 @@ impl Plugin for EventsPlugin {
                     handlers = handlers.len(),
                     "event handlers subscribed"
                 );
+                // The outbox's relay once the handlers listen: what it publishes first (rows
+                // a crash left) reaches them.
+                #[cfg(feature = "store")]
+                store.start_relay(&container, &config)?;
                 Ok::<_, BoxError>(())
             }
         })
@@ -240,7 +285,13 @@ impl Plugin for EventsPlugin {
             let bus = bus.clone();
             let subscriptions = Arc::clone(&subscriptions);
             let consumers = Arc::clone(&consumers);
+            #[cfg(feature = "store")]
+            let store = stopped_store.clone();
             async move {
+                // The outbox's relay first: it stops publishing (what it has not published
+                // stays in the outbox for the next start).
+                #[cfg(feature = "store")]
+                store.stop(drain_timeout).await;
                 // The bridge's consumers first: they stop taking events and acknowledge what
                 // their handlers finished.
                 let consumers: Vec<_> =

@@ -95,7 +95,9 @@ pub use cortex_data as data;
 pub use cortex_auth as auth;
 
 /// The event bus (the `cortex-events` crate): [`EventBus`](events::EventBus), typed events,
-/// handlers, retries and dead letters, `[events]`. Behind the `events` feature.
+/// handlers, retries and dead letters, `[events]`. Behind the `events` feature; with a database
+/// feature as well, `events::store`: the event store, the transactional outbox and dead letters
+/// in the database.
 #[cfg(feature = "events")]
 pub use cortex_events as events;
 

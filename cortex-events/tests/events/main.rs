@@ -1,0 +1,3 @@
+//! The events test binary: every area adds its module here.
+
+mod store;
