@@ -78,6 +78,8 @@ pub struct EventsConfig {
     pub store: StoreConfig,
     /// `[events.outbox]`: the outbox's relay.
     pub outbox: OutboxConfig,
+    /// `[events.bridge]`: the broker that carries events between instances.
+    pub bridge: crate::bridges::BridgeConfig,
 }
 
 /// `[events.store]`: which published events the event store records (the `store` feature, with
@@ -172,6 +174,7 @@ impl Default for EventsConfig {
             retry: RetryPolicy::default(),
             store: StoreConfig::default(),
             outbox: OutboxConfig::default(),
+            bridge: crate::bridges::BridgeConfig::default(),
         }
     }
 }
@@ -217,5 +220,21 @@ impl EventsConfig {
                 .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "app".into())
         })
+    }
+}
+
+#[cfg(test)]
+mod bridge_section_tests {
+    use super::*;
+
+    #[test]
+    fn the_bridge_section_is_part_of_events() {
+        let config =
+            Config::from_toml("[events.bridge]\nkind = \"redis\"\ntopics = [\"order.#\"]").unwrap();
+        let events = EventsConfig::from_config(&config).unwrap();
+        assert_eq!(events.bridge.topics, ["order.#"]);
+        let bad = Config::from_toml("[events.bridge]\nkindd = \"redis\"").unwrap();
+        let error = EventsConfig::from_config(&bad).unwrap_err().to_string();
+        assert!(error.contains("events.bridge.kindd"), "{error}");
     }
 }
