@@ -90,8 +90,9 @@ pub fn spans_exported() -> bool {
 
 /// Whether a span made here and now would be exported: spans are exported ([`export_spans`])
 /// and either no request is being handled on this thread, or the request is traced (the
-/// exporter started its span: [`set_request_tracer`]). Inside a request the exporter did not
-/// sample, a span would be an orphan root of a trace of its own: Cortex's
+/// exporter started its span: [`set_request_tracer`]; without a tracer registered, every
+/// request is). Inside a request the exporter did not sample, a span would be an orphan root of
+/// a trace of its own: Cortex's
 /// crates ask this before making a span for a database statement or an authentication, and a
 /// plugin should too.
 ///
@@ -105,7 +106,11 @@ pub fn spans_exported() -> bool {
 /// ```
 #[inline]
 pub fn span_wanted() -> bool {
-    spans_exported() && (!crate::http::in_request() || IN_TRACED_REQUEST.get())
+    spans_exported()
+        && (!crate::http::in_request()
+            || IN_TRACED_REQUEST.get()
+            // An exporter without a tracer of requests traces whatever it is handed.
+            || REQUEST_TRACER.get().is_none())
 }
 
 /// The trace and span a log line is written in, as an exporter knows them: what
@@ -340,8 +345,9 @@ pub fn trace_ids() -> Option<TraceIds> {
 ///
 /// Cortex makes the span current around every poll of the request ([`RequestSpan::in_scope`])
 /// and ends it when the response is ready. Inside an untraced request Cortex makes no span
-/// (database statements, authentication: [`span_wanted`]). Without a tracer no request is
-/// traced.
+/// (database statements, authentication: [`span_wanted`]). Without a tracer, Cortex makes no
+/// span of its own for requests, and the spans made inside every request are wanted (an
+/// exporter that is only a `tracing` layer gets them all).
 ///
 /// ```
 /// use cortex_core::logging::{self, RequestHead, RequestSpan};
@@ -1045,6 +1051,146 @@ mod tests {
             tracing::info!("untraced")
         });
         assert!(!out.contains("trace_id"), "{out}");
+    }
+
+    /// What the test tracer saw of the requests it traced (those with `x-test-trace`).
+    static TRACED_HEADS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    /// The statuses its spans ended with.
+    static ENDED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+    const TEST_TRACE: TraceIds = TraceIds {
+        trace_id: 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+        span_id: 0xb7ad_6b71_6920_3331,
+    };
+
+    /// A span that makes [`TEST_TRACE`] current (through the test's `set_trace_ids` hook).
+    struct TestSpan;
+
+    impl RequestSpan for TestSpan {
+        fn in_scope(&self, poll: &mut dyn FnMut()) {
+            let outside = TEST_IDS.replace(Some(TEST_TRACE));
+            poll();
+            TEST_IDS.set(outside);
+        }
+
+        fn end(self: Box<Self>, status: http::StatusCode) {
+            ENDED.lock().unwrap().push(status.as_u16());
+        }
+    }
+
+    fn test_tracer(request: &RequestHead<'_>) -> Option<Box<dyn RequestSpan>> {
+        if !request.headers().contains_key("x-test-trace") {
+            return None;
+        }
+        TRACED_HEADS.lock().unwrap().push(format!(
+            "{} {:?} {} {:?} {}",
+            request.method(),
+            request.route(),
+            request.path(),
+            request.client_ip(),
+            request.request_id().is_some(),
+        ));
+        Some(Box::new(TestSpan))
+    }
+
+    #[test]
+    fn a_traced_request_runs_in_its_exporters_span_and_its_log_lines_carry_the_ids() {
+        set_trace_ids(test_ids);
+        assert!(
+            set_request_tracer(test_tracer),
+            "the only tracer of this binary"
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut http = HttpConfig::default();
+        http.trace.access_log = true;
+        async fn handler() -> String {
+            tracing::info!("in the handler");
+            // Spans Cortex would make here (a statement, an authentication) are wanted only
+            // in a traced request.
+            span_wanted().to_string()
+        }
+        let router = runtime.block_on(async {
+            App::new()
+                .http_config(http)
+                .router(axum::Router::new().route("/traced/{id}", axum::routing::get(handler)))
+                .build()
+                .await
+                .expect("the app builds")
+                .router()
+        });
+        let captured = CapturedLogs::new();
+        let (dispatch, _) = build(EnvFilter::new("info"), true, false, captured.clone());
+        export_spans(true);
+        let bodies: Vec<String> = tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            [true, false]
+                .into_iter()
+                .map(|traced| {
+                    let mut request = Request::get("/traced/7");
+                    if traced {
+                        request = request.header("x-test-trace", "1");
+                    }
+                    let mut request = request.body(Body::empty()).unwrap();
+                    request
+                        .extensions_mut()
+                        .insert(ConnectInfo(std::net::SocketAddr::from((
+                            [127, 0, 0, 1],
+                            40000,
+                        ))));
+                    runtime.block_on(async {
+                        let response = router.clone().oneshot(request).await.unwrap();
+                        let body = response.into_body().collect().await.unwrap().to_bytes();
+                        String::from_utf8(body.to_vec()).unwrap()
+                    })
+                })
+                .collect()
+        });
+        export_spans(false);
+        assert_eq!(bodies, ["true", "false"], "span_wanted in the handler");
+        assert_eq!(
+            *TRACED_HEADS.lock().unwrap(),
+            [r#"GET Some("/traced/{id}") /traced/7 Some(127.0.0.1) true"#]
+        );
+        assert_eq!(*ENDED.lock().unwrap(), [200], "ended once, with the status");
+
+        let lines: Vec<serde_json::Value> = captured
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let handler_lines: Vec<_> = lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "in the handler")
+            .collect();
+        assert_eq!(handler_lines.len(), 2, "{lines:#?}");
+        let traced = handler_lines[0];
+        assert_eq!(traced["trace_id"], TEST_TRACE.trace_id_hex(), "{traced}");
+        assert_eq!(traced["span_id"], TEST_TRACE.span_id_hex(), "{traced}");
+        assert!(traced["request_id"].is_string(), "{traced}");
+        assert!(
+            traced.get("span").is_none(),
+            "no request span at info: {traced}"
+        );
+        assert!(handler_lines[1].get("trace_id").is_none(), "untraced");
+        let access: Vec<_> = lines
+            .iter()
+            .filter(|l| l["target"] == "cortex::access")
+            .collect();
+        assert_eq!(access.len(), 2, "{lines:#?}");
+        assert_eq!(
+            access[0]["fields"]["trace_id"],
+            TEST_TRACE.trace_id_hex(),
+            "{}",
+            access[0]
+        );
+        assert!(
+            access[1]["fields"].get("trace_id").is_none(),
+            "{}",
+            access[1]
+        );
     }
 
     #[test]
