@@ -388,12 +388,8 @@ fn current_ids() -> Option<TraceIds> {
 /// `tracing-opentelemetry`: that costs a fraction of it per traced request
 /// (`docs/src/performance.md`, "Issue 21").
 fn trace_request(request: &logging::RequestHead<'_>) -> Option<Box<dyn logging::RequestSpan>> {
-    // Header names made once: a `&str` key is parsed and validated on every lookup (about 300
-    // instructions each, for every request).
-    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
     let headers = request.headers();
-    let parent = if headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE) {
+    let parent = if carries_context(headers) {
         let context = global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(headers))
         });
@@ -416,6 +412,21 @@ fn trace_request(request: &logging::RequestHead<'_>) -> Option<Box<dyn logging::
     Some(Box::new(RequestSpan::start(request, parent)))
 }
 
+/// Whether `headers` carry a W3C `traceparent` or `baggage`: asked for every request, so a
+/// small map (a request's usual handful of headers) is scanned name by name, which costs less
+/// than hashing each name for a lookup (about 130 instructions each).
+fn carries_context(headers: &HeaderMap) -> bool {
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+    const SCAN_UP_TO: usize = 16;
+    if headers.keys_len() > SCAN_UP_TO {
+        return headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE);
+    }
+    headers
+        .keys()
+        .any(|name| *name == TRACEPARENT || *name == BAGGAGE)
+}
+
 /// A traced request's server span, in the context its children are made in (the caller's, with
 /// this span): the request's code can add to it (`Context::current().span().set_attribute(..)`).
 struct RequestSpan {
@@ -431,9 +442,16 @@ impl RequestSpan {
         const REQUEST_ID: Key = Key::from_static_str("request_id");
         let method = request.method();
         let route = request.route();
+        // Pushed rather than formatted (`format!` costs a few hundred instructions more).
         let name = match route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_string(),
+            Some(route) => {
+                let mut name = String::with_capacity(method.as_str().len() + 1 + route.len());
+                name.push_str(method.as_str());
+                name.push(' ');
+                name.push_str(route);
+                name
+            }
+            None => method.as_str().to_owned(),
         };
         let mut attributes = Vec::with_capacity(6);
         attributes.push(KeyValue::new(METHOD, method_value(method)));
@@ -586,6 +604,25 @@ mod head_sampling_tests {
         let before = RATIO.swap(r.to_bits(), Ordering::Relaxed);
         f();
         RATIO.store(before, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_context_is_found_in_small_and_large_header_maps() {
+        for extra in [0, 40] {
+            let mut headers = HeaderMap::new();
+            for n in 0..extra {
+                headers.insert(
+                    http::HeaderName::from_bytes(format!("x-filler-{n}").as_bytes()).unwrap(),
+                    http::HeaderValue::from_static("1"),
+                );
+            }
+            assert!(!carries_context(&headers), "{extra} other headers");
+            for name in ["traceparent", "baggage"] {
+                let mut with = headers.clone();
+                with.insert(name, http::HeaderValue::from_static("x"));
+                assert!(carries_context(&with), "{name} among {extra} other headers");
+            }
+        }
     }
 
     #[test]
