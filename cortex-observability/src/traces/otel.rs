@@ -94,7 +94,7 @@ impl ShouldSample for CurrentRatio {
         attributes: &[KeyValue],
         links: &[Link],
     ) -> SamplingResult {
-        // A request's span exists only when `head_sample` traced the request: a root span of
+        // A request's span exists only when `trace_request` traced the request: a root span of
         // kind server is sampled (the decision was made before it was made).
         let sampler = if *span_kind == SpanKind::Server {
             Sampler::AlwaysOn
