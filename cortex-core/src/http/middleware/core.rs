@@ -448,7 +448,16 @@ impl CoreShared {
             } else {
                 None
             };
-            (request_span(req, id.as_ref(), route), traced)
+            // Made inside the traced request's span: where a filter lets it through to an
+            // exporter's layer (`cortex_core::http=debug`), it is a child of the request's span,
+            // and the spans made inside it stay in the request's trace.
+            let span = match &traced {
+                Some(traced) => crate::logging::in_traced_request(&**traced, || {
+                    request_span(req, id.as_ref(), route)
+                }),
+                None => request_span(req, id.as_ref(), route),
+            };
+            (span, traced)
         } else {
             (Span::none(), None)
         };
