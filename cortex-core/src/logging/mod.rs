@@ -89,9 +89,10 @@ pub fn spans_exported() -> bool {
 }
 
 /// Whether a span made here and now would be exported: spans are exported ([`export_spans`])
-/// and either no request is being handled on this thread, or the request is traced (its span,
-/// the current one, exists). Inside a request the exporter did not sample
-/// ([`set_request_context`]), a span would be an orphan root of a trace of its own: Cortex's
+/// and either no request is being handled on this thread, or the request is traced (the
+/// exporter started its span: [`set_request_tracer`]; without a tracer registered, every
+/// request is). Inside a request the exporter did not sample, a span would be an orphan root of
+/// a trace of its own: Cortex's
 /// crates ask this before making a span for a database statement or an authentication, and a
 /// plugin should too.
 ///
@@ -105,7 +106,11 @@ pub fn spans_exported() -> bool {
 /// ```
 #[inline]
 pub fn span_wanted() -> bool {
-    spans_exported() && (!crate::http::in_request() || !tracing::Span::current().is_none())
+    spans_exported()
+        && (!crate::http::in_request()
+            || IN_TRACED_REQUEST.get()
+            // An exporter without a tracer of requests traces whatever it is handed.
+            || REQUEST_TRACER.get().is_none())
 }
 
 /// The trace and span a log line is written in, as an exporter knows them: what
@@ -142,62 +147,159 @@ impl TraceIds {
 /// is traced.
 pub type TraceIdsFn = fn() -> Option<TraceIds>;
 
-/// What [`set_request_context`] registers: called with a request's headers while spans are
-/// exported, before the request's span would be made: it decides whether the request is traced
-/// (head sampling) and may hand back a guard kept alive while the span is made.
-pub type RequestContextFn = fn(&http::HeaderMap) -> RequestTrace;
+/// What [`set_request_tracer`] registers: called for each request while spans are exported
+/// ([`export_spans`]), before anything else looks at the request. It decides whether the request
+/// is traced (head sampling) and, when it is, starts the request's span and hands it back;
+/// `None` for a request that is not traced.
+pub type RequestTracerFn = fn(&RequestHead<'_>) -> Option<Box<dyn RequestSpan>>;
 
-/// A tracing exporter's head-sampling decision for one request ([`set_request_context`]).
+/// A traced request's span, as an exporter made it ([`set_request_tracer`]): Cortex makes it
+/// current around every poll of the request (so that the spans made inside, the log lines and
+/// the HTTP client's calls belong to it) and ends it with the response's status.
 ///
-/// A traced request's span is made at `info` (and exported); an untraced one gets the `debug`
-/// span that costs nothing at the default filter, so that a sampling ratio of 10% costs about a
-/// tenth of tracing every request.
+/// No `tracing` span stands for the request: an exporter makes its span directly, which costs a
+/// fraction of a `tracing` span through a layer (see `docs/src/performance.md`, "Issue 21").
 ///
 /// ```
-/// use cortex_core::logging::RequestTrace;
+/// use cortex_core::logging::RequestSpan;
 ///
-/// let traced = RequestTrace::sampled(None);
-/// assert!(traced.sampled);
-/// assert!(!RequestTrace::not_sampled().sampled);
+/// /// Counts the polls of a request and prints its status at the end.
+/// struct Printed(std::sync::atomic::AtomicU32);
+///
+/// impl RequestSpan for Printed {
+///     fn in_scope(&self, poll: &mut dyn FnMut()) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         poll()
+///     }
+///
+///     fn end(self: Box<Self>, status: http::StatusCode) {
+///         println!("{status} after {} polls", self.0.into_inner());
+///     }
+/// }
+///
+/// let span: Box<dyn RequestSpan> = Box::new(Printed(Default::default()));
+/// let mut polled = false;
+/// span.in_scope(&mut || polled = true);
+/// assert!(polled);
+/// span.end(http::StatusCode::OK);
 /// ```
-pub struct RequestTrace {
-    /// Whether the request is traced: its span is made at `info`, where the exporter's layer
-    /// sees it.
-    pub sampled: bool,
-    /// Kept alive while the request's span is made, then dropped (an exporter makes the
-    /// caller's W3C context current with it, so that the span continues the caller's trace).
-    pub guard: Option<Box<dyn std::any::Any>>,
+pub trait RequestSpan: Send + 'static {
+    /// Runs `poll` (one poll of the request, or its start) with this span current on this
+    /// thread. It must call `poll` exactly once (Cortex calls it itself, outside the span, if
+    /// it was not).
+    fn in_scope(&self, poll: &mut dyn FnMut());
+
+    /// Ends the span: the response is ready and has `status`. A span dropped without `end` (the
+    /// client went away first) ends without a status.
+    fn end(self: Box<Self>, status: http::StatusCode);
 }
 
-impl RequestTrace {
-    /// A traced request, with the guard to keep while its span is made.
-    pub fn sampled(guard: Option<Box<dyn std::any::Any>>) -> Self {
-        RequestTrace {
-            sampled: true,
-            guard,
+/// A request as a tracing exporter sees it ([`set_request_tracer`]): its head, the route it
+/// matched, its client and its request id. What it computes (the client's address, the route of
+/// a request outside a controller) is computed only when asked, so that an untraced request
+/// costs the exporter only its sampling decision.
+///
+/// ```
+/// use cortex_core::logging::{RequestHead, RequestSpan};
+///
+/// // A tracer that traces nothing but reads what it would put on a span.
+/// fn tracer(request: &RequestHead<'_>) -> Option<Box<dyn RequestSpan>> {
+///     let _name = match request.route() {
+///         Some(route) => format!("{} {route}", request.method()),
+///         None => request.method().to_string(),
+///     };
+///     let _attributes = (request.path(), request.client_ip(), request.request_id());
+///     None
+/// }
+/// cortex_core::logging::set_request_tracer(tracer);
+/// ```
+pub struct RequestHead<'a> {
+    request: &'a axum::extract::Request,
+    route: Option<&'static str>,
+    request_id: Option<&'a http::HeaderValue>,
+}
+
+impl<'a> RequestHead<'a> {
+    pub(crate) fn new(
+        request: &'a axum::extract::Request,
+        route: Option<&'static str>,
+        request_id: Option<&'a http::HeaderValue>,
+    ) -> Self {
+        RequestHead {
+            request,
+            route,
+            request_id,
         }
     }
 
-    /// An untraced request.
-    pub fn not_sampled() -> Self {
-        RequestTrace {
-            sampled: false,
-            guard: None,
-        }
+    /// The request headers (W3C `traceparent`, `tracestate`, `baggage`).
+    pub fn headers(&self) -> &'a http::HeaderMap {
+        self.request.headers()
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &'a http::Method {
+        self.request.method()
+    }
+
+    /// The route template the request matched (`/users/{id}`), `None` when no route matched.
+    pub fn route(&self) -> Option<&'a str> {
+        self.route.or_else(|| {
+            self.request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(axum::extract::MatchedPath::as_str)
+        })
+    }
+
+    /// The route template when it is known at startup (a controller's route): a `&'static
+    /// str`, which an exporter can keep without copying it.
+    pub fn static_route(&self) -> Option<&'static str> {
+        self.route
+    }
+
+    /// The request path (without the query, which may hold secrets).
+    pub fn path(&self) -> &'a str {
+        self.request.uri().path()
+    }
+
+    /// The client's address: the one a trusted proxy reported, else the peer's.
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        let extensions = self.request.extensions();
+        extensions
+            .get::<crate::http::middleware::ForwardedInfo>()
+            .map(|f| f.client_ip)
+            .or_else(|| {
+                extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip().to_canonical())
+            })
+    }
+
+    /// The request id the stack kept or assigned, when it assigns one.
+    pub fn request_id(&self) -> Option<&'a str> {
+        self.request_id.and_then(|v| v.to_str().ok())
     }
 }
 
-impl std::fmt::Debug for RequestTrace {
+impl std::fmt::Debug for RequestHead<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestTrace")
-            .field("sampled", &self.sampled)
-            .field("guard", &self.guard.is_some())
-            .finish()
+        f.debug_struct("RequestHead")
+            .field("method", self.method())
+            .field("path", &self.path())
+            .field("route", &self.route())
+            .finish_non_exhaustive()
     }
 }
 
 static TRACE_IDS: OnceLock<TraceIdsFn> = OnceLock::new();
-static REQUEST_CONTEXT: OnceLock<RequestContextFn> = OnceLock::new();
+static REQUEST_TRACER: OnceLock<RequestTracerFn> = OnceLock::new();
+
+thread_local! {
+    /// Whether a traced request is being polled on this thread (inside
+    /// [`RequestSpan::in_scope`]): read by [`span_wanted`].
+    static IN_TRACED_REQUEST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 /// Registers, once per process, how to read the trace and span ids of the current span: an
 /// extension point for a tracing exporter (the OpenTelemetry one of `cortex-observability`
@@ -234,46 +336,66 @@ pub fn trace_ids() -> Option<TraceIds> {
     TRACE_IDS.get().and_then(|ids| ids())
 }
 
-/// Registers, once per process, the head-sampling decision made for each request while spans
-/// are exported ([`export_spans`]): an extension point for a tracing exporter, which reads the
-/// incoming W3C `traceparent`/`tracestate`/`baggage` headers, decides whether the request is
-/// traced (the caller's sampled flag, else its sampling ratio) and, when it is, makes the
-/// caller's context current while the span is made (the guard of [`RequestTrace`]), so that
-/// the span continues the caller's trace. Without one, every request is traced. Returns `false`
-/// when one was registered already.
+/// Registers, once per process, the tracer of requests: called for each request while spans are
+/// exported ([`export_spans`]), it decides whether the request is traced (head sampling: the
+/// incoming W3C `traceparent`'s sampled flag, else a sampling ratio) and, when it is, starts the
+/// request's span, continuing the caller's trace. An extension point for a tracing exporter (the
+/// OpenTelemetry one of `cortex-observability` registers one). Returns `false` when one was
+/// registered already (the first stays).
 ///
-/// An untraced request's span is the `debug` one, and the spans Cortex makes inside it (database
-/// statements, authentication) are not made either ([`span_wanted`]).
+/// Cortex makes the span current around every poll of the request ([`RequestSpan::in_scope`])
+/// and ends it when the response is ready. Inside an untraced request Cortex makes no span
+/// (database statements, authentication: [`span_wanted`]). Without a tracer, Cortex makes no
+/// span of its own for requests, and the spans made inside every request are wanted (an
+/// exporter that is only a `tracing` layer gets them all).
 ///
 /// ```
-/// use cortex_core::logging::{self, RequestTrace};
+/// use cortex_core::logging::{self, RequestHead, RequestSpan};
 ///
-/// fn every_tenth_by_header(headers: &http::HeaderMap) -> RequestTrace {
-///     if headers.contains_key("x-trace-me") {
-///         RequestTrace::sampled(None)
-///     } else {
-///         RequestTrace::not_sampled()
-///     }
+/// fn no_request_traced(_: &RequestHead<'_>) -> Option<Box<dyn RequestSpan>> {
+///     None
 /// }
-/// logging::set_request_context(every_tenth_by_header);
+/// logging::set_request_tracer(no_request_traced);
 /// ```
-pub fn set_request_context(context: RequestContextFn) -> bool {
-    REQUEST_CONTEXT.set(context).is_ok()
+pub fn set_request_tracer(tracer: RequestTracerFn) -> bool {
+    REQUEST_TRACER.set(tracer).is_ok()
+}
+
+/// The registered [`set_request_tracer`] function's span for `request`.
+#[inline]
+pub(crate) fn trace_request(request: &RequestHead<'_>) -> Option<Box<dyn RequestSpan>> {
+    REQUEST_TRACER.get().and_then(|tracer| tracer(request))
+}
+
+/// Runs `f` inside the traced request's `span` ([`RequestSpan::in_scope`]), where
+/// [`span_wanted`] holds.
+pub(crate) fn in_traced_request<R>(span: &dyn RequestSpan, f: impl FnOnce() -> R) -> R {
+    /// Restores the flag, also when `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            IN_TRACED_REQUEST.set(self.0);
+        }
+    }
+    let _restore = Restore(IN_TRACED_REQUEST.replace(true));
+    let mut f = Some(f);
+    let mut out = None;
+    span.in_scope(&mut || {
+        if let Some(f) = f.take() {
+            out = Some(f());
+        }
+    });
+    match out {
+        Some(out) => out,
+        // The span did not call it: run it outside the span rather than not at all.
+        None => (f.take().expect("`f` runs at most once"))(),
+    }
 }
 
 /// Whether an exporter registered how to read trace ids ([`set_trace_ids`]).
 #[inline]
 pub(crate) fn trace_ids_registered() -> bool {
     TRACE_IDS.get().is_some()
-}
-
-/// What the registered [`set_request_context`] function decides for `headers` (traced, without
-/// a guard, when none is registered).
-pub(crate) fn request_context(headers: &http::HeaderMap) -> RequestTrace {
-    match REQUEST_CONTEXT.get() {
-        Some(context) => context(headers),
-        None => RequestTrace::sampled(None),
-    }
 }
 
 /// Installs the subscriber from the environment alone (as if `cortex.toml` had no `[log]`)
@@ -460,58 +582,17 @@ where
         let layer = tracing_subscriber::fmt::layer()
             .json()
             .event_format(MaskedJson(format))
-            .with_writer(writer)
-            .with_filter(NotTheExportedRequestSpan);
+            .with_writer(writer);
         Dispatch::new(registry.with(layer))
     } else {
         let layer = tracing_subscriber::fmt::layer()
             .fmt_fields(MaskSecrets(DefaultFields::new()))
             .with_ansi(ansi)
             .with_target(true)
-            .with_writer(writer)
-            .with_filter(NotTheExportedRequestSpan);
+            .with_writer(writer);
         Dispatch::new(registry.with(layer))
     };
     (dispatch, handle)
-}
-
-/// Keeps the request span of a traced request (`http.request` at `info`, made for the exporter
-/// when spans are exported) away from the log layer: nothing is written per request at `info`,
-/// yet the layer would format the span's fields into text or JSON on creation and again when the
-/// response's fields are recorded, which is most of what tracing a request cost (see
-/// `docs/src/performance.md`, "Issue 21"). A log line inside such a request carries the trace
-/// and span ids and the request id instead (JSON), as an untraced request's line carries none
-/// of the span's fields at `info`. A static per-callsite answer: no per-event cost.
-struct NotTheExportedRequestSpan;
-
-impl NotTheExportedRequestSpan {
-    fn keeps_out(metadata: &tracing::Metadata<'_>) -> bool {
-        metadata.is_span()
-            && *metadata.level() == tracing::Level::INFO
-            && metadata.name() == "http.request"
-            && metadata.target().starts_with("cortex_core::http")
-    }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for NotTheExportedRequestSpan {
-    fn enabled(
-        &self,
-        metadata: &tracing::Metadata<'_>,
-        _: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> bool {
-        !Self::keeps_out(metadata)
-    }
-
-    fn callsite_enabled(
-        &self,
-        metadata: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        if Self::keeps_out(metadata) {
-            tracing::subscriber::Interest::never()
-        } else {
-            tracing::subscriber::Interest::always()
-        }
-    }
 }
 
 #[cfg(test)]
@@ -970,6 +1051,146 @@ mod tests {
             tracing::info!("untraced")
         });
         assert!(!out.contains("trace_id"), "{out}");
+    }
+
+    /// What the test tracer saw of the requests it traced (those with `x-test-trace`).
+    static TRACED_HEADS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    /// The statuses its spans ended with.
+    static ENDED: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
+    const TEST_TRACE: TraceIds = TraceIds {
+        trace_id: 0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+        span_id: 0xb7ad_6b71_6920_3331,
+    };
+
+    /// A span that makes [`TEST_TRACE`] current (through the test's `set_trace_ids` hook).
+    struct TestSpan;
+
+    impl RequestSpan for TestSpan {
+        fn in_scope(&self, poll: &mut dyn FnMut()) {
+            let outside = TEST_IDS.replace(Some(TEST_TRACE));
+            poll();
+            TEST_IDS.set(outside);
+        }
+
+        fn end(self: Box<Self>, status: http::StatusCode) {
+            ENDED.lock().unwrap().push(status.as_u16());
+        }
+    }
+
+    fn test_tracer(request: &RequestHead<'_>) -> Option<Box<dyn RequestSpan>> {
+        if !request.headers().contains_key("x-test-trace") {
+            return None;
+        }
+        TRACED_HEADS.lock().unwrap().push(format!(
+            "{} {:?} {} {:?} {}",
+            request.method(),
+            request.route(),
+            request.path(),
+            request.client_ip(),
+            request.request_id().is_some(),
+        ));
+        Some(Box::new(TestSpan))
+    }
+
+    #[test]
+    fn a_traced_request_runs_in_its_exporters_span_and_its_log_lines_carry_the_ids() {
+        set_trace_ids(test_ids);
+        assert!(
+            set_request_tracer(test_tracer),
+            "the only tracer of this binary"
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut http = HttpConfig::default();
+        http.trace.access_log = true;
+        async fn handler() -> String {
+            tracing::info!("in the handler");
+            // Spans Cortex would make here (a statement, an authentication) are wanted only
+            // in a traced request.
+            span_wanted().to_string()
+        }
+        let router = runtime.block_on(async {
+            App::new()
+                .http_config(http)
+                .router(axum::Router::new().route("/traced/{id}", axum::routing::get(handler)))
+                .build()
+                .await
+                .expect("the app builds")
+                .router()
+        });
+        let captured = CapturedLogs::new();
+        let (dispatch, _) = build(EnvFilter::new("info"), true, false, captured.clone());
+        export_spans(true);
+        let bodies: Vec<String> = tracing::dispatcher::with_default(&dispatch, || {
+            tracing::callsite::rebuild_interest_cache();
+            [true, false]
+                .into_iter()
+                .map(|traced| {
+                    let mut request = Request::get("/traced/7");
+                    if traced {
+                        request = request.header("x-test-trace", "1");
+                    }
+                    let mut request = request.body(Body::empty()).unwrap();
+                    request
+                        .extensions_mut()
+                        .insert(ConnectInfo(std::net::SocketAddr::from((
+                            [127, 0, 0, 1],
+                            40000,
+                        ))));
+                    runtime.block_on(async {
+                        let response = router.clone().oneshot(request).await.unwrap();
+                        let body = response.into_body().collect().await.unwrap().to_bytes();
+                        String::from_utf8(body.to_vec()).unwrap()
+                    })
+                })
+                .collect()
+        });
+        export_spans(false);
+        assert_eq!(bodies, ["true", "false"], "span_wanted in the handler");
+        assert_eq!(
+            *TRACED_HEADS.lock().unwrap(),
+            [r#"GET Some("/traced/{id}") /traced/7 Some(127.0.0.1) true"#]
+        );
+        assert_eq!(*ENDED.lock().unwrap(), [200], "ended once, with the status");
+
+        let lines: Vec<serde_json::Value> = captured
+            .text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let handler_lines: Vec<_> = lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "in the handler")
+            .collect();
+        assert_eq!(handler_lines.len(), 2, "{lines:#?}");
+        let traced = handler_lines[0];
+        assert_eq!(traced["trace_id"], TEST_TRACE.trace_id_hex(), "{traced}");
+        assert_eq!(traced["span_id"], TEST_TRACE.span_id_hex(), "{traced}");
+        assert!(traced["request_id"].is_string(), "{traced}");
+        assert!(
+            traced.get("span").is_none(),
+            "no request span at info: {traced}"
+        );
+        assert!(handler_lines[1].get("trace_id").is_none(), "untraced");
+        let access: Vec<_> = lines
+            .iter()
+            .filter(|l| l["target"] == "cortex::access")
+            .collect();
+        assert_eq!(access.len(), 2, "{lines:#?}");
+        assert_eq!(
+            access[0]["fields"]["trace_id"],
+            TEST_TRACE.trace_id_hex(),
+            "{}",
+            access[0]
+        );
+        assert!(
+            access[1]["fields"].get("trace_id").is_none(),
+            "{}",
+            access[1]
+        );
     }
 
     #[test]

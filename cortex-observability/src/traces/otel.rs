@@ -14,9 +14,9 @@ use http::{HeaderMap, Request, Response};
 use http_body_util::{BodyExt, Full};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{
-    Link, SpanBuilder, SpanKind, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+    Link, SpanBuilder, SpanKind, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _,
 };
-use opentelemetry::{Context, KeyValue, global};
+use opentelemetry::{Context, Key, KeyValue, Value, global};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector, HttpError};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -94,7 +94,7 @@ impl ShouldSample for CurrentRatio {
         attributes: &[KeyValue],
         links: &[Link],
     ) -> SamplingResult {
-        // A request's span exists only when `head_sample` traced the request: a root span of
+        // A request's span exists only when `trace_request` traced the request: a root span of
         // kind server is sampled (the decision was made before it was made).
         let sampler = if *span_kind == SpanKind::Server {
             Sampler::AlwaysOn
@@ -360,7 +360,7 @@ fn register_once() {
         );
     }
     logging::set_trace_ids(current_ids);
-    logging::set_request_context(head_sample);
+    logging::set_request_tracer(trace_request);
 }
 
 /// The ids of the OpenTelemetry span current on this thread (the `tracing` span entered last).
@@ -374,42 +374,144 @@ fn current_ids() -> Option<TraceIds> {
     })
 }
 
-/// The head-sampling decision for a request (registered with
-/// `cortex_core::logging::set_request_context`): a request whose caller sent a valid
-/// `traceparent` follows the caller's sampled flag (parent-based), and the caller's context
-/// (with its `tracestate` and `baggage`) is made current while the request's span is made, so
-/// that the span continues the caller's trace; any other request is traced with the sampling
-/// ratio's probability. An untraced request gets no exported span (nor do the spans Cortex makes
-/// inside it), which is what makes a ratio of 0.1 cost about a tenth of tracing everything.
-fn head_sample(headers: &HeaderMap) -> logging::RequestTrace {
-    // Header names made once: a `&str` key is parsed and validated on every lookup (about 300
-    // instructions each, for every request).
-    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
-    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
-    if headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE) {
+/// The tracer of requests (registered with `cortex_core::logging::set_request_tracer`): the
+/// head-sampling decision, then the request's server span.
+///
+/// A request whose caller sent a valid `traceparent` follows the caller's sampled flag
+/// (parent-based) and its span continues the caller's trace (with its `tracestate` and
+/// `baggage`); any other request is traced with the sampling ratio's probability. An untraced
+/// request gets no span (nor do the spans Cortex makes inside it), which is what makes a ratio of
+/// 0.1 cost about a tenth of tracing everything.
+///
+/// The span is made with the SDK's tracer directly, its attributes typed values (static strings
+/// where they can be, integers), rather than through a `tracing` span and
+/// `tracing-opentelemetry`: that costs a fraction of it per traced request
+/// (`docs/src/performance.md`, "Issue 21").
+fn trace_request(request: &logging::RequestHead<'_>) -> Option<Box<dyn logging::RequestSpan>> {
+    let headers = request.headers();
+    let parent = if carries_context(headers) {
         let context = global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(headers))
         });
         let remote = context.span().span_context().clone();
         if remote.is_valid() {
-            return if remote.is_sampled() {
-                logging::RequestTrace::sampled(Some(Box::new(context.attach())))
-            } else {
-                logging::RequestTrace::not_sampled()
-            };
+            if !remote.is_sampled() {
+                return None;
+            }
+        } else if !root_sampled() {
+            // Baggage without a trace: a root of our own, the baggage carried.
+            return None;
         }
-        // Baggage without a trace: a root of our own, the baggage carried.
-        return if root_sampled() {
-            logging::RequestTrace::sampled(Some(Box::new(context.attach())))
-        } else {
-            logging::RequestTrace::not_sampled()
-        };
-    }
-    if root_sampled() {
-        logging::RequestTrace::sampled(None)
+        context
     } else {
-        logging::RequestTrace::not_sampled()
+        if !root_sampled() {
+            return None;
+        }
+        Context::new()
+    };
+    Some(Box::new(RequestSpan::start(request, parent)))
+}
+
+/// Whether `headers` carry a W3C `traceparent` or `baggage`: asked for every request, so a
+/// small map (a request's usual handful of headers) is scanned name by name, which costs less
+/// than hashing each name for a lookup (about 130 instructions each).
+fn carries_context(headers: &HeaderMap) -> bool {
+    const TRACEPARENT: http::HeaderName = http::HeaderName::from_static("traceparent");
+    const BAGGAGE: http::HeaderName = http::HeaderName::from_static("baggage");
+    const SCAN_UP_TO: usize = 16;
+    if headers.keys_len() > SCAN_UP_TO {
+        return headers.contains_key(&TRACEPARENT) || headers.contains_key(&BAGGAGE);
     }
+    headers
+        .keys()
+        .any(|name| *name == TRACEPARENT || *name == BAGGAGE)
+}
+
+/// A traced request's server span, in the context its children are made in (the caller's, with
+/// this span): the request's code can add to it (`Context::current().span().set_attribute(..)`).
+struct RequestSpan {
+    context: Context,
+}
+
+impl RequestSpan {
+    fn start(request: &logging::RequestHead<'_>, parent: Context) -> RequestSpan {
+        const METHOD: Key = Key::from_static_str("http.request.method");
+        const ROUTE: Key = Key::from_static_str("http.route");
+        const PATH: Key = Key::from_static_str("url.path");
+        const CLIENT: Key = Key::from_static_str("client.address");
+        const REQUEST_ID: Key = Key::from_static_str("request_id");
+        let method = request.method();
+        let route = request.route();
+        // Pushed rather than formatted (`format!` costs a few hundred instructions more).
+        let name = match route {
+            Some(route) => {
+                let mut name = String::with_capacity(method.as_str().len() + 1 + route.len());
+                name.push_str(method.as_str());
+                name.push(' ');
+                name.push_str(route);
+                name
+            }
+            None => method.as_str().to_owned(),
+        };
+        let mut attributes = Vec::with_capacity(6);
+        attributes.push(KeyValue::new(METHOD, method_value(method)));
+        match (request.static_route(), route) {
+            (Some(route), _) => attributes.push(KeyValue::new(ROUTE, route)),
+            (None, Some(route)) => attributes.push(KeyValue::new(ROUTE, route.to_owned())),
+            (None, None) => {}
+        }
+        attributes.push(KeyValue::new(PATH, request.path().to_owned()));
+        if let Some(client) = request.client_ip() {
+            attributes.push(KeyValue::new(CLIENT, client.to_string()));
+        }
+        if let Some(id) = request.request_id() {
+            attributes.push(KeyValue::new(REQUEST_ID, id.to_owned()));
+        }
+        let mut builder = SpanBuilder::from_name(name).with_kind(SpanKind::Server);
+        builder.attributes = Some(attributes);
+        let span = PipelineTracer.build_with_context(builder, &parent);
+        RequestSpan {
+            context: parent.with_span(span),
+        }
+    }
+}
+
+impl logging::RequestSpan for RequestSpan {
+    fn in_scope(&self, poll: &mut dyn FnMut()) {
+        let _current = self.context.clone().attach();
+        poll()
+    }
+
+    fn end(self: Box<Self>, status: http::StatusCode) {
+        const STATUS: Key = Key::from_static_str("http.response.status_code");
+        let span = self.context.span();
+        span.set_attribute(KeyValue::new(
+            STATUS,
+            Value::I64(i64::from(status.as_u16())),
+        ));
+        if status.is_server_error() {
+            span.set_status(Status::error(""));
+        }
+        span.end();
+    }
+}
+
+/// The method as an attribute value: a static string for the standard methods.
+fn method_value(method: &http::Method) -> Value {
+    use http::Method;
+    let name = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => return Value::from(method.as_str().to_owned()),
+    };
+    Value::from(name)
 }
 
 /// A root decision with the sampling ratio's probability.
@@ -502,6 +604,25 @@ mod head_sampling_tests {
         let before = RATIO.swap(r.to_bits(), Ordering::Relaxed);
         f();
         RATIO.store(before, Ordering::Relaxed);
+    }
+
+    #[test]
+    fn a_context_is_found_in_small_and_large_header_maps() {
+        for extra in [0, 40] {
+            let mut headers = HeaderMap::new();
+            for n in 0..extra {
+                headers.insert(
+                    http::HeaderName::from_bytes(format!("x-filler-{n}").as_bytes()).unwrap(),
+                    http::HeaderValue::from_static("1"),
+                );
+            }
+            assert!(!carries_context(&headers), "{extra} other headers");
+            for name in ["traceparent", "baggage"] {
+                let mut with = headers.clone();
+                with.insert(name, http::HeaderValue::from_static("x"));
+                assert!(carries_context(&with), "{name} among {extra} other headers");
+            }
+        }
     }
 
     #[test]

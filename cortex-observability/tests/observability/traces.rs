@@ -342,14 +342,20 @@ async fn an_incoming_traceparent_is_the_request_spans_parent() {
 }
 
 /// Head sampling follows the caller: a `traceparent` whose sampled flag is off makes no span
-/// at all (decided before the span would be made: the handler runs in no span), even where
+/// at all (decided before the span would be made: the handler runs in no trace), even where
 /// every root is traced, and the request is served as usual.
 #[tokio::test]
 async fn a_caller_that_did_not_sample_makes_no_span() {
     let _ratio = RATIO_LOCK.read().await;
     let router = Router::new().route(
         "/t2b/orders",
-        get(|| async { format!("in a span: {}", !tracing::Span::current().is_none()) }),
+        get(|| async {
+            format!(
+                "traced: {} (span wanted: {})",
+                cortex_core::logging::trace_ids().is_some(),
+                cortex_core::logging::span_wanted()
+            )
+        }),
     );
     let running = serve(app("", router)).await;
     for (flags, trace, path, in_span) in [
@@ -377,7 +383,7 @@ async fn a_caller_that_did_not_sample_makes_no_span() {
         assert_eq!(response.status(), 200);
         assert_eq!(
             String::from_utf8_lossy(response.body()),
-            format!("in a span: {in_span}"),
+            format!("traced: {in_span} (span wanted: {in_span})"),
             "{path}"
         );
     }
@@ -588,8 +594,9 @@ async fn json_log_lines_inside_a_request_carry_its_trace_and_span_ids() {
     let line: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(line["trace_id"], server.trace_id.as_str(), "{line}");
     assert_eq!(line["span_id"], server.span_id.as_str(), "{line}");
-    // Next to the request id, at the top level: the log layer does not format the traced
-    // request's span (that is most of what tracing cost), so its fields are not in the line.
+    // Next to the request id, at the top level: a traced request has no `tracing` span (its
+    // OpenTelemetry span is made directly, which is most of what tracing saves), so no span's
+    // fields are in the line.
     assert_eq!(
         line["request_id"],
         server.attributes["request_id"].as_str(),

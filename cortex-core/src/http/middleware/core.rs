@@ -21,6 +21,7 @@ use super::forwarded::{ForwardedInfo, Secure, TrustedProxies, X_FORWARDED_FOR};
 use super::request_id::{DEFAULT_HEADER, RequestId};
 use crate::http::headers::{SCAN_UP_TO, content_length, scan};
 use crate::http::observe::Template;
+use crate::logging::{RequestHead, RequestSpan};
 
 pub(crate) struct CoreShared {
     /// The request id header, and whether incoming ids are kept.
@@ -276,12 +277,33 @@ pub(crate) struct CoreState {
     secure: bool,
     /// A `CONNECT` request: its answer gets no `Content-Length`.
     connect: bool,
+    /// The exporter's span of a traced request ([`crate::logging::set_request_tracer`]).
+    traced: Option<Box<dyn RequestSpan>>,
 }
 
 impl CoreState {
     /// The request id, when the middleware assigns one.
     pub(crate) fn id(&self) -> Option<&HeaderValue> {
         self.id.as_ref()
+    }
+
+    /// Runs `f` (the request's start, or one of its polls) inside the traced request's span,
+    /// or as it is when the request is not traced.
+    #[inline(always)]
+    pub(crate) fn in_trace<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.traced {
+            None => f(),
+            Some(span) => crate::logging::in_traced_request(&**span, f),
+        }
+    }
+
+    /// Ends the traced request's span with the response's `status` (once the response is
+    /// ready, after the request scope's end hooks).
+    #[inline]
+    pub(crate) fn end_trace(&mut self, status: http::StatusCode) {
+        if let Some(span) = self.traced.take() {
+            span.end(status);
+        }
     }
 }
 
@@ -417,19 +439,27 @@ impl CoreShared {
             id.into_header_value()
         });
 
-        let span = if self.trace {
-            // Head sampling first: an untraced request gets the `debug` span, which costs
-            // nothing at the default filter, rather than an `info` one every layer processes.
-            match crate::logging::spans_exported()
-                .then(|| crate::logging::request_context(req.headers()))
-            {
-                Some(trace) if trace.sampled => {
-                    exported_request_span(req, id.as_ref(), route, trace.guard)
-                }
-                _ => request_span(req, id.as_ref(), route),
-            }
+        let (span, traced) = if self.trace {
+            // The exporter's span, when it traces the request (its head-sampling decision), is
+            // its own, not a `tracing` span: the `debug` span costs nothing at the default
+            // filter, traced or not.
+            let traced = if crate::logging::spans_exported() {
+                crate::logging::trace_request(&RequestHead::new(req, route, id.as_ref()))
+            } else {
+                None
+            };
+            // Made inside the traced request's span: where a filter lets it through to an
+            // exporter's layer (`cortex_core::http=debug`), it is a child of the request's span,
+            // and the spans made inside it stay in the request's trace.
+            let span = match &traced {
+                Some(traced) => crate::logging::in_traced_request(&**traced, || {
+                    request_span(req, id.as_ref(), route)
+                }),
+                None => request_span(req, id.as_ref(), route),
+            };
+            (span, traced)
         } else {
-            Span::none()
+            (Span::none(), None)
         };
         // Checked per request: the filter can change at run time (a reload layer).
         let access = (self.access_log
@@ -470,6 +500,7 @@ impl CoreShared {
             id,
             secure,
             connect: req.method() == http::Method::CONNECT,
+            traced,
         }
     }
 
@@ -485,21 +516,19 @@ impl CoreShared {
             if !state.span.is_disabled() {
                 state.span.record("status", status);
                 state.span.record("latency_us", latency_us);
-                // The OpenTelemetry fields of the exported span (no-ops on the `debug` one).
-                state.span.record("http.response.status_code", status);
-                if status >= 500 {
-                    state.span.record("otel.status_code", "error");
-                }
                 let _entered = state.span.enter();
                 tracing::debug!(status, latency_us, "request finished");
             }
             if let Some(access) = state.access.take() {
                 let user = response.extensions().get::<LoggedUser>();
-                // The trace id is the request span's: read inside it (the line is written after
-                // the span was left).
-                let trace = (!state.span.is_disabled() && crate::logging::trace_ids_registered())
-                    .then(|| state.span.in_scope(crate::logging::trace_ids))
-                    .flatten();
+                // The trace id is the traced request's: read inside its span (the line is
+                // written between two polls).
+                let trace = match &state.traced {
+                    Some(span) if crate::logging::trace_ids_registered() => {
+                        crate::logging::in_traced_request(&**span, crate::logging::trace_ids)
+                    }
+                    _ => None,
+                };
                 access_line(&access, status, latency_us, state.id.as_ref(), user, trace);
             }
         }
@@ -621,50 +650,6 @@ fn access_line(
         trace_id = trace.map(|ids| display(ids.trace_id_hex())),
         "request"
     );
-}
-
-/// The request span when spans are exported ([`crate::logging::export_spans`]) and the request
-/// is traced: at `info`, with the OpenTelemetry HTTP semantic-convention fields (`otel.name` is
-/// the method and the route template, never the raw path), made while `context` (what the
-/// registered [`set_request_context`](crate::logging::set_request_context) function returned for
-/// the request's W3C `traceparent`) is alive, so that it continues the caller's trace.
-fn exported_request_span(
-    req: &Request,
-    id: Option<&HeaderValue>,
-    route: Option<&'static str>,
-    context: Option<Box<dyn std::any::Any>>,
-) -> Span {
-    let route = route.or_else(|| {
-        req.extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str)
-    });
-    let method = req.method();
-    let name = match route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_string(),
-    };
-    let client = req
-        .extensions()
-        .get::<ForwardedInfo>()
-        .map(|f| f.client_ip)
-        .or_else(|| peer_ip(req));
-    // Dropped once the span exists: the span's parent is taken when it is made.
-    let _context = context;
-    tracing::info_span!(
-        "http.request",
-        otel.name = name,
-        otel.kind = "server",
-        otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = route,
-        url.path = req.uri().path(),
-        client.address = client.map(tracing::field::display),
-        request_id = id.and_then(|v| v.to_str().ok()),
-        http.response.status_code = Empty,
-        status = Empty,
-        latency_us = Empty,
-    )
 }
 
 fn request_span(req: &Request, id: Option<&HeaderValue>, route: Option<&'static str>) -> Span {

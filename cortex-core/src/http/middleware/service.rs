@@ -197,63 +197,68 @@ where
             }
             _ => ScopeEnd::None,
         };
-        // A disabled span is not entered: with tracing's `log` feature, entering one still costs.
-        let entered = (!core.span.is_disabled()).then(|| core.span.enter());
-        // Before anything can refuse the request: observers see the stack's own answers too.
-        let observing = Observing::start(&shared.observers, &req, self.route, &core.span);
+        let inner = &mut self.inner;
+        let (observing, cors, accept, etag, conditions, decision, state) = core.in_trace(|| {
+            // A disabled span is not entered: with tracing's `log` feature, entering one still
+            // costs.
+            let _entered = (!core.span.is_disabled()).then(|| core.span.enter());
+            // Before anything can refuse the request: observers see the stack's own answers too.
+            let observing = Observing::start(&shared.observers, &req, self.route, &core.span);
 
-        let mut answer = None;
-        let cors = match &shared.cors {
-            None => CorsPost::Nothing,
-            Some(cors) => match cors.on_request(&req) {
-                CorsStep::NoOrigin => CorsPost::VaryOrigin,
-                CorsStep::Simple(origin) => CorsPost::Decorate(origin),
-                CorsStep::Answer(response) => {
-                    answer = Some(response);
-                    CorsPost::Nothing
-                }
-            },
-        };
-        let etag = shared.etag.wants(&req);
-        let [accept, if_none_match, if_modified_since] = if shared.compression.is_some() || etag {
-            find_headers(req.headers())
-        } else {
-            [None; 3]
-        };
-        let accept = accept.filter(|_| shared.compression.is_some()).cloned();
-        let conditions = etag
-            .then(|| Conditions::new(if_none_match, if_modified_since))
-            .flatten();
+            let mut answer = None;
+            let cors = match &shared.cors {
+                None => CorsPost::Nothing,
+                Some(cors) => match cors.on_request(&req) {
+                    CorsStep::NoOrigin => CorsPost::VaryOrigin,
+                    CorsStep::Simple(origin) => CorsPost::Decorate(origin),
+                    CorsStep::Answer(response) => {
+                        answer = Some(response);
+                        CorsPost::Nothing
+                    }
+                },
+            };
+            let etag = shared.etag.wants(&req);
+            let [accept, if_none_match, if_modified_since] = if shared.compression.is_some() || etag
+            {
+                find_headers(req.headers())
+            } else {
+                [None; 3]
+            };
+            let accept = accept.filter(|_| shared.compression.is_some()).cloned();
+            let conditions = etag
+                .then(|| Conditions::new(if_none_match, if_modified_since))
+                .flatten();
 
-        let mut decision = None;
-        let state = match answer {
-            Some(response) => State::Answered {
-                response: Some(Box::new(response)),
-            },
-            None => match shared.guard.rate_check(&req) {
-                RateStep::Deny(response) => State::Answered {
+            let mut decision = None;
+            let state = match answer {
+                Some(response) => State::Answered {
                     response: Some(Box::new(response)),
                 },
-                RateStep::Pending(check) => {
-                    let clone = self.inner.clone();
-                    let inner = std::mem::replace(&mut self.inner, clone);
-                    State::Checking {
-                        check,
-                        pending: Some(Box::new((inner, req))),
+                None => match shared.guard.rate_check(&req) {
+                    RateStep::Deny(response) => State::Answered {
+                        response: Some(Box::new(response)),
+                    },
+                    RateStep::Pending(check) => {
+                        let clone = (*inner).clone();
+                        let readied = std::mem::replace(&mut *inner, clone);
+                        State::Checking {
+                            check,
+                            pending: Some(Box::new((readied, req))),
+                        }
                     }
-                }
-                RateStep::Pass(d) => {
-                    decision = d;
-                    match shared.guard.limit_body(&mut req) {
-                        Some(response) => State::Answered {
-                            response: Some(Box::new(response)),
-                        },
-                        None => start(shared, &mut self.inner, req, core.id()),
+                    RateStep::Pass(d) => {
+                        decision = d;
+                        match shared.guard.limit_body(&mut req) {
+                            Some(response) => State::Answered {
+                                response: Some(Box::new(response)),
+                            },
+                            None => start(shared, inner, req, core.id()),
+                        }
                     }
-                }
-            },
-        };
-        drop(entered);
+                },
+            };
+            (observing, cors, accept, etag, conditions, decision, state)
+        });
 
         StackFuture {
             state,
@@ -372,7 +377,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let ScopeEnd::Finishing(finishing) = this.scope_end {
-            if finishing.1.as_mut().poll(cx).is_pending() {
+            if this
+                .core
+                .in_trace(|| finishing.1.as_mut().poll(cx))
+                .is_pending()
+            {
                 return Poll::Pending;
             }
             let ScopeEnd::Finishing(finishing) = std::mem::replace(this.scope_end, ScopeEnd::None)
@@ -383,19 +392,24 @@ where
                 let core = &this.core;
                 observing.finish(&this.shared.observers, core.start, &finishing.0, &core.span);
             }
+            this.core.end_trace(finishing.0.status());
             return Poll::Ready(Ok(finishing.0));
         }
         let shared = &**this.shared;
         let (response, from_inner) = {
-            let _entered = (!this.core.span.is_disabled()).then(|| this.core.span.enter());
-            match drive(
-                this.state.as_mut(),
-                this.sleep,
-                this.decision,
-                *this.etag,
-                shared,
-                cx,
-            ) {
+            let core = &*this.core;
+            let polled = core.in_trace(|| {
+                let _entered = (!core.span.is_disabled()).then(|| core.span.enter());
+                drive(
+                    this.state.as_mut(),
+                    this.sleep,
+                    this.decision,
+                    *this.etag,
+                    shared,
+                    cx,
+                )
+            });
+            match polled {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Ready(Ok(answer)) => answer,
@@ -432,7 +446,7 @@ where
             let mut finish: Finish = Box::pin(async move {
                 scope.finish(outcome).await;
             });
-            if finish.as_mut().poll(cx).is_pending() {
+            if this.core.in_trace(|| finish.as_mut().poll(cx)).is_pending() {
                 *this.scope_end = ScopeEnd::Finishing(Box::new((response, finish)));
                 return Poll::Pending;
             }
@@ -441,6 +455,7 @@ where
             let core = &this.core;
             observing.finish(&shared.observers, core.start, &response, &core.span);
         }
+        this.core.end_trace(response.status());
         Poll::Ready(Ok(response))
     }
 }
