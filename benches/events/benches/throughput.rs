@@ -177,7 +177,11 @@ fn only(side: &str) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(side) = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)) {
+    if let Some(side) = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+    {
         return only(side);
     }
     let rounds = arg("--rounds", 15.0) as usize;
