@@ -295,7 +295,8 @@ struct Route {
 #[derive(Default)]
 struct Registry {
     subs: Vec<Arc<Sub>>,
-    routes: HashMap<Box<str>, Arc<Route>>,
+    /// Looked up on every publish: a fast hasher (topics come from code, the cache is bounded).
+    routes: HashMap<Box<str>, Arc<Route>, foldhash::fast::RandomState>,
 }
 
 /// At most this many topics' routes are cached (topics come from code; a bridge could bring
@@ -545,7 +546,7 @@ impl EventBus {
     /// A failing or panicking handler never reaches the publisher: it is retried, then
     /// dead-lettered.
     pub async fn publish<E: Event>(&self, event: E) -> Result<EventId, PublishError> {
-        let published = self.prepare(E::TOPIC, Payload::local(event)).await?;
+        let (published, route) = self.prepare(E::TOPIC, Payload::local(event)).await?;
         let id = published.metadata.id;
         if let Some(bridged) = self.bridged(&published.metadata.topic) {
             let wire = published.to_wire()?;
@@ -559,7 +560,7 @@ impl EventBus {
                 })?;
             return Ok(id);
         }
-        self.dispatch(published, None, false).await?;
+        self.dispatch(published, route, None, false).await?;
         Ok(id)
     }
 
@@ -588,9 +589,9 @@ impl EventBus {
     /// included), returning each one's outcome. Delivered in this process only: never through
     /// a bridge.
     pub async fn publish_and_wait<E: Event>(&self, event: E) -> Result<Completion, PublishError> {
-        let published = self.prepare(E::TOPIC, Payload::local(event)).await?;
+        let (published, route) = self.prepare(E::TOPIC, Payload::local(event)).await?;
         let id = published.metadata.id;
-        let waiting = self.dispatch(published, None, true).await?;
+        let waiting = self.dispatch(published, route, None, true).await?;
         Ok(Completion {
             id,
             outcomes: collect(waiting).await,
@@ -606,7 +607,11 @@ impl EventBus {
             metadata: Arc::new(event.metadata),
             payload: Payload::Json(Arc::new(event.payload)),
         };
-        match self.dispatch_to(published, delivery, None, true).await {
+        let route = self.route(&published.metadata.topic);
+        match self
+            .dispatch_to(published, route, delivery, None, true)
+            .await
+        {
             Ok(waiting) => Completion {
                 id,
                 outcomes: collect(waiting).await,
@@ -1146,22 +1151,25 @@ impl EventBus {
         }
     }
 
-    async fn prepare(&self, topic: &str, payload: Payload) -> Result<Published, PublishError> {
+    /// The event's metadata, after the interceptors' `before_publish`, and its topic's route
+    /// (looked up once per publish).
+    async fn prepare(
+        &self,
+        topic: &str,
+        payload: Payload,
+    ) -> Result<(Published, Arc<Route>), PublishError> {
         if self.is_closed() {
             return Err(PublishError::Closed);
         }
-        if !self
-            .inner
-            .registry
-            .read()
-            .expect("registry lock")
-            .routes
-            .contains_key(topic)
-        {
-            check_topic(topic)?;
-        }
+        let route = match self.cached_route(topic) {
+            Some(route) => route,
+            None => {
+                check_topic(topic)?;
+                self.route(topic)
+            }
+        };
         let mut metadata = Metadata::new(topic);
-        metadata.source = self.inner.source.to_string();
+        metadata.source = String::from(&*self.inner.source);
         if let Some(cause) = current_event() {
             metadata.causation_id = Some(cause.id);
             metadata.correlation_id = cause.correlation_id.clone();
@@ -1181,29 +1189,34 @@ impl EventBus {
                 .await
                 .map_err(PublishError::Refused)?;
         }
-        Ok(Published {
-            metadata: Arc::new(metadata),
-            payload,
-        })
+        Ok((
+            Published {
+                metadata: Arc::new(metadata),
+                payload,
+            },
+            route,
+        ))
     }
 
     async fn dispatch(
         &self,
         published: Published,
+        route: Arc<Route>,
         delivery: Option<Delivery>,
         wait: bool,
     ) -> Result<Vec<oneshot::Receiver<Option<HandlerOutcome>>>, PublishError> {
-        self.dispatch_to(published, delivery, None, wait).await
+        self.dispatch_to(published, route, delivery, None, wait)
+            .await
     }
 
     async fn dispatch_to(
         &self,
         published: Published,
+        route: Arc<Route>,
         delivery: Option<Delivery>,
         only: Option<&str>,
         wait: bool,
     ) -> Result<Vec<oneshot::Receiver<Option<HandlerOutcome>>>, PublishError> {
-        let route = self.route(&published.metadata.topic);
         route.published.increment(1);
         let mut waiting = Vec::new();
         let mut refused = Vec::new();
@@ -1268,16 +1281,19 @@ impl EventBus {
         }
     }
 
-    fn route(&self, topic: &str) -> Arc<Route> {
-        if let Some(route) = self
-            .inner
+    fn cached_route(&self, topic: &str) -> Option<Arc<Route>> {
+        self.inner
             .registry
             .read()
             .expect("registry lock")
             .routes
             .get(topic)
-        {
-            return Arc::clone(route);
+            .cloned()
+    }
+
+    fn route(&self, topic: &str) -> Arc<Route> {
+        if let Some(route) = self.cached_route(topic) {
+            return route;
         }
         let mut registry = self.inner.registry.write().expect("registry lock");
         let subs: Arc<[Arc<Sub>]> = registry

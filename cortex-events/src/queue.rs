@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -42,6 +42,8 @@ pub(crate) enum Pushed<T> {
 
 pub(crate) struct Queue<T> {
     items: Mutex<VecDeque<T>>,
+    /// `items.len()`, written under the lock, read without it (the queue-depth gauge).
+    len: AtomicUsize,
     capacity: usize,
     overflow: Overflow,
     closed: AtomicBool,
@@ -55,6 +57,7 @@ impl<T> Queue<T> {
     pub(crate) fn new(capacity: usize, overflow: Overflow) -> Self {
         Queue {
             items: Mutex::new(VecDeque::with_capacity(capacity.min(64))),
+            len: AtomicUsize::new(0),
             capacity: capacity.max(1),
             overflow,
             closed: AtomicBool::new(false),
@@ -63,8 +66,9 @@ impl<T> Queue<T> {
         }
     }
 
+    /// How many items are queued (a snapshot: it may change at once).
     pub(crate) fn len(&self) -> usize {
-        self.items.lock().expect("queue lock").len()
+        self.len.load(Ordering::Relaxed)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -73,39 +77,56 @@ impl<T> Queue<T> {
 
     /// Adds an item, per the overflow policy (`Wait` waits here for room).
     pub(crate) async fn push(&self, item: T) -> Pushed<T> {
+        // Most pushes find room: no waiter is made for them.
+        let mut item = match self.try_push(item) {
+            Err(item) => item,
+            Ok(pushed) => return pushed,
+        };
         loop {
-            // Registered before checking, so a pop between the check and the wait is not missed.
+            // Registered before checking again, so a pop (or a close) between the check and the
+            // wait is not missed.
             let writable = self.writable.notified();
-            {
-                let mut items = self.items.lock().expect("queue lock");
-                if self.is_closed() {
-                    return Pushed::Closed(item);
-                }
-                if items.len() < self.capacity {
-                    items.push_back(item);
-                    drop(items);
-                    self.readable.notify_one();
-                    return Pushed::Queued;
-                }
-                match self.overflow {
-                    Overflow::Wait => {}
-                    Overflow::Fail => return Pushed::Full(item),
-                    Overflow::DropOldest => {
-                        let oldest = items.pop_front().expect("a full queue has an item");
-                        items.push_back(item);
-                        drop(items);
-                        self.readable.notify_one();
-                        return Pushed::Dropped(oldest);
-                    }
-                }
-            }
+            item = match self.try_push(item) {
+                Err(item) => item,
+                Ok(pushed) => return pushed,
+            };
             // Spurious wake-ups loop back and check again.
             writable.await;
         }
     }
 
+    /// Adds an item unless the queue is full and the policy is `Wait` (then gives it back).
+    fn try_push(&self, item: T) -> Result<Pushed<T>, T> {
+        let mut items = self.items.lock().expect("queue lock");
+        if self.is_closed() {
+            return Ok(Pushed::Closed(item));
+        }
+        if items.len() < self.capacity {
+            items.push_back(item);
+            self.len.store(items.len(), Ordering::Relaxed);
+            drop(items);
+            self.readable.notify_one();
+            return Ok(Pushed::Queued);
+        }
+        match self.overflow {
+            Overflow::Wait => Err(item),
+            Overflow::Fail => Ok(Pushed::Full(item)),
+            Overflow::DropOldest => {
+                let oldest = items.pop_front().expect("a full queue has an item");
+                items.push_back(item);
+                drop(items);
+                self.readable.notify_one();
+                Ok(Pushed::Dropped(oldest))
+            }
+        }
+    }
+
     /// Takes the next item; `None` once the queue is closed and empty.
     pub(crate) async fn pop(&self) -> Option<T> {
+        // Most pops find an item: no waiter is made for them.
+        if let Some(item) = self.try_pop() {
+            return Some(item);
+        }
         loop {
             let readable = self.readable.notified();
             if let Some(item) = self.try_pop() {
@@ -119,7 +140,12 @@ impl<T> Queue<T> {
     }
 
     pub(crate) fn try_pop(&self) -> Option<T> {
-        let item = self.items.lock().expect("queue lock").pop_front();
+        let item = {
+            let mut items = self.items.lock().expect("queue lock");
+            let item = items.pop_front();
+            self.len.store(items.len(), Ordering::Relaxed);
+            item
+        };
         if item.is_some() {
             self.writable.notify_one();
         }
@@ -136,7 +162,11 @@ impl<T> Queue<T> {
 
     /// Everything still queued (after a close, for the dead letters).
     pub(crate) fn drain(&self) -> Vec<T> {
-        let drained: Vec<T> = self.items.lock().expect("queue lock").drain(..).collect();
+        let drained: Vec<T> = {
+            let mut items = self.items.lock().expect("queue lock");
+            self.len.store(0, Ordering::Relaxed);
+            items.drain(..).collect()
+        };
         self.writable.notify_waiters();
         drained
     }
