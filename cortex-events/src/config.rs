@@ -45,6 +45,10 @@ pub enum DeadLetterBackend {
 /// let events = EventsConfig::from_config(&config).unwrap();
 /// assert_eq!(events.capacity, 8);
 ///
+/// // `[events.bridge]` is read on its own (`BridgeConfig`).
+/// let bridged = Config::from_toml("[events.bridge]\nkind = \"nats\"").unwrap();
+/// assert!(EventsConfig::from_config(&bridged).is_ok());
+///
 /// let bad = Config::from_toml("[events]\noverflow = \"explode\"").unwrap();
 /// assert!(EventsConfig::from_config(&bad).unwrap_err().to_string().contains("events.overflow"));
 /// ```
@@ -65,6 +69,8 @@ pub struct EventsConfig {
     pub dead_letters: DeadLetterBackend,
     /// The handlers' default retries.
     pub retry: RetryPolicy,
+    /// `[events.bridge]`, read on its own by [`BridgeConfig`](crate::BridgeConfig).
+    bridge: serde::de::IgnoredAny,
 }
 
 impl Default for EventsConfig {
@@ -76,6 +82,7 @@ impl Default for EventsConfig {
             drain_timeout: Duration::from_secs(10),
             dead_letters: DeadLetterBackend::Memory,
             retry: RetryPolicy::default(),
+            bridge: serde::de::IgnoredAny,
         }
     }
 }

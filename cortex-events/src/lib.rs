@@ -46,6 +46,8 @@ mod error;
 mod event;
 mod handler;
 mod interceptor;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod plugin;
 mod queue;
 mod registry;
