@@ -95,7 +95,9 @@ pub(crate) fn configured(
 /// `[events.bridge] kind = "nats"`: the NATS JetStream bridge from `[events.bridge.nats]`.
 #[cfg(feature = "nats")]
 fn nats(config: &Config) -> Result<Option<Arc<dyn ErasedBusBridge>>, BoxError> {
-    Ok(Some(Arc::new(crate::nats::NatsBridge::from_config(config)?)))
+    Ok(Some(Arc::new(crate::nats::NatsBridge::from_config(
+        config,
+    )?)))
 }
 
 #[cfg(not(feature = "nats"))]

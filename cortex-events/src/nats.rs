@@ -56,7 +56,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, message::PublishMessage, stream};
 use cortex_core::App;
@@ -168,7 +168,8 @@ impl NatsBridgeConfig {
     /// value is an error naming it.
     pub fn from_config(config: &Config) -> Result<NatsBridgeConfig, ConfigError> {
         let nats: NatsBridgeConfig = config.get_or_default(SECTION)?;
-        nats.check().map_err(|problem| problem.into_error(Some(config)))?;
+        nats.check()
+            .map_err(|problem| problem.into_error(Some(config)))?;
         Ok(nats)
     }
 
@@ -394,10 +395,10 @@ pub struct NatsBridge {
 struct Inner {
     config: NatsBridgeConfig,
     servers: Vec<async_nats::ServerAddr>,
-    /// When the bridge was made: a new shared consumer starts with the events published from
-    /// then on (not with the stream's whole history, nor only after its own creation).
-    created: SystemTime,
     connection: tokio::sync::OnceCell<Connection>,
+    /// Bumped at each reconnection: the consumers make their pull requests again at once
+    /// rather than wait for the client to notice.
+    reconnected: Arc<tokio::sync::watch::Sender<u64>>,
     shared: Mutex<ConsumerState>,
     broadcast: Mutex<ConsumerState>,
 }
@@ -408,6 +409,9 @@ struct Connection {
     stream: stream::Stream,
     /// Whether the server takes several filter subjects on a consumer (NATS 2.10 and later).
     multi_filter: bool,
+    /// The stream's next sequence when the bridge connected: where a new shared consumer
+    /// starts (the events published from then on, not the stream's whole history).
+    first_sequence: u64,
 }
 
 /// Where a consumer is, for the health check.
@@ -443,8 +447,8 @@ impl NatsBridge {
             inner: Arc::new(Inner {
                 config,
                 servers,
-                created: SystemTime::now(),
                 connection: tokio::sync::OnceCell::new(),
+                reconnected: Arc::new(tokio::sync::watch::Sender::new(0)),
                 shared: Mutex::new(ConsumerState::Idle),
                 broadcast: Mutex::new(ConsumerState::Idle),
             }),
@@ -474,6 +478,12 @@ impl NatsBridge {
         &self.inner.config
     }
 
+    /// The NATS client, once connected (for a raw publish, a probe, or a test that forces a
+    /// reconnection); `None` before [`connect`](Self::connect).
+    pub fn client(&self) -> Option<&async_nats::Client> {
+        self.inner.connection.get().map(|c| &c.client)
+    }
+
     /// The subject an event on `topic` is published on.
     pub fn subject(&self, topic: &str) -> String {
         format!("{}.{topic}", self.inner.config.subject_prefix)
@@ -487,10 +497,7 @@ impl NatsBridge {
     }
 
     async fn connection(&self) -> Result<&Connection, NatsBridgeError> {
-        self.inner
-            .connection
-            .get_or_try_init(|| self.open())
-            .await
+        self.inner.connection.get_or_try_init(|| self.open()).await
     }
 
     async fn open(&self) -> Result<Connection, NatsBridgeError> {
@@ -500,7 +507,11 @@ impl NatsBridge {
             .name("cortex-events")
             .event_callback({
                 let masked = masked.clone();
+                let reconnected = Arc::clone(&self.inner.reconnected);
                 move |event| {
+                    if matches!(event, async_nats::Event::Connected) {
+                        reconnected.send_modify(|n| *n += 1);
+                    }
                     let masked = masked.clone();
                     async move { log_connection_event(&masked, event) }
                 }
@@ -522,6 +533,7 @@ impl NatsBridge {
         let jetstream = jetstream::new(client.clone());
         let stream = self.ensure_stream(&jetstream).await?;
         let multi_filter = server_at_least(&client.server_info().version, (2, 10));
+        let first_sequence = stream.cached_info().state.last_sequence + 1;
         tracing::debug!(
             target: "cortex::events",
             bridge = "nats",
@@ -535,6 +547,7 @@ impl NatsBridge {
             jetstream,
             stream,
             multi_filter,
+            first_sequence,
         })
     }
 
@@ -623,7 +636,6 @@ impl NatsBridge {
         // The broadcast consumer starts with what is published from now on, and resumes after
         // the last event it saw.
         let mut position = Position {
-            started: SystemTime::now(),
             last_sequence: None,
         };
         let mut backoff = Duration::from_millis(100);
@@ -633,11 +645,24 @@ impl NatsBridge {
                 Delivery::Broadcast => self.run_broadcast(&consumer, &mut position).await,
             };
             match result {
-                Ok(()) => {
+                Ok(Ended::Stopped) => {
                     self.set_state(delivery, ConsumerState::Idle);
                     return Ok(());
                 }
+                Ok(Ended::Reconnected) => {
+                    tracing::debug!(
+                        target: "cortex::events",
+                        bridge = "nats",
+                        delivery = ?delivery,
+                        "reconnected to NATS: resuming the consumer"
+                    );
+                    backoff = Duration::from_millis(100);
+                }
                 Err(error) => {
+                    if self.get_state(delivery) == ConsumerState::Running {
+                        // It ran for a while: a new failure starts the backoff over.
+                        backoff = Duration::from_millis(100);
+                    }
                     self.set_state(delivery, ConsumerState::Retrying);
                     tracing::warn!(
                         target: "cortex::events",
@@ -660,10 +685,13 @@ impl NatsBridge {
         }
     }
 
-    /// The shared consumer: pulls from the durable consumer, delivers, acknowledges. `Ok` when
-    /// stopped.
-    async fn run_shared(&self, consumer: &BridgeConsumer) -> Result<(), NatsBridgeError> {
+    /// The shared consumer: pulls from the durable consumer, delivers, acknowledges, until
+    /// stopped. (After a reconnection the client's pull stream asks again by itself; made anew,
+    /// the messages it holds would wait `ack_wait` to be redelivered.)
+    async fn run_shared(&self, consumer: &BridgeConsumer) -> Result<Ended, NatsBridgeError> {
         let connection = self.connection().await?;
+        // Made again if it was deleted meanwhile.
+        self.ensure_stream(&connection.jetstream).await?;
         let name = consumer_name(consumer.group());
         let consumer_error = |source: BoxError| NatsBridgeError::Consumer {
             stream: self.inner.config.stream.clone(),
@@ -686,7 +714,10 @@ impl NatsBridge {
         loop {
             let next = tokio::select! {
                 biased;
-                () = consumer.stopped() => return Ok(()),
+                () = consumer.stopped() => {
+                    release(&mut messages).await;
+                    return Ok(Ended::Stopped);
+                }
                 next = messages.next() => next,
             };
             match next {
@@ -713,11 +744,7 @@ impl NatsBridge {
         patterns: &[Pattern],
     ) -> Result<jetstream::consumer::PullConsumer, BoxError> {
         let config = &self.inner.config;
-        let filters = filters(
-            &config.subject_prefix,
-            patterns,
-            connection.multi_filter,
-        );
+        let filters = filters(&config.subject_prefix, patterns, connection.multi_filter);
         let max_deliver = if config.max_deliver == 0 {
             -1
         } else {
@@ -737,26 +764,13 @@ impl NatsBridge {
         for _ in 0..3 {
             match connection.stream.consumer_info(name).await {
                 Ok(info) => {
-                    let existing = info.config;
-                    let current = pull::Config {
-                        durable_name: existing.durable_name.clone(),
-                        ack_policy: existing.ack_policy,
-                        ack_wait: existing.ack_wait,
-                        max_deliver: existing.max_deliver,
-                        filter_subject: existing.filter_subject.clone(),
-                        filter_subjects: existing.filter_subjects.clone(),
-                        deliver_policy: existing.deliver_policy,
-                        ..Default::default()
-                    };
+                    let current: pull::Config =
+                        jetstream::consumer::FromConsumer::try_from_consumer_config(info.config)?;
                     let target = wanted(current.clone());
                     if target == current {
                         return Ok(connection.stream.get_consumer(name).await?);
                     }
-                    // Same consumer, new settings: keep where it is (its deliver policy).
-                    let updated = wanted(pull::Config {
-                        deliver_policy: existing.deliver_policy,
-                        ..Default::default()
-                    });
+                    // Same consumer, new settings; everything else (where it is) as it was.
                     tracing::info!(
                         target: "cortex::events",
                         bridge = "nats",
@@ -764,15 +778,15 @@ impl NatsBridge {
                         filters = ?filters,
                         "updating the NATS consumer to the configured topics and limits"
                     );
-                    match connection.stream.create_consumer(updated).await {
+                    match connection.stream.create_consumer(target).await {
                         Ok(consumer) => return Ok(consumer),
                         Err(e) => last_error = Some(e.into()),
                     }
                 }
                 Err(e) if e.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => {
                     let created = wanted(pull::Config {
-                        deliver_policy: jetstream::consumer::DeliverPolicy::ByStartTime {
-                            start_time: to_nats_time(self.inner.created)?,
+                        deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                            start_sequence: connection.first_sequence,
                         },
                         ..Default::default()
                     });
@@ -809,8 +823,7 @@ impl NatsBridge {
             let deliver = consumer.deliver(wire);
             tokio::pin!(deliver);
             let every = self.inner.config.ack_wait / 2;
-            let mut progress =
-                tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            let mut progress = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tokio::select! {
                     completion = &mut deliver => break completion,
@@ -881,12 +894,7 @@ impl NatsBridge {
             error = %problem,
             "a message on the NATS stream is not a Cortex event; it is in the dead letters"
         );
-        let letter = DeadLetter::new(
-            MALFORMED_HANDLER,
-            WireEvent { metadata, payload },
-            error,
-            1,
-        );
+        let letter = DeadLetter::new(MALFORMED_HANDLER, WireEvent { metadata, payload }, error, 1);
         metrics::counter!("cortex_events_dead_lettered_total", "handler" => MALFORMED_HANDLER)
             .increment(1);
         match consumer.bus.dead_letters().put(letter).await {
@@ -905,26 +913,37 @@ impl NatsBridge {
     }
 
     /// The broadcast consumer: an ordered consumer from `position`, every event delivered to
-    /// this instance's broadcast subscribers. `Ok` when stopped.
+    /// this instance's broadcast subscribers, until stopped or reconnected.
     async fn run_broadcast(
         &self,
         consumer: &BridgeConsumer,
         position: &mut Position,
-    ) -> Result<(), NatsBridgeError> {
+    ) -> Result<Ended, NatsBridgeError> {
         let connection = self.connection().await?;
+        let mut reconnected = self.inner.reconnected.subscribe();
+        self.ensure_stream(&connection.jetstream).await?;
         let config = &self.inner.config;
         let consumer_error = |source: BoxError| NatsBridgeError::Consumer {
             stream: config.stream.clone(),
             consumer: "ordered (broadcast)".into(),
             source,
         };
-        let deliver_policy = match position.last_sequence {
-            Some(sequence) => jetstream::consumer::DeliverPolicy::ByStartSequence {
-                start_sequence: sequence + 1,
-            },
-            None => jetstream::consumer::DeliverPolicy::ByStartTime {
-                start_time: to_nats_time(position.started).map_err(&consumer_error)?,
-            },
+        let last_sequence = match position.last_sequence {
+            Some(sequence) => sequence,
+            None => {
+                // What is published from now on (asked before the consumer is made: nothing
+                // published meanwhile is missed).
+                let info = connection
+                    .stream
+                    .get_info()
+                    .await
+                    .map_err(|e| consumer_error(e.into()))?;
+                position.last_sequence = Some(info.state.last_sequence);
+                info.state.last_sequence
+            }
+        };
+        let deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: last_sequence + 1,
         };
         let filters = filters(
             &config.subject_prefix,
@@ -951,7 +970,8 @@ impl NatsBridge {
         loop {
             let next = tokio::select! {
                 biased;
-                () = consumer.stopped() => return Ok(()),
+                () = consumer.stopped() => return Ok(Ended::Stopped),
+                Ok(()) = reconnected.changed() => return Ok(Ended::Reconnected),
                 next = messages.next() => next,
             };
             let message = match next {
@@ -980,9 +1000,27 @@ impl NatsBridge {
     }
 }
 
-/// Where the broadcast consumer starts, and resumes.
+/// Why a consumer's loop ended without an error.
+enum Ended {
+    /// Asked to stop.
+    Stopped,
+    /// The connection was re-established: the broadcast consumer is made again from where it
+    /// was (at once, rather than when the client notices missed heartbeats).
+    Reconnected,
+}
+
+/// Hands back to NATS (for another instance, at once) the messages a stopping shared consumer
+/// had received but not started on; without it they would wait `ack_wait`.
+async fn release(messages: &mut pull::Stream) {
+    use futures_util::FutureExt;
+    while let Some(Some(Ok(message))) = messages.next().now_or_never() {
+        settle(&message, AckKind::Nak(None)).await;
+    }
+}
+
+/// Where the broadcast consumer resumes: after the last event it saw (or the stream's last one
+/// when it started).
 struct Position {
-    started: SystemTime,
     last_sequence: Option<u64>,
 }
 
@@ -1000,17 +1038,51 @@ impl BusBridge for NatsBridge {
             subject: subject.clone(),
             source,
         };
-        let message = PublishMessage::build()
-            .payload(event.to_bytes().into())
-            .message_id(id.to_string())
-            .expected_stream(&self.inner.config.stream);
-        let ack = connection
-            .jetstream
-            .send_publish(subject.clone(), message)
-            .await
-            .map_err(publish_error)?
-            .await
-            .map_err(publish_error)?;
+        let payload = bytes::Bytes::from(event.to_bytes());
+        // The same message id each time: the stream keeps one copy however many attempts
+        // reached it, so a publish cut off by a reconnection is safe to send again.
+        let mut attempt = 1;
+        let ack = loop {
+            let message = PublishMessage::build()
+                .payload(payload.clone())
+                .message_id(id.to_string())
+                .expected_stream(&self.inner.config.stream);
+            let sent = match connection
+                .jetstream
+                .send_publish(subject.clone(), message)
+                .await
+            {
+                Ok(ack) => ack.await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(ack) => break ack,
+                Err(e) if attempt < PUBLISH_ATTEMPTS && retryable(&e) => {
+                    tracing::debug!(
+                        target: "cortex::events",
+                        bridge = "nats",
+                        event_id = %id,
+                        attempt,
+                        error = %e,
+                        "publishing to NATS failed; trying again"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100) * attempt).await;
+                    if e.kind() == jetstream::context::PublishErrorKind::StreamNotFound {
+                        // Deleted meanwhile: made again (an error here is the publish's).
+                        if let Err(error) = self.ensure_stream(&connection.jetstream).await {
+                            tracing::warn!(
+                                target: "cortex::events",
+                                bridge = "nats",
+                                error = %error,
+                                "the NATS stream is missing and cannot be made again"
+                            );
+                        }
+                    }
+                    attempt += 1;
+                }
+                Err(e) => return Err(publish_error(e).into()),
+            }
+        };
         if ack.duplicate {
             tracing::debug!(
                 target: "cortex::events",
@@ -1025,6 +1097,18 @@ impl BusBridge for NatsBridge {
     async fn consume(&self, consumer: BridgeConsumer) -> Result<(), BoxError> {
         self.run(consumer).await
     }
+}
+
+/// How many times a publish is tried when the connection fails it.
+const PUBLISH_ATTEMPTS: u32 = 3;
+
+/// Whether a failed publish may have been cut off by the connection (and may be sent again).
+fn retryable(error: &jetstream::context::PublishError) -> bool {
+    use jetstream::context::PublishErrorKind as Kind;
+    matches!(
+        error.kind(),
+        Kind::TimedOut | Kind::BrokenPipe | Kind::StreamNotFound | Kind::Other
+    )
 }
 
 /// Acknowledges (or naks, or terminates) a message, waiting for the server to confirm an ack;
@@ -1084,11 +1168,6 @@ fn set_filters(config: &mut pull::Config, filters: &[String]) {
             config.filter_subjects = many.to_vec();
         }
     }
-}
-
-fn to_nats_time(time: SystemTime) -> Result<async_nats::datetime::DateTime, BoxError> {
-    let nanos = time.duration_since(UNIX_EPOCH)?.as_nanos();
-    async_nats::datetime::from_nanos(nanos as i128)
 }
 
 /// Whether a server's version (`2.10.4`) is at least `(major, minor)`.
@@ -1234,7 +1313,13 @@ pub(crate) fn register(app: App, bridge: Option<&Arc<dyn ErasedBusBridge>>) -> A
         .health_check::<NatsHealth>()
         .on_start(move |_| {
             let bridge = connect.clone();
-            async move { bridge.connect().await.map_err(BoxError::from) }
+            async move {
+                bridge.connect().await?;
+                // The plugin starts both consumers next: not healthy until they run.
+                bridge.set_state(Delivery::Shared, ConsumerState::Starting);
+                bridge.set_state(Delivery::Broadcast, ConsumerState::Starting);
+                Ok::<_, BoxError>(())
+            }
         })
 }
 
@@ -1271,9 +1356,17 @@ mod tests {
         let cases: &[(&[&str], bool, &[&str])] = &[
             (&["#"], true, &["events.>"]),
             (&["user.created"], false, &["events.user.created"]),
-            (&["order.#", "order.placed"], true, &["events.order", "events.order.>"]),
+            (
+                &["order.#", "order.placed"],
+                true,
+                &["events.order", "events.order.>"],
+            ),
             (&["user.*", "user.created"], true, &["events.user.*"]),
-            (&["user.*", "order.*"], true, &["events.user.*", "events.order.*"]),
+            (
+                &["user.*", "order.*"],
+                true,
+                &["events.user.*", "events.order.*"],
+            ),
             // One filter only before NATS 2.10.
             (&["user.*", "order.*"], false, &["events.>"]),
             // Overlapping without one covering the other.
@@ -1336,8 +1429,14 @@ mod tests {
             ("url = \"nats://[::1\"", "events.bridge.nats.url"),
             ("stream = \"a.b\"", "events.bridge.nats.stream"),
             ("stream = \"\"", "events.bridge.nats.stream"),
-            ("subject_prefix = \"a..b\"", "events.bridge.nats.subject_prefix"),
-            ("subject_prefix = \"a.*\"", "events.bridge.nats.subject_prefix"),
+            (
+                "subject_prefix = \"a..b\"",
+                "events.bridge.nats.subject_prefix",
+            ),
+            (
+                "subject_prefix = \"a.*\"",
+                "events.bridge.nats.subject_prefix",
+            ),
             ("ack_wait = \"0s\"", "events.bridge.nats.ack_wait"),
             ("ack_wait = \"soon\"", "events.bridge.nats.ack_wait"),
             ("max_deliver = -1", "events.bridge.nats.max_deliver"),
@@ -1346,7 +1445,9 @@ mod tests {
         ];
         for (line, key) in cases {
             let config = Config::from_toml(&format!("[events.bridge.nats]\n{line}")).unwrap();
-            let error = NatsBridgeConfig::from_config(&config).unwrap_err().to_string();
+            let error = NatsBridgeConfig::from_config(&config)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(key), "{line}: {error}");
         }
     }

@@ -16,8 +16,8 @@ use cortex_di::{BoxError, Container};
 use cortex_events::nats::{MALFORMED_HANDLER, NatsBridge, NatsBridgeConfig};
 use cortex_events::{
     BridgeConsumer, BusBridge, DeadLetterQuery, Delivery, Envelope, Event, EventBus, EventId,
-    EventsPlugin, HandlerDescriptor, Interceptor, Metadata, Pattern, RetryPolicy,
-    SubscribeOptions, WireEvent,
+    EventsPlugin, HandlerDescriptor, Interceptor, Metadata, Pattern, RetryPolicy, SubscribeOptions,
+    WireEvent,
 };
 use serde::{Deserialize, Serialize};
 use tokio::time::timeout;
@@ -97,7 +97,11 @@ impl Drop for Names {
 }
 
 async fn jetstream() -> jetstream::Context {
-    jetstream::new(async_nats::connect(URL).await.expect("NATS on 127.0.0.1:4222"))
+    jetstream::new(
+        async_nats::connect(URL)
+            .await
+            .expect("NATS on 127.0.0.1:4222"),
+    )
 }
 
 /// The shared consumer's acknowledgement state: (acknowledged floor, pending acks).
@@ -126,6 +130,22 @@ async fn wait_acknowledged(names: &Names, sequence: u64) {
     })
     .await
     .unwrap_or_else(|_| panic!("the consumer did not acknowledge up to {sequence}"));
+}
+
+/// Waits until the stream has `count` consumers (the bridge's consumers are made).
+async fn wait_consumers(names: &Names, count: usize) {
+    timeout(WAIT, async {
+        loop {
+            if let Ok(mut stream) = jetstream().await.get_stream(&names.stream).await {
+                if stream.info().await.unwrap().state.consumer_count >= count {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream did not get {count} consumers"));
 }
 
 async fn health(container: &Container) -> HealthStatus {
@@ -360,7 +380,10 @@ async fn an_event_held_by_a_dead_instance_is_redelivered_to_the_survivor_once() 
         let consumer = consumer_b.clone();
         async move { bridge.consume(consumer).await }
     });
-    wait_until("the survivor handled it", || !handled.lock().unwrap().is_empty()).await;
+    wait_until("the survivor handled it", || {
+        !handled.lock().unwrap().is_empty()
+    })
+    .await;
     wait_acknowledged(&names, 1).await;
     assert_eq!(*handled.lock().unwrap(), vec![id]);
 
@@ -412,7 +435,10 @@ async fn malformed_messages_are_dead_lettered_and_the_consumer_goes_on() {
     let good = WireEvent::new(Metadata::new(Ping::TOPIC), &Ping { n: 1 }).unwrap();
     bridge.publish(&good).await.unwrap();
 
-    wait_until("the good event handled", || !handled.lock().unwrap().is_empty()).await;
+    wait_until("the good event handled", || {
+        !handled.lock().unwrap().is_empty()
+    })
+    .await;
     assert_eq!(*handled.lock().unwrap(), vec![good.metadata.id]);
     wait_acknowledged(&names, 5).await;
 
@@ -426,7 +452,11 @@ async fn malformed_messages_are_dead_lettered_and_the_consumer_goes_on() {
     assert_eq!(letters[0].event.metadata.topic, Ping::TOPIC);
     assert_eq!(letters[0].event.payload["subject"], subject.as_str());
     assert_eq!(letters[0].event.payload["body"], "\u{0}garbage");
-    assert!(letters[0].error.contains("not a Cortex event"), "{}", letters[0].error);
+    assert!(
+        letters[0].error.contains("not a Cortex event"),
+        "{}",
+        letters[0].error
+    );
     assert_eq!(letters[1].event.payload["body"], "{\"hello\": 1}");
     assert!(letters[2].error.contains("topic"), "{}", letters[2].error);
     let wrong_letters = bus
@@ -454,10 +484,11 @@ async fn configuration_errors_name_what_is_wrong() {
             .to_string()
     };
 
-    let error = build(names.toml("stream = \"a.b\"").replace(
-        &format!("stream = \"{}\"\n", names.stream),
-        "",
-    ))
+    let error = build(
+        names
+            .toml("stream = \"a.b\"")
+            .replace(&format!("stream = \"{}\"\n", names.stream), ""),
+    )
     .await;
     assert!(error.contains("events.bridge.nats.stream"), "{error}");
 
@@ -474,7 +505,10 @@ async fn configuration_errors_name_what_is_wrong() {
             .replace(URL, "nats://cortex:hunter2@127.0.0.1:1"),
     )
     .await;
-    assert!(error.contains("nats://cortex:********@127.0.0.1:1"), "{error}");
+    assert!(
+        error.contains("nats://cortex:********@127.0.0.1:1"),
+        "{error}"
+    );
     assert!(!error.contains("hunter2"), "{error}");
 
     // A stream of that name that does not take the bridge's subjects.
@@ -516,7 +550,13 @@ async fn shutdown_lets_the_handler_finish_and_acknowledges() {
             .retry(RetryPolicy::none()),
         ),
     );
-    let running = app.build().await.unwrap().bind_to(any_port()).await.unwrap();
+    let running = app
+        .build()
+        .await
+        .unwrap()
+        .bind_to(any_port())
+        .await
+        .unwrap();
     wait_healthy(running.container()).await;
     let bus = running.container().get::<EventBus>().unwrap();
     bus.publish(Ping { n: 1 }).await.unwrap();
@@ -524,8 +564,165 @@ async fn shutdown_lets_the_handler_finish_and_acknowledges() {
 
     let begun = std::time::Instant::now();
     running.shutdown().await.unwrap();
-    assert!(begun.elapsed() < Duration::from_secs(5), "{:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begun.elapsed()
+    );
     assert_eq!(*finished.lock().unwrap(), 1);
     // What the handler finished was acknowledged before the app stopped.
     assert_eq!(consumer_state(&names).await, (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_resume_after_the_connection_is_lost() {
+    let names = Names::new();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let bus = counting_bus(&names, &handled);
+    let mut stream = bus.stream::<Ping>();
+    let bridge = NatsBridge::new(names.bridge_config()).unwrap();
+    bridge.connect().await.unwrap();
+    let consumers = [
+        shared(&bus, &names, "a"),
+        BridgeConsumer::new(
+            bus.clone(),
+            names.source.clone(),
+            "a",
+            Delivery::Broadcast,
+            vec![Pattern::parse("nats_test.*").unwrap()],
+        ),
+    ];
+    let tasks: Vec<_> = consumers
+        .iter()
+        .map(|consumer| {
+            let bridge = bridge.clone();
+            let consumer = consumer.clone();
+            tokio::spawn(async move { bridge.consume(consumer).await })
+        })
+        .collect();
+    wait_consumers(&names, 2).await;
+
+    let publish = |n: u32| {
+        let bridge = bridge.clone();
+        async move {
+            let event = WireEvent::new(Metadata::new(Ping::TOPIC), &Ping { n }).unwrap();
+            bridge.publish(&event).await.unwrap();
+            event.metadata.id
+        }
+    };
+    let first = publish(1).await;
+    wait_until("the first event handled", || {
+        handled.lock().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(
+        timeout(WAIT, stream.next()).await.unwrap().unwrap().id(),
+        first
+    );
+
+    // The connection drops; the client reconnects by itself, and the consumers go on.
+    let client = bridge.client().expect("connected").clone();
+    let connects = || {
+        client
+            .statistics()
+            .connects
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = connects();
+    client.force_reconnect().await.unwrap();
+    wait_until("the client reconnected", || {
+        connects() > before && client.connection_state() == async_nats::connection::State::Connected
+    })
+    .await;
+    let mut ids = vec![first];
+    for n in 2..=4 {
+        ids.push(publish(n).await);
+    }
+    wait_until("the later events handled", || {
+        handled.lock().unwrap().len() == 4
+    })
+    .await;
+    assert_eq!(*handled.lock().unwrap(), ids);
+    for id in &ids[1..] {
+        assert_eq!(
+            timeout(WAIT, stream.next()).await.unwrap().unwrap().id(),
+            *id
+        );
+    }
+
+    for consumer in &consumers {
+        consumer.stop();
+    }
+    for task in tasks {
+        timeout(WAIT, task).await.unwrap().unwrap().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_consumer_follows_a_change_of_topics_and_limits() {
+    let names = Names::new();
+    let bus = EventBus::builder().source(names.source.clone()).build();
+    let run = |patterns: &[&str], ack_wait: u64| {
+        let mut config = names.bridge_config();
+        config.ack_wait = Duration::from_secs(ack_wait);
+        let bridge = NatsBridge::new(config).unwrap();
+        let consumer = BridgeConsumer::new(
+            bus.clone(),
+            names.source.clone(),
+            "a",
+            Delivery::Shared,
+            patterns
+                .iter()
+                .map(|p| Pattern::parse(p).unwrap())
+                .collect(),
+        );
+        let task = tokio::spawn({
+            let consumer = consumer.clone();
+            async move { bridge.consume(consumer).await }
+        });
+        (consumer, task)
+    };
+    // The consumer's settings, once the bridge made the stream and the consumer.
+    let info = || async {
+        let stream = jetstream().await.get_stream(&names.stream).await.ok()?;
+        let info = stream.consumer_info(&names.source).await.ok()?;
+        Some(info.config)
+    };
+
+    let (consumer, task) = run(&["nats_test.ping"], 30);
+    let expected = format!("{}.nats_test.ping", names.prefix);
+    timeout(WAIT, async {
+        while info().await.is_none_or(|c| c.filter_subject != expected) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+    consumer.stop();
+    timeout(WAIT, task).await.unwrap().unwrap().unwrap();
+
+    let (consumer, task) = run(&["nats_test.#"], 3);
+    let expected = format!("{}.nats_test.>", names.prefix);
+    let everything = format!("{}.>", names.prefix);
+    timeout(WAIT, async {
+        loop {
+            if let Some(config) = info().await {
+                let filters: Vec<&str> = std::iter::once(config.filter_subject.as_str())
+                    .chain(config.filter_subjects.iter().map(String::as_str))
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                // Two filters from NATS 2.10 on, one wider filter before.
+                let updated =
+                    filters.contains(&expected.as_str()) || filters == [everything.as_str()];
+                if updated && config.ack_wait == Duration::from_secs(3) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the consumer was updated");
+    consumer.stop();
+    timeout(WAIT, task).await.unwrap().unwrap().unwrap();
 }

@@ -1,0 +1,1 @@
+//! Benchmarks of the event bus (see `benches/`).
