@@ -292,16 +292,19 @@ fn mask_url(url: &str) -> String {
 
 /// Decodes `%XX` escapes of a URL's user or password.
 fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16);
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        if let (b'%', Some(high), Some(low)) = (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            out.push((high * 16 + low) as u8);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -768,7 +771,7 @@ impl NatsBridge {
                         jetstream::consumer::FromConsumer::try_from_consumer_config(info.config)?;
                     let target = wanted(current.clone());
                     if target == current {
-                        return Ok(connection.stream.get_consumer(name).await?);
+                        return connection.stream.get_consumer(name).await;
                     }
                     // Same consumer, new settings; everything else (where it is) as it was.
                     tracing::info!(
@@ -1406,6 +1409,7 @@ mod tests {
             "nats://a:********@x,tls://y"
         );
         assert_eq!(percent_decode("p%40ss%2"), "p@ss%2");
+        assert_eq!(percent_decode("%é%zz"), "%é%zz");
     }
 
     #[test]
