@@ -29,7 +29,10 @@
 //!   half of `ack_wait`, the instance tells the server it is still working; an instance that
 //!   dies with events in hand stops doing so, and the server redelivers them to a survivor after
 //!   `ack_wait` (at-least-once: a handler whose effect must not repeat checks the event id). An
-//!   event a full queue refused (`overflow = "fail"`) is handed back for redelivery.
+//!   event a full queue refused (`overflow = "fail"`) is handed back for redelivery, and so are
+//!   the events a stopping instance had received but not started on. A new app's consumer
+//!   starts with the events published from its first start on (not the stream's history); a
+//!   change of `[events.bridge] topics`, `ack_wait` or `max_deliver` updates it in place.
 //! - **Broadcast consumer** (the streams). An ordered, ephemeral consumer per instance that
 //!   starts with the events published after the instance started; every instance sees every
 //!   event. It resumes where it was after a reconnection.
@@ -51,7 +54,10 @@
 //! The bridge connects when the app starts (an unreachable server fails the start, naming the
 //! URL with its password masked) and creates the stream when it is missing; an existing stream
 //! must take `<subject_prefix>.>`. After that, the client reconnects by itself and the consumers
-//! resume; the `events_nats` health check reports the connection and the consumers.
+//! resume (the shared one when the client's pull stream asks again, within a few seconds); a
+//! publish cut off by a reconnection is sent again with the same `Nats-Msg-Id`. The
+//! `events_nats` health check is down while the connection is, degraded while a consumer is
+//! starting or being re-established.
 
 use std::any::Any;
 use std::fmt;
