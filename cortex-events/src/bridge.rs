@@ -68,8 +68,9 @@ pub trait BusBridge: Send + Sync + 'static {
 }
 
 /// The object-safe twin of [`BusBridge`], implemented for every bridge. Not meant to be
-/// implemented by hand.
-pub trait ErasedBusBridge: Send + Sync + 'static {
+/// implemented by hand. `Any` so that a bridge's plugin glue can find its own bridge behind the
+/// `dyn` (the NATS bridge's health check does).
+pub trait ErasedBusBridge: std::any::Any + Send + Sync + 'static {
     /// [`BusBridge::name`].
     fn name(&self) -> &'static str;
     /// [`BusBridge::publish`].

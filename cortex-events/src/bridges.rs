@@ -88,8 +88,19 @@ pub(crate) fn configured(
         Some(BridgeKind::Redis) => Err(
             "`[events.bridge] kind = \"redis\"` needs the Redis bridge: enable the `redis` feature of cortex-events (the facade's `events-redis`)".into(),
         ),
-        Some(BridgeKind::Nats) => Err(
-            "`[events.bridge] kind = \"nats\"` needs the NATS bridge: enable the `nats` feature of cortex-events (the facade's `nats`)".into(),
-        ),
+        Some(BridgeKind::Nats) => nats(config),
     }
+}
+
+/// `[events.bridge] kind = "nats"`: the NATS JetStream bridge from `[events.bridge.nats]`.
+#[cfg(feature = "nats")]
+fn nats(config: &Config) -> Result<Option<Arc<dyn ErasedBusBridge>>, BoxError> {
+    Ok(Some(Arc::new(crate::nats::NatsBridge::from_config(
+        config,
+    )?)))
+}
+
+#[cfg(not(feature = "nats"))]
+fn nats(_config: &Config) -> Result<Option<Arc<dyn ErasedBusBridge>>, BoxError> {
+    Err("`[events.bridge] kind = \"nats\"` needs the NATS bridge: enable the `nats` feature of cortex-events (the facade's `nats`)".into())
 }

@@ -775,7 +775,7 @@ impl EventBus {
     /// an interceptor refused the event, the event does not serialize.
     pub async fn to_wire<E: Event>(&self, event: &E) -> Result<WireEvent, PublishError> {
         let payload = Payload::Json(Arc::new(serde_json::to_value(event)?));
-        let published = self.prepare(E::TOPIC, payload).await?;
+        let (published, _) = self.prepare(E::TOPIC, payload).await?;
         Ok(published.to_wire()?)
     }
 
@@ -823,11 +823,12 @@ impl EventBus {
                 })?;
             return Ok(id);
         }
+        let route = self.route(&event.metadata.topic);
         let published = Published {
             metadata: Arc::new(event.metadata),
             payload: Payload::Json(Arc::new(event.payload)),
         };
-        self.dispatch(published, None, false).await?;
+        self.dispatch(published, route, None, false).await?;
         Ok(id)
     }
 

@@ -54,6 +54,10 @@ pub enum DeadLetterBackend {
 /// let events = EventsConfig::from_config(&config).unwrap();
 /// assert_eq!(events.capacity, 8);
 ///
+/// // `[events.bridge]` is read on its own (`BridgeConfig`).
+/// let bridged = Config::from_toml("[events.bridge]\nkind = \"nats\"").unwrap();
+/// assert!(EventsConfig::from_config(&bridged).is_ok());
+///
 /// let bad = Config::from_toml("[events]\noverflow = \"explode\"").unwrap();
 /// assert!(EventsConfig::from_config(&bad).unwrap_err().to_string().contains("events.overflow"));
 /// ```

@@ -52,6 +52,8 @@ mod error;
 mod event;
 mod handler;
 mod interceptor;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod plugin;
 mod queue;
 mod registry;

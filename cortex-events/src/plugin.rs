@@ -139,6 +139,9 @@ impl Plugin for EventsPlugin {
                 Err(error) => return app.fail(error),
             },
         };
+        // The NATS bridge's health check (`events_nats`) and its connection at start.
+        #[cfg(feature = "nats")]
+        let app = crate::nats::register(app, bridge.as_ref());
         let patterns = bridge_config.patterns();
         let mut builder = EventBus::builder()
             .source(config.source())
@@ -229,6 +232,21 @@ impl Plugin for EventsPlugin {
                 {
                     held.lock().expect("subscriptions lock").push(recorder);
                 }
+                for interceptor in container
+                    .get_all::<dyn ErasedInterceptor>()
+                    .unwrap_or_default()
+                {
+                    bus.add_interceptor_shared(interceptor.into_arc());
+                }
+                let scopes = container.scope_factory();
+                {
+                    let mut subscriptions = held.lock().expect("subscriptions lock");
+                    for handler in handlers.iter() {
+                        subscriptions.push(handler.subscribe(&bus, scopes.clone())?);
+                    }
+                }
+                // The bridge's consumers after the handlers are subscribed: an event they take
+                // is delivered to the handlers, never acknowledged with nobody to handle it.
                 if let Some(bridge) = bridge {
                     bus.set_bridge(Arc::clone(&bridge), patterns.clone());
                     let instance = instance_name();
@@ -257,17 +275,6 @@ impl Plugin for EventsPlugin {
                         });
                         consumers.push((consumer, task));
                     }
-                }
-                for interceptor in container
-                    .get_all::<dyn ErasedInterceptor>()
-                    .unwrap_or_default()
-                {
-                    bus.add_interceptor_shared(interceptor.into_arc());
-                }
-                let scopes = container.scope_factory();
-                let mut subscriptions = held.lock().expect("subscriptions lock");
-                for handler in handlers.iter() {
-                    subscriptions.push(handler.subscribe(&bus, scopes.clone())?);
                 }
                 tracing::debug!(
                     target: "cortex::events",

@@ -1,3 +1,5 @@
-//! The events test binary: every area adds its module here.
+//! cortex-events' integration tests: one binary, one module per area.
 
+#[cfg(feature = "nats")]
+mod nats;
 mod store;
