@@ -65,6 +65,9 @@ pub struct EventsConfig {
     pub dead_letters: DeadLetterBackend,
     /// The handlers' default retries.
     pub retry: RetryPolicy,
+    /// `[events.bridge]`, read by [`BridgeConfig`](crate::BridgeConfig): accepted here.
+    #[serde(default, rename = "bridge")]
+    _bridge: Option<serde::de::IgnoredAny>,
 }
 
 impl Default for EventsConfig {
@@ -76,6 +79,7 @@ impl Default for EventsConfig {
             drain_timeout: Duration::from_secs(10),
             dead_letters: DeadLetterBackend::Memory,
             retry: RetryPolicy::default(),
+            _bridge: None,
         }
     }
 }

@@ -48,6 +48,8 @@ mod handler;
 mod interceptor;
 mod plugin;
 mod queue;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod registry;
 mod retry;
 pub mod topic;

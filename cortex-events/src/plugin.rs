@@ -120,6 +120,12 @@ impl Plugin for EventsPlugin {
                 Err(error) => return app.fail(error),
             },
         };
+        // The configured bridge's readiness check (`events_redis`).
+        let app = if self.bridge.is_none() && bridge.is_some() {
+            crate::bridges::install_health(app, &bridge_config)
+        } else {
+            app
+        };
         let patterns = bridge_config.patterns();
         let mut builder = EventBus::builder()
             .source(config.source())

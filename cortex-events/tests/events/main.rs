@@ -1,0 +1,4 @@
+//! cortex-events' integration tests: one binary, one module per area.
+
+#[cfg(feature = "redis")]
+mod redis;
