@@ -116,8 +116,9 @@ pub(super) struct Shared {
     unacked: Vec<String>,
     /// Whether the group was made sure of on this connection's Redis.
     group_ready: bool,
-    /// Where a group created now starts: the stream's end at first; its start once Redis lost
-    /// the group (everything in the stream is new then).
+    /// Where a group created now starts: the stream's end at first (the history belongs to
+    /// other apps); its start afterwards (Redis lost the group: everything in the stream is
+    /// newer than the loss).
     group_from: &'static str,
     next_claim: Instant,
     backoff: Backoff,
@@ -162,7 +163,6 @@ impl Shared {
                         "the consumer group is gone from Redis; it is created again, from the stream's start"
                     );
                     self.group_ready = false;
-                    self.group_from = "0";
                     self.backoff.wait(&self.consumer).await;
                 }
                 Err(failure) => {
@@ -227,25 +227,36 @@ impl Shared {
 
     async fn step(&mut self) -> Result<(), Failure> {
         let mut connection = self.connection().await?;
-        self.ack(&mut connection).await?;
         if !self.group_ready {
             self.inner
                 .create_group(&mut connection, self.consumer.group(), self.group_from)
                 .await?;
             self.group_ready = true;
+            // Made sure of again after a failure: if Redis lost it meanwhile (restarted without
+            // persistence), everything in the stream is newer than the loss.
+            self.group_from = "0";
         }
         if Instant::now() >= self.next_claim {
             self.reclaim(&mut connection).await?;
             self.next_claim = Instant::now() + self.inner.config.claim_interval;
         }
         if stopping(&self.consumer) {
-            return Ok(());
+            return self.ack(&mut connection).await;
         }
         let config = &self.inner.config;
         let block = config
             .block
             .min(self.next_claim.saturating_duration_since(Instant::now()));
-        let reply: Value = redis::cmd("XREADGROUP")
+        // The last batch's acknowledgements go with the next read: one round trip.
+        let mut pipe = redis::pipe();
+        if !self.unacked.is_empty() {
+            pipe.cmd("XACK")
+                .arg(&config.stream)
+                .arg(self.consumer.group())
+                .arg(&self.unacked)
+                .ignore();
+        }
+        pipe.cmd("XREADGROUP")
             .arg("GROUP")
             .arg(self.consumer.group())
             .arg(self.consumer.instance())
@@ -255,9 +266,12 @@ impl Shared {
             .arg(millis(block))
             .arg("STREAMS")
             .arg(&config.stream)
-            .arg(">")
-            .query_async(&mut connection)
-            .await?;
+            .arg(">");
+        let mut replies: Vec<Value> = pipe.query_async(&mut connection).await?;
+        self.unacked.clear();
+        let reply = replies.pop().ok_or(UnexpectedReply {
+            command: "XREADGROUP",
+        })?;
         let entries = entry::read_reply(&reply, "XREADGROUP")?;
         self.handle(&mut connection, entries).await
     }
@@ -300,6 +314,7 @@ impl Shared {
                     "took over entries another instance left unacknowledged; handling them"
                 );
                 self.handle(connection, claimed.entries).await?;
+                self.ack(connection).await?;
             }
             if claimed.cursor == "0-0" || stopping(&self.consumer) {
                 break;
@@ -318,8 +333,9 @@ impl Shared {
         Ok(())
     }
 
-    /// Hands a batch to the handlers, then acknowledges every entry done with: handled (or
-    /// dead-lettered by its handlers), on another topic, or malformed and dead-lettered.
+    /// Hands a batch to the handlers, then notes every entry done with, to be acknowledged:
+    /// handled (or dead-lettered by its handlers), on another topic, or malformed and
+    /// dead-lettered.
     async fn handle(
         &mut self,
         connection: &mut MultiplexedConnection,
@@ -363,7 +379,7 @@ impl Shared {
                 }
             }
         }
-        self.ack(connection).await
+        Ok(())
     }
 
     /// Hands the events to the handlers and waits for them, meanwhile telling Redis that the

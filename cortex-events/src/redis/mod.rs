@@ -90,6 +90,16 @@ use crate::bus::Delivery;
 use crate::event::WireEvent;
 
 /// Why the Redis bridge failed.
+///
+/// ```
+/// use cortex_events::redis::{RedisBridge, RedisBridgeConfig, RedisBridgeError};
+///
+/// let mut config = RedisBridgeConfig::default();
+/// config.batch = 0;
+/// let err = RedisBridge::new(config).unwrap_err();
+/// assert!(matches!(err, RedisBridgeError::Config(_)));
+/// assert!(err.to_string().contains("events.bridge.redis.batch"), "{err}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedisBridgeError {
@@ -415,8 +425,5 @@ impl BusBridge for RedisBridge {
 
 /// Whether Redis itself answered with this error (the connection is fine).
 fn server_answered(error: &RedisError) -> bool {
-    matches!(
-        error.kind(),
-        redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
-    ) && error.code().is_some()
+    error.code().is_some()
 }

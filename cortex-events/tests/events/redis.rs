@@ -688,3 +688,36 @@ async fn the_bridge_is_in_the_readiness_check() {
     }
     cleanup(&stream).await;
 }
+
+/// Without Redis, a publish fails at once with the bridge's error, the URL's password masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_without_redis_fails_naming_the_masked_url() {
+    let (stream, source) = unique("unreachable");
+    let config = Config::from_toml(&format!(
+        "[events]\nsource = '{source}'\n[events.bridge]\nkind = 'redis'\n[events.bridge.redis]\nurl = 'redis://:hunter2@127.0.0.1:1'\nstream = '{stream}'\ntimeout = '1s'"
+    ))
+    .unwrap();
+    let app = TestApp::new(App::with_config(config).plugin(EventsPlugin::default())).await;
+    let err = timeout(WAIT, bus(&app).publish(Ping { n: 1 }))
+        .await
+        .expect("the publish gives up")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            cortex_events::PublishError::Bridge {
+                bridge: "redis",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let shown = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(shown.contains("redis://:********@127.0.0.1:1"), "{shown}");
+    assert!(
+        shown.contains(&format!("XADD to stream `{stream}`")),
+        "{shown}"
+    );
+    assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+    app.shutdown().await;
+}
