@@ -194,6 +194,30 @@ impl BridgeConsumer {
         self.bus.deliver_all(events, Some(self.delivery)).await
     }
 
+    /// Queues an event for this instance's subscribers of this consumer's delivery without
+    /// waiting for them: for a broadcast consumer, which acknowledges nothing (and must not be
+    /// held up by a stream nobody reads).
+    ///
+    /// ```
+    /// use cortex_events::{BridgeConsumer, Delivery, Event, EventBus, Metadata, Pattern, WireEvent};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Tick;
+    /// impl Event for Tick { const TOPIC: &'static str = "tick"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::new();
+    /// let mut ticks = bus.stream::<Tick>();
+    /// let consumer = BridgeConsumer::new(bus, "app", "instance-1", Delivery::Broadcast, vec![Pattern::parse("#").unwrap()]);
+    /// consumer.enqueue(WireEvent::new(Metadata::new("tick"), &Tick).unwrap()).await;
+    /// assert!(ticks.next().await.is_some());
+    /// # }
+    /// ```
+    pub async fn enqueue(&self, event: WireEvent) {
+        self.bus.deliver_queued(event, Some(self.delivery)).await;
+    }
+
     /// Asks the consumer to stop (what the plugin does at shutdown).
     pub fn stop(&self) {
         self.stop.cancel();

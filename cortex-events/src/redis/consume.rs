@@ -579,10 +579,7 @@ impl Broadcast {
             self.last = Some(entry.id.clone());
             match entry.decode(|topic| self.consumer.wants(topic)) {
                 Decoded::Event(event) => {
-                    self.consumer
-                        .bus
-                        .deliver_queued(event, Some(self.consumer.delivery()))
-                        .await;
+                    self.consumer.enqueue(event).await;
                 }
                 Decoded::Unwanted => {}
                 // The shared consumer dead-letters it (once per app, not once per instance).
