@@ -166,6 +166,59 @@ impl BridgeConsumer {
         self.bus.deliver(event, Some(self.delivery)).await
     }
 
+    /// Hands a batch of events over as [`deliver`](Self::deliver) does, and waits for all of
+    /// them: each subscriber gets them in the order given, and different subscribers (and the
+    /// handlers of different events) work at the same time. One [`Completion`] per event, in
+    /// order: acknowledge each after this returns.
+    ///
+    /// ```
+    /// use cortex_events::{BridgeConsumer, Delivery, Envelope, Event, EventBus, Metadata, Pattern, WireEvent};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Ping { n: u32 }
+    /// impl Event for Ping { const TOPIC: &'static str = "ping"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::new();
+    /// let _pong = bus.subscribe(|_: Envelope<Ping>| async { Ok(()) }).unwrap();
+    /// let consumer = BridgeConsumer::new(bus, "app", "instance-1", Delivery::Shared, vec![Pattern::parse("#").unwrap()]);
+    /// let batch = (0..3)
+    ///     .map(|n| WireEvent::new(Metadata::new("ping"), &Ping { n }).unwrap())
+    ///     .collect();
+    /// let completions = consumer.deliver_all(batch).await;
+    /// assert_eq!(completions.len(), 3);
+    /// assert!(completions.iter().all(|c| c.is_ok() && c.outcomes.len() == 1));
+    /// # }
+    /// ```
+    pub async fn deliver_all(&self, events: Vec<WireEvent>) -> Vec<Completion> {
+        self.bus.deliver_all(events, Some(self.delivery)).await
+    }
+
+    /// Queues an event for this instance's subscribers of this consumer's delivery without
+    /// waiting for them: for a broadcast consumer, which acknowledges nothing (and must not be
+    /// held up by a stream nobody reads).
+    ///
+    /// ```
+    /// use cortex_events::{BridgeConsumer, Delivery, Event, EventBus, Metadata, Pattern, WireEvent};
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize)]
+    /// struct Tick;
+    /// impl Event for Tick { const TOPIC: &'static str = "tick"; }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let bus = EventBus::new();
+    /// let mut ticks = bus.stream::<Tick>();
+    /// let consumer = BridgeConsumer::new(bus, "app", "instance-1", Delivery::Broadcast, vec![Pattern::parse("#").unwrap()]);
+    /// consumer.enqueue(WireEvent::new(Metadata::new("tick"), &Tick).unwrap()).await;
+    /// assert!(ticks.next().await.is_some());
+    /// # }
+    /// ```
+    pub async fn enqueue(&self, event: WireEvent) {
+        self.bus.deliver_queued(event, Some(self.delivery)).await;
+    }
+
     /// Asks the consumer to stop (what the plugin does at shutdown).
     pub fn stop(&self) {
         self.stop.cancel();

@@ -85,8 +85,13 @@ pub(crate) fn configured(
     let _ = config;
     match bridge.kind {
         None => Ok(None),
+        #[cfg(feature = "redis")]
+        Some(BridgeKind::Redis) => Ok(Some(Arc::new(crate::redis::RedisBridge::from_config(
+            config,
+        )?))),
+        #[cfg(not(feature = "redis"))]
         Some(BridgeKind::Redis) => Err(
-            "`[events.bridge] kind = \"redis\"` needs the Redis bridge: enable the `redis` feature of cortex-events (the facade's `events-redis`)".into(),
+            "`[events.bridge] kind = \"redis\"` needs the Redis bridge: enable the `redis` feature of cortex-events (the facade's `redis` feature, with `events`)".into(),
         ),
         Some(BridgeKind::Nats) => nats(config),
     }
@@ -103,4 +108,14 @@ fn nats(config: &Config) -> Result<Option<Arc<dyn ErasedBusBridge>>, BoxError> {
 #[cfg(not(feature = "nats"))]
 fn nats(_config: &Config) -> Result<Option<Arc<dyn ErasedBusBridge>>, BoxError> {
     Err("`[events.bridge] kind = \"nats\"` needs the NATS bridge: enable the `nats` feature of cortex-events (the facade's `nats`)".into())
+}
+
+/// Binds the readiness check of the bridge `[events.bridge]` names, when it has one
+/// (`events_redis`).
+pub(crate) fn install_health(app: cortex_core::App, bridge: &BridgeConfig) -> cortex_core::App {
+    match bridge.kind {
+        #[cfg(feature = "redis")]
+        Some(BridgeKind::Redis) => crate::redis::install_health(app),
+        _ => app,
+    }
 }

@@ -633,6 +633,54 @@ impl EventBus {
         }
     }
 
+    /// Delivers events from outside as [`deliver`](Self::deliver) does, several at a time: each
+    /// is queued for its subscribers in the order given (so each subscriber handles them in that
+    /// order), then every handler's outcome is awaited; one [`Completion`] per event, in order.
+    /// What a bridge calls with a batch read from the broker.
+    pub(crate) async fn deliver_all(
+        &self,
+        events: Vec<WireEvent>,
+        delivery: Option<Delivery>,
+    ) -> Vec<Completion> {
+        let mut queued = Vec::with_capacity(events.len());
+        for event in events {
+            let id = event.metadata.id;
+            let published = Published {
+                metadata: Arc::new(event.metadata),
+                payload: Payload::Json(Arc::new(event.payload)),
+            };
+            // With `wait`, a full queue is an outcome (never an error).
+            let route = self.route(&published.metadata.topic);
+            let waiting = self
+                .dispatch_to(published, route, delivery, None, true)
+                .await
+                .unwrap_or_default();
+            queued.push((id, waiting));
+        }
+        futures_util::future::join_all(queued.into_iter().map(|(id, waiting)| async move {
+            Completion {
+                id,
+                outcomes: collect(waiting).await,
+            }
+        }))
+        .await
+    }
+
+    /// Queues an event from outside for the matching subscribers without waiting for them: what
+    /// a broadcast consumer does (it acknowledges nothing, and a stream nobody reads must not
+    /// hold up the others).
+    pub(crate) async fn deliver_queued(&self, event: WireEvent, delivery: Option<Delivery>) {
+        let published = Published {
+            metadata: Arc::new(event.metadata),
+            payload: Payload::Json(Arc::new(event.payload)),
+        };
+        // A full `fail` queue refuses the event for that subscriber only: nothing to report.
+        let route = self.route(&published.metadata.topic);
+        let _ = self
+            .dispatch_to(published, route, delivery, None, false)
+            .await;
+    }
+
     /// Delivers a dead letter again to its handler only, and removes it from the store when the
     /// handler succeeds (a new failure replaces it, with the attempts counted again).
     ///

@@ -56,6 +56,8 @@ mod interceptor;
 pub mod nats;
 mod plugin;
 mod queue;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod registry;
 mod retry;
 #[cfg(feature = "store")]

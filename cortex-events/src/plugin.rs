@@ -142,6 +142,12 @@ impl Plugin for EventsPlugin {
         // The NATS bridge's health check (`events_nats`) and its connection at start.
         #[cfg(feature = "nats")]
         let app = crate::nats::register(app, bridge.as_ref());
+        // The configured bridge's readiness check (`events_redis`).
+        let app = if self.bridge.is_none() && bridge.is_some() {
+            crate::bridges::install_health(app, &bridge_config)
+        } else {
+            app
+        };
         let patterns = bridge_config.patterns();
         let mut builder = EventBus::builder()
             .source(config.source())

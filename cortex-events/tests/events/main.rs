@@ -2,4 +2,6 @@
 
 #[cfg(feature = "nats")]
 mod nats;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
