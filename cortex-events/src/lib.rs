@@ -54,6 +54,7 @@ mod plugin;
 mod queue;
 mod registry;
 mod retry;
+mod tasks;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};

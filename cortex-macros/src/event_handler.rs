@@ -528,6 +528,7 @@ fn generate_fn(
         }
     };
     let handler = read_handler(&mut function.sig, options, None, errors);
+    strip_inject_attrs(&mut function.sig);
     let generated = match handler {
         Some(handler) if errors.is_empty() => {
             let krate = crate_path::events_runtime();
@@ -608,6 +609,7 @@ fn generate_impl(
         if let Some(handler) = read_handler(&mut f.sig, options, Some(&type_name), errors) {
             handlers.push(handler);
         }
+        strip_inject_attrs(&mut f.sig);
     }
     if !any && errors.is_empty() {
         errors.at(
@@ -630,6 +632,16 @@ fn generate_impl(
         };
     };
     (block.into_token_stream(), generated)
+}
+
+/// Removes the `#[inject]` attributes an error left unread, so rustc does not add "cannot find
+/// attribute `inject`" to the error.
+fn strip_inject_attrs(sig: &mut Signature) {
+    for input in &mut sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            arg.attrs.retain(|a| !a.path().is_ident("inject"));
+        }
+    }
 }
 
 fn is_handler_attr(path: &Path) -> bool {
