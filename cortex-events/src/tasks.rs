@@ -22,7 +22,8 @@ use crate::event::EventId;
 /// The tasks this module registers.
 pub(crate) const TASKS: [&str; 2] = ["events:dead-letters:list", "events:dead-letters:replay"];
 
-const LIST_USAGE: &str = "`cortex events dead-letters list [--handler NAME] [--topic PATTERN] [--limit N] [--json]`";
+const LIST_USAGE: &str =
+    "`cortex events dead-letters list [--handler NAME] [--topic PATTERN] [--limit N] [--json]`";
 const REPLAY_USAGE: &str = "`cortex events dead-letters replay --handler NAME --id EVENT_ID`, or `cortex events dead-letters replay --all [--handler NAME] [--topic PATTERN]`";
 
 /// What is wrong with a task's arguments: the message says which, the hint how to write them.
@@ -93,11 +94,17 @@ fn words<'a>(
 
 impl Words<'_> {
     fn value(&self, flag: &str) -> Option<&str> {
-        self.values.iter().find(|(f, _)| *f == flag).map(|(_, v)| *v)
+        self.values
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map(|(_, v)| *v)
     }
 }
 
-fn checked_pattern(pattern: Option<&str>, usage: &'static str) -> Result<Option<String>, TaskArgsError> {
+fn checked_pattern(
+    pattern: Option<&str>,
+    usage: &'static str,
+) -> Result<Option<String>, TaskArgsError> {
     let Some(pattern) = pattern else {
         return Ok(None);
     };
@@ -118,9 +125,11 @@ impl ListArgs {
             &["--json"],
             LIST_USAGE,
         )?;
-        let mut query = DeadLetterQuery::default();
-        query.handler = w.value("--handler").map(str::to_string);
-        query.topic = checked_pattern(w.value("--topic"), LIST_USAGE)?;
+        let mut query = DeadLetterQuery {
+            handler: w.value("--handler").map(str::to_string),
+            topic: checked_pattern(w.value("--topic"), LIST_USAGE)?,
+            ..DeadLetterQuery::default()
+        };
         if let Some(limit) = w.value("--limit") {
             query.limit = match limit.parse::<usize>() {
                 Ok(n) if n > 0 => n,
@@ -162,11 +171,15 @@ impl ReplayArgs {
             return Ok(ReplayArgs::All { handler, topic });
         }
         if w.value("--topic").is_some() {
-            return Err(err("`--topic` narrows `--all`; one letter is named by `--handler` and `--id`"));
+            return Err(err(
+                "`--topic` narrows `--all`; one letter is named by `--handler` and `--id`",
+            ));
         }
         let (Some(handler), Some(id)) = (handler, w.value("--id")) else {
             return Err(err(match w.value("--id") {
-                Some(_) => "`--handler` is missing: a letter is named by its handler and its event's id",
+                Some(_) => {
+                    "`--handler` is missing: a letter is named by its handler and its event's id"
+                }
                 None if words_.is_empty() => "say which letters to replay",
                 None => "`--id` is missing: a letter is named by its handler and its event's id",
             }));
@@ -222,9 +235,11 @@ fn register_with(app: App, args: Args, in_memory: bool) -> App {
                 }
             },
             ReplayArgs::All { handler, topic } => {
-                let mut query = DeadLetterQuery::default().limit(u32::MAX as usize);
-                query.handler = handler;
-                query.topic = topic;
+                let query = DeadLetterQuery {
+                    handler,
+                    topic,
+                    limit: u32::MAX as usize,
+                };
                 bus.dead_letters().list(&query).await?
             }
         };
@@ -279,7 +294,9 @@ async fn replay_line(bus: &EventBus, letter: &DeadLetter) -> (bool, String) {
             },
             None => (
                 false,
-                format!("replayed {what}: not handled (the handler's filter or type skipped it); the letter stays"),
+                format!(
+                    "replayed {what}: not handled (the handler's filter or type skipped it); the letter stays"
+                ),
             ),
         },
         Err(e) => (false, format!("could not replay {what}: {e}")),
@@ -301,7 +318,14 @@ fn table(letters: &[DeadLetter]) -> String {
     if letters.is_empty() {
         return "no dead letters\n".into();
     }
-    let head = ["event id", "handler", "topic", "attempts", "failed at", "error"];
+    let head = [
+        "event id",
+        "handler",
+        "topic",
+        "attempts",
+        "failed at",
+        "error",
+    ];
     let rows: Vec<[String; 6]> = letters
         .iter()
         .map(|l| {
@@ -356,8 +380,8 @@ mod tests {
 
     #[test]
     fn list_arguments() {
-        let args = ListArgs::parse(&words("--handler welcome --topic user.* --limit 5 --json"))
-            .unwrap();
+        let args =
+            ListArgs::parse(&words("--handler welcome --topic user.* --limit 5 --json")).unwrap();
         assert_eq!(args.query.handler.as_deref(), Some("welcome"));
         assert_eq!(args.query.topic.as_deref(), Some("user.*"));
         assert_eq!(args.query.limit, 5);
@@ -367,7 +391,10 @@ mod tests {
         assert!(!args.json);
         for (bad, message) in [
             ("--limit 0", "`--limit 0` is not a positive whole number"),
-            ("--limit ten", "`--limit ten` is not a positive whole number"),
+            (
+                "--limit ten",
+                "`--limit ten` is not a positive whole number",
+            ),
             ("--handler", "`--handler` needs a value"),
             ("--handler --json", "`--handler` needs a value"),
             ("--json --json", "`--json` is given twice"),
@@ -375,7 +402,10 @@ mod tests {
                 "--topic user..created",
                 "`--topic user..created` is not a topic pattern: `user..created` has an empty segment",
             ),
-            ("--all", "events:dead-letters:list does not understand `--all`"),
+            (
+                "--all",
+                "events:dead-letters:list does not understand `--all`",
+            ),
         ] {
             let err = ListArgs::parse(&words(bad)).unwrap_err().to_string();
             assert!(err.starts_with(message), "{bad}: {err}");
@@ -409,14 +439,23 @@ mod tests {
             ("--handler welcome", "`--id` is missing"),
             (&format!("--id {id}"), "`--handler` is missing"),
             ("--handler h --id 42", "`--id 42` is not an event id"),
-            (&format!("--all --id {id}"), "`--all` and `--id` cannot go together"),
+            (
+                &format!("--all --id {id}"),
+                "`--all` and `--id` cannot go together",
+            ),
             ("--handler h --topic a", "`--topic` narrows `--all`"),
             ("--all --all", "`--all` is given twice"),
-            ("--everything", "events:dead-letters:replay does not understand `--everything`"),
+            (
+                "--everything",
+                "events:dead-letters:replay does not understand `--everything`",
+            ),
         ] {
             let err = ReplayArgs::parse(&words(bad)).unwrap_err().to_string();
             assert!(err.starts_with(message), "{bad}: {err}");
-            assert!(err.contains("; hint: `cortex events dead-letters replay"), "{err}");
+            assert!(
+                err.contains("; hint: `cortex events dead-letters replay"),
+                "{err}"
+            );
             assert!(!err.contains('\n'), "{err}");
         }
     }
@@ -534,7 +573,11 @@ mod tests {
             .run_task("events:dead-letters:replay")
             .await
             .unwrap_err();
-        assert!(err.to_string().ends_with("1 of 1 dead letters failed to replay; they stay in the dead letters"), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("1 of 1 dead letters failed to replay; they stay in the dead letters"),
+            "{err}"
+        );
         let left = bus.dead_letters().get(id, "flaky").await.unwrap().unwrap();
         assert_eq!(left.error, "still down");
 
@@ -542,7 +585,13 @@ mod tests {
         healthy.store(true, Ordering::SeqCst);
         let (built, bus2, _s2) = app(one, vec![left], healthy).await;
         built.run_task("events:dead-letters:replay").await.unwrap();
-        assert!(bus2.dead_letters().get(id, "flaky").await.unwrap().is_none());
+        assert!(
+            bus2.dead_letters()
+                .get(id, "flaky")
+                .await
+                .unwrap()
+                .is_none()
+        );
         drop(bus);
     }
 
@@ -588,8 +637,14 @@ mod tests {
             .build()
             .await
             .unwrap();
-        let err = built.run_task("events:dead-letters:list").await.unwrap_err();
-        assert!(err.to_string().contains("the app has no event bus"), "{err}");
+        let err = built
+            .run_task("events:dead-letters:list")
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("the app has no event bus"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -221,7 +221,10 @@ mod tests {
             "unknown option `topci` for #[event]; valid options: `topic`; hint: did you mean `topic`?"
         );
         assert!(m[2].starts_with("`topic` takes a string"), "{m:?}");
-        assert!(m[3].starts_with("`#[event]` needs the event's topic"), "{m:?}");
+        assert!(
+            m[3].starts_with("`#[event]` needs the event's topic"),
+            "{m:?}"
+        );
         let m = errors(quote! {
             #[event(topic = "a", topic = "b")]
             struct E;
@@ -237,7 +240,10 @@ mod tests {
     #[test]
     fn an_error_still_emits_the_impl() {
         let out = expand(quote! { struct E; }).to_string();
-        assert!(out.contains("impl :: cortex_events :: Event for E"), "{out}");
+        assert!(
+            out.contains("impl :: cortex_events :: Event for E"),
+            "{out}"
+        );
         assert!(out.contains("compile_error"), "{out}");
     }
 }

@@ -147,14 +147,19 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
             let message = if name == "pattern" {
                 "duplicate option `pattern`: the topic pattern is given already (the first argument); remove one".to_string()
             } else {
-                format!("duplicate option `{name}`: it is given earlier in this attribute; remove one")
+                format!(
+                    "duplicate option `{name}`: it is given earlier in this attribute; remove one"
+                )
             };
             errors.at(&key, message);
             continue;
         }
         seen.push(name.clone());
         let Some(value) = value else {
-            errors.at(&key, format!("`{name}` needs a value: `{}`", example(&name)));
+            errors.at(
+                &key,
+                format!("`{name}` needs a value: `{}`", example(&name)),
+            );
             continue;
         };
         match name.as_str() {
@@ -220,10 +225,7 @@ fn string(key: &str, value: &Expr, errors: &mut Errors) -> Option<LitStr> {
             lit: Lit::Str(lit), ..
         }) => Some(lit.clone()),
         other => {
-            errors.at(
-                other,
-                format!("`{key}` takes a string: `{}`", example(key)),
-            );
+            errors.at(other, format!("`{key}` takes a string: `{}`", example(key)));
             None
         }
     }
@@ -269,7 +271,10 @@ where
             None => Some(LitInt::new(lit.base10_digits(), lit.span())),
         },
         Err(e) => {
-            errors.at(lit, format!("`{key}` = {lit}: {e}", lit = lit.base10_digits()));
+            errors.at(
+                lit,
+                format!("`{key}` = {lit}: {e}", lit = lit.base10_digits()),
+            );
             None
         }
     }
@@ -303,7 +308,11 @@ fn priority(value: &Expr, errors: &mut Errors) -> Option<TokenStream> {
     match text.parse::<i32>() {
         Ok(_) => {
             let lit = LitInt::new(digits, lit.span());
-            Some(if negative { quote!(-#lit) } else { quote!(#lit) })
+            Some(if negative {
+                quote!(-#lit)
+            } else {
+                quote!(#lit)
+            })
         }
         Err(e) => {
             errors.at(value, format!("`priority` = {text}: {e} (it is an i32)"));
@@ -318,10 +327,7 @@ fn overflow(value: &Expr, errors: &mut Errors) -> Option<Ident> {
         lit: Lit::Str(lit), ..
     }) = value
     else {
-        errors.at(
-            value,
-            format!("`overflow` takes a string: one of {valid}"),
-        );
+        errors.at(value, format!("`overflow` takes a string: one of {valid}"));
         return None;
     };
     let text = lit.value();
@@ -441,7 +447,9 @@ fn read_signature(
     let Some(envelope) = envelope else {
         errors.at_span(
             sig.paren_token.span.join(),
-            format!("an #[event_handler] takes the event as its first argument, `Envelope<E>`: {USAGE}"),
+            format!(
+                "an #[event_handler] takes the event as its first argument, `Envelope<E>`: {USAGE}"
+            ),
         );
         return None;
     };
@@ -601,7 +609,10 @@ fn generate_impl(
             syn::Meta::Path(_) => TokenStream::new(),
             syn::Meta::List(list) => list.tokens.clone(),
             syn::Meta::NameValue(nv) => {
-                errors.at(nv, "write `#[event_handler]` or `#[event_handler(\"user.*\", retries = 5)]`");
+                errors.at(
+                    nv,
+                    "write `#[event_handler]` or `#[event_handler(\"user.*\", retries = 5)]`",
+                );
                 continue;
             }
         };
@@ -701,12 +712,22 @@ fn describe(krate: &Path, h: &Handler, self_ty: Option<&Type>) -> (TokenStream, 
     };
     // An output that is not a `HandlerResult` is reported on the return type; a future that is
     // not `Send`, on the handler's name.
-    let result_span = h.output.as_ref().map_or_else(|| ident.span(), Spanned::span);
+    let result_span = h
+        .output
+        .as_ref()
+        .map_or_else(|| ident.span(), Spanned::span);
     let into_result = registration::respan(quote!(#krate::HandlerResult::into_result), result_span);
-    let future = Ident::new("__cortex_future", ident.span().resolved_at(Span::mixed_site()));
+    let future = Ident::new(
+        "__cortex_future",
+        ident.span().resolved_at(Span::mixed_site()),
+    );
+    let output = registration::parenthesized(
+        registration::respan(quote!(#future.await), result_span),
+        result_span,
+    );
     let run = quote_spanned! {ident.span()=>
         let #future = #call;
-        #into_result(#future.await)
+        #into_result #output
     };
     let uses_scope = resolve_this.is_some()
         || h.slots
@@ -726,20 +747,22 @@ fn describe(krate: &Path, h: &Handler, self_ty: Option<&Type>) -> (TokenStream, 
         }
     };
     let name = &h.name;
-    // "`X` is not an event" (the `Receivable` bound) is reported on the envelope's type.
-    let descriptor = match &h.options.filter {
-        None => {
-            let new = registration::respan(quote!(#krate::HandlerDescriptor::new), envelope.span());
-            quote!(#new(#name, #closure))
-        }
-        Some(filter) => {
-            let new = registration::respan(
-                quote!(#krate::HandlerDescriptor::filtered),
-                envelope.span(),
-            );
-            quote!(#new(#name, #filter, #closure))
-        }
+    // "`X` is not an event" (the `Receivable` bound) is reported on the event's type.
+    let event_span =
+        types::single_arg(envelope, "Envelope").map_or_else(|| envelope.span(), Spanned::span);
+    let (constructor, args) = match &h.options.filter {
+        None => (
+            quote!(#krate::HandlerDescriptor::new),
+            quote!(#name, #closure),
+        ),
+        Some(filter) => (
+            quote!(#krate::HandlerDescriptor::filtered),
+            quote!(#name, #filter, #closure),
+        ),
     };
+    let constructor = registration::respan(constructor, event_span);
+    let args = registration::parenthesized(args, event_span);
+    let descriptor = quote!(#constructor #args);
     let Options {
         pattern,
         priority,
@@ -794,9 +817,15 @@ fn value(private: &TokenStream, scope: &Ident, slot: &Slot) -> TokenStream {
             optional,
         } => match (name, optional) {
             (None, false) => quote_spanned!(span=> #scope.resolve::<#inner>().await?),
-            (Some(name), false) => quote_spanned!(span=> #scope.resolve_named::<#inner>(#name).await?),
-            (None, true) => quote_spanned!(span=> #private::resolve_optional::<#inner>(&#scope, ::core::option::Option::None).await?),
-            (Some(name), true) => quote_spanned!(span=> #private::resolve_optional::<#inner>(&#scope, ::core::option::Option::Some(#name)).await?),
+            (Some(name), false) => {
+                quote_spanned!(span=> #scope.resolve_named::<#inner>(#name).await?)
+            }
+            (None, true) => {
+                quote_spanned!(span=> #private::resolve_optional::<#inner>(&#scope, ::core::option::Option::None).await?)
+            }
+            (Some(name), true) => {
+                quote_spanned!(span=> #private::resolve_optional::<#inner>(&#scope, ::core::option::Option::Some(#name)).await?)
+            }
         },
         Source::Default => quote_spanned!(span=> ::core::default::Default::default()),
         Source::Value(expr) => quote!((#expr)),
@@ -847,7 +876,15 @@ mod tests {
     fn every_option_is_read() {
         let mut errors = Errors::default();
         let o = parse_options(
-            quote!("user.*", priority = -3, retries = 5, capacity = 100, overflow = "drop_oldest", filter = checks::big, name = "audit"),
+            quote!(
+                "user.*",
+                priority = -3,
+                retries = 5,
+                capacity = 100,
+                overflow = "drop_oldest",
+                filter = checks::big,
+                name = "audit"
+            ),
             &mut errors,
         );
         assert!(errors.is_empty());
@@ -893,11 +930,23 @@ mod tests {
         );
         assert!(m[1].starts_with("unknown option `retrys` for #[event_handler]"));
         assert!(m[1].ends_with("hint: did you mean `retries`?"), "{m:?}");
-        assert!(m[2].starts_with("a queue holds at least one event"), "{m:?}");
-        assert!(m[3].starts_with("unknown overflow policy `drop-oldest`"), "{m:?}");
-        assert!(m[3].ends_with("hint: did you mean \"drop_oldest\"?"), "{m:?}");
+        assert!(
+            m[2].starts_with("a queue holds at least one event"),
+            "{m:?}"
+        );
+        assert!(
+            m[3].starts_with("unknown overflow policy `drop-oldest`"),
+            "{m:?}"
+        );
+        assert!(
+            m[3].ends_with("hint: did you mean \"drop_oldest\"?"),
+            "{m:?}"
+        );
         assert!(m[4].starts_with("`priority` takes a whole number"), "{m:?}");
-        assert!(m[5].contains("name the function without calling it"), "{m:?}");
+        assert!(
+            m[5].contains("name the function without calling it"),
+            "{m:?}"
+        );
         assert!(m[6].contains("hint: `name = \"send_welcome\"`"), "{m:?}");
         assert!(m[7].starts_with("duplicate option `pattern`"), "{m:?}");
         let m = option_errors(quote!(retries = 5, "user.*"));
@@ -914,59 +963,166 @@ mod tests {
 
     #[test]
     fn the_signature_is_checked() {
-        let m = fn_errors(quote!(), quote!(fn f(e: Envelope<E>) {}));
-        assert!(m[0].starts_with("an #[event_handler] is an `async fn`"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f<T>(e: Envelope<T>) {}));
-        assert!(m[0].starts_with("an #[event_handler] cannot be generic"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f(&self, e: Envelope<E>) {}));
-        assert!(m[0].starts_with("an #[event_handler] with `self` is a method: put #[event_handlers]"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f() {}));
-        assert!(m[0].starts_with("an #[event_handler] takes the event as its first argument"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f(e: UserCreated) {}));
-        assert!(m[0].ends_with("hint: write `Envelope<UserCreated>`"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f(m: Inject<Mailer>, e: Envelope<E>) {}));
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                fn f(e: Envelope<E>) {}
+            ),
+        );
+        assert!(
+            m[0].starts_with("an #[event_handler] is an `async fn`"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f<T>(e: Envelope<T>) {}
+            ),
+        );
+        assert!(
+            m[0].starts_with("an #[event_handler] cannot be generic"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f(&self, e: Envelope<E>) {}
+            ),
+        );
+        assert!(
+            m[0].starts_with("an #[event_handler] with `self` is a method: put #[event_handlers]"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f() {}
+            ),
+        );
+        assert!(
+            m[0].starts_with("an #[event_handler] takes the event as its first argument"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f(e: UserCreated) {}
+            ),
+        );
+        assert!(
+            m[0].ends_with("hint: write `Envelope<UserCreated>`"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f(m: Inject<Mailer>, e: Envelope<E>) {}
+            ),
+        );
         assert!(m[0].contains("the event comes first"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f(e: Envelope<Json>) {}));
-        assert!(m[0].starts_with("`Envelope<Json>` takes any event"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(async fn f(e: Envelope<E>, m: Mailer, #[inject(config = "a.b")] c: u8) {}));
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f(e: Envelope<Json>) {}
+            ),
+        );
+        assert!(
+            m[0].starts_with("`Envelope<Json>` takes any event"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                async fn f(e: Envelope<E>, m: Mailer, #[inject(config = "a.b")] c: u8) {}
+            ),
+        );
         assert_eq!(m.len(), 2, "{m:?}");
-        assert!(m[0].starts_with("argument `m` of type `Mailer` cannot be injected"), "{m:?}");
-        assert!(m[1].contains("`#[inject(config = ..)]` is not available"), "{m:?}");
-        let m = fn_errors(quote!(), quote!(struct S;));
-        assert!(m[0].starts_with("#[event_handler] applies to an `async fn`"), "{m:?}");
+        assert!(
+            m[0].starts_with("argument `m` of type `Mailer` cannot be injected"),
+            "{m:?}"
+        );
+        assert!(
+            m[1].contains("`#[inject(config = ..)]` is not available"),
+            "{m:?}"
+        );
+        let m = fn_errors(
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        );
+        assert!(
+            m[0].starts_with("#[event_handler] applies to an `async fn`"),
+            "{m:?}"
+        );
         // A Json handler with a pattern is fine.
-        try_expand_fn(quote!("#"), quote!(async fn all(e: Envelope<Json>) {})).unwrap();
+        try_expand_fn(
+            quote!("#"),
+            quote!(
+                async fn all(e: Envelope<Json>) {}
+            ),
+        )
+        .unwrap();
     }
 
     #[test]
     fn impl_blocks_are_checked() {
         let m = impl_errors(quote!(impl S { async fn helper(&self) {} }));
-        assert!(m[0].starts_with("#[event_handlers] found no #[event_handler] method"), "{m:?}");
-        let m = impl_errors(quote!(impl S { #[event_handler] async fn on(&mut self, e: Envelope<E>) {} }));
-        assert!(m[0].starts_with("an event handler method takes `&self`"), "{m:?}");
-        let m = impl_errors(quote!(impl T for S { #[event_handler] async fn on(&self, e: Envelope<E>) {} }));
+        assert!(
+            m[0].starts_with("#[event_handlers] found no #[event_handler] method"),
+            "{m:?}"
+        );
+        let m = impl_errors(
+            quote!(impl S { #[event_handler] async fn on(&mut self, e: Envelope<E>) {} }),
+        );
+        assert!(
+            m[0].starts_with("an event handler method takes `&self`"),
+            "{m:?}"
+        );
+        let m = impl_errors(
+            quote!(impl T for S { #[event_handler] async fn on(&self, e: Envelope<E>) {} }),
+        );
         assert!(m[0].contains("not a trait impl"), "{m:?}");
-        let m = impl_errors(quote!(impl S { #[event_handler] #[event_handler("a")] async fn on(&self, e: Envelope<E>) {} }));
+        let m = impl_errors(
+            quote!(impl S { #[event_handler] #[event_handler("a")] async fn on(&self, e: Envelope<E>) {} }),
+        );
         assert!(m[0].starts_with("a method is one event handler"), "{m:?}");
-        let m = try_expand_impl(quote!(x), quote!(impl S { #[event_handler] async fn on(&self, e: Envelope<E>) {} }))
-            .unwrap_err()
-            .to_string();
+        let m = try_expand_impl(
+            quote!(x),
+            quote!(impl S { #[event_handler] async fn on(&self, e: Envelope<E>) {} }),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(m.starts_with("#[event_handlers] takes no arguments"), "{m}");
     }
 
     #[test]
     fn names_are_the_function_or_type_and_method() {
-        let out = try_expand_fn(quote!(), quote!(async fn r#welcome(e: Envelope<E>) {}))
-            .unwrap()
-            .to_string();
-        assert!(out.contains("HandlerDescriptor :: new (\"welcome\""), "{out}");
+        let out = try_expand_fn(
+            quote!(),
+            quote!(
+                async fn r#welcome(e: Envelope<E>) {}
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("HandlerDescriptor :: new (\"welcome\""),
+            "{out}"
+        );
         let out = try_expand_impl(
             quote!(),
             quote!(impl Orders { #[event_handler(name = "reserve")] async fn a(&self, e: Envelope<E>) {} #[event_handler] async fn b(e: Envelope<E>) {} }),
         )
         .unwrap()
         .to_string();
-        assert!(out.contains("HandlerDescriptor :: new (\"reserve\""), "{out}");
-        assert!(out.contains("HandlerDescriptor :: new (\"Orders::b\""), "{out}");
+        assert!(
+            out.contains("HandlerDescriptor :: new (\"reserve\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("HandlerDescriptor :: new (\"Orders::b\""),
+            "{out}"
+        );
     }
 }

@@ -66,11 +66,9 @@ mod tests {
             problem("user created", false).unwrap(),
             "`user created` contains ` `; a topic's segments are ASCII letters, digits, `_` and `-`"
         );
-        assert!(
-            problem("user.*", false)
-                .unwrap()
-                .ends_with("(wildcards belong in patterns, not in the topic an event is published on)")
-        );
+        assert!(problem("user.*", false).unwrap().ends_with(
+            "(wildcards belong in patterns, not in the topic an event is published on)"
+        ));
         assert!(problem("usér", false).unwrap().contains("contains `é`"));
     }
 

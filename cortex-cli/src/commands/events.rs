@@ -215,19 +215,49 @@ mod tests {
     fn bad_arguments_are_one_line_and_exit_2() {
         for (line, message) in [
             (
-                &["cortex", "events", "dead-letters", "list", "--handler", "send welcome"][..],
+                &[
+                    "cortex",
+                    "events",
+                    "dead-letters",
+                    "list",
+                    "--handler",
+                    "send welcome",
+                ][..],
                 "`send welcome` is empty or holds whitespace, which the task's arguments cannot carry",
             ),
             (
-                &["cortex", "events", "dead-letters", "list", "--topic", "user..created"],
+                &[
+                    "cortex",
+                    "events",
+                    "dead-letters",
+                    "list",
+                    "--topic",
+                    "user..created",
+                ],
                 "`--topic user..created` is not a topic pattern: it has an empty segment",
             ),
             (
-                &["cortex", "events", "dead-letters", "list", "--topic", "user*"],
+                &[
+                    "cortex",
+                    "events",
+                    "dead-letters",
+                    "list",
+                    "--topic",
+                    "user*",
+                ],
                 "`--topic user*` is not a topic pattern: it contains `*`",
             ),
             (
-                &["cortex", "events", "dead-letters", "replay", "--handler", "h", "--id", "42"],
+                &[
+                    "cortex",
+                    "events",
+                    "dead-letters",
+                    "replay",
+                    "--handler",
+                    "h",
+                    "--id",
+                    "42",
+                ],
                 "`--id 42` is not an event id",
             ),
         ] {
@@ -241,10 +271,38 @@ mod tests {
         for line in [
             &["cortex", "events", "dead-letters", "replay"][..],
             &["cortex", "events", "dead-letters", "replay", "--id", ID],
-            &["cortex", "events", "dead-letters", "replay", "--all", "--handler", "h", "--id", ID],
-            &["cortex", "events", "dead-letters", "replay", "--handler", "h", "--id", ID, "--topic", "a"],
+            &[
+                "cortex",
+                "events",
+                "dead-letters",
+                "replay",
+                "--all",
+                "--handler",
+                "h",
+                "--id",
+                ID,
+            ],
+            &[
+                "cortex",
+                "events",
+                "dead-letters",
+                "replay",
+                "--handler",
+                "h",
+                "--id",
+                ID,
+                "--topic",
+                "a",
+            ],
             &["cortex", "events", "dead-letters", "list", "--limit", "0"],
-            &["cortex", "events", "dead-letters", "list", "--limit", "many"],
+            &[
+                "cortex",
+                "events",
+                "dead-letters",
+                "list",
+                "--limit",
+                "many",
+            ],
             &["cortex", "events", "dead-letters", "purge"],
         ] {
             let err = Cli::try_parse_from(line).unwrap_err();

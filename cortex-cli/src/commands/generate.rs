@@ -128,7 +128,12 @@ pub fn run(args: GenerateArgs, ui: &Ui) -> Result<()> {
     }
     let Some(raw_name) = args.name.as_deref() else {
         let kind = kind_name(args.kind);
-        return Err(CliError::new(format!("a {kind} needs a name"))
+        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        return Err(CliError::new(format!("{article} {kind} needs a name"))
             .hint(format!("give it after the kind: `cortex g {kind} NAME`"))
             .with_code(2));
     };
@@ -505,7 +510,13 @@ fn event_handler(project: &Project, args: &GenerateArgs, name: &Name, ui: &Ui) -
         .hint("leave out --crate: `cortex g event-handler NAME`")
         .with_code(2));
     }
-    let plan = event_handler_plan(project, name, args.event.as_deref(), args.topic.as_deref(), args.force)?;
+    let plan = event_handler_plan(
+        project,
+        name,
+        args.event.as_deref(),
+        args.topic.as_deref(),
+        args.force,
+    )?;
     if !args.dry_run {
         plan.apply()?;
     }
@@ -548,7 +559,9 @@ fn event_handler_plan(
     if let Some(topic) = topic
         && let Some(problem) = topic_problem(topic)
     {
-        return Err(usage(format!("`--topic {topic}` is not a topic: {problem}")));
+        return Err(usage(format!(
+            "`--topic {topic}` is not a topic: {problem}"
+        )));
     }
     // The event's name: --event, else from the topic (`user.created` → `UserCreated`), else the
     // handler's name.
@@ -580,13 +593,22 @@ fn event_handler_plan(
     if new_event {
         add_file(&mut plan, "events", &event_module, rust("event.rs")?, false)?;
     }
-    add_file(&mut plan, "handlers", name.snake(), rust("event_handler.rs")?, force)?;
+    add_file(
+        &mut plan,
+        "handlers",
+        name.snake(),
+        rust("event_handler.rs")?,
+        force,
+    )?;
     let manifest_path = project.dir().join("Cargo.toml");
     let manifest = std::fs::read_to_string(&manifest_path)
         .map_err(|e| CliError::new(format!("cannot read {}: {e}", manifest_path.display())))?;
-    if let Some(edited) =
-        with_cortex_feature(&manifest, "events", "[\"events\"]", "cortex g event-handler")?
-    {
+    if let Some(edited) = with_cortex_feature(
+        &manifest,
+        "events",
+        "[\"events\"]",
+        "cortex g event-handler",
+    )? {
         plan.update("Cargo.toml", edited)?;
     }
     Ok(plan)
@@ -840,7 +862,11 @@ fn with_cortex_feature(
         } else if let Some(close) = line.trim_end().strip_suffix('}').map(str::len) {
             // `cortex = { path = ".." }`: the list goes before the brace.
             let head = line[..close].trim_end().to_string();
-            let separator = if head.ends_with(',') || head.ends_with('{') { " " } else { ", " };
+            let separator = if head.ends_with(',') || head.ends_with('{') {
+                " "
+            } else {
+                ", "
+            };
             *line = format!("{head}{separator}features = [\"{feature}\"] }}");
         } else {
             // `cortex = "0.1"`: a table with the version.
@@ -851,7 +877,10 @@ fn with_cortex_feature(
             if !(version.starts_with('"') && version.ends_with('"')) {
                 return Err(cannot());
             }
-            *line = format!("{}= {{ version = {version}, features = [\"{feature}\"] }}", key);
+            *line = format!(
+                "{}= {{ version = {version}, features = [\"{feature}\"] }}",
+                key
+            );
         }
         edited = true;
         break;
@@ -1384,7 +1413,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            error.to_string().contains("cannot add the `events` feature"),
+            error
+                .to_string()
+                .contains("cannot add the `events` feature"),
             "{error}"
         );
     }

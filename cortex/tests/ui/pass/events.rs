@@ -75,7 +75,11 @@ struct Stock {
 #[event_handlers]
 impl Stock {
     #[event_handler(capacity = 8, overflow = "wait")]
-    async fn reserve(&self, order: Envelope<OrderPlaced>, mailer: Inject<Mailer>) -> Result<(), BoxError> {
+    async fn reserve(
+        &self,
+        order: Envelope<OrderPlaced>,
+        mailer: Inject<Mailer>,
+    ) -> Result<(), BoxError> {
         self.reserved.fetch_add(1, Ordering::SeqCst);
         mailer
             .sent
@@ -87,7 +91,10 @@ impl Stock {
 
     #[event_handler(filter = large, retries = 0)]
     async fn review(&self, order: Envelope<OrderPlaced>) -> Result<(), std::io::Error> {
-        Err(std::io::Error::other(format!("order {} needs a human", order.id)))
+        Err(std::io::Error::other(format!(
+            "order {} needs a human",
+            order.id
+        )))
     }
 }
 
@@ -95,7 +102,9 @@ impl Stock {
 async fn main() -> cortex::Result<()> {
     let app = App::new().discover().build().await?;
     let container = app.container();
-    let bus = container.get::<EventBus>().expect("the events plugin provides the bus");
+    let bus = container
+        .get::<EventBus>()
+        .expect("the events plugin provides the bus");
 
     let mut names: Vec<String> = bus.subscriptions().iter().map(|s| s.to_string()).collect();
     names.sort();
@@ -117,10 +126,16 @@ async fn main() -> cortex::Result<()> {
     assert_eq!(outcomes, ["user_audit", "welcome"]);
 
     // A small order passes the review's filter by; a large one fails it, with no retry.
-    let small = bus.publish_and_wait(OrderPlaced { id: 1, total: 10 }).await.unwrap();
+    let small = bus
+        .publish_and_wait(OrderPlaced { id: 1, total: 10 })
+        .await
+        .unwrap();
     assert!(small.is_ok(), "{small:?}");
     assert_eq!(small.outcomes.len(), 1);
-    let large = bus.publish_and_wait(OrderPlaced { id: 2, total: 500 }).await.unwrap();
+    let large = bus
+        .publish_and_wait(OrderPlaced { id: 2, total: 500 })
+        .await
+        .unwrap();
     assert_eq!(large.failures().count(), 1);
     assert_eq!(&*large.failures().next().unwrap().handler, "Stock::review");
 
@@ -135,7 +150,13 @@ async fn main() -> cortex::Result<()> {
 
     let stock = container.get::<Stock>().unwrap();
     assert_eq!(stock.reserved.load(Ordering::SeqCst), 2);
-    let sent = container.get::<Mailer>().unwrap().sent.lock().unwrap().clone();
+    let sent = container
+        .get::<Mailer>()
+        .unwrap()
+        .sent
+        .lock()
+        .unwrap()
+        .clone();
     assert_eq!(sent.len(), 4, "{sent:?}");
     assert!(sent.contains(&"welcome ada@example.com".to_string()));
     assert!(sent.contains(&"audit user.created".to_string()));
@@ -151,7 +172,11 @@ async fn main() -> cortex::Result<()> {
     };
     let welcome_node = node("welcome");
     assert_eq!(welcome_node.declared_by, "#[event_handler] welcome");
-    assert!(welcome_node.location.contains("events.rs:"), "{}", welcome_node.location);
+    assert!(
+        welcome_node.location.contains("events.rs:"),
+        "{}",
+        welcome_node.location
+    );
     let fields: Vec<(&str, bool)> = welcome_node
         .dependencies
         .iter()
@@ -166,13 +191,23 @@ async fn main() -> cortex::Result<()> {
         .collect();
     assert_eq!(deps, ["self", "mailer"]);
     let mermaid = graph.to_mermaid();
-    assert!(mermaid.contains("EventHandlerNode (Stock::reserve)"), "{mermaid}");
+    assert!(
+        mermaid.contains("EventHandlerNode (Stock::reserve)"),
+        "{mermaid}"
+    );
     assert!(mermaid.contains("-->|self|"), "{mermaid}");
-    assert!(graph.to_json().contains("\"declared_by\":\"#[event_handler] user_audit\""));
+    assert!(
+        graph
+            .to_json()
+            .contains("\"declared_by\":\"#[event_handler] user_audit\"")
+    );
 
     // The options reach the descriptors.
     let handlers = cortex::events::registered_handlers();
-    let reserve = handlers.iter().find(|h| h.name() == "Stock::reserve").unwrap();
+    let reserve = handlers
+        .iter()
+        .find(|h| h.name() == "Stock::reserve")
+        .unwrap();
     assert_eq!(reserve.options().capacity, Some(8));
     assert_eq!(reserve.options().overflow, Some(Overflow::Wait));
     let audit = handlers.iter().find(|h| h.name() == "user_audit").unwrap();
@@ -193,7 +228,10 @@ async fn main() -> cortex::Result<()> {
     )
     .await
     .unwrap();
-    assert_eq!(mailer.sent.lock().unwrap().as_slice(), ["welcome bob@example.com"]);
+    assert_eq!(
+        mailer.sent.lock().unwrap().as_slice(),
+        ["welcome bob@example.com"]
+    );
     Ok(())
 }
 

@@ -5,6 +5,6 @@ use cortex::prelude::*;
 struct UserCreated;
 
 #[event_handler(capacity = 10, overflow = "drop-oldest")]
-async fn welcome(user: Envelope<UserCreated>) {}
+async fn welcome(_user: Envelope<UserCreated>) {}
 
 fn main() {}

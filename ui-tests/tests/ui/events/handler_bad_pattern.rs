@@ -1,6 +1,6 @@
 use cortex::prelude::*;
 
 #[event_handler("user.created*")]
-async fn audit(event: Envelope<cortex::events::Json>) {}
+async fn audit(_event: Envelope<cortex::events::Json>) {}
 
 fn main() {}

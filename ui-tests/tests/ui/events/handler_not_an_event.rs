@@ -3,6 +3,6 @@ use cortex::prelude::*;
 struct UserCreated;
 
 #[event_handler]
-async fn welcome(user: Envelope<UserCreated>) {}
+async fn welcome(_user: Envelope<UserCreated>) {}
 
 fn main() {}

@@ -5,6 +5,6 @@ use cortex::prelude::*;
 struct UserCreated;
 
 #[event_handler]
-fn welcome(user: Envelope<UserCreated>) {}
+fn welcome(_user: Envelope<UserCreated>) {}
 
 fn main() {}

@@ -5,7 +5,7 @@ use cortex::prelude::*;
 struct UserCreated;
 
 #[event_handler]
-async fn welcome(user: Envelope<UserCreated>) -> u32 {
+async fn welcome(_user: Envelope<UserCreated>) -> u32 {
     7
 }
 

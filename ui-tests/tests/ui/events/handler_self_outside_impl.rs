@@ -9,7 +9,7 @@ struct Stock;
 
 impl Stock {
     #[event_handler]
-    async fn reserve(&self, order: Envelope<OrderPlaced>) {}
+    async fn reserve(&self, _order: Envelope<OrderPlaced>) {}
 }
 
 fn main() {}

@@ -5,6 +5,6 @@ use cortex::prelude::*;
 struct UserCreated;
 
 #[event_handler(retrys = 3)]
-async fn welcome(user: Envelope<UserCreated>) {}
+async fn welcome(_user: Envelope<UserCreated>) {}
 
 fn main() {}

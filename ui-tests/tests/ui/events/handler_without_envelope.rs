@@ -8,6 +8,6 @@ struct Mailer;
 struct UserCreated;
 
 #[event_handler]
-async fn welcome(mailer: Inject<Mailer>, user: Envelope<UserCreated>) {}
+async fn welcome(_mailer: Inject<Mailer>, _user: Envelope<UserCreated>) {}
 
 fn main() {}

@@ -1,0 +1,3 @@
+//! The event bus's integration tests: one binary, a module per area.
+
+mod graph;
