@@ -51,7 +51,7 @@ pub enum Command {
     /// Generate code into the app in this folder.
     #[command(
         visible_alias = "g",
-        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g model post title:string body:text published:bool\n  cortex g resource posts title:string body:text? published:bool\n  cortex g middleware timing --dry-run\n  cortex g auth\n\nField types: string, text, int, bigint, float, bool, json, and for models and resources uuid, datetime; add `?` for optional (`title:string?`)."
+        after_help = "Examples:\n  cortex g controller posts\n  cortex g controller posts title:string body:text published:bool\n  cortex g service mailer\n  cortex g migration create_posts\n  cortex g model post title:string body:text published:bool\n  cortex g resource posts title:string body:text? published:bool\n  cortex g middleware timing --dry-run\n  cortex g auth\n  cortex g event-handler send_welcome --event UserCreated --topic user.created\n\nField types: string, text, int, bigint, float, bool, json, and for models and resources uuid, datetime; add `?` for optional (`title:string?`)."
     )]
     Generate(GenerateArgs),
 
@@ -95,6 +95,14 @@ pub enum Command {
         after_help = "Examples:\n  cortex auth key create --owner 42 --name ci --scope posts:read --ttl 90d\n  cortex auth key list --owner 42\n  cortex auth key revoke 3fJ9aQ2LmZ7x\n\nThe commands build the app and run its task (`cortex run auth:key:list`) with its configuration;\nuse `[auth.api_keys] store = \"database\"` or `\"redis\"`, or the keys vanish with the task."
     )]
     Auth(AuthCommand),
+
+    /// The app's event bus: list and replay its dead letters (the events plugin's
+    /// `events:dead-letters:*` tasks).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cortex events dead-letters list\n  cortex events dead-letters list --handler welcome --topic 'user.*' --limit 20\n  cortex events dead-letters list --json\n  cortex events dead-letters replay --handler welcome --id 01937f5e-7c00-7000-8000-000000000000\n  cortex events dead-letters replay --all --topic 'order.#'\n\nThe commands build the app and run its task (`cortex run events:dead-letters:list`) with its\nconfiguration; use `[events] dead_letters = \"database\"`: letters kept in memory belong to the\nprocess that failed them."
+    )]
+    Events(EventsCommand),
 
     /// Build the app (cargo build), showing progress and the compiler's errors.
     #[command(after_help = "Examples:\n  cortex build\n  cortex build --release")]
@@ -199,6 +207,16 @@ pub struct GenerateArgs {
     #[arg(long = "crate")]
     pub as_crate: bool,
 
+    /// For an event handler: the event type it takes (`UserCreated`; default: from --topic,
+    /// else the handler's name), in `src/events/`.
+    #[arg(long, value_name = "TYPE")]
+    pub event: Option<String>,
+
+    /// For an event handler: the event's topic when the event is new (`user.created`; default:
+    /// from the event's name).
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+
     /// The app's folder (default: the nearest folder upwards with a Cargo.toml).
     #[arg(long, value_name = "DIR")]
     pub path: Option<PathBuf>,
@@ -206,7 +224,7 @@ pub struct GenerateArgs {
 
 /// `cortex generate KIND`: only kinds whose generated code works in this version.
 ///
-/// A kind that needs a capability Cortex does not have yet (actors, event handlers) is added here
+/// A kind that needs a capability Cortex does not have yet (actors, queues) is added here
 /// when that capability lands, with its templates in `templates/generate/` and its arm in
 /// `commands::generate::plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,6 +247,9 @@ pub enum GenerateKind {
     /// Accounts: a `users` table and model, `/auth` register, login, refresh, logout, me and
     /// password routes on `cortex::auth`, and their tests (needs the data layer).
     Auth,
+    /// An `#[event_handler]` with its test, and the event it takes (`#[derive(Event)]`) when the
+    /// app has none of that name; turns on the `events` feature of `cortex`.
+    EventHandler,
 }
 
 /// `cortex serve`.
@@ -478,6 +499,65 @@ pub struct AuthKeyListArgs {
 pub struct AuthKeyRevokeArgs {
     /// The key's id (the middle part of the key, as `cortex auth key list` shows it).
     pub id: String,
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex events`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Dead letters: the events a handler still failed on after its last retry.
+    #[command(subcommand)]
+    DeadLetters(DeadLettersCommand),
+}
+
+/// `cortex events dead-letters`.
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersCommand {
+    /// List them, oldest first: a table, or JSON (`events:dead-letters:list`).
+    List(DeadLettersListArgs),
+    /// Hand them to their handler again; a letter handled is removed; the exit status is 1 when
+    /// any fails again (`events:dead-letters:replay`).
+    Replay(DeadLettersReplayArgs),
+}
+
+/// `cortex events dead-letters list`.
+#[derive(Debug, Args)]
+pub struct DeadLettersListArgs {
+    /// Only this handler's letters (its name: the function's, or `Type::method`).
+    #[arg(long, value_name = "NAME")]
+    pub handler: Option<String>,
+    /// Only letters of events whose topic matches this pattern (`user.*`, `order.#`).
+    #[arg(long, value_name = "PATTERN")]
+    pub topic: Option<String>,
+    /// At most this many (default 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Print JSON (the letters with their events) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// --release and --path.
+    #[command(flatten)]
+    pub task: DbTaskArgs,
+}
+
+/// `cortex events dead-letters replay`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+pub struct DeadLettersReplayArgs {
+    /// The handler of the letter to replay (with --id), or only this handler's (with --all).
+    #[arg(long, value_name = "NAME")]
+    pub handler: Option<String>,
+    /// The event id of the letter to replay (as `list` shows it).
+    #[arg(long, value_name = "EVENT_ID", requires = "handler")]
+    pub id: Option<String>,
+    /// Replay every letter (or those --handler and --topic select).
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+    /// With --all: only letters of events whose topic matches this pattern.
+    #[arg(long, value_name = "PATTERN", conflicts_with = "id")]
+    pub topic: Option<String>,
     /// --release and --path.
     #[command(flatten)]
     pub task: DbTaskArgs,

@@ -313,6 +313,11 @@ impl Published {
 /// What a handler or subscriber can receive: a typed [`Event`], or [`Json`] for any event.
 ///
 /// Implemented for every `E: Event` and for [`Json`]; not meant to be implemented elsewhere.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event",
+    label = "not an event type",
+    note = "derive it: `#[derive(Event, Serialize, Deserialize)]` with `#[event(topic = \"user.created\")]`, or take `Envelope<Json>` with a topic pattern"
+)]
 pub trait Receivable: Send + Sync + Sized + 'static {
     /// The topic a subscription listens to when it names no pattern (`None`: it must name one).
     const DEFAULT_TOPIC: Option<&'static str>;

@@ -11,6 +11,11 @@ use cortex_di::BoxError;
 /// assert!(().into_result().is_ok());
 /// assert!(Err::<(), _>("nope").into_result().is_err());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not what an event handler returns",
+    label = "an event handler returns `()` or `Result<(), E>`",
+    note = "return `()`, or `Result<(), E>` with `E: Into<BoxError>` (`anyhow::Result<()>` and any `std::error::Error` work)"
+)]
 pub trait HandlerResult: Send + 'static {
     /// The result as the bus sees it.
     fn into_result(self) -> Result<(), BoxError>;

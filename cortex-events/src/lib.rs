@@ -43,6 +43,10 @@
 //! transactional outbox (an event published if and only if its transaction commits) and dead
 //! letters kept in the database.
 
+// The macros name this crate `::cortex_events`, also inside it.
+#[allow(unused_extern_crates)]
+extern crate self as cortex_events;
+
 mod bridge;
 mod bridges;
 pub mod bus;
@@ -62,6 +66,7 @@ mod registry;
 mod retry;
 #[cfg(feature = "store")]
 pub mod store;
+mod tasks;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};
@@ -88,8 +93,34 @@ pub use registry::{HandlerDescriptor, HandlerRegistration, registered_handlers};
 pub use retry::RetryPolicy;
 pub use topic::{Pattern, TopicError};
 
+/// `#[derive(Event)]` (with `#[event(topic = "..")]`), `#[event_handler]` and
+/// `#[event_handlers]`; see their docs in `cortex-macros`.
+pub use cortex_macros::{Event, event_handler, event_handlers};
+
 /// Items the macros expand to: not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use cortex_di::{Dependency, RequestScope};
     pub use inventory;
+
+    use cortex_di::{Inject, Key};
+
+    /// Resolves `T` (named `name`) from an event's scope, `None` when nothing is bound to it:
+    /// an `Option<Inject<T>>` argument of an `#[event_handler]`.
+    pub async fn resolve_optional<T: ?Sized + Send + Sync + 'static>(
+        scope: &RequestScope,
+        name: Option<&'static str>,
+    ) -> Result<Option<Inject<T>>, cortex_di::Error> {
+        let key = match name {
+            Some(name) => Key::of::<T>().with_name(name),
+            None => Key::of::<T>(),
+        };
+        if !scope.container().contains(&key) {
+            return Ok(None);
+        }
+        match name {
+            Some(name) => scope.resolve_named::<T>(name).await.map(Some),
+            None => scope.resolve::<T>().await.map(Some),
+        }
+    }
 }

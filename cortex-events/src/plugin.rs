@@ -24,7 +24,8 @@ pub struct EventHandlerNode;
 /// The event bus as a plugin: provides `Inject<EventBus>`, subscribes every `#[event_handler]`
 /// (and those added with [`handler`](Self::handler)) before the server accepts requests, each
 /// event handled in its own scope; at shutdown stops publishing and lets handlers finish within
-/// `[events] drain_timeout`.
+/// `[events] drain_timeout`. Registers the tasks `events:dead-letters:list` and
+/// `events:dead-letters:replay` (`cortex events dead-letters list|replay`).
 ///
 /// With the `store` feature and the data layer (the `DataPlugin`), it also creates the store's
 /// tables at start, provides `Inject<EventStore>` and `Inject<Outbox>`, runs the outbox's relay
@@ -162,6 +163,7 @@ impl Plugin for EventsPlugin {
             builder = builder.dead_letters_shared(store.dead_letters());
         }
         let bus = builder.build();
+        let in_memory = self.dead_letters.is_none() && !database_dead_letters;
         for interceptor in &self.interceptors {
             bus.add_interceptor_shared(Arc::clone(interceptor));
         }
@@ -203,6 +205,14 @@ impl Plugin for EventsPlugin {
                 .scope(Scope::Request)
                 .named(handler.name().to_string())
                 .declared_by(format!("#[event_handler] {}", handler.name()));
+            // `cortex graph` and the container's errors name where the handler was declared.
+            if let Some((file, line)) = handler
+                .declared_at()
+                .and_then(|at| at.rsplit_once(':'))
+                .and_then(|(file, line)| Some((file, line.parse().ok()?)))
+            {
+                node = node.at(cortex_di::Location::new(file, line));
+            }
             for dependency in handler.dependencies() {
                 node = node.depends_on(dependency.clone());
             }
@@ -219,7 +229,7 @@ impl Plugin for EventsPlugin {
         #[cfg(feature = "store")]
         let (started_store, stopped_store) = (store.clone(), store);
         let _ = database_dead_letters;
-        app.on_start(move |container: Container| {
+        let app = app.on_start(move |container: Container| {
             let bus = start_bus.clone();
             let handlers = Arc::clone(&handlers);
             let held = Arc::clone(&held);
@@ -336,7 +346,8 @@ impl Plugin for EventsPlugin {
                 }
                 Ok::<_, BoxError>(())
             }
-        })
+        });
+        crate::tasks::register(app, in_memory)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Where the generated code finds the runtime: `::cortex::di` for apps on the facade,
-//! `::cortex_di` for crates that use the container alone.
+//! `::cortex_di` for crates that use the container alone; the event bus at `::cortex::events` or
+//! `::cortex_events`.
 
 use proc_macro_crate::{FoundCrate, crate_name};
 use proc_macro2::Span;
@@ -25,6 +26,28 @@ pub(crate) fn core_runtime_if_linked() -> Option<Path> {
         return None;
     }
     Some(choose_core(cortex, cortex_core))
+}
+
+/// The path to `cortex-events` (`#[derive(Event)]`, `#[event_handler]`) as the crate being
+/// compiled can name it: `::cortex::events` on the facade, `::cortex_events` otherwise.
+pub(crate) fn events_runtime() -> Path {
+    choose_events(crate_name("cortex").ok(), crate_name("cortex-events").ok())
+}
+
+/// Picks the path to `cortex-events`; `cortex-events` names itself `cortex_events` too
+/// (`extern crate self as cortex_events;`).
+pub(crate) fn choose_events(cortex: Option<FoundCrate>, events: Option<FoundCrate>) -> Path {
+    if let Some(FoundCrate::Name(name)) = cortex {
+        let name = Ident::new(&name, Span::call_site());
+        return parse_quote!(::#name::events);
+    }
+    match events {
+        Some(FoundCrate::Name(name)) => {
+            let name = Ident::new(&name, Span::call_site());
+            parse_quote!(::#name)
+        }
+        Some(FoundCrate::Itself) | None => parse_quote!(::cortex_events),
+    }
 }
 
 /// Picks the path to `cortex-core`; `cortex-core` names itself `cortex_core` too.
@@ -81,6 +104,27 @@ mod tests {
             shown(choose_core(None, Some(FoundCrate::Itself))),
             "::cortex_core"
         );
+    }
+
+    #[test]
+    fn events_are_found_through_the_facade_or_directly() {
+        let facade = choose_events(
+            Some(FoundCrate::Name("cortex".into())),
+            Some(FoundCrate::Name("cortex_events".into())),
+        );
+        assert_eq!(shown(facade), "::cortex::events");
+        let direct = choose_events(None, Some(FoundCrate::Name("bus".into())));
+        assert_eq!(shown(direct), "::bus");
+        let inside_the_facade = choose_events(
+            Some(FoundCrate::Itself),
+            Some(FoundCrate::Name("cortex_events".into())),
+        );
+        assert_eq!(shown(inside_the_facade), "::cortex_events");
+        assert_eq!(
+            shown(choose_events(None, Some(FoundCrate::Itself))),
+            "::cortex_events"
+        );
+        assert_eq!(shown(choose_events(None, None)), "::cortex_events");
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! snapshot file per case in `src/snapshots/`, reviewed like any other source change (how: the
 //! crate docs, "What the macros expand to").
 //!
-//! The expansions use the runtime paths this crate's tests see (`::cortex_di`, `::cortex_core`);
-//! an app on the facade gets `::cortex::di` and `::cortex::__private::cortex_core` in their place.
+//! The expansions use the runtime paths this crate's tests see (`::cortex_di`, `::cortex_core`,
+//! `::cortex_events`); an app on the facade gets `::cortex::di`,
+//! `::cortex::__private::cortex_core` and `::cortex::events` in their place.
 
 use proc_macro2::{TokenStream, TokenTree};
 
-use crate::{controller, injectable, main_fn, provider_fn, routes};
+use crate::{controller, event_derive, event_handler, injectable, main_fn, provider_fn, routes};
 
 /// Asserts the snapshot of `source` (an item under a Cortex attribute) expanded as the compiler
 /// expands it, named after the test.
@@ -47,6 +48,8 @@ fn shown(source: &str, mode: Expand) -> String {
         ("controller", Expand::Strict) => controller::try_expand(attr, item),
         ("routes", Expand::Strict) => routes::try_expand(attr, item),
         ("cortex::main", Expand::Strict) => main_fn::try_expand(attr, item, None),
+        ("event_handler", Expand::Strict) => event_handler::try_expand_fn(attr, item),
+        ("event_handlers", Expand::Strict) => event_handler::try_expand_impl(attr, item),
         ("cortex::main", Expand::InPackageWithLibrary(library)) => {
             main_fn::try_expand(attr, item, Some(&quote::format_ident!("{library}")))
         }
@@ -55,11 +58,23 @@ fn shown(source: &str, mode: Expand) -> String {
         ("controller", Expand::AsCompiled) => Ok(controller::expand(attr, item)),
         ("routes", Expand::AsCompiled) => Ok(routes::expand(attr, item)),
         ("cortex::main", Expand::AsCompiled) => Ok(main_fn::expand(attr, item, None)),
+        ("event_handler", Expand::AsCompiled) => Ok(event_handler::expand_fn(attr, item)),
         (other, _) => panic!("no macro `{other}` in this crate"),
     }
     .unwrap_or_else(|e| panic!("`{name}` fails on\n{source}\n: {e}"));
     format!(
         "// The user writes:\n\n{source}\n\n// and #[{name}] expands it to:\n\n{}",
+        pretty(expansion)
+    )
+}
+
+/// `source` (an item under `#[derive(Event)]`) as written, then the impl the derive adds.
+fn shown_derive(source: &str) -> String {
+    let source = dedent(source);
+    let expansion = event_derive::try_expand(source.parse().expect("the case tokenizes"))
+        .unwrap_or_else(|e| panic!("`derive(Event)` fails on\n{source}\n: {e}"));
+    format!(
+        "// The user writes:\n\n{source}\n\n// and #[derive(Event)] adds:\n\n{}",
         pretty(expansion)
     )
 }
@@ -527,10 +542,97 @@ fn errors_keep_the_item() {
         #[cortex::main]
         fn main() {}
         "#,
+        r#"
+        #[event_handler(retrys = 3)]
+        async fn welcome(#[inject(name = "smtp")] mailer: Inject<Mailer>) {}
+        "#,
     ];
     let shown: Vec<String> = cases
         .iter()
         .map(|source| shown(source, Expand::AsCompiled))
         .collect();
     assert_shown!(shown.join("\n"));
+}
+
+#[test]
+fn derive_event_with_a_topic() {
+    assert_shown!(shown_derive(
+        r#"
+        #[derive(Event, Serialize, Deserialize)]
+        #[event(topic = "user.created")]
+        pub struct UserCreated {
+            pub id: u64,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn derive_event_on_a_generic_enum() {
+    assert_shown!(shown_derive(
+        r#"
+        #[derive(Event, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        #[event(topic = "audit.changed")]
+        enum Changed<T: Clone> {
+            Created { value: T },
+            Deleted,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn event_handler_with_dependencies() {
+    assert_expansion!(
+        r#"
+        #[event_handler]
+        async fn welcome(
+            user: Envelope<UserCreated>,
+            mailer: Inject<Mailer>,
+            #[inject(name = "audit")] log: Option<Inject<dyn AuditLog>>,
+        ) -> anyhow::Result<()> {
+            mailer.send(&user.email).await?;
+            Ok(())
+        }
+        "#
+    );
+}
+
+#[test]
+fn event_handler_with_every_option() {
+    assert_expansion!(
+        r#"
+        #[event_handler(
+            "order.#",
+            priority = -5,
+            retries = 5,
+            capacity = 100,
+            overflow = "drop_oldest",
+            filter = checks::large,
+            name = "audit_orders",
+        )]
+        async fn audit(event: Envelope<Json>) {}
+        "#
+    );
+}
+
+#[test]
+fn event_handlers_on_methods() {
+    assert_expansion!(
+        r#"
+        #[event_handlers]
+        impl OrderService {
+            #[event_handler(priority = 10)]
+            async fn reserve(&self, order: Envelope<OrderPlaced>, stock: Inject<Stock>) -> Result<(), StockError> {
+                stock.reserve(order.id).await
+            }
+
+            #[event_handler("order.*")]
+            async fn count(order: Envelope<Json>) {}
+
+            fn helper(&self) {}
+        }
+        "#
+    );
 }

@@ -8,12 +8,16 @@
 //! | [`#[controller("/prefix")]`](https://docs.rs/cortex/latest/cortex/attr.controller.html) | makes a struct an injectable controller whose routes serve under a prefix, with `#[guard]`/`#[middleware]` |
 //! | [`#[routes]`](https://docs.rs/cortex/latest/cortex/attr.routes.html) | turns the `#[get]`/`#[post]`/... methods of a controller's `impl` block into axum routes |
 //! | [`#[cortex::main]`](https://docs.rs/cortex/latest/cortex/attr.main.html) | runs an `async fn main` on a tokio runtime after installing Cortex's logging |
+//! | [`#[derive(Event)]`](https://docs.rs/cortex-events/latest/cortex_events/derive.Event.html) | makes a type an event published on a topic (`#[event(topic = "user.created")]`) |
+//! | [`#[event_handler]`](https://docs.rs/cortex-events/latest/cortex_events/attr.event_handler.html) | makes an `async fn` an event handler, discovered like a controller |
+//! | [`#[event_handlers]`](https://docs.rs/cortex-events/latest/cortex_events/attr.event_handlers.html) | makes the `#[event_handler]` methods of an injectable type's `impl` block event handlers |
 //!
 //! `#[inject(..)]`, `#[guard(..)]`, `#[middleware(..)]` and the route attributes (`#[get("/")]`,
 //! `#[route(METHOD, "/")]`, ...) are not macros of their own: the macros above read and remove them.
 //!
 //! The generated code refers to the runtime by an absolute path (`::cortex::di` when the crate
-//! depends on the facade, `::cortex_di` otherwise, or the `crate = "..."` option).
+//! depends on the facade, `::cortex_di` otherwise, or the `crate = "..."` option; the event
+//! macros use `::cortex::events` or `::cortex_events`).
 //!
 //! This crate stays thin: the entry points below call plain modules that parse and expand, each
 //! with unit tests; compile-fail cases live in `ui-tests/tests/ui`. Set `CORTEX_MACROS_DEBUG=1`
@@ -39,6 +43,8 @@ mod controller;
 mod crate_path;
 mod debug;
 mod errors;
+mod event_derive;
+mod event_handler;
 #[cfg(test)]
 mod expand_snapshots;
 mod injectable;
@@ -49,6 +55,7 @@ mod registration;
 mod routes;
 mod schema_rules;
 mod slot;
+mod topic;
 mod types;
 
 use proc_macro::TokenStream;
@@ -316,4 +323,139 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn schema_rules(attr: TokenStream, item: TokenStream) -> TokenStream {
     schema_rules::expand(attr.into(), item.into()).into()
+}
+
+/// Implements `cortex_events::Event` for a type, with the topic it is published on:
+/// `#[event(topic = "user.created")]`.
+///
+/// The topic is checked at compile time by the bus's rules: segments of ASCII letters, digits,
+/// `_` and `-` separated by dots, no wildcards. `Serialize` and `Deserialize` stay your derives
+/// (an event may leave the process: dead letters, the event store, a bridge), so derive them
+/// next to it, with whatever serde attributes the type needs.
+///
+/// ```
+/// use cortex_events::Event;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Debug, Event, Serialize, Deserialize)]
+/// #[event(topic = "user.created")]
+/// struct UserCreated {
+///     id: u64,
+/// }
+///
+/// assert_eq!(UserCreated::TOPIC, "user.created");
+/// ```
+///
+/// A topic that breaks the rules, a missing topic and an unknown option are errors at the
+/// offending token:
+///
+/// ```compile_fail
+/// use cortex_events::Event;
+///
+/// #[derive(Event, serde::Serialize, serde::Deserialize)]
+/// #[event(topic = "user.*")] // error: invalid event topic: `user.*` contains `*`; ...
+/// struct UserCreated;
+/// ```
+#[proc_macro_derive(Event, attributes(event))]
+pub fn derive_event(item: TokenStream) -> TokenStream {
+    event_derive::expand(item.into()).into()
+}
+
+/// Makes an `async fn` an event handler: discovered like a controller (`App::discover()` with
+/// the `EventsPlugin`), subscribed when the app starts, each event handled in its own scope of
+/// the container.
+///
+/// # Arguments
+///
+/// The event first, `Envelope<E>` (`E` a `#[derive(Event)]` type, or `Json` for any event under
+/// a pattern), then `Inject<T>` (optionally `#[inject(name = "...")]`), `Option<Inject<T>>`,
+/// `#[inject(default)]` and `#[inject(value = <expr>)]` arguments, as for `#[provider]`. The
+/// dependencies are resolved from the event's scope and declared on the handler's node of the
+/// container's graph: a missing one fails the app at startup, and `cortex graph` shows them.
+///
+/// # Return type
+///
+/// `()`, or `Result<(), E>` with `E: Into<BoxError>` (`anyhow::Result<()>`, any error type): an
+/// `Err` (or a panic) is retried with the handler's backoff, then goes to the dead letters.
+///
+/// # Options
+///
+/// | option | meaning |
+/// | --- | --- |
+/// | `"user.*"` (first) or `pattern = "user.*"` | the topics it listens to (`*` one segment, `#` any depth); by default the event type's topic |
+/// | `priority = 10` | handlers of higher priority get each event queued first (default 0) |
+/// | `retries = 5` | retries after the first attempt (the bus's `[events.retry]` otherwise) |
+/// | `capacity = 100` | its queue's capacity (`[events] capacity` otherwise) |
+/// | `overflow = "drop_oldest"` | what a full queue does: `"wait"`, `"drop_oldest"`, `"fail"` |
+/// | `filter = path::to::check` | only events for which `fn check(&Envelope<E>) -> bool` holds (or a closure) |
+/// | `name = "welcome"` | its name in logs, metrics and dead letters (default: the fn's name) |
+///
+/// The function stays callable as written, so a unit test calls it with `Envelope::new(..)`.
+///
+/// ```
+/// use cortex_events::{Envelope, Event, event_handler};
+/// use cortex_di::{Inject, injectable};
+///
+/// #[derive(Event, serde::Serialize, serde::Deserialize)]
+/// #[event(topic = "user.created")]
+/// struct UserCreated { email: String }
+///
+/// #[injectable]
+/// struct Mailer;
+///
+/// #[event_handler(retries = 5)]
+/// async fn welcome(user: Envelope<UserCreated>, mailer: Inject<Mailer>) -> Result<(), std::io::Error> {
+///     let _ = (&user.email, mailer);
+///     Ok(())
+/// }
+///
+/// let handler = cortex_events::registered_handlers().into_iter().find(|h| h.name() == "welcome").unwrap();
+/// assert_eq!(handler.pattern(), Some("user.created"));
+/// assert_eq!(handler.dependencies().len(), 1);
+/// ```
+///
+/// Misuse is reported at the offending token:
+///
+/// ```compile_fail
+/// use cortex_events::{Envelope, Json, event_handler};
+///
+/// #[event_handler] // error: `Envelope<Json>` takes any event, so the handler names the topics ...
+/// async fn audit(event: Envelope<Json>) {}
+/// ```
+#[proc_macro_attribute]
+pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    event_handler::expand_fn(attr.into(), item.into()).into()
+}
+
+/// Makes the `#[event_handler]` methods of an injectable type's `impl` block event handlers: the
+/// instance is resolved from each event's scope (a singleton is shared; a request-scoped type
+/// gets one instance per event), and declared as the handler's dependency. A handler is named
+/// `Type::method` unless `name = ".."` says otherwise; the options are those of
+/// [`macro@event_handler`].
+///
+/// ```
+/// use cortex_events::{Envelope, Event, event_handlers};
+/// use cortex_di::injectable;
+///
+/// #[derive(Event, serde::Serialize, serde::Deserialize)]
+/// #[event(topic = "order.placed")]
+/// struct OrderPlaced { id: u64 }
+///
+/// #[injectable]
+/// struct Stock;
+///
+/// #[event_handlers]
+/// impl Stock {
+///     #[event_handler(priority = 10)]
+///     async fn reserve(&self, order: Envelope<OrderPlaced>) {
+///         let _ = order.id;
+///     }
+/// }
+///
+/// let handler = cortex_events::registered_handlers().into_iter().find(|h| h.name() == "Stock::reserve").unwrap();
+/// assert_eq!(handler.options().priority, 10);
+/// ```
+#[proc_macro_attribute]
+pub fn event_handlers(attr: TokenStream, item: TokenStream) -> TokenStream {
+    event_handler::expand_impl(attr.into(), item.into()).into()
 }

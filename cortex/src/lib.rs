@@ -47,7 +47,9 @@
 //! for the derives on its own types; the guide's introduction lists what `cortex new` writes.
 //!
 //! The attribute macros: [`macro@injectable`] and [`macro@provider`] (providers),
-//! [`macro@controller`] and [`macro@routes`] (HTTP), [`macro@main`] (`#[cortex::main]`).
+//! [`macro@controller`] and [`macro@routes`] (HTTP), [`macro@main`] (`#[cortex::main]`); with the
+//! `events` feature, `#[derive(Event)]`, `#[event_handler]` and `#[event_handlers]` (in
+//! `cortex::events` and the prelude).
 //!
 //! The `cortex` command line tool (the `cortex-cli` crate) scaffolds apps (`cortex new`), generates
 //! controllers, services, middleware and plugins (`cortex generate`), serves with hot reload
@@ -65,6 +67,7 @@
 //! | `sqlite` | no | the data layer with SQLite (bundled) |
 //! | `postgres` | no | the data layer with PostgreSQL |
 //! | `mysql` | no | the data layer with MySQL and MariaDB |
+//! | `events` | no | the event bus, `cortex::events`: `#[derive(Event)]`, `#[event_handler]`, `EventBus`; `App::discover()` applies its `EventsPlugin` |
 //!
 //! The database features add up: `features = ["postgres", "sqlite"]` builds both, and
 //! `[database] url` picks one at start.
@@ -165,7 +168,7 @@ pub mod prelude {
     #[cfg(feature = "auth")]
     pub use cortex_auth::{Authenticated, CurrentUser, Permission, Role};
     #[cfg(feature = "events")]
-    pub use cortex_events::{Envelope, Event, EventBus};
+    pub use cortex_events::{Envelope, Event, EventBus, event_handler, event_handlers};
 }
 
 /// The guide's chapters, compiled as doc tests so their examples stay true.

@@ -9,6 +9,8 @@
 //!   `target/tests/trybuild/cortex-ui-tests/`: with a `CARGO_TARGET_DIR` elsewhere, those cases
 //!   name a folder that does not exist).
 //! - `tests/ui/data/`: `#[derive(Model)]` and the typed columns, through `cortex_data`.
+//! - `tests/ui/events/`: `#[derive(Event)]`, `#[event_handler]` and `#[event_handlers]`, through
+//!   `use cortex::prelude::*;` (the facade's `events` feature).
 //!
 //! Each case must fail with a `compile_error!` (or a rustc error) pointing at the offending span.
 //! The `.stderr` files were written for the pinned toolchain (rustc 1.95); regenerate them with
@@ -25,4 +27,5 @@ fn ui() {
     cases.compile_fail("tests/ui/di/*.rs");
     cases.compile_fail("tests/ui/app/*.rs");
     cases.compile_fail("tests/ui/data/*.rs");
+    cases.compile_fail("tests/ui/events/*.rs");
 }

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod config;
 pub mod db;
 pub mod doctor;
+pub mod events;
 pub mod generate;
 pub mod inspect;
 pub mod new;
@@ -54,6 +55,7 @@ pub fn run(command: Command, ui: &Ui) -> Result<(), CliError> {
         Command::Run(args) => run::run(args, ui),
         Command::Db(command) => db::run(command, ui),
         Command::Auth(command) => auth::run(command, ui),
+        Command::Events(command) => events::run(command, ui),
         Command::Build(args) => build::build(args, ui),
         Command::Test(args) => build::test(args, ui),
         Command::Doctor(args) => doctor::run(args, ui),

@@ -363,7 +363,7 @@ fn bad_kinds_names_and_fields_are_refused() {
 fn kinds_not_built_yet_are_not_offered() {
     let (_dir, app) = app();
     let before = listing(&app);
-    for kind in ["actor", "event-handler"] {
+    for kind in ["actor", "queue-consumer"] {
         let output = run_in(&app, &["g", kind, "posts", "title:string"]);
         let err = assert_error(
             &output,
@@ -373,7 +373,7 @@ fn kinds_not_built_yet_are_not_offered() {
         );
         assert!(
             err.contains(
-                "possible values: controller, service, middleware, plugin, migration, model, resource, auth"
+                "possible values: controller, service, middleware, plugin, migration, model, resource, auth, event-handler"
             ),
             "{err}"
         );
@@ -381,12 +381,178 @@ fn kinds_not_built_yet_are_not_offered() {
     assert_eq!(listing(&app), before, "nothing was written");
     let help = stdout(&run_in(&app, &["g", "--help"]));
     assert!(
-        help.contains("controller") && help.contains("plugin"),
+        help.contains("controller") && help.contains("plugin") && help.contains("event-handler"),
         "{help}"
     );
-    for kind in ["actor", "event-handler"] {
+    for kind in ["actor", "queue-consumer"] {
         assert!(!help.contains(kind), "`{kind}` in the help:\n{help}");
     }
+}
+
+#[test]
+fn an_event_handler_matches_its_snapshot_and_reuses_its_event() {
+    let (_dir, app) = app();
+    let before = listing(&app);
+    let output = run_in(
+        &app,
+        &[
+            "g",
+            "event-handler",
+            "send_welcome",
+            "--event",
+            "UserCreated",
+            "--topic",
+            "user.created",
+            "--dry-run",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(listing(&app), before, "a dry run writes nothing");
+    let root = workspace().display().to_string();
+    insta::assert_snapshot!("event_handler", stdout(&output).replace(&root, "<CORTEX>"));
+    let output = run_in(
+        &app,
+        &[
+            "g",
+            "event-handler",
+            "SendWelcome",
+            "--topic",
+            "user.created",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.starts_with(
+            "     Created src/events/user_created.rs\n     Created src/events/mod.rs\n     Created src/handlers/send_welcome.rs\n     Created src/handlers/mod.rs\n     Updated src/lib.rs\n     Updated Cargo.toml\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "publish the event with an `Inject<EventBus>`: `bus.publish(UserCreated { .. }).await?`"
+        ),
+        "{err}"
+    );
+    assert!(read(&app, "src/lib.rs").contains("pub mod events;\npub mod handlers;\n"));
+    assert!(
+        read(&app, "src/events/user_created.rs")
+            .contains("#[event(topic = \"user.created\")]\npub struct UserCreated {")
+    );
+    let manifest: toml::Table = read(&app, "Cargo.toml").parse().unwrap();
+    let features = manifest["dependencies"]["cortex"]["features"]
+        .as_array()
+        .unwrap();
+    assert_eq!(features, &[toml::Value::from("events")]);
+
+    // A second handler of the same event reuses it; its test does not build one (its fields are
+    // the app's).
+    let output = run_in(
+        &app,
+        &[
+            "g",
+            "event-handler",
+            "audit_signup",
+            "--event",
+            "user_created",
+        ],
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(
+        err.starts_with(
+            "     Created src/handlers/audit_signup.rs\n     Updated src/handlers/mod.rs\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Cargo.toml"),
+        "the feature is there already: {err}"
+    );
+    let handler = read(&app, "src/handlers/audit_signup.rs");
+    assert!(
+        handler.contains("pub async fn audit_signup(event: Envelope<UserCreated>)"),
+        "{handler}"
+    );
+    assert!(
+        handler.contains("fn is_registered_for_the_events_topic()"),
+        "{handler}"
+    );
+    assert!(!handler.contains("handles_an_event"), "{handler}");
+
+    // Malformed requests: one line, a hint, exit status 2, nothing written.
+    let before = listing(&app);
+    for (args, message, hint) in [
+        (
+            &["g", "event-handler", "x", "--topic", "user.*"][..],
+            "`--topic user.*` is not a topic: it contains `*`; segments are ASCII letters, digits, `_` and `-` (wildcards belong in a handler's pattern, not in an event's topic)",
+            "cortex g event-handler send_welcome --event UserCreated --topic user.created",
+        ),
+        (
+            &["g", "event-handler", "x", "--topic", "user..created"],
+            "`--topic user..created` is not a topic: it has an empty segment",
+            "--topic user.created",
+        ),
+        (
+            &[
+                "g",
+                "event-handler",
+                "x",
+                "--event",
+                "UserCreated",
+                "--topic",
+                "users.new",
+            ],
+            "`src/events/user_created.rs` exists: the event `UserCreated` has its topic already",
+            "--event UserCreated",
+        ),
+        (
+            &["g", "event-handler", "x", "title:string"],
+            "an event handler takes no fields; `title:string` was given",
+            "src/events/",
+        ),
+        (&["g", "event-handler", "x", "--event", "9lives"], "", ""),
+        (
+            &["g", "service", "mailer", "--topic", "user.created"],
+            "--topic applies to an event handler; a `service` takes none",
+            "cortex g event-handler",
+        ),
+        (
+            &["g", "event-handler"],
+            "an event-handler needs a name",
+            "cortex g event-handler NAME",
+        ),
+    ] {
+        let output = run_in(&app, args);
+        if message.is_empty() {
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                stderr(&output)
+            );
+            continue;
+        }
+        assert_error(&output, 2, message, Some(hint));
+    }
+    // Like the other generators, an existing file is kept unless --force (exit status 1).
+    let output = run_in(
+        &app,
+        &[
+            "g",
+            "event-handler",
+            "send_welcome",
+            "--event",
+            "UserCreated",
+        ],
+    );
+    assert_error(
+        &output,
+        1,
+        "`src/handlers/send_welcome.rs` already exists",
+        Some("pass --force"),
+    );
+    assert_eq!(listing(&app), before, "nothing was written");
 }
 
 #[test]
@@ -632,7 +798,7 @@ fn auth_matches_its_snapshot_and_is_wired_into_the_app() {
     // they were.
     let manifest = read(&app, "Cargo.toml");
     assert!(
-        manifest.contains("features = [\"data\", \"observability\", \"auth\"] }\n"),
+        manifest.contains("features = [\"data\", \"observability\", \"events\", \"auth\"] }\n"),
         "{manifest}"
     );
     let config = read(&app, "cortex.toml");

@@ -100,7 +100,7 @@ fn cargo(app: &Path, args: &[&str]) {
 
 /// The one test that compiles generated apps: `cortex new` for each template (the `full` one on
 /// PostgreSQL, its tests on SQLite), every generator run in the `api` app (a resource on the data
-/// layer, a model, a plugin crate and `g auth` too), then `cargo fmt --check`
+/// layer, a model, a plugin crate, `g auth` and two event handlers too), then `cargo fmt --check`
 /// and `cargo test` in each app and in the plugin crate. They share the workspace's target directory, so only the apps themselves (and, once,
 /// the Cortex crates for the apps' feature set) are compiled.
 #[test]
@@ -147,6 +147,24 @@ fn every_template_builds_and_its_tests_pass() {
         // Accounts and /auth on cortex::auth: the `auth` feature is added to the app, so its
         // tests (tests/auth.rs: register, login, refresh, logout, me, change password) run too.
         &["g", "auth"],
+        // An event handler and its event, and a second handler of the same event (its test does
+        // not build one).
+        &[
+            "g",
+            "event-handler",
+            "send_welcome",
+            "--event",
+            "UserCreated",
+            "--topic",
+            "user.created",
+        ],
+        &[
+            "g",
+            "event-handler",
+            "audit_signup",
+            "--event",
+            "UserCreated",
+        ],
     ] {
         let output = run_in(&api, args);
         assert!(output.status.success(), "{args:?}: {}", stderr(&output));

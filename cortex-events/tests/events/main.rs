@@ -1,5 +1,6 @@
 //! cortex-events' integration tests: one binary, one module per area.
 
+mod graph;
 #[cfg(feature = "nats")]
 mod nats;
 #[cfg(feature = "redis")]
