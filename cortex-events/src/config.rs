@@ -65,6 +65,10 @@ pub struct EventsConfig {
     pub dead_letters: DeadLetterBackend,
     /// The handlers' default retries.
     pub retry: RetryPolicy,
+    /// `[events.bridge]`, read by [`BridgeConfig`](crate::BridgeConfig): accepted here so that
+    /// `deny_unknown_fields` does not refuse it.
+    #[serde(rename = "bridge")]
+    _bridge: serde::de::IgnoredAny,
 }
 
 impl Default for EventsConfig {
@@ -76,6 +80,7 @@ impl Default for EventsConfig {
             drain_timeout: Duration::from_secs(10),
             dead_letters: DeadLetterBackend::Memory,
             retry: RetryPolicy::default(),
+            _bridge: serde::de::IgnoredAny,
         }
     }
 }
