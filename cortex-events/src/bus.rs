@@ -1478,15 +1478,17 @@ async fn attempt_once(
     let guarded = HANDLING.scope(Arc::clone(&metadata), AssertUnwindSafe(run).catch_unwind());
     match tracing::Instrument::instrument(guarded, span).await {
         Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic payload".into());
-            Err(DeliverError::Failed(
-                format!("the handler panicked: {message}").into(),
-            ))
-        }
+        Err(panic) => Err(DeliverError::Failed(
+            format!("the handler panicked: {}", panic_message(panic.as_ref())).into(),
+        )),
     }
+}
+
+/// A panic's message, when it has one.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".into())
 }
