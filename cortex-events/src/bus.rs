@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -259,6 +259,11 @@ struct Sub {
     retry: RetryPolicy,
     queue: Queue<Item>,
     metrics: SubMetrics,
+    /// The event its worker is handling (taken back when it is done): what a shutdown
+    /// dead-letters if the worker does not finish in time.
+    in_flight: Mutex<Option<Item>>,
+    /// The attempt the worker is at (for the dead letter of an event abandoned in its hands).
+    attempt: AtomicU32,
 }
 
 struct SubMetrics {
@@ -298,6 +303,9 @@ struct Registry {
     routes: HashMap<Box<str>, Arc<Route>>,
 }
 
+/// The error of the dead letters of events the bus shut down on.
+const NOT_HANDLED: &str = "not handled before shutdown";
+
 /// At most this many topics' routes are cached (topics come from code; a bridge could bring
 /// arbitrary ones).
 const ROUTE_CACHE: usize = 4096;
@@ -331,8 +339,20 @@ struct Inner {
     abandon: CancelFlag,
     interceptors: RwLock<Arc<[Arc<dyn ErasedInterceptor>]>>,
     dead_letters: Arc<dyn ErasedDeadLetterStore>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Each handler's worker, with its subscriber (which may have unsubscribed meanwhile).
+    workers: Mutex<Vec<(Arc<Sub>, JoinHandle<()>)>>,
     bridge: RwLock<Option<Bridged>>,
+}
+
+impl Drop for Inner {
+    /// The last handle on the bus is gone: the workers and streams end (what is queued is not
+    /// handled: there is no bus to handle it with).
+    fn drop(&mut self) {
+        let registry = self.registry.get_mut().unwrap_or_else(|e| e.into_inner());
+        for sub in &registry.subs {
+            sub.queue.close();
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -784,8 +804,8 @@ impl EventBus {
             deliver,
         ));
         let mut workers = self.inner.workers.lock().expect("workers lock");
-        workers.retain(|w| !w.is_finished());
-        workers.push(worker);
+        workers.retain(|(_, w)| !w.is_finished());
+        workers.push((Arc::clone(&sub), worker));
         Ok(Subscription {
             bus: Arc::downgrade(&self.inner),
             id: sub.id,
@@ -831,6 +851,8 @@ impl EventBus {
                 options.capacity.unwrap_or(self.inner.defaults.capacity),
                 options.overflow.unwrap_or(self.inner.defaults.overflow),
             ),
+            in_flight: Mutex::new(None),
+            attempt: AtomicU32::new(0),
         });
         // Stable: equal priorities keep their subscription order.
         let at = registry
@@ -959,8 +981,10 @@ impl EventBus {
     }
 
     /// Stops accepting events and waits up to `timeout` for the handlers to finish what is
-    /// queued; then retries stop and whatever is left goes to the dead letters (nothing is
-    /// dropped silently). Streams end after their queued events.
+    /// queued; then retries stop, handlers take nothing more, those still running get a second
+    /// to finish before they are stopped, and whatever is left goes to the dead letters (nothing
+    /// is dropped silently; waiting publishers get [`HandlerFailure::Shutdown`]). Streams end
+    /// after their queued events.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -981,9 +1005,10 @@ impl EventBus {
         for sub in &subs {
             sub.queue.close();
         }
-        let workers: Vec<JoinHandle<()>> =
+        let workers: Vec<(Arc<Sub>, JoinHandle<()>)> =
             std::mem::take(&mut *self.inner.workers.lock().expect("workers lock"));
-        let mut pending = workers;
+        let (worker_subs, mut pending): (Vec<Arc<Sub>>, Vec<JoinHandle<()>>) =
+            workers.into_iter().unzip();
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let all = futures_util::future::join_all(pending.iter_mut());
@@ -993,7 +1018,8 @@ impl EventBus {
         };
         let mut abandoned = 0;
         if !finished {
-            // Retries stop waiting and dead-letter their event; give them a moment to do so.
+            // Retries stop waiting and dead-letter their event, workers take nothing more; give
+            // the handlers running a moment to finish, then stop them.
             self.inner.abandon.cancel();
             let all = futures_util::future::join_all(pending.iter_mut());
             if tokio::time::timeout(Duration::from_secs(1), all)
@@ -1003,11 +1029,32 @@ impl EventBus {
                 for worker in &pending {
                     worker.abort();
                 }
+                // An aborted task ends at its next await; one blocking its thread is left.
+                let all = futures_util::future::join_all(pending.iter_mut());
+                let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
             }
-            for sub in &subs {
-                for item in sub.queue.drain() {
+            // Subscribers still subscribed (streams included) and those that unsubscribed with
+            // events still queued.
+            let mut leftovers = subs;
+            for sub in worker_subs {
+                if !leftovers.iter().any(|s| s.id == sub.id) {
+                    leftovers.push(sub);
+                }
+            }
+            for sub in &leftovers {
+                let in_flight = sub.in_flight.lock().expect("in-flight lock").take();
+                let attempts = if in_flight.is_some() {
+                    sub.attempt.load(Ordering::Relaxed)
+                } else {
+                    0
+                };
+                let items = in_flight
+                    .map(|item| (item, attempts))
+                    .into_iter()
+                    .chain(sub.queue.drain().into_iter().map(|item| (item, 0)));
+                for (item, attempts) in items {
                     abandoned += 1;
-                    self.dead_letter(sub, &item.published, "not handled before shutdown", 0)
+                    self.dead_letter(sub, &item.published, NOT_HANDLED, attempts)
                         .await;
                     if let Some(done) = item.done {
                         let _ = done.send(Some(HandlerOutcome {
@@ -1086,6 +1133,7 @@ impl EventBus {
         route.published.increment(1);
         let mut waiting = Vec::new();
         let mut refused = Vec::new();
+        let mut shut = false;
         for sub in route.subs.iter() {
             if delivery.is_some_and(|d| d != sub.delivery) || only.is_some_and(|o| *o != *sub.name)
             {
@@ -1113,12 +1161,27 @@ impl EventBus {
                     }
                 }
                 // Unsubscribed meanwhile.
-                Pushed::Closed(item) => {
+                Pushed::Closed(item) if !self.is_closed() => {
                     if let Some(done) = item.done {
                         let _ = done.send(None);
                     }
                 }
+                // The bus shut down while the publisher waited for room (or raced the close):
+                // the subscriber never got the event.
+                Pushed::Closed(item) => {
+                    shut = true;
+                    if let Some(done) = item.done {
+                        self.dead_letter(sub, &item.published, NOT_HANDLED, 0).await;
+                        let _ = done.send(Some(HandlerOutcome {
+                            handler: Arc::clone(&sub.name),
+                            result: Err(HandlerFailure::Shutdown),
+                        }));
+                    }
+                }
             }
+        }
+        if shut && !wait {
+            return Err(PublishError::Closed);
         }
         if refused.is_empty() || wait {
             Ok(waiting)
@@ -1250,7 +1313,9 @@ pub enum ReplayError {
 pub struct DrainReport {
     /// Whether every handler finished within the timeout.
     pub finished: bool,
-    /// Events still queued at the timeout, now in the dead letters.
+    /// Events not handled at the timeout (still queued, or in the hands of a handler that did
+    /// not finish), now in the dead letters (error "not handled before shutdown"). An event
+    /// waiting for a retry is dead-lettered with its last error instead, and not counted here.
     pub abandoned: usize,
     /// How long it took.
     pub elapsed: Duration,
@@ -1335,15 +1400,22 @@ impl<R> fmt::Debug for EventStream<R> {
     }
 }
 
-/// Runs a subscriber's queue until it is closed and empty.
+/// Runs a subscriber's queue until it is closed and empty, or the drain time is over.
 async fn run_worker(bus: Weak<Inner>, sub: Arc<Sub>, deliver: Deliver) {
     while let Some(item) = sub.queue.pop().await {
         sub.metrics.depth.set(sub.queue.len() as f64);
         let Some(inner) = bus.upgrade() else {
             return;
         };
-        let outcome = handle(&inner, &sub, &deliver, &item.published).await;
-        if let Some(done) = item.done {
+        let published = item.published.clone();
+        *sub.in_flight.lock().expect("in-flight lock") = Some(item);
+        if inner.abandon.is_cancelled() {
+            // The drain time is over: the shutdown dead-letters this one and the rest.
+            return;
+        }
+        let outcome = handle(&inner, &sub, &deliver, &published).await;
+        let item = sub.in_flight.lock().expect("in-flight lock").take();
+        if let Some(done) = item.and_then(|item| item.done) {
             let _ = done.send(outcome.map(|result| HandlerOutcome {
                 handler: Arc::clone(&sub.name),
                 result,
@@ -1362,6 +1434,7 @@ async fn handle(
     let max_attempts = sub.retry.max_attempts();
     let mut attempt = 1;
     loop {
+        sub.attempt.store(attempt, Ordering::Relaxed);
         let started = Instant::now();
         let result = attempt_once(inner, sub, deliver, published, attempt).await;
         sub.metrics.duration.record(started.elapsed().as_secs_f64());
