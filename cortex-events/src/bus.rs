@@ -264,6 +264,8 @@ struct Sub {
     in_flight: Mutex<Option<Item>>,
     /// The attempt the worker is at (for the dead letter of an event abandoned in its hands).
     attempt: AtomicU32,
+    /// The test kit's tap: never waited for, never dead-lettered.
+    observer: bool,
 }
 
 struct SubMetrics {
@@ -797,7 +799,7 @@ impl EventBus {
         options: SubscribeOptions,
         deliver: Deliver,
     ) -> Result<Subscription, SubscribeError> {
-        let sub = self.add_sub::<R>(&options)?;
+        let sub = self.add_sub::<R>(&options, false)?;
         let worker = tokio::spawn(run_worker(
             Arc::downgrade(&self.inner),
             Arc::clone(&sub),
@@ -817,6 +819,7 @@ impl EventBus {
     fn add_sub<R: Receivable>(
         &self,
         options: &SubscribeOptions,
+        observer: bool,
     ) -> Result<Arc<Sub>, SubscribeError> {
         if self.is_closed() {
             return Err(SubscribeError::Closed);
@@ -853,6 +856,7 @@ impl EventBus {
             ),
             in_flight: Mutex::new(None),
             attempt: AtomicU32::new(0),
+            observer,
         });
         // Stable: equal priorities keep their subscription order.
         let at = registry
@@ -914,7 +918,7 @@ impl EventBus {
         &self,
         options: SubscribeOptions,
     ) -> Result<EventStream<R>, SubscribeError> {
-        let sub = match self.add_sub::<R>(&options) {
+        let sub = match self.add_sub::<R>(&options, false) {
             Ok(sub) => sub,
             Err(SubscribeError::Closed) => return Ok(EventStream::ended()),
             Err(e) => return Err(e),
@@ -1041,7 +1045,7 @@ impl EventBus {
                     leftovers.push(sub);
                 }
             }
-            for sub in &leftovers {
+            for sub in leftovers.iter().filter(|sub| !sub.observer) {
                 let in_flight = sub.in_flight.lock().expect("in-flight lock").take();
                 let attempts = if in_flight.is_some() {
                     sub.attempt.load(Ordering::Relaxed)
@@ -1139,7 +1143,7 @@ impl EventBus {
             {
                 continue;
             }
-            let done = wait.then(|| {
+            let done = (wait && !sub.observer).then(|| {
                 let (tx, rx) = oneshot::channel();
                 waiting.push(rx);
                 tx
@@ -1564,4 +1568,55 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic payload".into())
+}
+
+/// A subscription to every event read without a task of its own: what the test kit's
+/// [`EventCapture`](crate::testing::EventCapture) is made of. Its queue is unbounded (it never
+/// makes a publisher wait nor drops anything) and it never shows in a [`Completion`].
+pub(crate) struct Tap {
+    sub: Arc<Sub>,
+    _subscription: Subscription,
+}
+
+impl EventBus {
+    /// A tap on every event delivered in this process (`#`, [`Delivery::Broadcast`]); `None` once
+    /// the bus has shut down.
+    pub(crate) fn tap(&self) -> Option<Tap> {
+        let options = SubscribeOptions::default()
+            .pattern("#")
+            .priority(i32::MAX)
+            .capacity(usize::MAX)
+            .overflow(Overflow::Wait)
+            .delivery(Delivery::Broadcast);
+        let sub = self.add_sub::<crate::Json>(&options, true).ok()?;
+        let subscription = Subscription {
+            bus: Arc::downgrade(&self.inner),
+            id: sub.id,
+            name: Arc::clone(&sub.name),
+            detached: false,
+        };
+        Some(Tap {
+            sub,
+            _subscription: subscription,
+        })
+    }
+}
+
+impl Tap {
+    /// The next event queued, if any.
+    pub(crate) fn try_next(&self) -> Option<Published> {
+        let item = self.sub.queue.try_pop()?;
+        self.sub.metrics.depth.set(self.sub.queue.len() as f64);
+        if let Some(done) = item.done {
+            // Not a handler: absent from the completion.
+            let _ = done.send(None);
+        }
+        Some(item.published)
+    }
+
+    /// Resolves once an event is queued (`true`) or the bus has shut down and every event was
+    /// taken (`false`).
+    pub(crate) async fn readable(&self) -> bool {
+        self.sub.queue.readable().await
+    }
 }

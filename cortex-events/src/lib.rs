@@ -50,6 +50,7 @@ mod plugin;
 mod queue;
 mod registry;
 mod retry;
+pub mod testing;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};
