@@ -19,8 +19,9 @@ use cortex_core::testing::TestApp;
 use cortex_di::{BoxError, Dependency, Inject, OnScopeEnd, Provider, Scope, ScopeOutcome};
 use cortex_events::testing::EventCapture;
 use cortex_events::{
-    DeadLetterQuery, Envelope, Event, EventBus, EventsPlugin, HandleContext, HandlerDescriptor,
-    HandlerFailure, HandlerOutcome, Interceptor, Json, Metadata, Next, Overflow, PublishError,
+    BridgeConsumer, BusBridge, DeadLetterQuery, DeadLetterStore, Delivery, Envelope, Event,
+    EventBus, EventsPlugin, HandleContext, HandlerDescriptor, HandlerFailure, HandlerOutcome,
+    Interceptor, Json, MemoryDeadLetters, Metadata, Next, Overflow, Pattern, PublishError,
     ReplayError, RetryPolicy, SubscribeError, SubscribeOptions, TopicError, WireEvent,
 };
 use futures_util::StreamExt;
@@ -298,6 +299,8 @@ async fn a_failing_or_panicking_handler_affects_neither_the_publisher_nor_the_ot
             outcome("healthy", Ok(())),
         ]
     );
+    let failed: Vec<&str> = completion.failures().map(|o| &*o.handler).collect();
+    assert_eq!(failed, ["failing", "panicking"]);
     assert_eq!(healthy.get(), (0..=20).collect::<Vec<_>>());
 
     let failed = letters(&bus, "failing").await;
@@ -833,7 +836,22 @@ async fn higher_priority_subscribers_are_served_first() {
 
 #[tokio::test]
 async fn a_filtered_subscription_skips_what_its_filter_refuses() {
+    for intercepted in [false, true] {
+        a_filtered_subscription_skips(intercepted).await;
+    }
+}
+
+/// Lets everything through.
+struct PassThrough;
+
+impl Interceptor for PassThrough {}
+
+async fn a_filtered_subscription_skips(intercepted: bool) {
     let bus = EventBus::new();
+    if intercepted {
+        // Skips travel beside the interceptors' results.
+        bus.add_interceptor(PassThrough);
+    }
     let even = seen();
     let _even = bus
         .subscribe_filtered(
@@ -851,7 +869,11 @@ async fn a_filtered_subscription_skips_what_its_filter_refuses() {
     for n in 0..5 {
         let completion = bus.publish_and_wait(Placed { n }).await.unwrap();
         // A skipped event is neither handled nor failed: it is not in the completion.
-        assert_eq!(completion.outcomes.len(), usize::from(n % 2 == 0), "{n}");
+        assert_eq!(
+            completion.outcomes.len(),
+            usize::from(n % 2 == 0),
+            "{n}, intercepted: {intercepted}"
+        );
     }
     assert_eq!(even.get(), [0, 2, 4]);
 }
@@ -1254,6 +1276,11 @@ async fn at_shutdown_handlers_finish_what_is_queued_within_the_drain_timeout() {
     bus.publish(Placed { n: 1 }).await.unwrap();
     bus.publish(Placed { n: 2 }).await.unwrap();
     entered.until(1).await;
+    // Subscribed while `slow` is busy: the drain waits for both.
+    let other = seen();
+    let _other = bus
+        .subscribe_with(SubscribeOptions::named("other"), recording(&other))
+        .unwrap();
 
     let drain = tokio::spawn({
         let bus = bus.clone();
@@ -1271,6 +1298,7 @@ async fn at_shutdown_handlers_finish_what_is_queued_within_the_drain_timeout() {
     assert!(report.elapsed < WAIT);
     assert_eq!(handled.get(), [1, 2]);
     assert!(letters(&bus, "slow").await.is_empty());
+    assert!(other.get().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -1833,24 +1861,39 @@ async fn the_bus_counts_what_it_publishes_handles_retries_dead_letters_and_drops
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_events_of_a_subscription_dropped_before_a_timed_out_drain_are_dead_lettered() {
+async fn the_events_of_subscriptions_dropped_before_a_timed_out_drain_are_dead_lettered() {
     let bus = EventBus::new();
-    let (gate, entered, handled) = (Gate::closed(), seen(), seen());
-    let gone = bus
-        .subscribe_with(
-            SubscribeOptions::named("gone"),
-            gated(&gate, &entered, &handled),
-        )
-        .unwrap();
+    let gate = Gate::closed();
+    let mut subscriptions = Vec::new();
+    let mut entered = Vec::new();
+    for name in ["gone", "also-gone", "staying"] {
+        let (entered_one, handled) = (seen(), seen());
+        subscriptions.push(
+            bus.subscribe_with(
+                SubscribeOptions::named(name),
+                gated(&gate, &entered_one, &handled),
+            )
+            .unwrap(),
+        );
+        entered.push(entered_one);
+    }
     for n in 1..=3 {
         bus.publish(Placed { n }).await.unwrap();
     }
-    entered.until(1).await;
-    drop(gone); // unsubscribed; its worker still has 1 in hand and 2 and 3 queued
+    for entered in &entered {
+        entered.until(1).await;
+    }
+    // Two unsubscribe; their workers still have 1 in hand and 2 and 3 queued.
+    let staying = subscriptions.pop().unwrap();
+    drop(subscriptions);
+    assert_eq!(bus.subscriptions(), [Arc::<str>::from("staying")]);
     let report = bus.shutdown(Duration::from_millis(100)).await;
     assert!(!report.finished);
-    assert_eq!(report.abandoned, 3);
-    assert_eq!(letters(&bus, "gone").await.len(), 3);
+    assert_eq!(report.abandoned, 9);
+    for name in ["gone", "also-gone", "staying"] {
+        assert_eq!(letters(&bus, name).await.len(), 3, "{name}");
+    }
+    drop(staying);
 }
 
 #[tokio::test]
@@ -1876,4 +1919,204 @@ async fn when_the_last_handle_on_the_bus_goes_its_workers_and_streams_end() {
         }
     })
     .await;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Deliveries from outside, bridges, stores, descriptions
+
+#[tokio::test]
+async fn deliver_reaches_the_subscribers_of_the_delivery_it_names() {
+    let bus = EventBus::new();
+    let handled = seen();
+    let _handler = bus
+        .subscribe_with(SubscribeOptions::named("handler"), recording(&handled))
+        .unwrap();
+    let mut stream = bus.stream::<Placed>();
+    let wire = |n: u32| WireEvent {
+        metadata: Metadata::new("order.placed"),
+        payload: serde_json::json!({ "n": n }),
+    };
+
+    // Shared: the handlers only (what a bridge's shared consumer hands over).
+    let completion = bus.deliver(wire(1), Some(Delivery::Shared)).await;
+    assert_eq!(completion.outcomes, [outcome("handler", Ok(()))]);
+    assert_eq!(handled.get(), [1]);
+
+    // Broadcast: the streams only; the completion waits for the stream to take it.
+    let broadcast = tokio::spawn({
+        let bus = bus.clone();
+        async move { bus.deliver(wire(2), Some(Delivery::Broadcast)).await }
+    });
+    assert_eq!(within("the stream", stream.next()).await.unwrap().n, 2);
+    let completion = within("the broadcast", broadcast).await.unwrap();
+    assert_eq!(completion.outcomes.len(), 1);
+    assert!(completion.outcomes[0].handler.starts_with("subscription-"));
+    assert_eq!(handled.get(), [1]);
+
+    // Neither named: both.
+    let both = tokio::spawn({
+        let bus = bus.clone();
+        async move { bus.deliver(wire(3), None).await }
+    });
+    assert_eq!(within("the stream", stream.next()).await.unwrap().n, 3);
+    assert_eq!(within("both", both).await.unwrap().outcomes.len(), 2);
+    assert_eq!(handled.get(), [1, 3]);
+}
+
+/// A bridge that keeps what it is given (or refuses everything).
+#[derive(Clone)]
+struct Outbox {
+    sent: Arc<Seen<WireEvent>>,
+    down: bool,
+}
+
+impl BusBridge for Outbox {
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+
+    async fn publish(&self, event: &WireEvent) -> Result<(), BoxError> {
+        if self.down {
+            return Err("broker down".into());
+        }
+        self.sent.push(event.clone());
+        Ok(())
+    }
+
+    async fn consume(&self, consumer: BridgeConsumer) -> Result<(), BoxError> {
+        consumer.stopped().await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn with_a_bridge_bridged_topics_go_to_the_broker_only() {
+    let bus = EventBus::builder().source("shop").build();
+    let placed = seen();
+    let _placed = bus
+        .subscribe_with(SubscribeOptions::named("placed"), recording(&placed))
+        .unwrap();
+    let paid = seen();
+    let _paid = bus
+        .subscribe_with(SubscribeOptions::named("paid"), {
+            let paid = Arc::clone(&paid);
+            move |p: Envelope<Paid>| {
+                paid.push(p.n);
+                async { Ok(()) }
+            }
+        })
+        .unwrap();
+    let outbox = Outbox {
+        sent: seen(),
+        down: false,
+    };
+    bus.set_bridge(
+        Arc::new(outbox.clone()),
+        vec![Pattern::parse("order.#").unwrap()],
+    );
+
+    let id = bus.publish(Placed { n: 1 }).await.unwrap();
+    let sent = outbox.sent.get();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].metadata.id, id);
+    assert_eq!(sent[0].metadata.source, "shop");
+    assert_eq!(sent[0].payload, serde_json::json!({ "n": 1 }));
+    // Not bridged: delivered here.
+    bus.publish(Paid { n: 2 }).await.unwrap();
+    assert_eq!(paid.until(1).await, [2]);
+    assert_eq!(outbox.sent.get().len(), 1);
+    // publish_and_wait stays in this process.
+    let completion = bus.publish_and_wait(Placed { n: 3 }).await.unwrap();
+    assert_eq!(completion.outcomes, [outcome("placed", Ok(()))]);
+    assert_eq!(placed.get(), [3], "the bridged event was not handled here");
+    // What comes back from the broker is handled, with its metadata.
+    let back = bus.deliver(sent[0].clone(), Some(Delivery::Shared)).await;
+    assert_eq!(back.id, id);
+    assert_eq!(placed.get(), [3, 1]);
+
+    // A bridge that refuses: the publish fails, naming it.
+    bus.set_bridge(
+        Arc::new(Outbox {
+            sent: seen(),
+            down: true,
+        }),
+        vec![Pattern::parse("#").unwrap()],
+    );
+    let error = bus.publish(Paid { n: 4 }).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            PublishError::Bridge {
+                bridge: "outbox",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "the `outbox` bridge did not take the event: broker down"
+    );
+    assert_eq!(paid.get(), [2]);
+}
+
+#[tokio::test]
+async fn dead_letters_go_to_the_store_the_bus_was_built_with() {
+    // A store of one letter: the second failure pushes the first out.
+    let bus = EventBus::builder()
+        .retry(RetryPolicy::none())
+        .dead_letters(MemoryDeadLetters::new(1))
+        .build();
+    let _failing = bus
+        .subscribe_with(
+            SubscribeOptions::named("failing"),
+            |_: Envelope<Placed>| async { Err("no".into()) },
+        )
+        .unwrap();
+    bus.publish_and_wait(Placed { n: 1 }).await.unwrap();
+    let second = bus.publish_and_wait(Placed { n: 2 }).await.unwrap();
+    let stored = letters(&bus, "failing").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].event_id(), second.id);
+
+    // A shared store: the app reads it directly.
+    let store: Arc<MemoryDeadLetters> = Arc::new(MemoryDeadLetters::default());
+    let bus = EventBus::builder()
+        .retry(RetryPolicy::none())
+        .dead_letters_shared(store.clone())
+        .build();
+    let _failing = bus
+        .subscribe_with(
+            SubscribeOptions::named("failing"),
+            |_: Envelope<Placed>| async { Err("no".into()) },
+        )
+        .unwrap();
+    let failed = bus.publish_and_wait(Placed { n: 1 }).await.unwrap();
+    let letter = DeadLetterStore::get(&*store, failed.id, "failing")
+        .await
+        .unwrap();
+    assert_eq!(letter.unwrap().error, "no");
+}
+
+#[tokio::test]
+async fn the_bus_its_subscriptions_and_streams_describe_themselves() {
+    let bus = EventBus::builder().source("orders").build();
+    assert_eq!(bus.source(), "orders");
+    assert_eq!(EventBus::new().source(), "app");
+    let subscription = bus
+        .subscribe_with(
+            SubscribeOptions::named("audit"),
+            |_: Envelope<Placed>| async { Ok(()) },
+        )
+        .unwrap();
+    assert_eq!(
+        format!("{subscription:?}"),
+        "Subscription { name: \"audit\" }"
+    );
+    assert_eq!(
+        format!("{bus:?}"),
+        "EventBus { source: \"orders\", subscriptions: [\"audit\"], closed: false }"
+    );
+    let stream = bus.stream::<Placed>();
+    assert_eq!(format!("{stream:?}"), "EventStream");
 }
