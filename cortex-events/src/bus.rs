@@ -875,6 +875,10 @@ impl EventBus {
     /// ([`Delivery::Broadcast`]). Its queue drops the oldest event when the reader falls
     /// 1,024 events behind.
     ///
+    /// # Panics
+    ///
+    /// When `E::TOPIC` is malformed (an `Event` implemented by hand; the derive checks it).
+    ///
     /// ```
     /// use cortex_events::{Event, EventBus};
     /// #[derive(serde::Serialize, serde::Deserialize)]
@@ -897,7 +901,14 @@ impl EventBus {
                 .delivery(Delivery::Broadcast)
                 .overflow(Overflow::DropOldest),
         )
-        .expect("an event type's topic was checked, and a closed bus makes an ended stream")
+        // A closed bus makes an ended stream; only a malformed `TOPIC` (written by hand, the
+        // derive checks it) is an error.
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot stream `{}`: {e}; fix its `Event::TOPIC`",
+                std::any::type_name::<E>()
+            )
+        })
     }
 
     /// A stream of every event whose topic matches `pattern`, as `R` (`Json` for any type).

@@ -2120,3 +2120,88 @@ async fn the_bus_its_subscriptions_and_streams_describe_themselves() {
     let stream = bus.stream::<Placed>();
     assert_eq!(format!("{stream:?}"), "EventStream");
 }
+
+/// An event implemented by hand with a malformed topic (the derive refuses it at compile time).
+#[derive(Debug, Serialize, Deserialize)]
+struct Malformed;
+
+impl Event for Malformed {
+    const TOPIC: &'static str = "order placed";
+}
+
+#[tokio::test]
+async fn an_event_with_a_malformed_topic_is_refused_with_the_reason() {
+    let bus = EventBus::new();
+    for _ in 0..2 {
+        let error = bus.publish(Malformed).await.unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                PublishError::Topic(TopicError::InvalidCharacter { character: ' ', .. })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "cannot publish: `order placed` contains ` `; a topic's segments are ASCII letters, \
+             digits, `_` and `-`"
+        );
+    }
+    assert!(matches!(
+        bus.publish_and_wait(Malformed).await,
+        Err(PublishError::Topic(_))
+    ));
+    assert!(matches!(
+        bus.subscribe(|_: Envelope<Malformed>| async { Ok(()) }),
+        Err(SubscribeError::Topic(_))
+    ));
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        bus.stream::<Malformed>();
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with("cannot stream `") && message.ends_with("fix its `Event::TOPIC`"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_waiting_for_a_subscriber_that_leaves_is_not_refused() {
+    let bus = EventBus::new();
+    let (gate, entered, handled) = (Gate::closed(), seen(), seen());
+    let leaving = bus
+        .subscribe_with(
+            SubscribeOptions::named("leaving").capacity(1),
+            gated(&gate, &entered, &handled),
+        )
+        .unwrap();
+    bus.publish(Placed { n: 1 }).await.unwrap();
+    entered.until(1).await;
+    bus.publish(Placed { n: 2 }).await.unwrap();
+    let mut blocked = tokio::spawn({
+        let bus = bus.clone();
+        async move { bus.publish(Placed { n: 3 }).await }
+    });
+    let mut blocked_waiting = tokio::spawn({
+        let bus = bus.clone();
+        async move { bus.publish_and_wait(Placed { n: 4 }).await }
+    });
+    assert!(
+        tokio::time::timeout(Duration::from_secs(60), &mut blocked)
+            .await
+            .is_err(),
+        "the publisher waits for room"
+    );
+    drop(leaving);
+    // The subscriber left: nobody is missing the event, and the bus is open.
+    within("the publish", &mut blocked).await.unwrap().unwrap();
+    let completion = within("the publish_and_wait", &mut blocked_waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(completion.outcomes.is_empty(), "{completion:?}");
+    assert!(letters(&bus, "leaving").await.is_empty());
+    gate.open(10);
+    assert_eq!(handled.until(2).await, [1, 2]);
+}
