@@ -140,7 +140,7 @@ impl Metadata {
 /// An event as it travels outside the process: metadata and the JSON payload.
 ///
 /// What the dead-letter store keeps, what the event store and the outbox write, what bridges
-/// carry. [`Envelope::to_wire`] makes one; the bus turns one back into typed events for the
+/// carry. [`WireEvent::new`] makes one; the bus turns one back into typed events for the
 /// handlers that match it.
 ///
 /// ```
