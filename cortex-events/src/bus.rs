@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -259,6 +259,13 @@ struct Sub {
     retry: RetryPolicy,
     queue: Queue<Item>,
     metrics: SubMetrics,
+    /// The event its worker is handling (taken back when it is done): what a shutdown
+    /// dead-letters if the worker does not finish in time.
+    in_flight: Mutex<Option<Item>>,
+    /// The attempt the worker is at (for the dead letter of an event abandoned in its hands).
+    attempt: AtomicU32,
+    /// The test kit's tap: never waited for, never dead-lettered.
+    observer: bool,
 }
 
 struct SubMetrics {
@@ -299,6 +306,9 @@ struct Registry {
     routes: HashMap<Box<str>, Arc<Route>, foldhash::fast::RandomState>,
 }
 
+/// The error of the dead letters of events the bus shut down on.
+const NOT_HANDLED: &str = "not handled before shutdown";
+
 /// At most this many topics' routes are cached (topics come from code; a bridge could bring
 /// arbitrary ones).
 const ROUTE_CACHE: usize = 4096;
@@ -332,8 +342,20 @@ struct Inner {
     abandon: CancelFlag,
     interceptors: RwLock<Arc<[Arc<dyn ErasedInterceptor>]>>,
     dead_letters: Arc<dyn ErasedDeadLetterStore>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
+    /// Each handler's worker, with its subscriber (which may have unsubscribed meanwhile).
+    workers: Mutex<Vec<(Arc<Sub>, JoinHandle<()>)>>,
     bridge: RwLock<Option<Bridged>>,
+}
+
+impl Drop for Inner {
+    /// The last handle on the bus is gone: the workers and streams end (what is queued is not
+    /// handled: there is no bus to handle it with).
+    fn drop(&mut self) {
+        let registry = self.registry.get_mut().unwrap_or_else(|e| e.into_inner());
+        for sub in &registry.subs {
+            sub.queue.close();
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -952,15 +974,15 @@ impl EventBus {
         options: SubscribeOptions,
         deliver: Deliver,
     ) -> Result<Subscription, SubscribeError> {
-        let sub = self.add_sub::<R>(&options)?;
+        let sub = self.add_sub::<R>(&options, false)?;
         let worker = tokio::spawn(run_worker(
             Arc::downgrade(&self.inner),
             Arc::clone(&sub),
             deliver,
         ));
         let mut workers = self.inner.workers.lock().expect("workers lock");
-        workers.retain(|w| !w.is_finished());
-        workers.push(worker);
+        workers.retain(|(_, w)| !w.is_finished());
+        workers.push((Arc::clone(&sub), worker));
         Ok(Subscription {
             bus: Arc::downgrade(&self.inner),
             id: sub.id,
@@ -972,6 +994,7 @@ impl EventBus {
     fn add_sub<R: Receivable>(
         &self,
         options: &SubscribeOptions,
+        observer: bool,
     ) -> Result<Arc<Sub>, SubscribeError> {
         if self.is_closed() {
             return Err(SubscribeError::Closed);
@@ -1006,6 +1029,9 @@ impl EventBus {
                 options.capacity.unwrap_or(self.inner.defaults.capacity),
                 options.overflow.unwrap_or(self.inner.defaults.overflow),
             ),
+            in_flight: Mutex::new(None),
+            attempt: AtomicU32::new(0),
+            observer,
         });
         // Stable: equal priorities keep their subscription order.
         let at = registry
@@ -1023,6 +1049,10 @@ impl EventBus {
     /// dropped. Receives events in every instance when the bus is bridged
     /// ([`Delivery::Broadcast`]). Its queue drops the oldest event when the reader falls
     /// 1,024 events behind.
+    ///
+    /// # Panics
+    ///
+    /// When `E::TOPIC` is malformed (an `Event` implemented by hand; the derive checks it).
     ///
     /// ```
     /// use cortex_events::{Event, EventBus};
@@ -1046,7 +1076,14 @@ impl EventBus {
                 .delivery(Delivery::Broadcast)
                 .overflow(Overflow::DropOldest),
         )
-        .expect("an event type's topic was checked, and a closed bus makes an ended stream")
+        // A closed bus makes an ended stream; only a malformed `TOPIC` (written by hand, the
+        // derive checks it) is an error.
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot stream `{}`: {e}; fix its `Event::TOPIC`",
+                std::any::type_name::<E>()
+            )
+        })
     }
 
     /// A stream of every event whose topic matches `pattern`, as `R` (`Json` for any type).
@@ -1067,7 +1104,7 @@ impl EventBus {
         &self,
         options: SubscribeOptions,
     ) -> Result<EventStream<R>, SubscribeError> {
-        let sub = match self.add_sub::<R>(&options) {
+        let sub = match self.add_sub::<R>(&options, false) {
             Ok(sub) => sub,
             Err(SubscribeError::Closed) => return Ok(EventStream::ended()),
             Err(e) => return Err(e),
@@ -1134,8 +1171,10 @@ impl EventBus {
     }
 
     /// Stops accepting events and waits up to `timeout` for the handlers to finish what is
-    /// queued; then retries stop and whatever is left goes to the dead letters (nothing is
-    /// dropped silently). Streams end after their queued events.
+    /// queued; then retries stop, handlers take nothing more, those still running get a second
+    /// to finish before they are stopped, and whatever is left goes to the dead letters (nothing
+    /// is dropped silently; waiting publishers get [`HandlerFailure::Shutdown`]). Streams end
+    /// after their queued events.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -1156,9 +1195,10 @@ impl EventBus {
         for sub in &subs {
             sub.queue.close();
         }
-        let workers: Vec<JoinHandle<()>> =
+        let workers: Vec<(Arc<Sub>, JoinHandle<()>)> =
             std::mem::take(&mut *self.inner.workers.lock().expect("workers lock"));
-        let mut pending = workers;
+        let (worker_subs, mut pending): (Vec<Arc<Sub>>, Vec<JoinHandle<()>>) =
+            workers.into_iter().unzip();
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let all = futures_util::future::join_all(pending.iter_mut());
@@ -1168,7 +1208,8 @@ impl EventBus {
         };
         let mut abandoned = 0;
         if !finished {
-            // Retries stop waiting and dead-letter their event; give them a moment to do so.
+            // Retries stop waiting and dead-letter their event, workers take nothing more; give
+            // the handlers running a moment to finish, then stop them.
             self.inner.abandon.cancel();
             let all = futures_util::future::join_all(pending.iter_mut());
             if tokio::time::timeout(Duration::from_secs(1), all)
@@ -1178,11 +1219,32 @@ impl EventBus {
                 for worker in &pending {
                     worker.abort();
                 }
+                // An aborted task ends at its next await; one blocking its thread is left.
+                let all = futures_util::future::join_all(pending.iter_mut());
+                let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
             }
-            for sub in &subs {
-                for item in sub.queue.drain() {
+            // Subscribers still subscribed (streams included) and those that unsubscribed with
+            // events still queued.
+            let mut leftovers = subs;
+            for sub in worker_subs {
+                if !leftovers.iter().any(|s| s.id == sub.id) {
+                    leftovers.push(sub);
+                }
+            }
+            for sub in leftovers.iter().filter(|sub| !sub.observer) {
+                let in_flight = sub.in_flight.lock().expect("in-flight lock").take();
+                let attempts = if in_flight.is_some() {
+                    sub.attempt.load(Ordering::Relaxed)
+                } else {
+                    0
+                };
+                let items = in_flight
+                    .map(|item| (item, attempts))
+                    .into_iter()
+                    .chain(sub.queue.drain().into_iter().map(|item| (item, 0)));
+                for (item, attempts) in items {
                     abandoned += 1;
-                    self.dead_letter(sub, &item.published, "not handled before shutdown", 0)
+                    self.dead_letter(sub, &item.published, NOT_HANDLED, attempts)
                         .await;
                     if let Some(done) = item.done {
                         let _ = done.send(Some(HandlerOutcome {
@@ -1269,12 +1331,13 @@ impl EventBus {
         route.published.increment(1);
         let mut waiting = Vec::new();
         let mut refused = Vec::new();
+        let mut shut = false;
         for sub in route.subs.iter() {
             if delivery.is_some_and(|d| d != sub.delivery) || only.is_some_and(|o| *o != *sub.name)
             {
                 continue;
             }
-            let done = wait.then(|| {
+            let done = (wait && !sub.observer).then(|| {
                 let (tx, rx) = oneshot::channel();
                 waiting.push(rx);
                 tx
@@ -1296,12 +1359,27 @@ impl EventBus {
                     }
                 }
                 // Unsubscribed meanwhile.
-                Pushed::Closed(item) => {
+                Pushed::Closed(item) if !self.is_closed() => {
                     if let Some(done) = item.done {
                         let _ = done.send(None);
                     }
                 }
+                // The bus shut down while the publisher waited for room (or raced the close):
+                // the subscriber never got the event.
+                Pushed::Closed(item) => {
+                    shut = true;
+                    if let Some(done) = item.done {
+                        self.dead_letter(sub, &item.published, NOT_HANDLED, 0).await;
+                        let _ = done.send(Some(HandlerOutcome {
+                            handler: Arc::clone(&sub.name),
+                            result: Err(HandlerFailure::Shutdown),
+                        }));
+                    }
+                }
             }
+        }
+        if shut && !wait {
+            return Err(PublishError::Closed);
         }
         if refused.is_empty() || wait {
             Ok(waiting)
@@ -1436,7 +1514,9 @@ pub enum ReplayError {
 pub struct DrainReport {
     /// Whether every handler finished within the timeout.
     pub finished: bool,
-    /// Events still queued at the timeout, now in the dead letters.
+    /// Events not handled at the timeout (still queued, or in the hands of a handler that did
+    /// not finish), now in the dead letters (error "not handled before shutdown"). An event
+    /// waiting for a retry is dead-lettered with its last error instead, and not counted here.
     pub abandoned: usize,
     /// How long it took.
     pub elapsed: Duration,
@@ -1521,15 +1601,22 @@ impl<R> fmt::Debug for EventStream<R> {
     }
 }
 
-/// Runs a subscriber's queue until it is closed and empty.
+/// Runs a subscriber's queue until it is closed and empty, or the drain time is over.
 async fn run_worker(bus: Weak<Inner>, sub: Arc<Sub>, deliver: Deliver) {
     while let Some(item) = sub.queue.pop().await {
         sub.metrics.depth.set(sub.queue.len() as f64);
         let Some(inner) = bus.upgrade() else {
             return;
         };
-        let outcome = handle(&inner, &sub, &deliver, &item.published).await;
-        if let Some(done) = item.done {
+        let published = item.published.clone();
+        *sub.in_flight.lock().expect("in-flight lock") = Some(item);
+        if inner.abandon.is_cancelled() {
+            // The drain time is over: the shutdown dead-letters this one and the rest.
+            return;
+        }
+        let outcome = handle(&inner, &sub, &deliver, &published).await;
+        let item = sub.in_flight.lock().expect("in-flight lock").take();
+        if let Some(done) = item.and_then(|item| item.done) {
             let _ = done.send(outcome.map(|result| HandlerOutcome {
                 handler: Arc::clone(&sub.name),
                 result,
@@ -1548,6 +1635,7 @@ async fn handle(
     let max_attempts = sub.retry.max_attempts();
     let mut attempt = 1;
     loop {
+        sub.attempt.store(attempt, Ordering::Relaxed);
         let started = Instant::now();
         let result = attempt_once(inner, sub, deliver, published, attempt).await;
         sub.metrics.duration.record(started.elapsed().as_secs_f64());
@@ -1664,15 +1752,68 @@ async fn attempt_once(
     let guarded = HANDLING.scope(Arc::clone(&metadata), AssertUnwindSafe(run).catch_unwind());
     match tracing::Instrument::instrument(guarded, span).await {
         Ok(result) => result,
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a non-string panic payload".into());
-            Err(DeliverError::Failed(
-                format!("the handler panicked: {message}").into(),
-            ))
+        Err(panic) => Err(DeliverError::Failed(
+            format!("the handler panicked: {}", panic_message(panic.as_ref())).into(),
+        )),
+    }
+}
+
+/// A panic's message, when it has one.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic payload".into())
+}
+
+/// A subscription to every event read without a task of its own: what the test kit's
+/// [`EventCapture`](crate::testing::EventCapture) is made of. Its queue is unbounded (it never
+/// makes a publisher wait nor drops anything) and it never shows in a [`Completion`].
+pub(crate) struct Tap {
+    sub: Arc<Sub>,
+    _subscription: Subscription,
+}
+
+impl EventBus {
+    /// A tap on every event delivered in this process (`#`, [`Delivery::Broadcast`]); `None` once
+    /// the bus has shut down.
+    pub(crate) fn tap(&self) -> Option<Tap> {
+        let options = SubscribeOptions::default()
+            .pattern("#")
+            .priority(i32::MAX)
+            .capacity(usize::MAX)
+            .overflow(Overflow::Wait)
+            .delivery(Delivery::Broadcast);
+        let sub = self.add_sub::<crate::Json>(&options, true).ok()?;
+        let subscription = Subscription {
+            bus: Arc::downgrade(&self.inner),
+            id: sub.id,
+            name: Arc::clone(&sub.name),
+            detached: false,
+        };
+        Some(Tap {
+            sub,
+            _subscription: subscription,
+        })
+    }
+}
+
+impl Tap {
+    /// The next event queued, if any.
+    pub(crate) fn try_next(&self) -> Option<Published> {
+        let item = self.sub.queue.try_pop()?;
+        self.sub.metrics.depth.set(self.sub.queue.len() as f64);
+        if let Some(done) = item.done {
+            // Not a handler: absent from the completion.
+            let _ = done.send(None);
         }
+        Some(item.published)
+    }
+
+    /// Resolves once an event is queued (`true`) or the bus has shut down and every event was
+    /// taken (`false`).
+    pub(crate) async fn readable(&self) -> bool {
+        self.sub.queue.readable().await
     }
 }

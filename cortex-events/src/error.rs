@@ -8,7 +8,9 @@ use crate::topic::TopicError;
 /// Why a publish failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The bus is shutting down: nothing new is accepted.
+    /// The bus is shutting down: nothing new is accepted. A publisher waiting for room in a full
+    /// queue (overflow = "wait") when the bus shut down gets it too: that subscriber never got
+    /// the event (others may have).
     #[error("the event bus is shutting down and accepts no new event")]
     Closed,
     /// The event's topic is malformed.

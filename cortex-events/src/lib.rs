@@ -67,6 +67,7 @@ mod retry;
 #[cfg(feature = "store")]
 pub mod store;
 mod tasks;
+pub mod testing;
 pub mod topic;
 
 pub use bridge::{BridgeConsumer, BusBridge, ErasedBusBridge};

@@ -139,6 +139,21 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Resolves once an item is queued (`true`, the item left in place) or the queue is closed
+    /// and empty (`false`).
+    pub(crate) async fn readable(&self) -> bool {
+        loop {
+            let readable = self.readable.notified();
+            if !self.items.lock().expect("queue lock").is_empty() {
+                return true;
+            }
+            if self.is_closed() {
+                return false;
+            }
+            readable.await;
+        }
+    }
+
     pub(crate) fn try_pop(&self) -> Option<T> {
         let item = {
             let mut items = self.items.lock().expect("queue lock");

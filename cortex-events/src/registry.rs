@@ -4,9 +4,11 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use cortex_di::{BoxError, Dependency, RequestScope, ScopeFactory, ScopeOutcome};
+use futures_util::FutureExt;
 
 use crate::bus::{EventBus, SubscribeOptions, Subscription};
 use crate::error::SubscribeError;
@@ -225,7 +227,22 @@ where
     Res: HandlerResult,
 {
     let scope = scopes.open()?;
-    let result = handler(scope.clone(), envelope).await.into_result();
+    let result = match AssertUnwindSafe(handler(scope.clone(), envelope))
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result.into_result(),
+        Err(panic) => {
+            // The scope ends as a failure before the bus reports the panic (and retries).
+            scope
+                .finish(ScopeOutcome::failure(format!(
+                    "the handler panicked: {}",
+                    crate::bus::panic_message(panic.as_ref())
+                )))
+                .await;
+            std::panic::resume_unwind(panic);
+        }
+    };
     let outcome = match &result {
         Ok(()) => ScopeOutcome::success(),
         Err(e) => ScopeOutcome::failure(e),

@@ -232,6 +232,30 @@ mod tests {
             ("a.*.c", "a.b.c", true),
             ("a.*.c", "a.b.b.c", false),
             ("a-b_c.1", "a-b_c.1", true),
+            // Case matters; a prefix is not a segment.
+            ("User.created", "user.created", false),
+            ("user.*", "username.created", false),
+            ("user.#", "username", false),
+            // Several wildcards.
+            ("#.#", "a", true),
+            ("#.#", "a.b.c", true),
+            ("a.#.#", "a", true),
+            ("#.a.#", "a", true),
+            ("#.a.#", "x.y.a.z", true),
+            ("#.a.#", "x.y.z", false),
+            ("*.#.*", "a", false),
+            ("*.#.*", "a.b", true),
+            ("*.#.*", "a.b.c.d", true),
+            ("#.*", "a", true),
+            ("#.*", "a.b.c", true),
+            ("*.*.*", "a.b.c", true),
+            ("*.*.*", "a.b", false),
+            ("a.*.#.c", "a.b.c", true),
+            ("a.*.#.c", "a.c", false),
+            ("a.*.#.c", "a.b.x.y.c", true),
+            // `#` last matches the end of a longer topic; a literal after it must end it.
+            ("#.changed", "changed.other", false),
+            ("a.#", "b.a", false),
         ];
         for (pattern, topic, expected) in table {
             let parsed = Pattern::parse(pattern).unwrap();
@@ -271,6 +295,43 @@ mod tests {
             "`user.#` contains `#`; a topic's segments are ASCII letters, digits, `_` and `-` (wildcards belong in patterns, not in the topic an event is published on)"
         );
         assert!(check_topic("user.é").is_err());
+        // Wildcards glued to text, doubled, or mixed, in any segment.
+        for partial in ["a.#b", "a.b*", "**", "##", "*#", "a.*.c#"] {
+            assert_eq!(
+                Pattern::parse(partial),
+                Err(TopicError::PartialWildcard(partial.to_string())),
+                "{partial}"
+            );
+        }
+        for empty in ["*.", ".#", "a..#", "."] {
+            assert_eq!(
+                Pattern::parse(empty),
+                Err(TopicError::EmptySegment(empty.to_string())),
+                "{empty}"
+            );
+        }
+        assert_eq!(
+            check_topic("user/created"),
+            Err(TopicError::InvalidCharacter {
+                topic: "user/created".into(),
+                character: '/',
+                wildcards: "",
+            })
+        );
+        assert!(matches!(
+            check_topic("user.*"),
+            Err(TopicError::InvalidCharacter { character: '*', .. })
+        ));
+        assert!(matches!(
+            Pattern::parse("user.cre@ted"),
+            Err(TopicError::InvalidCharacter {
+                character: '@',
+                wildcards: "",
+                ..
+            })
+        ));
+        assert_eq!(check_topic(""), Err(TopicError::Empty));
+        assert!(check_topic("A-Z_09.x").is_ok());
         assert!(check_topic("user.created").is_ok());
     }
 
