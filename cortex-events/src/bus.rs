@@ -264,7 +264,7 @@ struct Sub {
     in_flight: Mutex<Option<Item>>,
     /// The attempt the worker is at (for the dead letter of an event abandoned in its hands).
     attempt: AtomicU32,
-    /// The test kit's tap: never waited for, never dead-lettered.
+    /// A stream or the test kit's tap: never waited for, never dead-lettered.
     observer: bool,
 }
 
@@ -608,7 +608,8 @@ impl EventBus {
     }
 
     /// Publishes an event and waits for every matching handler to finish with it (retries
-    /// included), returning each one's outcome. Delivered in this process only: never through
+    /// included), returning each one's outcome. Streams get the event too, but nobody waits for
+    /// a stream's reader. Delivered in this process only: never through
     /// a bridge.
     pub async fn publish_and_wait<E: Event>(&self, event: E) -> Result<Completion, PublishError> {
         let (published, route) = self.prepare(E::TOPIC, Payload::local(event)).await?;
@@ -1104,7 +1105,9 @@ impl EventBus {
         &self,
         options: SubscribeOptions,
     ) -> Result<EventStream<R>, SubscribeError> {
-        let sub = match self.add_sub::<R>(&options, false) {
+        // A stream is read by whoever holds it, when it likes: `publish_and_wait` and `deliver`
+        // do not wait for it, and a shutdown does not dead-letter what it did not read.
+        let sub = match self.add_sub::<R>(&options, true) {
             Ok(sub) => sub,
             Err(SubscribeError::Closed) => return Ok(EventStream::ended()),
             Err(e) => return Err(e),
