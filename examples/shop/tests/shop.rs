@@ -380,7 +380,11 @@ async fn two_instances_share_the_work_through_redis_and_email_each_order_once() 
     assert!(waited.is_ok(), "entries stayed pending in {stream}");
 
     // Exactly one email per order, one reservation each, each event handled once.
-    let emails = database.repo::<Email>().find_many(Query::new()).await.unwrap();
+    let emails = database
+        .repo::<Email>()
+        .find_many(Query::new())
+        .await
+        .unwrap();
     let mut emailed: Vec<i64> = emails.iter().map(|e| e.order_id).collect();
     emailed.sort_unstable();
     let mut placed: Vec<i64> = orders.iter().map(|(id, _)| id.as_i64().unwrap()).collect();
