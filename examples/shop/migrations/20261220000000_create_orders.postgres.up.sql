@@ -1,0 +1,9 @@
+CREATE TABLE orders (
+    id BIGSERIAL PRIMARY KEY,
+    sku VARCHAR(64) NOT NULL,
+    quantity INTEGER NOT NULL CHECK (quantity > 0),
+    email VARCHAR(254) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
