@@ -368,4 +368,31 @@ mod tests {
             ]
         );
     }
+
+    #[tokio::test]
+    async fn connections_in_use_are_the_open_ones_less_the_idle_ones() {
+        let db = Db::connect_lazy(&DatabaseConfig {
+            url: "sqlite::memory:".into(),
+            max_connections: 3,
+            ..Default::default()
+        })
+        .unwrap();
+        let tx = db.begin().await.unwrap();
+        let stats = db.stats();
+        assert_eq!(
+            (stats.size, stats.idle, stats.in_use, stats.max_connections),
+            (1, 0, 1, 3)
+        );
+        tx.rollback().await.unwrap();
+        // The pool takes the connection back on a task of its own.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while db.stats().idle == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the connection returns to the pool");
+        let stats = db.stats();
+        assert_eq!((stats.size, stats.idle, stats.in_use), (1, 1, 0));
+    }
 }

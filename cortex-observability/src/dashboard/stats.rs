@@ -603,4 +603,97 @@ mod tests {
                 .any(|r| r.route == UNMATCHED)
         );
     }
+
+    #[test]
+    fn a_known_route_keeps_its_row_once_the_table_is_full() {
+        let stats = Stats::new();
+        for i in 0..MAX_ROUTES {
+            stats.record_at(1, "GET", Some(&format!("/r{i}")), 200, ms(1), None);
+        }
+        // `/r0` had its row before the table filled up: it keeps counting there.
+        stats.record_at(1, "GET", Some("/r0"), 200, ms(1), None);
+        let snapshot = stats.snapshot_at(1);
+        let row = |name: &str| {
+            snapshot
+                .routes
+                .iter()
+                .find(|r| r.route == name)
+                .map(|r| r.requests)
+        };
+        assert_eq!(row("GET /r0"), Some(2));
+        assert_eq!(row(OTHER), Some(1));
+    }
+
+    #[test]
+    fn a_server_error_is_listed_with_its_time_and_latency() {
+        let stats = Stats::new();
+        let clock = || {
+            let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            u64::try_from(since_epoch.as_millis()).unwrap()
+        };
+        let before = clock();
+        stats.record_at(
+            2,
+            "GET",
+            Some("/boom"),
+            500,
+            Duration::from_micros(12_500),
+            None,
+        );
+        let after = clock();
+        let error = &stats.snapshot_at(2).recent_errors[0];
+        assert!(
+            (before..=after).contains(&error.time_ms),
+            "{} not in {before}..={after}",
+            error.time_ms
+        );
+        assert_eq!(error.latency_ms, 12.5);
+        assert_eq!(error.request_id, None);
+    }
+
+    #[test]
+    fn the_clock_counts_whole_seconds_since_the_stats_were_made() {
+        let started = Instant::now()
+            .checked_sub(Duration::from_millis(5_500))
+            .expect("the monotonic clock is past 5.5 s");
+        let stats = Stats {
+            started,
+            inner: Mutex::new(Inner::default()),
+        };
+        let now = stats.now();
+        assert!((5..=6).contains(&now), "{now}");
+        // `snapshot` reads the clock: a request recorded at that second is in it.
+        stats.record_at(now, "GET", Some("/a"), 200, ms(1), None);
+        let snapshot = stats.snapshot();
+        assert_eq!(snapshot.overall.requests, 1);
+        assert!(
+            (now + 1..=now + 2).contains(&snapshot.window_secs),
+            "{snapshot:?}"
+        );
+    }
+
+    #[test]
+    fn the_dashboards_own_routes_are_recognised_by_their_prefix() {
+        let observer = StatsObserver {
+            stats: std::sync::Arc::new(Stats::new()),
+            skip_prefix: "/_cortex".into(),
+        };
+        assert!(observer.is_own("/_cortex"));
+        assert!(observer.is_own("/_cortex/api/live"));
+        assert!(!observer.is_own("/_cortexual"));
+        assert!(!observer.is_own("/users"));
+        assert!(!observer.is_own("/"));
+    }
+
+    #[test]
+    fn percentiles_are_raised_to_the_fastest_request() {
+        let stats = Stats::new();
+        // Three requests of 28-29 ms: their bucket is (20, 30] ms, where interpolation alone puts
+        // the median at 26.7 ms, faster than any of them.
+        for us in [28_000, 28_500, 29_000] {
+            stats.record_at(3, "GET", Some("/a"), 200, Duration::from_micros(us), None);
+        }
+        let p50 = stats.snapshot_at(3).overall.p50_ms.unwrap();
+        assert!((28.0..=29.0).contains(&p50), "{p50}");
+    }
 }

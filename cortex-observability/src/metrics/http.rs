@@ -299,4 +299,45 @@ mod tests {
                 .contains("http_server_active_requests{method=\"GET\"} 0")
         );
     }
+
+    #[test]
+    fn each_standard_method_is_a_label_of_its_own() {
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::CONNECT,
+            Method::OPTIONS,
+            Method::TRACE,
+            Method::PATCH,
+        ] {
+            assert_eq!(METHODS[method_index(&method)], method.as_str());
+        }
+    }
+
+    #[test]
+    fn route_handles_are_made_once_per_route() {
+        let metrics = Metrics::local();
+        let observer = HttpMetrics::new(&metrics);
+        assert_eq!(observer.route_count(), 0);
+        assert_eq!(observer.with_route("/users/{id}", |r| r.route.len()), 11);
+        assert_eq!(observer.with_route("/users/{id}", |r| r.route.len()), 11);
+        assert_eq!(observer.with_route(UNMATCHED, |r| r.route.len()), 9);
+        assert_eq!(observer.route_count(), 2);
+        assert_eq!(format!("{observer:?}"), "HttpMetrics { routes: 2, .. }");
+    }
+
+    #[test]
+    fn in_flight_shows_its_method() {
+        let metrics = Metrics::local();
+        let observer = HttpMetrics::new(&metrics);
+        let state = InFlight {
+            active: observer.active(2).clone(),
+            method: 2,
+            request_size: Some(5),
+        };
+        assert_eq!(format!("{state:?}"), r#"InFlight { method: "POST", .. }"#);
+    }
 }

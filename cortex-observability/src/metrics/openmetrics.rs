@@ -281,6 +281,24 @@ size_count 3
     }
 
     #[test]
+    fn a_family_with_help_and_no_type_keeps_its_help() {
+        let text = to_openmetrics("# HELP a A's help.\n# HELP b B's help.\n# TYPE b gauge\nb 1\n");
+        assert_eq!(
+            text,
+            "# HELP a A's help.\n# HELP b B's help.\n# TYPE b gauge\nb 1\n# EOF\n"
+        );
+    }
+
+    #[test]
+    fn only_counters_lose_the_total_suffix() {
+        let text = to_openmetrics("# HELP up_total Up.\n# TYPE up_total gauge\nup_total 1\n");
+        assert_eq!(
+            text,
+            "# HELP up_total Up.\n# TYPE up_total gauge\nup_total 1\n# EOF\n"
+        );
+    }
+
+    #[test]
     fn empty_input_is_just_eof() {
         assert_eq!(to_openmetrics(""), "# EOF\n");
         assert_eq!(to_openmetrics("\n\n"), "# EOF\n");
