@@ -20,7 +20,8 @@ pub(crate) use tokio_util_shim::CancelFlag;
 use crate::dead_letter::{DeadLetter, ErasedDeadLetterStore, MemoryDeadLetters};
 use crate::error::{HandlerFailure, PublishError, SubscribeError};
 use crate::event::{
-    Envelope, Event, EventId, Metadata, Payload, PayloadRef, Published, Receivable, WireEvent,
+    Envelope, Event, EventId, Metadata, Payload, PayloadRef, Published, Receivable, SharedStr,
+    WireEvent,
 };
 use crate::interceptor::{BoxFuture, ErasedInterceptor, HandleContext, Next};
 use crate::queue::{Overflow, Pushed, Queue};
@@ -1204,7 +1205,7 @@ impl EventBus {
     /// (looked up once per publish).
     async fn prepare(
         &self,
-        topic: &str,
+        topic: &'static str,
         payload: Payload,
     ) -> Result<(Published, Arc<Route>), PublishError> {
         if self.is_closed() {
@@ -1218,14 +1219,17 @@ impl EventBus {
             }
         };
         let mut metadata = Metadata::new(topic);
-        metadata.source = String::from(&*self.inner.source);
+        metadata.source = SharedStr::from(&self.inner.source);
         if let Some(cause) = current_event() {
             metadata.causation_id = Some(cause.id);
-            metadata.correlation_id = cause.correlation_id.clone();
+            metadata.correlation_id = Some(match &cause.correlation_id {
+                Some(correlation) => correlation.clone(),
+                None => SharedStr::from(cause.id.to_string()),
+            });
             metadata.traceparent = cause.traceparent.clone();
         }
         if let Some(request) = cortex_core::http::current_request_id() {
-            metadata.correlation_id = request;
+            metadata.correlation_id = Some(request.into());
         }
         if let Some(ids) = cortex_core::logging::trace_ids() {
             metadata.traceparent =

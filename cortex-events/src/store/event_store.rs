@@ -561,7 +561,7 @@ impl EventStore {
             };
             for stored in events {
                 report.last_position = Some(stored.position);
-                let topic = stored.event.metadata.topic.clone();
+                let topic = stored.event.metadata.topic.to_string();
                 let payload = crate::event::Payload::Json(Arc::new(stored.event.payload));
                 let event = match R::receive(&PayloadRef(&payload)) {
                     Ok(Some(event)) => event,
