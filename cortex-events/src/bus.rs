@@ -1,6 +1,6 @@
 //! The event bus.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -241,9 +241,28 @@ pub(crate) enum DeliverError {
     Undecodable(serde_json::Error),
 }
 
-type Deliver = Arc<
-    dyn Fn(&Published, u32) -> BoxFuture<'static, Result<Delivered, DeliverError>> + Send + Sync,
->;
+/// What a worker calls to deliver an event to its subscriber's handler: generic, so that the
+/// handler's future is not boxed (only the interceptors' chain boxes it).
+trait Deliver: Send + Sync + 'static {
+    type Future: Future<Output = Result<Delivered, DeliverError>> + Send + 'static;
+
+    fn deliver(&self, published: &Published, attempt: u32) -> Self::Future;
+}
+
+impl<F, Fut> Deliver for F
+where
+    F: Fn(&Published, u32) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Delivered, DeliverError>> + Send + 'static,
+{
+    type Future = Fut;
+
+    fn deliver(&self, published: &Published, attempt: u32) -> Fut {
+        self(published, attempt)
+    }
+}
+
+/// At most this many queued events are taken at once by a worker (one lock per batch).
+const BATCH: usize = 64;
 
 struct Item {
     published: Published,
@@ -921,37 +940,41 @@ impl EventBus {
         F: Fn(Envelope<R>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let filter = Arc::new(filter);
-        let deliver: Deliver = Arc::new(move |published: &Published, attempt: u32| {
+        let deliver = move |published: &Published, attempt: u32| {
             let received = R::receive(&PayloadRef(&published.payload));
-            let metadata = Arc::clone(&published.metadata);
-            let handler = Arc::clone(&handler);
-            let filter = Arc::clone(&filter);
-            Box::pin(async move {
-                let event = match received {
-                    Ok(Some(event)) => event,
-                    Ok(None) => return Ok(Delivered::Skipped),
-                    Err(e) => return Err(DeliverError::Undecodable(e)),
-                };
-                let envelope = Envelope::from_parts(event, metadata, attempt);
-                if !filter(&envelope) {
-                    return Ok(Delivered::Skipped);
+            // The filter and the handler's call run here, the handler's future is awaited by the
+            // worker: nothing to share with it, nothing boxed.
+            let call = match received {
+                Ok(Some(event)) => {
+                    let envelope =
+                        Envelope::from_parts(event, Arc::clone(&published.metadata), attempt);
+                    if filter(&envelope) {
+                        Ok(handler(envelope))
+                    } else {
+                        Err(Ok(Delivered::Skipped))
+                    }
                 }
-                handler(envelope)
-                    .await
-                    .map(|()| Delivered::Handled)
-                    .map_err(DeliverError::Failed)
-            })
-        });
-        self.subscribe_erased::<R>(options, deliver)
+                Ok(None) => Err(Ok(Delivered::Skipped)),
+                Err(e) => Err(Err(DeliverError::Undecodable(e))),
+            };
+            async move {
+                match call {
+                    Ok(handling) => handling
+                        .await
+                        .map(|()| Delivered::Handled)
+                        .map_err(DeliverError::Failed),
+                    Err(result) => result,
+                }
+            }
+        };
+        self.subscribe_deliver::<R, _>(options, deliver)
     }
 
-    /// Subscribes an erased deliverer: what the handlers' glue and [`subscribe_with`] use.
-    fn subscribe_erased<R: Receivable>(
+    /// Subscribes a deliverer and starts its worker: what [`subscribe_filtered`] uses.
+    fn subscribe_deliver<R: Receivable, D: Deliver>(
         &self,
         options: SubscribeOptions,
-        deliver: Deliver,
+        deliver: D,
     ) -> Result<Subscription, SubscribeError> {
         let sub = self.add_sub::<R>(&options)?;
         let worker = tokio::spawn(run_worker(
@@ -1179,6 +1202,10 @@ impl EventBus {
                 for worker in &pending {
                     worker.abort();
                 }
+                // An aborted worker puts the events it had taken back in its queue when it
+                // stops: wait for that (briefly: a handler blocking its thread never stops).
+                let stopped = futures_util::future::join_all(pending.iter_mut());
+                let _ = tokio::time::timeout(Duration::from_secs(1), stopped).await;
             }
             for sub in &subs {
                 for item in sub.queue.drain() {
@@ -1526,34 +1553,54 @@ impl<R> fmt::Debug for EventStream<R> {
 }
 
 /// Runs a subscriber's queue until it is closed and empty.
-async fn run_worker(bus: Weak<Inner>, sub: Arc<Sub>, deliver: Deliver) {
-    while let Some(item) = sub.queue.pop().await {
+async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
+    // Taken from the queue, not handled yet: back to the queue if the worker is stopped (an
+    // abort at shutdown), where the drain dead-letters them.
+    struct Batch<'a> {
+        queue: &'a Queue<Item>,
+        items: VecDeque<Item>,
+    }
+    impl Drop for Batch<'_> {
+        fn drop(&mut self) {
+            self.queue.unpop(&mut self.items);
+        }
+    }
+    let mut batch = Batch {
+        queue: &sub.queue,
+        items: VecDeque::with_capacity(BATCH),
+    };
+    while sub.queue.pop_batch(&mut batch.items, BATCH).await {
         sub.metrics.depth.set(sub.queue.len() as f64);
         let Some(inner) = bus.upgrade() else {
             return;
         };
-        let outcome = handle(&inner, &sub, &deliver, &item.published).await;
-        if let Some(done) = item.done {
-            let _ = done.send(outcome.map(|result| HandlerOutcome {
-                handler: Arc::clone(&sub.name),
-                result,
-            }));
+        // Read once per batch: an interceptor added meanwhile applies from the next batch.
+        let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
+        while let Some(item) = batch.items.pop_front() {
+            let outcome = handle(&inner, &sub, &deliver, &interceptors, &item.published).await;
+            if let Some(done) = item.done {
+                let _ = done.send(outcome.map(|result| HandlerOutcome {
+                    handler: Arc::clone(&sub.name),
+                    result,
+                }));
+            }
         }
     }
 }
 
 /// Delivers one event to one subscriber, with its retries; `None` when it was skipped.
-async fn handle(
+async fn handle<D: Deliver>(
     inner: &Inner,
     sub: &Sub,
-    deliver: &Deliver,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
     published: &Published,
 ) -> Option<Result<(), HandlerFailure>> {
     let max_attempts = sub.retry.max_attempts();
     let mut attempt = 1;
     loop {
         let started = Instant::now();
-        let result = attempt_once(inner, sub, deliver, published, attempt).await;
+        let result = attempt_once(sub, deliver, interceptors, published, attempt).await;
         sub.metrics.duration.record(started.elapsed().as_secs_f64());
         let error = match result {
             Ok(Delivered::Handled) => {
@@ -1603,14 +1650,13 @@ async fn handle(
 }
 
 /// One attempt: the interceptors around the handler, a panic caught as a failure.
-async fn attempt_once(
-    inner: &Inner,
+async fn attempt_once<D: Deliver>(
     sub: &Sub,
-    deliver: &Deliver,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
     published: &Published,
     attempt: u32,
 ) -> Result<Delivered, DeliverError> {
-    let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
     let metadata = Arc::clone(&published.metadata);
     let span = tracing::debug_span!(
         target: "cortex::events",
@@ -1622,7 +1668,7 @@ async fn attempt_once(
     );
     let run = async {
         if interceptors.is_empty() {
-            return deliver(published, attempt).await;
+            return deliver.deliver(published, attempt).await;
         }
         // The interceptors see `Result<(), BoxError>`: a skip travels beside it.
         let skipped = Arc::new(AtomicBool::new(false));
@@ -1631,7 +1677,7 @@ async fn attempt_once(
             let skipped = Arc::clone(&skipped);
             let undecodable = Arc::clone(&undecodable);
             Box::pin(async move {
-                match deliver(published, attempt).await {
+                match deliver.deliver(published, attempt).await {
                     Ok(Delivered::Handled) => Ok(()),
                     Ok(Delivered::Skipped) => {
                         skipped.store(true, Ordering::Relaxed);

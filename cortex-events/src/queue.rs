@@ -139,6 +139,61 @@ impl<T> Queue<T> {
         }
     }
 
+    /// Takes up to `max` items at once into `batch` (empty on entry), under one lock; `false`
+    /// once the queue is closed and empty. What a worker does: one lock and one wake-up of a
+    /// waiting publisher per batch, not per item.
+    pub(crate) async fn pop_batch(&self, batch: &mut VecDeque<T>, max: usize) -> bool {
+        if self.try_pop_batch(batch, max) {
+            return true;
+        }
+        loop {
+            let readable = self.readable.notified();
+            if self.try_pop_batch(batch, max) {
+                return true;
+            }
+            if self.is_closed() {
+                return false;
+            }
+            readable.await;
+        }
+    }
+
+    fn try_pop_batch(&self, batch: &mut VecDeque<T>, max: usize) -> bool {
+        let taken = {
+            let mut items = self.items.lock().expect("queue lock");
+            let taken = items.len().min(max);
+            batch.extend(items.drain(..taken));
+            self.len.store(items.len(), Ordering::Relaxed);
+            taken
+        };
+        match taken {
+            0 => false,
+            1 => {
+                self.writable.notify_one();
+                true
+            }
+            // Room for several waiting publishers.
+            _ => {
+                self.writable.notify_waiters();
+                true
+            }
+        }
+    }
+
+    /// Puts items taken by [`pop_batch`](Self::pop_batch) but not handled back at the front, in
+    /// their order (a worker stopped in the middle of a batch: the shutdown's drain finds
+    /// them). May exceed the capacity for a moment.
+    pub(crate) fn unpop(&self, batch: &mut VecDeque<T>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut items = self.items.lock().expect("queue lock");
+        while let Some(item) = batch.pop_back() {
+            items.push_front(item);
+        }
+        self.len.store(items.len(), Ordering::Relaxed);
+    }
+
     pub(crate) fn try_pop(&self) -> Option<T> {
         let item = {
             let mut items = self.items.lock().expect("queue lock");
