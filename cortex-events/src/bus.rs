@@ -351,9 +351,13 @@ struct Inner {
     /// Tripped when the drain time is over: retries stop waiting, leftovers are dead-lettered.
     abandon: CancelFlag,
     interceptors: RwLock<Arc<[Arc<dyn ErasedInterceptor>]>>,
+    /// Whether `interceptors` has any: publishing reads the list only then.
+    intercepted: AtomicBool,
     dead_letters: Arc<dyn ErasedDeadLetterStore>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     bridge: RwLock<Option<Bridged>>,
+    /// Whether `bridge` is set: publishing reads it only then.
+    has_bridge: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -490,11 +494,13 @@ impl EventBusBuilder {
                 closed: AtomicBool::new(false),
                 abandon: CancelFlag::default(),
                 interceptors: RwLock::new(Arc::from(Vec::new())),
+                intercepted: AtomicBool::new(false),
                 dead_letters: self
                     .dead_letters
                     .unwrap_or_else(|| Arc::new(MemoryDeadLetters::default())),
                 workers: Mutex::new(Vec::new()),
                 bridge: RwLock::new(None),
+                has_bridge: AtomicBool::new(false),
             }),
         }
     }
@@ -552,6 +558,7 @@ impl EventBus {
         let mut all: Vec<_> = interceptors.iter().cloned().collect();
         all.push(interceptor);
         *interceptors = Arc::from(all);
+        self.inner.intercepted.store(true, Ordering::Release);
     }
 
     /// The names of the subscriptions, in priority order.
@@ -595,9 +602,13 @@ impl EventBus {
             bridge,
             topics: topics.into(),
         });
+        self.inner.has_bridge.store(true, Ordering::Release);
     }
 
     fn bridged(&self, topic: &str) -> Option<Bridged> {
+        if !self.inner.has_bridge.load(Ordering::Acquire) {
+            return None;
+        }
         let bridge = self.inner.bridge.read().expect("bridge lock");
         bridge
             .as_ref()
@@ -1262,12 +1273,15 @@ impl EventBus {
             metadata.traceparent =
                 Some(format!("00-{:032x}-{:016x}-01", ids.trace_id, ids.span_id));
         }
-        let interceptors = Arc::clone(&self.inner.interceptors.read().expect("interceptors lock"));
-        for interceptor in interceptors.iter() {
-            interceptor
-                .before_publish(&mut metadata)
-                .await
-                .map_err(PublishError::Refused)?;
+        if self.inner.intercepted.load(Ordering::Acquire) {
+            let interceptors =
+                Arc::clone(&self.inner.interceptors.read().expect("interceptors lock"));
+            for interceptor in interceptors.iter() {
+                interceptor
+                    .before_publish(&mut metadata)
+                    .await
+                    .map_err(PublishError::Refused)?;
+            }
         }
         Ok((
             Published {
@@ -1300,9 +1314,15 @@ impl EventBus {
         route.published.increment(1);
         let mut waiting = Vec::new();
         let mut refused = Vec::new();
-        for sub in route.subs.iter() {
-            if delivery.is_some_and(|d| d != sub.delivery) || only.is_some_and(|o| *o != *sub.name)
-            {
+        let id = published.metadata.id;
+        let takes = |sub: &Sub| {
+            delivery.is_none_or(|d| d == sub.delivery) && only.is_none_or(|o| *o == *sub.name)
+        };
+        // The last subscriber that takes the event gets it, the others a clone (two `Arc`s).
+        let last = route.subs.iter().rposition(|sub| takes(sub));
+        let mut published = Some(published);
+        for (at, sub) in route.subs.iter().enumerate() {
+            if !takes(sub) {
                 continue;
             }
             let done = wait.then(|| {
@@ -1310,8 +1330,13 @@ impl EventBus {
                 waiting.push(rx);
                 tx
             });
+            let published = if Some(at) == last {
+                published.take()
+            } else {
+                published.clone()
+            };
             let item = Item {
-                published: published.clone(),
+                published: published.expect("the event is moved to the last subscriber only"),
                 done,
             };
             match sub.queue.push(item).await {
@@ -1338,7 +1363,7 @@ impl EventBus {
             Ok(waiting)
         } else {
             Err(PublishError::Full {
-                id: published.metadata.id,
+                id,
                 subscribers: refused,
             })
         }
@@ -1712,7 +1737,14 @@ async fn attempt_once<D: Deliver>(
         }
     };
     let guarded = HANDLING.scope(Arc::clone(&metadata), AssertUnwindSafe(run).catch_unwind());
-    match tracing::Instrument::instrument(guarded, span).await {
+    // Without a subscriber taking the span (the usual case in production at `info`), the
+    // future runs as it is: no enter and exit around every poll.
+    let outcome = if span.is_disabled() {
+        guarded.await
+    } else {
+        tracing::Instrument::instrument(guarded, span).await
+    };
+    match outcome {
         Ok(result) => result,
         Err(panic) => {
             let message = panic
