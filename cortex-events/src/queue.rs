@@ -40,6 +40,7 @@ pub(crate) enum Pushed<T> {
     Closed(T),
 }
 
+/// A bounded queue with one reader (a subscriber's worker or stream) and any number of writers.
 pub(crate) struct Queue<T> {
     items: Mutex<VecDeque<T>>,
     /// `items.len()`, written under the lock, read without it (the queue-depth gauge).
@@ -103,9 +104,14 @@ impl<T> Queue<T> {
         }
         if items.len() < self.capacity {
             items.push_back(item);
-            self.len.store(items.len(), Ordering::Relaxed);
+            let len = items.len();
+            self.len.store(len, Ordering::Relaxed);
             drop(items);
-            self.readable.notify_one();
+            // The queue's one reader waits only after finding it empty: the push that ends the
+            // emptiness wakes it, the pushes after that find it awake (or about to look).
+            if len == 1 {
+                self.readable.notify_one();
+            }
             return Ok(Pushed::Queued);
         }
         match self.overflow {
@@ -115,7 +121,6 @@ impl<T> Queue<T> {
                 let oldest = items.pop_front().expect("a full queue has an item");
                 items.push_back(item);
                 drop(items);
-                self.readable.notify_one();
                 Ok(Pushed::Dropped(oldest))
             }
         }
