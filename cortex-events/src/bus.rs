@@ -1339,7 +1339,12 @@ impl EventBus {
                 published: published.expect("the event is moved to the last subscriber only"),
                 done,
             };
-            match sub.queue.push(item).await {
+            // Most pushes find room at once: no future made for them.
+            let pushed = match sub.queue.try_push(item) {
+                Ok(pushed) => pushed,
+                Err(item) => sub.queue.push(item).await,
+            };
+            match pushed {
                 Pushed::Queued => sub.metrics.depth.set(sub.queue.len() as f64),
                 Pushed::Dropped(old) => self.dropped(sub, old),
                 Pushed::Full(item) => {
@@ -1601,8 +1606,22 @@ async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
         };
         // Read once per batch: an interceptor added meanwhile applies from the next batch.
         let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
+        // One clock reading per attempt: the end of one is the start of the next.
+        let mut clock = Instant::now();
         while let Some(item) = batch.items.pop_front() {
-            let outcome = handle(&inner, &sub, &deliver, &interceptors, &item.published).await;
+            let outcome = handle(
+                &inner,
+                &sub,
+                &deliver,
+                &interceptors,
+                &item.published,
+                &mut clock,
+            )
+            .await;
+            if let Some(Err(_)) = outcome {
+                // Dead-lettering is not the next event's duration.
+                clock = Instant::now();
+            }
             if let Some(done) = item.done {
                 let _ = done.send(outcome.map(|result| HandlerOutcome {
                     handler: Arc::clone(&sub.name),
@@ -1620,13 +1639,17 @@ async fn handle<D: Deliver>(
     deliver: &D,
     interceptors: &[Arc<dyn ErasedInterceptor>],
     published: &Published,
+    clock: &mut Instant,
 ) -> Option<Result<(), HandlerFailure>> {
     let max_attempts = sub.retry.max_attempts();
     let mut attempt = 1;
     loop {
-        let started = Instant::now();
+        let started = *clock;
         let result = attempt_once(sub, deliver, interceptors, published, attempt).await;
-        sub.metrics.duration.record(started.elapsed().as_secs_f64());
+        *clock = Instant::now();
+        sub.metrics
+            .duration
+            .record(clock.saturating_duration_since(started).as_secs_f64());
         let error = match result {
             Ok(Delivered::Handled) => {
                 sub.metrics.handled.increment(1);
@@ -1670,6 +1693,8 @@ async fn handle<D: Deliver>(
                 return Some(Err(HandlerFailure::DeadLettered { attempts: attempt, error }));
             }
         }
+        // The wait is not the next attempt's duration.
+        *clock = Instant::now();
         attempt += 1;
     }
 }

@@ -97,7 +97,7 @@ impl<T> Queue<T> {
     }
 
     /// Adds an item unless the queue is full and the policy is `Wait` (then gives it back).
-    fn try_push(&self, item: T) -> Result<Pushed<T>, T> {
+    pub(crate) fn try_push(&self, item: T) -> Result<Pushed<T>, T> {
         let mut items = self.items.lock().expect("queue lock");
         if self.is_closed() {
             return Ok(Pushed::Closed(item));
