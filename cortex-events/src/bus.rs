@@ -1,5 +1,6 @@
 //! The event bus.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -261,8 +262,6 @@ where
     }
 }
 
-/// At most this many queued events are taken at once by a worker (one lock per batch).
-const BATCH: usize = 64;
 
 struct Item {
     published: Published,
@@ -507,8 +506,9 @@ impl EventBusBuilder {
 }
 
 tokio::task_local! {
-    /// The event being handled on this task: what an event published by a handler is caused by.
-    static HANDLING: Arc<Metadata>;
+    /// The event being handled on this task (a subscriber's worker): what an event published by
+    /// a handler is caused by. Scoped once around the worker, set around each attempt.
+    static HANDLING: RefCell<Option<Arc<Metadata>>>;
 }
 
 /// The metadata of the event being handled by the current task, if any.
@@ -517,7 +517,10 @@ tokio::task_local! {
 /// assert!(cortex_events::bus::current_event().is_none());
 /// ```
 pub fn current_event() -> Option<Arc<Metadata>> {
-    HANDLING.try_with(Arc::clone).ok()
+    HANDLING
+        .try_with(|handling| handling.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 impl EventBus {
@@ -988,10 +991,9 @@ impl EventBus {
         deliver: D,
     ) -> Result<Subscription, SubscribeError> {
         let sub = self.add_sub::<R>(&options)?;
-        let worker = tokio::spawn(run_worker(
-            Arc::downgrade(&self.inner),
-            Arc::clone(&sub),
-            deliver,
+        let worker = tokio::spawn(HANDLING.scope(
+            RefCell::new(None),
+            run_worker(Arc::downgrade(&self.inner), Arc::clone(&sub), deliver),
         ));
         let mut workers = self.inner.workers.lock().expect("workers lock");
         workers.retain(|w| !w.is_finished());
@@ -1597,9 +1599,10 @@ async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
     }
     let mut batch = Batch {
         queue: &sub.queue,
-        items: VecDeque::with_capacity(BATCH),
+        items: VecDeque::new(),
     };
-    while sub.queue.pop_batch(&mut batch.items, BATCH).await {
+    let limit = sub.queue.batch_limit();
+    while sub.queue.pop_batch(&mut batch.items, limit).await {
         sub.metrics.depth.set(sub.queue.len() as f64);
         let Some(inner) = bus.upgrade() else {
             return;
@@ -1707,7 +1710,7 @@ async fn attempt_once<D: Deliver>(
     published: &Published,
     attempt: u32,
 ) -> Result<Delivered, DeliverError> {
-    let metadata = Arc::clone(&published.metadata);
+    let metadata = &published.metadata;
     let span = tracing::debug_span!(
         target: "cortex::events",
         "event.handle",
@@ -1744,7 +1747,7 @@ async fn attempt_once<D: Deliver>(
         };
         let context = HandleContext {
             handler: &sub.name,
-            metadata: &metadata,
+            metadata,
             attempt,
         };
         let mut chain = core;
@@ -1761,7 +1764,12 @@ async fn attempt_once<D: Deliver>(
             Err(e) => Err(DeliverError::Failed(e)),
         }
     };
-    let guarded = HANDLING.scope(Arc::clone(&metadata), AssertUnwindSafe(run).catch_unwind());
+    let guarded = AssertUnwindSafe(run).catch_unwind();
+    // The worker's task-local, set for this attempt (`try_with`: a worker always has it).
+    let set = |handling: Option<Arc<Metadata>>| {
+        let _ = HANDLING.try_with(|cell| *cell.borrow_mut() = handling);
+    };
+    set(Some(Arc::clone(metadata)));
     // Without a subscriber taking the span (the usual case in production at `info`), the
     // future runs as it is: no enter and exit around every poll.
     let outcome = if span.is_disabled() {
@@ -1769,6 +1777,7 @@ async fn attempt_once<D: Deliver>(
     } else {
         tracing::Instrument::instrument(guarded, span).await
     };
+    set(None);
     match outcome {
         Ok(result) => result,
         Err(panic) => {

@@ -144,6 +144,17 @@ impl<T> Queue<T> {
         }
     }
 
+    /// How many items a reader may take at once without changing what the overflow policy
+    /// means: with `Wait` all of them (the publishers only wait for room), with `DropOldest`
+    /// and `Fail` one (the events taken out can no longer be dropped or make the queue full,
+    /// so taking more would enlarge the queue).
+    pub(crate) fn batch_limit(&self) -> usize {
+        match self.overflow {
+            Overflow::Wait => self.capacity,
+            Overflow::DropOldest | Overflow::Fail => 1,
+        }
+    }
+
     /// Takes up to `max` items at once into `batch` (empty on entry), under one lock; `false`
     /// once the queue is closed and empty. What a worker does: one lock and one wake-up of a
     /// waiting publisher per batch, not per item.
@@ -167,7 +178,12 @@ impl<T> Queue<T> {
         let taken = {
             let mut items = self.items.lock().expect("queue lock");
             let taken = items.len().min(max);
-            batch.extend(items.drain(..taken));
+            if taken == items.len() && batch.is_empty() {
+                // All of it: the two buffers trade places, nothing is moved.
+                std::mem::swap(&mut *items, batch);
+            } else {
+                batch.extend(items.drain(..taken));
+            }
             self.len.store(items.len(), Ordering::Relaxed);
             taken
         };
