@@ -287,6 +287,8 @@ struct SubMetrics {
     dead_lettered: metrics::Counter,
     dropped: metrics::Counter,
     duration: metrics::Histogram,
+    /// Whether `duration` goes to a recorder: without one, the worker reads no clock.
+    timed: bool,
     depth: metrics::Gauge,
 }
 
@@ -301,6 +303,10 @@ impl SubMetrics {
             dead_lettered: metrics::counter!("cortex_events_dead_lettered_total", "handler" => handler.clone()),
             dropped: metrics::counter!("cortex_events_dropped_total", "handler" => handler.clone()),
             duration: metrics::histogram!("cortex_events_handle_duration_seconds", "handler" => handler.clone()),
+            // The handles above come from the recorder in place now. Without one installed, the
+            // `metrics` facade hands out those of its `NoopRecorder`, a zero-sized type (the
+            // recorders that keep metrics have state): then nothing would record the duration.
+            timed: metrics::with_recorder(|recorder| std::mem::size_of_val(recorder) != 0),
             depth: metrics::gauge!("cortex_events_queue_depth", "handler" => handler),
         }
     }
@@ -1649,10 +1655,12 @@ async fn handle<D: Deliver>(
     loop {
         let started = *clock;
         let result = attempt_once(sub, deliver, interceptors, published, attempt).await;
-        *clock = Instant::now();
-        sub.metrics
-            .duration
-            .record(clock.saturating_duration_since(started).as_secs_f64());
+        if sub.metrics.timed {
+            *clock = Instant::now();
+            sub.metrics
+                .duration
+                .record(clock.saturating_duration_since(started).as_secs_f64());
+        }
         let error = match result {
             Ok(Delivered::Handled) => {
                 sub.metrics.handled.increment(1);
@@ -1721,47 +1729,10 @@ async fn attempt_once<D: Deliver>(
     );
     let run = async {
         if interceptors.is_empty() {
-            return deliver.deliver(published, attempt).await;
-        }
-        // The interceptors see `Result<(), BoxError>`: a skip travels beside it.
-        let skipped = Arc::new(AtomicBool::new(false));
-        let undecodable: Arc<Mutex<Option<serde_json::Error>>> = Arc::default();
-        let core: BoxFuture<'_, Result<(), BoxError>> = {
-            let skipped = Arc::clone(&skipped);
-            let undecodable = Arc::clone(&undecodable);
-            Box::pin(async move {
-                match deliver.deliver(published, attempt).await {
-                    Ok(Delivered::Handled) => Ok(()),
-                    Ok(Delivered::Skipped) => {
-                        skipped.store(true, Ordering::Relaxed);
-                        Ok(())
-                    }
-                    Err(DeliverError::Failed(e)) => Err(e),
-                    Err(DeliverError::Undecodable(e)) => {
-                        let message = e.to_string();
-                        *undecodable.lock().expect("lock") = Some(e);
-                        Err(message.into())
-                    }
-                }
-            })
-        };
-        let context = HandleContext {
-            handler: &sub.name,
-            metadata,
-            attempt,
-        };
-        let mut chain = core;
-        for interceptor in interceptors.iter().rev() {
-            chain = interceptor.around_handle(context, Next { inner: chain });
-        }
-        let result = chain.await;
-        if let Some(e) = undecodable.lock().expect("lock").take() {
-            return Err(DeliverError::Undecodable(e));
-        }
-        match result {
-            Ok(()) if skipped.load(Ordering::Relaxed) => Ok(Delivered::Skipped),
-            Ok(()) => Ok(Delivered::Handled),
-            Err(e) => Err(DeliverError::Failed(e)),
+            deliver.deliver(published, attempt).await
+        } else {
+            // Boxed: the interceptors' state does not enlarge every attempt's future.
+            Box::pin(intercepted(sub, deliver, interceptors, published, attempt)).await
         }
     };
     let guarded = AssertUnwindSafe(run).catch_unwind();
@@ -1790,5 +1761,56 @@ async fn attempt_once<D: Deliver>(
                 format!("the handler panicked: {message}").into(),
             ))
         }
+    }
+}
+
+/// An attempt through the interceptors' `around_handle` chain.
+async fn intercepted<D: Deliver>(
+    sub: &Sub,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
+    published: &Published,
+    attempt: u32,
+) -> Result<Delivered, DeliverError> {
+    let metadata = &published.metadata;
+    // The interceptors see `Result<(), BoxError>`: a skip travels beside it.
+    let skipped = Arc::new(AtomicBool::new(false));
+    let undecodable: Arc<Mutex<Option<serde_json::Error>>> = Arc::default();
+    let core: BoxFuture<'_, Result<(), BoxError>> = {
+        let skipped = Arc::clone(&skipped);
+        let undecodable = Arc::clone(&undecodable);
+        Box::pin(async move {
+            match deliver.deliver(published, attempt).await {
+                Ok(Delivered::Handled) => Ok(()),
+                Ok(Delivered::Skipped) => {
+                    skipped.store(true, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(DeliverError::Failed(e)) => Err(e),
+                Err(DeliverError::Undecodable(e)) => {
+                    let message = e.to_string();
+                    *undecodable.lock().expect("lock") = Some(e);
+                    Err(message.into())
+                }
+            }
+        })
+    };
+    let context = HandleContext {
+        handler: &sub.name,
+        metadata,
+        attempt,
+    };
+    let mut chain = core;
+    for interceptor in interceptors.iter().rev() {
+        chain = interceptor.around_handle(context, Next { inner: chain });
+    }
+    let result = chain.await;
+    if let Some(e) = undecodable.lock().expect("lock").take() {
+        return Err(DeliverError::Undecodable(e));
+    }
+    match result {
+        Ok(()) if skipped.load(Ordering::Relaxed) => Ok(Delivered::Skipped),
+        Ok(()) => Ok(Delivered::Handled),
+        Err(e) => Err(DeliverError::Failed(e)),
     }
 }
