@@ -1,6 +1,6 @@
 //! The event bus.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
@@ -513,8 +513,9 @@ impl EventBusBuilder {
 
 tokio::task_local! {
     /// The event being handled on this task (a subscriber's worker): what an event published by
-    /// a handler is caused by. Scoped once around the worker, set around each attempt.
-    static HANDLING: RefCell<Option<Arc<Metadata>>>;
+    /// a handler is caused by. Scoped once around the worker; set at each attempt, emptied when
+    /// the worker has handled what it took from its queue.
+    static HANDLING: Cell<Option<Arc<Metadata>>>;
 }
 
 /// The metadata of the event being handled by the current task, if any.
@@ -524,7 +525,11 @@ tokio::task_local! {
 /// ```
 pub fn current_event() -> Option<Arc<Metadata>> {
     HANDLING
-        .try_with(|handling| handling.borrow().clone())
+        .try_with(|handling| {
+            let current = handling.take();
+            handling.set(current.clone());
+            current
+        })
         .ok()
         .flatten()
 }
@@ -998,7 +1003,7 @@ impl EventBus {
     ) -> Result<Subscription, SubscribeError> {
         let sub = self.add_sub::<R>(&options)?;
         let worker = tokio::spawn(HANDLING.scope(
-            RefCell::new(None),
+            Cell::new(None),
             run_worker(Arc::downgrade(&self.inner), Arc::clone(&sub), deliver),
         ));
         let mut workers = self.inner.workers.lock().expect("workers lock");
@@ -1638,6 +1643,8 @@ async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
                 }));
             }
         }
+        // Nothing handled now: no current event (and its metadata is not kept alive).
+        let _ = HANDLING.try_with(Cell::take);
     }
 }
 
@@ -1736,11 +1743,8 @@ async fn attempt_once<D: Deliver>(
         }
     };
     let guarded = AssertUnwindSafe(run).catch_unwind();
-    // The worker's task-local, set for this attempt (`try_with`: a worker always has it).
-    let set = |handling: Option<Arc<Metadata>>| {
-        let _ = HANDLING.try_with(|cell| *cell.borrow_mut() = handling);
-    };
-    set(Some(Arc::clone(metadata)));
+    // The worker's task-local (`try_with`: a worker always has it), for this attempt.
+    let _ = HANDLING.try_with(|handling| handling.set(Some(Arc::clone(metadata))));
     // Without a subscriber taking the span (the usual case in production at `info`), the
     // future runs as it is: no enter and exit around every poll.
     let outcome = if span.is_disabled() {
@@ -1748,7 +1752,6 @@ async fn attempt_once<D: Deliver>(
     } else {
         tracing::Instrument::instrument(guarded, span).await
     };
-    set(None);
     match outcome {
         Ok(result) => result,
         Err(panic) => {
