@@ -1622,7 +1622,9 @@ async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
         let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
         // One clock reading per attempt: the end of one is the start of the next.
         let mut clock = Instant::now();
-        while let Some(item) = batch.items.pop_front() {
+        // Each event stays in the batch while it is handled: a worker aborted at shutdown puts
+        // it back in the queue with the others, to be dead-lettered.
+        while let Some(item) = batch.items.front() {
             let outcome = handle(
                 &inner,
                 &sub,
@@ -1632,6 +1634,7 @@ async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
                 &mut clock,
             )
             .await;
+            let item = batch.items.pop_front().expect("the event just handled");
             if let Some(Err(_)) = outcome {
                 // Dead-lettering is not the next event's duration.
                 clock = Instant::now();
@@ -1815,5 +1818,110 @@ async fn intercepted<D: Deliver>(
         Ok(()) if skipped.load(Ordering::Relaxed) => Ok(Delivered::Skipped),
         Ok(()) => Ok(Delivered::Handled),
         Err(e) => Err(DeliverError::Failed(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DeadLetterQuery;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Ping(u32);
+    impl Event for Ping {
+        const TOPIC: &'static str = "test.ping";
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Pong(u32);
+    impl Event for Pong {
+        const TOPIC: &'static str = "test.pong";
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn events_published_by_a_handler_are_caused_by_and_correlated_with_its_event() {
+        let bus = EventBus::new();
+        let _ping = bus
+            .subscribe({
+                let bus = bus.clone();
+                move |ping: Envelope<Ping>| {
+                    let bus = bus.clone();
+                    async move {
+                        // The worker's current event is the one being handled.
+                        assert_eq!(current_event().map(|m| m.id), Some(ping.id()));
+                        bus.publish(Pong(ping.0)).await?;
+                        Ok(())
+                    }
+                }
+            })
+            .unwrap();
+        let mut pongs = bus.stream::<Pong>();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            ids.push(bus.publish(Ping(n)).await.unwrap());
+        }
+        for (n, ping) in ids.into_iter().enumerate() {
+            let pong = tokio::time::timeout(LIMIT, pongs.next()).await.unwrap().unwrap();
+            assert_eq!(pong.0, n as u32);
+            assert_eq!(pong.metadata().causation_id, Some(ping));
+            assert_eq!(pong.metadata().correlation(), ping.to_string());
+            assert_eq!(pong.metadata().correlation_id.as_deref(), Some(&*ping.to_string()));
+        }
+        // Outside a handler: none.
+        assert!(current_event().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_worker_holds_no_current_event_between_batches() {
+        let bus = EventBus::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _s = bus
+            .subscribe(move |ping: Envelope<Ping>| {
+                let _ = tx.send(Arc::clone(ping.metadata_shared()));
+                std::future::ready(Ok(()))
+            })
+            .unwrap();
+        bus.publish(Ping(1)).await.unwrap();
+        let metadata = tokio::time::timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+        // The envelope's clone is dropped; the worker's task-local must let go of its own
+        // once the batch is handled: only this test's `Arc` is left.
+        tokio::time::timeout(LIMIT, async {
+            while Arc::strong_count(&metadata) > 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the worker released the event's metadata");
+    }
+
+    #[tokio::test]
+    async fn events_taken_by_a_stuck_worker_are_dead_lettered_at_shutdown() {
+        let bus = EventBus::builder().retry(RetryPolicy::none()).build();
+        let (started, mut first) = tokio::sync::mpsc::unbounded_channel();
+        let _stuck = bus
+            .subscribe_with(SubscribeOptions::named("stuck"), move |_: Envelope<Ping>| {
+                let _ = started.send(());
+                std::future::pending::<Result<(), BoxError>>()
+            })
+            .unwrap();
+        // Queued before the worker runs: it takes all three in one batch and hangs on the first.
+        for n in 0..3 {
+            bus.publish(Ping(n)).await.unwrap();
+        }
+        tokio::time::timeout(LIMIT, first.recv()).await.unwrap();
+        let report = bus.shutdown(Duration::from_millis(50)).await;
+        assert!(!report.finished);
+        // The one in the handler's hands and the two it had taken but not started went back to
+        // the queue when the worker was aborted: all in the dead letters.
+        assert_eq!(report.abandoned, 3);
+        let letters = bus
+            .dead_letters()
+            .list(&DeadLetterQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(letters.len(), 3);
+        assert!(letters.iter().all(|l| l.handler == "stuck"));
     }
 }

@@ -678,6 +678,11 @@ impl<E> Envelope<E> {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn metadata_shared(&self) -> &Arc<Metadata> {
+        &self.metadata
+    }
+
     /// The event.
     pub fn event(&self) -> &E {
         &self.event
