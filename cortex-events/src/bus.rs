@@ -262,7 +262,6 @@ where
     }
 }
 
-
 struct Item {
     published: Published,
     done: Option<oneshot::Sender<Option<HandlerOutcome>>>,
@@ -1863,11 +1862,17 @@ mod tests {
             ids.push(bus.publish(Ping(n)).await.unwrap());
         }
         for (n, ping) in ids.into_iter().enumerate() {
-            let pong = tokio::time::timeout(LIMIT, pongs.next()).await.unwrap().unwrap();
+            let pong = tokio::time::timeout(LIMIT, pongs.next())
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(pong.0, n as u32);
             assert_eq!(pong.metadata().causation_id, Some(ping));
             assert_eq!(pong.metadata().correlation(), ping.to_string());
-            assert_eq!(pong.metadata().correlation_id.as_deref(), Some(&*ping.to_string()));
+            assert_eq!(
+                pong.metadata().correlation_id.as_deref(),
+                Some(&*ping.to_string())
+            );
         }
         // Outside a handler: none.
         assert!(current_event().is_none());
@@ -1884,7 +1889,10 @@ mod tests {
             })
             .unwrap();
         bus.publish(Ping(1)).await.unwrap();
-        let metadata = tokio::time::timeout(LIMIT, rx.recv()).await.unwrap().unwrap();
+        let metadata = tokio::time::timeout(LIMIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
         // The envelope's clone is dropped; the worker's task-local must let go of its own
         // once the batch is handled: only this test's `Arc` is left.
         tokio::time::timeout(LIMIT, async {
@@ -1901,10 +1909,13 @@ mod tests {
         let bus = EventBus::builder().retry(RetryPolicy::none()).build();
         let (started, mut first) = tokio::sync::mpsc::unbounded_channel();
         let _stuck = bus
-            .subscribe_with(SubscribeOptions::named("stuck"), move |_: Envelope<Ping>| {
-                let _ = started.send(());
-                std::future::pending::<Result<(), BoxError>>()
-            })
+            .subscribe_with(
+                SubscribeOptions::named("stuck"),
+                move |_: Envelope<Ping>| {
+                    let _ = started.send(());
+                    std::future::pending::<Result<(), BoxError>>()
+                },
+            )
             .unwrap();
         // Queued before the worker runs: it takes all three in one batch and hangs on the first.
         for n in 0..3 {

@@ -806,8 +806,8 @@ mod tests {
         let read: Metadata = serde_json::from_value(bare).unwrap();
         assert_eq!(read.correlation_id.as_deref(), Some("x"));
         // Malformed: a clear error, no panic.
-        let error = serde_json::from_value::<Metadata>(serde_json::json!({ "id": own.id }))
-            .unwrap_err();
+        let error =
+            serde_json::from_value::<Metadata>(serde_json::json!({ "id": own.id })).unwrap_err();
         assert!(error.to_string().contains("missing field"), "{error}");
     }
 

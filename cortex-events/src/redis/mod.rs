@@ -312,7 +312,12 @@ impl Inner {
         bytes: &[u8],
     ) -> Result<(), RedisError> {
         let source = &event.metadata.source;
-        let known = source.is_empty() || self.groups.lock().expect("groups lock").contains(source.as_str());
+        let known = source.is_empty()
+            || self
+                .groups
+                .lock()
+                .expect("groups lock")
+                .contains(source.as_str());
         if !known {
             self.create_group(connection, source, "$").await?;
             self.groups
