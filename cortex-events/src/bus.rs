@@ -1935,4 +1935,74 @@ mod tests {
         assert_eq!(letters.len(), 3);
         assert!(letters.iter().all(|l| l.handler == "stuck"));
     }
+    /// Counts the handle durations recorded (every other metric is a no-op).
+    #[derive(Default)]
+    struct Durations(Arc<AtomicU64>);
+
+    impl metrics::HistogramFn for Durations {
+        fn record(&self, _: f64) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    impl metrics::Recorder for Durations {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::noop()
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            assert_eq!(key.name(), "cortex_events_handle_duration_seconds");
+            metrics::Histogram::from_arc(Arc::new(Durations(Arc::clone(&self.0))))
+        }
+    }
+
+    #[tokio::test]
+    async fn handle_durations_are_recorded_when_a_recorder_is_installed() {
+        let bus = EventBus::new();
+        let recorder = Durations::default();
+        let recorded = Arc::clone(&recorder.0);
+        // The subscription's metrics come from the recorder in place when it is made.
+        let _timed = metrics::with_local_recorder(&recorder, || {
+            bus.subscribe(|_: Envelope<Ping>| std::future::ready(Ok(())))
+                .unwrap()
+        });
+        let _untimed = bus
+            .subscribe(|_: Envelope<Ping>| std::future::ready(Ok(())))
+            .unwrap();
+        for n in 0..3 {
+            assert!(bus.publish_and_wait(Ping(n)).await.unwrap().is_ok());
+        }
+        assert_eq!(recorded.load(Ordering::Relaxed), 3);
+    }
 }
