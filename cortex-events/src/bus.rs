@@ -1,6 +1,7 @@
 //! The event bus.
 
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -20,7 +21,8 @@ pub(crate) use tokio_util_shim::CancelFlag;
 use crate::dead_letter::{DeadLetter, ErasedDeadLetterStore, MemoryDeadLetters};
 use crate::error::{HandlerFailure, PublishError, SubscribeError};
 use crate::event::{
-    Envelope, Event, EventId, Metadata, Payload, PayloadRef, Published, Receivable, WireEvent,
+    Envelope, Event, EventId, Metadata, Payload, PayloadRef, Published, Receivable, SharedStr,
+    WireEvent,
 };
 use crate::interceptor::{BoxFuture, ErasedInterceptor, HandleContext, Next};
 use crate::queue::{Overflow, Pushed, Queue};
@@ -240,9 +242,25 @@ pub(crate) enum DeliverError {
     Undecodable(serde_json::Error),
 }
 
-type Deliver = Arc<
-    dyn Fn(&Published, u32) -> BoxFuture<'static, Result<Delivered, DeliverError>> + Send + Sync,
->;
+/// What a worker calls to deliver an event to its subscriber's handler: generic, so that the
+/// handler's future is not boxed (only the interceptors' chain boxes it).
+trait Deliver: Send + Sync + 'static {
+    type Future: Future<Output = Result<Delivered, DeliverError>> + Send + 'static;
+
+    fn deliver(&self, published: &Published, attempt: u32) -> Self::Future;
+}
+
+impl<F, Fut> Deliver for F
+where
+    F: Fn(&Published, u32) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Delivered, DeliverError>> + Send + 'static,
+{
+    type Future = Fut;
+
+    fn deliver(&self, published: &Published, attempt: u32) -> Fut {
+        self(published, attempt)
+    }
+}
 
 struct Item {
     published: Published,
@@ -275,6 +293,8 @@ struct SubMetrics {
     dead_lettered: metrics::Counter,
     dropped: metrics::Counter,
     duration: metrics::Histogram,
+    /// Whether `duration` goes to a recorder: without one, the worker reads no clock.
+    timed: bool,
     depth: metrics::Gauge,
 }
 
@@ -289,6 +309,10 @@ impl SubMetrics {
             dead_lettered: metrics::counter!("cortex_events_dead_lettered_total", "handler" => handler.clone()),
             dropped: metrics::counter!("cortex_events_dropped_total", "handler" => handler.clone()),
             duration: metrics::histogram!("cortex_events_handle_duration_seconds", "handler" => handler.clone()),
+            // The handles above come from the recorder in place now. Without one installed, the
+            // `metrics` facade hands out those of its `NoopRecorder`, a zero-sized type (the
+            // recorders that keep metrics have state): then nothing would record the duration.
+            timed: metrics::with_recorder(|recorder| std::mem::size_of_val(recorder) != 0),
             depth: metrics::gauge!("cortex_events_queue_depth", "handler" => handler),
         }
     }
@@ -341,10 +365,14 @@ struct Inner {
     /// Tripped when the drain time is over: retries stop waiting, leftovers are dead-lettered.
     abandon: CancelFlag,
     interceptors: RwLock<Arc<[Arc<dyn ErasedInterceptor>]>>,
+    /// Whether `interceptors` has any: publishing reads the list only then.
+    intercepted: AtomicBool,
     dead_letters: Arc<dyn ErasedDeadLetterStore>,
     /// Each handler's worker, with its subscriber (which may have unsubscribed meanwhile).
     workers: Mutex<Vec<(Arc<Sub>, JoinHandle<()>)>>,
     bridge: RwLock<Option<Bridged>>,
+    /// Whether `bridge` is set: publishing reads it only then.
+    has_bridge: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -492,19 +520,23 @@ impl EventBusBuilder {
                 closed: AtomicBool::new(false),
                 abandon: CancelFlag::default(),
                 interceptors: RwLock::new(Arc::from(Vec::new())),
+                intercepted: AtomicBool::new(false),
                 dead_letters: self
                     .dead_letters
                     .unwrap_or_else(|| Arc::new(MemoryDeadLetters::default())),
                 workers: Mutex::new(Vec::new()),
                 bridge: RwLock::new(None),
+                has_bridge: AtomicBool::new(false),
             }),
         }
     }
 }
 
 tokio::task_local! {
-    /// The event being handled on this task: what an event published by a handler is caused by.
-    static HANDLING: Arc<Metadata>;
+    /// The event being handled on this task (a subscriber's worker): what an event published by
+    /// a handler is caused by. Scoped once around the worker; set at each attempt, emptied when
+    /// the worker has handled what it took from its queue.
+    static HANDLING: Cell<Option<Arc<Metadata>>>;
 }
 
 /// The metadata of the event being handled by the current task, if any.
@@ -513,7 +545,14 @@ tokio::task_local! {
 /// assert!(cortex_events::bus::current_event().is_none());
 /// ```
 pub fn current_event() -> Option<Arc<Metadata>> {
-    HANDLING.try_with(Arc::clone).ok()
+    HANDLING
+        .try_with(|handling| {
+            let current = handling.take();
+            handling.set(current.clone());
+            current
+        })
+        .ok()
+        .flatten()
 }
 
 impl EventBus {
@@ -554,6 +593,7 @@ impl EventBus {
         let mut all: Vec<_> = interceptors.iter().cloned().collect();
         all.push(interceptor);
         *interceptors = Arc::from(all);
+        self.inner.intercepted.store(true, Ordering::Release);
     }
 
     /// The names of the subscriptions, in priority order.
@@ -597,9 +637,13 @@ impl EventBus {
             bridge,
             topics: topics.into(),
         });
+        self.inner.has_bridge.store(true, Ordering::Release);
     }
 
     fn bridged(&self, topic: &str) -> Option<Bridged> {
+        if !self.inner.has_bridge.load(Ordering::Acquire) {
+            return None;
+        }
         let bridge = self.inner.bridge.read().expect("bridge lock");
         bridge
             .as_ref()
@@ -943,43 +987,46 @@ impl EventBus {
         F: Fn(Envelope<R>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        let handler = Arc::new(handler);
-        let filter = Arc::new(filter);
-        let deliver: Deliver = Arc::new(move |published: &Published, attempt: u32| {
+        let deliver = move |published: &Published, attempt: u32| {
             let received = R::receive(&PayloadRef(&published.payload));
-            let metadata = Arc::clone(&published.metadata);
-            let handler = Arc::clone(&handler);
-            let filter = Arc::clone(&filter);
-            Box::pin(async move {
-                let event = match received {
-                    Ok(Some(event)) => event,
-                    Ok(None) => return Ok(Delivered::Skipped),
-                    Err(e) => return Err(DeliverError::Undecodable(e)),
-                };
-                let envelope = Envelope::from_parts(event, metadata, attempt);
-                if !filter(&envelope) {
-                    return Ok(Delivered::Skipped);
+            // The filter and the handler's call run here, the handler's future is awaited by the
+            // worker: nothing to share with it, nothing boxed.
+            let call = match received {
+                Ok(Some(event)) => {
+                    let envelope =
+                        Envelope::from_parts(event, Arc::clone(&published.metadata), attempt);
+                    if filter(&envelope) {
+                        Ok(handler(envelope))
+                    } else {
+                        Err(Ok(Delivered::Skipped))
+                    }
                 }
-                handler(envelope)
-                    .await
-                    .map(|()| Delivered::Handled)
-                    .map_err(DeliverError::Failed)
-            })
-        });
-        self.subscribe_erased::<R>(options, deliver)
+                Ok(None) => Err(Ok(Delivered::Skipped)),
+                Err(e) => Err(Err(DeliverError::Undecodable(e))),
+            };
+            async move {
+                match call {
+                    Ok(handling) => handling
+                        .await
+                        .map(|()| Delivered::Handled)
+                        .map_err(DeliverError::Failed),
+                    Err(result) => result,
+                }
+            }
+        };
+        self.subscribe_deliver::<R, _>(options, deliver)
     }
 
-    /// Subscribes an erased deliverer: what the handlers' glue and [`subscribe_with`] use.
-    fn subscribe_erased<R: Receivable>(
+    /// Subscribes a deliverer and starts its worker: what [`subscribe_filtered`] uses.
+    fn subscribe_deliver<R: Receivable, D: Deliver>(
         &self,
         options: SubscribeOptions,
-        deliver: Deliver,
+        deliver: D,
     ) -> Result<Subscription, SubscribeError> {
         let sub = self.add_sub::<R>(&options, false)?;
-        let worker = tokio::spawn(run_worker(
-            Arc::downgrade(&self.inner),
-            Arc::clone(&sub),
-            deliver,
+        let worker = tokio::spawn(HANDLING.scope(
+            Cell::new(None),
+            run_worker(Arc::downgrade(&self.inner), Arc::clone(&sub), deliver),
         ));
         let mut workers = self.inner.workers.lock().expect("workers lock");
         workers.retain(|(_, w)| !w.is_finished());
@@ -1222,9 +1269,10 @@ impl EventBus {
                 for worker in &pending {
                     worker.abort();
                 }
-                // An aborted task ends at its next await; one blocking its thread is left.
-                let all = futures_util::future::join_all(pending.iter_mut());
-                let _ = tokio::time::timeout(Duration::from_secs(1), all).await;
+                // An aborted worker puts the events it had taken back in its queue when it
+                // stops: wait for that (briefly: a handler blocking its thread never stops).
+                let stopped = futures_util::future::join_all(pending.iter_mut());
+                let _ = tokio::time::timeout(Duration::from_secs(1), stopped).await;
             }
             // Subscribers still subscribed (streams included) and those that unsubscribed with
             // events still queued.
@@ -1241,10 +1289,16 @@ impl EventBus {
                 } else {
                     0
                 };
-                let items = in_flight
-                    .map(|item| (item, attempts))
-                    .into_iter()
-                    .chain(sub.queue.drain().into_iter().map(|item| (item, 0)));
+                // A worker stopped in the middle of an event put it back at the front of the
+                // queue; `attempt` says how far it got (0: it was between events).
+                let in_hands = sub.attempt.swap(0, Ordering::Relaxed);
+                let items = in_flight.map(|item| (item, attempts)).into_iter().chain(
+                    sub.queue
+                        .drain()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(at, item)| (item, if at == 0 { in_hands } else { 0 })),
+                );
                 for (item, attempts) in items {
                     abandoned += 1;
                     self.dead_letter(sub, &item.published, NOT_HANDLED, attempts)
@@ -1269,7 +1323,7 @@ impl EventBus {
     /// (looked up once per publish).
     async fn prepare(
         &self,
-        topic: &str,
+        topic: &'static str,
         payload: Payload,
     ) -> Result<(Published, Arc<Route>), PublishError> {
         if self.is_closed() {
@@ -1283,25 +1337,31 @@ impl EventBus {
             }
         };
         let mut metadata = Metadata::new(topic);
-        metadata.source = String::from(&*self.inner.source);
+        metadata.source = SharedStr::from(&self.inner.source);
         if let Some(cause) = current_event() {
             metadata.causation_id = Some(cause.id);
-            metadata.correlation_id = cause.correlation_id.clone();
+            metadata.correlation_id = Some(match &cause.correlation_id {
+                Some(correlation) => correlation.clone(),
+                None => SharedStr::from(cause.id.to_string()),
+            });
             metadata.traceparent = cause.traceparent.clone();
         }
         if let Some(request) = cortex_core::http::current_request_id() {
-            metadata.correlation_id = request;
+            metadata.correlation_id = Some(request.into());
         }
         if let Some(ids) = cortex_core::logging::trace_ids() {
             metadata.traceparent =
                 Some(format!("00-{:032x}-{:016x}-01", ids.trace_id, ids.span_id));
         }
-        let interceptors = Arc::clone(&self.inner.interceptors.read().expect("interceptors lock"));
-        for interceptor in interceptors.iter() {
-            interceptor
-                .before_publish(&mut metadata)
-                .await
-                .map_err(PublishError::Refused)?;
+        if self.inner.intercepted.load(Ordering::Acquire) {
+            let interceptors =
+                Arc::clone(&self.inner.interceptors.read().expect("interceptors lock"));
+            for interceptor in interceptors.iter() {
+                interceptor
+                    .before_publish(&mut metadata)
+                    .await
+                    .map_err(PublishError::Refused)?;
+            }
         }
         Ok((
             Published {
@@ -1335,9 +1395,15 @@ impl EventBus {
         let mut waiting = Vec::new();
         let mut refused = Vec::new();
         let mut shut = false;
-        for sub in route.subs.iter() {
-            if delivery.is_some_and(|d| d != sub.delivery) || only.is_some_and(|o| *o != *sub.name)
-            {
+        let id = published.metadata.id;
+        let takes = |sub: &Sub| {
+            delivery.is_none_or(|d| d == sub.delivery) && only.is_none_or(|o| *o == *sub.name)
+        };
+        // The last subscriber that takes the event gets it, the others a clone (two `Arc`s).
+        let last = route.subs.iter().rposition(|sub| takes(sub));
+        let mut published = Some(published);
+        for (at, sub) in route.subs.iter().enumerate() {
+            if !takes(sub) {
                 continue;
             }
             let done = (wait && !sub.observer).then(|| {
@@ -1345,11 +1411,21 @@ impl EventBus {
                 waiting.push(rx);
                 tx
             });
+            let published = if Some(at) == last {
+                published.take()
+            } else {
+                published.clone()
+            };
             let item = Item {
-                published: published.clone(),
+                published: published.expect("the event is moved to the last subscriber only"),
                 done,
             };
-            match sub.queue.push(item).await {
+            // Most pushes find room at once: no future made for them.
+            let pushed = match sub.queue.try_push(item) {
+                Ok(pushed) => pushed,
+                Err(item) => sub.queue.push(item).await,
+            };
+            match pushed {
                 Pushed::Queued => sub.metrics.depth.set(sub.queue.len() as f64),
                 Pushed::Dropped(old) => self.dropped(sub, old),
                 Pushed::Full(item) => {
@@ -1388,7 +1464,7 @@ impl EventBus {
             Ok(waiting)
         } else {
             Err(PublishError::Full {
-                id: published.metadata.id,
+                id,
                 subscribers: refused,
             })
         }
@@ -1604,44 +1680,89 @@ impl<R> fmt::Debug for EventStream<R> {
     }
 }
 
-/// Runs a subscriber's queue until it is closed and empty, or the drain time is over.
-async fn run_worker(bus: Weak<Inner>, sub: Arc<Sub>, deliver: Deliver) {
-    while let Some(item) = sub.queue.pop().await {
+/// Runs a subscriber's queue until it is closed and empty.
+async fn run_worker<D: Deliver>(bus: Weak<Inner>, sub: Arc<Sub>, deliver: D) {
+    // Taken from the queue, not handled yet: back to the queue if the worker is stopped (an
+    // abort at shutdown), where the drain dead-letters them.
+    struct Batch<'a> {
+        queue: &'a Queue<Item>,
+        items: VecDeque<Item>,
+    }
+    impl Drop for Batch<'_> {
+        fn drop(&mut self) {
+            self.queue.unpop(&mut self.items);
+        }
+    }
+    let mut batch = Batch {
+        queue: &sub.queue,
+        items: VecDeque::new(),
+    };
+    let limit = sub.queue.batch_limit();
+    while sub.queue.pop_batch(&mut batch.items, limit).await {
         sub.metrics.depth.set(sub.queue.len() as f64);
         let Some(inner) = bus.upgrade() else {
             return;
         };
-        let published = item.published.clone();
-        *sub.in_flight.lock().expect("in-flight lock") = Some(item);
-        if inner.abandon.is_cancelled() {
-            // The drain time is over: the shutdown dead-letters this one and the rest.
-            return;
+        // Read once per batch: an interceptor added meanwhile applies from the next batch.
+        let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
+        // One clock reading per attempt: the end of one is the start of the next.
+        let mut clock = Instant::now();
+        // Each event stays in the batch while it is handled: a worker aborted at shutdown puts
+        // it back in the queue with the others, to be dead-lettered.
+        while let Some(item) = batch.items.front() {
+            if inner.abandon.is_cancelled() {
+                // The drain time is over: the batch goes back to the queue (its guard), and the
+                // shutdown dead-letters it with the rest.
+                return;
+            }
+            let outcome = handle(
+                &inner,
+                &sub,
+                &deliver,
+                &interceptors,
+                &item.published,
+                &mut clock,
+            )
+            .await;
+            let item = batch.items.pop_front().expect("the event just handled");
+            sub.attempt.store(0, Ordering::Relaxed);
+            if let Some(Err(_)) = outcome {
+                // Dead-lettering is not the next event's duration.
+                clock = Instant::now();
+            }
+            if let Some(done) = item.done {
+                let _ = done.send(outcome.map(|result| HandlerOutcome {
+                    handler: Arc::clone(&sub.name),
+                    result,
+                }));
+            }
         }
-        let outcome = handle(&inner, &sub, &deliver, &published).await;
-        let item = sub.in_flight.lock().expect("in-flight lock").take();
-        if let Some(done) = item.and_then(|item| item.done) {
-            let _ = done.send(outcome.map(|result| HandlerOutcome {
-                handler: Arc::clone(&sub.name),
-                result,
-            }));
-        }
+        // Nothing handled now: no current event (and its metadata is not kept alive).
+        let _ = HANDLING.try_with(Cell::take);
     }
 }
 
 /// Delivers one event to one subscriber, with its retries; `None` when it was skipped.
-async fn handle(
+async fn handle<D: Deliver>(
     inner: &Inner,
     sub: &Sub,
-    deliver: &Deliver,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
     published: &Published,
+    clock: &mut Instant,
 ) -> Option<Result<(), HandlerFailure>> {
     let max_attempts = sub.retry.max_attempts();
     let mut attempt = 1;
     loop {
         sub.attempt.store(attempt, Ordering::Relaxed);
-        let started = Instant::now();
-        let result = attempt_once(inner, sub, deliver, published, attempt).await;
-        sub.metrics.duration.record(started.elapsed().as_secs_f64());
+        let started = *clock;
+        let result = attempt_once(sub, deliver, interceptors, published, attempt).await;
+        if sub.metrics.timed {
+            *clock = Instant::now();
+            sub.metrics
+                .duration
+                .record(clock.saturating_duration_since(started).as_secs_f64());
+        }
         let error = match result {
             Ok(Delivered::Handled) => {
                 sub.metrics.handled.increment(1);
@@ -1685,20 +1806,21 @@ async fn handle(
                 return Some(Err(HandlerFailure::DeadLettered { attempts: attempt, error }));
             }
         }
+        // The wait is not the next attempt's duration.
+        *clock = Instant::now();
         attempt += 1;
     }
 }
 
 /// One attempt: the interceptors around the handler, a panic caught as a failure.
-async fn attempt_once(
-    inner: &Inner,
+async fn attempt_once<D: Deliver>(
     sub: &Sub,
-    deliver: &Deliver,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
     published: &Published,
     attempt: u32,
 ) -> Result<Delivered, DeliverError> {
-    let interceptors = Arc::clone(&inner.interceptors.read().expect("interceptors lock"));
-    let metadata = Arc::clone(&published.metadata);
+    let metadata = &published.metadata;
     let span = tracing::debug_span!(
         target: "cortex::events",
         "event.handle",
@@ -1709,51 +1831,23 @@ async fn attempt_once(
     );
     let run = async {
         if interceptors.is_empty() {
-            return deliver(published, attempt).await;
-        }
-        // The interceptors see `Result<(), BoxError>`: a skip travels beside it.
-        let skipped = Arc::new(AtomicBool::new(false));
-        let undecodable: Arc<Mutex<Option<serde_json::Error>>> = Arc::default();
-        let core: BoxFuture<'_, Result<(), BoxError>> = {
-            let skipped = Arc::clone(&skipped);
-            let undecodable = Arc::clone(&undecodable);
-            Box::pin(async move {
-                match deliver(published, attempt).await {
-                    Ok(Delivered::Handled) => Ok(()),
-                    Ok(Delivered::Skipped) => {
-                        skipped.store(true, Ordering::Relaxed);
-                        Ok(())
-                    }
-                    Err(DeliverError::Failed(e)) => Err(e),
-                    Err(DeliverError::Undecodable(e)) => {
-                        let message = e.to_string();
-                        *undecodable.lock().expect("lock") = Some(e);
-                        Err(message.into())
-                    }
-                }
-            })
-        };
-        let context = HandleContext {
-            handler: &sub.name,
-            metadata: &metadata,
-            attempt,
-        };
-        let mut chain = core;
-        for interceptor in interceptors.iter().rev() {
-            chain = interceptor.around_handle(context, Next { inner: chain });
-        }
-        let result = chain.await;
-        if let Some(e) = undecodable.lock().expect("lock").take() {
-            return Err(DeliverError::Undecodable(e));
-        }
-        match result {
-            Ok(()) if skipped.load(Ordering::Relaxed) => Ok(Delivered::Skipped),
-            Ok(()) => Ok(Delivered::Handled),
-            Err(e) => Err(DeliverError::Failed(e)),
+            deliver.deliver(published, attempt).await
+        } else {
+            // Boxed: the interceptors' state does not enlarge every attempt's future.
+            Box::pin(intercepted(sub, deliver, interceptors, published, attempt)).await
         }
     };
-    let guarded = HANDLING.scope(Arc::clone(&metadata), AssertUnwindSafe(run).catch_unwind());
-    match tracing::Instrument::instrument(guarded, span).await {
+    let guarded = AssertUnwindSafe(run).catch_unwind();
+    // The worker's task-local (`try_with`: a worker always has it), for this attempt.
+    let _ = HANDLING.try_with(|handling| handling.set(Some(Arc::clone(metadata))));
+    // Without a subscriber taking the span (the usual case in production at `info`), the
+    // future runs as it is: no enter and exit around every poll.
+    let outcome = if span.is_disabled() {
+        guarded.await
+    } else {
+        tracing::Instrument::instrument(guarded, span).await
+    };
+    match outcome {
         Ok(result) => result,
         Err(panic) => Err(DeliverError::Failed(
             format!("the handler panicked: {}", panic_message(panic.as_ref())).into(),
@@ -1818,5 +1912,243 @@ impl Tap {
     /// taken (`false`).
     pub(crate) async fn readable(&self) -> bool {
         self.sub.queue.readable().await
+    }
+}
+
+/// An attempt through the interceptors' `around_handle` chain.
+async fn intercepted<D: Deliver>(
+    sub: &Sub,
+    deliver: &D,
+    interceptors: &[Arc<dyn ErasedInterceptor>],
+    published: &Published,
+    attempt: u32,
+) -> Result<Delivered, DeliverError> {
+    let metadata = &published.metadata;
+    // The interceptors see `Result<(), BoxError>`: a skip travels beside it.
+    let skipped = Arc::new(AtomicBool::new(false));
+    let undecodable: Arc<Mutex<Option<serde_json::Error>>> = Arc::default();
+    let core: BoxFuture<'_, Result<(), BoxError>> = {
+        let skipped = Arc::clone(&skipped);
+        let undecodable = Arc::clone(&undecodable);
+        Box::pin(async move {
+            match deliver.deliver(published, attempt).await {
+                Ok(Delivered::Handled) => Ok(()),
+                Ok(Delivered::Skipped) => {
+                    skipped.store(true, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(DeliverError::Failed(e)) => Err(e),
+                Err(DeliverError::Undecodable(e)) => {
+                    let message = e.to_string();
+                    *undecodable.lock().expect("lock") = Some(e);
+                    Err(message.into())
+                }
+            }
+        })
+    };
+    let context = HandleContext {
+        handler: &sub.name,
+        metadata,
+        attempt,
+    };
+    let mut chain = core;
+    for interceptor in interceptors.iter().rev() {
+        chain = interceptor.around_handle(context, Next { inner: chain });
+    }
+    let result = chain.await;
+    if let Some(e) = undecodable.lock().expect("lock").take() {
+        return Err(DeliverError::Undecodable(e));
+    }
+    match result {
+        Ok(()) if skipped.load(Ordering::Relaxed) => Ok(Delivered::Skipped),
+        Ok(()) => Ok(Delivered::Handled),
+        Err(e) => Err(DeliverError::Failed(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DeadLetterQuery;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Ping(u32);
+    impl Event for Ping {
+        const TOPIC: &'static str = "test.ping";
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Pong(u32);
+    impl Event for Pong {
+        const TOPIC: &'static str = "test.pong";
+    }
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[tokio::test]
+    async fn events_published_by_a_handler_are_caused_by_and_correlated_with_its_event() {
+        let bus = EventBus::new();
+        let _ping = bus
+            .subscribe({
+                let bus = bus.clone();
+                move |ping: Envelope<Ping>| {
+                    let bus = bus.clone();
+                    async move {
+                        // The worker's current event is the one being handled.
+                        assert_eq!(current_event().map(|m| m.id), Some(ping.id()));
+                        bus.publish(Pong(ping.0)).await?;
+                        Ok(())
+                    }
+                }
+            })
+            .unwrap();
+        let mut pongs = bus.stream::<Pong>();
+        let mut ids = Vec::new();
+        for n in 0..3 {
+            ids.push(bus.publish(Ping(n)).await.unwrap());
+        }
+        for (n, ping) in ids.into_iter().enumerate() {
+            let pong = tokio::time::timeout(LIMIT, pongs.next())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(pong.0, n as u32);
+            assert_eq!(pong.metadata().causation_id, Some(ping));
+            assert_eq!(pong.metadata().correlation(), ping.to_string());
+            assert_eq!(
+                pong.metadata().correlation_id.as_deref(),
+                Some(&*ping.to_string())
+            );
+        }
+        // Outside a handler: none.
+        assert!(current_event().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_worker_holds_no_current_event_between_batches() {
+        let bus = EventBus::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _s = bus
+            .subscribe(move |ping: Envelope<Ping>| {
+                let _ = tx.send(Arc::clone(ping.metadata_shared()));
+                std::future::ready(Ok(()))
+            })
+            .unwrap();
+        bus.publish(Ping(1)).await.unwrap();
+        let metadata = tokio::time::timeout(LIMIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        // The envelope's clone is dropped; the worker's task-local must let go of its own
+        // once the batch is handled: only this test's `Arc` is left.
+        tokio::time::timeout(LIMIT, async {
+            while Arc::strong_count(&metadata) > 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the worker released the event's metadata");
+    }
+
+    #[tokio::test]
+    async fn events_taken_by_a_stuck_worker_are_dead_lettered_at_shutdown() {
+        let bus = EventBus::builder().retry(RetryPolicy::none()).build();
+        let (started, mut first) = tokio::sync::mpsc::unbounded_channel();
+        let _stuck = bus
+            .subscribe_with(
+                SubscribeOptions::named("stuck"),
+                move |_: Envelope<Ping>| {
+                    let _ = started.send(());
+                    std::future::pending::<Result<(), BoxError>>()
+                },
+            )
+            .unwrap();
+        // Queued before the worker runs: it takes all three in one batch and hangs on the first.
+        for n in 0..3 {
+            bus.publish(Ping(n)).await.unwrap();
+        }
+        tokio::time::timeout(LIMIT, first.recv()).await.unwrap();
+        let report = bus.shutdown(Duration::from_millis(50)).await;
+        assert!(!report.finished);
+        // The one in the handler's hands and the two it had taken but not started went back to
+        // the queue when the worker was aborted: all in the dead letters.
+        assert_eq!(report.abandoned, 3);
+        let letters = bus
+            .dead_letters()
+            .list(&DeadLetterQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(letters.len(), 3);
+        assert!(letters.iter().all(|l| l.handler == "stuck"));
+    }
+    /// Counts the handle durations recorded (every other metric is a no-op).
+    #[derive(Default)]
+    struct Durations(Arc<AtomicU64>);
+
+    impl metrics::HistogramFn for Durations {
+        fn record(&self, _: f64) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    impl metrics::Recorder for Durations {
+        fn describe_counter(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_gauge(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn describe_histogram(
+            &self,
+            _: metrics::KeyName,
+            _: Option<metrics::Unit>,
+            _: metrics::SharedString,
+        ) {
+        }
+        fn register_counter(
+            &self,
+            _: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Counter {
+            metrics::Counter::noop()
+        }
+        fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+            metrics::Gauge::noop()
+        }
+        fn register_histogram(
+            &self,
+            key: &metrics::Key,
+            _: &metrics::Metadata<'_>,
+        ) -> metrics::Histogram {
+            assert_eq!(key.name(), "cortex_events_handle_duration_seconds");
+            metrics::Histogram::from_arc(Arc::new(Durations(Arc::clone(&self.0))))
+        }
+    }
+
+    #[tokio::test]
+    async fn handle_durations_are_recorded_when_a_recorder_is_installed() {
+        let bus = EventBus::new();
+        let recorder = Durations::default();
+        let recorded = Arc::clone(&recorder.0);
+        // The subscription's metrics come from the recorder in place when it is made.
+        let _timed = metrics::with_local_recorder(&recorder, || {
+            bus.subscribe(|_: Envelope<Ping>| std::future::ready(Ok(())))
+                .unwrap()
+        });
+        let _untimed = bus
+            .subscribe(|_: Envelope<Ping>| std::future::ready(Ok(())))
+            .unwrap();
+        for n in 0..3 {
+            assert!(bus.publish_and_wait(Ping(n)).await.unwrap().is_ok());
+        }
+        assert_eq!(recorded.load(Ordering::Relaxed), 3);
     }
 }

@@ -146,6 +146,192 @@ impl std::str::FromStr for EventId {
     }
 }
 
+/// A string shared rather than copied: a `&'static str` (an event type's topic) or an
+/// `Arc<str>` (a bus's source, a topic read off the wire). What [`Metadata`]'s `topic` and
+/// `source` are, so that making an event's metadata allocates no string. Derefs to `str`;
+/// compares, hashes, orders, prints and serializes as its text.
+///
+/// ```
+/// use cortex_events::SharedStr;
+/// let topic = SharedStr::from("user.created");
+/// assert_eq!(topic, "user.created");
+/// assert!(topic.starts_with("user."));
+/// let owned = SharedStr::from(String::from("user.created"));
+/// assert_eq!(topic, owned);
+/// assert_eq!(serde_json::to_string(&owned).unwrap(), "\"user.created\"");
+/// ```
+#[derive(Clone)]
+pub struct SharedStr(SharedRepr);
+
+#[derive(Clone)]
+enum SharedRepr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl SharedStr {
+    /// A string that lives for the whole program: no allocation.
+    pub const fn from_static(text: &'static str) -> Self {
+        SharedStr(SharedRepr::Static(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            SharedRepr::Static(text) => text,
+            SharedRepr::Shared(text) => text,
+        }
+    }
+}
+
+impl Default for SharedStr {
+    fn default() -> Self {
+        SharedStr::from_static("")
+    }
+}
+
+impl Deref for SharedStr {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for SharedStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for SharedStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&'static str> for SharedStr {
+    fn from(text: &'static str) -> Self {
+        SharedStr::from_static(text)
+    }
+}
+
+impl From<String> for SharedStr {
+    fn from(text: String) -> Self {
+        SharedStr(SharedRepr::Shared(text.into()))
+    }
+}
+
+impl From<&String> for SharedStr {
+    fn from(text: &String) -> Self {
+        SharedStr(SharedRepr::Shared(text.as_str().into()))
+    }
+}
+
+impl From<Arc<str>> for SharedStr {
+    fn from(text: Arc<str>) -> Self {
+        SharedStr(SharedRepr::Shared(text))
+    }
+}
+
+impl From<&Arc<str>> for SharedStr {
+    fn from(text: &Arc<str>) -> Self {
+        SharedStr(SharedRepr::Shared(Arc::clone(text)))
+    }
+}
+
+impl From<SharedStr> for String {
+    fn from(text: SharedStr) -> Self {
+        text.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for SharedStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq for SharedStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for SharedStr {}
+
+impl PartialOrd for SharedStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SharedStr {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for SharedStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<str> for SharedStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for SharedStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for SharedStr {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<SharedStr> for str {
+    fn eq(&self, other: &SharedStr) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<SharedStr> for &str {
+    fn eq(&self, other: &SharedStr) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<SharedStr> for String {
+    fn eq(&self, other: &SharedStr) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Serialize for SharedStr {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedStr {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(SharedStr::from)
+    }
+}
+
 /// What every event carries besides its payload.
 ///
 /// Filled in by [`EventBus::publish`](crate::EventBus::publish): a new id, the time, the source
@@ -155,54 +341,138 @@ impl std::str::FromStr for EventId {
 /// published, if any) and the W3C trace context of the current span when traces are exported.
 /// Interceptors may add headers (a tenant, a user) before the event is delivered.
 ///
+/// Making one allocates nothing: the topic and the source are [`SharedStr`]s, and an event
+/// correlated with itself (the first of a chain) has no `correlation_id` of its own:
+/// [`correlation`](Metadata::correlation) reads it either way. Serialized, `correlation_id`
+/// is always written (the event's own id when it has none).
+///
 /// ```
 /// let meta = cortex_events::Metadata::new("user.created");
 /// assert_eq!(meta.topic, "user.created");
-/// assert_eq!(meta.correlation_id, meta.id.to_string());
+/// assert!(meta.correlation_id.is_none());
+/// assert_eq!(meta.correlation(), meta.id.to_string());
 /// assert!(meta.causation_id.is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "MetadataRepr")]
 pub struct Metadata {
     /// The event's id.
     pub id: EventId,
     /// The topic it was published on.
-    pub topic: String,
+    pub topic: SharedStr,
     /// When it was published.
     pub timestamp: DateTime<Utc>,
     /// Which app published it.
-    pub source: String,
-    /// The id shared by everything one request or one first event set off.
-    pub correlation_id: String,
+    pub source: SharedStr,
+    /// The id shared by everything one request or one first event set off; `None`: the event's
+    /// own id (read it with [`correlation`](Metadata::correlation)).
+    pub correlation_id: Option<SharedStr>,
     /// The id of the event whose handler published this one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<EventId>,
     /// The W3C `traceparent` of the span that published it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
     /// Free-form headers (interceptors set them).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+}
+
+/// [`Metadata`] as it is written: `correlation_id` always there.
+#[derive(Deserialize)]
+struct MetadataRepr {
+    id: EventId,
+    topic: SharedStr,
+    timestamp: DateTime<Utc>,
+    source: SharedStr,
+    correlation_id: SharedStr,
+    #[serde(default)]
+    causation_id: Option<EventId>,
+    #[serde(default)]
+    traceparent: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+}
+
+impl From<MetadataRepr> for Metadata {
+    fn from(repr: MetadataRepr) -> Self {
+        let mut own = [0; uuid::fmt::Hyphenated::LENGTH];
+        let own = repr.id.0.hyphenated().encode_lower(&mut own);
+        Metadata {
+            id: repr.id,
+            topic: repr.topic,
+            timestamp: repr.timestamp,
+            source: repr.source,
+            correlation_id: (*repr.correlation_id != *own).then_some(repr.correlation_id),
+            causation_id: repr.causation_id,
+            traceparent: repr.traceparent,
+            headers: repr.headers,
+        }
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let fields = 5
+            + usize::from(self.causation_id.is_some())
+            + usize::from(self.traceparent.is_some())
+            + usize::from(!self.headers.is_empty());
+        let mut out = serializer.serialize_struct("Metadata", fields)?;
+        out.serialize_field("id", &self.id)?;
+        out.serialize_field("topic", &self.topic)?;
+        out.serialize_field("timestamp", &self.timestamp)?;
+        out.serialize_field("source", &self.source)?;
+        match &self.correlation_id {
+            Some(correlation) => out.serialize_field("correlation_id", correlation)?,
+            None => {
+                let mut own = [0; uuid::fmt::Hyphenated::LENGTH];
+                let own: &str = self.id.0.hyphenated().encode_lower(&mut own);
+                out.serialize_field("correlation_id", own)?;
+            }
+        }
+        if let Some(causation) = &self.causation_id {
+            out.serialize_field("causation_id", causation)?;
+        }
+        if let Some(traceparent) = &self.traceparent {
+            out.serialize_field("traceparent", traceparent)?;
+        }
+        if !self.headers.is_empty() {
+            out.serialize_field("headers", &self.headers)?;
+        }
+        out.end()
+    }
 }
 
 impl Metadata {
     /// Metadata for a new event on `topic`, with no source, correlated with itself.
-    pub fn new(topic: impl Into<String>) -> Self {
+    pub fn new(topic: impl Into<SharedStr>) -> Self {
         // One clock reading for the id and the timestamp (a clock before 1970 reads as 1970).
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let id = v7::next(now);
-        let mut correlation = [0; uuid::fmt::Hyphenated::LENGTH];
         Metadata {
-            id,
+            id: v7::next(now),
             topic: topic.into(),
             timestamp: DateTime::from_timestamp(now.as_secs() as i64, now.subsec_nanos())
                 .unwrap_or_default(),
-            source: String::new(),
-            correlation_id: id.0.hyphenated().encode_lower(&mut correlation).to_owned(),
+            source: SharedStr::default(),
+            correlation_id: None,
             causation_id: None,
             traceparent: None,
             headers: BTreeMap::new(),
+        }
+    }
+
+    /// The correlation id: `correlation_id`, or the event's own id when it has none.
+    ///
+    /// ```
+    /// let mut meta = cortex_events::Metadata::new("user.created");
+    /// assert_eq!(meta.correlation(), meta.id.to_string());
+    /// meta.correlation_id = Some("request-7".into());
+    /// assert_eq!(meta.correlation(), "request-7");
+    /// ```
+    pub fn correlation(&self) -> std::borrow::Cow<'_, str> {
+        match &self.correlation_id {
+            Some(correlation) => std::borrow::Cow::Borrowed(correlation.as_str()),
+            None => std::borrow::Cow::Owned(self.id.to_string()),
         }
     }
 }
@@ -408,6 +678,11 @@ impl<E> Envelope<E> {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn metadata_shared(&self) -> &Arc<Metadata> {
+        &self.metadata
+    }
+
     /// The event.
     pub fn event(&self) -> &E {
         &self.event
@@ -507,11 +782,42 @@ mod tests {
     }
 
     #[test]
+    fn metadata_is_written_with_its_correlation_id_and_read_back_equal() {
+        let own = Metadata::new("a.b");
+        let json = serde_json::to_value(&own).unwrap();
+        assert_eq!(json["correlation_id"], own.id.to_string());
+        assert!(json.get("causation_id").is_none());
+        assert_eq!(serde_json::from_value::<Metadata>(json).unwrap(), own);
+
+        let mut other = Metadata::new(String::from("a.c"));
+        other.correlation_id = Some("request-1".into());
+        other.source = "shop".into();
+        let json = serde_json::to_value(&other).unwrap();
+        assert_eq!(json["correlation_id"], "request-1");
+        let back: Metadata = serde_json::from_value(json).unwrap();
+        assert_eq!(back, other);
+        assert_eq!(back.correlation(), "request-1");
+
+        // Written by an older writer without the optional fields: still read.
+        let bare = serde_json::json!({
+            "id": own.id, "topic": "a.b", "timestamp": own.timestamp,
+            "source": "", "correlation_id": "x",
+        });
+        let read: Metadata = serde_json::from_value(bare).unwrap();
+        assert_eq!(read.correlation_id.as_deref(), Some("x"));
+        // Malformed: a clear error, no panic.
+        let error =
+            serde_json::from_value::<Metadata>(serde_json::json!({ "id": own.id })).unwrap_err();
+        assert!(error.to_string().contains("missing field"), "{error}");
+    }
+
+    #[test]
     fn new_metadata_is_correlated_with_its_own_id_and_stamped_now() {
         let before = Utc::now();
         let meta = Metadata::new("user.created");
         let after = Utc::now();
-        assert_eq!(meta.correlation_id, meta.id.to_string());
+        assert_eq!(meta.correlation(), meta.id.to_string());
+        assert!(meta.correlation_id.is_none());
         assert!(before <= meta.timestamp && meta.timestamp <= after);
         let (seconds, _) = meta.id.0.get_timestamp().unwrap().to_unix();
         assert_eq!(seconds as i64, meta.timestamp.timestamp());

@@ -82,7 +82,8 @@ pub use dead_letter::{
 };
 pub use error::{HandlerFailure, PublishError, SubscribeError};
 pub use event::{
-    Envelope, Event, EventId, Json, Metadata, PayloadRef, Receivable, WireError, WireEvent,
+    Envelope, Event, EventId, Json, Metadata, PayloadRef, Receivable, SharedStr, WireError,
+    WireEvent,
 };
 pub use handler::HandlerResult;
 pub use interceptor::{ErasedInterceptor, HandleContext, Interceptor, Next};

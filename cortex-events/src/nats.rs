@@ -879,15 +879,15 @@ impl NatsBridge {
         let subject = message.subject.as_str();
         let prefix = format!("{}.", self.inner.config.subject_prefix);
         let topic = subject.strip_prefix(&prefix).unwrap_or(subject);
-        let mut metadata = Metadata::new(topic);
+        let mut metadata = Metadata::new(topic.to_owned());
         if let Some(id) = message
             .headers
             .as_ref()
             .and_then(|h| h.get("Nats-Msg-Id"))
             .and_then(|id| id.as_str().parse::<EventId>().ok())
         {
+            // Correlated with itself (`correlation_id: None`): its own id is the broker's.
             metadata.id = id;
-            metadata.correlation_id = id.to_string();
         }
         metadata.source = "nats".into();
         let payload = serde_json::json!({

@@ -40,6 +40,7 @@ pub(crate) enum Pushed<T> {
     Closed(T),
 }
 
+/// A bounded queue with one reader (a subscriber's worker or stream) and any number of writers.
 pub(crate) struct Queue<T> {
     items: Mutex<VecDeque<T>>,
     /// `items.len()`, written under the lock, read without it (the queue-depth gauge).
@@ -96,16 +97,21 @@ impl<T> Queue<T> {
     }
 
     /// Adds an item unless the queue is full and the policy is `Wait` (then gives it back).
-    fn try_push(&self, item: T) -> Result<Pushed<T>, T> {
+    pub(crate) fn try_push(&self, item: T) -> Result<Pushed<T>, T> {
         let mut items = self.items.lock().expect("queue lock");
         if self.is_closed() {
             return Ok(Pushed::Closed(item));
         }
         if items.len() < self.capacity {
             items.push_back(item);
-            self.len.store(items.len(), Ordering::Relaxed);
+            let len = items.len();
+            self.len.store(len, Ordering::Relaxed);
             drop(items);
-            self.readable.notify_one();
+            // The queue's one reader waits only after finding it empty: the push that ends the
+            // emptiness wakes it, the pushes after that find it awake (or about to look).
+            if len == 1 {
+                self.readable.notify_one();
+            }
             return Ok(Pushed::Queued);
         }
         match self.overflow {
@@ -115,7 +121,6 @@ impl<T> Queue<T> {
                 let oldest = items.pop_front().expect("a full queue has an item");
                 items.push_back(item);
                 drop(items);
-                self.readable.notify_one();
                 Ok(Pushed::Dropped(oldest))
             }
         }
@@ -152,6 +157,77 @@ impl<T> Queue<T> {
             }
             readable.await;
         }
+    }
+
+    /// How many items a reader may take at once without changing what the overflow policy
+    /// means: with `Wait` all of them (the publishers only wait for room), with `DropOldest`
+    /// and `Fail` one (the events taken out can no longer be dropped or make the queue full,
+    /// so taking more would enlarge the queue).
+    pub(crate) fn batch_limit(&self) -> usize {
+        match self.overflow {
+            Overflow::Wait => self.capacity,
+            Overflow::DropOldest | Overflow::Fail => 1,
+        }
+    }
+
+    /// Takes up to `max` items at once into `batch` (empty on entry), under one lock; `false`
+    /// once the queue is closed and empty. What a worker does: one lock and one wake-up of a
+    /// waiting publisher per batch, not per item.
+    pub(crate) async fn pop_batch(&self, batch: &mut VecDeque<T>, max: usize) -> bool {
+        if self.try_pop_batch(batch, max) {
+            return true;
+        }
+        loop {
+            let readable = self.readable.notified();
+            if self.try_pop_batch(batch, max) {
+                return true;
+            }
+            if self.is_closed() {
+                return false;
+            }
+            readable.await;
+        }
+    }
+
+    fn try_pop_batch(&self, batch: &mut VecDeque<T>, max: usize) -> bool {
+        let taken = {
+            let mut items = self.items.lock().expect("queue lock");
+            let taken = items.len().min(max);
+            if taken == items.len() && batch.is_empty() {
+                // All of it: the two buffers trade places, nothing is moved.
+                std::mem::swap(&mut *items, batch);
+            } else {
+                batch.extend(items.drain(..taken));
+            }
+            self.len.store(items.len(), Ordering::Relaxed);
+            taken
+        };
+        match taken {
+            0 => false,
+            1 => {
+                self.writable.notify_one();
+                true
+            }
+            // Room for several waiting publishers.
+            _ => {
+                self.writable.notify_waiters();
+                true
+            }
+        }
+    }
+
+    /// Puts items taken by [`pop_batch`](Self::pop_batch) but not handled back at the front, in
+    /// their order (a worker stopped in the middle of a batch: the shutdown's drain finds
+    /// them). May exceed the capacity for a moment.
+    pub(crate) fn unpop(&self, batch: &mut VecDeque<T>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut items = self.items.lock().expect("queue lock");
+        while let Some(item) = batch.pop_back() {
+            items.push_front(item);
+        }
+        self.len.store(items.len(), Ordering::Relaxed);
     }
 
     pub(crate) fn try_pop(&self) -> Option<T> {

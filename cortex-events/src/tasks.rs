@@ -332,7 +332,7 @@ fn table(letters: &[DeadLetter]) -> String {
             [
                 l.event_id().to_string(),
                 l.handler.clone(),
-                l.event.metadata.topic.clone(),
+                l.event.metadata.topic.to_string(),
                 l.attempts.to_string(),
                 l.failed_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
                 one_line(&l.error, 80),
@@ -462,7 +462,7 @@ mod tests {
 
     fn letter(handler: &str, topic: &str, error: &str) -> DeadLetter {
         let event = WireEvent {
-            metadata: Metadata::new(topic),
+            metadata: Metadata::new(topic.to_owned()),
             payload: serde_json::json!({ "n": 1 }),
         };
         DeadLetter::new(handler, event, error, 4)

@@ -436,7 +436,7 @@ impl Shared {
     /// pending, to be tried again after `claim_idle`).
     async fn dead_letter(&self, entry: &RawEntry, why: &Malformed) -> bool {
         let stream = &self.inner.config.stream;
-        let mut metadata = Metadata::new(entry.topic().unwrap_or("undecodable"));
+        let mut metadata = Metadata::new(entry.topic().unwrap_or("undecodable").to_owned());
         metadata
             .headers
             .insert("redis.stream".into(), stream.clone());

@@ -312,13 +312,18 @@ impl Inner {
         bytes: &[u8],
     ) -> Result<(), RedisError> {
         let source = &event.metadata.source;
-        let known = source.is_empty() || self.groups.lock().expect("groups lock").contains(source);
+        let known = source.is_empty()
+            || self
+                .groups
+                .lock()
+                .expect("groups lock")
+                .contains(source.as_str());
         if !known {
             self.create_group(connection, source, "$").await?;
             self.groups
                 .lock()
                 .expect("groups lock")
-                .insert(source.clone());
+                .insert(source.to_string());
         }
         let mut xadd = redis::cmd("XADD");
         xadd.arg(&self.config.stream);
@@ -327,7 +332,7 @@ impl Inner {
         }
         xadd.arg("*")
             .arg(entry::TOPIC)
-            .arg(&event.metadata.topic)
+            .arg(event.metadata.topic.as_str())
             .arg(entry::EVENT)
             .arg(bytes);
         xadd.query_async::<redis::Value>(connection).await.map(drop)

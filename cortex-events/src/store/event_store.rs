@@ -203,7 +203,7 @@ pub struct ReplayReport {
 /// let db = Db::connect_lazy(&DatabaseConfig { url: "sqlite::memory:".into(), max_connections: 1, ..Default::default() })?;
 /// let store = EventStore::new(db.clone());
 /// store.ensure_schema().await?; // before a transaction holds the pool's only connection
-/// let event = |topic: &str, n: u32| WireEvent { metadata: Metadata::new(topic), payload: serde_json::json!({ "n": n }) };
+/// let event = |topic: &'static str, n: u32| WireEvent { metadata: Metadata::new(topic), payload: serde_json::json!({ "n": n }) };
 ///
 /// // Appended with the transaction's own rows.
 /// let mut tx = db.begin().await?;
@@ -561,7 +561,7 @@ impl EventStore {
             };
             for stored in events {
                 report.last_position = Some(stored.position);
-                let topic = stored.event.metadata.topic.clone();
+                let topic = stored.event.metadata.topic.to_string();
                 let payload = crate::event::Payload::Json(Arc::new(stored.event.payload));
                 let event = match R::receive(&PayloadRef(&payload)) {
                     Ok(Some(event)) => event,

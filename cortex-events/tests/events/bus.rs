@@ -1159,15 +1159,15 @@ async fn a_handler_that_publishes_carries_the_causation_and_correlation_on() {
 
     assert_eq!(placed.id(), placed_id);
     assert_eq!(placed.metadata().source, "orders");
-    assert_eq!(placed.metadata().correlation_id, placed_id.to_string());
+    assert_eq!(placed.metadata().correlation(), placed_id.to_string());
     assert_eq!(placed.metadata().causation_id, None);
 
     assert_eq!(shipped.metadata().source, "orders");
     assert_eq!(shipped.metadata().causation_id, Some(placed_id));
-    assert_eq!(shipped.metadata().correlation_id, placed_id.to_string());
+    assert_eq!(shipped.metadata().correlation(), placed_id.to_string());
 
     assert_eq!(paid.metadata().causation_id, Some(shipped.id()));
-    assert_eq!(paid.metadata().correlation_id, placed_id.to_string());
+    assert_eq!(paid.metadata().correlation(), placed_id.to_string());
     assert!(placed.id() < shipped.id() && shipped.id() < paid.id());
     // Outside a handler, nothing is being handled.
     assert!(cortex_events::bus::current_event().is_none());
@@ -1210,10 +1210,10 @@ async fn an_event_published_while_serving_a_request_is_correlated_with_the_reque
         .text();
     let placed = capture.wait_for::<Placed>(WAIT).await.unwrap();
     assert_eq!(placed.id().to_string(), response);
-    assert_eq!(placed.metadata().correlation_id, "req-42");
+    assert_eq!(placed.metadata().correlation(), "req-42");
     assert_eq!(placed.metadata().source, "shop");
     let shipped = capture.wait_for::<Shipped>(WAIT).await.unwrap();
-    assert_eq!(shipped.metadata().correlation_id, "req-42");
+    assert_eq!(shipped.metadata().correlation(), "req-42");
     assert_eq!(shipped.metadata().causation_id, Some(placed.id()));
 
     // Without an incoming id, the one the app made for the request (echoed in the response).
@@ -1221,7 +1221,7 @@ async fn an_event_published_while_serving_a_request_is_correlated_with_the_reque
     let response = app.post("/orders").await;
     let request_id = response.header("x-request-id").unwrap().to_string();
     let placed = capture.wait_for::<Placed>(WAIT).await.unwrap();
-    assert_eq!(placed.metadata().correlation_id, request_id);
+    assert_eq!(placed.metadata().correlation(), request_id);
     app.shutdown().await;
 }
 

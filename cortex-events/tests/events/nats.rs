@@ -287,7 +287,7 @@ async fn two_instances_handle_each_event_once_and_stream_it_in_both() {
         let meta = ping.metadata();
         assert_eq!(meta.topic, "nats_test.ping");
         assert_eq!(meta.source, names.source);
-        assert_eq!(meta.correlation_id, meta.id.to_string());
+        assert_eq!(meta.correlation(), meta.id.to_string());
         assert_eq!(meta.headers.get("tenant").map(String::as_str), Some("acme"));
         assert_eq!(ids[ping.n as usize], meta.id);
     }
@@ -295,7 +295,7 @@ async fn two_instances_handle_each_event_once_and_stream_it_in_both() {
     for (_, pong) in pongs.lock().unwrap().iter() {
         let ping = ids[pong.n as usize];
         assert_eq!(pong.metadata().causation_id, Some(ping));
-        assert_eq!(pong.metadata().correlation_id, ping.to_string());
+        assert_eq!(pong.metadata().correlation(), ping.to_string());
     }
 
     a.shutdown().await.unwrap();

@@ -254,7 +254,7 @@ async fn an_event_crosses_instances_handled_once_and_streamed_in_each() {
     assert_eq!(metadata.id, id);
     assert_eq!(metadata.topic, "bridge.redis.ping");
     assert_eq!(metadata.source, source);
-    assert_eq!(metadata.correlation_id, id.to_string());
+    assert_eq!(metadata.correlation(), id.to_string());
     assert_eq!(metadata.headers["tenant"], "acme");
 
     // Many events: each handled exactly once, whichever instance took it.
@@ -293,7 +293,7 @@ async fn an_entry_left_by_a_dead_consumer_is_handled_once_by_the_survivor() {
         .await
         .unwrap();
     let mut metadata = Metadata::new(Ping::TOPIC);
-    metadata.source = source.clone();
+    metadata.source = source.clone().into();
     let event = WireEvent::new(metadata, &Ping { n: 1 }).unwrap();
     let _: String = redis::cmd("XADD")
         .arg(&stream)
@@ -442,7 +442,7 @@ async fn malformed_entries_are_dead_lettered_and_the_consumer_goes_on() {
         let _: String = xadd.query_async(&mut redis).await.unwrap();
     }
     let mut metadata = Metadata::new(Ping::TOPIC);
-    metadata.source = source.clone();
+    metadata.source = source.clone().into();
     let good = WireEvent::new(metadata, &Ping { n: 9 }).unwrap();
     let _: String = redis::cmd("XADD")
         .arg(&stream)

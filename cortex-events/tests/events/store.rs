@@ -121,7 +121,7 @@ where
 
 /// An event on `topic` with `{"n": n}`, happened at `at`.
 fn event(topic: &str, n: i64, at: DateTime<Utc>) -> WireEvent {
-    let mut metadata = Metadata::new(topic);
+    let mut metadata = Metadata::new(topic.to_owned());
     metadata.timestamp = at;
     WireEvent {
         metadata,

@@ -119,7 +119,7 @@ async fn an_order_reserves_stock_and_queues_one_email_in_one_correlated_chain() 
     // One correlation id, the request's; each event caused by the one before.
     for event in &chain {
         let metadata = event.metadata();
-        assert_eq!(metadata.correlation_id, "req-order-1", "{metadata:?}");
+        assert_eq!(metadata.correlation(), "req-order-1", "{metadata:?}");
         assert_eq!(metadata.source, "shop");
     }
     assert_eq!(placed.metadata().causation_id, None);
@@ -211,7 +211,7 @@ async fn an_order_without_enough_stock_is_rejected_and_nothing_is_taken() {
         );
         assert_eq!(chain[1].metadata().causation_id, Some(chain[0].id()));
         assert_eq!(
-            chain[1].metadata().correlation_id,
+            chain[1].metadata().correlation(),
             format!("req-reject-{n}")
         );
         assert_eq!(status(&app, &order["id"]).await, "rejected");
