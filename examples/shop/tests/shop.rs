@@ -210,10 +210,7 @@ async fn an_order_without_enough_stock_is_rejected_and_nothing_is_taken() {
             json!({ "order_id": order["id"], "sku": sku, "requested": quantity, "available": there })
         );
         assert_eq!(chain[1].metadata().causation_id, Some(chain[0].id()));
-        assert_eq!(
-            chain[1].metadata().correlation(),
-            format!("req-reject-{n}")
-        );
+        assert_eq!(chain[1].metadata().correlation(), format!("req-reject-{n}"));
         assert_eq!(status(&app, &order["id"]).await, "rejected");
     }
     assert_eq!(available(&app, "kettle").await, 3);
