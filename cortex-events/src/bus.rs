@@ -277,10 +277,9 @@ struct Sub {
     retry: RetryPolicy,
     queue: Queue<Item>,
     metrics: SubMetrics,
-    /// The event its worker is handling (taken back when it is done): what a shutdown
-    /// dead-letters if the worker does not finish in time.
-    in_flight: Mutex<Option<Item>>,
-    /// The attempt the worker is at (for the dead letter of an event abandoned in its hands).
+    /// The attempt the worker is at for the event in its hands (0 between events): the dead
+    /// letter's attempt count when a shutdown stops the worker mid-event (its batch guard puts
+    /// that event back at the front of the queue).
     attempt: AtomicU32,
     /// A stream or the test kit's tap: never waited for, never dead-lettered.
     observer: bool,
@@ -1077,7 +1076,6 @@ impl EventBus {
                 options.capacity.unwrap_or(self.inner.defaults.capacity),
                 options.overflow.unwrap_or(self.inner.defaults.overflow),
             ),
-            in_flight: Mutex::new(None),
             attempt: AtomicU32::new(0),
             observer,
         });
@@ -1283,22 +1281,15 @@ impl EventBus {
                 }
             }
             for sub in leftovers.iter().filter(|sub| !sub.observer) {
-                let in_flight = sub.in_flight.lock().expect("in-flight lock").take();
-                let attempts = if in_flight.is_some() {
-                    sub.attempt.load(Ordering::Relaxed)
-                } else {
-                    0
-                };
                 // A worker stopped in the middle of an event put it back at the front of the
                 // queue; `attempt` says how far it got (0: it was between events).
                 let in_hands = sub.attempt.swap(0, Ordering::Relaxed);
-                let items = in_flight.map(|item| (item, attempts)).into_iter().chain(
-                    sub.queue
-                        .drain()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(at, item)| (item, if at == 0 { in_hands } else { 0 })),
-                );
+                let items = sub
+                    .queue
+                    .drain()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(at, item)| (item, if at == 0 { in_hands } else { 0 }));
                 for (item, attempts) in items {
                     abandoned += 1;
                     self.dead_letter(sub, &item.published, NOT_HANDLED, attempts)
